@@ -1,0 +1,196 @@
+//! The embedded bus: a durable log in its own SQLite file, with a cursor per consumer.
+//!
+//! Same contract as JetStream: an event stored once per id, delivered at least once to every
+//! consumer, in log order; a consumer's cursor moves only after its effect is committed.
+
+use std::time::Duration;
+
+use contracts::Envelope;
+use storage::{Db, DbOptions, Row};
+use tokio::sync::watch;
+
+use super::{BusError, Subscription};
+use crate::MessagingConfig;
+use crate::consumer::{Consumer, Disposition};
+
+/// Handle to the embedded log. Cheap to clone.
+#[derive(Clone)]
+pub struct EmbeddedBus {
+    db: Db,
+    /// Bumped after every publish so idle consumers wake at once.
+    published: watch::Sender<u64>,
+}
+
+impl EmbeddedBus {
+    /// Opens (or creates) the log at `path` (a SQLite file).
+    pub async fn open(path: &std::path::Path) -> Result<Self, BusError> {
+        let db = Db::connect(&storage::sqlite_url(path), &DbOptions::default()).await?;
+        let mut tx = db.begin().await?;
+        storage::query(
+            "CREATE TABLE IF NOT EXISTS bus_events (\
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, \
+                 stream TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, \
+                 stored_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(storage::DbError::from)?;
+        storage::query(
+            "CREATE TABLE IF NOT EXISTS bus_cursors (\
+                 consumer TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(storage::DbError::from)?;
+        tx.commit().await?;
+        Ok(EmbeddedBus {
+            db,
+            published: watch::Sender::new(0),
+        })
+    }
+
+    pub(crate) async fn publish_all(&self, events: &[&Envelope]) -> Result<(), BusError> {
+        let mut tx = self.db.begin().await?;
+        for e in events {
+            let body = serde_json::to_string(e).expect("envelopes always serialize");
+            storage::query(
+                "INSERT INTO bus_events (id, stream, subject, body, stored_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(e.id.to_string())
+            .bind(&e.source)
+            .bind(&e.event_type)
+            .bind(body)
+            .bind(storage::now_micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage::DbError::from)?;
+        }
+        tx.commit().await?;
+        self.published.send_modify(|n| *n += 1);
+        Ok(())
+    }
+
+    /// Events stored in the log (all streams).
+    pub async fn len(&self) -> Result<i64, BusError> {
+        let n: i64 = storage::query_scalar("SELECT COUNT(*) FROM bus_events")
+            .fetch_one(self.db.pool())
+            .await
+            .map_err(storage::DbError::from)?;
+        Ok(n)
+    }
+
+    /// True when the log holds no event.
+    pub async fn is_empty(&self) -> Result<bool, BusError> {
+        Ok(self.len().await? == 0)
+    }
+
+    pub(crate) async fn run_consumer(
+        &self,
+        sub: Subscription,
+        consumer: Consumer,
+        config: MessagingConfig,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut wake = self.published.subscribe();
+        let mut failures = 0i64;
+        while !*shutdown.borrow() {
+            match self.consume_batch(&sub, &consumer, &shutdown).await {
+                Ok(true) => failures = 0,
+                Ok(false) => {
+                    failures = 0;
+                    tokio::select! {
+                        _ = wake.changed() => {}
+                        _ = tokio::time::sleep(config.poll_interval()) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    let delay = config.backoff(failures);
+                    tracing::warn!(consumer = %sub.consumer, error = %e, "embedded consumer failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles the next batch after the consumer's cursor. Returns whether anything was
+    /// there.
+    async fn consume_batch(
+        &self,
+        sub: &Subscription,
+        consumer: &Consumer,
+        shutdown: &watch::Receiver<bool>,
+    ) -> anyhow::Result<bool> {
+        let position: i64 = storage::query_scalar(
+            "SELECT COALESCE(MAX(position), 0) FROM bus_cursors WHERE consumer = $1",
+        )
+        .bind(&sub.consumer)
+        .fetch_one(self.db.pool())
+        .await?;
+        let rows = storage::query(
+            "SELECT seq, subject, body FROM bus_events WHERE seq > $1 AND stream = $2 \
+             ORDER BY seq LIMIT 256",
+        )
+        .bind(position)
+        .bind(&sub.source)
+        .fetch_all(self.db.pool())
+        .await?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        // The cursor is written after each handled event (its effect is committed by then)
+        // and once at the end for a tail of events this consumer does not listen to.
+        let mut unsaved = None;
+        for row in rows {
+            let seq: i64 = row.get("seq");
+            let subject: String = row.get("subject");
+            if !sub.event_types.contains(&subject) {
+                unsaved = Some(seq);
+                continue;
+            }
+            {
+                let body: String = row.get("body");
+                let mut attempt = 1;
+                loop {
+                    match consumer.process(body.as_bytes(), attempt).await {
+                        Disposition::Done => break,
+                        Disposition::Retry(delay) => {
+                            if *shutdown.borrow() {
+                                return Ok(true);
+                            }
+                            tokio::time::sleep(delay.min(Duration::from_secs(60))).await;
+                            attempt += 1;
+                        }
+                    }
+                }
+                consumer.before_ack();
+            }
+            self.set_cursor(&sub.consumer, seq).await?;
+            unsaved = None;
+        }
+        if let Some(seq) = unsaved {
+            self.set_cursor(&sub.consumer, seq).await?;
+        }
+        Ok(true)
+    }
+
+    async fn set_cursor(&self, consumer: &str, seq: i64) -> Result<(), BusError> {
+        let mut tx = self.db.begin().await?;
+        storage::query(
+            "INSERT INTO bus_cursors (consumer, position) VALUES ($1, $2) \
+             ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+        )
+        .bind(consumer)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage::DbError::from)?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

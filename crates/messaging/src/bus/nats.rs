@@ -1,0 +1,177 @@
+//! NATS JetStream: a stream per producing context, durable pull consumers, explicit acks,
+//! de-duplication by event id, bounded redelivery.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage, stream};
+use contracts::Envelope;
+use futures::StreamExt;
+use tokio::sync::{Mutex, watch};
+
+use super::{BusError, Subscription};
+use crate::MessagingConfig;
+use crate::consumer::{Consumer, Disposition};
+
+/// A JetStream connection plus the streams it has already made sure of.
+pub struct NatsBus {
+    js: jetstream::Context,
+    duplicate_window: Duration,
+    ensured: Mutex<HashSet<String>>,
+}
+
+/// The stream of a producing context: `ordering` -> `ORDERING` holding `ordering.>`.
+pub fn stream_name(source: &str) -> String {
+    source.to_ascii_uppercase()
+}
+
+impl NatsBus {
+    /// Connects to `url`. The client reconnects by itself when the server goes away.
+    pub async fn connect(url: &str, config: &MessagingConfig) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(BusError::nats)?;
+        let mut js = jetstream::new(client);
+        js.set_timeout(Duration::from_secs(10));
+        Ok(NatsBus {
+            js,
+            duplicate_window: Duration::from_secs(config.nats_duplicate_window_s),
+            ensured: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Creates the context's stream if it does not exist yet. Producer and consumers both
+    /// call this with the same configuration, so start order does not matter.
+    async fn ensure_stream(&self, source: &str) -> Result<stream::Stream, BusError> {
+        let name = stream_name(source);
+        let stream = self
+            .js
+            .get_or_create_stream(stream::Config {
+                name: name.clone(),
+                subjects: vec![format!("{source}.>")],
+                storage: stream::StorageType::File,
+                retention: stream::RetentionPolicy::Limits,
+                duplicate_window: self.duplicate_window,
+                max_age: Duration::from_secs(30 * 24 * 3600),
+                ..Default::default()
+            })
+            .await
+            .map_err(BusError::nats)?;
+        self.ensured.lock().await.insert(name);
+        Ok(stream)
+    }
+
+    pub(crate) async fn publish_all(&self, events: &[&Envelope]) -> Result<(), BusError> {
+        let mut sources: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        for s in sources {
+            if !self.ensured.lock().await.contains(&stream_name(s)) {
+                self.ensure_stream(s).await?;
+            }
+        }
+        // Send all, then wait for every ack: the relay marks rows sent only after this.
+        let mut acks = Vec::with_capacity(events.len());
+        for e in events {
+            let body = serde_json::to_vec(e).expect("envelopes always serialize");
+            let ack = self
+                .js
+                .send_publish(
+                    e.event_type.clone(),
+                    PublishMessage::build()
+                        .payload(body.into())
+                        .message_id(e.id.to_string()),
+                )
+                .await
+                .map_err(BusError::nats)?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await.map_err(BusError::nats)?;
+        }
+        Ok(())
+    }
+
+    async fn pull_consumer(
+        &self,
+        sub: &Subscription,
+        config: &MessagingConfig,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>, BusError> {
+        let stream = self.ensure_stream(&sub.source).await?;
+        stream
+            .get_or_create_consumer(
+                &sub.consumer,
+                pull::Config {
+                    durable_name: Some(sub.consumer.clone()),
+                    filter_subjects: sub.event_types.clone(),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(config.nats_ack_wait_s),
+                    // Our runner dead-letters at max_deliver; the server bound is a backstop.
+                    max_deliver: config.max_deliver + 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(BusError::nats)
+    }
+
+    pub(crate) async fn run_consumer(
+        &self,
+        sub: Subscription,
+        consumer: Consumer,
+        config: MessagingConfig,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut failures = 0i64;
+        while !*shutdown.borrow() {
+            let result = tokio::select! {
+                r = self.consume(&sub, &consumer, &config) => r,
+                _ = shutdown.changed() => Ok(()),
+            };
+            if let Err(e) = result {
+                failures += 1;
+                let delay = config.backoff(failures).min(Duration::from_secs(5));
+                tracing::warn!(consumer = %sub.consumer, error = %e, "NATS consumer failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    async fn consume(
+        &self,
+        sub: &Subscription,
+        consumer: &Consumer,
+        config: &MessagingConfig,
+    ) -> Result<(), BusError> {
+        let pull = self.pull_consumer(sub, config).await?;
+        let mut messages = pull
+            .stream()
+            .heartbeat(Duration::from_secs(5))
+            .messages()
+            .await
+            .map_err(BusError::nats)?;
+        while let Some(msg) = messages.next().await {
+            let msg = msg.map_err(BusError::nats)?;
+            let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+            match consumer.process(&msg.payload, attempt).await {
+                Disposition::Done => {
+                    consumer.before_ack();
+                    msg.double_ack().await.map_err(BusError::nats)?;
+                }
+                Disposition::Retry(delay) => {
+                    msg.ack_with(AckKind::Nak(Some(delay)))
+                        .await
+                        .map_err(BusError::nats)?;
+                }
+            }
+        }
+        Err(BusError::Nats("message stream ended".into()))
+    }
+}

@@ -1,0 +1,76 @@
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Tuning of outbox relay and consumers (the `[messaging]` config section).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessagingConfig {
+    /// Deliveries of one event to one consumer before it is dead-lettered.
+    pub max_deliver: i64,
+    /// First retry delay after a failed delivery, in milliseconds (doubles each time).
+    pub backoff_initial_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    pub backoff_max_ms: u64,
+    /// Outbox rows a relay publishes per round.
+    pub relay_batch: i64,
+    /// How often relays and embedded consumers look for work when nobody woke them, ms.
+    pub poll_interval_ms: u64,
+    /// JetStream: how long the server remembers message ids to drop duplicates, seconds.
+    pub nats_duplicate_window_s: u64,
+    /// JetStream: how long a delivery may stay unacknowledged before redelivery, seconds.
+    pub nats_ack_wait_s: u64,
+    /// Fault injection for crash tests, e.g. `relay.after_publish:3` aborts the process the
+    /// third time that point is reached. Empty in production.
+    pub crash_at: String,
+}
+
+impl Default for MessagingConfig {
+    fn default() -> Self {
+        MessagingConfig {
+            max_deliver: 5,
+            backoff_initial_ms: 200,
+            backoff_max_ms: 30_000,
+            relay_batch: 256,
+            poll_interval_ms: 500,
+            nats_duplicate_window_s: 120,
+            nats_ack_wait_s: 30,
+            crash_at: String::new(),
+        }
+    }
+}
+
+impl MessagingConfig {
+    /// The delay before delivery number `attempt + 1` (attempts count from 1).
+    pub fn backoff(&self, attempt: i64) -> Duration {
+        let exp = attempt.saturating_sub(1).clamp(0, 20) as u32;
+        let ms = self
+            .backoff_initial_ms
+            .saturating_mul(1u64 << exp)
+            .min(self.backoff_max_ms);
+        Duration::from_millis(ms)
+    }
+
+    pub(crate) fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let c = MessagingConfig {
+            backoff_initial_ms: 100,
+            backoff_max_ms: 1000,
+            ..Default::default()
+        };
+        assert_eq!(c.backoff(1), Duration::from_millis(100));
+        assert_eq!(c.backoff(2), Duration::from_millis(200));
+        assert_eq!(c.backoff(4), Duration::from_millis(800));
+        assert_eq!(c.backoff(5), Duration::from_millis(1000));
+        assert_eq!(c.backoff(500), Duration::from_millis(1000));
+    }
+}

@@ -1,0 +1,168 @@
+//! The consumer runner: applies each delivered event once per consumer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use storage::{Db, Tx};
+
+use crate::faults::points;
+use crate::{Faults, MessagingConfig, Outbox, dead_letter};
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event cannot be applied yet (it arrived before one it depends on): retried later,
+    /// never dead-lettered before `max_deliver`.
+    #[error("not yet applicable: {0}")]
+    NotYet(String),
+    /// The event can never be applied as it is (bad data): dead-lettered at once.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// Something failed (database, ...): retried with backoff.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<storage::DbError> for HandlerError {
+    fn from(e: storage::DbError) -> Self {
+        HandlerError::Failed(e.into())
+    }
+}
+
+impl From<contracts::DecodeError> for HandlerError {
+    fn from(e: contracts::DecodeError) -> Self {
+        HandlerError::Rejected(e.to_string())
+    }
+}
+
+/// A context's reaction to an event. It runs inside the transaction that also records the
+/// event in the inbox, so its effect (and any events it appends to the outbox) commits
+/// exactly once.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError>;
+}
+
+/// What the bus should do with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Applied, a duplicate, or dead-lettered: acknowledge.
+    Done,
+    /// Deliver again after the delay.
+    Retry(Duration),
+}
+
+/// One named consumer of a context: its database (for inbox and effects) and its handler.
+#[derive(Clone)]
+pub struct Consumer {
+    name: String,
+    db: Db,
+    handler: Arc<dyn Handler>,
+    outbox: Outbox,
+    config: MessagingConfig,
+    faults: Faults,
+}
+
+impl Consumer {
+    pub fn new(
+        name: impl Into<String>,
+        db: Db,
+        handler: Arc<dyn Handler>,
+        outbox: Outbox,
+        config: MessagingConfig,
+        faults: Faults,
+    ) -> Self {
+        Consumer {
+            name: name.into(),
+            db,
+            handler,
+            outbox,
+            config,
+            faults,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Handles delivery number `attempt` (from 1) of `body`.
+    pub async fn process(&self, body: &[u8], attempt: i64) -> Disposition {
+        let envelope: Envelope = match serde_json::from_slice(body) {
+            Ok(e) => e,
+            Err(e) => {
+                let error = format!("not an event envelope: {e}");
+                return self.park(body, None, &error, attempt).await;
+            }
+        };
+        match self.apply(&envelope).await {
+            Ok(_) => Disposition::Done,
+            Err(HandlerError::Rejected(error)) => {
+                self.park(body, Some(&envelope), &error, attempt).await
+            }
+            Err(e) if attempt >= self.config.max_deliver => {
+                self.park(body, Some(&envelope), &e.to_string(), attempt)
+                    .await
+            }
+            Err(e) => {
+                let delay = self.config.backoff(attempt);
+                tracing::warn!(consumer = %self.name, event_id = %envelope.id,
+                    event_type = %envelope.event_type, attempt, error = %e, "delivery failed, will retry");
+                Disposition::Retry(delay)
+            }
+        }
+    }
+
+    /// Applies the event once: records it in the inbox and runs the handler in one
+    /// transaction. Returns `false` for a duplicate.
+    pub(crate) async fn apply(&self, envelope: &Envelope) -> Result<bool, HandlerError> {
+        let mut tx = self.db.begin().await?;
+        let fresh = storage::query(
+            "INSERT INTO inbox (consumer, event_id, event_type, applied_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, event_id) DO NOTHING",
+        )
+        .bind(&self.name)
+        .bind(envelope.id.to_string())
+        .bind(&envelope.event_type)
+        .bind(storage::now_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(storage::DbError::from)?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            tx.rollback().await?;
+            tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
+            return Ok(false);
+        }
+        self.handler.handle(&mut tx, envelope).await?;
+        tx.commit().await?;
+        self.outbox.committed();
+        Ok(true)
+    }
+
+    /// Called between a committed effect and the acknowledgement (a crash point).
+    pub(crate) fn before_ack(&self) {
+        self.faults.hit(points::CONSUMER_AFTER_EFFECT);
+    }
+
+    async fn park(
+        &self,
+        body: &[u8],
+        envelope: Option<&Envelope>,
+        error: &str,
+        attempt: i64,
+    ) -> Disposition {
+        tracing::error!(consumer = %self.name, attempt, error, "event dead-lettered");
+        match dead_letter::park(&self.db, &self.name, body, envelope, error, attempt).await {
+            Ok(()) => Disposition::Done,
+            // Without the dead-letter row we must not acknowledge: try again later.
+            Err(e) => {
+                tracing::error!(consumer = %self.name, error = %e, "cannot store dead letter");
+                Disposition::Retry(self.config.backoff(attempt))
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The transactional outbox and its relay.
+
+use std::sync::Arc;
+
+use contracts::Envelope;
+use storage::{AnyConnection, Backend, Db, DbError, Row};
+use tokio::sync::{Notify, watch};
+
+use crate::faults::points;
+use crate::{Bus, Faults, MessagingConfig};
+
+/// A service's outbox: where its transactions put the events they announce.
+#[derive(Clone)]
+pub struct Outbox {
+    wake: Arc<Notify>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Outbox {
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Adds `event` to the outbox inside the caller's transaction: it is published if and
+    /// only if that transaction commits.
+    pub async fn append(conn: &mut AnyConnection, event: &Envelope) -> Result<(), DbError> {
+        let body = serde_json::to_string(event).expect("envelopes always serialize");
+        storage::query(
+            "INSERT INTO outbox (id, event_type, aggregate_id, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(event.id.to_string())
+        .bind(&event.event_type)
+        .bind(&event.aggregate_id)
+        .bind(body)
+        .bind(storage::now_micros())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Tells the relay that a transaction with events just committed (saves a poll).
+    pub fn committed(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Publishes committed outbox rows in order and marks them sent after the broker's ack.
+///
+/// A crash between publishing and marking republishes the rows on restart; the broker drops
+/// them by event id and consumers' inboxes drop whatever slips through.
+pub struct Relay {
+    db: Db,
+    bus: Bus,
+    outbox: Outbox,
+    config: MessagingConfig,
+    faults: Faults,
+}
+
+struct Pending {
+    seq: i64,
+    envelope: Envelope,
+}
+
+impl Relay {
+    pub fn new(db: Db, bus: Bus, outbox: Outbox, config: MessagingConfig, faults: Faults) -> Self {
+        Relay {
+            db,
+            bus,
+            outbox,
+            config,
+            faults,
+        }
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut failures = 0i64;
+        while !*shutdown.borrow() {
+            match self.relay_once().await {
+                Ok(n) if n > 0 => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(_) => {
+                    failures = 0;
+                    tokio::select! {
+                        _ = self.outbox.wake.notified() => {}
+                        _ = tokio::time::sleep(self.config.poll_interval()) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    let delay = self.config.backoff(failures);
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "outbox relay failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Publishes one batch; returns how many rows it published.
+    pub async fn relay_once(&self) -> anyhow::Result<usize> {
+        match self.db.backend() {
+            // One process owns a SQLite file: no claiming needed.
+            Backend::Sqlite => {
+                let batch = self
+                    .pending(self.db.pool().acquire().await?.as_mut(), false)
+                    .await?;
+                if batch.is_empty() {
+                    return Ok(0);
+                }
+                self.publish(&batch).await?;
+                let mut tx = self.db.begin().await?;
+                mark_sent(&mut tx, &batch).await?;
+                tx.commit().await?;
+                Ok(batch.len())
+            }
+            // Replicas claim disjoint rows; the lock is held across the publish so a row is
+            // published by one relay at a time.
+            Backend::Postgres => {
+                let mut tx = self.db.begin().await?;
+                let batch = self.pending(&mut tx, true).await?;
+                if batch.is_empty() {
+                    tx.rollback().await?;
+                    return Ok(0);
+                }
+                self.publish(&batch).await?;
+                mark_sent(&mut tx, &batch).await?;
+                tx.commit().await?;
+                Ok(batch.len())
+            }
+        }
+    }
+
+    async fn pending(&self, conn: &mut AnyConnection, claim: bool) -> anyhow::Result<Vec<Pending>> {
+        let sql = if claim {
+            "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 \
+             FOR UPDATE SKIP LOCKED"
+        } else {
+            "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1"
+        };
+        let rows = storage::query(sql)
+            .bind(self.config.relay_batch)
+            .fetch_all(conn)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let body: String = r.get("body");
+                Ok(Pending {
+                    seq: r.get("seq"),
+                    envelope: serde_json::from_str(&body)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn publish(&self, batch: &[Pending]) -> anyhow::Result<()> {
+        self.faults.hit(points::RELAY_BEFORE_PUBLISH);
+        let envelopes: Vec<&Envelope> = batch.iter().map(|p| &p.envelope).collect();
+        self.bus.publish_all(&envelopes).await?;
+        self.faults.hit(points::RELAY_AFTER_PUBLISH);
+        Ok(())
+    }
+}
+
+async fn mark_sent(conn: &mut AnyConnection, batch: &[Pending]) -> Result<(), DbError> {
+    let now = storage::now_micros();
+    for p in batch {
+        storage::query("UPDATE outbox SET published_at = $1 WHERE seq = $2")
+            .bind(now)
+            .bind(p.seq)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+/// A storage failure. Domain refusals are not storage errors: services map these to their
+/// own `Unexpected` variant.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL names no backend we support.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// Anything the driver reported.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Creating the directory for a SQLite file failed.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl DbError {
+    /// True when the failure is a unique-constraint violation (both backends).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlx(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}

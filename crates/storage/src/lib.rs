@@ -1,0 +1,24 @@
+//! Storage for MCF services: one database per service, SQLite or PostgreSQL chosen at run
+//! time by URL, one SQL text for both.
+//!
+//! Queries go through sqlx's `Any` driver, so columns stay portable: ids and text as `TEXT`,
+//! money, times (unix microseconds) and counters as `BIGINT`, flags as `INTEGER` 0/1.
+//! Backend-specific SQL is kept to the few places where it pays (claiming work with
+//! `FOR UPDATE SKIP LOCKED`), behind [`Db::backend`].
+
+mod db;
+mod error;
+pub mod schema;
+
+pub use db::{Backend, Db, DbOptions, Migrations, Tx, sqlite_url};
+pub use error::DbError;
+pub use sqlx::any::AnyRow;
+pub use sqlx::{AnyConnection, Row, migrate::Migrator, query, query_as, query_scalar};
+
+/// Current time as unix microseconds, the one time representation in every table.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or_default()
+}

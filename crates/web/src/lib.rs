@@ -1,0 +1,33 @@
+//! HTTP plumbing shared by every MCF service: problem+json errors, a JSON extractor whose
+//! rejections name the field, health and readiness, and the messaging operator routes.
+
+mod json;
+pub mod ops;
+mod problem;
+
+pub use json::Json;
+pub use problem::ApiError;
+
+use axum::Router;
+use axum::routing::get;
+
+/// `/health` (the process answers) and `/ready` (its database answers).
+pub fn health_routes(db: storage::Db) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route(
+            "/ready",
+            get(move || {
+                let db = db.clone();
+                async move {
+                    match storage::query("SELECT 1").execute(db.pool()).await {
+                        Ok(_) => Ok(axum::Json(serde_json::json!({"status": "ready"}))),
+                        Err(e) => Err(ApiError::unavailable(format!("database: {e}"))),
+                    }
+                }
+            }),
+        )
+}

@@ -1,0 +1,67 @@
+//! Operator routes for a service's messaging: counters, dead letters and their replay.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use messaging::Consumer;
+use messaging::dead_letter::{self, DeadLetter, ReplayError};
+use messaging::stats::{self, MessagingStats};
+use serde::Deserialize;
+use storage::Db;
+
+use crate::ApiError;
+
+#[derive(Clone)]
+struct Ops {
+    db: Db,
+    consumers: std::sync::Arc<Vec<Consumer>>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+/// `GET /ops/messaging`, `GET /ops/dead-letters[?all=true]`,
+/// `POST /ops/dead-letters/{id}/replay`.
+pub fn routes(db: Db, consumers: Vec<Consumer>) -> Router {
+    Router::new()
+        .route("/ops/messaging", get(messaging_stats))
+        .route("/ops/dead-letters", get(list_dead_letters))
+        .route("/ops/dead-letters/{id}/replay", post(replay))
+        .with_state(Ops {
+            db,
+            consumers: std::sync::Arc::new(consumers),
+        })
+}
+
+async fn messaging_stats(State(ops): State<Ops>) -> Result<axum::Json<MessagingStats>, ApiError> {
+    Ok(axum::Json(stats::read(&ops.db).await?))
+}
+
+async fn list_dead_letters(
+    State(ops): State<Ops>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Vec<DeadLetter>>, ApiError> {
+    Ok(axum::Json(dead_letter::list(&ops.db, !q.all).await?))
+}
+
+async fn replay(State(ops): State<Ops>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    match dead_letter::replay(&ops.db, &ops.consumers, &id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(e @ ReplayError::NotFound(_)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            e.to_string(),
+        )),
+        Err(e @ ReplayError::AlreadyReplayed(_)) => {
+            Err(ApiError::conflict("already_replayed", e.to_string()))
+        }
+        Err(e @ ReplayError::HandlerFailed(_)) => {
+            Err(ApiError::conflict("replay_failed", e.to_string()))
+        }
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}

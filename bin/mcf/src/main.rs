@@ -1,1 +1,175 @@
-fn main() {}
+//! `mcf`: the one binary. `mcf up` runs everything embedded; `mcf serve <service>...` runs
+//! services distributed; `mcf migrate`; `mcf config default`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use mcf::Config;
+use mcf::system;
+
+#[derive(Parser)]
+#[command(
+    name = "mcf",
+    version,
+    about = "MCF platform: on-demand vetted workers for clients"
+)]
+struct Cli {
+    /// A TOML file overriding the defaults (env MCF_* overrides both).
+    #[arg(long, global = true, env = "MCF_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole system in this process: SQLite files and the embedded bus in the data dir.
+    Up {
+        /// Data directory (default ./mcf-data; config embedded.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Listen address (default 127.0.0.1:8080; config http.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Run the named services (distributed mode: PostgreSQL per service, NATS JetStream).
+    Serve {
+        /// Services to run in this process: ordering, matching.
+        #[arg(required = true)]
+        services: Vec<String>,
+        /// Listen address (config http.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Bring databases up to date and exit: the embedded data dir, or with --distributed
+    /// the PostgreSQL databases of the named services (all when none are named).
+    Migrate {
+        #[arg(long)]
+        distributed: bool,
+        services: Vec<String>,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every key with its default and meaning.
+    Default,
+    /// Print the effective configuration (defaults + file + environment).
+    Show,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcf: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config {
+        command: ConfigCommand::Default,
+    } = &cli.command
+    {
+        print!("{}", mcf::config::DEFAULT_TOML);
+        return Ok(());
+    }
+    let mut config = Config::load(cli.config.as_deref())?;
+    init_tracing(&config);
+    match cli.command {
+        Command::Up { data_dir, listen } => {
+            if let Some(d) = data_dir {
+                config.embedded.data_dir = d;
+            }
+            if let Some(l) = listen {
+                config.http.listen = l;
+            }
+            let running = system::start_embedded(&config).await?;
+            println!(
+                "MCF (embedded) listening on http://{} with data in {}",
+                running.addr,
+                config.embedded.data_dir.display()
+            );
+            running.until(shutdown_signal()).await;
+        }
+        Command::Serve { services, listen } => {
+            if let Some(l) = listen {
+                config.http.listen = l;
+            }
+            let running = system::start_distributed(&config, &services).await?;
+            println!(
+                "MCF ({}) listening on http://{}",
+                services.join(", "),
+                running.addr
+            );
+            running.until(shutdown_signal()).await;
+        }
+        Command::Migrate {
+            distributed,
+            services,
+        } => {
+            let services: Vec<String> = if services.is_empty() {
+                system::SERVICES.iter().map(|s| (*s).to_owned()).collect()
+            } else {
+                services
+            };
+            for service in &services {
+                let url = if distributed {
+                    config.database_url(service)?.to_owned()
+                } else {
+                    system::embedded_db_url(&config, service)
+                };
+                system::open_db(service, &url).await?.close().await;
+                println!("{service}: migrated");
+            }
+        }
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => {
+            print!("{}", toml::to_string_pretty(&config)?);
+        }
+        Command::Config { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -15,6 +15,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod faults;
 pub mod outbox;
+mod runtime;
 pub mod stats;
 
 pub use bus::{Bus, BusError};
@@ -22,6 +23,7 @@ pub use config::MessagingConfig;
 pub use consumer::{Consumer, Handler, HandlerError};
 pub use faults::Faults;
 pub use outbox::{Outbox, Relay};
+pub use runtime::Runtime;
 
 /// The messaging tables (outbox, inbox, dead letters) every service database carries.
 ///

@@ -31,3 +31,11 @@ pub fn health_routes(db: storage::Db) -> Router {
             }),
         )
 }
+
+/// A built service: its HTTP routes and the background tasks (relay, consumers, ...) that
+/// must run beside them until shutdown.
+pub struct Service {
+    pub name: &'static str,
+    pub router: Router,
+    pub tasks: Vec<futures::future::BoxFuture<'static, ()>>,
+}

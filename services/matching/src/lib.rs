@@ -1,1 +1,69 @@
+//! Matching: picks a worker (normal sample) for every order (reference sample) through a
+//! configurable pipeline of steps, prices it, and publishes the assignment.
 
+pub mod domain;
+mod error;
+pub mod events;
+mod matcher;
+mod routes;
+mod store;
+
+use std::sync::Arc;
+
+use contracts::Event;
+use contracts::ordering::OrderRequested;
+use messaging::Runtime;
+use tokio::sync::Notify;
+
+pub use domain::pipeline::{MatchingConfig, Pipeline, PipelineError, StepConfig};
+pub use error::MatchingError;
+
+/// The context's name (bus stream, URL prefix, database name).
+pub const NAME: &str = "matching";
+
+/// Matching's own migrations (the messaging tables come separately).
+pub fn migrations() -> storage::Migrations {
+    storage::Migrations::new(
+        sqlx::migrate!("migrations/sqlite"),
+        sqlx::migrate!("migrations/postgres"),
+    )
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct App {
+    rt: Runtime,
+    matcher: Arc<Notify>,
+}
+
+/// Builds the service: routes, relay, the order consumer and the waiting-order matcher.
+pub fn build(rt: Runtime, config: &MatchingConfig) -> Result<web::Service, PipelineError> {
+    let pipeline = Arc::new(Pipeline::from_config(config)?);
+    let wake = Arc::new(Notify::new());
+    let on_requested = rt.consumer(
+        events::ON_ORDER_REQUESTED,
+        Arc::new(events::OnOrderRequested {
+            pipeline: pipeline.clone(),
+        }),
+    );
+    let tasks = vec![
+        rt.relay_task(),
+        rt.consumer_task(
+            OrderRequested::SOURCE,
+            &[OrderRequested::TYPE],
+            on_requested.clone(),
+        ),
+        Box::pin(matcher::run(rt.clone(), pipeline, wake.clone())) as _,
+    ];
+    let router = routes::router(App {
+        rt: rt.clone(),
+        matcher: wake,
+    })
+    .merge(web::ops::routes(rt.db.clone(), vec![on_requested]))
+    .merge(web::health_routes(rt.db.clone()));
+    Ok(web::Service {
+        name: NAME,
+        router,
+        tasks,
+    })
+}

@@ -1,0 +1,134 @@
+//! The system's configuration: embedded defaults (`config/default.toml`), then an optional
+//! file, then `MCF_*` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use matching::MatchingConfig;
+use messaging::MessagingConfig;
+use serde::{Deserialize, Serialize};
+
+/// `config/default.toml`, compiled in: `mcf config default` prints it.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub embedded: EmbeddedConfig,
+    pub databases: Databases,
+    pub nats: NatsConfig,
+    pub log: LogConfig,
+    pub messaging: MessagingConfig,
+    pub matching: MatchingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedConfig {
+    pub data_dir: PathBuf,
+}
+
+/// PostgreSQL URL per service (distributed mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Databases {
+    pub ordering: String,
+    pub matching: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: String,
+    pub level: String,
+}
+
+impl Config {
+    /// Defaults, then `file` (if any), then the environment. Errors name the failing key.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("MCF_").split("__"));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The compiled-in defaults alone.
+    pub fn defaults() -> Config {
+        Figment::from(Toml::string(DEFAULT_TOML))
+            .extract()
+            .expect("config/default.toml is valid")
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            anyhow::bail!(
+                "http.listen: {:?} is not an address like 127.0.0.1:8080",
+                self.http.listen
+            );
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            anyhow::bail!("log.format: must be \"pretty\" or \"json\"");
+        }
+        if self.messaging.max_deliver < 1 {
+            anyhow::bail!("messaging.max_deliver: must be at least 1");
+        }
+        if self.messaging.relay_batch < 1 {
+            anyhow::bail!("messaging.relay_batch: must be at least 1");
+        }
+        matching::Pipeline::from_config(&self.matching)?;
+        Ok(())
+    }
+
+    /// The PostgreSQL URL of `service`, or an error naming the key to set.
+    pub fn database_url(&self, service: &str) -> anyhow::Result<&str> {
+        let url = match service {
+            "ordering" => &self.databases.ordering,
+            "matching" => &self.databases.matching,
+            other => anyhow::bail!("unknown service {other:?}"),
+        };
+        if url.is_empty() {
+            anyhow::bail!(
+                "databases.{service} is not set (env MCF_DATABASES__{}): distributed mode needs a \
+                 PostgreSQL URL per service",
+                service.to_ascii_uppercase()
+            );
+        }
+        Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_is_complete_and_matches_the_code_defaults() {
+        let config = Config::defaults();
+        assert_eq!(config.messaging, MessagingConfig::default());
+        assert_eq!(config.matching, MatchingConfig::default());
+        config.validate().unwrap();
+    }
+}

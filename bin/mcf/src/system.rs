@@ -1,0 +1,166 @@
+//! Composition: which services run in this process, on which database and bus.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use messaging::bus::{EmbeddedBus, NatsBus};
+use messaging::{Bus, Runtime};
+use storage::{Db, DbOptions};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+
+/// Every service this binary knows, in start order.
+pub const SERVICES: &[&str] = &[ordering::NAME, matching::NAME];
+
+/// A running system (or part of one): its listener address and its tasks.
+pub struct Running {
+    /// Where the HTTP listener is bound.
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Asks every task to stop and waits (bounded) for them.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some tasks did not stop in time; aborting them");
+            self.tasks.abort_all();
+        }
+    }
+
+    /// Runs until a task ends on its own (the HTTP server failed) or `signal` resolves.
+    pub async fn until(mut self, signal: impl std::future::Future<Output = ()>) {
+        tokio::select! {
+            _ = signal => {}
+            _ = self.tasks.join_next() => tracing::error!("a task stopped unexpectedly"),
+        }
+        self.stop().await;
+    }
+}
+
+/// The SQLite URL of `service` in the embedded data dir.
+pub fn embedded_db_url(config: &Config, service: &str) -> String {
+    storage::sqlite_url(&config.embedded.data_dir.join(format!("{service}.sqlite")))
+}
+
+/// Opens a service's database and brings its schema up to date.
+pub async fn open_db(service: &str, url: &str) -> anyhow::Result<Db> {
+    let db = Db::connect(url, &DbOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{service} database: {e}"))?;
+    db.migrate(&[messaging::migrations(), migrations_of(service)?])
+        .await
+        .map_err(|e| anyhow::anyhow!("{service} migrations: {e}"))?;
+    Ok(db)
+}
+
+fn migrations_of(service: &str) -> anyhow::Result<storage::Migrations> {
+    Ok(match service {
+        ordering::NAME => ordering::migrations(),
+        matching::NAME => matching::migrations(),
+        other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
+    })
+}
+
+fn build(service: &str, rt: Runtime, config: &Config) -> anyhow::Result<web::Service> {
+    Ok(match service {
+        ordering::NAME => ordering::build(rt),
+        matching::NAME => matching::build(rt, &config.matching)?,
+        other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
+    })
+}
+
+/// Embedded mode: every service in this process, SQLite files and the SQLite bus under the
+/// data dir.
+pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
+    let dir = &config.embedded.data_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("embedded.data_dir {}: {e}", dir.display()))?;
+    let bus = Bus::Embedded(EmbeddedBus::open(&dir.join("bus.sqlite")).await?);
+    let mut dbs = Vec::new();
+    for service in SERVICES {
+        dbs.push((
+            *service,
+            open_db(service, &embedded_db_url(config, service)).await?,
+        ));
+    }
+    start(config, bus, dbs).await
+}
+
+/// Distributed mode: the named services in this process, each on its PostgreSQL database,
+/// talking over NATS JetStream. Other processes may run the same services (competing
+/// consumers) or the others.
+pub async fn start_distributed(config: &Config, services: &[String]) -> anyhow::Result<Running> {
+    if services.is_empty() {
+        anyhow::bail!(
+            "name at least one service to serve (known: {})",
+            SERVICES.join(", ")
+        );
+    }
+    let mut dbs = Vec::new();
+    for service in services {
+        migrations_of(service)?;
+        let url = config.database_url(service)?;
+        let service = SERVICES
+            .iter()
+            .find(|s| *s == service)
+            .expect("checked above");
+        dbs.push((*service, open_db(service, url).await?));
+    }
+    let bus = Bus::Nats(std::sync::Arc::new(
+        NatsBus::connect(&config.nats.url, &config.messaging).await?,
+    ));
+    start(config, bus, dbs).await
+}
+
+async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyhow::Result<Running> {
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut router = Router::new().route(
+        "/health",
+        axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+    );
+    for (name, db) in dbs {
+        let rt = Runtime::new(
+            db,
+            bus.clone(),
+            config.messaging.clone(),
+            shutdown_rx.clone(),
+        );
+        let service = build(name, rt, config)?;
+        router = router.nest(&format!("/api/{}", service.name), service.router);
+        for task in service.tasks {
+            tasks.spawn(task);
+        }
+    }
+    let router = router.layer(tower_http::trace::TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind(&config.http.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
+    let addr = listener.local_addr()?;
+    let mut stop = shutdown_rx.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    Ok(Running {
+        addr,
+        shutdown,
+        tasks,
+    })
+}

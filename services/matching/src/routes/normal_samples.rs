@@ -1,0 +1,124 @@
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use uuid::Uuid;
+use web::Json;
+
+use crate::App;
+use crate::domain::samples::NormalSample;
+use crate::error::MatchingError;
+use crate::store;
+
+/// A worker's profile as submitted (hiring feeds this later).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The worker's id; generated when absent.
+    pub id: Option<Uuid>,
+    pub name: String,
+    #[serde(default = "yes")]
+    pub available: bool,
+    /// Skill -> level 0..100.
+    #[serde(default)]
+    pub skills: BTreeMap<String, i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Profile {
+    fn validate(self, id: Uuid) -> Result<NormalSample, MatchingError> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(MatchingError::invalid(
+                "name",
+                "must be 1 to 100 characters",
+            ));
+        }
+        for (skill, level) in &self.skills {
+            if skill.trim().is_empty() || skill.len() > 50 {
+                return Err(MatchingError::invalid(
+                    "skills",
+                    "skill names must be 1 to 50 characters",
+                ));
+            }
+            if !(0..=100).contains(level) {
+                return Err(MatchingError::invalid(
+                    format!("skills.{skill}"),
+                    "must be 0 to 100",
+                ));
+            }
+        }
+        Ok(NormalSample {
+            id,
+            name,
+            available: self.available,
+            skills: self.skills,
+        })
+    }
+}
+
+/// `POST /normal-samples`: register a worker. Waiting orders are matched right after.
+pub async fn register(
+    State(app): State<App>,
+    Json(profile): Json<Profile>,
+) -> Result<(StatusCode, Json<NormalSample>), MatchingError> {
+    let id = profile.id.unwrap_or_else(Uuid::now_v7);
+    let sample = profile.validate(id)?;
+    let created = save(&app, &sample).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(sample)))
+}
+
+/// `PUT /normal-samples/{id}`: replace a worker's profile.
+pub async fn update(
+    State(app): State<App>,
+    Path(id): Path<Uuid>,
+    Json(profile): Json<Profile>,
+) -> Result<Json<NormalSample>, MatchingError> {
+    if profile.id.is_some_and(|p| p != id) {
+        return Err(MatchingError::invalid("id", "does not match the path"));
+    }
+    let sample = profile.validate(id)?;
+    {
+        let mut conn = app.rt.db.pool().acquire().await?;
+        if store::sample(&mut conn, id).await?.is_none() {
+            return Err(MatchingError::NotFound("normal sample"));
+        }
+    }
+    save(&app, &sample).await?;
+    Ok(Json(sample))
+}
+
+async fn save(app: &App, sample: &NormalSample) -> Result<bool, MatchingError> {
+    let mut tx = app.rt.db.begin().await?;
+    let created = store::upsert_sample(&mut tx, sample).await?;
+    tx.commit().await?;
+    app.matcher.notify_one();
+    Ok(created)
+}
+
+/// `GET /normal-samples/{id}`.
+pub async fn get(
+    State(app): State<App>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<NormalSample>, MatchingError> {
+    let mut conn = app.rt.db.pool().acquire().await?;
+    store::sample(&mut conn, id)
+        .await?
+        .map(Json)
+        .ok_or(MatchingError::NotFound("normal sample"))
+}
+
+/// `GET /normal-samples`.
+pub async fn list(State(app): State<App>) -> Result<Json<Vec<NormalSample>>, MatchingError> {
+    let mut conn = app.rt.db.pool().acquire().await?;
+    Ok(Json(store::samples(&mut conn).await?))
+}

@@ -1,0 +1,50 @@
+use axum::response::{IntoResponse, Response};
+use web::ApiError;
+
+/// Everything Ordering can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderingError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("a service type named {0:?} already exists")]
+    DuplicateServiceType(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl OrderingError {
+    pub fn invalid(field: &str, message: &str) -> Self {
+        OrderingError::Invalid {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+}
+
+impl From<storage::DbError> for OrderingError {
+    fn from(e: storage::DbError) -> Self {
+        OrderingError::Unexpected(e.into())
+    }
+}
+
+impl From<sqlx::Error> for OrderingError {
+    fn from(e: sqlx::Error) -> Self {
+        OrderingError::Unexpected(e.into())
+    }
+}
+
+impl IntoResponse for OrderingError {
+    fn into_response(self) -> Response {
+        match self {
+            OrderingError::Invalid { field, message } => ApiError::invalid(field, message),
+            OrderingError::NotFound(what) => ApiError::not_found(what),
+            e @ OrderingError::DuplicateServiceType(_) => {
+                ApiError::conflict("duplicate_service_type", e.to_string())
+            }
+            OrderingError::Unexpected(e) => ApiError::internal(e.as_ref()),
+        }
+        .into_response()
+    }
+}

@@ -25,6 +25,20 @@ pub fn stream_name(source: &str) -> String {
     source.to_ascii_uppercase()
 }
 
+/// JetStream names may not contain `.`, `*`, `>` or spaces (they become API subjects).
+fn durable_name(consumer: &str) -> String {
+    consumer
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 impl NatsBus {
     /// Connects to `url`. The client reconnects by itself when the server goes away.
     pub async fn connect(url: &str, config: &MessagingConfig) -> Result<Self, BusError> {
@@ -102,11 +116,12 @@ impl NatsBus {
         config: &MessagingConfig,
     ) -> Result<jetstream::consumer::Consumer<pull::Config>, BusError> {
         let stream = self.ensure_stream(&sub.source).await?;
+        let durable = durable_name(&sub.consumer);
         stream
             .get_or_create_consumer(
-                &sub.consumer,
+                &durable,
                 pull::Config {
-                    durable_name: Some(sub.consumer.clone()),
+                    durable_name: Some(durable.clone()),
                     filter_subjects: sub.event_types.clone(),
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_secs(config.nats_ack_wait_s),

@@ -1,0 +1,298 @@
+//! Runs MCF the way operators do, as `mcf` processes, so tests can kill -9 and restart them:
+//! embedded (`mcf up` on a data dir) or distributed (`mcf serve` replicas on a throw-away
+//! PostgreSQL and NATS JetStream).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use testing::{Nats, Postgres};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Embedded,
+    Distributed,
+}
+
+/// One `mcf` process.
+pub struct Proc {
+    /// `embedded`, `ordering` or `matching`.
+    pub role: &'static str,
+    child: Child,
+    pub base: String,
+}
+
+impl Proc {
+    /// True once the process has died (crashed or killed).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A whole system under test.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    pub pg: Option<Postgres>,
+    pub nats: Option<Nats>,
+    pub procs: Vec<Proc>,
+    pub http: reqwest::Client,
+}
+
+impl Cluster {
+    /// Embedded: one process. Distributed: two replicas of each service.
+    pub async fn start(mode: Mode) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("mcf-e2e-")
+            .tempdir()
+            .unwrap();
+        let (pg, nats) = match mode {
+            Mode::Embedded => (None, None),
+            Mode::Distributed => (
+                Some(Postgres::start().expect("PostgreSQL for tests")),
+                Some(Nats::start().expect("NATS for tests")),
+            ),
+        };
+        let mut cluster = Cluster {
+            dir,
+            pg,
+            nats,
+            procs: Vec::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        };
+        let roles: &[&'static str] = match mode {
+            Mode::Embedded => &["embedded"],
+            Mode::Distributed => &["ordering", "ordering", "matching", "matching"],
+        };
+        for role in roles {
+            let p = cluster.spawn(role, "");
+            cluster.procs.push(p);
+        }
+        cluster
+    }
+
+    /// Starts one `mcf` process for `role`, with `crash_at` armed (empty: none).
+    pub fn spawn(&self, role: &'static str, crash_at: &str) -> Proc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcf"));
+        match role {
+            "embedded" => {
+                cmd.args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+                    .arg(self.dir.path().join("data"));
+            }
+            service => {
+                cmd.args(["serve", service, "--listen", "127.0.0.1:0"]);
+                let pg = self.pg.as_ref().unwrap();
+                cmd.env("MCF_DATABASES__ORDERING", pg.url("mcf_ordering"))
+                    .env("MCF_DATABASES__MATCHING", pg.url("mcf_matching"))
+                    .env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
+            }
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("{role}.log")))
+            .unwrap();
+        cmd.env("MCF_MESSAGING__CRASH_AT", crash_at)
+            .env("MCF_MESSAGING__POLL_INTERVAL_MS", "100")
+            .env("MCF_MESSAGING__BACKOFF_INITIAL_MS", "50")
+            .env("MCF_MESSAGING__BACKOFF_MAX_MS", "1000")
+            .env("MCF_MESSAGING__NATS_ACK_WAIT_S", "5")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let mut child = cmd.spawn().expect("the mcf binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let addr = addr
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("mcf {role} did not start; see {}", self.log_hint(role)));
+        Proc { role, child, base }
+    }
+
+    fn log_hint(&self, role: &str) -> String {
+        let path = self.dir.path().join(format!("{role}.log"));
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        format!("{}:\n{}", path.display(), log)
+    }
+
+    /// Replaces every process of `role` with a fresh one (crash point armed or not).
+    pub fn restart_role(&mut self, role: &str, crash_at: &str) {
+        let idx: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| self.procs[i].role == role)
+            .collect();
+        for i in idx {
+            let role = self.procs[i].role;
+            self.procs[i].kill9();
+            self.procs[i] = self.spawn(role, crash_at);
+        }
+    }
+
+    /// Restarts every process of `role` that has died.
+    pub fn revive(&mut self, role: &str) {
+        for i in 0..self.procs.len() {
+            if self.procs[i].role == role && self.procs[i].exited() {
+                let role = self.procs[i].role;
+                self.procs[i] = self.spawn(role, "");
+            }
+        }
+    }
+
+    /// Base URL of a live process serving `service`.
+    pub fn api(&mut self, service: &str) -> String {
+        let base = self
+            .procs
+            .iter_mut()
+            .filter(|p| p.role == service || p.role == "embedded")
+            .find_map(|p| (!p.exited()).then(|| p.base.clone()))
+            .unwrap_or_else(|| panic!("no live process serves {service}"));
+        format!("{base}/api/{service}")
+    }
+
+    /// Every base URL of `service` (one per replica), for spreading requests.
+    pub fn apis(&self, service: &str) -> Vec<String> {
+        self.procs
+            .iter()
+            .filter(|p| p.role == service || p.role == "embedded")
+            .map(|p| format!("{}/api/{service}", p.base))
+            .collect()
+    }
+
+    pub async fn post(&mut self, service: &str, path: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.api(service));
+        let r = self.http.post(url).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&mut self, service: &str, path: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.api(service));
+        let r = self.http.get(url).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A service type every test orders.
+    pub async fn service_type(&mut self) -> String {
+        let (status, body) = self
+            .post(
+                "ordering",
+                "/service-types",
+                json!({"name": "Cleaning", "price": 120, "duration_minutes": 60}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn register_worker(&mut self, name: &str, level: i64) -> String {
+        let (status, body) = self
+            .post(
+                "matching",
+                "/normal-samples",
+                json!({"name": name, "skills": {"cleaning": level}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Fires `n` order requests concurrently across ordering replicas. Returns the ids of
+    /// those that were acknowledged (a request cut off by a crash may or may not exist).
+    pub async fn request_orders(&self, n: usize, service_type: &str, client: &str) -> Vec<String> {
+        let apis = self.apis("ordering");
+        let mut handles = Vec::new();
+        for i in 0..n {
+            let url = format!("{}/orders", apis[i % apis.len()]);
+            let http = self.http.clone();
+            let body = json!({
+                "client_id": client,
+                "service_type_id": service_type,
+                "description": format!("job {i}"),
+                "scheduled_at": future(i),
+            });
+            handles.push(tokio::spawn(async move {
+                let r = http.post(url).json(&body).send().await.ok()?;
+                if r.status().as_u16() != 201 {
+                    return None;
+                }
+                let v: Value = r.json().await.ok()?;
+                v["id"].as_str().map(str::to_owned)
+            }));
+        }
+        let mut ids = Vec::new();
+        for h in handles {
+            if let Some(id) = h.await.unwrap() {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// Waits until `check` holds (polling), or panics with the last state after `timeout`.
+    pub async fn eventually<F, Fut>(&mut self, timeout: Duration, what: &str, mut check: F)
+    where
+        F: FnMut(&mut Cluster) -> Fut,
+        Fut: std::future::Future<Output = Result<(), String>>,
+    {
+        let start = Instant::now();
+        let mut last;
+        loop {
+            // The closure borrows the cluster only while the future is built.
+            last = check(self).await;
+            if last.is_ok() {
+                return;
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "{what} did not happen within {timeout:?}: {}\n{}",
+                    last.unwrap_err(),
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn logs(&self) -> String {
+        let mut roles: Vec<&str> = self.procs.iter().map(|p| p.role).collect();
+        roles.dedup();
+        roles
+            .iter()
+            .map(|r| self.log_hint(r))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// An RFC 3339 time `i` minutes past tomorrow.
+pub fn future(i: usize) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(1) + chrono::Duration::minutes(i as i64))
+        .to_rfc3339()
+}

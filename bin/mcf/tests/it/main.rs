@@ -1,0 +1,37 @@
+//! End-to-end tests of the MCF system, driven over HTTP like its users do, in both modes.
+
+mod faults;
+mod flow;
+mod harness;
+mod invariants;
+mod schema;
+
+/// Runs an async test body once per mode, as two named tests.
+macro_rules! both_modes {
+    ($($name:ident => $body:path;)*) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { $body(crate::harness::Mode::Embedded).await })*
+        }
+        mod distributed {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { $body(crate::harness::Mode::Distributed).await })*
+        }
+    };
+}
+
+both_modes! {
+    orders_become_active_with_a_worker_and_a_price => crate::flow::orders_become_active;
+    orders_wait_until_a_worker_is_registered => crate::flow::orders_wait_for_a_worker;
+    bad_input_is_refused_and_changes_nothing => crate::flow::bad_input_is_refused;
+    dead_letters_can_be_listed_and_replay_refuses_unknown_ids => crate::flow::dead_letter_routes;
+    crash_between_commit_and_publish_loses_nothing => crate::faults::crash_before_publish;
+    crash_between_publish_and_marking_sent_doubles_nothing => crate::faults::crash_after_publish;
+    crash_between_effect_and_ack_doubles_nothing => crate::faults::crash_after_effect;
+    killing_a_process_mid_flow_loses_nothing => crate::faults::kill_mid_flow;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_nats_killed_and_restarted_mid_flow_loses_nothing() {
+    faults::nats_killed_and_restarted().await;
+}

@@ -5,6 +5,7 @@
 //! wire name and schema version; the JSON Schemas generated from these types are committed
 //! under `schemas/`, and a test fails when a published version changes incompatibly.
 
+pub mod compat;
 mod envelope;
 pub mod matching;
 pub mod ordering;
@@ -19,8 +20,90 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         (E::TYPE, E::VERSION, schemars::schema_for!(E))
     }
     vec![
+        ("envelope", 1, schemars::schema_for!(Envelope)),
         entry::<ordering::OrderRequested>(),
         entry::<ordering::OrderActivated>(),
         entry::<matching::WorkerAssigned>(),
     ]
+}
+
+#[cfg(test)]
+mod published {
+    //! The committed schemas are the published contracts. `UPDATE_SCHEMAS=1 cargo test -p
+    //! contracts` writes new ones and compatible updates; a breaking change to a published
+    //! version fails whatever the variable says: publish a new version instead.
+
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas")
+    }
+
+    #[test]
+    fn committed_schemas_match_the_code_and_no_published_version_breaks() {
+        let update = std::env::var("UPDATE_SCHEMAS").is_ok_and(|v| v == "1");
+        let mut problems = Vec::new();
+        for (name, version, schema) in published_schemas() {
+            let path = dir().join(format!("{name}.v{version}.json"));
+            let generated = serde_json::to_value(&schema).unwrap();
+            let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+            match std::fs::read_to_string(&path) {
+                Err(_) if update => std::fs::write(&path, text).unwrap(),
+                Err(_) => problems.push(format!(
+                    "{name} v{version}: no committed schema; run UPDATE_SCHEMAS=1 cargo test -p contracts"
+                )),
+                Ok(committed) => {
+                    let committed: serde_json::Value = serde_json::from_str(&committed).unwrap();
+                    let breaking = compat::breaking_changes(&committed, &generated);
+                    if !breaking.is_empty() {
+                        problems.push(format!(
+                            "{name} v{version} is published; breaking changes: {breaking:?}"
+                        ));
+                    } else if committed != generated {
+                        if update {
+                            std::fs::write(&path, text).unwrap();
+                        } else {
+                            problems.push(format!(
+                                "{name} v{version}: compatible change not committed; run \
+                                 UPDATE_SCHEMAS=1 cargo test -p contracts"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn committed_examples_still_decode_and_validate() {
+        fn check<E: Event>(problems: &mut Vec<String>) {
+            let path = dir()
+                .join("examples")
+                .join(format!("{}.v{}.json", E::TYPE, E::VERSION));
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                problems.push(format!("missing example {}", path.display()));
+                return;
+            };
+            let envelope: Envelope = match serde_json::from_str(&text) {
+                Ok(e) => e,
+                Err(e) => return problems.push(format!("{}: {e}", path.display())),
+            };
+            if let Err(e) = envelope.decode::<E>() {
+                problems.push(format!("{}: {e}", path.display()));
+            }
+            let schema = serde_json::to_value(schemars::schema_for!(E)).unwrap();
+            let validator = jsonschema::validator_for(&schema).unwrap();
+            if let Err(e) = validator.validate(&envelope.data) {
+                problems.push(format!("{}: {e}", path.display()));
+            }
+        }
+        let mut problems = Vec::new();
+        check::<ordering::OrderRequested>(&mut problems);
+        check::<ordering::OrderActivated>(&mut problems);
+        check::<matching::WorkerAssigned>(&mut problems);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }

@@ -102,6 +102,15 @@ impl Config {
         Ok(())
     }
 
+    /// This configuration with passwords in URLs replaced by `***`, fit to print or log.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        c.databases.ordering = redact_url(&c.databases.ordering);
+        c.databases.matching = redact_url(&c.databases.matching);
+        c.nats.url = redact_url(&c.nats.url);
+        c
+    }
+
     /// The PostgreSQL URL of `service`, or an error naming the key to set.
     pub fn database_url(&self, service: &str) -> anyhow::Result<&str> {
         let url = match service {
@@ -120,9 +129,33 @@ impl Config {
     }
 }
 
+/// `scheme://user:secret@host/...` -> `scheme://user:***@host/...`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact_url("postgres://mcf:s3cret@db:5432/o"),
+            "postgres://mcf:***@db:5432/o"
+        );
+        assert_eq!(redact_url("postgres://mcf@db/o"), "postgres://mcf@db/o");
+        assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
 
     #[test]
     fn the_default_file_is_complete_and_matches_the_code_defaults() {

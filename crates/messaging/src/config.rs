@@ -20,6 +20,10 @@ pub struct MessagingConfig {
     pub nats_duplicate_window_s: u64,
     /// JetStream: how long a delivery may stay unacknowledged before redelivery, seconds.
     pub nats_ack_wait_s: u64,
+    /// How long published outbox rows, inbox ids and embedded-bus events are kept, hours.
+    /// Inbox ids must outlive any redelivery, so keep this well above the NATS duplicate
+    /// window and the longest outage you expect to recover from.
+    pub retention_hours: u64,
     /// Fault injection for crash tests, e.g. `relay.after_publish:3` aborts the process the
     /// third time that point is reached. Empty in production.
     pub crash_at: String,
@@ -35,6 +39,7 @@ impl Default for MessagingConfig {
             poll_interval_ms: 500,
             nats_duplicate_window_s: 120,
             nats_ack_wait_s: 30,
+            retention_hours: 168,
             crash_at: String::new(),
         }
     }

@@ -83,7 +83,14 @@ impl Relay {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut failures = 0i64;
+        let mut next_prune = std::time::Instant::now();
         while !*shutdown.borrow() {
+            if std::time::Instant::now() >= next_prune {
+                next_prune += std::time::Duration::from_secs(600);
+                if let Err(e) = self.prune().await {
+                    tracing::warn!(error = %e, "pruning old messaging rows failed");
+                }
+            }
             match self.relay_once().await {
                 Ok(n) if n > 0 => {
                     failures = 0;
@@ -108,6 +115,34 @@ impl Relay {
                 }
             }
         }
+    }
+
+    /// Deletes what is older than the retention: published outbox rows, inbox ids, and
+    /// embedded-bus events every consumer has passed.
+    pub async fn prune(&self) -> anyhow::Result<()> {
+        let hours = i64::try_from(self.config.retention_hours).unwrap_or(i64::MAX / 4);
+        let before = storage::now_micros().saturating_sub(hours.saturating_mul(3_600_000_000));
+        let mut tx = self.db.begin().await?;
+        let outbox = storage::query(
+            "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let inbox = storage::query("DELETE FROM inbox WHERE applied_at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        if let Bus::Embedded(bus) = &self.bus {
+            bus.prune(before).await?;
+        }
+        if outbox + inbox > 0 {
+            tracing::info!(outbox, inbox, "pruned messaging rows past retention");
+        }
+        Ok(())
     }
 
     /// Publishes one batch; returns how many rows it published.

@@ -17,8 +17,15 @@ pub use sqlx::{AnyConnection, Row, migrate::Migrator, query, query_as, query_sca
 
 /// Current time as unix microseconds, the one time representation in every table.
 pub fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or_default()
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// A time as stored: unix microseconds.
+pub fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A stored time (unix microseconds) back as a time.
+pub fn time(us: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
 }

@@ -71,6 +71,22 @@ impl EmbeddedBus {
         Ok(())
     }
 
+    /// Deletes events stored before `before` (unix µs) that every consumer has passed.
+    pub async fn prune(&self, before: i64) -> Result<u64, BusError> {
+        let mut tx = self.db.begin().await?;
+        let n = storage::query(
+            "DELETE FROM bus_events WHERE stored_at < $1 \
+             AND seq <= (SELECT COALESCE(MIN(position), 0) FROM bus_cursors)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage::DbError::from)?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Events stored in the log (all streams).
     pub async fn len(&self) -> Result<i64, BusError> {
         let n: i64 = storage::query_scalar("SELECT COUNT(*) FROM bus_events")
@@ -143,17 +159,14 @@ impl EmbeddedBus {
         if rows.is_empty() {
             return Ok(false);
         }
-        // The cursor is written after each handled event (its effect is committed by then)
-        // and once at the end for a tail of events this consumer does not listen to.
-        let mut unsaved = None;
+        // The cursor is written once per batch, after every effect in it committed: a crash
+        // mid-batch redelivers the batch's head, which the inbox turns into no-ops. This
+        // saves a durable write per event.
+        let mut done = position;
         for row in rows {
             let seq: i64 = row.get("seq");
             let subject: String = row.get("subject");
-            if !sub.event_types.contains(&subject) {
-                unsaved = Some(seq);
-                continue;
-            }
-            {
+            if sub.event_types.contains(&subject) {
                 let body: String = row.get("body");
                 let mut attempt = 1;
                 loop {
@@ -161,6 +174,9 @@ impl EmbeddedBus {
                         Disposition::Done => break,
                         Disposition::Retry(delay) => {
                             if *shutdown.borrow() {
+                                if done > position {
+                                    self.set_cursor(&sub.consumer, done).await?;
+                                }
                                 return Ok(true);
                             }
                             tokio::time::sleep(delay.min(Duration::from_secs(60))).await;
@@ -170,12 +186,9 @@ impl EmbeddedBus {
                 }
                 consumer.before_ack();
             }
-            self.set_cursor(&sub.consumer, seq).await?;
-            unsaved = None;
+            done = seq;
         }
-        if let Some(seq) = unsaved {
-            self.set_cursor(&sub.consumer, seq).await?;
-        }
+        self.set_cursor(&sub.consumer, done).await?;
         Ok(true)
     }
 

@@ -226,6 +226,40 @@ async fn duplicates_and_out_of_order(nats: bool) {
         "newest wins"
     );
     assert_eq!(scalar(&s.db, "SELECT COUNT(*) FROM dead_letters").await, 0);
+
+    // With no retention, pruning forgets published rows and applied ids, never pending ones.
+    let mut tx = s.db.begin().await.unwrap();
+    Outbox::append(&mut tx, &Envelope::new(&tick(4), 4, Some(&e3)))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let keep_nothing = MessagingConfig {
+        retention_hours: 0,
+        ..config()
+    };
+    Relay::new(
+        s.db.clone(),
+        s.bus.clone(),
+        Outbox::new(),
+        keep_nothing,
+        Faults::default(),
+    )
+    .prune()
+    .await
+    .unwrap();
+    assert_eq!(
+        scalar(&s.db, "SELECT COUNT(*) FROM outbox").await,
+        1,
+        "the pending row stays"
+    );
+    assert_eq!(scalar(&s.db, "SELECT COUNT(*) FROM inbox").await, 0);
+    if let Bus::Embedded(bus) = &s.bus {
+        assert_eq!(
+            bus.len().await.unwrap(),
+            0,
+            "every consumer passed every event"
+        );
+    }
 }
 
 async fn retried_then_dead_lettered_then_replayed(nats: bool) {

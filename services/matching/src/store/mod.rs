@@ -5,21 +5,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use contracts::matching::StepScore;
 use serde::Serialize;
-use storage::{AnyConnection, AnyRow, Row};
+use storage::{AnyConnection, AnyRow, Row, micros, time};
 use uuid::Uuid;
 
 use crate::domain::pipeline::Decision;
 use crate::domain::samples::{Candidate, NormalSample, ReferenceSample};
 
 type Result<T> = std::result::Result<T, anyhow::Error>;
-
-fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-fn time(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or_default()
-}
 
 fn sample_of(r: &AnyRow) -> Result<NormalSample> {
     Ok(NormalSample {

@@ -1,20 +1,11 @@
 //! Ordering's tables. Times are unix microseconds, ids TEXT.
 
-use chrono::{DateTime, Utc};
-use storage::{AnyConnection, AnyRow, Row};
+use storage::{AnyConnection, AnyRow, Row, micros, time};
 use uuid::Uuid;
 
 use crate::domain::order::{Order, Status};
 use crate::domain::service_type::ServiceType;
 use crate::error::OrderingError;
-
-pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-pub(crate) fn time(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or_default()
-}
 
 fn uuid(s: &str) -> Result<Uuid, OrderingError> {
     Uuid::parse_str(s).map_err(|e| OrderingError::Unexpected(e.into()))

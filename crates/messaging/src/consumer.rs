@@ -97,7 +97,11 @@ impl Consumer {
                 return self.park(body, None, &error, attempt).await;
             }
         };
-        match self.apply(&envelope).await {
+        let span = tracing::info_span!("event", consumer = %self.name, event_id = %envelope.id,
+            event_type = %envelope.event_type, correlation_id = %envelope.correlation_id,
+            traceparent = envelope.traceparent.as_deref().unwrap_or(""), attempt);
+        let applied = tracing::Instrument::instrument(self.apply(&envelope), span).await;
+        match applied {
             Ok(_) => Disposition::Done,
             Err(HandlerError::Rejected(error)) => {
                 self.park(body, Some(&envelope), &error, attempt).await

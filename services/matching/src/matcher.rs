@@ -21,6 +21,14 @@ pub async fn match_order(
     pipeline: &Pipeline,
     order_id: Uuid,
 ) -> anyhow::Result<bool> {
+    // Availability depends on every other assignment, so decisions must not interleave:
+    // SQLite serializes writers already; replicas on PostgreSQL take a transaction-scoped
+    // advisory lock (released at commit or rollback).
+    if conn.backend_name() == "PostgreSQL" {
+        storage::query("SELECT pg_advisory_xact_lock(7243001)")
+            .execute(&mut *conn)
+            .await?;
+    }
     let Some(pending) = store::pending(conn, order_id).await? else {
         return Ok(false);
     };

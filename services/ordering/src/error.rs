@@ -10,6 +10,8 @@ pub enum OrderingError {
     NotFound(&'static str),
     #[error("a service type named {0:?} already exists")]
     DuplicateServiceType(String),
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -43,6 +45,11 @@ impl IntoResponse for OrderingError {
             e @ OrderingError::DuplicateServiceType(_) => {
                 ApiError::conflict("duplicate_service_type", e.to_string())
             }
+            e @ OrderingError::IdempotencyKeyReused => ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                e.to_string(),
+            ),
             OrderingError::Unexpected(e) => ApiError::internal(e.as_ref()),
         }
         .into_response()

@@ -190,3 +190,51 @@ pub async fn dead_letter_routes(mode: Mode) {
         assert_eq!(problem["code"], "not_found");
     }
 }
+
+pub async fn idempotent_order_requests(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    let st = c.service_type().await;
+    let url = format!("{}/orders", c.api("ordering"));
+    let body = json!({"client_id": "c", "service_type_id": st, "description": "dishes",
+        "scheduled_at": future(3)});
+    let send = |body: serde_json::Value| {
+        let http = c.http.clone();
+        let url = url.clone();
+        async move {
+            let r = http
+                .post(url)
+                .header("Idempotency-Key", "order-42")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (first_status, first) = send(body.clone()).await;
+    let (again_status, again) = send(body.clone()).await;
+    assert_eq!((first_status, again_status), (201, 200));
+    assert_eq!(first["id"], again["id"]);
+    let mut other = body.clone();
+    other["description"] = json!("something else");
+    let (status, problem) = send(other).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    let (_, counts) = c.get("ordering", "/ops/orders").await;
+    assert_eq!(
+        counts
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_i64().unwrap())
+            .sum::<i64>(),
+        1
+    );
+    let (_, o) = c.get("ordering", "/ops/messaging").await;
+    assert_eq!(o["outbox_by_type"]["ordering.order.requested"], 1);
+}

@@ -25,6 +25,7 @@ both_modes! {
     orders_wait_until_a_worker_is_registered => crate::flow::orders_wait_for_a_worker;
     bad_input_is_refused_and_changes_nothing => crate::flow::bad_input_is_refused;
     dead_letters_can_be_listed_and_replay_refuses_unknown_ids => crate::flow::dead_letter_routes;
+    retried_order_requests_with_an_idempotency_key_create_one_order => crate::flow::idempotent_order_requests;
     crash_between_commit_and_publish_loses_nothing => crate::faults::crash_before_publish;
     crash_between_publish_and_marking_sent_doubles_nothing => crate::faults::crash_after_publish;
     crash_between_effect_and_ack_doubles_nothing => crate::faults::crash_after_effect;

@@ -23,7 +23,10 @@ CREATE TABLE orders (
     -- This order's own aggregate version: one more for every event it publishes.
     version BIGINT NOT NULL,
     requested_at BIGINT NOT NULL,
-    activated_at BIGINT
+    activated_at BIGINT,
+    -- The client's Idempotency-Key, so a retried request returns the first order.
+    idempotency_key TEXT
 );
+CREATE UNIQUE INDEX orders_idempotency ON orders (client_id, idempotency_key);
 CREATE INDEX orders_by_client ON orders (client_id, requested_at);
 CREATE INDEX orders_by_status ON orders (status);

@@ -110,12 +110,15 @@ impl Order {
         now: DateTime<Utc>,
     ) -> Result<(Order, OrderRequested), OrderingError> {
         req.validate(now)?;
+        // Times are kept to the microsecond: what the client gets back now is what a later
+        // read returns.
+        let now = to_micros(now);
         let order = Order {
             id: Uuid::now_v7(),
             client_id: req.client_id.trim().to_owned(),
             service_type_id: service_type.id,
             description: req.description.trim().to_owned(),
-            scheduled_at: req.scheduled_at,
+            scheduled_at: to_micros(req.scheduled_at),
             duration_minutes: service_type.duration_minutes,
             status: Status::Requested,
             worker_id: None,
@@ -156,7 +159,7 @@ impl Order {
         self.worker_id = Some(worker_id);
         self.price = Some(price);
         self.assignment_version = assignment_version;
-        self.activated_at = Some(now);
+        self.activated_at = Some(to_micros(now));
         self.version += 1;
         Some(OrderActivated {
             order_id: self.id,
@@ -167,6 +170,10 @@ impl Order {
             scheduled_at: self.scheduled_at,
         })
     }
+}
+
+fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 #[cfg(test)]

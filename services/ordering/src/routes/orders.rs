@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::Utc;
 use contracts::Envelope;
@@ -16,17 +16,24 @@ use crate::error::OrderingError;
 use crate::store;
 
 /// `POST /orders`: a client requests help. The order and its `order.requested` event are
-/// committed together.
+/// committed together. With an `Idempotency-Key` header, retrying the same request (after a
+/// lost response, say) returns the first order with 200 instead of creating another.
 pub async fn request(
     State(app): State<App>,
+    headers: HeaderMap,
     Json(req): Json<OrderRequest>,
 ) -> Result<impl IntoResponse, OrderingError> {
+    let key = idempotency_key(&headers)?;
     let mut tx = app.rt.db.begin().await?;
     let service_type = store::service_type(&mut tx, req.service_type_id)
         .await?
         .ok_or_else(|| OrderingError::invalid("service_type_id", "no such service type"))?;
     let (order, event) = Order::request(req, &service_type, Utc::now())?;
-    store::insert_order(&mut tx, &order).await?;
+    if !store::insert_order(&mut tx, &order, key.as_deref()).await? {
+        tx.rollback().await?;
+        let key = key.expect("only a keyed insert can be skipped");
+        return replayed(&app, &order, &key).await;
+    }
     Outbox::append(&mut tx, &Envelope::new(&event, order.version, None)).await?;
     tx.commit().await?;
     app.rt.outbox.committed();
@@ -36,6 +43,44 @@ pub async fn request(
         [(header::LOCATION, location)],
         Json(order),
     ))
+}
+
+/// The first order made with this key, if the retried request is the same one.
+async fn replayed(
+    app: &App,
+    attempt: &Order,
+    key: &str,
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Order>), OrderingError> {
+    let mut conn = app.rt.db.pool().acquire().await?;
+    let first = store::order_by_idempotency_key(&mut conn, &attempt.client_id, key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("idempotency key {key:?} conflicted but is gone"))?;
+    let same = first.service_type_id == attempt.service_type_id
+        && first.description == attempt.description
+        && first.scheduled_at == attempt.scheduled_at;
+    if !same {
+        return Err(OrderingError::IdempotencyKeyReused);
+    }
+    let location = format!("orders/{}", first.id);
+    Ok((StatusCode::OK, [(header::LOCATION, location)], Json(first)))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, OrderingError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            OrderingError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 200 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
 }
 
 /// `GET /orders/{id}`.

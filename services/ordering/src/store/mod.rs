@@ -69,11 +69,19 @@ pub async fn service_types(conn: &mut AnyConnection) -> Result<Vec<ServiceType>,
         .collect()
 }
 
-pub async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<(), OrderingError> {
-    storage::query(
+/// Inserts a new order. With an idempotency key already used by this client, inserts
+/// nothing and returns `false`.
+pub async fn insert_order(
+    conn: &mut AnyConnection,
+    o: &Order,
+    idempotency_key: Option<&str>,
+) -> Result<bool, OrderingError> {
+    let inserted = storage::query(
         "INSERT INTO orders (id, client_id, service_type_id, description, scheduled_at, \
          duration_minutes, status, worker_id, price, assignment_version, version, requested_at, \
-         activated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         activated_at, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (client_id, idempotency_key) DO NOTHING",
     )
     .bind(o.id.to_string())
     .bind(&o.client_id)
@@ -88,9 +96,29 @@ pub async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<(), Ord
     .bind(o.version)
     .bind(micros(o.requested_at))
     .bind(o.activated_at.map(micros))
+    .bind(idempotency_key)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// The order a client created with `key`, if any.
+pub async fn order_by_idempotency_key(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    key: &str,
+) -> Result<Option<Order>, OrderingError> {
+    storage::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ORDER_COLUMNS} FROM orders o JOIN service_types t ON t.id = o.service_type_id \
+         WHERE o.client_id = $1 AND o.idempotency_key = $2"
+    )))
+    .bind(client_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?
+    .map(|r| order_of(&r))
+    .transpose()
 }
 
 /// Saves a changed order. `expected_version` guards against a concurrent writer.

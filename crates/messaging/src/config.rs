@@ -20,6 +20,9 @@ pub struct MessagingConfig {
     pub nats_duplicate_window_s: u64,
     /// JetStream: how long a delivery may stay unacknowledged before redelivery, seconds.
     pub nats_ack_wait_s: u64,
+    /// JetStream: deliveries one consumer handles at the same time (per process). The
+    /// embedded bus delivers in log order, one at a time.
+    pub consumer_concurrency: usize,
     /// How long published outbox rows, inbox ids and embedded-bus events are kept, hours.
     /// Inbox ids must outlive any redelivery, so keep this well above the NATS duplicate
     /// window and the longest outage you expect to recover from.
@@ -39,6 +42,7 @@ impl Default for MessagingConfig {
             poll_interval_ms: 500,
             nats_duplicate_window_s: 120,
             nats_ack_wait_s: 30,
+            consumer_concurrency: 8,
             retention_hours: 168,
             crash_at: String::new(),
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage, stream};
 use contracts::Envelope;
-use futures::StreamExt;
+use futures::TryStreamExt;
 use tokio::sync::{Mutex, watch};
 
 use super::{BusError, Subscription};
@@ -166,27 +166,30 @@ impl NatsBus {
         config: &MessagingConfig,
     ) -> Result<(), BusError> {
         let pull = self.pull_consumer(sub, config).await?;
-        let mut messages = pull
+        let messages = pull
             .stream()
             .heartbeat(Duration::from_secs(5))
             .messages()
             .await
             .map_err(BusError::nats)?;
-        while let Some(msg) = messages.next().await {
-            let msg = msg.map_err(BusError::nats)?;
-            let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
-            match consumer.process(&msg.payload, attempt).await {
-                Disposition::Done => {
-                    consumer.before_ack();
-                    msg.double_ack().await.map_err(BusError::nats)?;
-                }
-                Disposition::Retry(delay) => {
-                    msg.ack_with(AckKind::Nak(Some(delay)))
+        // Deliveries are handled concurrently: each is applied in its own transaction and
+        // acknowledged on its own, and consumers tolerate any order anyway.
+        messages
+            .map_err(BusError::nats)
+            .try_for_each_concurrent(config.consumer_concurrency.max(1), |msg| async move {
+                let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+                match consumer.process(&msg.payload, attempt).await {
+                    Disposition::Done => {
+                        consumer.before_ack();
+                        msg.double_ack().await.map_err(BusError::nats)
+                    }
+                    Disposition::Retry(delay) => msg
+                        .ack_with(AckKind::Nak(Some(delay)))
                         .await
-                        .map_err(BusError::nats)?;
+                        .map_err(BusError::nats),
                 }
-            }
-        }
+            })
+            .await?;
         Err(BusError::Nats("message stream ended".into()))
     }
 }

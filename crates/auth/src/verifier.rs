@@ -1,0 +1,340 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::{Principal, Role};
+
+/// A public key as published in a JWKS (Ed25519, RFC 8037).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// A JSON Web Key Set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// The claims of an MCF access token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    /// The services this token may be used at.
+    pub aud: Vec<String>,
+    pub exp: i64,
+    pub nbf: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub roles: Vec<Role>,
+    /// The OAuth client the token was issued to.
+    pub client_id: String,
+}
+
+/// Why a token was refused. The message is safe to show the caller.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AuthError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("token algorithm {0} is not accepted (EdDSA only)")]
+    Algorithm(String),
+    #[error("token has no key id")]
+    NoKeyId,
+    #[error("token signed with an unknown key")]
+    UnknownKey,
+    #[error("token is invalid: {0}")]
+    Invalid(String),
+    #[error("cannot fetch the signing keys: {0}")]
+    KeysUnavailable(String),
+}
+
+/// Where the verifier gets IAM's public keys.
+#[derive(Clone)]
+pub enum KeySource {
+    /// IAM's JWKS document over HTTP.
+    Url(String),
+    /// A fixed set (tests; or IAM verifying its own tokens).
+    Static(Jwks),
+}
+
+/// How a service verifies tokens.
+#[derive(Clone)]
+pub struct VerifierConfig {
+    /// The expected `iss`.
+    pub issuer: String,
+    /// This service's name: it must be in `aud`.
+    pub audience: String,
+    pub keys: KeySource,
+    /// Fastest the JWKS is refetched for an unknown `kid`.
+    pub min_refetch: Duration,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+}
+
+/// Verifies access tokens locally with cached keys. Share one per service (`Arc`).
+pub struct Verifier {
+    config: VerifierConfig,
+    http: reqwest::Client,
+    keys: RwLock<HashMap<String, DecodingKey>>,
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+impl Verifier {
+    pub fn new(config: VerifierConfig) -> Arc<Self> {
+        let keys = match &config.keys {
+            KeySource::Static(jwks) => decoding_keys(jwks),
+            KeySource::Url(_) => HashMap::new(),
+        };
+        Arc::new(Verifier {
+            config,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("a plain HTTP client builds"),
+            keys: RwLock::new(keys),
+            last_fetch: Mutex::new(None),
+        })
+    }
+
+    /// Checks signature, algorithm, issuer, audience, expiry and not-before.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let claims = self.claims(token).await?;
+        Ok(Principal {
+            id: claims.sub,
+            roles: claims.roles,
+        })
+    }
+
+    /// Like [`Verifier::verify`], returning every claim.
+    pub async fn claims(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(AuthError::Algorithm(format!("{:?}", header.alg)));
+        }
+        let kid = header.kid.ok_or(AuthError::NoKeyId)?;
+        let key = self.key(&kid).await?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.algorithms = vec![Algorithm::EdDSA];
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[&self.config.audience]);
+        validation.validate_nbf = true;
+        validation.leeway = self.config.leeway.as_secs();
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        decode::<AccessClaims>(token, &key, &validation)
+            .map(|d| d.claims)
+            .map_err(|e| AuthError::Invalid(e.to_string()))
+    }
+
+    async fn key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
+        if let Some(k) = self.keys.read().await.get(kid) {
+            return Ok(k.clone());
+        }
+        let KeySource::Url(url) = &self.config.keys else {
+            return Err(AuthError::UnknownKey);
+        };
+        {
+            let mut last = self.last_fetch.lock().await;
+            if last.is_some_and(|t| t.elapsed() < self.config.min_refetch) {
+                // Someone fetched a moment ago; the key was not there.
+                return self
+                    .keys
+                    .read()
+                    .await
+                    .get(kid)
+                    .cloned()
+                    .ok_or(AuthError::UnknownKey);
+            }
+            *last = Some(Instant::now());
+            let jwks: Jwks = self
+                .http
+                .get(url)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?
+                .json()
+                .await
+                .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?;
+            tracing::info!(keys = jwks.keys.len(), "fetched signing keys");
+            *self.keys.write().await = decoding_keys(&jwks);
+        }
+        self.keys
+            .read()
+            .await
+            .get(kid)
+            .cloned()
+            .ok_or(AuthError::UnknownKey)
+    }
+}
+
+fn decoding_keys(jwks: &Jwks) -> HashMap<String, DecodingKey> {
+    jwks.keys
+        .iter()
+        .filter(|k| k.kty == "OKP" && k.crv == "Ed25519" && k.alg == "EdDSA")
+        .filter_map(|k| {
+            DecodingKey::from_ed_components(&k.x)
+                .ok()
+                .map(|d| (k.kid.clone(), d))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+
+    use super::*;
+
+    struct Key {
+        kid: String,
+        encoding: EncodingKey,
+        jwk: Jwk,
+    }
+
+    fn key(kid: &str) -> Key {
+        let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = signing.to_pkcs8_der().unwrap();
+        Key {
+            kid: kid.into(),
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            jwk: Jwk {
+                kty: "OKP".into(),
+                crv: "Ed25519".into(),
+                x: URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes()),
+                kid: kid.into(),
+                alg: "EdDSA".into(),
+                use_: "sig".into(),
+            },
+        }
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn claims() -> AccessClaims {
+        AccessClaims {
+            iss: "https://iam.test".into(),
+            sub: "account-1".into(),
+            aud: vec!["ordering".into()],
+            exp: now() + 300,
+            nbf: now() - 5,
+            iat: now(),
+            jti: "j1".into(),
+            roles: vec![Role::Client],
+            client_id: "web".into(),
+        }
+    }
+
+    fn sign(k: &Key, c: &AccessClaims) -> String {
+        let mut h = Header::new(Algorithm::EdDSA);
+        h.kid = Some(k.kid.clone());
+        encode(&h, c, &k.encoding).unwrap()
+    }
+
+    fn verifier(keys: &[&Key]) -> Arc<Verifier> {
+        Verifier::new(VerifierConfig {
+            issuer: "https://iam.test".into(),
+            audience: "ordering".into(),
+            keys: KeySource::Static(Jwks {
+                keys: keys.iter().map(|k| k.jwk.clone()).collect(),
+            }),
+            min_refetch: Duration::from_secs(10),
+            leeway: Duration::from_secs(0),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_good_token_yields_the_principal() {
+        let k = key("k1");
+        let p = verifier(&[&k]).verify(&sign(&k, &claims())).await.unwrap();
+        assert_eq!(p.id, "account-1");
+        assert_eq!(p.roles, vec![Role::Client]);
+    }
+
+    #[tokio::test]
+    async fn wrong_issuer_audience_expired_and_not_yet_valid_are_refused() {
+        let k = key("k1");
+        let v = verifier(&[&k]);
+        let cases = [
+            AccessClaims {
+                iss: "https://evil.test".into(),
+                ..claims()
+            },
+            AccessClaims {
+                aud: vec!["billing".into()],
+                ..claims()
+            },
+            AccessClaims {
+                exp: now() - 10,
+                ..claims()
+            },
+            AccessClaims {
+                nbf: now() + 600,
+                ..claims()
+            },
+        ];
+        for c in cases {
+            assert!(
+                matches!(v.verify(&sign(&k, &c)).await, Err(AuthError::Invalid(_))),
+                "{c:?} was accepted"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn alg_none_and_algorithm_confusion_are_refused() {
+        let k = key("k1");
+        let v = verifier(&[&k]);
+        let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        let body = b64(&serde_json::to_string(&claims()).unwrap());
+        let none = format!(
+            "{}.{body}.",
+            b64(r#"{"alg":"none","kid":"k1","typ":"JWT"}"#)
+        );
+        assert!(v.verify(&none).await.is_err());
+        // HS256 "signed" with the public key as the HMAC secret.
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some("k1".into());
+        let confused =
+            encode(&h, &claims(), &EncodingKey::from_secret(k.jwk.x.as_bytes())).unwrap();
+        assert_eq!(
+            v.verify(&confused).await,
+            Err(AuthError::Algorithm("HS256".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_from_another_key_or_tampered_is_refused() {
+        let (k1, k2) = (key("k1"), key("k2"));
+        let v = verifier(&[&k1]);
+        assert_eq!(
+            v.verify(&sign(&k2, &claims())).await,
+            Err(AuthError::UnknownKey)
+        );
+        // k2's signature under k1's kid.
+        let mut forged = sign(&key("k1"), &claims());
+        forged.push('x');
+        assert!(v.verify(&forged).await.is_err());
+        assert_eq!(v.verify("not a token").await, Err(AuthError::Malformed));
+    }
+}

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use iam::IamConfig;
 use matching::MatchingConfig;
 use messaging::MessagingConfig;
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,24 @@ pub struct Config {
     pub nats: NatsConfig,
     pub log: LogConfig,
     pub messaging: MessagingConfig,
+    pub auth: AuthConfig,
+    pub iam: IamConfig,
     pub matching: MatchingConfig,
+}
+
+/// How services verify access tokens (`[auth]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// IAM's public base URL, the tokens' `iss`. Empty: this process's own listener
+    /// (`http://ADDR/api/iam`), right when IAM runs in the same process.
+    pub issuer: String,
+    /// Where IAM's keys are fetched. Empty: `<issuer>/jwks.json`.
+    pub jwks_url: String,
+    /// Fastest refetch of the keys for an unknown key id, seconds.
+    pub jwks_min_refetch_s: u64,
+    /// Clock skew tolerated on token times, seconds.
+    pub leeway_s: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +58,7 @@ pub struct EmbeddedConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Databases {
+    pub iam: String,
     pub ordering: String,
     pub matching: String,
 }
@@ -105,7 +124,13 @@ impl Config {
     /// This configuration with passwords in URLs replaced by `***`, fit to print or log.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
+        c.databases.iam = redact_url(&c.databases.iam);
         c.databases.ordering = redact_url(&c.databases.ordering);
+        c.iam.bootstrap_admin_password = if c.iam.bootstrap_admin_password.is_empty() {
+            String::new()
+        } else {
+            "***".into()
+        };
         c.databases.matching = redact_url(&c.databases.matching);
         c.nats.url = redact_url(&c.nats.url);
         c
@@ -114,6 +139,7 @@ impl Config {
     /// The PostgreSQL URL of `service`, or an error naming the key to set.
     pub fn database_url(&self, service: &str) -> anyhow::Result<&str> {
         let url = match service {
+            "iam" => &self.databases.iam,
             "ordering" => &self.databases.ordering,
             "matching" => &self.databases.matching,
             other => anyhow::bail!("unknown service {other:?}"),
@@ -162,6 +188,7 @@ mod tests {
         let config = Config::defaults();
         assert_eq!(config.messaging, MessagingConfig::default());
         assert_eq!(config.matching, MatchingConfig::default());
+        assert_eq!(config.iam, IamConfig::default());
         config.validate().unwrap();
     }
 }

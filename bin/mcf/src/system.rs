@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 
 /// Every service this binary knows, in start order.
-pub const SERVICES: &[&str] = &[ordering::NAME, matching::NAME];
+pub const SERVICES: &[&str] = &[iam::NAME, ordering::NAME, matching::NAME];
 
 /// A running system (or part of one): its listener address and its tasks.
 pub struct Running {
@@ -65,14 +65,47 @@ pub async fn open_db(service: &str, url: &str) -> anyhow::Result<Db> {
 
 fn migrations_of(service: &str) -> anyhow::Result<storage::Migrations> {
     Ok(match service {
+        iam::NAME => iam::migrations(),
         ordering::NAME => ordering::migrations(),
         matching::NAME => matching::migrations(),
         other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
     })
 }
 
-fn build(service: &str, rt: Runtime, config: &Config) -> anyhow::Result<web::Service> {
+/// Where tokens come from, as this process sees it.
+struct Issuer {
+    url: String,
+    jwks: String,
+}
+
+impl Issuer {
+    fn verifier(&self, config: &Config, audience: &str) -> std::sync::Arc<auth::Verifier> {
+        auth::Verifier::new(auth::VerifierConfig {
+            issuer: self.url.clone(),
+            audience: audience.to_owned(),
+            keys: auth::KeySource::Url(self.jwks.clone()),
+            min_refetch: Duration::from_secs(config.auth.jwks_min_refetch_s),
+            leeway: Duration::from_secs(config.auth.leeway_s),
+        })
+    }
+}
+
+async fn build(
+    service: &str,
+    rt: Runtime,
+    config: &Config,
+    issuer: &Issuer,
+) -> anyhow::Result<web::Service> {
     Ok(match service {
+        iam::NAME => {
+            iam::build(
+                rt,
+                &config.iam,
+                &issuer.url,
+                issuer.verifier(config, iam::NAME),
+            )
+            .await?
+        }
         ordering::NAME => ordering::build(rt),
         matching::NAME => matching::build(rt, &config.matching)?,
         other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
@@ -123,6 +156,30 @@ pub async fn start_distributed(config: &Config, services: &[String]) -> anyhow::
 }
 
 async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyhow::Result<Running> {
+    // Bind first: the issuer may be this very listener.
+    let listener = tokio::net::TcpListener::bind(&config.http.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
+    let addr = listener.local_addr()?;
+    let issuer_url = if config.auth.issuer.is_empty() {
+        if !dbs.iter().any(|(name, _)| *name == iam::NAME) {
+            anyhow::bail!(
+                "auth.issuer is not set (env MCF_AUTH__ISSUER): a process without iam must know \
+                 IAM's public URL, e.g. http://iam-host:8080/api/iam"
+            );
+        }
+        format!("http://{addr}/api/{}", iam::NAME)
+    } else {
+        config.auth.issuer.trim_end_matches('/').to_owned()
+    };
+    let issuer = Issuer {
+        jwks: if config.auth.jwks_url.is_empty() {
+            format!("{issuer_url}/jwks.json")
+        } else {
+            config.auth.jwks_url.clone()
+        },
+        url: issuer_url,
+    };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut router = Router::new().route(
@@ -136,17 +193,13 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
             config.messaging.clone(),
             shutdown_rx.clone(),
         );
-        let service = build(name, rt, config)?;
+        let service = build(name, rt, config, &issuer).await?;
         router = router.nest(&format!("/api/{}", service.name), service.router);
         for task in service.tasks {
             tasks.spawn(task);
         }
     }
     let router = router.layer(tower_http::trace::TraceLayer::new_for_http());
-    let listener = tokio::net::TcpListener::bind(&config.http.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
-    let addr = listener.local_addr()?;
     let mut stop = shutdown_rx.clone();
     tasks.spawn(async move {
         let served = axum::serve(listener, router)

@@ -17,9 +17,11 @@ pub enum Mode {
 
 /// One `mcf` process.
 pub struct Proc {
-    /// `embedded`, `ordering` or `matching`.
+    /// `embedded`, `iam`, `ordering` or `matching`.
     pub role: &'static str,
     child: Child,
+    /// Kept across restarts, so the issuer URL and tokens stay valid.
+    port: u16,
     pub base: String,
 }
 
@@ -48,7 +50,13 @@ pub struct Cluster {
     pub nats: Option<Nats>,
     pub procs: Vec<Proc>,
     pub http: reqwest::Client,
+    /// IAM's base URL (`http://addr/api/iam`), for the other processes' `auth.issuer`.
+    issuer: String,
 }
+
+/// The first admin's password in every test system.
+pub const ADMIN_EMAIL: &str = "admin@mcf.local";
+pub const ADMIN_PASSWORD: &str = "test-admin-password-123";
 
 impl Cluster {
     /// Embedded: one process. Distributed: two replicas of each service.
@@ -71,32 +79,43 @@ impl Cluster {
             procs: Vec::new(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                // Sign-in answers with redirects the tests read, not follow.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            issuer: String::new(),
         };
         let roles: &[&'static str] = match mode {
             Mode::Embedded => &["embedded"],
-            Mode::Distributed => &["ordering", "ordering", "matching", "matching"],
+            Mode::Distributed => &["iam", "ordering", "ordering", "matching", "matching"],
         };
         for role in roles {
-            let p = cluster.spawn(role, "");
+            let p = cluster.spawn(role, "", testing::free_port());
+            if cluster.issuer.is_empty() {
+                cluster.issuer = format!("{}/api/iam", p.base);
+            }
             cluster.procs.push(p);
         }
         cluster
     }
 
     /// Starts one `mcf` process for `role`, with `crash_at` armed (empty: none).
-    pub fn spawn(&self, role: &'static str, crash_at: &str) -> Proc {
+    pub fn spawn(&self, role: &'static str, crash_at: &str, port: u16) -> Proc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcf"));
+        let listen = format!("127.0.0.1:{port}");
         match role {
             "embedded" => {
-                cmd.args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+                cmd.args(["up", "--listen", &listen, "--data-dir"])
                     .arg(self.dir.path().join("data"));
             }
             service => {
-                cmd.args(["serve", service, "--listen", "127.0.0.1:0"]);
+                cmd.args(["serve", service, "--listen", &listen]);
                 let pg = self.pg.as_ref().unwrap();
-                cmd.env("MCF_DATABASES__ORDERING", pg.url("mcf_ordering"))
+                if !self.issuer.is_empty() {
+                    cmd.env("MCF_AUTH__ISSUER", &self.issuer);
+                }
+                cmd.env("MCF_DATABASES__IAM", pg.url("mcf_iam"))
+                    .env("MCF_DATABASES__ORDERING", pg.url("mcf_ordering"))
                     .env("MCF_DATABASES__MATCHING", pg.url("mcf_matching"))
                     .env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
             }
@@ -107,6 +126,11 @@ impl Cluster {
             .open(self.dir.path().join(format!("{role}.log")))
             .unwrap();
         cmd.env("MCF_MESSAGING__CRASH_AT", crash_at)
+            .env("MCF_IAM__BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env(
+                "MCF_IAM__WEB_REDIRECT_URIS",
+                "[\"http://app.test/callback\"]",
+            )
             .env("MCF_MESSAGING__POLL_INTERVAL_MS", "100")
             .env("MCF_MESSAGING__BACKOFF_INITIAL_MS", "50")
             .env("MCF_MESSAGING__BACKOFF_MAX_MS", "1000")
@@ -133,7 +157,12 @@ impl Cluster {
         let base = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("mcf {role} did not start; see {}", self.log_hint(role)));
-        Proc { role, child, base }
+        Proc {
+            role,
+            child,
+            port,
+            base,
+        }
     }
 
     fn log_hint(&self, role: &str) -> String {
@@ -148,9 +177,9 @@ impl Cluster {
             .filter(|&i| self.procs[i].role == role)
             .collect();
         for i in idx {
-            let role = self.procs[i].role;
+            let (role, port) = (self.procs[i].role, self.procs[i].port);
             self.procs[i].kill9();
-            self.procs[i] = self.spawn(role, crash_at);
+            self.procs[i] = self.spawn(role, crash_at, port);
         }
     }
 
@@ -158,8 +187,8 @@ impl Cluster {
     pub fn revive(&mut self, role: &str) {
         for i in 0..self.procs.len() {
             if self.procs[i].role == role && self.procs[i].exited() {
-                let role = self.procs[i].role;
-                self.procs[i] = self.spawn(role, "");
+                let (role, port) = (self.procs[i].role, self.procs[i].port);
+                self.procs[i] = self.spawn(role, "", port);
             }
         }
     }
@@ -295,4 +324,149 @@ impl Cluster {
 pub fn future(i: usize) -> String {
     (chrono::Utc::now() + chrono::Duration::days(1) + chrono::Duration::minutes(i as i64))
         .to_rfc3339()
+}
+
+/// Tokens from a sign-in.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub id_token: Option<String>,
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::now_v7().simple(),
+        uuid::Uuid::now_v7().simple()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+pub const REDIRECT: &str = "http://app.test/callback";
+
+/// The query parameters of a redirect's Location.
+pub fn location_params(location: &str) -> std::collections::HashMap<String, String> {
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or("");
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Cluster {
+    /// Posts the sign-in form of an authorization request; returns status and Location
+    /// (or the page body when there is no redirect).
+    pub async fn authorize(
+        &mut self,
+        email: &str,
+        password: &str,
+        challenge: &str,
+        method: &str,
+    ) -> (u16, String) {
+        let url = format!("{}/authorize", self.api("iam"));
+        let form = [
+            ("response_type", "code"),
+            ("client_id", "mcf-web"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid offline_access"),
+            ("state", "xyz"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", method),
+            ("email", email),
+            ("password", password),
+        ];
+        let r = self.http.post(url).form(&form).send().await.unwrap();
+        let status = r.status().as_u16();
+        match r.headers().get("location") {
+            Some(l) => (status, l.to_str().unwrap().to_owned()),
+            None => (status, r.text().await.unwrap()),
+        }
+    }
+
+    /// `POST /token` with a form.
+    pub async fn token(&mut self, form: &[(&str, &str)]) -> (u16, Value) {
+        let url = format!("{}/token", self.api("iam"));
+        let r = self.http.post(url).form(form).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The whole authorization-code + PKCE flow, as a browser and a web app would do it.
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Tokens {
+        let (verifier, challenge) = pkce();
+        let (status, location) = self.authorize(email, password, &challenge, "S256").await;
+        assert_eq!(status, 303, "sign-in of {email} failed: {location}");
+        let params = location_params(&location);
+        assert_eq!(params.get("state").map(String::as_str), Some("xyz"));
+        let code = params["code"].clone();
+        let (status, body) = self
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "mcf-web"),
+                ("redirect_uri", REDIRECT),
+                ("code", &code),
+                ("code_verifier", &verifier),
+            ])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        Tokens {
+            access: body["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+            id_token: body["id_token"].as_str().map(str::to_owned),
+        }
+    }
+
+    /// GET with a bearer token.
+    pub async fn get_as(&mut self, token: &str, service: &str, path: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.api(service));
+        let r = self.http.get(url).bearer_auth(token).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST JSON with a bearer token.
+    pub async fn post_as(
+        &mut self,
+        token: &str,
+        service: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.api(service));
+        let r = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
 }

@@ -3,6 +3,7 @@
 mod faults;
 mod flow;
 mod harness;
+mod iam;
 mod invariants;
 mod schema;
 
@@ -30,6 +31,9 @@ both_modes! {
     crash_between_publish_and_marking_sent_doubles_nothing => crate::faults::crash_after_publish;
     crash_between_effect_and_ack_doubles_nothing => crate::faults::crash_after_effect;
     killing_a_process_mid_flow_loses_nothing => crate::faults::kill_mid_flow;
+    sign_in_with_authorization_code_and_pkce => crate::iam::sign_in_with_code_and_pkce;
+    refresh_tokens_rotate_and_reuse_revokes_the_family => crate::iam::refresh_rotation_and_reuse_detection;
+    admin_api_service_tokens_and_key_rotation => crate::iam::admin_accounts_service_tokens_and_key_rotation;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

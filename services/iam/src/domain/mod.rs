@@ -1,0 +1,4 @@
+//! IAM's rules, without I/O.
+
+pub mod account;
+pub mod pkce;

@@ -1,0 +1,161 @@
+//! IAM: accounts and roles, the OpenID Connect provider for MCF's web apps (authorization
+//! code + PKCE, refresh-token rotation), client credentials for services, signing keys.
+
+pub mod domain;
+mod error;
+mod keys;
+mod password;
+mod routes;
+mod store;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth::{Role, Verifier};
+use messaging::Runtime;
+use serde::{Deserialize, Serialize};
+
+pub use error::IamError;
+pub use keys::Keys;
+pub use password::Passwords;
+
+use crate::domain::account::{Account, Status};
+
+/// The context's name (URL prefix, database name, token audience for its own API).
+pub const NAME: &str = "iam";
+
+/// IAM's own migrations (the messaging tables come separately).
+pub fn migrations() -> storage::Migrations {
+    storage::Migrations::new(
+        sqlx::migrate!("migrations/sqlite"),
+        sqlx::migrate!("migrations/postgres"),
+    )
+}
+
+/// The `[iam]` config section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IamConfig {
+    /// Lifetime of access tokens, seconds.
+    pub access_token_ttl_s: u64,
+    /// Lifetime of refresh tokens, seconds.
+    pub refresh_token_ttl_s: u64,
+    /// Lifetime of authorization codes, seconds.
+    pub code_ttl_s: u64,
+    /// The first admin, created on first start when no admin exists.
+    pub bootstrap_admin_email: String,
+    /// Its password; empty: generated and printed once.
+    pub bootstrap_admin_password: String,
+    /// Password hashes computed at the same time (each takes ~19 MiB and one core).
+    pub hash_concurrency: usize,
+    /// Redirect URIs of the MCF web app client (`mcf-web`), matched exactly.
+    pub web_redirect_uris: Vec<String>,
+}
+
+impl Default for IamConfig {
+    fn default() -> Self {
+        IamConfig {
+            access_token_ttl_s: 300,
+            refresh_token_ttl_s: 30 * 24 * 3600,
+            code_ttl_s: 60,
+            bootstrap_admin_email: "admin@mcf.local".into(),
+            bootstrap_admin_password: String::new(),
+            hash_concurrency: 2,
+            web_redirect_uris: vec!["http://127.0.0.1:8080/app/callback".into()],
+        }
+    }
+}
+
+/// The public web app client every MCF page signs in through.
+pub const WEB_CLIENT: &str = "mcf-web";
+
+/// Every service a token may be for.
+pub const AUDIENCES: &[&str] = &["iam", "ordering", "matching"];
+
+/// Shared state of IAM's handlers.
+#[derive(Clone)]
+pub struct App {
+    rt: Runtime,
+    config: IamConfig,
+    issuer: String,
+    keys: Arc<Keys>,
+    passwords: Passwords,
+}
+
+/// Builds IAM: creates the first signing key, the first admin and the web client if they
+/// are missing, and returns the service. `issuer` is IAM's public base URL
+/// (`http://host:port/api/iam`).
+pub async fn build(
+    rt: Runtime,
+    config: &IamConfig,
+    issuer: &str,
+    verifier: Arc<Verifier>,
+) -> anyhow::Result<web::Service> {
+    let keep_retired = Duration::from_secs(config.access_token_ttl_s + 300);
+    let keys = Arc::new(Keys::new(rt.db.clone(), keep_retired));
+    keys.ensure().await?;
+    let app = App {
+        rt: rt.clone(),
+        config: config.clone(),
+        issuer: issuer.to_owned(),
+        keys,
+        passwords: Passwords::new(config.hash_concurrency),
+    };
+    bootstrap(&app).await?;
+    let router = routes::router(app, verifier)
+        .merge(web::ops::routes(rt.db.clone(), vec![]))
+        .merge(web::health_routes(rt.db.clone()));
+    Ok(web::Service {
+        name: NAME,
+        router,
+        tasks: vec![rt.relay_task()],
+    })
+}
+
+async fn bootstrap(app: &App) -> anyhow::Result<()> {
+    let mut tx = app.rt.db.begin().await?;
+    store::upsert_client(
+        &mut tx,
+        &store::Client {
+            id: WEB_CLIENT.into(),
+            name: "MCF web apps".into(),
+            confidential: false,
+            secret_hash: None,
+            redirect_uris: app.config.web_redirect_uris.clone(),
+            audiences: AUDIENCES.iter().map(|s| (*s).to_owned()).collect(),
+            account_id: None,
+        },
+    )
+    .await?;
+    if !store::any_admin(&mut tx).await? {
+        let email = domain::account::normalize_email(&app.config.bootstrap_admin_email)
+            .map_err(|_| anyhow::anyhow!("iam.bootstrap_admin_email is not an e-mail address"))?;
+        let (password, generated) = if app.config.bootstrap_admin_password.is_empty() {
+            (tokens::random_token(18), true)
+        } else {
+            domain::account::check_password(&app.config.bootstrap_admin_password)
+                .map_err(|e| anyhow::anyhow!("iam.bootstrap_admin_password: {e}"))?;
+            (app.config.bootstrap_admin_password.clone(), false)
+        };
+        let hash = app.passwords.hash(&password).await?;
+        let admin = Account {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: email.clone(),
+            name: "Administrator".into(),
+            roles: vec![Role::Admin],
+            status: Status::Active,
+        };
+        store::insert_account(&mut tx, &admin, Some(&hash)).await?;
+        if generated {
+            // Shown once, on the console of the first start; never logged.
+            println!(
+                "IAM: created the first admin {email} with password {password} (shown once; change it)"
+            );
+        } else {
+            println!("IAM: created the first admin {email}");
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,405 @@
+//! The OpenID Connect provider: discovery, JWKS, authorization code + PKCE, token
+//! endpoint (code, refresh with rotation and reuse detection, client credentials), userinfo.
+
+use std::collections::BTreeMap;
+
+use auth::Principal;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::page;
+use crate::domain::account::{Status, normalize_email};
+use crate::domain::pkce;
+use crate::error::IamError;
+use crate::store::{self, Code, Refresh};
+use crate::tokens::{self, digest, random_token};
+use crate::{App, NAME};
+
+/// `GET /.well-known/openid-configuration`.
+pub async fn discovery(State(app): State<App>) -> Json<Value> {
+    let i = &app.issuer;
+    Json(json!({
+        "issuer": i,
+        "authorization_endpoint": format!("{i}/authorize"),
+        "token_endpoint": format!("{i}/token"),
+        "userinfo_endpoint": format!("{i}/userinfo"),
+        "jwks_uri": format!("{i}/jwks.json"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+    }))
+}
+
+/// `GET /jwks.json`: the keys services verify tokens with.
+pub async fn jwks(State(app): State<App>) -> Result<Response, IamError> {
+    let jwks = app.keys.jwks().await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=60")], Json(jwks)).into_response())
+}
+
+type Params = BTreeMap<String, String>;
+
+fn param<'a>(p: &'a Params, name: &str) -> &'a str {
+    p.get(name).map(String::as_str).unwrap_or("")
+}
+
+/// Checks the authorization request. Errors about the client or redirect URI are shown as
+/// a page; the others are sent back to the (verified) redirect URI.
+async fn check_request(app: &App, p: &Params) -> Result<String, Response> {
+    let page_error = |m: &str| (StatusCode::BAD_REQUEST, Html(page::error(m))).into_response();
+    let mut conn = app
+        .rt
+        .db
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| IamError::from(e).into_response())?;
+    let client = store::client(&mut conn, param(p, "client_id"))
+        .await
+        .map_err(IntoResponse::into_response)?
+        .filter(|c| !c.confidential)
+        .ok_or_else(|| page_error("unknown client_id"))?;
+    let redirect = param(p, "redirect_uri");
+    if !client.redirect_uris.iter().any(|u| u == redirect) {
+        return Err(page_error("redirect_uri is not registered for this client"));
+    }
+    let back = |error: &str, description: &str| {
+        redirect_with(
+            redirect,
+            &[
+                ("error", error),
+                ("error_description", description),
+                ("state", param(p, "state")),
+            ],
+        )
+        .into_response()
+    };
+    if param(p, "response_type") != "code" {
+        return Err(back(
+            "unsupported_response_type",
+            "response_type must be code",
+        ));
+    }
+    if param(p, "code_challenge_method") != "S256" {
+        return Err(back(
+            "invalid_request",
+            "code_challenge_method must be S256",
+        ));
+    }
+    if !pkce::valid_challenge(param(p, "code_challenge")) {
+        return Err(back(
+            "invalid_request",
+            "code_challenge must be a S256 challenge",
+        ));
+    }
+    Ok(redirect.to_owned())
+}
+
+fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Redirect {
+    let query: String = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{uri}{sep}{query}"))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /authorize`: the sign-in page.
+pub async fn authorize_page(State(app): State<App>, Query(p): Query<Params>) -> Response {
+    match check_request(&app, &p).await {
+        Ok(_) => Html(page::sign_in(&p, "", None)).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /authorize`: the sign-in form. Good credentials: a single-use code, back to the
+/// client. Bad ones: the page again, with a message that does not say which part was wrong.
+pub async fn authorize(
+    State(app): State<App>,
+    Form(p): Form<Params>,
+) -> Result<Response, IamError> {
+    let redirect = match check_request(&app, &p).await {
+        Ok(r) => r,
+        Err(r) => return Ok(r),
+    };
+    let email = param(&p, "email");
+    let Some(account) = sign_in(&app, email, param(&p, "password")).await? else {
+        let html = page::sign_in(&p, email, Some("Wrong e-mail or password."));
+        return Ok((StatusCode::UNAUTHORIZED, Html(html)).into_response());
+    };
+    let code = random_token(32);
+    let mut tx = app.rt.db.begin().await?;
+    store::insert_code(
+        &mut tx,
+        &digest(&code),
+        &Code {
+            client_id: param(&p, "client_id").to_owned(),
+            account_id: account.id,
+            redirect_uri: redirect.clone(),
+            code_challenge: param(&p, "code_challenge").to_owned(),
+            scope: param(&p, "scope").to_owned(),
+            nonce: p.get("nonce").cloned(),
+            expires_at: storage::now_micros() + app.config.code_ttl_s as i64 * 1_000_000,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redirect_with(&redirect, &[("code", &code), ("state", param(&p, "state"))]).into_response())
+}
+
+/// The account behind good credentials, if active.
+async fn sign_in(
+    app: &App,
+    email: &str,
+    password: &str,
+) -> Result<Option<crate::domain::account::Account>, IamError> {
+    let found = match normalize_email(email) {
+        Ok(email) => {
+            let mut conn = app.rt.db.pool().acquire().await?;
+            store::credentials(&mut conn, &email).await?
+        }
+        Err(_) => None,
+    };
+    let (account, hash) = match found {
+        Some((a, h)) => (Some(a), h),
+        None => (None, None),
+    };
+    let ok = app.passwords.verify(password, hash.as_deref()).await?;
+    Ok(account.filter(|a| ok && a.status == Status::Active))
+}
+
+/// `POST /token`.
+pub async fn token(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(p): Form<Params>,
+) -> Result<Response, IamError> {
+    let body = match param(&p, "grant_type") {
+        "authorization_code" => code_grant(&app, &p).await?,
+        "refresh_token" => refresh_grant(&app, &p).await?,
+        "client_credentials" => client_credentials(&app, &headers, &p).await?,
+        "" => return Err(IamError::invalid_request("grant_type is required")),
+        _ => {
+            return Err(IamError::OAuth {
+                status: StatusCode::BAD_REQUEST,
+                error: "unsupported_grant_type",
+                description: "use authorization_code, refresh_token or client_credentials".into(),
+            });
+        }
+    };
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(body),
+    )
+        .into_response())
+}
+
+async fn public_client(app: &App, id: &str) -> Result<store::Client, IamError> {
+    let mut conn = app.rt.db.pool().acquire().await?;
+    store::client(&mut conn, id)
+        .await?
+        .filter(|c| !c.confidential)
+        .ok_or_else(|| IamError::invalid_client("unknown client_id"))
+}
+
+async fn code_grant(app: &App, p: &Params) -> Result<Value, IamError> {
+    let client = public_client(app, param(p, "client_id")).await?;
+    let mut tx = app.rt.db.begin().await?;
+    let code = store::redeem_code(&mut tx, &digest(param(p, "code")))
+        .await?
+        .ok_or_else(|| IamError::invalid_grant("the code is unknown or was already used"))?;
+    // The code is spent whatever happens next: commit that first.
+    tx.commit().await?;
+    if code.expires_at < storage::now_micros() {
+        return Err(IamError::invalid_grant("the code expired"));
+    }
+    if code.client_id != client.id || code.redirect_uri != param(p, "redirect_uri") {
+        return Err(IamError::invalid_grant(
+            "client_id or redirect_uri does not match the code",
+        ));
+    }
+    if !pkce::verifies(param(p, "code_verifier"), &code.code_challenge) {
+        return Err(IamError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
+    }
+    let family = uuid::Uuid::now_v7().to_string();
+    issue(
+        app,
+        &client,
+        &code.account_id,
+        &code.scope,
+        &family,
+        code.nonce.as_deref(),
+    )
+    .await
+}
+
+async fn refresh_grant(app: &App, p: &Params) -> Result<Value, IamError> {
+    let client = public_client(app, param(p, "client_id")).await?;
+    let hash = digest(param(p, "refresh_token"));
+    let mut tx = app.rt.db.begin().await?;
+    let Some(old) = store::refresh(&mut tx, &hash).await? else {
+        return Err(IamError::invalid_grant("unknown refresh token"));
+    };
+    if old.client_id != client.id {
+        return Err(IamError::invalid_grant(
+            "the refresh token belongs to another client",
+        ));
+    }
+    if old.used || old.revoked || !store::use_refresh(&mut tx, &hash).await? {
+        // A used token presented again was stolen or replayed: end the whole sign-in.
+        store::revoke_family(&mut tx, &old.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(family = %old.family_id, "refresh token reuse: family revoked");
+        return Err(IamError::invalid_grant(
+            "the refresh token was already used or revoked",
+        ));
+    }
+    tx.commit().await?;
+    if old.expires_at < storage::now_micros() {
+        return Err(IamError::invalid_grant("the refresh token expired"));
+    }
+    issue(
+        app,
+        &client,
+        &old.account_id,
+        &old.scope,
+        &old.family_id,
+        None,
+    )
+    .await
+}
+
+/// Access token (+ refresh token, + ID token for `openid`) for an active account.
+async fn issue(
+    app: &App,
+    client: &store::Client,
+    account_id: &str,
+    scope: &str,
+    family: &str,
+    nonce: Option<&str>,
+) -> Result<Value, IamError> {
+    let mut tx = app.rt.db.begin().await?;
+    let account = store::account(&mut tx, account_id)
+        .await?
+        .filter(|a| a.status == Status::Active)
+        .ok_or_else(|| IamError::invalid_grant("the account is disabled"))?;
+    let refresh = random_token(32);
+    store::insert_refresh(
+        &mut tx,
+        &digest(&refresh),
+        &Refresh {
+            family_id: family.to_owned(),
+            client_id: client.id.clone(),
+            account_id: account.id.clone(),
+            scope: scope.to_owned(),
+            expires_at: storage::now_micros() + app.config.refresh_token_ttl_s as i64 * 1_000_000,
+            used: false,
+            revoked: false,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let access = tokens::access_token(
+        app,
+        &account.id,
+        &account.roles,
+        &client.id,
+        &client.audiences,
+    )
+    .await?;
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": app.config.access_token_ttl_s,
+        "refresh_token": refresh,
+        "scope": scope,
+    });
+    if scope.split_whitespace().any(|s| s == "openid") {
+        body["id_token"] = json!(tokens::id_token(app, &account, &client.id, nonce).await?);
+    }
+    Ok(body)
+}
+
+async fn client_credentials(app: &App, headers: &HeaderMap, p: &Params) -> Result<Value, IamError> {
+    let (id, secret) = basic_auth(headers).unwrap_or_else(|| {
+        (
+            param(p, "client_id").to_owned(),
+            param(p, "client_secret").to_owned(),
+        )
+    });
+    let mut conn = app.rt.db.pool().acquire().await?;
+    let client = store::client(&mut conn, &id)
+        .await?
+        .filter(|c| c.confidential && c.secret_hash.as_deref() == Some(digest(&secret).as_str()))
+        .ok_or_else(|| IamError::invalid_client("unknown client or wrong secret"))?;
+    let account_id = client
+        .account_id
+        .clone()
+        .ok_or_else(|| IamError::invalid_client("the client acts for no account"))?;
+    let account = store::account(&mut conn, &account_id)
+        .await?
+        .filter(|a| a.status == Status::Active)
+        .ok_or_else(|| IamError::invalid_client("the service account is disabled"))?;
+    let access = tokens::access_token(
+        app,
+        &account.id,
+        &account.roles,
+        &client.id,
+        &client.audiences,
+    )
+    .await?;
+    Ok(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": app.config.access_token_ttl_s,
+    }))
+}
+
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// `GET /userinfo`: who the bearer is.
+pub async fn userinfo(State(app): State<App>, who: Principal) -> Result<Json<Value>, IamError> {
+    let mut conn = app.rt.db.pool().acquire().await?;
+    let account = store::account(&mut conn, &who.id)
+        .await?
+        .ok_or(IamError::NotFound("account"))?;
+    Ok(Json(json!({
+        "sub": account.id,
+        "email": account.email,
+        "name": account.name,
+        "roles": account.roles,
+        "aud": NAME,
+    })))
+}

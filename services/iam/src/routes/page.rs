@@ -1,0 +1,74 @@
+//! The sign-in page: plain server-rendered HTML, no scripts.
+
+use std::collections::BTreeMap;
+
+fn escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '&' => "&amp;".into(),
+            '<' => "&lt;".into(),
+            '>' => "&gt;".into(),
+            '"' => "&quot;".into(),
+            '\'' => "&#39;".into(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The form, carrying the authorization request's parameters as hidden fields.
+pub fn sign_in(params: &BTreeMap<String, String>, email: &str, error: Option<&str>) -> String {
+    let hidden: String = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != "email" && k.as_str() != "password")
+        .map(|(k, v)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in to MCF</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}label,input,button{{display:block;width:100%;margin:.4rem 0}}.error{{color:#b00}}</style>
+</head><body>
+<h1>Sign in to MCF</h1>
+{error}
+<form method="post" action="authorize">
+{hidden}
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required value="{email}">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+</body></html>"#,
+        email = escape(email),
+    )
+}
+
+/// An error page for requests that cannot be sent back to the client (bad client or
+/// redirect URI: redirecting would make IAM an open redirector).
+pub fn error(message: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title></head>\
+         <body><h1>Cannot sign in</h1><p>{}</p></body></html>",
+        escape(message)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped() {
+        let params = BTreeMap::from([("state".to_owned(), "\"><script>x</script>".to_owned())]);
+        let html = sign_in(&params, "a@b.c", Some("<b>"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;b&gt;"));
+    }
+}

@@ -1,0 +1,312 @@
+//! IAM's tables.
+
+use auth::Role;
+use storage::{AnyConnection, AnyRow, Row};
+
+use crate::domain::account::{Account, Status, roles_from_text, roles_to_text};
+use crate::error::IamError;
+
+type Result<T> = std::result::Result<T, IamError>;
+
+fn account_of(r: &AnyRow) -> Account {
+    Account {
+        id: r.get("id"),
+        email: r.get("email"),
+        name: r.get("name"),
+        roles: roles_from_text(&r.get::<String, _>("roles")),
+        status: Status::parse(&r.get::<String, _>("status")),
+    }
+}
+
+pub async fn insert_account(
+    conn: &mut AnyConnection,
+    a: &Account,
+    password_hash: Option<&str>,
+) -> Result<()> {
+    let now = storage::now_micros();
+    let r = storage::query(
+        "INSERT INTO accounts (id, email, name, roles, status, password_hash, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&a.id)
+    .bind(&a.email)
+    .bind(&a.name)
+    .bind(roles_to_text(&a.roles))
+    .bind(a.status.as_str())
+    .bind(password_hash)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(storage::DbError::from);
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_unique_violation() => Err(IamError::Conflict(
+            "email_taken",
+            format!("an account with e-mail {} exists", a.email),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn account(conn: &mut AnyConnection, id: &str) -> Result<Option<Account>> {
+    Ok(storage::query("SELECT * FROM accounts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| account_of(&r)))
+}
+
+/// The account and its password hash, by e-mail.
+pub async fn credentials(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> Result<Option<(Account, Option<String>)>> {
+    Ok(storage::query("SELECT * FROM accounts WHERE email = $1")
+        .bind(email)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| (account_of(&r), r.get("password_hash"))))
+}
+
+pub async fn accounts(conn: &mut AnyConnection) -> Result<Vec<Account>> {
+    Ok(storage::query("SELECT * FROM accounts ORDER BY email")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(account_of)
+        .collect())
+}
+
+pub async fn any_admin(conn: &mut AnyConnection) -> Result<bool> {
+    let n: i64 = storage::query_scalar(
+        "SELECT COUNT(*) FROM accounts WHERE (' ' || roles || ' ') LIKE '% admin %'",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+pub async fn update_account(conn: &mut AnyConnection, a: &Account) -> Result<()> {
+    storage::query(
+        "UPDATE accounts SET roles = $1, status = $2, name = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(roles_to_text(&a.roles))
+    .bind(a.status.as_str())
+    .bind(&a.name)
+    .bind(storage::now_micros())
+    .bind(&a.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Revokes every live refresh token of an account (disabling it signs it out everywhere).
+pub async fn revoke_account_tokens(conn: &mut AnyConnection, account_id: &str) -> Result<u64> {
+    Ok(storage::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(storage::now_micros())
+    .bind(account_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// An OAuth client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub confidential: bool,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub audiences: Vec<String>,
+    pub account_id: Option<String>,
+}
+
+pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>> {
+    storage::query("SELECT * FROM clients WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| {
+            Ok(Client {
+                id: r.get("id"),
+                name: r.get("name"),
+                confidential: r.get::<String, _>("kind") == "confidential",
+                secret_hash: r.get("secret_hash"),
+                redirect_uris: serde_json::from_str(&r.get::<String, _>("redirect_uris"))
+                    .map_err(anyhow::Error::from)?,
+                audiences: serde_json::from_str(&r.get::<String, _>("audiences"))
+                    .map_err(anyhow::Error::from)?,
+                account_id: r.get("account_id"),
+            })
+        })
+        .transpose()
+}
+
+/// Inserts or replaces a client.
+pub async fn upsert_client(conn: &mut AnyConnection, c: &Client) -> Result<()> {
+    storage::query(
+        "INSERT INTO clients (id, name, kind, secret_hash, redirect_uris, audiences, account_id, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+         name = excluded.name, kind = excluded.kind, secret_hash = excluded.secret_hash, \
+         redirect_uris = excluded.redirect_uris, audiences = excluded.audiences, \
+         account_id = excluded.account_id",
+    )
+    .bind(&c.id)
+    .bind(&c.name)
+    .bind(if c.confidential {
+        "confidential"
+    } else {
+        "public"
+    })
+    .bind(&c.secret_hash)
+    .bind(serde_json::to_string(&c.redirect_uris).map_err(anyhow::Error::from)?)
+    .bind(serde_json::to_string(&c.audiences).map_err(anyhow::Error::from)?)
+    .bind(&c.account_id)
+    .bind(storage::now_micros())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A stored authorization code.
+pub struct Code {
+    pub client_id: String,
+    pub account_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub expires_at: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_code(conn: &mut AnyConnection, hash: &str, c: &Code) -> Result<()> {
+    storage::query(
+        "INSERT INTO auth_codes (code_hash, client_id, account_id, redirect_uri, code_challenge, \
+         scope, nonce, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(hash)
+    .bind(&c.client_id)
+    .bind(&c.account_id)
+    .bind(&c.redirect_uri)
+    .bind(&c.code_challenge)
+    .bind(&c.scope)
+    .bind(&c.nonce)
+    .bind(c.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the code used and returns it, exactly once: a second redemption gets `None`.
+pub async fn redeem_code(conn: &mut AnyConnection, hash: &str) -> Result<Option<Code>> {
+    let used = storage::query(
+        "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(storage::now_micros())
+    .bind(hash)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if used != 1 {
+        return Ok(None);
+    }
+    Ok(
+        storage::query("SELECT * FROM auth_codes WHERE code_hash = $1")
+            .bind(hash)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| Code {
+                client_id: r.get("client_id"),
+                account_id: r.get("account_id"),
+                redirect_uri: r.get("redirect_uri"),
+                code_challenge: r.get("code_challenge"),
+                scope: r.get("scope"),
+                nonce: r.get("nonce"),
+                expires_at: r.get("expires_at"),
+            }),
+    )
+}
+
+/// A stored refresh token.
+pub struct Refresh {
+    pub family_id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+    pub used: bool,
+    pub revoked: bool,
+}
+
+pub async fn insert_refresh(conn: &mut AnyConnection, hash: &str, r: &Refresh) -> Result<()> {
+    storage::query(
+        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, account_id, scope, \
+         expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(hash)
+    .bind(&r.family_id)
+    .bind(&r.client_id)
+    .bind(&r.account_id)
+    .bind(&r.scope)
+    .bind(r.expires_at)
+    .bind(storage::now_micros())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn refresh(conn: &mut AnyConnection, hash: &str) -> Result<Option<Refresh>> {
+    Ok(
+        storage::query("SELECT * FROM refresh_tokens WHERE token_hash = $1")
+            .bind(hash)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| Refresh {
+                family_id: r.get("family_id"),
+                client_id: r.get("client_id"),
+                account_id: r.get("account_id"),
+                scope: r.get("scope"),
+                expires_at: r.get("expires_at"),
+                used: r.get::<Option<i64>, _>("used_at").is_some(),
+                revoked: r.get::<Option<i64>, _>("revoked_at").is_some(),
+            }),
+    )
+}
+
+/// Marks a refresh token used; false if it already was (a concurrent rotation).
+pub async fn use_refresh(conn: &mut AnyConnection, hash: &str) -> Result<bool> {
+    Ok(storage::query(
+        "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+    )
+    .bind(storage::now_micros())
+    .bind(hash)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> Result<()> {
+    storage::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(storage::now_micros())
+    .bind(family_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Roles as the admin API accepts them, each checked.
+pub fn parse_roles(names: &[String]) -> Result<Vec<Role>> {
+    names
+        .iter()
+        .map(|n| {
+            Role::parse(n).ok_or_else(|| IamError::invalid("roles", &format!("unknown role {n:?}")))
+        })
+        .collect()
+}

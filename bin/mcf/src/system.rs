@@ -106,8 +106,12 @@ async fn build(
             )
             .await?
         }
-        ordering::NAME => ordering::build(rt),
-        matching::NAME => matching::build(rt, &config.matching)?,
+        ordering::NAME => ordering::build(rt, issuer.verifier(config, ordering::NAME)),
+        matching::NAME => matching::build(
+            rt,
+            &config.matching,
+            issuer.verifier(config, matching::NAME),
+        )?,
         other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
     })
 }

@@ -7,7 +7,9 @@
 //! (HS256 signed with the public key) are refused before any key is used.
 
 mod principal;
+mod routes;
 mod verifier;
 
 pub use principal::{Principal, Role};
+pub use routes::{Access, Routes, assemble};
 pub use verifier::{AccessClaims, AuthError, Jwk, Jwks, KeySource, Verifier, VerifierConfig};

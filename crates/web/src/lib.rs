@@ -38,4 +38,20 @@ pub struct Service {
     pub name: &'static str,
     pub router: Router,
     pub tasks: Vec<futures::future::BoxFuture<'static, ()>>,
+    /// Who may call each route: the service's authorization matrix, as enforced.
+    pub authz: Vec<RouteRule>,
 }
+
+/// One row of an authorization matrix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct RouteRule {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The route's path pattern within the service, e.g. `/orders/{id}`.
+    pub path: String,
+    /// `None`: public. `Some([])`: any signed-in caller. Otherwise the roles allowed.
+    pub roles: Option<Vec<String>>,
+}
+
+/// The routes of [`health_routes`].
+pub const HEALTH_ROUTES: &[(&str, &str)] = &[("GET", "/health"), ("GET", "/ready")];

@@ -24,6 +24,13 @@ struct ListQuery {
     all: bool,
 }
 
+/// The routes of [`routes`].
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/ops/messaging"),
+    ("GET", "/ops/dead-letters"),
+    ("POST", "/ops/dead-letters/{id}/replay"),
+];
+
 /// `GET /ops/messaging`, `GET /ops/dead-letters[?all=true]`,
 /// `POST /ops/dead-letters/{id}/replay`.
 pub fn routes(db: Db, consumers: Vec<Consumer>) -> Router {

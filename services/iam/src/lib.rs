@@ -103,14 +103,14 @@ pub async fn build(
         passwords: Passwords::new(config.hash_concurrency),
     };
     bootstrap(&app).await?;
-    let router = routes::router(app, verifier)
-        .merge(web::ops::routes(rt.db.clone(), vec![]))
-        .merge(web::health_routes(rt.db.clone()));
-    Ok(web::Service {
-        name: NAME,
-        router,
-        tasks: vec![rt.relay_task()],
-    })
+    Ok(auth::assemble(
+        NAME,
+        routes::router(app),
+        rt.db.clone(),
+        vec![],
+        verifier,
+        vec![rt.relay_task()],
+    ))
 }
 
 async fn bootstrap(app: &App) -> anyhow::Result<()> {

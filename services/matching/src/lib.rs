@@ -37,7 +37,11 @@ pub struct App {
 }
 
 /// Builds the service: routes, relay, the order consumer and the waiting-order matcher.
-pub fn build(rt: Runtime, config: &MatchingConfig) -> Result<web::Service, PipelineError> {
+pub fn build(
+    rt: Runtime,
+    config: &MatchingConfig,
+    verifier: Arc<auth::Verifier>,
+) -> Result<web::Service, PipelineError> {
     let pipeline = Arc::new(Pipeline::from_config(config)?);
     let wake = Arc::new(Notify::new());
     let on_requested = rt.consumer(
@@ -55,15 +59,15 @@ pub fn build(rt: Runtime, config: &MatchingConfig) -> Result<web::Service, Pipel
         ),
         Box::pin(matcher::run(rt.clone(), pipeline, wake.clone())) as _,
     ];
-    let router = routes::router(App {
-        rt: rt.clone(),
-        matcher: wake,
-    })
-    .merge(web::ops::routes(rt.db.clone(), vec![on_requested]))
-    .merge(web::health_routes(rt.db.clone()));
-    Ok(web::Service {
-        name: NAME,
-        router,
+    Ok(auth::assemble(
+        NAME,
+        routes::router(App {
+            rt: rt.clone(),
+            matcher: wake,
+        }),
+        rt.db.clone(),
+        vec![on_requested],
+        verifier,
         tasks,
-    })
+    ))
 }

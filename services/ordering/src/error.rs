@@ -10,6 +10,8 @@ pub enum OrderingError {
     NotFound(&'static str),
     #[error("a service type named {0:?} already exists")]
     DuplicateServiceType(String),
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
     #[error(transparent)]
@@ -44,6 +46,9 @@ impl IntoResponse for OrderingError {
             OrderingError::NotFound(what) => ApiError::not_found(what),
             e @ OrderingError::DuplicateServiceType(_) => {
                 ApiError::conflict("duplicate_service_type", e.to_string())
+            }
+            OrderingError::Forbidden(m) => {
+                ApiError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", m)
             }
             e @ OrderingError::IdempotencyKeyReused => ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -32,7 +32,7 @@ pub struct App {
 }
 
 /// Builds the service: routes, the outbox relay and the assignment consumer.
-pub fn build(rt: Runtime) -> web::Service {
+pub fn build(rt: Runtime, verifier: Arc<auth::Verifier>) -> web::Service {
     let on_assignment = rt.consumer(events::ON_ASSIGNMENT, Arc::new(events::OnWorkerAssigned));
     let tasks = vec![
         rt.relay_task(),
@@ -42,12 +42,12 @@ pub fn build(rt: Runtime) -> web::Service {
             on_assignment.clone(),
         ),
     ];
-    let router = routes::router(App { rt: rt.clone() })
-        .merge(web::ops::routes(rt.db.clone(), vec![on_assignment]))
-        .merge(web::health_routes(rt.db.clone()));
-    web::Service {
-        name: NAME,
-        router,
+    auth::assemble(
+        NAME,
+        routes::router(App { rt: rt.clone() }),
+        rt.db.clone(),
+        vec![on_assignment],
+        verifier,
         tasks,
-    }
+    )
 }

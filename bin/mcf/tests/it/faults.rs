@@ -13,6 +13,8 @@ async fn crash_at(mode: Mode, role: &'static str, point: &str, nth: u32) {
     for (i, level) in [80, 60, 70].into_iter().enumerate() {
         c.register_worker(&format!("worker {i}"), level).await;
     }
+    c.token_for("client", "client").await;
+    c.admin_token().await;
     let role = if mode == Mode::Embedded {
         "embedded"
     } else {
@@ -23,7 +25,6 @@ async fn crash_at(mode: Mode, role: &'static str, point: &str, nth: u32) {
     // Keep ordering until an armed process has crashed.
     let mut acknowledged = Vec::new();
     let start = Instant::now();
-    let mut round = 0;
     loop {
         let crashed = c.procs.iter_mut().any(|p| p.role == role && p.exited());
         if crashed {
@@ -37,9 +38,8 @@ async fn crash_at(mode: Mode, role: &'static str, point: &str, nth: u32) {
             .iter()
             .any(|p| p.role == "ordering" || p.role == "embedded")
         {
-            acknowledged.extend(c.request_orders(5, &st, &format!("client-{round}")).await);
+            acknowledged.extend(c.request_orders(5, &st, "client").await);
         }
-        round += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Restart all of the role, unarmed (a second armed replica would crash later).
@@ -47,7 +47,7 @@ async fn crash_at(mode: Mode, role: &'static str, point: &str, nth: u32) {
         p.kill9();
     }
     c.revive(role);
-    acknowledged.extend(c.request_orders(5, &st, "client-after").await);
+    acknowledged.extend(c.request_orders(5, &st, "client").await);
     assert_flow_complete(&mut c, &acknowledged).await;
 }
 
@@ -69,6 +69,8 @@ pub async fn kill_mid_flow(mode: Mode) {
     let st = c.service_type().await;
     c.register_worker("Tom", 80).await;
     c.register_worker("Felix", 50).await;
+    let token = c.token_for("client", "client").await;
+    c.admin_token().await;
     let apis = c.apis("ordering");
     let http = c.http.clone();
     // Orders flow in while the process dies.
@@ -79,10 +81,10 @@ pub async fn kill_mid_flow(mode: Mode) {
             for i in 0..60 {
                 let url = format!("{}/orders", apis[i % apis.len()]);
                 let body = serde_json::json!({
-                    "client_id": "kill", "service_type_id": st,
+                    "service_type_id": st,
                     "description": format!("job {i}"), "scheduled_at": crate::harness::future(i),
                 });
-                if let Ok(r) = http.post(url).json(&body).send().await
+                if let Ok(r) = http.post(url).bearer_auth(&token).json(&body).send().await
                     && r.status().as_u16() == 201
                     && let Ok(v) = r.json::<serde_json::Value>().await
                 {
@@ -104,7 +106,7 @@ pub async fn kill_mid_flow(mode: Mode) {
     }
     let mut acknowledged = driver.await.unwrap();
     c.revive(victim);
-    acknowledged.extend(c.request_orders(5, &st, "after-restart").await);
+    acknowledged.extend(c.request_orders(5, &st, "client").await);
     assert_flow_complete(&mut c, &acknowledged).await;
 }
 
@@ -113,13 +115,15 @@ pub async fn nats_killed_and_restarted() {
     let mut c = Cluster::start(Mode::Distributed).await;
     let st = c.service_type().await;
     c.register_worker("Tom", 80).await;
-    let mut acknowledged = c.request_orders(10, &st, "before").await;
+    c.token_for("client", "client").await;
+    c.admin_token().await;
+    let mut acknowledged = c.request_orders(10, &st, "client").await;
     c.nats.as_mut().unwrap().kill();
     // Orders are still accepted: the outbox holds their events until NATS is back.
-    acknowledged.extend(c.request_orders(10, &st, "during").await);
+    acknowledged.extend(c.request_orders(10, &st, "client").await);
     tokio::time::sleep(Duration::from_millis(500)).await;
     c.nats.as_mut().unwrap().restart().unwrap();
-    acknowledged.extend(c.request_orders(10, &st, "after").await);
+    acknowledged.extend(c.request_orders(10, &st, "client").await);
     assert_eq!(acknowledged.len(), 30);
     assert_flow_complete(&mut c, &acknowledged).await;
 }

@@ -14,6 +14,7 @@ pub async fn orders_become_active(mode: Mode) {
     c.register_worker("Felix", 40).await;
     c.register_worker("Luna", 60).await;
 
+    let client = c.token_for("client-a", "client").await;
     let ids = c.request_orders(20, &st, "client-a").await;
     assert_eq!(ids.len(), 20, "every request is accepted");
     assert_flow_complete(&mut c, &ids).await;
@@ -41,9 +42,7 @@ pub async fn orders_become_active(mode: Mode) {
     assert!(workers.contains(&best));
 
     // A client reads its orders back.
-    let (status, list) = c
-        .get("ordering", "/orders?client_id=client-a&status=active")
-        .await;
+    let (status, list) = c.get_as(&client, "ordering", "/orders?status=active").await;
     assert_eq!(status, 200);
     assert_eq!(list.as_array().unwrap().len(), 20);
 }
@@ -51,20 +50,24 @@ pub async fn orders_become_active(mode: Mode) {
 pub async fn orders_wait_for_a_worker(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let st = c.service_type().await;
+    c.token_for("client-b", "client").await;
     let ids = c.request_orders(3, &st, "client-b").await;
     assert_eq!(ids.len(), 3);
 
     // Matching has seen the orders and keeps them waiting: nobody to assign yet.
     let first = ids[0].clone();
+    let admin = c.admin_token().await;
     c.eventually(
         Duration::from_secs(30),
         "matching keeps the order waiting",
         |c| {
             let url = format!("{}/reference-samples/{first}", c.api("matching"));
             let http = c.http.clone();
+            let admin = admin.clone();
             async move {
                 let v: serde_json::Value = http
                     .get(url)
+                    .bearer_auth(admin)
                     .send()
                     .await
                     .map_err(|e| e.to_string())?
@@ -92,35 +95,36 @@ pub async fn orders_wait_for_a_worker(mode: Mode) {
 pub async fn bad_input_is_refused(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let st = c.service_type().await;
+    let client = c.token_for("client-c", "client").await;
 
     let cases = [
         (
-            json!({"client_id": "c", "service_type_id": st, "description": "x",
+            json!({"service_type_id": st, "description": "x",
                 "scheduled_at": "2001-01-01T00:00:00Z"}),
             "scheduled_at",
         ),
         (
-            json!({"client_id": "c", "service_type_id": st, "scheduled_at": future(1)}),
+            json!({"service_type_id": st, "scheduled_at": future(1)}),
             "description",
         ),
         (
-            json!({"client_id": "c", "service_type_id": uuid::Uuid::now_v7(), "description": "x",
+            json!({"service_type_id": uuid::Uuid::now_v7(), "description": "x",
                 "scheduled_at": future(1)}),
             "service_type_id",
         ),
         (
-            json!({"client_id": "c", "service_type_id": "not-a-uuid", "description": "x",
+            json!({"service_type_id": "not-a-uuid", "description": "x",
                 "scheduled_at": future(1)}),
             "service_type_id",
         ),
         (
-            json!({"client_id": "c", "service_type_id": st, "description": "x",
+            json!({"service_type_id": st, "description": "x",
                 "scheduled_at": "tomorrow"}),
             "scheduled_at",
         ),
     ];
     for (body, field) in cases {
-        let (status, problem) = c.post("ordering", "/orders", body).await;
+        let (status, problem) = c.post_as(&client, "ordering", "/orders", body).await;
         assert_eq!(status, 422, "{problem}");
         assert_eq!(problem["field"], field, "{problem}");
         assert!(problem["code"].is_string(), "{problem}");
@@ -194,15 +198,18 @@ pub async fn dead_letter_routes(mode: Mode) {
 pub async fn idempotent_order_requests(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let st = c.service_type().await;
+    let client = c.token_for("client-d", "client").await;
     let url = format!("{}/orders", c.api("ordering"));
-    let body = json!({"client_id": "c", "service_type_id": st, "description": "dishes",
+    let body = json!({"service_type_id": st, "description": "dishes",
         "scheduled_at": future(3)});
     let send = |body: serde_json::Value| {
         let http = c.http.clone();
         let url = url.clone();
+        let client = client.clone();
         async move {
             let r = http
                 .post(url)
+                .bearer_auth(client)
                 .header("Idempotency-Key", "order-42")
                 .json(&body)
                 .send()

@@ -52,6 +52,8 @@ pub struct Cluster {
     pub http: reqwest::Client,
     /// IAM's base URL (`http://addr/api/iam`), for the other processes' `auth.issuer`.
     issuer: String,
+    /// Access tokens by account name (`admin`, or names made by [`Cluster::token_for`]).
+    tokens: std::collections::HashMap<String, String>,
 }
 
 /// The first admin's password in every test system.
@@ -84,6 +86,7 @@ impl Cluster {
                 .build()
                 .unwrap(),
             issuer: String::new(),
+            tokens: Default::default(),
         };
         let roles: &[&'static str] = match mode {
             Mode::Embedded => &["embedded"],
@@ -213,18 +216,48 @@ impl Cluster {
             .collect()
     }
 
+    /// POST as the admin.
     pub async fn post(&mut self, service: &str, path: &str, body: Value) -> (u16, Value) {
-        let url = format!("{}{path}", self.api(service));
-        let r = self.http.post(url).json(&body).send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        let token = self.admin_token().await;
+        self.post_as(&token, service, path, body).await
     }
 
+    /// GET as the admin.
     pub async fn get(&mut self, service: &str, path: &str) -> (u16, Value) {
-        let url = format!("{}{path}", self.api(service));
-        let r = self.http.get(url).send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        let token = self.admin_token().await;
+        self.get_as(&token, service, path).await
+    }
+
+    /// The first admin's access token.
+    pub async fn admin_token(&mut self) -> String {
+        if let Some(t) = self.tokens.get("admin") {
+            return t.clone();
+        }
+        let t = self.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.access;
+        self.tokens.insert("admin".into(), t.clone());
+        t
+    }
+
+    /// An access token of account `name` with `role`, creating and signing it in on first
+    /// use.
+    pub async fn token_for(&mut self, name: &str, role: &str) -> String {
+        if let Some(t) = self.tokens.get(name) {
+            return t.clone();
+        }
+        let email = format!("{name}@cats.test");
+        let password = format!("password-of-{name}");
+        let (status, account) = self
+            .post(
+                "iam",
+                "/accounts",
+                json!({"email": email, "name": name, "roles": [role],
+                "password": password}),
+            )
+            .await;
+        assert_eq!(status, 201, "{account}");
+        let t = self.sign_in(&email, &password).await.access;
+        self.tokens.insert(name.to_owned(), t.clone());
+        t
     }
 
     /// A service type every test orders.
@@ -252,22 +285,30 @@ impl Cluster {
         body["id"].as_str().unwrap().to_owned()
     }
 
-    /// Fires `n` order requests concurrently across ordering replicas. Returns the ids of
-    /// those that were acknowledged (a request cut off by a crash may or may not exist).
+    /// Fires `n` order requests of client `client` concurrently across ordering replicas.
+    /// Returns the ids of those that were acknowledged (a request cut off by a crash may or
+    /// may not exist). The client's account must exist ([`Cluster::token_for`]).
     pub async fn request_orders(&self, n: usize, service_type: &str, client: &str) -> Vec<String> {
+        let token = self.tokens[client].clone();
         let apis = self.apis("ordering");
         let mut handles = Vec::new();
         for i in 0..n {
             let url = format!("{}/orders", apis[i % apis.len()]);
             let http = self.http.clone();
+            let token = token.clone();
             let body = json!({
-                "client_id": client,
                 "service_type_id": service_type,
                 "description": format!("job {i}"),
                 "scheduled_at": future(i),
             });
             handles.push(tokio::spawn(async move {
-                let r = http.post(url).json(&body).send().await.ok()?;
+                let r = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .ok()?;
                 if r.status().as_u16() != 201 {
                     return None;
                 }

@@ -14,6 +14,7 @@ fn count(stats: &Value, map: &str, key: &str) -> i64 {
 /// published once and applied once per consumer; outboxes are drained; nothing is
 /// dead-lettered. `acknowledged` orders (201 received) must be among them.
 pub async fn assert_flow_complete(c: &mut Cluster, acknowledged: &[String]) {
+    let token = c.admin_token().await;
     c.eventually(
         Duration::from_secs(90),
         "every order active, outboxes drained",
@@ -22,11 +23,14 @@ pub async fn assert_flow_complete(c: &mut Cluster, acknowledged: &[String]) {
             let ordering = c.api("ordering");
             let matching = c.api("matching");
             let http = c.http.clone();
+            let token = token.clone();
             async move {
                 let get = |url: String| {
                     let http = http.clone();
+                    let token = token.clone();
                     async move {
                         http.get(url)
+                            .bearer_auth(token)
                             .send()
                             .await
                             .map_err(|e| e.to_string())?

@@ -1,35 +1,58 @@
-//! IAM's HTTP API: the OpenID Connect provider and the admin API.
+//! IAM's HTTP API and who may call it: the OpenID Connect endpoints are public, the admin
+//! API is for admins.
 
 mod admin;
 mod oidc;
 mod page;
 
-use std::sync::Arc;
-
-use auth::Verifier;
+use auth::{Access, Role, Routes};
+use axum::Router;
 use axum::routing::{get, patch, post};
-use axum::{Extension, Router};
 
 use crate::App;
 
-pub fn router(app: App, verifier: Arc<Verifier>) -> Router {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(oidc::discovery))
-        .route("/jwks.json", get(oidc::jwks))
-        .route(
+const ADMIN: Access = Access::Roles(&[Role::Admin]);
+
+pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+    let (router, rules) = Routes::new()
+        .add(
+            "GET",
+            "/.well-known/openid-configuration",
+            Access::Public,
+            get(oidc::discovery),
+        )
+        .add("GET", "/jwks.json", Access::Public, get(oidc::jwks))
+        .add(
+            "GET",
             "/authorize",
-            get(oidc::authorize_page).post(oidc::authorize),
+            Access::Public,
+            get(oidc::authorize_page),
         )
-        .route("/token", post(oidc::token))
-        .route("/userinfo", get(oidc::userinfo))
-        .route(
-            "/accounts",
-            post(admin::create_account).get(admin::list_accounts),
+        .add("POST", "/authorize", Access::Public, post(oidc::authorize))
+        .add("POST", "/token", Access::Public, post(oidc::token))
+        .add("GET", "/userinfo", Access::SignedIn, get(oidc::userinfo))
+        .add("POST", "/accounts", ADMIN, post(admin::create_account))
+        .add("GET", "/accounts", ADMIN, get(admin::list_accounts))
+        // Everyone may read their own account; the handler checks the owner.
+        .add(
+            "GET",
+            "/accounts/{id}",
+            Access::SignedIn,
+            get(admin::get_account),
         )
-        .route("/accounts/{id}", get(admin::get_account))
-        .route("/accounts/{id}", patch(admin::change_account))
-        .route("/service-accounts", post(admin::create_service_account))
-        .route("/keys/rotate", post(admin::rotate_keys))
-        .layer(Extension(verifier))
-        .with_state(app)
+        .add(
+            "PATCH",
+            "/accounts/{id}",
+            ADMIN,
+            patch(admin::change_account),
+        )
+        .add(
+            "POST",
+            "/service-accounts",
+            ADMIN,
+            post(admin::create_service_account),
+        )
+        .add("POST", "/keys/rotate", ADMIN, post(admin::rotate_keys))
+        .finish();
+    (router.with_state(app), rules)
 }

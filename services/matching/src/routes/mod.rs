@@ -1,24 +1,56 @@
-//! Matching's HTTP API.
+//! Matching's HTTP API and who may call it.
 
 mod normal_samples;
 mod reference_samples;
 
+use auth::{Access, Role, Routes};
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 
 use crate::App;
 
-pub fn router(app: App) -> Router {
-    Router::new()
-        .route(
+/// Managers run matching; hiring's service account will register workers.
+const STAFF: &[Role] = &[Role::Manager, Role::Admin];
+const STAFF_AND_SERVICES: &[Role] = &[Role::Manager, Role::Admin, Role::Service];
+
+pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+    let (router, rules) = Routes::new()
+        .add(
+            "GET",
             "/normal-samples",
-            get(normal_samples::list).post(normal_samples::register),
+            Access::Roles(STAFF),
+            get(normal_samples::list),
         )
-        .route(
+        .add(
+            "POST",
+            "/normal-samples",
+            Access::Roles(STAFF_AND_SERVICES),
+            post(normal_samples::register),
+        )
+        .add(
+            "GET",
             "/normal-samples/{id}",
-            get(normal_samples::get).put(normal_samples::update),
+            Access::Roles(STAFF),
+            get(normal_samples::get),
         )
-        .route("/reference-samples/{order_id}", get(reference_samples::get))
-        .route("/ops/reference-samples", get(reference_samples::counts))
-        .with_state(app)
+        .add(
+            "PUT",
+            "/normal-samples/{id}",
+            Access::Roles(STAFF_AND_SERVICES),
+            put(normal_samples::update),
+        )
+        .add(
+            "GET",
+            "/reference-samples/{order_id}",
+            Access::Roles(STAFF),
+            get(reference_samples::get),
+        )
+        .add(
+            "GET",
+            "/ops/reference-samples",
+            Access::Roles(&[Role::Admin]),
+            get(reference_samples::counts),
+        )
+        .finish();
+    (router.with_state(app), rules)
 }

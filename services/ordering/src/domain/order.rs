@@ -62,8 +62,6 @@ pub struct Order {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
-    /// Until IAM lands, the client names itself; the IAM issue takes it from the token.
-    pub client_id: String,
     pub service_type_id: Uuid,
     pub description: String,
     pub scheduled_at: DateTime<Utc>,
@@ -72,13 +70,6 @@ pub struct OrderRequest {
 impl OrderRequest {
     /// Validates the request against the service type and the current time.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), OrderingError> {
-        let client = self.client_id.trim();
-        if client.is_empty() || client.len() > 100 {
-            return Err(OrderingError::invalid(
-                "client_id",
-                "must be 1 to 100 characters",
-            ));
-        }
         let len = self.description.trim().chars().count();
         if len == 0 || len > 2000 {
             return Err(OrderingError::invalid(
@@ -103,8 +94,9 @@ impl OrderRequest {
 }
 
 impl Order {
-    /// A client requests help: a new order and the event announcing it.
+    /// Client `client_id` requests help: a new order and the event announcing it.
     pub fn request(
+        client_id: &str,
         req: OrderRequest,
         service_type: &ServiceType,
         now: DateTime<Utc>,
@@ -115,7 +107,7 @@ impl Order {
         let now = to_micros(now);
         let order = Order {
             id: Uuid::now_v7(),
-            client_id: req.client_id.trim().to_owned(),
+            client_id: client_id.to_owned(),
             service_type_id: service_type.id,
             description: req.description.trim().to_owned(),
             scheduled_at: to_micros(req.scheduled_at),
@@ -193,7 +185,6 @@ mod tests {
 
     fn request(at: DateTime<Utc>) -> OrderRequest {
         OrderRequest {
-            client_id: "client-1".into(),
             service_type_id: Uuid::now_v7(),
             description: "Wash the dishes".into(),
             scheduled_at: at,
@@ -204,8 +195,13 @@ mod tests {
     fn a_request_makes_a_requested_order_and_its_event() {
         let now = Utc::now();
         let st = service_type();
-        let (order, event) =
-            Order::request(request(now + chrono::Duration::hours(3)), &st, now).unwrap();
+        let (order, event) = Order::request(
+            "client-1",
+            request(now + chrono::Duration::hours(3)),
+            &st,
+            now,
+        )
+        .unwrap();
         assert_eq!(order.status, Status::Requested);
         assert_eq!(order.version, 1);
         assert_eq!(event.order_id, order.id);
@@ -218,6 +214,7 @@ mod tests {
     fn a_time_in_the_past_is_refused_naming_the_field() {
         let now = Utc::now();
         match Order::request(
+            "client-1",
             request(now - chrono::Duration::minutes(1)),
             &service_type(),
             now,
@@ -231,6 +228,7 @@ mod tests {
     fn the_first_assignment_activates_and_later_or_stale_ones_do_nothing() {
         let now = Utc::now();
         let (mut order, _) = Order::request(
+            "client-1",
             request(now + chrono::Duration::hours(1)),
             &service_type(),
             now,

@@ -10,7 +10,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 use web::Json;
 
+use auth::{Principal, Role};
+
 use crate::App;
+
+const STAFF: &[Role] = &[Role::Manager, Role::Admin];
 use crate::domain::order::{Order, OrderRequest, Status};
 use crate::error::OrderingError;
 use crate::store;
@@ -20,6 +24,7 @@ use crate::store;
 /// lost response, say) returns the first order with 200 instead of creating another.
 pub async fn request(
     State(app): State<App>,
+    who: Principal,
     headers: HeaderMap,
     Json(req): Json<OrderRequest>,
 ) -> Result<impl IntoResponse, OrderingError> {
@@ -28,7 +33,7 @@ pub async fn request(
     let service_type = store::service_type(&mut tx, req.service_type_id)
         .await?
         .ok_or_else(|| OrderingError::invalid("service_type_id", "no such service type"))?;
-    let (order, event) = Order::request(req, &service_type, Utc::now())?;
+    let (order, event) = Order::request(&who.id, req, &service_type, Utc::now())?;
     if !store::insert_order(&mut tx, &order, key.as_deref()).await? {
         tx.rollback().await?;
         let key = key.expect("only a keyed insert can be skipped");
@@ -83,17 +88,24 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, OrderingError>
     Ok(Some(key.to_owned()))
 }
 
-/// `GET /orders/{id}`.
+/// `GET /orders/{id}`: its client, its worker, and staff.
 pub async fn get(
     State(app): State<App>,
+    who: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, OrderingError> {
     let id = Uuid::parse_str(&id).map_err(|_| OrderingError::NotFound("order"))?;
     let mut conn = app.rt.db.pool().acquire().await?;
-    store::order(&mut conn, id)
+    let order = store::order(&mut conn, id)
         .await?
-        .map(Json)
-        .ok_or(OrderingError::NotFound("order"))
+        .ok_or(OrderingError::NotFound("order"))?;
+    let is_worker = order.worker_id.is_some_and(|w| w.to_string() == who.id);
+    // Someone else's order is "not found", not "forbidden": its existence is not theirs
+    // to learn.
+    if who.id != order.client_id && !is_worker && who.require(STAFF).is_err() {
+        return Err(OrderingError::NotFound("order"));
+    }
+    Ok(Json(order))
 }
 
 #[derive(Deserialize)]
@@ -104,11 +116,23 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-/// `GET /orders?client_id=&status=&limit=`: newest first.
+/// `GET /orders?client_id=&status=&limit=`: newest first. Clients see their own orders
+/// only; staff may filter by client.
 pub async fn list(
     State(app): State<App>,
+    who: Principal,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<Order>>, OrderingError> {
+    let client_id = if who.require(STAFF).is_ok() {
+        q.client_id
+    } else {
+        if q.client_id.as_ref().is_some_and(|c| *c != who.id) {
+            return Err(OrderingError::Forbidden(
+                "clients see only their own orders",
+            ));
+        }
+        Some(who.id.clone())
+    };
     let status = q
         .status
         .as_deref()
@@ -120,7 +144,7 @@ pub async fn list(
     }
     let mut conn = app.rt.db.pool().acquire().await?;
     Ok(Json(
-        store::orders(&mut conn, q.client_id.as_deref(), status, limit).await?,
+        store::orders(&mut conn, client_id.as_deref(), status, limit).await?,
     ))
 }
 

@@ -19,6 +19,9 @@ pub const SERVICES: &[&str] = &[iam::NAME, ordering::NAME, matching::NAME];
 pub struct Running {
     /// Where the HTTP listener is bound.
     pub addr: SocketAddr,
+    /// Every route served, per service, with who may call it (the authorization matrix as
+    /// enforced).
+    pub authz: Vec<(&'static str, web::RouteRule)>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -190,6 +193,7 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
         "/health",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
+    let mut authz = Vec::new();
     for (name, db) in dbs {
         let rt = Runtime::new(
             db,
@@ -198,6 +202,7 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
             shutdown_rx.clone(),
         );
         let service = build(name, rt, config, &issuer).await?;
+        authz.extend(service.authz.iter().cloned().map(|r| (service.name, r)));
         router = router.nest(&format!("/api/{}", service.name), service.router);
         for task in service.tasks {
             tasks.spawn(task);
@@ -217,6 +222,7 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
     });
     Ok(Running {
         addr,
+        authz,
         shutdown,
         tasks,
     })

@@ -1,5 +1,6 @@
 //! End-to-end tests of the MCF system, driven over HTTP like its users do, in both modes.
 
+mod authz;
 mod faults;
 mod flow;
 mod harness;

@@ -7,6 +7,7 @@
 
 pub mod compat;
 mod envelope;
+pub mod iam;
 pub mod matching;
 pub mod ordering;
 
@@ -21,6 +22,8 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
     }
     vec![
         ("envelope", 1, schemars::schema_for!(Envelope)),
+        entry::<iam::AccountCreated>(),
+        entry::<iam::AccountChanged>(),
         entry::<ordering::OrderRequested>(),
         entry::<ordering::OrderActivated>(),
         entry::<matching::WorkerAssigned>(),
@@ -101,6 +104,8 @@ mod published {
             }
         }
         let mut problems = Vec::new();
+        check::<iam::AccountCreated>(&mut problems);
+        check::<iam::AccountChanged>(&mut problems);
         check::<ordering::OrderRequested>(&mut problems);
         check::<ordering::OrderActivated>(&mut problems);
         check::<matching::WorkerAssigned>(&mut problems);

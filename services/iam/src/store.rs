@@ -1,7 +1,12 @@
 //! IAM's tables.
 
 use auth::Role;
+use contracts::Envelope;
+use contracts::iam::{AccountChanged, AccountCreated};
+use messaging::Outbox;
 use storage::{AnyConnection, AnyRow, Row};
+
+use crate::domain::throttle::Throttle;
 
 use crate::domain::account::{Account, Status, roles_from_text, roles_to_text};
 use crate::error::IamError;
@@ -18,6 +23,7 @@ fn account_of(r: &AnyRow) -> Account {
     }
 }
 
+/// Inserts an account and announces it (`iam.account.created`) in the same transaction.
 pub async fn insert_account(
     conn: &mut AnyConnection,
     a: &Account,
@@ -25,8 +31,8 @@ pub async fn insert_account(
 ) -> Result<()> {
     let now = storage::now_micros();
     let r = storage::query(
-        "INSERT INTO accounts (id, email, name, roles, status, password_hash, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        "INSERT INTO accounts (id, email, name, roles, status, password_hash, version, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
     )
     .bind(&a.id)
     .bind(&a.email)
@@ -35,17 +41,27 @@ pub async fn insert_account(
     .bind(a.status.as_str())
     .bind(password_hash)
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(storage::DbError::from);
     match r {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_unique_violation() => Err(IamError::Conflict(
-            "email_taken",
-            format!("an account with e-mail {} exists", a.email),
-        )),
-        Err(e) => Err(e.into()),
+        Ok(_) => {}
+        Err(e) if e.is_unique_violation() => {
+            return Err(IamError::Conflict(
+                "email_taken",
+                format!("an account with e-mail {} exists", a.email),
+            ));
+        }
+        Err(e) => return Err(e.into()),
     }
+    let event = AccountCreated {
+        account_id: a.id.clone(),
+        email: a.email.clone(),
+        name: a.name.clone(),
+        roles: a.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+    };
+    Outbox::append(conn, &Envelope::new(&event, 1, None)).await?;
+    Ok(())
 }
 
 pub async fn account(conn: &mut AnyConnection, id: &str) -> Result<Option<Account>> {
@@ -86,17 +102,67 @@ pub async fn any_admin(conn: &mut AnyConnection) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// Saves an account's name, roles and status and announces the new state
+/// (`iam.account.changed`) in the same transaction.
 pub async fn update_account(conn: &mut AnyConnection, a: &Account) -> Result<()> {
-    storage::query(
-        "UPDATE accounts SET roles = $1, status = $2, name = $3, updated_at = $4 WHERE id = $5",
+    let version: i64 = storage::query_scalar(
+        "UPDATE accounts SET roles = $1, status = $2, name = $3, updated_at = $4, \
+         version = version + 1 WHERE id = $5 RETURNING version",
     )
     .bind(roles_to_text(&a.roles))
     .bind(a.status.as_str())
     .bind(&a.name)
     .bind(storage::now_micros())
     .bind(&a.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let event = AccountChanged {
+        account_id: a.id.clone(),
+        email: a.email.clone(),
+        name: a.name.clone(),
+        roles: a.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        status: a.status.as_str().to_owned(),
+    };
+    Outbox::append(conn, &Envelope::new(&event, version, None)).await?;
+    Ok(())
+}
+
+/// The throttle state of a key (`account:<email>` or `address:<ip>`).
+pub async fn throttle(conn: &mut AnyConnection, key: &str) -> Result<Throttle> {
+    Ok(
+        storage::query("SELECT * FROM sign_in_throttle WHERE key = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| Throttle {
+                failures: r.get("failures"),
+                window_start: r.get("window_start"),
+                blocked_until: r.get("blocked_until"),
+            })
+            .unwrap_or_default(),
+    )
+}
+
+pub async fn save_throttle(conn: &mut AnyConnection, key: &str, t: &Throttle) -> Result<()> {
+    storage::query(
+        "INSERT INTO sign_in_throttle (key, failures, window_start, blocked_until) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, \
+         window_start = excluded.window_start, blocked_until = excluded.blocked_until",
+    )
+    .bind(key)
+    .bind(t.failures)
+    .bind(t.window_start)
+    .bind(t.blocked_until)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+pub async fn clear_throttle(conn: &mut AnyConnection, key: &str) -> Result<()> {
+    storage::query("DELETE FROM sign_in_throttle WHERE key = $1")
+        .bind(key)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

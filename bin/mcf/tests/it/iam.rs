@@ -288,3 +288,92 @@ pub async fn admin_accounts_service_tokens_and_key_rotation(mode: Mode) {
         .await;
     assert_eq!(status, 401, "a disabled account cannot sign in");
 }
+
+pub async fn throttling_sign_out_and_account_events(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    c.token_for("felix", "client").await;
+    // Five wrong passwords are just wrong; the sixth starts a (short) block.
+    for _ in 0..6 {
+        let (status, _) = c
+            .authorize("felix@cats.test", "wrong-password!!", &pkce().1, "S256")
+            .await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = c
+        .authorize("felix@cats.test", "password-of-felix", &pkce().1, "S256")
+        .await;
+    assert_eq!(status, 429, "blocked, even with the right password: {body}");
+    assert!(body.contains("Too many failed sign-ins"));
+    // Blocks end: the real user gets in once it is over.
+    let start = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (status, _) = c
+            .authorize("felix@cats.test", "password-of-felix", &pkce().1, "S256")
+            .await;
+        if status == 303 {
+            break;
+        }
+        assert_eq!(status, 429);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "never unblocked"
+        );
+    }
+
+    // Signing out ends the refresh token's whole family.
+    let tokens = c.sign_in("felix@cats.test", "password-of-felix").await;
+    let (status, _) = c
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "mcf-web"),
+            ("refresh_token", &tokens.refresh),
+        ])
+        .await;
+    assert_eq!(status, 200);
+    let url = format!("{}/logout", c.api("iam"));
+    let r = c
+        .http
+        .post(url)
+        .form(&[
+            ("client_id", "mcf-web"),
+            ("refresh_token", tokens.refresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, ops) = c.get("iam", "/ops/messaging").await;
+    assert!(
+        ops["outbox_by_type"]["iam.account.created"]
+            .as_i64()
+            .unwrap()
+            >= 2,
+        "{ops}"
+    );
+
+    // Account changes are announced too.
+    let (_, accounts) = c.get("iam", "/accounts").await;
+    let felix = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "felix@cats.test")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = c.admin_token().await;
+    let url = format!("{}/accounts/{felix}", c.api("iam"));
+    let r = c
+        .http
+        .patch(url)
+        .bearer_auth(admin)
+        .json(&json!({"roles": ["client", "worker"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, ops) = c.get("iam", "/ops/messaging").await;
+    assert_eq!(ops["outbox_by_type"]["iam.account.changed"], 1, "{ops}");
+}

@@ -35,6 +35,7 @@ both_modes! {
     sign_in_with_authorization_code_and_pkce => crate::iam::sign_in_with_code_and_pkce;
     refresh_tokens_rotate_and_reuse_revokes_the_family => crate::iam::refresh_rotation_and_reuse_detection;
     admin_api_service_tokens_and_key_rotation => crate::iam::admin_accounts_service_tokens_and_key_rotation;
+    sign_ins_are_throttled_sign_out_works_and_accounts_are_announced => crate::iam::throttling_sign_out_and_account_events;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,8 @@ CREATE TABLE accounts (
     status TEXT NOT NULL,
     -- PHC string (argon2id); NULL until a password is set.
     password_hash TEXT,
+    -- Aggregate version: one more for every event the account publishes.
+    version BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -67,3 +69,11 @@ CREATE TABLE refresh_tokens (
 );
 CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_account ON refresh_tokens (account_id);
+
+-- Failed sign-ins per account (e-mail) and per source address: throttles guessing.
+CREATE TABLE sign_in_throttle (
+    key TEXT PRIMARY KEY,
+    failures BIGINT NOT NULL,
+    window_start BIGINT NOT NULL,
+    blocked_until BIGINT NOT NULL
+);

@@ -2,3 +2,4 @@
 
 pub mod account;
 pub mod pkce;
+pub mod throttle;

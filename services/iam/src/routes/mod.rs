@@ -30,6 +30,7 @@ pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
         )
         .add("POST", "/authorize", Access::Public, post(oidc::authorize))
         .add("POST", "/token", Access::Public, post(oidc::token))
+        .add("POST", "/logout", Access::Public, post(oidc::logout))
         .add("GET", "/userinfo", Access::SignedIn, get(oidc::userinfo))
         .add("POST", "/accounts", ADMIN, post(admin::create_account))
         .add("GET", "/accounts", ADMIN, get(admin::list_accounts))

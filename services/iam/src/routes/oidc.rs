@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use auth::Principal;
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::page;
 use crate::domain::account::{Status, normalize_email};
-use crate::domain::pkce;
+use crate::domain::{pkce, throttle};
 use crate::error::IamError;
 use crate::store::{self, Code, Refresh};
 use crate::tokens::{self, digest, random_token};
@@ -137,6 +139,7 @@ pub async fn authorize_page(State(app): State<App>, Query(p): Query<Params>) -> 
 /// client. Bad ones: the page again, with a message that does not say which part was wrong.
 pub async fn authorize(
     State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(p): Form<Params>,
 ) -> Result<Response, IamError> {
     let redirect = match check_request(&app, &p).await {
@@ -144,12 +147,42 @@ pub async fn authorize(
         Err(r) => return Ok(r),
     };
     let email = param(&p, "email");
+    // Throttled per account and per source address, before any password is checked.
+    let account_key = format!("account:{}", email.trim().to_lowercase());
+    let address_key = format!("address:{}", peer.ip());
+    let now = storage::now_micros();
+    let (by_account, by_address) = {
+        let mut conn = app.rt.db.pool().acquire().await?;
+        (
+            store::throttle(&mut conn, &account_key).await?,
+            store::throttle(&mut conn, &address_key).await?,
+        )
+    };
+    let wait = by_account.blocked_for(now).max(by_address.blocked_for(now));
+    if wait > 0 {
+        let seconds = (wait + 999_999) / 1_000_000;
+        let message = format!("Too many failed sign-ins. Try again in {seconds} s.");
+        let html = page::sign_in(&p, email, Some(&message));
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, seconds.to_string())],
+            Html(html),
+        )
+            .into_response());
+    }
     let Some(account) = sign_in(&app, email, param(&p, "password")).await? else {
+        let mut tx = app.rt.db.begin().await?;
+        let account_state = by_account.fail(throttle::ACCOUNT, now);
+        let address_state = by_address.fail(throttle::ADDRESS, now);
+        store::save_throttle(&mut tx, &account_key, &account_state).await?;
+        store::save_throttle(&mut tx, &address_key, &address_state).await?;
+        tx.commit().await?;
         let html = page::sign_in(&p, email, Some("Wrong e-mail or password."));
         return Ok((StatusCode::UNAUTHORIZED, Html(html)).into_response());
     };
     let code = random_token(32);
     let mut tx = app.rt.db.begin().await?;
+    store::clear_throttle(&mut tx, &account_key).await?;
     store::insert_code(
         &mut tx,
         &digest(&code),
@@ -387,6 +420,24 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
+}
+
+/// `POST /logout`: signs out of a web app: its refresh token (and every token rotated from
+/// the same sign-in) stops working. Access tokens expire on their own within minutes.
+pub async fn logout(
+    State(app): State<App>,
+    Form(p): Form<Params>,
+) -> Result<Json<Value>, IamError> {
+    let client = public_client(&app, param(&p, "client_id")).await?;
+    let mut tx = app.rt.db.begin().await?;
+    if let Some(token) = store::refresh(&mut tx, &digest(param(&p, "refresh_token"))).await?
+        && token.client_id == client.id
+    {
+        store::revoke_family(&mut tx, &token.family_id).await?;
+    }
+    tx.commit().await?;
+    // The same answer whether or not the token existed.
+    Ok(Json(json!({"signed_out": true})))
 }
 
 /// `GET /userinfo`: who the bearer is.

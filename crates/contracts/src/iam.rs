@@ -1,0 +1,46 @@
+//! Events published by IAM, so other contexts can keep the people they need.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::Event;
+
+/// An account was created (a person by an admin or on first sign-in, or a service account).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountCreated {
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    /// Role names: admin, manager, supply, worker, client, service.
+    pub roles: Vec<String>,
+}
+
+impl Event for AccountCreated {
+    const TYPE: &'static str = "iam.account.created";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "iam";
+    fn aggregate_id(&self) -> String {
+        self.account_id.clone()
+    }
+}
+
+/// An account's name, roles or status changed. Carries the whole new state, so a consumer
+/// keeps the newest (highest `aggregate_version`) and ignores older ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountChanged {
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    /// `active` or `disabled`.
+    pub status: String,
+}
+
+impl Event for AccountChanged {
+    const TYPE: &'static str = "iam.account.changed";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "iam";
+    fn aggregate_id(&self) -> String {
+        self.account_id.clone()
+    }
+}

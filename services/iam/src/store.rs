@@ -376,3 +376,71 @@ pub fn parse_roles(names: &[String]) -> Result<Vec<Role>> {
         })
         .collect()
 }
+
+/// Stores a password link for `account_id`.
+pub async fn insert_password_link(
+    conn: &mut AnyConnection,
+    hash: &str,
+    account_id: &str,
+    purpose: &str,
+    expires_at: i64,
+) -> Result<()> {
+    storage::query(
+        "INSERT INTO password_links (token_hash, account_id, purpose, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash)
+    .bind(account_id)
+    .bind(purpose)
+    .bind(expires_at)
+    .bind(storage::now_micros())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Uses a password link once: the account id if it was unused and unexpired.
+pub async fn use_password_link(conn: &mut AnyConnection, hash: &str) -> Result<Option<String>> {
+    let now = storage::now_micros();
+    let used = storage::query(
+        "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
+         AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(hash)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if used != 1 {
+        return Ok(None);
+    }
+    Ok(
+        storage::query_scalar("SELECT account_id FROM password_links WHERE token_hash = $1")
+            .bind(hash)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// True when the link exists, is unused and unexpired (the page checks before showing a form).
+pub async fn password_link_usable(conn: &mut AnyConnection, hash: &str) -> Result<bool> {
+    let n: i64 = storage::query_scalar(
+        "SELECT COUNT(*) FROM password_links WHERE token_hash = $1 AND used_at IS NULL \
+         AND expires_at > $2",
+    )
+    .bind(hash)
+    .bind(storage::now_micros())
+    .fetch_one(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+pub async fn set_password(conn: &mut AnyConnection, account_id: &str, hash: &str) -> Result<()> {
+    storage::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(storage::now_micros())
+        .bind(account_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

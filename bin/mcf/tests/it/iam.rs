@@ -377,3 +377,47 @@ pub async fn throttling_sign_out_and_account_events(mode: Mode) {
     let (_, ops) = c.get("iam", "/ops/messaging").await;
     assert_eq!(ops["outbox_by_type"]["iam.account.changed"], 1, "{ops}");
 }
+
+pub async fn set_password_links_are_single_use(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    let (status, luna) = c
+        .post(
+            "iam",
+            "/accounts",
+            json!({"email": "luna@cats.test", "name": "Luna", "roles": ["worker"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // No password yet: no sign-in.
+    let (status, _) = c
+        .authorize("luna@cats.test", "anything-at-all", &pkce().1, "S256")
+        .await;
+    assert_eq!(status, 401);
+    let id = luna["id"].as_str().unwrap();
+    let (status, link) = c
+        .post("iam", &format!("/accounts/{id}/password-link"), json!({}))
+        .await;
+    assert_eq!(status, 201, "{link}");
+    let link = link["link"].as_str().unwrap().to_owned();
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let page = c.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let set = |password: &'static str| {
+        let http = c.http.clone();
+        let url = link.split('?').next().unwrap().to_owned();
+        let token = token.clone();
+        async move {
+            http.post(url)
+                .form(&[("token", token.as_str()), ("password", password)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(set("short").await, 422);
+    assert_eq!(set("luna-chooses-this").await, 200);
+    assert_eq!(set("and-again-later").await, 410, "single use");
+    c.sign_in("luna@cats.test", "luna-chooses-this").await;
+}

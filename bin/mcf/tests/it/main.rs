@@ -36,6 +36,7 @@ both_modes! {
     refresh_tokens_rotate_and_reuse_revokes_the_family => crate::iam::refresh_rotation_and_reuse_detection;
     admin_api_service_tokens_and_key_rotation => crate::iam::admin_accounts_service_tokens_and_key_rotation;
     sign_ins_are_throttled_sign_out_works_and_accounts_are_announced => crate::iam::throttling_sign_out_and_account_events;
+    set_password_links_are_single_use => crate::iam::set_password_links_are_single_use;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,3 +77,14 @@ CREATE TABLE sign_in_throttle (
     window_start BIGINT NOT NULL,
     blocked_until BIGINT NOT NULL
 );
+
+-- Set-password and reset links (SHA-256 of the link's token): single use, expiring.
+CREATE TABLE password_links (
+    token_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    -- set | reset
+    purpose TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    created_at BIGINT NOT NULL
+);

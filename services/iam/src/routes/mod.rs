@@ -4,6 +4,7 @@
 mod admin;
 mod oidc;
 mod page;
+mod password;
 
 use auth::{Access, Role, Routes};
 use axum::Router;
@@ -54,6 +55,14 @@ pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
             post(admin::create_service_account),
         )
         .add("POST", "/keys/rotate", ADMIN, post(admin::rotate_keys))
+        .add(
+            "POST",
+            "/accounts/{id}/password-link",
+            ADMIN,
+            post(password::create_link),
+        )
+        .add("GET", "/password", Access::Public, get(password::page))
+        .add("POST", "/password", Access::Public, post(password::set))
         .finish();
     (router.with_state(app), rules)
 }

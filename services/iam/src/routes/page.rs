@@ -60,6 +60,37 @@ pub fn error(message: &str) -> String {
     )
 }
 
+/// The set-password form.
+pub fn set_password(token: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Choose your MCF password</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+<h1>Choose your password</h1>
+{error}
+<form method="post" action="password">
+<input type="hidden" name="token" value="{token}">
+<label for="password">New password (at least 12 characters)</label>
+<input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required>
+<button type="submit">Set password</button>
+</form></body></html>"#,
+        token = escape(token),
+    )
+}
+
+/// A plain message page.
+pub fn message(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body><h1>{t}</h1><p>{}</p></body></html>",
+        escape(text),
+        t = escape(title)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,4 +12,6 @@ mod verifier;
 
 pub use principal::{Principal, Role};
 pub use routes::{Access, Routes, assemble};
-pub use verifier::{AccessClaims, AuthError, Jwk, Jwks, KeySource, Verifier, VerifierConfig};
+pub use verifier::{
+    AccessClaims, AuthError, Jwk, Jwks, KeySource, Verifier, VerifierConfig, decoding_keys,
+};

@@ -179,7 +179,8 @@ impl Verifier {
     }
 }
 
-fn decoding_keys(jwks: &Jwks) -> HashMap<String, DecodingKey> {
+/// The usable (Ed25519, EdDSA) keys of a JWKS, by `kid`.
+pub fn decoding_keys(jwks: &Jwks) -> HashMap<String, DecodingKey> {
     jwks.keys
         .iter()
         .filter(|k| k.kty == "OKP" && k.crv == "Ed25519" && k.alg == "EdDSA")

@@ -3,6 +3,7 @@
 
 pub mod domain;
 mod error;
+mod federation;
 mod keys;
 mod password;
 mod routes;
@@ -51,6 +52,21 @@ pub struct IamConfig {
     pub hash_concurrency: usize,
     /// Redirect URIs of the MCF web app client (`mcf-web`), matched exactly.
     pub web_redirect_uris: Vec<String>,
+    /// The upstream identity provider clients arrive from (Happy Cat Box).
+    pub upstream: UpstreamConfig,
+}
+
+/// `[iam.upstream]`: an OpenID Connect provider IAM trusts for client sign-in. Its users
+/// get a client account on first sign-in.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// The provider's issuer URL; empty disables federation.
+    pub issuer: String,
+    /// Our client id there (a public client: we use PKCE).
+    pub client_id: String,
+    /// Shown on the sign-in button.
+    pub name: String,
 }
 
 impl Default for IamConfig {
@@ -63,6 +79,7 @@ impl Default for IamConfig {
             bootstrap_admin_password: String::new(),
             hash_concurrency: 2,
             web_redirect_uris: vec!["http://127.0.0.1:8080/app/callback".into()],
+            upstream: UpstreamConfig::default(),
         }
     }
 }
@@ -81,6 +98,7 @@ pub struct App {
     issuer: String,
     keys: Arc<Keys>,
     passwords: Passwords,
+    http: reqwest::Client,
 }
 
 /// Builds IAM: creates the first signing key, the first admin and the web client if they
@@ -101,6 +119,10 @@ pub async fn build(
         issuer: issuer.to_owned(),
         keys,
         passwords: Passwords::new(config.hash_concurrency),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?,
     };
     bootstrap(&app).await?;
     Ok(auth::assemble(

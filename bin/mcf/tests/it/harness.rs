@@ -54,6 +54,8 @@ pub struct Cluster {
     issuer: String,
     /// Access tokens by account name (`admin`, or names made by [`Cluster::token_for`]).
     tokens: std::collections::HashMap<String, String>,
+    /// Extra environment for every process.
+    env: Vec<(String, String)>,
 }
 
 /// The first admin's password in every test system.
@@ -63,6 +65,16 @@ pub const ADMIN_PASSWORD: &str = "test-admin-password-123";
 impl Cluster {
     /// Embedded: one process. Distributed: two replicas of each service.
     pub async fn start(mode: Mode) -> Cluster {
+        Self::start_with(mode, Vec::new(), None).await
+    }
+
+    /// Like [`Cluster::start`], with extra environment for every process and, optionally,
+    /// the port of the first process (embedded: the whole system; distributed: iam).
+    pub async fn start_with(
+        mode: Mode,
+        env: Vec<(String, String)>,
+        first_port: Option<u16>,
+    ) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("mcf-e2e-")
             .tempdir()
@@ -87,13 +99,18 @@ impl Cluster {
                 .unwrap(),
             issuer: String::new(),
             tokens: Default::default(),
+            env,
         };
         let roles: &[&'static str] = match mode {
             Mode::Embedded => &["embedded"],
             Mode::Distributed => &["iam", "ordering", "ordering", "matching", "matching"],
         };
-        for role in roles {
-            let p = cluster.spawn(role, "", testing::free_port());
+        for (i, role) in roles.iter().enumerate() {
+            let port = match (i, first_port) {
+                (0, Some(p)) => p,
+                _ => testing::free_port(),
+            };
+            let p = cluster.spawn(role, "", port);
             if cluster.issuer.is_empty() {
                 cluster.issuer = format!("{}/api/iam", p.base);
             }
@@ -139,6 +156,7 @@ impl Cluster {
             .env("MCF_MESSAGING__BACKOFF_MAX_MS", "1000")
             .env("MCF_MESSAGING__NATS_ACK_WAIT_S", "5")
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);

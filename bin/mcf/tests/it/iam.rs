@@ -421,3 +421,124 @@ pub async fn set_password_links_are_single_use(mode: Mode) {
     assert_eq!(set("and-again-later").await, 410, "single use");
     c.sign_in("luna@cats.test", "luna-chooses-this").await;
 }
+
+/// Clients arrive signed in at Happy Cat Box: a second IAM plays that upstream provider.
+pub async fn federated_sign_in_creates_the_client_once(mode: Mode) {
+    let our_port = testing::free_port();
+    let upstream_port = testing::free_port();
+    let our_callback = format!("http://127.0.0.1:{our_port}/api/iam/federation/callback");
+    let mut upstream = Cluster::start_with(
+        Mode::Embedded,
+        vec![(
+            "MCF_IAM__WEB_REDIRECT_URIS".into(),
+            format!("[\"{REDIRECT}\", \"{our_callback}\"]"),
+        )],
+        Some(upstream_port),
+    )
+    .await;
+    let (status, _) = upstream
+        .post(
+            "iam",
+            "/accounts",
+            json!({"email": "kitty@happycat.test", "name": "Kitty",
+            "roles": ["client"], "password": "kitty-password-1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut c = Cluster::start_with(
+        mode,
+        vec![
+            (
+                "MCF_IAM__UPSTREAM__ISSUER".into(),
+                format!("http://127.0.0.1:{upstream_port}/api/iam"),
+            ),
+            ("MCF_IAM__UPSTREAM__CLIENT_ID".into(), "mcf-web".into()),
+            ("MCF_IAM__UPSTREAM__NAME".into(), "Happy Cat Box".into()),
+        ],
+        Some(our_port),
+    )
+    .await;
+
+    let iam = c.api("iam");
+    for round in 0..2 {
+        let (verifier, challenge) = pkce();
+        let query = format!(
+            "response_type=code&client_id=mcf-web&redirect_uri={REDIRECT}&state=st{round}&scope=openid&code_challenge={challenge}&code_challenge_method=S256"
+        );
+        // The sign-in page offers the upstream provider.
+        let page = c
+            .http
+            .get(format!("{iam}/authorize?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("Sign in with Happy Cat Box")
+        );
+        // Ours sends the browser upstream...
+        let r = c
+            .http
+            .get(format!("{iam}/federation/start?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303);
+        let upstream_authorize = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(upstream_authorize.starts_with(&format!("http://127.0.0.1:{upstream_port}/")));
+        // ...where the person signs in...
+        let mut form: Vec<(String, String)> =
+            location_params(&upstream_authorize).into_iter().collect();
+        form.push(("email".into(), "kitty@happycat.test".into()));
+        form.push(("password".into(), "kitty-password-1".into()));
+        let r = c
+            .http
+            .post(upstream_authorize.split('?').next().unwrap())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303);
+        let back = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(back.starts_with(&our_callback), "{back}");
+        // ...and comes back: ours finishes the original request.
+        let r = c.http.get(&back).send().await.unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            303,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
+        let done = r.headers()["location"].to_str().unwrap().to_owned();
+        let params = location_params(&done);
+        assert!(done.starts_with(REDIRECT));
+        assert_eq!(params["state"], format!("st{round}"));
+        let (status, tokens) = c
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "mcf-web"),
+                ("redirect_uri", REDIRECT),
+                ("code", &params["code"]),
+                ("code_verifier", &verifier),
+            ])
+            .await;
+        assert_eq!(status, 200, "{tokens}");
+        let (_, me) = c
+            .get_as(tokens["access_token"].as_str().unwrap(), "iam", "/userinfo")
+            .await;
+        assert_eq!(me["email"], "kitty@happycat.test");
+        assert_eq!(me["roles"], json!(["client"]));
+    }
+    // One account, however often she signs in.
+    let (_, accounts) = c.get("iam", "/accounts").await;
+    let kitties = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["email"] == "kitty@happycat.test")
+        .count();
+    assert_eq!(kitties, 1);
+    drop(upstream);
+}

@@ -37,6 +37,7 @@ both_modes! {
     admin_api_service_tokens_and_key_rotation => crate::iam::admin_accounts_service_tokens_and_key_rotation;
     sign_ins_are_throttled_sign_out_works_and_accounts_are_announced => crate::iam::throttling_sign_out_and_account_events;
     set_password_links_are_single_use => crate::iam::set_password_links_are_single_use;
+    federated_sign_in_creates_the_client_account_once => crate::iam::federated_sign_in_creates_the_client_once;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

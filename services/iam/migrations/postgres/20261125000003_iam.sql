@@ -8,6 +8,8 @@ CREATE TABLE accounts (
     status TEXT NOT NULL,
     -- PHC string (argon2id); NULL until a password is set.
     password_hash TEXT,
+    -- The subject at the upstream identity provider, for federated accounts.
+    upstream_subject TEXT UNIQUE,
     -- Aggregate version: one more for every event the account publishes.
     version BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
@@ -87,4 +89,16 @@ CREATE TABLE password_links (
     expires_at BIGINT NOT NULL,
     used_at BIGINT,
     created_at BIGINT NOT NULL
+);
+
+-- Sign-ins in flight at the upstream identity provider (SHA-256 of our `state`): single use.
+CREATE TABLE federation_states (
+    state_hash TEXT PRIMARY KEY,
+    -- The original authorization request (JSON object), resumed after the upstream answers.
+    request TEXT NOT NULL,
+    -- Our PKCE verifier and nonce towards the upstream provider.
+    verifier TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
 );

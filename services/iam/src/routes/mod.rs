@@ -6,6 +6,8 @@ mod oidc;
 mod page;
 mod password;
 
+pub(crate) use oidc::urlencode;
+
 use auth::{Access, Role, Routes};
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -31,6 +33,18 @@ pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
         )
         .add("POST", "/authorize", Access::Public, post(oidc::authorize))
         .add("POST", "/token", Access::Public, post(oidc::token))
+        .add(
+            "GET",
+            "/federation/start",
+            Access::Public,
+            get(oidc::federation_start),
+        )
+        .add(
+            "GET",
+            "/federation/callback",
+            Access::Public,
+            get(oidc::federation_callback),
+        )
         .add("POST", "/logout", Access::Public, post(oidc::logout))
         .add("GET", "/userinfo", Access::SignedIn, get(oidc::userinfo))
         .add("POST", "/accounts", ADMIN, post(admin::create_account))

@@ -47,7 +47,7 @@ pub async fn jwks(State(app): State<App>) -> Result<Response, IamError> {
     Ok(([(header::CACHE_CONTROL, "public, max-age=60")], Json(jwks)).into_response())
 }
 
-type Params = BTreeMap<String, String>;
+pub(crate) type Params = BTreeMap<String, String>;
 
 fn param<'a>(p: &'a Params, name: &str) -> &'a str {
     p.get(name).map(String::as_str).unwrap_or("")
@@ -116,7 +116,7 @@ fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Redirect {
     Redirect::to(&format!("{uri}{sep}{query}"))
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -127,10 +127,14 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+fn upstream_name(app: &App) -> Option<&str> {
+    (!app.config.upstream.issuer.is_empty()).then_some(app.config.upstream.name.as_str())
+}
+
 /// `GET /authorize`: the sign-in page.
 pub async fn authorize_page(State(app): State<App>, Query(p): Query<Params>) -> Response {
     match check_request(&app, &p).await {
-        Ok(_) => Html(page::sign_in(&p, "", None)).into_response(),
+        Ok(_) => Html(page::sign_in(&p, "", None, upstream_name(&app))).into_response(),
         Err(r) => r,
     }
 }
@@ -162,7 +166,7 @@ pub async fn authorize(
     if wait > 0 {
         let seconds = (wait + 999_999) / 1_000_000;
         let message = format!("Too many failed sign-ins. Try again in {seconds} s.");
-        let html = page::sign_in(&p, email, Some(&message));
+        let html = page::sign_in(&p, email, Some(&message), upstream_name(&app));
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, seconds.to_string())],
@@ -177,28 +181,94 @@ pub async fn authorize(
         store::save_throttle(&mut tx, &account_key, &account_state).await?;
         store::save_throttle(&mut tx, &address_key, &address_state).await?;
         tx.commit().await?;
-        let html = page::sign_in(&p, email, Some("Wrong e-mail or password."));
+        let html = page::sign_in(
+            &p,
+            email,
+            Some("Wrong e-mail or password."),
+            upstream_name(&app),
+        );
         return Ok((StatusCode::UNAUTHORIZED, Html(html)).into_response());
     };
-    let code = random_token(32);
     let mut tx = app.rt.db.begin().await?;
     store::clear_throttle(&mut tx, &account_key).await?;
+    tx.commit().await?;
+    issue_code(&app, &p, &redirect, &account).await
+}
+
+/// Finishes an authorization request for a signed-in account: a single-use code, sent
+/// back to the client's (verified) redirect URI.
+pub(crate) async fn issue_code(
+    app: &App,
+    p: &Params,
+    redirect: &str,
+    account: &crate::domain::account::Account,
+) -> Result<Response, IamError> {
+    let code = random_token(32);
+    let mut tx = app.rt.db.begin().await?;
     store::insert_code(
         &mut tx,
         &digest(&code),
         &Code {
-            client_id: param(&p, "client_id").to_owned(),
-            account_id: account.id,
-            redirect_uri: redirect.clone(),
-            code_challenge: param(&p, "code_challenge").to_owned(),
-            scope: param(&p, "scope").to_owned(),
+            client_id: param(p, "client_id").to_owned(),
+            account_id: account.id.clone(),
+            redirect_uri: redirect.to_owned(),
+            code_challenge: param(p, "code_challenge").to_owned(),
+            scope: param(p, "scope").to_owned(),
             nonce: p.get("nonce").cloned(),
             expires_at: storage::now_micros() + app.config.code_ttl_s as i64 * 1_000_000,
         },
     )
     .await?;
     tx.commit().await?;
-    Ok(redirect_with(&redirect, &[("code", &code), ("state", param(&p, "state"))]).into_response())
+    Ok(redirect_with(redirect, &[("code", &code), ("state", param(p, "state"))]).into_response())
+}
+
+/// `GET /federation/start`: the authorization request goes on at the upstream provider.
+pub async fn federation_start(
+    State(app): State<App>,
+    Query(p): Query<Params>,
+) -> Result<Response, IamError> {
+    if app.config.upstream.issuer.is_empty() {
+        return Err(IamError::NotFound("federation"));
+    }
+    if let Err(r) = check_request(&app, &p).await {
+        return Ok(r);
+    }
+    let mut request = p.clone();
+    request.remove("email");
+    request.remove("password");
+    let location = crate::federation::start(&app, &request).await?;
+    Ok(Redirect::to(&location).into_response())
+}
+
+/// `GET /federation/callback`: the upstream provider signed the person in.
+pub async fn federation_callback(
+    State(app): State<App>,
+    Query(p): Query<Params>,
+) -> Result<Response, IamError> {
+    if let Some(error) = p.get("error") {
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            Html(page::error(&format!(
+                "The upstream sign-in failed: {error}"
+            ))),
+        )
+            .into_response());
+    }
+    let (account, request) =
+        crate::federation::callback(&app, param(&p, "state"), param(&p, "code")).await?;
+    if account.status != Status::Active {
+        return Ok((
+            StatusCode::FORBIDDEN,
+            Html(page::error("This account is disabled.")),
+        )
+            .into_response());
+    }
+    let redirect = match check_request(&app, &request).await {
+        Ok(r) => r,
+        Err(r) => return Ok(r),
+    };
+    issue_code(&app, &request, &redirect, &account).await
 }
 
 /// The account behind good credentials, if active.

@@ -16,7 +16,36 @@ fn escape(s: &str) -> String {
 }
 
 /// The form, carrying the authorization request's parameters as hidden fields.
-pub fn sign_in(params: &BTreeMap<String, String>, email: &str, error: Option<&str>) -> String {
+pub fn sign_in(
+    params: &BTreeMap<String, String>,
+    email: &str,
+    error: Option<&str>,
+    upstream: Option<&str>,
+) -> String {
+    let upstream = upstream
+        .map(|name| {
+            let query: Vec<String> = params
+                .iter()
+                .filter(|(k, _)| k.as_str() != "email" && k.as_str() != "password")
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        super::oidc::urlencode(k),
+                        super::oidc::urlencode(v)
+                    )
+                })
+                .collect();
+            format!(
+                r#"<p><a href="federation/start?{}">Sign in with {}</a></p>"#,
+                escape(&query.join("&")),
+                escape(if name.is_empty() {
+                    "your provider"
+                } else {
+                    name
+                })
+            )
+        })
+        .unwrap_or_default();
     let hidden: String = params
         .iter()
         .filter(|(k, _)| k.as_str() != "email" && k.as_str() != "password")
@@ -45,6 +74,7 @@ pub fn sign_in(params: &BTreeMap<String, String>, email: &str, error: Option<&st
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+{upstream}
 </body></html>"#,
         email = escape(email),
     )
@@ -98,8 +128,9 @@ mod tests {
     #[test]
     fn values_are_escaped() {
         let params = BTreeMap::from([("state".to_owned(), "\"><script>x</script>".to_owned())]);
-        let html = sign_in(&params, "a@b.c", Some("<b>"));
+        let html = sign_in(&params, "a@b.c", Some("<b>"), Some("Happy <Cat> Box"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;b&gt;"));
+        assert!(html.contains("Sign in with Happy &lt;Cat&gt; Box"));
     }
 }

@@ -136,10 +136,59 @@ pub fn assemble(
         .merge(web::health_routes(db), web::HEALTH_ROUTES, Access::Public)
         .finish();
     rules.extend(extra_rules);
+    rules.push(Access::Public.rule("GET", "/openapi.json"));
+    let document = openapi(name, &rules);
+    let extra = extra.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { axum::Json(document) }
+        }),
+    );
     web::Service {
         name,
         router: router.merge(extra).layer(axum::Extension(verifier)),
         tasks,
         authz: rules,
     }
+}
+
+/// An OpenAPI 3.1 document of a service's routes, generated from its declared routes: every
+/// path and method, which need a bearer token, and the roles allowed (`x-roles`). Request
+/// and response bodies are not described yet.
+pub fn openapi(service: &str, rules: &[RouteRule]) -> serde_json::Value {
+    let mut paths = serde_json::Map::new();
+    for r in rules {
+        let entry = paths
+            .entry(r.path.clone())
+            .or_insert_with(|| serde_json::json!({}));
+        let mut op = serde_json::json!({
+            "operationId": format!("{} {}", r.method, r.path),
+            "responses": {"default": {"description": "See the problem+json `code` on errors."}},
+        });
+        match &r.roles {
+            None => op["security"] = serde_json::json!([]),
+            Some(roles) => {
+                op["security"] = serde_json::json!([{"bearer": []}]);
+                op["x-roles"] = serde_json::json!(roles);
+            }
+        }
+        let params: Vec<serde_json::Value> = r
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = serde_json::Value::Array(params);
+        }
+        entry[r.method.to_lowercase()] = op;
+    }
+    serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": format!("MCF {service}"), "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": format!("/api/{service}")}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "paths": paths,
+    })
 }

@@ -16,6 +16,13 @@ pub async fn sign_in_with_code_and_pkce(mode: Mode) {
     let issuer = discovery["issuer"].as_str().unwrap().to_owned();
     let (_, jwks) = c.get("iam", "/jwks.json").await;
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
+    let (status, openapi) = c.get("iam", "/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(openapi["paths"]["/token"]["post"]["security"], json!([]));
+    assert_eq!(
+        openapi["paths"]["/accounts"]["get"]["x-roles"],
+        json!(["admin"])
+    );
 
     // The sign-in page renders for a valid request.
     let url = format!(
@@ -51,7 +58,7 @@ pub async fn sign_in_with_code_and_pkce(mode: Mode) {
     assert_eq!(location_params(&location)["error"], "invalid_request");
 
     // The whole flow.
-    let (verifier, challenge) = pkce();
+    let (_, challenge) = pkce();
     let (status, location) = c
         .authorize(ADMIN_EMAIL, ADMIN_PASSWORD, &challenge, "S256")
         .await;
@@ -70,7 +77,26 @@ pub async fn sign_in_with_code_and_pkce(mode: Mode) {
     let form = |v: &Vec<(&'static str, String)>| {
         v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
     };
-    // Missing or wrong verifier: refused, and the code is spent.
+    // Missing verifier: refused.
+    let (status, body) = c
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "mcf-web"),
+            ("redirect_uri", REDIRECT),
+            ("code", &code),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // Wrong verifier (on a fresh code): refused, and that code is spent too.
+    let (verifier, challenge) = pkce();
+    let (_, location) = c
+        .authorize(ADMIN_EMAIL, ADMIN_PASSWORD, &challenge, "S256")
+        .await;
+    let code = location_params(&location)["code"].clone();
     let wrong = form(&exchange(pkce().0, code.clone()));
     let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, body) = c.token(&wrong).await;

@@ -2,6 +2,7 @@
 //! end-to-end tests and the benchmark start it the same way.
 
 pub mod config;
+pub mod login;
 pub mod system;
 
 pub use config::Config;

@@ -48,6 +48,21 @@ enum Command {
         distributed: bool,
         services: Vec<String>,
     },
+    /// Sign in to a running system (authorization code + PKCE, as a web app does) and print
+    /// an access token, for trying the API with curl.
+    Login {
+        /// The system's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        email: String,
+        /// The password (or env MCF_PASSWORD).
+        #[arg(long, env = "MCF_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// A redirect URI registered for the `mcf-web` client (iam.web_redirect_uris).
+        #[arg(long, default_value = "http://127.0.0.1:8080/app/callback")]
+        redirect_uri: String,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -81,6 +96,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } = &cli.command
     {
         print!("{}", mcf::config::DEFAULT_TOML);
+        return Ok(());
+    }
+    if let Command::Login {
+        url,
+        email,
+        password,
+        redirect_uri,
+    } = &cli.command
+    {
+        let token = mcf::login::access_token(url, email, password, redirect_uri).await?;
+        println!("{token}");
         return Ok(());
     }
     let mut config = Config::load(cli.config.as_deref())?;
@@ -137,7 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             print!("{}", toml::to_string_pretty(&config.redacted())?);
         }
-        Command::Config { .. } => unreachable!("handled above"),
+        Command::Config { .. } | Command::Login { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

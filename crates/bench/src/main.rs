@@ -45,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
     config.http.listen = "127.0.0.1:0".into();
     config.embedded.data_dir = dir.path().join("data");
     config.log.level = "warn".into();
+    config.iam.bootstrap_admin_password = "bench-admin-password".into();
 
     // Servers for distributed mode, with durable settings; they live until the end.
     let mut servers = None;
@@ -53,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         Mode::Distributed => {
             let pg = testing::Postgres::start_durable()?;
             let nats = testing::Nats::start()?;
+            config.databases.iam = pg.url("bench_iam");
             config.databases.ordering = pg.url("bench_ordering");
             config.databases.matching = pg.url("bench_matching");
             config.nats.url = nats.url();
@@ -65,11 +67,34 @@ async fn main() -> anyhow::Result<()> {
             running
         }
     };
-    let api = format!("http://{}/api", running.addr);
+    let base = format!("http://{}", running.addr);
+    let api = format!("{base}/api");
+    let redirect = config.iam.web_redirect_uris[0].clone();
+    let admin =
+        mcf::login::access_token(&base, "admin@mcf.local", "bench-admin-password", &redirect)
+            .await?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {admin}").parse()?,
+    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .timeout(Duration::from_secs(60))
+        .default_headers(headers)
         .build()?;
+    // Orders are placed by one client (token lifetime covers a bench run).
+    http.post(format!("{api}/iam/accounts"))
+        .json(
+            &json!({"email": "bench@cats.test", "name": "Bench", "roles": ["client"],
+            "password": "bench-client-password"}),
+        )
+        .send()
+        .await?
+        .error_for_status()?;
+    let client =
+        mcf::login::access_token(&base, "bench@cats.test", "bench-client-password", &redirect)
+            .await?;
 
     let st: Value = http
         .post(format!("{api}/ordering/service-types"))
@@ -104,10 +129,11 @@ async fn main() -> anyhow::Result<()> {
         let at = chrono::Utc::now()
             + chrono::Duration::days(1)
             + chrono::Duration::minutes(i as i64 * 7);
-        let body = json!({"client_id": format!("client-{}", i % 100), "service_type_id": st,
+        let body = json!({"service_type_id": st,
             "description": "benchmark job", "scheduled_at": at.to_rfc3339()});
+        let client = client.clone();
         handles.push(tokio::spawn(async move {
-            match http.post(url).json(&body).send().await {
+            match http.post(url).bearer_auth(client).json(&body).send().await {
                 Ok(r) if r.status().as_u16() == 201 => {}
                 _ => {
                     failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -175,7 +175,7 @@ async fn bootstrap(app: &App) -> anyhow::Result<()> {
                 "IAM: created the first admin {email} with password {password} (shown once; change it)"
             );
         } else {
-            println!("IAM: created the first admin {email}");
+            eprintln!("IAM: created the first admin {email}");
         }
     }
     tx.commit().await?;

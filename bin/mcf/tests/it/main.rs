@@ -1,6 +1,7 @@
 //! End-to-end tests of the MCF system, driven over HTTP like its users do, in both modes.
 
 mod authz;
+mod browser;
 mod faults;
 mod flow;
 mod harness;
@@ -38,6 +39,7 @@ both_modes! {
     sign_ins_are_throttled_sign_out_works_and_accounts_are_announced => crate::iam::throttling_sign_out_and_account_events;
     set_password_links_are_single_use => crate::iam::set_password_links_are_single_use;
     federated_sign_in_creates_the_client_account_once => crate::iam::federated_sign_in_creates_the_client_once;
+    a_person_signs_in_with_a_browser_and_services_accept_the_token => crate::browser::a_person_signs_in_with_a_browser;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,7 +64,7 @@ pub fn sign_in(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in to MCF</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}label,input,button{{display:block;width:100%;margin:.4rem 0}}.error{{color:#b00}}</style>
+<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}label,input,button{{display:block;width:100%;margin:.4rem 0;box-sizing:border-box}}.error{{color:#b00}}</style>
 </head><body>
 <h1>Sign in to MCF</h1>
 {error}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use iam::IamConfig;
+use mail::MailConfig;
 use matching::MatchingConfig;
 use messaging::MessagingConfig;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ pub struct Config {
     pub messaging: MessagingConfig,
     pub auth: AuthConfig,
     pub iam: IamConfig,
+    pub mail: MailConfig,
     pub matching: MatchingConfig,
 }
 
@@ -59,6 +61,7 @@ pub struct EmbeddedConfig {
 #[serde(deny_unknown_fields)]
 pub struct Databases {
     pub iam: String,
+    pub mail: String,
     pub ordering: String,
     pub matching: String,
 }
@@ -125,6 +128,8 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         c.databases.iam = redact_url(&c.databases.iam);
+        c.databases.mail = redact_url(&c.databases.mail);
+        c.mail.smtp_url = redact_url(&c.mail.smtp_url);
         c.databases.ordering = redact_url(&c.databases.ordering);
         c.iam.bootstrap_admin_password = if c.iam.bootstrap_admin_password.is_empty() {
             String::new()
@@ -140,6 +145,7 @@ impl Config {
     pub fn database_url(&self, service: &str) -> anyhow::Result<&str> {
         let url = match service {
             "iam" => &self.databases.iam,
+            "mail" => &self.databases.mail,
             "ordering" => &self.databases.ordering,
             "matching" => &self.databases.matching,
             other => anyhow::bail!("unknown service {other:?}"),
@@ -189,6 +195,7 @@ mod tests {
         assert_eq!(config.messaging, MessagingConfig::default());
         assert_eq!(config.matching, MatchingConfig::default());
         assert_eq!(config.iam, IamConfig::default());
+        assert_eq!(config.mail, MailConfig::default());
         config.validate().unwrap();
     }
 }

@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 
 /// Every service this binary knows, in start order.
-pub const SERVICES: &[&str] = &[iam::NAME, ordering::NAME, matching::NAME];
+pub const SERVICES: &[&str] = &[iam::NAME, mail::NAME, ordering::NAME, matching::NAME];
 
 /// A running system (or part of one): its listener address and its tasks.
 pub struct Running {
@@ -69,6 +69,7 @@ pub async fn open_db(service: &str, url: &str) -> anyhow::Result<Db> {
 fn migrations_of(service: &str) -> anyhow::Result<storage::Migrations> {
     Ok(match service {
         iam::NAME => iam::migrations(),
+        mail::NAME => mail::migrations(),
         ordering::NAME => ordering::migrations(),
         matching::NAME => matching::migrations(),
         other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
@@ -108,6 +109,13 @@ async fn build(
                 issuer.verifier(config, iam::NAME),
             )
             .await?
+        }
+        mail::NAME => {
+            let mut mail_config = config.mail.clone();
+            if mail_config.file_dir.as_os_str().is_empty() {
+                mail_config.file_dir = config.embedded.data_dir.join("mail");
+            }
+            mail::build(rt, &mail_config, issuer.verifier(config, mail::NAME))?
         }
         ordering::NAME => ordering::build(rt, issuer.verifier(config, ordering::NAME)),
         matching::NAME => matching::build(

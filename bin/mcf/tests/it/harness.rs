@@ -103,7 +103,9 @@ impl Cluster {
         };
         let roles: &[&'static str] = match mode {
             Mode::Embedded => &["embedded"],
-            Mode::Distributed => &["iam", "ordering", "ordering", "matching", "matching"],
+            Mode::Distributed => &[
+                "iam", "mail", "ordering", "ordering", "matching", "matching",
+            ],
         };
         for (i, role) in roles.iter().enumerate() {
             let port = match (i, first_port) {
@@ -135,6 +137,7 @@ impl Cluster {
                     cmd.env("MCF_AUTH__ISSUER", &self.issuer);
                 }
                 cmd.env("MCF_DATABASES__IAM", pg.url("mcf_iam"))
+                    .env("MCF_DATABASES__MAIL", pg.url("mcf_mail"))
                     .env("MCF_DATABASES__ORDERING", pg.url("mcf_ordering"))
                     .env("MCF_DATABASES__MATCHING", pg.url("mcf_matching"))
                     .env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
@@ -152,6 +155,8 @@ impl Cluster {
                 "[\"http://app.test/callback\"]",
             )
             .env("MCF_MESSAGING__POLL_INTERVAL_MS", "100")
+            .env("MCF_MAIL__FILE_DIR", self.dir.path().join("mail"))
+            .env("MCF_MAIL__BACKOFF_INITIAL_MS", "50")
             .env("MCF_MESSAGING__BACKOFF_INITIAL_MS", "50")
             .env("MCF_MESSAGING__BACKOFF_MAX_MS", "1000")
             .env("MCF_MESSAGING__NATS_ACK_WAIT_S", "5")
@@ -212,6 +217,11 @@ impl Cluster {
                 self.procs[i] = self.spawn(role, "", port);
             }
         }
+    }
+
+    /// The directory where Mail writes .eml files (no SMTP configured).
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("mail")
     }
 
     /// Base URL of a live process serving `service`.

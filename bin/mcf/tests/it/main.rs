@@ -7,6 +7,7 @@ mod flow;
 mod harness;
 mod iam;
 mod invariants;
+mod mail;
 mod schema;
 
 /// Runs an async test body once per mode, as two named tests.
@@ -40,6 +41,8 @@ both_modes! {
     set_password_links_are_single_use => crate::iam::set_password_links_are_single_use;
     federated_sign_in_creates_the_client_account_once => crate::iam::federated_sign_in_creates_the_client_once;
     a_person_signs_in_with_a_browser_and_services_accept_the_token => crate::browser::a_person_signs_in_with_a_browser;
+    mail_is_stored_rendered_and_delivered_once => crate::mail::messages_are_stored_rendered_and_delivered_once;
+    mail_smtp_failures_are_retried_then_dead_then_retryable => crate::mail::smtp_failures_are_retried_then_dead_then_retryable;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

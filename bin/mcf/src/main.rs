@@ -63,10 +63,37 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/app/callback")]
         redirect_uri: String,
     },
+    /// Simulators of the outside world, for development and tests.
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// A capture SMTP server: stores what it receives as .eml files, lists them over HTTP.
+    Smtp {
+        /// SMTP listen address.
+        #[arg(long, default_value = "127.0.0.1:2525")]
+        listen: String,
+        /// HTTP listen address for `GET /messages`.
+        #[arg(long, default_value = "127.0.0.1:2526")]
+        http: String,
+        /// Where messages are stored.
+        #[arg(long, default_value = "./mcf-smtp")]
+        dir: PathBuf,
+        /// Fault: wait this long before every reply.
+        #[arg(long, default_value_t = 0)]
+        slow_ms: u64,
+        /// Fault: reject every recipient (550).
+        #[arg(long)]
+        reject: bool,
     },
 }
 
@@ -107,6 +134,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     {
         let token = mcf::login::access_token(url, email, password, redirect_uri).await?;
         println!("{token}");
+        return Ok(());
+    }
+    if let Command::Sandbox {
+        command:
+            SandboxCommand::Smtp {
+                listen,
+                http,
+                dir,
+                slow_ms,
+                reject,
+            },
+    } = &cli.command
+    {
+        let smtp = tokio::net::TcpListener::bind(listen).await?;
+        let web = tokio::net::TcpListener::bind(http).await?;
+        println!(
+            "SMTP sandbox listening on {} (messages at http://{}/messages, files in {})",
+            smtp.local_addr()?,
+            web.local_addr()?,
+            dir.display()
+        );
+        let faults = sandbox_smtp::Faults {
+            slow: std::time::Duration::from_millis(*slow_ms),
+            reject: *reject,
+        };
+        tokio::select! {
+            r = sandbox_smtp::serve_smtp(smtp, dir.clone(), faults) => r?,
+            r = sandbox_smtp::serve_http(web, dir.clone()) => r?,
+            _ = shutdown_signal() => {}
+        }
         return Ok(());
     }
     let mut config = Config::load(cli.config.as_deref())?;
@@ -163,7 +220,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             print!("{}", toml::to_string_pretty(&config.redacted())?);
         }
-        Command::Config { .. } | Command::Login { .. } => unreachable!("handled above"),
+        Command::Config { .. } | Command::Login { .. } | Command::Sandbox { .. } => {
+            unreachable!("handled above")
+        }
     }
     Ok(())
 }

@@ -44,3 +44,33 @@ impl Event for AccountChanged {
         self.account_id.clone()
     }
 }
+
+/// A notification to send, as any context asks Mail for it: recipient, one of Mail's
+/// templates, its variables, and a key that makes the request idempotent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MailRequest {
+    pub to: String,
+    pub template: String,
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    /// The same key from the same context never makes a second message.
+    pub idempotency_key: String,
+}
+
+/// IAM asks Mail to send a notification (e.g. the set-password invite). A command through
+/// IAM's outbox rather than a call: it survives Mail being down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MailRequested {
+    /// The account the mail is about.
+    pub account_id: String,
+    pub request: MailRequest,
+}
+
+impl Event for MailRequested {
+    const TYPE: &'static str = "iam.mail.requested";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "iam";
+    /// Each request is its own aggregate (version 1): it is not a change of the account.
+    fn aggregate_id(&self) -> String {
+        format!("mail:{}", self.request.idempotency_key)
+    }
+}

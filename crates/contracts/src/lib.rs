@@ -24,6 +24,7 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         ("envelope", 1, schemars::schema_for!(Envelope)),
         entry::<iam::AccountCreated>(),
         entry::<iam::AccountChanged>(),
+        entry::<iam::MailRequested>(),
         entry::<ordering::OrderRequested>(),
         entry::<ordering::OrderActivated>(),
         entry::<matching::WorkerAssigned>(),
@@ -106,6 +107,7 @@ mod published {
         let mut problems = Vec::new();
         check::<iam::AccountCreated>(&mut problems);
         check::<iam::AccountChanged>(&mut problems);
+        check::<iam::MailRequested>(&mut problems);
         check::<ordering::OrderRequested>(&mut problems);
         check::<ordering::OrderActivated>(&mut problems);
         check::<matching::WorkerAssigned>(&mut problems);

@@ -6,6 +6,7 @@
 
 mod deliver;
 mod error;
+pub mod events;
 mod routes;
 mod store;
 pub mod templates;
@@ -13,6 +14,8 @@ pub mod templates;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use contracts::Event;
+use contracts::iam::MailRequested;
 use messaging::Runtime;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -79,6 +82,10 @@ pub fn build(
 ) -> anyhow::Result<web::Service> {
     let wake = Arc::new(Notify::new());
     let deliverer = deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone())?;
+    let on_iam = rt.consumer(
+        events::ON_IAM_MAIL,
+        Arc::new(events::OnMailRequested { wake: wake.clone() }),
+    );
     let app = App {
         rt: rt.clone(),
         wake,
@@ -87,8 +94,12 @@ pub fn build(
         NAME,
         routes::router(app),
         rt.db.clone(),
-        vec![],
+        vec![on_iam.clone()],
         verifier,
-        vec![rt.relay_task(), Box::pin(deliverer.run())],
+        vec![
+            rt.relay_task(),
+            Box::pin(deliverer.run()),
+            rt.consumer_task(MailRequested::SOURCE, &[MailRequested::TYPE], on_iam),
+        ],
     ))
 }

@@ -58,35 +58,14 @@ async fn submit(
     who: Principal,
     Json(s): Json<Submission>,
 ) -> Result<(StatusCode, Json<Value>), MailError> {
-    let key = s.idempotency_key.trim();
-    if key.is_empty() || key.len() > 200 {
-        return Err(MailError::invalid(
-            "idempotency_key",
-            "must be 1 to 200 characters",
-        ));
-    }
-    let to = s.to.trim();
-    if to.contains(['\r', '\n']) || to.parse::<lettre::Address>().is_err() {
-        return Err(MailError::invalid("to", "is not an e-mail address"));
-    }
-    let rendered = templates::render(&s.template, &s.variables)
-        .map_err(|e| MailError::invalid(e.field(), e.to_string()))?;
-    let message = Message {
-        id: uuid::Uuid::now_v7().to_string(),
-        recipient: to.to_lowercase(),
-        template: s.template.clone(),
-        variables: Value::Object(s.variables.clone()),
-        subject: rendered.subject,
-        status: "queued".into(),
-        attempts: 0,
-        last_error: None,
-        created_at: store::chrono_free::Time(storage::now_micros()),
-        sent_at: None,
-        sender: who.id.clone(),
-        idempotency_key: key.to_owned(),
-        body_text: rendered.text,
-        body_html: rendered.html,
-    };
+    let message = compose(
+        &who.id,
+        &s.to,
+        &s.template,
+        &s.variables,
+        &s.idempotency_key,
+    )?;
+    let key = message.idempotency_key.clone();
     let mut tx = app.rt.db.begin().await?;
     if store::insert(&mut tx, &message).await? {
         tx.commit().await?;
@@ -98,7 +77,7 @@ async fn submit(
     }
     tx.rollback().await?;
     let mut conn = app.rt.db.pool().acquire().await?;
-    let first = store::by_key(&mut conn, &who.id, key)
+    let first = store::by_key(&mut conn, &who.id, &key)
         .await?
         .ok_or_else(|| anyhow::anyhow!("idempotency key conflicted but is gone"))?;
     if first.recipient != message.recipient
@@ -114,6 +93,45 @@ async fn submit(
         StatusCode::ACCEPTED,
         Json(json!({"id": first.id, "status": first.status})),
     ))
+}
+
+/// Checks and renders a message from `sender`; nothing is stored yet.
+pub(crate) fn compose(
+    sender: &str,
+    to: &str,
+    template: &str,
+    variables: &serde_json::Map<String, Value>,
+    idempotency_key: &str,
+) -> Result<Message, MailError> {
+    let key = idempotency_key.trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(MailError::invalid(
+            "idempotency_key",
+            "must be 1 to 200 characters",
+        ));
+    }
+    let to = to.trim();
+    if to.contains(['\r', '\n']) || to.parse::<lettre::Address>().is_err() {
+        return Err(MailError::invalid("to", "is not an e-mail address"));
+    }
+    let rendered = templates::render(template, variables)
+        .map_err(|e| MailError::invalid(e.field(), e.to_string()))?;
+    Ok(Message {
+        id: uuid::Uuid::now_v7().to_string(),
+        recipient: to.to_lowercase(),
+        template: template.to_owned(),
+        variables: Value::Object(variables.clone()),
+        subject: rendered.subject,
+        status: "queued".into(),
+        attempts: 0,
+        last_error: None,
+        created_at: store::chrono_free::Time(storage::now_micros()),
+        sent_at: None,
+        sender: sender.to_owned(),
+        idempotency_key: key.to_owned(),
+        body_text: rendered.text,
+        body_html: rendered.html,
+    })
 }
 
 /// `GET /messages/{id}`: status, attempts, last error. Senders see their own.

@@ -171,3 +171,167 @@ pub async fn smtp_failures_are_retried_then_dead_then_retryable(mode: Mode) {
         "{m}"
     );
 }
+
+/// `mcf sandbox smtp` as a child process, killed on drop.
+struct Capture {
+    child: std::process::Child,
+    http: String,
+    /// Kept alive as long as the server writes into it.
+    _dir: tempfile::TempDir,
+}
+
+impl Capture {
+    fn start(smtp_port: u16) -> Capture {
+        let dir = tempfile::tempdir().unwrap();
+        let http_port = testing::free_port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mcf"))
+            .args([
+                "sandbox",
+                "smtp",
+                "--listen",
+                &format!("127.0.0.1:{smtp_port}"),
+            ])
+            .args(["--http", &format!("127.0.0.1:{http_port}"), "--dir"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "capture server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Capture {
+            child,
+            http: format!("http://127.0.0.1:{http_port}"),
+            _dir: dir,
+        }
+    }
+
+    async fn received(&self) -> Vec<serde_json::Value> {
+        reqwest::get(format!("{}/messages", self.http))
+            .await
+            .unwrap()
+            .json::<Vec<serde_json::Value>>()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// IAM's set-password invite reaches the SMTP server exactly once, although the server was
+/// down at first and Mail restarted in between; the link in it works.
+pub async fn the_invite_arrives_once_despite_smtp_down_and_a_restart(mode: Mode) {
+    let smtp_port = testing::free_port();
+    let mut c = Cluster::start_with(
+        mode,
+        vec![
+            (
+                "MCF_MAIL__SMTP_URL".into(),
+                format!("smtp://127.0.0.1:{smtp_port}"),
+            ),
+            ("MCF_MAIL__BACKOFF_MAX_MS".into(), "300".into()),
+            ("MCF_MAIL__MAX_ATTEMPTS".into(), "100".into()),
+        ],
+        None,
+    )
+    .await;
+    let (status, _) = c
+        .post(
+            "iam",
+            "/accounts",
+            json!({"email": "leo@cats.test", "name": "Leo", "roles": ["worker"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // The invite reaches Mail (through IAM's outbox) and fails against the absent server.
+    let admin = c.admin_token().await;
+    c.eventually(Duration::from_secs(30), "Mail tried and failed", |c| {
+        let url = format!("{}/messages?to=leo@cats.test", c.api("mail"));
+        let http = c.http.clone();
+        let admin = admin.clone();
+        async move {
+            let list: serde_json::Value = http
+                .get(url)
+                .bearer_auth(admin)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            let m = &list[0];
+            if m["status"] == "queued" && m["attempts"].as_i64().unwrap_or(0) >= 1 {
+                Ok(())
+            } else {
+                Err(list.to_string())
+            }
+        }
+    })
+    .await;
+    // Mail restarts; then the SMTP server comes up.
+    let role = if mode == Mode::Embedded {
+        "embedded"
+    } else {
+        "mail"
+    };
+    c.restart_role(role, "");
+    let capture = Capture::start(smtp_port);
+    let start = std::time::Instant::now();
+    while capture.received().await.is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the invite never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give a duplicate every chance to show up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = capture.received().await;
+    assert_eq!(received.len(), 1, "exactly once: {received:?}");
+    assert_eq!(received[0]["to"], json!(["leo@cats.test"]));
+    assert_eq!(
+        received[0]["subject"],
+        "Welcome to MCF, Leo: choose your password"
+    );
+    let (_, list) = c.get("mail", "/messages?to=leo@cats.test").await;
+    assert_eq!(list[0]["status"], "sent", "{list}");
+
+    // The link in the mail sets Leo's password.
+    let eml = std::fs::read_to_string(received[0]["file"].as_str().unwrap()).unwrap();
+    // Undo quoted-printable: soft line breaks and the encoded '='.
+    let eml = eml.replace("=\r\n", "").replace("=3D", "=");
+    let link = eml
+        .split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains("/password?token="))
+        .expect("a link in the text part")
+        .trim_end_matches(['"', '>'])
+        .to_owned();
+    let (base, token) = link.split_once("?token=").unwrap();
+    let token = token
+        .split(['"', '<', '\r', '\n'])
+        .next()
+        .unwrap()
+        .replace("=\r\n", "");
+    let r = c
+        .http
+        .post(base)
+        .form(&[
+            ("token", token.as_str()),
+            ("password", "leo-picks-a-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    c.sign_in("leo@cats.test", "leo-picks-a-password").await;
+}

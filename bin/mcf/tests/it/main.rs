@@ -43,6 +43,7 @@ both_modes! {
     a_person_signs_in_with_a_browser_and_services_accept_the_token => crate::browser::a_person_signs_in_with_a_browser;
     mail_is_stored_rendered_and_delivered_once => crate::mail::messages_are_stored_rendered_and_delivered_once;
     mail_smtp_failures_are_retried_then_dead_then_retryable => crate::mail::smtp_failures_are_retried_then_dead_then_retryable;
+    the_set_password_invite_arrives_once_despite_smtp_down_and_a_mail_restart => crate::mail::the_invite_arrives_once_despite_smtp_down_and_a_restart;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

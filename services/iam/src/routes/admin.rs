@@ -7,6 +7,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use web::Json;
 
+use contracts::Envelope;
+use contracts::iam::{MailRequest, MailRequested};
+use messaging::Outbox;
+
 use crate::domain::account::{Account, Status, check_password, normalize_email};
 use crate::error::IamError;
 use crate::store::{self, parse_roles};
@@ -62,7 +66,26 @@ pub async fn create_account(
     };
     let mut tx = app.rt.db.begin().await?;
     store::insert_account(&mut tx, &account, hash.as_deref()).await?;
+    if hash.is_none() {
+        // No password given: the person gets a set-password invite by mail, asked of Mail
+        // through the outbox in this same transaction (never a plaintext password).
+        let (link, _) = super::password::new_link(&app, &mut tx, &account.id).await?;
+        let invite = MailRequested {
+            account_id: account.id.clone(),
+            request: MailRequest {
+                to: account.email.clone(),
+                template: "set_password_invite".into(),
+                variables: serde_json::Map::from_iter([
+                    ("name".to_owned(), json!(account.name)),
+                    ("link".to_owned(), json!(link)),
+                ]),
+                idempotency_key: format!("invite-{}", account.id),
+            },
+        };
+        Outbox::append(&mut tx, &Envelope::new(&invite, 1, None)).await?;
+    }
     tx.commit().await?;
+    app.rt.outbox.committed();
     Ok((StatusCode::CREATED, Json(account)))
 }
 

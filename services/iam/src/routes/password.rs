@@ -33,17 +33,25 @@ pub async fn create_link(
     let account = store::account(&mut tx, &id)
         .await?
         .ok_or(IamError::NotFound("account"))?;
-    let token = random_token(32);
-    let expires_at = storage::now_micros() + LINK_TTL_S * 1_000_000;
-    store::insert_password_link(&mut tx, &digest(&token), &account.id, "set", expires_at).await?;
+    let (link, expires_at) = new_link(&app, &mut tx, &account.id).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "link": format!("{}/password?token={token}", app.issuer),
-            "expires_at": storage::time(expires_at),
-        })),
+        Json(json!({"link": link, "expires_at": storage::time(expires_at)})),
     ))
+}
+
+/// Makes a set-password link for `account_id` inside the caller's transaction; returns the
+/// URL and its expiry (unix µs).
+pub async fn new_link(
+    app: &App,
+    conn: &mut storage::AnyConnection,
+    account_id: &str,
+) -> Result<(String, i64), IamError> {
+    let token = random_token(32);
+    let expires_at = storage::now_micros() + LINK_TTL_S * 1_000_000;
+    store::insert_password_link(conn, &digest(&token), account_id, "set", expires_at).await?;
+    Ok((format!("{}/password?token={token}", app.issuer), expires_at))
 }
 
 type Params = BTreeMap<String, String>;

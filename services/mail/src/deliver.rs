@@ -92,9 +92,13 @@ impl Deliverer {
         for (m, result) in results {
             match result {
                 Ok(()) => store::mark_sent(&mut tx, &m.id).await?,
-                Err(e) => {
+                Err(Failure {
+                    error: e,
+                    permanent,
+                }) => {
                     let attempt = m.attempts + 1;
-                    let dead = attempt >= self.config.max_attempts;
+                    // A permanent refusal (5xx) will not change by retrying: dead at once.
+                    let dead = permanent || attempt >= self.config.max_attempts;
                     let next = storage::now_micros() + self.backoff(attempt).as_micros() as i64;
                     tracing::warn!(message = %m.id, attempt, dead, error = %e, "mail delivery failed");
                     store::mark_failed(&mut tx, &m.id, &e, dead, next).await?;
@@ -115,8 +119,11 @@ impl Deliverer {
         )
     }
 
-    async fn send(&self, m: &store::Message) -> Result<(), String> {
-        let to: Mailbox = m.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+    async fn send(&self, m: &store::Message) -> Result<(), Failure> {
+        let to: Mailbox = m
+            .recipient
+            .parse()
+            .map_err(|e| Failure::permanent(format!("recipient: {e}")))?;
         // The Message-ID is derived from our id: a receiver can tell a resend after a crash
         // (between the server's acceptance and our bookkeeping) from a new message.
         let email = Message::builder()
@@ -128,10 +135,31 @@ impl Deliverer {
                 m.body_text.clone(),
                 m.body_html.clone(),
             ))
-            .map_err(|e| format!("building the message: {e}"))?;
+            .map_err(|e| Failure::permanent(format!("building the message: {e}")))?;
         match &self.transport {
-            Transport::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
-            Transport::File(t) => t.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| Failure {
+                permanent: e.is_permanent(),
+                error: e.to_string(),
+            }),
+            Transport::File(t) => t.send(email).await.map(|_| ()).map_err(|e| Failure {
+                permanent: false,
+                error: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Why a delivery attempt failed, and whether trying again can help.
+struct Failure {
+    error: String,
+    permanent: bool,
+}
+
+impl Failure {
+    fn permanent(error: String) -> Self {
+        Failure {
+            error,
+            permanent: true,
         }
     }
 }

@@ -182,6 +182,11 @@ struct Capture {
 
 impl Capture {
     fn start(smtp_port: u16) -> Capture {
+        Self::start_with(smtp_port, &[])
+    }
+
+    /// With fault flags, e.g. `--reject` or `--slow-ms 300`.
+    fn start_with(smtp_port: u16, faults: &[&str]) -> Capture {
         let dir = tempfile::tempdir().unwrap();
         let http_port = testing::free_port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_mcf"))
@@ -193,6 +198,7 @@ impl Capture {
             ])
             .args(["--http", &format!("127.0.0.1:{http_port}"), "--dir"])
             .arg(dir.path())
+            .args(faults)
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -334,4 +340,90 @@ pub async fn the_invite_arrives_once_despite_smtp_down_and_a_restart(mode: Mode)
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     c.sign_in("leo@cats.test", "leo-picks-a-password").await;
+}
+
+async fn message(c: &mut Cluster, key: &str) -> String {
+    let (status, m) = c
+        .post(
+            "mail",
+            "/messages",
+            json!({"to": "tom@cats.test", "template": "payout_sent",
+            "variables": {"name": "Tom", "amount": 60, "period": "May"}, "idempotency_key": key}),
+        )
+        .await;
+    assert_eq!(status, 202, "{m}");
+    m["id"].as_str().unwrap().to_owned()
+}
+
+async fn wait_status(c: &mut Cluster, id: &str, status: &'static str) -> serde_json::Value {
+    let admin = c.admin_token().await;
+    let id = id.to_owned();
+    c.eventually(Duration::from_secs(30), status, |c| {
+        let url = format!("{}/messages/{id}", c.api("mail"));
+        let http = c.http.clone();
+        let admin = admin.clone();
+        async move {
+            let m: serde_json::Value = http
+                .get(url)
+                .bearer_auth(admin)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            if m["status"] == status {
+                Ok(())
+            } else {
+                Err(m.to_string())
+            }
+        }
+    })
+    .await;
+    c.get("mail", &format!("/messages/{id}")).await.1
+}
+
+fn smtp_env(port: u16) -> Vec<(String, String)> {
+    vec![
+        (
+            "MCF_MAIL__SMTP_URL".into(),
+            format!("smtp://127.0.0.1:{port}"),
+        ),
+        ("MCF_MAIL__BACKOFF_MAX_MS".into(), "300".into()),
+    ]
+}
+
+/// A server that rejects the recipient (5xx): retrying cannot help, the message is dead at
+/// once with the server's reason.
+pub async fn rejected_messages_are_dead_at_once(mode: Mode) {
+    let port = testing::free_port();
+    let capture = Capture::start_with(port, &["--reject"]);
+    let mut c = Cluster::start_with(mode, smtp_env(port), None).await;
+    let id = message(&mut c, "r1").await;
+    let m = wait_status(&mut c, &id, "dead").await;
+    assert_eq!(m["attempts"], 1, "{m}");
+    assert!(m["last_error"].as_str().unwrap().contains("550"), "{m}");
+    assert!(capture.received().await.is_empty());
+}
+
+/// A slow server still gets every message exactly once.
+pub async fn a_slow_server_gets_each_message_once(mode: Mode) {
+    let port = testing::free_port();
+    let capture = Capture::start_with(port, &["--slow-ms", "200"]);
+    let mut c = Cluster::start_with(mode, smtp_env(port), None).await;
+    let mut ids = Vec::new();
+    for k in ["s1", "s2", "s3"] {
+        ids.push(message(&mut c, k).await);
+    }
+    for id in &ids {
+        wait_status(&mut c, id, "sent").await;
+    }
+    let received = capture.received().await;
+    let mut message_ids: Vec<String> = received
+        .iter()
+        .map(|r| r["message_id"].as_str().unwrap().to_owned())
+        .collect();
+    message_ids.sort();
+    message_ids.dedup();
+    assert_eq!((received.len(), message_ids.len()), (3, 3), "{received:?}");
 }

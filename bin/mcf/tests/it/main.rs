@@ -44,6 +44,8 @@ both_modes! {
     mail_is_stored_rendered_and_delivered_once => crate::mail::messages_are_stored_rendered_and_delivered_once;
     mail_smtp_failures_are_retried_then_dead_then_retryable => crate::mail::smtp_failures_are_retried_then_dead_then_retryable;
     the_set_password_invite_arrives_once_despite_smtp_down_and_a_mail_restart => crate::mail::the_invite_arrives_once_despite_smtp_down_and_a_restart;
+    mail_rejected_by_the_smtp_server_is_dead_at_once => crate::mail::rejected_messages_are_dead_at_once;
+    mail_to_a_slow_smtp_server_arrives_once => crate::mail::a_slow_server_gets_each_message_once;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,5 @@
 //! The first flow: order -> match -> activate.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::harness::{Cluster, Mode, future};
@@ -56,31 +54,11 @@ pub async fn orders_wait_for_a_worker(mode: Mode) {
 
     // Matching has seen the orders and keeps them waiting: nobody to assign yet.
     let first = ids[0].clone();
-    let admin = c.admin_token().await;
-    c.eventually(
-        Duration::from_secs(30),
+    c.wait_until(
+        "matching",
+        &format!("/reference-samples/{first}"),
         "matching keeps the order waiting",
-        |c| {
-            let url = format!("{}/reference-samples/{first}", c.api("matching"));
-            let http = c.http.clone();
-            let admin = admin.clone();
-            async move {
-                let v: serde_json::Value = http
-                    .get(url)
-                    .bearer_auth(admin)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .json()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if v["status"] == "pending" {
-                    Ok(())
-                } else {
-                    Err(v.to_string())
-                }
-            }
-        },
+        |v| v["status"] == "pending",
     )
     .await;
     let (_, order) = c.get("ordering", &format!("/orders/{first}")).await;

@@ -353,6 +353,34 @@ impl Cluster {
         ids
     }
 
+    /// Polls `GET path` of `service` as the admin until `ready` holds for the JSON body;
+    /// returns that body, or panics with the last one (and the logs) after a minute.
+    pub async fn wait_until(
+        &mut self,
+        service: &str,
+        path: &str,
+        what: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let token = self.admin_token().await;
+        let start = Instant::now();
+        loop {
+            let url = format!("{}{path}", self.api(service));
+            // A process being restarted may refuse a moment: that is "not yet".
+            let body = match self.http.get(url).bearer_auth(&token).send().await {
+                Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            };
+            if ready(&body) {
+                return body;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                panic!("{what} did not happen: {body}\n{}", self.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Waits until `check` holds (polling), or panics with the last state after `timeout`.
     pub async fn eventually<F, Fut>(&mut self, timeout: Duration, what: &str, mut check: F)
     where

@@ -27,28 +27,12 @@ pub async fn messages_are_stored_rendered_and_delivered_once(mode: Mode) {
     );
 
     let id = first["id"].as_str().unwrap().to_owned();
-    let admin = c.admin_token().await;
-    c.eventually(Duration::from_secs(30), "the message is sent", |c| {
-        let url = format!("{}/messages/{id}", c.api("mail"));
-        let http = c.http.clone();
-        let admin = admin.clone();
-        async move {
-            let m: serde_json::Value = http
-                .get(url)
-                .bearer_auth(admin)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            if m["status"] == "sent" {
-                Ok(())
-            } else {
-                Err(m.to_string())
-            }
-        }
-    })
+    c.wait_until(
+        "mail",
+        &format!("/messages/{id}"),
+        "the message is sent",
+        |m| m["status"] == "sent",
+    )
     .await;
     let files: Vec<_> = std::fs::read_dir(c.mail_dir())
         .unwrap()
@@ -132,31 +116,11 @@ pub async fn smtp_failures_are_retried_then_dead_then_retryable(mode: Mode) {
         .await;
     assert_eq!(status, 202);
     let id = m["id"].as_str().unwrap().to_owned();
-    let admin = c.admin_token().await;
-    c.eventually(
-        Duration::from_secs(60),
-        "the message is dead after 3 attempts",
-        |c| {
-            let url = format!("{}/messages/{id}", c.api("mail"));
-            let http = c.http.clone();
-            let admin = admin.clone();
-            async move {
-                let m: serde_json::Value = http
-                    .get(url)
-                    .bearer_auth(admin)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .json()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if m["status"] == "dead" && m["attempts"] == 3 && m["last_error"].is_string() {
-                    Ok(())
-                } else {
-                    Err(m.to_string())
-                }
-            }
-        },
+    c.wait_until(
+        "mail",
+        &format!("/messages/{id}"),
+        "dead after 3 attempts",
+        |m| m["status"] == "dead" && m["attempts"] == 3 && m["last_error"].is_string(),
     )
     .await;
     let (_, dead) = c.get("mail", "/messages?status=dead").await;
@@ -260,29 +224,12 @@ pub async fn the_invite_arrives_once_despite_smtp_down_and_a_restart(mode: Mode)
         .await;
     assert_eq!(status, 201);
     // The invite reaches Mail (through IAM's outbox) and fails against the absent server.
-    let admin = c.admin_token().await;
-    c.eventually(Duration::from_secs(30), "Mail tried and failed", |c| {
-        let url = format!("{}/messages?to=leo@cats.test", c.api("mail"));
-        let http = c.http.clone();
-        let admin = admin.clone();
-        async move {
-            let list: serde_json::Value = http
-                .get(url)
-                .bearer_auth(admin)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            let m = &list[0];
-            if m["status"] == "queued" && m["attempts"].as_i64().unwrap_or(0) >= 1 {
-                Ok(())
-            } else {
-                Err(list.to_string())
-            }
-        }
-    })
+    c.wait_until(
+        "mail",
+        "/messages?to=leo@cats.test",
+        "Mail tried and failed",
+        |list| list[0]["status"] == "queued" && list[0]["attempts"].as_i64().unwrap_or(0) >= 1,
+    )
     .await;
     // Mail restarts; then the SMTP server comes up.
     let role = if mode == Mode::Embedded {
@@ -356,31 +303,10 @@ async fn message(c: &mut Cluster, key: &str) -> String {
 }
 
 async fn wait_status(c: &mut Cluster, id: &str, status: &'static str) -> serde_json::Value {
-    let admin = c.admin_token().await;
-    let id = id.to_owned();
-    c.eventually(Duration::from_secs(30), status, |c| {
-        let url = format!("{}/messages/{id}", c.api("mail"));
-        let http = c.http.clone();
-        let admin = admin.clone();
-        async move {
-            let m: serde_json::Value = http
-                .get(url)
-                .bearer_auth(admin)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            if m["status"] == status {
-                Ok(())
-            } else {
-                Err(m.to_string())
-            }
-        }
+    c.wait_until("mail", &format!("/messages/{id}"), status, |m| {
+        m["status"] == status
     })
-    .await;
-    c.get("mail", &format!("/messages/{id}")).await.1
+    .await
 }
 
 fn smtp_env(port: u16) -> Vec<(String, String)> {

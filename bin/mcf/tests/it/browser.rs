@@ -38,15 +38,7 @@ pub async fn a_person_signs_in_with_a_browser(mode: Mode) {
     assert!(landed.starts_with(REDIRECT), "{landed}");
     let params = location_params(&landed);
     assert_eq!(params["state"], "browser");
-    let (status, tokens) = c
-        .token(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", "mcf-web"),
-            ("redirect_uri", REDIRECT),
-            ("code", &params["code"]),
-            ("code_verifier", &verifier),
-        ])
-        .await;
+    let (status, tokens) = c.exchange(&params["code"], &verifier).await;
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap();
     // Ordering accepts the token: Mia lists her (no) orders.

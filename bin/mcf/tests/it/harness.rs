@@ -513,6 +513,18 @@ impl Cluster {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Redeems an authorization code of the `mcf-web` client with its PKCE verifier.
+    pub async fn exchange(&mut self, code: &str, verifier: &str) -> (u16, Value) {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "mcf-web"),
+            ("redirect_uri", REDIRECT),
+            ("code", code),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
     /// The whole authorization-code + PKCE flow, as a browser and a web app would do it.
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Tokens {
         let (verifier, challenge) = pkce();
@@ -521,15 +533,7 @@ impl Cluster {
         let params = location_params(&location);
         assert_eq!(params.get("state").map(String::as_str), Some("xyz"));
         let code = params["code"].clone();
-        let (status, body) = self
-            .token(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", "mcf-web"),
-                ("redirect_uri", REDIRECT),
-                ("code", &code),
-                ("code_verifier", &verifier),
-            ])
-            .await;
+        let (status, body) = self.exchange(&code, &verifier).await;
         assert_eq!(status, 200, "{body}");
         Tokens {
             access: body["access_token"].as_str().unwrap().to_owned(),

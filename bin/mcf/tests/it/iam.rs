@@ -541,15 +541,7 @@ pub async fn federated_sign_in_creates_the_client_once(mode: Mode) {
         let params = location_params(&done);
         assert!(done.starts_with(REDIRECT));
         assert_eq!(params["state"], format!("st{round}"));
-        let (status, tokens) = c
-            .token(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", "mcf-web"),
-                ("redirect_uri", REDIRECT),
-                ("code", &params["code"]),
-                ("code_verifier", &verifier),
-            ])
-            .await;
+        let (status, tokens) = c.exchange(&params["code"], &verifier).await;
         assert_eq!(status, 200, "{tokens}");
         let (_, me) = c
             .get_as(tokens["access_token"].as_str().unwrap(), "iam", "/userinfo")

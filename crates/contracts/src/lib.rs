@@ -7,6 +7,7 @@
 
 pub mod compat;
 mod envelope;
+pub mod hiring;
 pub mod iam;
 pub mod matching;
 pub mod ordering;
@@ -22,6 +23,8 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
     }
     vec![
         ("envelope", 1, schemars::schema_for!(Envelope)),
+        entry::<hiring::WorkerHired>(),
+        entry::<hiring::MailRequested>(),
         entry::<iam::AccountCreated>(),
         entry::<iam::AccountChanged>(),
         entry::<iam::MailRequested>(),
@@ -105,6 +108,8 @@ mod published {
             }
         }
         let mut problems = Vec::new();
+        check::<hiring::WorkerHired>(&mut problems);
+        check::<hiring::MailRequested>(&mut problems);
         check::<iam::AccountCreated>(&mut problems);
         check::<iam::AccountChanged>(&mut problems);
         check::<iam::MailRequested>(&mut problems);

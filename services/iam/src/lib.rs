@@ -3,10 +3,11 @@
 
 pub mod domain;
 mod error;
+pub mod events;
 mod federation;
 mod keys;
 mod password;
-mod routes;
+pub(crate) mod routes;
 mod store;
 mod tokens;
 
@@ -14,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth::{Role, Verifier};
+use contracts::Event;
+use contracts::hiring::WorkerHired;
 use messaging::Runtime;
 use serde::{Deserialize, Serialize};
 
@@ -125,13 +128,20 @@ pub async fn build(
             .build()?,
     };
     bootstrap(&app).await?;
+    let on_hired = rt.consumer(
+        events::ON_WORKER_HIRED,
+        Arc::new(events::OnWorkerHired { app: app.clone() }),
+    );
     Ok(auth::assemble(
         NAME,
         routes::router(app),
         rt.db.clone(),
-        vec![],
+        vec![on_hired.clone()],
         verifier,
-        vec![rt.relay_task()],
+        vec![
+            rt.relay_task(),
+            rt.consumer_task(WorkerHired::SOURCE, &[WorkerHired::TYPE], on_hired),
+        ],
     ))
 }
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use contracts::Envelope;
-use contracts::iam::MailRequested;
+use contracts::iam::MailRequest;
+use contracts::{Envelope, Event};
 use messaging::{Handler, HandlerError};
 use storage::Tx;
 use tokio::sync::Notify;
@@ -14,8 +14,21 @@ use crate::error::MailError;
 use crate::routes::compose;
 use crate::store;
 
-/// The consumer's durable name.
+/// The consumers' durable names, one per producing context (a stream each).
 pub const ON_IAM_MAIL: &str = "mail.on-iam-mail-requested";
+pub const ON_HIRING_MAIL: &str = "mail.on-hiring-mail-requested";
+
+/// The `<context>.mail.requested` commands Mail accepts; all carry a [`MailRequest`].
+pub const REQUEST_TYPES: &[(&str, &str)] = &[
+    (
+        contracts::iam::MailRequested::SOURCE,
+        contracts::iam::MailRequested::TYPE,
+    ),
+    (
+        contracts::hiring::MailRequested::SOURCE,
+        contracts::hiring::MailRequested::TYPE,
+    ),
+];
 
 pub struct OnMailRequested {
     pub wake: Arc<Notify>,
@@ -24,8 +37,14 @@ pub struct OnMailRequested {
 #[async_trait]
 impl Handler for OnMailRequested {
     async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
-        let requested: MailRequested = event.decode()?;
-        let r = &requested.request;
+        if !REQUEST_TYPES.iter().any(|(_, t)| *t == event.event_type) || event.version != 1 {
+            return Err(HandlerError::Rejected(format!(
+                "not a mail request: {} v{}",
+                event.event_type, event.version
+            )));
+        }
+        let r: MailRequest = serde_json::from_value(event.data["request"].clone())
+            .map_err(|e| HandlerError::Rejected(format!("request: {e}")))?;
         let message = compose(
             &event.source,
             &r.to,

@@ -14,8 +14,6 @@ pub mod templates;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use contracts::Event;
-use contracts::iam::MailRequested;
 use messaging::Runtime;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -82,10 +80,9 @@ pub fn build(
 ) -> anyhow::Result<web::Service> {
     let wake = Arc::new(Notify::new());
     let deliverer = deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone())?;
-    let on_iam = rt.consumer(
-        events::ON_IAM_MAIL,
-        Arc::new(events::OnMailRequested { wake: wake.clone() }),
-    );
+    let handler = Arc::new(events::OnMailRequested { wake: wake.clone() });
+    let on_iam = rt.consumer(events::ON_IAM_MAIL, handler.clone());
+    let on_hiring = rt.consumer(events::ON_HIRING_MAIL, handler);
     let app = App {
         rt: rt.clone(),
         wake,
@@ -94,12 +91,21 @@ pub fn build(
         NAME,
         routes::router(app),
         rt.db.clone(),
-        vec![on_iam.clone()],
+        vec![on_iam.clone(), on_hiring.clone()],
         verifier,
         vec![
             rt.relay_task(),
             Box::pin(deliverer.run()),
-            rt.consumer_task(MailRequested::SOURCE, &[MailRequested::TYPE], on_iam),
+            rt.consumer_task(
+                events::REQUEST_TYPES[0].0,
+                &[events::REQUEST_TYPES[0].1],
+                on_iam,
+            ),
+            rt.consumer_task(
+                events::REQUEST_TYPES[1].0,
+                &[events::REQUEST_TYPES[1].1],
+                on_hiring,
+            ),
         ],
     ))
 }

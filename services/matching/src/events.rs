@@ -39,3 +39,32 @@ impl Handler for OnOrderRequested {
         Ok(())
     }
 }
+
+/// The consumer's durable name.
+pub const ON_WORKER_HIRED: &str = "matching.on-worker-hired";
+
+/// A candidate was hired: the worker becomes a normal sample, characteristics as skills.
+pub struct OnWorkerHired {
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl Handler for OnWorkerHired {
+    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+        let hired: contracts::hiring::WorkerHired = event.decode()?;
+        let sample = crate::domain::samples::NormalSample {
+            id: hired.worker_id,
+            name: hired.name,
+            available: true,
+            skills: hired
+                .characteristics
+                .into_iter()
+                .map(|(k, v)| (k, v.clamp(0, 100)))
+                .collect(),
+        };
+        store::upsert_sample(tx, &sample).await?;
+        // Orders waiting for anyone can now be matched.
+        self.wake.notify_one();
+        Ok(())
+    }
+}

@@ -50,7 +50,16 @@ pub fn build(
             pipeline: pipeline.clone(),
         }),
     );
+    let on_hired = rt.consumer(
+        events::ON_WORKER_HIRED,
+        Arc::new(events::OnWorkerHired { wake: wake.clone() }),
+    );
     let tasks = vec![
+        rt.consumer_task(
+            contracts::hiring::WorkerHired::SOURCE,
+            &[contracts::hiring::WorkerHired::TYPE],
+            on_hired.clone(),
+        ),
         rt.relay_task(),
         rt.consumer_task(
             OrderRequested::SOURCE,
@@ -66,7 +75,7 @@ pub fn build(
             matcher: wake,
         }),
         rt.db.clone(),
-        vec![on_requested],
+        vec![on_requested, on_hired],
         verifier,
         tasks,
     ))

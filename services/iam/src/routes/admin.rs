@@ -67,22 +67,7 @@ pub async fn create_account(
     let mut tx = app.rt.db.begin().await?;
     store::insert_account(&mut tx, &account, hash.as_deref()).await?;
     if hash.is_none() {
-        // No password given: the person gets a set-password invite by mail, asked of Mail
-        // through the outbox in this same transaction (never a plaintext password).
-        let (link, _) = super::password::new_link(&app, &mut tx, &account.id).await?;
-        let invite = MailRequested {
-            account_id: account.id.clone(),
-            request: MailRequest {
-                to: account.email.clone(),
-                template: "set_password_invite".into(),
-                variables: serde_json::Map::from_iter([
-                    ("name".to_owned(), json!(account.name)),
-                    ("link".to_owned(), json!(link)),
-                ]),
-                idempotency_key: format!("invite-{}", account.id),
-            },
-        };
-        Outbox::append(&mut tx, &Envelope::new(&invite, 1, None)).await?;
+        invite(&app, &mut tx, &account, None).await?;
     }
     tx.commit().await?;
     app.rt.outbox.committed();
@@ -113,6 +98,31 @@ pub async fn get_account(
         .await?
         .map(Json)
         .ok_or(IamError::NotFound("account"))
+}
+
+/// Sends `account` a set-password invite: a link, mailed through Mail by a command in the
+/// caller's transaction (never a plaintext password).
+pub(crate) async fn invite(
+    app: &App,
+    conn: &mut storage::AnyConnection,
+    account: &Account,
+    cause: Option<&Envelope>,
+) -> Result<(), IamError> {
+    let (link, _) = super::password::new_link(app, conn, &account.id).await?;
+    let invite = MailRequested {
+        account_id: account.id.clone(),
+        request: MailRequest {
+            to: account.email.clone(),
+            template: "set_password_invite".into(),
+            variables: serde_json::Map::from_iter([
+                ("name".to_owned(), json!(account.name)),
+                ("link".to_owned(), json!(link)),
+            ]),
+            idempotency_key: format!("invite-{}", account.id),
+        },
+    };
+    Outbox::append(conn, &Envelope::new(&invite, 1, cause)).await?;
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! IAM's HTTP API and who may call it: the OpenID Connect endpoints are public, the admin
 //! API is for admins.
 
-mod admin;
+pub(crate) mod admin;
 mod oidc;
 mod page;
 mod password;

@@ -1,0 +1,55 @@
+//! Events published by Hiring.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Event;
+use crate::iam::MailRequest;
+
+/// A candidate was accepted: the new worker's profile. IAM makes the account, Matching the
+/// normal sample, Billing the payment account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkerHired {
+    /// The worker's id everywhere from now on (the account id in IAM too).
+    pub worker_id: Uuid,
+    pub application_id: Uuid,
+    pub name: String,
+    pub age: i64,
+    pub breed: String,
+    pub coat_colour: String,
+    pub email: String,
+    /// Skill -> level 0..=100, from the test results.
+    pub characteristics: BTreeMap<String, i64>,
+    /// Skills at or above the strength mark, and below the weakness mark.
+    pub strengths: Vec<String>,
+    pub weaknesses: Vec<String>,
+}
+
+impl Event for WorkerHired {
+    const TYPE: &'static str = "hiring.worker.hired";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "hiring";
+    fn aggregate_id(&self) -> String {
+        self.application_id.to_string()
+    }
+}
+
+/// Hiring asks Mail to send a notification (application received, declined, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MailRequested {
+    pub application_id: Uuid,
+    pub request: MailRequest,
+}
+
+impl Event for MailRequested {
+    const TYPE: &'static str = "hiring.mail.requested";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "hiring";
+    /// Each request is its own aggregate (version 1).
+    fn aggregate_id(&self) -> String {
+        format!("mail:{}", self.request.idempotency_key)
+    }
+}

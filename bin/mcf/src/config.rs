@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use hiring::HiringConfig;
 use iam::IamConfig;
 use mail::MailConfig;
 use matching::MatchingConfig;
@@ -26,6 +27,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub iam: IamConfig,
     pub mail: MailConfig,
+    pub hiring: HiringConfig,
     pub matching: MatchingConfig,
 }
 
@@ -62,6 +64,7 @@ pub struct EmbeddedConfig {
 pub struct Databases {
     pub iam: String,
     pub mail: String,
+    pub hiring: String,
     pub ordering: String,
     pub matching: String,
 }
@@ -129,6 +132,7 @@ impl Config {
         let mut c = self.clone();
         c.databases.iam = redact_url(&c.databases.iam);
         c.databases.mail = redact_url(&c.databases.mail);
+        c.databases.hiring = redact_url(&c.databases.hiring);
         c.mail.smtp_url = redact_url(&c.mail.smtp_url);
         c.databases.ordering = redact_url(&c.databases.ordering);
         c.iam.bootstrap_admin_password = if c.iam.bootstrap_admin_password.is_empty() {
@@ -146,6 +150,7 @@ impl Config {
         let url = match service {
             "iam" => &self.databases.iam,
             "mail" => &self.databases.mail,
+            "hiring" => &self.databases.hiring,
             "ordering" => &self.databases.ordering,
             "matching" => &self.databases.matching,
             other => anyhow::bail!("unknown service {other:?}"),
@@ -196,6 +201,7 @@ mod tests {
         assert_eq!(config.matching, MatchingConfig::default());
         assert_eq!(config.iam, IamConfig::default());
         assert_eq!(config.mail, MailConfig::default());
+        assert_eq!(config.hiring, HiringConfig::default());
         config.validate().unwrap();
     }
 }

@@ -13,7 +13,13 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 
 /// Every service this binary knows, in start order.
-pub const SERVICES: &[&str] = &[iam::NAME, mail::NAME, ordering::NAME, matching::NAME];
+pub const SERVICES: &[&str] = &[
+    iam::NAME,
+    mail::NAME,
+    hiring::NAME,
+    ordering::NAME,
+    matching::NAME,
+];
 
 /// A running system (or part of one): its listener address and its tasks.
 pub struct Running {
@@ -70,6 +76,7 @@ fn migrations_of(service: &str) -> anyhow::Result<storage::Migrations> {
     Ok(match service {
         iam::NAME => iam::migrations(),
         mail::NAME => mail::migrations(),
+        hiring::NAME => hiring::migrations(),
         ordering::NAME => ordering::migrations(),
         matching::NAME => matching::migrations(),
         other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
@@ -80,6 +87,8 @@ fn migrations_of(service: &str) -> anyhow::Result<storage::Migrations> {
 struct Issuer {
     url: String,
     jwks: String,
+    /// This process's listener, for URLs it hands out when no public URL is configured.
+    listen: SocketAddr,
 }
 
 impl Issuer {
@@ -116,6 +125,19 @@ async fn build(
                 mail_config.file_dir = config.embedded.data_dir.join("mail");
             }
             mail::build(rt, &mail_config, issuer.verifier(config, mail::NAME))?
+        }
+        hiring::NAME => {
+            let public_url = if config.hiring.public_url.is_empty() {
+                format!("http://{}/api/{}", issuer.listen, hiring::NAME)
+            } else {
+                config.hiring.public_url.clone()
+            };
+            hiring::build(
+                rt,
+                &config.hiring,
+                &public_url,
+                issuer.verifier(config, hiring::NAME),
+            )
         }
         ordering::NAME => ordering::build(rt, issuer.verifier(config, ordering::NAME)),
         matching::NAME => matching::build(
@@ -194,6 +216,7 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
             config.auth.jwks_url.clone()
         },
         url: issuer_url,
+        listen: addr,
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -91,7 +91,7 @@ impl Default for IamConfig {
 pub const WEB_CLIENT: &str = "mcf-web";
 
 /// Every service a token may be for.
-pub const AUDIENCES: &[&str] = &["iam", "mail", "ordering", "matching"];
+pub const AUDIENCES: &[&str] = &["iam", "mail", "hiring", "ordering", "matching"];
 
 /// Shared state of IAM's handlers.
 #[derive(Clone)]

@@ -104,7 +104,7 @@ impl Cluster {
         let roles: &[&'static str] = match mode {
             Mode::Embedded => &["embedded"],
             Mode::Distributed => &[
-                "iam", "mail", "ordering", "ordering", "matching", "matching",
+                "iam", "mail", "hiring", "ordering", "ordering", "matching", "matching",
             ],
         };
         for (i, role) in roles.iter().enumerate() {
@@ -138,6 +138,7 @@ impl Cluster {
                 }
                 cmd.env("MCF_DATABASES__IAM", pg.url("mcf_iam"))
                     .env("MCF_DATABASES__MAIL", pg.url("mcf_mail"))
+                    .env("MCF_DATABASES__HIRING", pg.url("mcf_hiring"))
                     .env("MCF_DATABASES__ORDERING", pg.url("mcf_ordering"))
                     .env("MCF_DATABASES__MATCHING", pg.url("mcf_matching"))
                     .env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());

@@ -5,6 +5,7 @@ mod browser;
 mod faults;
 mod flow;
 mod harness;
+mod hiring;
 mod iam;
 mod invariants;
 mod mail;
@@ -46,6 +47,7 @@ both_modes! {
     the_set_password_invite_arrives_once_despite_smtp_down_and_a_mail_restart => crate::mail::the_invite_arrives_once_despite_smtp_down_and_a_restart;
     mail_rejected_by_the_smtp_server_is_dead_at_once => crate::mail::rejected_messages_are_dead_at_once;
     mail_to_a_slow_smtp_server_arrives_once => crate::mail::a_slow_server_gets_each_message_once;
+    hiring_apply_test_accept_then_the_worker_signs_in_and_is_matched => crate::hiring::apply_test_accept_and_work;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

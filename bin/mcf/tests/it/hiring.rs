@@ -1,0 +1,168 @@
+//! Hiring, end to end: apply -> assign tests -> take them -> accept -> the new worker sets a
+//! password from the mail, signs in, and is matched to the next order.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Cluster, Mode};
+
+/// Waits for the .eml Mail wrote (no SMTP in tests) whose text contains `needle`, and
+/// returns the first link in it that contains `path`.
+async fn mailed_link(c: &Cluster, needle: &str, path: &str) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(dir) = std::fs::read_dir(c.mail_dir()) {
+            for file in dir.filter_map(|e| e.ok()) {
+                let eml = std::fs::read_to_string(file.path()).unwrap_or_default();
+                // Undo quoted-printable: soft line breaks and the encoded '='.
+                let eml = eml.replace("=\r\n", "").replace("=3D", "=");
+                if eml.contains(needle)
+                    && let Some(link) = eml
+                        .split(|ch: char| ch.is_whitespace() || ch == '"' || ch == '<' || ch == '>')
+                        .find(|w| w.starts_with("http") && w.contains(path))
+                {
+                    return link.to_owned();
+                }
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no mail containing {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn apply_test_accept_and_work(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    let boss = c.token_for("boss", "manager").await;
+    let (status, test) = c
+        .post_as(&boss, "hiring", "/tests", json!({
+            "name": "Dishes", "characteristic": "cleaning", "pass_mark": 50,
+            "questions": [
+                {"text": "Which water for greasy pans?", "choices": ["cold", "hot"], "answer": 1},
+                {"text": "Soap first or water first?", "choices": ["soap", "water", "neither"], "answer": 1}
+            ]}))
+        .await;
+    assert_eq!(status, 201, "{test}");
+    let test_id = test["id"].as_str().unwrap().to_owned();
+
+    // The public form: no account needed; one open application per e-mail.
+    let form = json!({"name": "Leo", "age": 4, "breed": "Maine Coon", "coat_colour": "ginger",
+        "email": "Leo@Cats.test"});
+    let url = format!("{}/applications", c.api("hiring"));
+    let r = c.http.post(&url).json(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let application = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = c.http.post(&url).json(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 409, "deduplicated while open");
+    let mut bad = form.clone();
+    bad["age"] = json!(0);
+    let r = c.http.post(&url).json(&bad).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "age");
+
+    // The manager finds it and assigns the test; the candidate gets a private link by mail.
+    let (_, page) = c.get_as(&boss, "hiring", "/applications?status=open").await;
+    assert_eq!(page["items"][0]["id"], application.as_str());
+    let (status, assigned) = c
+        .post_as(
+            &boss,
+            "hiring",
+            &format!("/applications/{application}/tests"),
+            json!({"test_ids": [test_id]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+    let link = mailed_link(&c, "your tests are ready", "/take?token=").await;
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+
+    // Taking the test: no answer key shown, scored on submission, once.
+    let shown: Value = c
+        .http
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["tests"][0]["questions"].as_array().unwrap().len(), 2);
+    assert!(!shown.to_string().contains("answer"), "{shown}");
+    let take = format!("{}/take", c.api("hiring"));
+    let answers = json!({"token": token, "test_id": test_id, "answers": [1, 1]});
+    let r = c.http.post(&take).json(&answers).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = c.http.post(&take).json(&answers).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 409, "each test once");
+
+    let (_, detail) = c
+        .get_as(&boss, "hiring", &format!("/applications/{application}"))
+        .await;
+    assert_eq!(detail["tests"][0]["score"], 100, "{detail}");
+    let (status, accepted) = c
+        .post_as(
+            &boss,
+            "hiring",
+            &format!("/applications/{application}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["characteristics"], json!({"cleaning": 100}));
+    assert_eq!(accepted["strengths"], json!(["cleaning"]));
+    let worker_id = accepted["worker_id"].as_str().unwrap().to_owned();
+    // The link is dead once the application is decided.
+    let r = c.http.post(&take).json(&answers).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 410);
+
+    // IAM made the account and mailed the invite; the worker sets a password and signs in.
+    let invite = mailed_link(&c, "choose your password", "/password?token=").await;
+    let (base, token) = invite.split_once("?token=").unwrap();
+    let r = c
+        .http
+        .post(base)
+        .form(&[("token", token), ("password", "leo-works-hard-now")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let leo = c
+        .sign_in("leo@cats.test", "leo-works-hard-now")
+        .await
+        .access;
+    let (_, me) = c.get_as(&leo, "iam", "/userinfo").await;
+    assert_eq!(
+        (me["sub"].as_str(), &me["roles"]),
+        (Some(worker_id.as_str()), &json!(["worker"]))
+    );
+
+    // Matching knows the worker; the next order goes to Leo (the only worker).
+    c.wait_until(
+        "matching",
+        &format!("/normal-samples/{worker_id}"),
+        "the normal sample",
+        |s| s["skills"]["cleaning"] == 100,
+    )
+    .await;
+    let st = c.service_type().await;
+    c.token_for("mia", "client").await;
+    let ids = c.request_orders(1, &st, "mia").await;
+    let order = c
+        .wait_until(
+            "ordering",
+            &format!("/orders/{}", ids[0]),
+            "the order is active",
+            |o| o["status"] == "active",
+        )
+        .await;
+    assert_eq!(order["worker_id"], worker_id.as_str());
+    let (status, _) = c
+        .get_as(&leo, "ordering", &format!("/orders/{}", ids[0]))
+        .await;
+    assert_eq!(status, 200, "the worker sees the job");
+}

@@ -1,0 +1,77 @@
+//! Hiring: managers' tests, the public application form, per-candidate test sets taken
+//! through a private link, and the decision: accept (WorkerHired, with characteristics from
+//! the results) or decline (the candidate is told by mail).
+
+pub mod domain;
+mod error;
+mod routes;
+mod store;
+
+use std::sync::Arc;
+
+use messaging::Runtime;
+use serde::{Deserialize, Serialize};
+
+pub use error::HiringError;
+
+/// The context's name.
+pub const NAME: &str = "hiring";
+
+/// Hiring's own migrations.
+pub fn migrations() -> storage::Migrations {
+    storage::Migrations::new(
+        sqlx::migrate!("migrations/sqlite"),
+        sqlx::migrate!("migrations/postgres"),
+    )
+}
+
+/// The `[hiring]` config section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HiringConfig {
+    /// How long a candidate's private test link works (hours).
+    pub link_ttl_hours: i64,
+    /// Hiring's public base URL for the links it mails (…/api/hiring). Empty: this
+    /// process's own listener.
+    pub public_url: String,
+}
+
+impl Default for HiringConfig {
+    fn default() -> Self {
+        HiringConfig {
+            link_ttl_hours: 168,
+            public_url: String::new(),
+        }
+    }
+}
+
+/// Shared state of Hiring's handlers.
+#[derive(Clone)]
+pub struct App {
+    rt: Runtime,
+    config: HiringConfig,
+    /// Hiring's public base URL (`http://host:port/api/hiring`), for the links it mails.
+    public_url: String,
+}
+
+/// Builds the service.
+pub fn build(
+    rt: Runtime,
+    config: &HiringConfig,
+    public_url: &str,
+    verifier: Arc<auth::Verifier>,
+) -> web::Service {
+    let app = App {
+        rt: rt.clone(),
+        config: config.clone(),
+        public_url: public_url.trim_end_matches('/').to_owned(),
+    };
+    auth::assemble(
+        NAME,
+        routes::router(app),
+        rt.db.clone(),
+        vec![],
+        verifier,
+        vec![rt.relay_task()],
+    )
+}

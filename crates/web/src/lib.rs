@@ -2,6 +2,7 @@
 //! rejections name the field, health and readiness, and the messaging operator routes.
 
 mod json;
+pub mod limits;
 pub mod ops;
 mod problem;
 

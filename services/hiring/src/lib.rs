@@ -34,6 +34,8 @@ pub struct HiringConfig {
     /// Hiring's public base URL for the links it mails (…/api/hiring). Empty: this
     /// process's own listener.
     pub public_url: String,
+    /// Flood protection of the public endpoints (apply, take).
+    pub public_limits: web::limits::PublicLimits,
 }
 
 impl Default for HiringConfig {
@@ -41,6 +43,7 @@ impl Default for HiringConfig {
         HiringConfig {
             link_ttl_hours: 168,
             public_url: String::new(),
+            public_limits: web::limits::PublicLimits::default(),
         }
     }
 }

@@ -2,8 +2,10 @@
 
 use auth::{Access, Role, Routes};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::routing::MethodRouter;
 use axum::routing::{get, post, put};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,6 +28,19 @@ use crate::store::{self, Application, Test};
 const MANAGERS: Access = Access::Roles(&[Role::Manager, Role::Admin]);
 
 pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+    // The public endpoints are what a flood hits: rate limits per source and overall, a cap
+    // on requests in flight, small bodies. The manager API is not behind them.
+    let limiter = web::limits::Limiter::new(app.config.public_limits.clone());
+    let public = |handler: MethodRouter<App>| {
+        let limiter = limiter.clone();
+        handler
+            .route_layer(middleware::from_fn(move |req: Request, next: Next| {
+                limiter.clone().middleware(req, next)
+            }))
+            .layer(DefaultBodyLimit::max(
+                app.config.public_limits.body_limit_bytes,
+            ))
+    };
     let (router, rules) = Routes::new()
         .add("POST", "/tests", MANAGERS, post(create_test))
         .add("GET", "/tests", MANAGERS, get(list_tests))
@@ -47,9 +62,9 @@ pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
             post(decline),
         )
         // Public on purpose: candidates have no account.
-        .add("POST", "/applications", Access::Public, post(apply))
-        .add("GET", "/take", Access::Public, get(take_page))
-        .add("POST", "/take", Access::Public, post(take))
+        .add("POST", "/applications", Access::Public, public(post(apply)))
+        .add("GET", "/take", Access::Public, public(get(take_page)))
+        .add("POST", "/take", Access::Public, public(post(take)))
         .finish();
     (router.with_state(app), rules)
 }

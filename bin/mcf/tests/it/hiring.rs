@@ -166,3 +166,38 @@ pub async fn apply_test_accept_and_work(mode: Mode) {
         .await;
     assert_eq!(status, 200, "the worker sees the job");
 }
+
+/// A flood from one address is refused after its allowance; the manager API still answers.
+pub async fn a_flood_from_one_source_is_refused(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    let boss = c.token_for("boss", "manager").await;
+    let url = format!("{}/applications", c.api("hiring"));
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let form = json!({"name": "Bot", "age": 2, "breed": "bot", "coat_colour": "grey",
+            "email": format!("bot{i}@flood.test")});
+        statuses.push(
+            c.http
+                .post(&url)
+                .json(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    let accepted = statuses.iter().filter(|s| **s == 202).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((accepted, refused), (10, 20), "{statuses:?}");
+    // A body over the limit is refused before it is read.
+    let big = json!({"name": "x".repeat(20_000), "age": 2, "breed": "b", "coat_colour": "c",
+        "email": "big@flood.test"});
+    let r = c.http.post(&url).json(&big).send().await.unwrap();
+    assert!(matches!(r.status().as_u16(), 413 | 429), "{}", r.status());
+    let (status, page) = c
+        .get_as(&boss, "hiring", "/applications?per_page=100")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 10);
+}

@@ -48,6 +48,7 @@ both_modes! {
     mail_rejected_by_the_smtp_server_is_dead_at_once => crate::mail::rejected_messages_are_dead_at_once;
     mail_to_a_slow_smtp_server_arrives_once => crate::mail::a_slow_server_gets_each_message_once;
     hiring_apply_test_accept_then_the_worker_signs_in_and_is_matched => crate::hiring::apply_test_accept_and_work;
+    hiring_refuses_a_flood_from_one_source => crate::hiring::a_flood_from_one_source_is_refused;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

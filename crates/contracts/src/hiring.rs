@@ -21,6 +21,8 @@ pub struct WorkerHired {
     pub breed: String,
     pub coat_colour: String,
     pub email: String,
+    /// Where staff fetch the photo (Hiring's API, manager-authorized).
+    pub photo_url: String,
     /// Skill -> level 0..=100, from the test results.
     pub characteristics: BTreeMap<String, i64>,
     /// Skills at or above the strength mark, and below the weakness mark.

@@ -41,7 +41,7 @@ impl Default for PublicLimits {
             global_per_second: 50,
             max_in_flight: 32,
             trusted_proxies: Vec::new(),
-            body_limit_bytes: 16 * 1024,
+            body_limit_bytes: 1024 * 1024,
         }
     }
 }

@@ -137,6 +137,48 @@ pub struct ApplicationForm {
     pub breed: String,
     pub coat_colour: String,
     pub email: String,
+    /// The photo, base64 (a `data:image/...;base64,` prefix is allowed).
+    pub photo: String,
+}
+
+/// A checked photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Photo {
+    pub bytes: Vec<u8>,
+    pub media_type: &'static str,
+}
+
+/// Largest photo accepted, bytes.
+pub const MAX_PHOTO_BYTES: usize = 512 * 1024;
+
+/// Decodes and checks a photo: PNG, JPEG or WebP by its content (not by what the client
+/// claims), at most [`MAX_PHOTO_BYTES`].
+pub fn photo(encoded: &str) -> Result<Photo, HiringError> {
+    use base64::Engine;
+    let data = encoded.trim();
+    let data = match data.split_once(";base64,") {
+        Some((prefix, rest)) if prefix.starts_with("data:") => rest,
+        _ => data,
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|_| HiringError::invalid("photo", "must be base64"))?;
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(HiringError::invalid("photo", "must be at most 512 KiB"));
+    }
+    let media_type = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        return Err(HiringError::invalid(
+            "photo",
+            "must be a PNG, JPEG or WebP image",
+        ));
+    };
+    Ok(Photo { bytes, media_type })
 }
 
 impl ApplicationForm {
@@ -211,6 +253,31 @@ mod tests {
         match t.validate() {
             Err(HiringError::Invalid { field, .. }) => assert_eq!(field, "questions[0].answer"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn photos_are_checked_by_content_and_size() {
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0; 16]].concat();
+        assert_eq!(photo(&b64(&png)).unwrap().media_type, "image/png");
+        assert_eq!(
+            photo(&format!("data:image/png;base64,{}", b64(&png)))
+                .unwrap()
+                .bytes,
+            png
+        );
+        assert_eq!(
+            photo(&b64(&[0xFF, 0xD8, 0xFF, 0xE0])).unwrap().media_type,
+            "image/jpeg"
+        );
+        for bad in [
+            b64(b"GIF89a...."),
+            "%%%".to_owned(),
+            b64(&vec![0xFF; MAX_PHOTO_BYTES + 1]),
+        ] {
+            assert!(photo(&bad).is_err());
         }
     }
 

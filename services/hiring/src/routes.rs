@@ -48,6 +48,7 @@ pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
         .add("POST", "/tests/{id}/retire", MANAGERS, post(retire_test))
         .add("GET", "/applications", MANAGERS, get(list_applications))
         .add("GET", "/applications/{id}", MANAGERS, get(get_application))
+        .add("GET", "/applications/{id}/photo", MANAGERS, get(get_photo))
         .add(
             "POST",
             "/applications/{id}/tests",
@@ -167,6 +168,7 @@ async fn apply(
     Json(form): Json<ApplicationForm>,
 ) -> Result<(StatusCode, Json<Value>), HiringError> {
     let form = form.validate()?;
+    let photo = crate::domain::photo(&form.photo)?;
     let application = Application {
         id: uuid::Uuid::now_v7().to_string(),
         name: form.name,
@@ -181,7 +183,7 @@ async fn apply(
         link_expires_at: None,
     };
     let mut tx = app.rt.db.begin().await?;
-    if !store::insert_application(&mut tx, &application).await? {
+    if !store::insert_application(&mut tx, &application, &photo).await? {
         return Err(HiringError::Conflict(
             "application_open",
             "an application with this e-mail is already being considered".into(),
@@ -254,6 +256,19 @@ async fn get_application(
         .ok_or(HiringError::NotFound("application"))?;
     let results = store::assignments(&mut conn, &id).await?;
     Ok(Json(json!({"application": a, "tests": results})))
+}
+
+/// `GET /applications/{id}/photo`: the candidate's photo, with its checked media type.
+async fn get_photo(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, HiringError> {
+    use axum::response::IntoResponse;
+    let mut conn = app.rt.db.pool().acquire().await?;
+    let (bytes, media_type) = store::photo(&mut conn, &id)
+        .await?
+        .ok_or(HiringError::NotFound("application"))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, media_type)], bytes).into_response())
 }
 
 #[derive(Deserialize)]
@@ -420,6 +435,7 @@ async fn accept(
         breed: a.breed.clone(),
         coat_colour: a.coat_colour.clone(),
         email: a.email.clone(),
+        photo_url: format!("{}/applications/{id}/photo", app.public_url),
         characteristics: levels,
         strengths,
         weaknesses,

@@ -114,10 +114,15 @@ fn application_of(r: &AnyRow) -> Application {
 }
 
 /// Inserts an open application; `false` if this e-mail already has one open.
-pub async fn insert_application(conn: &mut AnyConnection, a: &Application) -> Result<bool> {
+pub async fn insert_application(
+    conn: &mut AnyConnection,
+    a: &Application,
+    photo: &crate::domain::Photo,
+) -> Result<bool> {
     Ok(storage::query(
-        "INSERT INTO applications (id, name, age, breed, coat_colour, email, status, open_email, \
-         version, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $6, 1, $7) \
+        "INSERT INTO applications (id, name, age, breed, coat_colour, email, photo, photo_type, \
+         status, open_email, version, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, 'open', $6, 1, $7) \
          ON CONFLICT (open_email) DO NOTHING",
     )
     .bind(&a.id)
@@ -127,10 +132,23 @@ pub async fn insert_application(conn: &mut AnyConnection, a: &Application) -> Re
     .bind(&a.coat_colour)
     .bind(&a.email)
     .bind(storage::now_micros())
+    .bind(photo.bytes.clone())
+    .bind(photo.media_type)
     .execute(conn)
     .await?
     .rows_affected()
         == 1)
+}
+
+/// An application's photo and its media type.
+pub async fn photo(conn: &mut AnyConnection, id: &str) -> Result<Option<(Vec<u8>, String)>> {
+    Ok(
+        storage::query("SELECT photo, photo_type FROM applications WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| (r.get("photo"), r.get("photo_type"))),
+    )
 }
 
 pub async fn application(conn: &mut AnyConnection, id: &str) -> Result<Option<Application>> {

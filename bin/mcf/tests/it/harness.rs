@@ -166,30 +166,42 @@ impl Cluster {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);
-        let mut child = cmd.spawn().expect("the mcf binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let addr = addr
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = tx.send(addr);
+        // A port picked free a moment ago (or freed by a kill) can be taken meanwhile by
+        // some connection's ephemeral port; the process then exits at once. Try again.
+        for attempt in 0.. {
+            let mut child = cmd.spawn().expect("the mcf binary starts");
+            let stdout = child.stdout.take().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.split("listening on ").nth(1) {
+                        let addr = addr
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned();
+                        let _ = tx.send(addr);
+                    }
                 }
+            });
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(base) => {
+                    return Proc {
+                        role,
+                        child,
+                        port,
+                        base,
+                    };
+                }
+                Err(_) if attempt < 20 => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(_) => panic!("mcf {role} did not start; see {}", self.log_hint(role)),
             }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("mcf {role} did not start; see {}", self.log_hint(role)));
-        Proc {
-            role,
-            child,
-            port,
-            base,
         }
+        unreachable!("the loop returns or panics")
     }
 
     fn log_hint(&self, role: &str) -> String {

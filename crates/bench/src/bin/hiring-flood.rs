@@ -102,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
                     let mut req = http.post(&url).json(&json!({
                         "name": "Flood", "age": 3, "breed": "bot", "coat_colour": "grey",
                         "email": format!("{name}-{worker}-{i}@flood.test"),
+                        "photo": "iVBORw0KGgoAAAAAAAAAAA==",
                     }));
                     if many {
                         let ip = format!("10.{}.{}.{}", worker % 250, (i / 250) % 250, i % 250);

@@ -20,6 +20,9 @@ CREATE TABLE applications (
     breed TEXT NOT NULL,
     coat_colour TEXT NOT NULL,
     email TEXT NOT NULL,
+    -- The candidate's photo (PNG, JPEG or WebP, checked by content) and its media type.
+    photo BLOB NOT NULL,
+    photo_type TEXT NOT NULL,
     -- open | accepted | declined
     status TEXT NOT NULL,
     -- The e-mail while the application is open (NULL after): one open application per address.

@@ -330,18 +330,13 @@ async fn assign_tests(
 }
 
 /// The application behind a live private link.
-async fn by_link(
-    app: &App,
-    conn: &mut AnyConnection,
-    token: &str,
-) -> Result<Application, HiringError> {
+async fn by_link(conn: &mut AnyConnection, token: &str) -> Result<Application, HiringError> {
     let a = store::application_by_link(conn, &digest(token))
         .await?
         .ok_or(HiringError::Gone("this link does not work (any more)"))?;
     if a.link_expires_at.is_none_or(|t| t < storage::now_micros()) || a.status != "open" {
         return Err(HiringError::Gone("this link has expired"));
     }
-    let _ = app;
     Ok(a)
 }
 
@@ -356,7 +351,7 @@ async fn take_page(
     Query(q): Query<TokenQuery>,
 ) -> Result<Json<Value>, HiringError> {
     let mut conn = app.rt.db.pool().acquire().await?;
-    let a = by_link(&app, &mut conn, &q.token).await?;
+    let a = by_link(&mut conn, &q.token).await?;
     let mut tests = Vec::new();
     for assignment in store::assignments(&mut conn, &a.id).await? {
         let t = store::test(&mut conn, &assignment.test_id)
@@ -382,7 +377,7 @@ struct Answers {
 /// `POST /take` (public): answers to one test, scored at once; each test is taken once.
 async fn take(State(app): State<App>, Json(a): Json<Answers>) -> Result<Json<Value>, HiringError> {
     let mut tx = app.rt.db.begin().await?;
-    let application = by_link(&app, &mut tx, &a.token).await?;
+    let application = by_link(&mut tx, &a.token).await?;
     let test = store::test(&mut tx, &a.test_id)
         .await?
         .ok_or_else(|| HiringError::invalid("test_id", "not one of your tests"))?;

@@ -6,17 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
-use mcf::Config;
+use bench::{Bench, Mode, memory_kib};
+use clap::Parser;
 use mcf::system;
 use serde_json::{Value, json};
 use storage::{Db, DbOptions, Row};
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-enum Mode {
-    Embedded,
-    Distributed,
-}
 
 #[derive(Parser)]
 #[command(about = "MCF flow benchmark: prints JSON")]
@@ -40,39 +34,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = tempfile::Builder::new().prefix("mcf-bench-").tempdir()?;
-    let mut config = Config::defaults();
-    config.http.listen = "127.0.0.1:0".into();
-    config.embedded.data_dir = dir.path().join("data");
-    config.log.level = "warn".into();
-    config.iam.bootstrap_admin_password = "bench-admin-password".into();
-
-    // Servers for distributed mode, with durable settings; they live until the end.
-    let mut servers = None;
-    let running = match args.mode {
-        Mode::Embedded => system::start_embedded(&config).await?,
-        Mode::Distributed => {
-            let pg = testing::Postgres::start_durable()?;
-            let nats = testing::Nats::start()?;
-            config.databases.iam = pg.url("bench_iam");
-            config.databases.ordering = pg.url("bench_ordering");
-            config.databases.matching = pg.url("bench_matching");
-            config.nats.url = nats.url();
-            let services = system::SERVICES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect::<Vec<_>>();
-            let running = system::start_distributed(&config, &services).await?;
-            servers = Some((pg, nats));
-            running
-        }
-    };
-    let base = format!("http://{}", running.addr);
-    let api = format!("{base}/api");
-    let redirect = config.iam.web_redirect_uris[0].clone();
-    let admin =
-        mcf::login::access_token(&base, "admin@mcf.local", "bench-admin-password", &redirect)
-            .await?;
+    let mut bench = Bench::start(args.mode, |_| {}).await?;
+    let api = format!("{}/api", bench.base);
+    let admin = bench.admin.clone();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
@@ -92,9 +56,9 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await?
         .error_for_status()?;
-    let client =
-        mcf::login::access_token(&base, "bench@cats.test", "bench-client-password", &redirect)
-            .await?;
+    let client = bench
+        .login("bench@cats.test", "bench-client-password")
+        .await?;
 
     let st: Value = http
         .post(format!("{api}/ordering/service-types"))
@@ -165,12 +129,12 @@ async fn main() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let peak_rss_kib = peak_rss_kib();
+    let peak_rss_kib = memory_kib("VmHWM");
 
     // Latency from "request accepted" (the order row's requested_at) to "order active".
     let ordering_url = match args.mode {
-        Mode::Embedded => system::embedded_db_url(&config, "ordering"),
-        Mode::Distributed => config.databases.ordering.clone(),
+        Mode::Embedded => system::embedded_db_url(&bench.config, "ordering"),
+        Mode::Distributed => bench.config.databases.ordering.clone(),
     };
     let db = Db::connect(&ordering_url, &DbOptions::default()).await?;
     let rows = storage::query(
@@ -198,14 +162,14 @@ async fn main() -> anyhow::Result<()> {
     // requested, worker assigned, activated: three events per order.
     let events_per_s = 3.0 * latencies.len() as f64 / span_s;
     db.close().await;
-    running.stop().await;
+    bench.stop_services().await;
 
     let ceiling = match args.mode {
         Mode::Embedded => {
-            sqlite_ceiling(&dir.path().join("ceiling.sqlite"), args.ceiling_seconds).await?
+            sqlite_ceiling(&bench.dir().join("ceiling.sqlite"), args.ceiling_seconds).await?
         }
         Mode::Distributed => {
-            let (pg, _) = servers.as_ref().expect("started above");
+            let pg = bench.postgres().expect("distributed mode runs PostgreSQL");
             postgres_ceiling(&pg.url("bench_ceiling"), args.ceiling_seconds).await?
         }
     };
@@ -217,7 +181,7 @@ async fn main() -> anyhow::Result<()> {
         latencies[i] as f64 / 1000.0
     };
     let report = json!({
-        "mode": format!("{:?}", args.mode).to_lowercase(),
+        "mode": args.mode.name(),
         "orders": args.orders,
         "accepted": accepted,
         "activated": latencies.len(),
@@ -238,20 +202,7 @@ async fn main() -> anyhow::Result<()> {
                  without PostgreSQL and NATS in distributed mode)",
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
-    drop(servers);
     Ok(())
-}
-
-/// VmHWM of this process, KiB (0 where /proc is missing).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 const CEILING_TABLE: &str =

@@ -7,16 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
-use mcf::Config;
-use mcf::system;
+use bench::{Bench, Mode, memory_kib};
+use clap::Parser;
 use serde_json::{Value, json};
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-enum Mode {
-    Embedded,
-    Distributed,
-}
 
 #[derive(Parser)]
 struct Args {
@@ -30,64 +23,22 @@ struct Args {
     concurrency: usize,
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = tempfile::Builder::new().prefix("mcf-flood-").tempdir()?;
-    let mut config = Config::defaults();
-    config.http.listen = "127.0.0.1:0".into();
-    config.embedded.data_dir = dir.path().join("data");
-    config.log.level = "error".into();
-    config.iam.bootstrap_admin_password = "flood-admin-password".into();
-    config.hiring.public_limits.trusted_proxies = vec!["127.0.0.1".parse()?];
-    let mut servers = None;
-    let running = match args.mode {
-        Mode::Embedded => system::start_embedded(&config).await?,
-        Mode::Distributed => {
-            let pg = testing::Postgres::start_durable()?;
-            let nats = testing::Nats::start()?;
-            for (service, url) in [
-                ("iam", &mut config.databases.iam),
-                ("mail", &mut config.databases.mail),
-                ("hiring", &mut config.databases.hiring),
-                ("ordering", &mut config.databases.ordering),
-                ("matching", &mut config.databases.matching),
-            ] {
-                *url = pg.url(&format!("flood_{service}"));
-            }
-            config.nats.url = nats.url();
-            let all = system::SERVICES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect::<Vec<_>>();
-            let running = system::start_distributed(&config, &all).await?;
-            servers = Some((pg, nats));
-            running
-        }
-    };
-    let base = format!("http://{}", running.addr);
-    let redirect = config.iam.web_redirect_uris[0].clone();
-    let admin =
-        mcf::login::access_token(&base, "admin@mcf.local", "flood-admin-password", &redirect)
-            .await?;
+    // The many-sources flood comes through the trusted-proxy path.
+    let mut bench = Bench::start(args.mode, |c| {
+        c.hiring.public_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+    })
+    .await?;
+    let (base, admin) = (bench.base.clone(), bench.admin.clone());
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .build()?;
 
     let mut phases = serde_json::Map::new();
     for (name, many) in [("one_source", false), ("many_sources", true)] {
-        let rss_before = rss_kib();
+        let rss_before = memory_kib("VmRSS");
         let counts: Arc<[AtomicU64; 4]> = Arc::new(Default::default());
         let end = Instant::now() + Duration::from_secs_f64(args.seconds);
         let mut flooders = Vec::new();
@@ -152,22 +103,21 @@ async fn main() -> anyhow::Result<()> {
                 "manager_api_requests": latencies.len(),
                 "manager_api_p50_ms": p(0.5),
                 "manager_api_p99_ms": p(0.99),
-                "rss_growth_mib": (rss_kib() as f64 - rss_before as f64) / 1024.0,
+                "rss_growth_mib": (memory_kib("VmRSS") as f64 - rss_before as f64) / 1024.0,
             }),
         );
         // Let the buckets refill between phases.
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    running.stop().await;
+    bench.stop_services().await;
     let report: Value = json!({
-        "mode": format!("{:?}", args.mode).to_lowercase(),
+        "mode": args.mode.name(),
         "seconds": args.seconds,
         "concurrency": args.concurrency,
-        "limits": config.hiring.public_limits,
+        "limits": bench.config.hiring.public_limits,
         "phases": phases,
         "note": "in-process system; RSS is the whole process (services, and the bench client)",
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
-    drop(servers);
     Ok(())
 }

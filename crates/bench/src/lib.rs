@@ -1,0 +1,127 @@
+//! What both benchmarks share: starting the whole system in-process in either mode (in
+//! distributed mode with its own durable PostgreSQL and NATS), signing in as the first
+//! admin, and reading this process's memory figures.
+
+use clap::ValueEnum;
+use mcf::Config;
+use mcf::system::{self, Running};
+
+/// Where the system runs.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum Mode {
+    Embedded,
+    Distributed,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Embedded => "embedded",
+            Mode::Distributed => "distributed",
+        }
+    }
+}
+
+const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+/// A running system under benchmark. Dropping it removes its servers and data.
+pub struct Bench {
+    running: Option<Running>,
+    pub config: Config,
+    /// `http://addr`.
+    pub base: String,
+    /// An access token of the first admin.
+    pub admin: String,
+    postgres: Option<testing::Postgres>,
+    _nats: Option<testing::Nats>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    /// Starts every service with durable settings; `tweak` adjusts the configuration first.
+    pub async fn start(mode: Mode, tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Bench> {
+        let dir = tempfile::Builder::new().prefix("mcf-bench-").tempdir()?;
+        let mut config = Config::defaults();
+        config.http.listen = "127.0.0.1:0".into();
+        config.embedded.data_dir = dir.path().join("data");
+        config.log.level = "error".into();
+        config.iam.bootstrap_admin_password = ADMIN_PASSWORD.into();
+        tweak(&mut config);
+        let (running, postgres, nats) = match mode {
+            Mode::Embedded => (system::start_embedded(&config).await?, None, None),
+            Mode::Distributed => {
+                let pg = testing::Postgres::start_durable()?;
+                let nats = testing::Nats::start()?;
+                for service in system::SERVICES {
+                    let url = pg.url(&format!("bench_{service}"));
+                    let slot = match *service {
+                        "iam" => &mut config.databases.iam,
+                        "mail" => &mut config.databases.mail,
+                        "hiring" => &mut config.databases.hiring,
+                        "ordering" => &mut config.databases.ordering,
+                        "matching" => &mut config.databases.matching,
+                        other => anyhow::bail!("no database setting for {other}"),
+                    };
+                    *slot = url;
+                }
+                config.nats.url = nats.url();
+                let all: Vec<String> = system::SERVICES.iter().map(|s| (*s).to_owned()).collect();
+                let running = system::start_distributed(&config, &all).await?;
+                (running, Some(pg), Some(nats))
+            }
+        };
+        let base = format!("http://{}", running.addr);
+        let redirect = config.iam.web_redirect_uris[0].clone();
+        let admin = mcf::login::access_token(
+            &base,
+            &config.iam.bootstrap_admin_email,
+            ADMIN_PASSWORD,
+            &redirect,
+        )
+        .await?;
+        Ok(Bench {
+            running: Some(running),
+            config,
+            base,
+            admin,
+            postgres,
+            _nats: nats,
+            _dir: dir,
+        })
+    }
+
+    /// Stops the services; the database servers stay (for measuring them afterwards).
+    pub async fn stop_services(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    /// A scratch directory that lives as long as the bench.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// The PostgreSQL server (distributed mode).
+    pub fn postgres(&self) -> Option<&testing::Postgres> {
+        self.postgres.as_ref()
+    }
+
+    /// Signs in as `email` through the same flow a web app uses.
+    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let redirect = &self.config.iam.web_redirect_uris[0];
+        mcf::login::access_token(&self.base, email, password, redirect).await
+    }
+}
+
+/// A `/proc/self/status` figure in KiB (`VmHWM` peak, `VmRSS` now); 0 where /proc is missing.
+pub fn memory_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}

@@ -121,26 +121,16 @@ pub async fn callback(
     code: &str,
 ) -> Result<(Account, BTreeMap<String, String>), IamError> {
     let mut tx = app.rt.db.begin().await?;
-    let used = storage::query(
+    // Spent exactly once: only the first callback with this state gets the row back.
+    let row = storage::query(
         "UPDATE federation_states SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL \
-         AND expires_at > $1",
+         AND expires_at > $1 RETURNING request, verifier, nonce",
     )
     .bind(storage::now_micros())
     .bind(digest(state))
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    if used != 1 {
-        return Err(IamError::invalid_request(
-            "unknown, used or expired federation state",
-        ));
-    }
-    let row = storage::query(
-        "SELECT request, verifier, nonce FROM federation_states WHERE state_hash = $1",
-    )
-    .bind(digest(state))
-    .fetch_one(&mut *tx)
-    .await?;
+    .ok_or_else(|| IamError::invalid_request("unknown, used or expired federation state"))?;
     tx.commit().await?;
     use storage::Row;
     let request: BTreeMap<String, String> =

@@ -269,32 +269,23 @@ pub async fn insert_code(conn: &mut AnyConnection, hash: &str, c: &Code) -> Resu
 
 /// Marks the code used and returns it, exactly once: a second redemption gets `None`.
 pub async fn redeem_code(conn: &mut AnyConnection, hash: &str) -> Result<Option<Code>> {
-    let used = storage::query(
-        "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+    Ok(storage::query(
+        "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
+         RETURNING *",
     )
     .bind(storage::now_micros())
     .bind(hash)
-    .execute(&mut *conn)
+    .fetch_optional(conn)
     .await?
-    .rows_affected();
-    if used != 1 {
-        return Ok(None);
-    }
-    Ok(
-        storage::query("SELECT * FROM auth_codes WHERE code_hash = $1")
-            .bind(hash)
-            .fetch_optional(conn)
-            .await?
-            .map(|r| Code {
-                client_id: r.get("client_id"),
-                account_id: r.get("account_id"),
-                redirect_uri: r.get("redirect_uri"),
-                code_challenge: r.get("code_challenge"),
-                scope: r.get("scope"),
-                nonce: r.get("nonce"),
-                expires_at: r.get("expires_at"),
-            }),
-    )
+    .map(|r| Code {
+        client_id: r.get("client_id"),
+        account_id: r.get("account_id"),
+        redirect_uri: r.get("redirect_uri"),
+        code_challenge: r.get("code_challenge"),
+        scope: r.get("scope"),
+        nonce: r.get("nonce"),
+        expires_at: r.get("expires_at"),
+    }))
 }
 
 /// A stored refresh token.
@@ -401,25 +392,14 @@ pub async fn insert_password_link(
 
 /// Uses a password link once: the account id if it was unused and unexpired.
 pub async fn use_password_link(conn: &mut AnyConnection, hash: &str) -> Result<Option<String>> {
-    let now = storage::now_micros();
-    let used = storage::query(
+    Ok(storage::query_scalar(
         "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
-         AND expires_at > $1",
+         AND expires_at > $1 RETURNING account_id",
     )
-    .bind(now)
+    .bind(storage::now_micros())
     .bind(hash)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if used != 1 {
-        return Ok(None);
-    }
-    Ok(
-        storage::query_scalar("SELECT account_id FROM password_links WHERE token_hash = $1")
-            .bind(hash)
-            .fetch_optional(conn)
-            .await?,
-    )
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// True when the link exists, is unused and unexpired (the page checks before showing a form).

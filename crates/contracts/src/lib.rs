@@ -30,6 +30,11 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         entry::<iam::MailRequested>(),
         entry::<ordering::OrderRequested>(),
         entry::<ordering::OrderActivated>(),
+        entry::<ordering::OrderStarted>(),
+        entry::<ordering::OrderCompleted>(),
+        entry::<ordering::OrderCanceled>(),
+        entry::<ordering::OrderFailed>(),
+        entry::<ordering::MailRequested>(),
         entry::<matching::WorkerAssigned>(),
     ]
 }
@@ -115,6 +120,11 @@ mod published {
         check::<iam::MailRequested>(&mut problems);
         check::<ordering::OrderRequested>(&mut problems);
         check::<ordering::OrderActivated>(&mut problems);
+        check::<ordering::OrderStarted>(&mut problems);
+        check::<ordering::OrderCompleted>(&mut problems);
+        check::<ordering::OrderCanceled>(&mut problems);
+        check::<ordering::OrderFailed>(&mut problems);
+        check::<ordering::MailRequested>(&mut problems);
         check::<matching::WorkerAssigned>(&mut problems);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }

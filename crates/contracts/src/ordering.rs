@@ -22,6 +22,12 @@ pub struct OrderRequested {
     pub duration_minutes: i64,
     /// The service type's approximate price, in minor units.
     pub base_price: i64,
+    /// When this order is a copy of a failed one: the original.
+    #[serde(default)]
+    pub rebook_of: Option<Uuid>,
+    /// Workers Matching must not pick (the one who failed the original).
+    #[serde(default)]
+    pub excluded_workers: Vec<Uuid>,
 }
 
 impl Event for OrderRequested {
@@ -43,6 +49,13 @@ pub struct OrderActivated {
     pub price: i64,
     pub service_type_id: Uuid,
     pub scheduled_at: DateTime<Utc>,
+    #[serde(default)]
+    pub service_type_name: String,
+    #[serde(default)]
+    pub duration_minutes: i64,
+    /// When this order is a copy of a failed one: the original.
+    #[serde(default)]
+    pub rebook_of: Option<Uuid>,
 }
 
 impl Event for OrderActivated {
@@ -51,5 +64,125 @@ impl Event for OrderActivated {
     const SOURCE: &'static str = "ordering";
     fn aggregate_id(&self) -> String {
         self.order_id.to_string()
+    }
+}
+
+/// What every order event after the request carries: the order as other contexts need it
+/// (Billing: client, worker, price; Inventory: service type, time; Quality: the worker).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderFacts {
+    pub order_id: Uuid,
+    pub client_id: String,
+    /// The assigned worker, once there is one.
+    pub worker_id: Option<Uuid>,
+    /// The price the client pays (minor units), once Matching set it.
+    pub price: Option<i64>,
+    pub service_type_id: Uuid,
+    pub service_type_name: String,
+    pub scheduled_at: DateTime<Utc>,
+    pub duration_minutes: i64,
+    /// When this order is a copy of a failed one: the original.
+    pub rebook_of: Option<Uuid>,
+}
+
+/// The worker checked in on site (with a photo): the order is in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderStarted {
+    #[serde(flatten)]
+    pub order: OrderFacts,
+    pub checked_in_at: DateTime<Utc>,
+    /// Object-store key of the check-in photo (readable through Ordering's API).
+    pub check_in_photo: String,
+}
+
+impl Event for OrderStarted {
+    const TYPE: &'static str = "ordering.order.started";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "ordering";
+    fn aggregate_id(&self) -> String {
+        self.order.order_id.to_string()
+    }
+}
+
+/// The worker finished and uploaded the report signed by the client: the order is done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderCompleted {
+    #[serde(flatten)]
+    pub order: OrderFacts,
+    pub checked_in_at: DateTime<Utc>,
+    pub completed_at: DateTime<Utc>,
+    /// Object-store key of the photo of the signed paper report.
+    pub report_photo: String,
+}
+
+impl Event for OrderCompleted {
+    const TYPE: &'static str = "ordering.order.completed";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "ordering";
+    fn aggregate_id(&self) -> String {
+        self.order.order_id.to_string()
+    }
+}
+
+/// The client canceled the order (from requested or active).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderCanceled {
+    #[serde(flatten)]
+    pub order: OrderFacts,
+    /// The status the order was in: `requested` or `active`.
+    pub from_status: String,
+    pub canceled_at: DateTime<Utc>,
+    /// Who canceled (account id).
+    pub canceled_by: String,
+    pub reason: Option<String>,
+}
+
+impl Event for OrderCanceled {
+    const TYPE: &'static str = "ordering.order.canceled";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "ordering";
+    fn aggregate_id(&self) -> String {
+        self.order.order_id.to_string()
+    }
+}
+
+/// Nobody checked in by the scheduled time plus the grace period: the order failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OrderFailed {
+    #[serde(flatten)]
+    pub order: OrderFacts,
+    /// The status the order was in: `active` (the worker did not come) or `requested`
+    /// (no worker was ever assigned).
+    pub from_status: String,
+    /// `no_show` or `not_matched`.
+    pub reason: String,
+    /// The check-in deadline that passed (scheduled time + grace).
+    pub deadline: DateTime<Utc>,
+    pub failed_at: DateTime<Utc>,
+}
+
+impl Event for OrderFailed {
+    const TYPE: &'static str = "ordering.order.failed";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "ordering";
+    fn aggregate_id(&self) -> String {
+        self.order.order_id.to_string()
+    }
+}
+
+/// Ordering asks Mail to notify a client (order confirmed, no-show with a rebook offer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MailRequested {
+    pub order_id: Uuid,
+    pub request: crate::iam::MailRequest,
+}
+
+impl Event for MailRequested {
+    const TYPE: &'static str = "ordering.mail.requested";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "ordering";
+    /// Each request is its own aggregate (version 1).
+    fn aggregate_id(&self) -> String {
+        format!("mail:{}", self.request.idempotency_key)
     }
 }

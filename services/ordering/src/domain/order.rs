@@ -131,6 +131,8 @@ impl Order {
             scheduled_at: order.scheduled_at,
             duration_minutes: order.duration_minutes,
             base_price: service_type.price,
+            rebook_of: None,
+            excluded_workers: Vec::new(),
         };
         Ok((order, event))
     }
@@ -160,6 +162,9 @@ impl Order {
             price,
             service_type_id: self.service_type_id,
             scheduled_at: self.scheduled_at,
+            service_type_name: String::new(),
+            duration_minutes: self.duration_minutes,
+            rebook_of: None,
         })
     }
 }

@@ -10,6 +10,7 @@ use iam::IamConfig;
 use mail::MailConfig;
 use matching::MatchingConfig;
 use messaging::MessagingConfig;
+use ordering::OrderingConfig;
 use serde::{Deserialize, Serialize};
 
 /// `config/default.toml`, compiled in: `mcf config default` prints it.
@@ -28,7 +29,18 @@ pub struct Config {
     pub iam: IamConfig,
     pub mail: MailConfig,
     pub hiring: HiringConfig,
+    pub ordering: OrderingConfig,
     pub matching: MatchingConfig,
+    pub clock: ClockConfig,
+}
+
+/// Business time (`[clock]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    /// Lets an admin move business time forward (`POST /api/ordering/ops/clock`), for
+    /// tests and rehearsals of deadlines. Never in production.
+    pub adjustable: bool,
 }
 
 /// How services verify access tokens (`[auth]`).
@@ -124,6 +136,7 @@ impl Config {
             anyhow::bail!("messaging.relay_batch: must be at least 1");
         }
         matching::Pipeline::from_config(&self.matching)?;
+        self.ordering.validate()?;
         Ok(())
     }
 
@@ -202,6 +215,8 @@ mod tests {
         assert_eq!(config.iam, IamConfig::default());
         assert_eq!(config.mail, MailConfig::default());
         assert_eq!(config.hiring, HiringConfig::default());
+        assert_eq!(config.ordering, OrderingConfig::default());
+        assert!(!config.clock.adjustable);
         config.validate().unwrap();
     }
 }

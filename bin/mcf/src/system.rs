@@ -139,7 +139,29 @@ async fn build(
                 issuer.verifier(config, hiring::NAME),
             )
         }
-        ordering::NAME => ordering::build(rt, issuer.verifier(config, ordering::NAME)),
+        ordering::NAME => {
+            let public_url = if config.ordering.public_url.is_empty() {
+                format!("http://{}/api/{}", issuer.listen, ordering::NAME)
+            } else {
+                config.ordering.public_url.clone()
+            };
+            let objects = storage::Objects::open(
+                &config.ordering.objects_url,
+                &config
+                    .embedded
+                    .data_dir
+                    .join("objects")
+                    .join(ordering::NAME),
+            )
+            .map_err(|e| anyhow::anyhow!("ordering.objects_url: {e}"))?;
+            ordering::build(
+                rt,
+                &config.ordering,
+                &public_url,
+                objects,
+                issuer.verifier(config, ordering::NAME),
+            )
+        }
         matching::NAME => matching::build(
             rt,
             &config.matching,
@@ -225,13 +247,21 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
     let mut authz = Vec::new();
+    // One business clock per process, shared by its services.
+    let clock = if config.clock.adjustable {
+        tracing::warn!("clock.adjustable is on: admins can move business time (tests only)");
+        storage::Clock::adjustable()
+    } else {
+        storage::Clock::system()
+    };
     for (name, db) in dbs {
         let rt = Runtime::new(
             db,
             bus.clone(),
             config.messaging.clone(),
             shutdown_rx.clone(),
-        );
+        )
+        .with_clock(clock.clone());
         let service = build(name, rt, config, &issuer).await?;
         authz.extend(service.authz.iter().cloned().map(|r| (service.name, r)));
         router = router.nest(&format!("/api/{}", service.name), service.router);

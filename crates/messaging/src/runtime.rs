@@ -18,6 +18,8 @@ pub struct Runtime {
     pub faults: Faults,
     pub outbox: Outbox,
     pub shutdown: watch::Receiver<bool>,
+    /// Business time (check-in windows, deadlines); see [`storage::Clock`].
+    pub clock: storage::Clock,
 }
 
 impl Runtime {
@@ -30,7 +32,14 @@ impl Runtime {
             faults,
             outbox: Outbox::new(),
             shutdown,
+            clock: storage::Clock::system(),
         }
+    }
+
+    /// The same runtime with business time from `clock` (shared by a process's services).
+    pub fn with_clock(mut self, clock: storage::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// A named consumer applying events through `handler`.

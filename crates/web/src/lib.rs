@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every MCF service: problem+json errors, a JSON extractor whose
 //! rejections name the field, health and readiness, and the messaging operator routes.
 
+pub mod image;
 mod json;
 pub mod limits;
 pub mod ops;

@@ -154,31 +154,12 @@ pub const MAX_PHOTO_BYTES: usize = 512 * 1024;
 /// Decodes and checks a photo: PNG, JPEG or WebP by its content (not by what the client
 /// claims), at most [`MAX_PHOTO_BYTES`].
 pub fn photo(encoded: &str) -> Result<Photo, HiringError> {
-    use base64::Engine;
-    let data = encoded.trim();
-    let data = match data.split_once(";base64,") {
-        Some((prefix, rest)) if prefix.starts_with("data:") => rest,
-        _ => data,
-    };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|_| HiringError::invalid("photo", "must be base64"))?;
-    if bytes.len() > MAX_PHOTO_BYTES {
-        return Err(HiringError::invalid("photo", "must be at most 512 KiB"));
-    }
-    let media_type = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        "image/jpeg"
-    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        "image/webp"
-    } else {
-        return Err(HiringError::invalid(
-            "photo",
-            "must be a PNG, JPEG or WebP image",
-        ));
-    };
-    Ok(Photo { bytes, media_type })
+    let image = web::image::decode_image(encoded, MAX_PHOTO_BYTES)
+        .map_err(|m| HiringError::invalid("photo", &m))?;
+    Ok(Photo {
+        bytes: image.bytes,
+        media_type: image.media_type,
+    })
 }
 
 impl ApplicationForm {

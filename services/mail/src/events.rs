@@ -14,19 +14,24 @@ use crate::error::MailError;
 use crate::routes::compose;
 use crate::store;
 
-/// The consumers' durable names, one per producing context (a stream each).
-pub const ON_IAM_MAIL: &str = "mail.on-iam-mail-requested";
-pub const ON_HIRING_MAIL: &str = "mail.on-hiring-mail-requested";
-
-/// The `<context>.mail.requested` commands Mail accepts; all carry a [`MailRequest`].
-pub const REQUEST_TYPES: &[(&str, &str)] = &[
+/// The `<context>.mail.requested` commands Mail accepts, all carrying a [`MailRequest`]:
+/// (consumer durable name, producing context, event type), a consumer per producing
+/// context (a stream each).
+pub const REQUEST_TYPES: &[(&str, &str, &str)] = &[
     (
+        "mail.on-iam-mail-requested",
         contracts::iam::MailRequested::SOURCE,
         contracts::iam::MailRequested::TYPE,
     ),
     (
+        "mail.on-hiring-mail-requested",
         contracts::hiring::MailRequested::SOURCE,
         contracts::hiring::MailRequested::TYPE,
+    ),
+    (
+        "mail.on-ordering-mail-requested",
+        contracts::ordering::MailRequested::SOURCE,
+        contracts::ordering::MailRequested::TYPE,
     ),
 ];
 
@@ -37,7 +42,7 @@ pub struct OnMailRequested {
 #[async_trait]
 impl Handler for OnMailRequested {
     async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
-        if !REQUEST_TYPES.iter().any(|(_, t)| *t == event.event_type) || event.version != 1 {
+        if !REQUEST_TYPES.iter().any(|(_, _, t)| *t == event.event_type) || event.version != 1 {
             return Err(HandlerError::Rejected(format!(
                 "not a mail request: {} v{}",
                 event.event_type, event.version

@@ -81,8 +81,14 @@ pub fn build(
     let wake = Arc::new(Notify::new());
     let deliverer = deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone())?;
     let handler = Arc::new(events::OnMailRequested { wake: wake.clone() });
-    let on_iam = rt.consumer(events::ON_IAM_MAIL, handler.clone());
-    let on_hiring = rt.consumer(events::ON_HIRING_MAIL, handler);
+    let consumers: Vec<_> = events::REQUEST_TYPES
+        .iter()
+        .map(|(name, _, _)| rt.consumer(name, handler.clone()))
+        .collect();
+    let mut tasks = vec![rt.relay_task(), Box::pin(deliverer.run()) as _];
+    for ((_, source, event_type), consumer) in events::REQUEST_TYPES.iter().zip(&consumers) {
+        tasks.push(rt.consumer_task(source, &[event_type], consumer.clone()));
+    }
     let app = App {
         rt: rt.clone(),
         wake,
@@ -91,21 +97,8 @@ pub fn build(
         NAME,
         routes::router(app),
         rt.db.clone(),
-        vec![on_iam.clone(), on_hiring.clone()],
+        consumers,
         verifier,
-        vec![
-            rt.relay_task(),
-            Box::pin(deliverer.run()),
-            rt.consumer_task(
-                events::REQUEST_TYPES[0].0,
-                &[events::REQUEST_TYPES[0].1],
-                on_iam,
-            ),
-            rt.consumer_task(
-                events::REQUEST_TYPES[1].0,
-                &[events::REQUEST_TYPES[1].1],
-                on_hiring,
-            ),
-        ],
+        tasks,
     ))
 }

@@ -12,6 +12,11 @@ pub enum OrderingError {
     DuplicateServiceType(String),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The order is not in a state (or time) that allows this; `code` says which rule.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error("the order changed meanwhile; read it again and retry")]
+    Concurrent,
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
     #[error(transparent)]
@@ -47,6 +52,8 @@ impl IntoResponse for OrderingError {
             e @ OrderingError::DuplicateServiceType(_) => {
                 ApiError::conflict("duplicate_service_type", e.to_string())
             }
+            OrderingError::Refused { code, message } => ApiError::conflict(code, message),
+            e @ OrderingError::Concurrent => ApiError::conflict("concurrent_change", e.to_string()),
             OrderingError::Forbidden(m) => {
                 ApiError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", m)
             }

@@ -3,26 +3,28 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use contracts::Envelope;
+use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::matching::WorkerAssigned;
 use messaging::{Handler, HandlerError, Outbox};
 use storage::Tx;
 
-use crate::store;
+use crate::{notify, store};
 
 /// The consumer's durable name.
 pub const ON_ASSIGNMENT: &str = "ordering.on-assignment";
 
-/// Matching assigned a worker: activate the order and announce it.
+fn failed(e: impl Into<anyhow::Error>) -> HandlerError {
+    HandlerError::Failed(e.into())
+}
+
+/// Matching assigned a worker: activate the order, announce it, tell the client.
 pub struct OnWorkerAssigned;
 
 #[async_trait]
 impl Handler for OnWorkerAssigned {
     async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
         let assigned: WorkerAssigned = event.decode()?;
-        let Some(mut order) = store::order(tx, assigned.order_id)
-            .await
-            .map_err(|e| HandlerError::Failed(e.into()))?
-        else {
+        let Some(mut order) = store::order(tx, assigned.order_id).await.map_err(failed)? else {
             // Our own order: it can only be missing if this delivery overtook its commit.
             return Err(HandlerError::NotYet(format!(
                 "order {} not known yet",
@@ -36,15 +38,54 @@ impl Handler for OnWorkerAssigned {
             event.aggregate_version,
             Utc::now(),
         ) {
-            Some(activated) => {
-                store::update_order(tx, &order, before)
+            Some(t) => {
+                store::update_order(tx, &order, before, Some(&t.entry))
                     .await
-                    .map_err(|e| HandlerError::Failed(e.into()))?;
-                Outbox::append(tx, &Envelope::new(&activated, order.version, Some(event))).await?;
+                    .map_err(failed)?;
+                Outbox::append(tx, &t.change.envelope(order.version, Some(event))).await?;
+                notify::activated(tx, &order, Some(event))
+                    .await
+                    .map_err(failed)?;
             }
             None => tracing::info!(order_id = %order.id, assignment = event.aggregate_version,
-                "stale assignment ignored"),
+                status = order.status.as_str(), "stale or late assignment ignored"),
         }
+        Ok(())
+    }
+}
+
+/// The consumer's durable name.
+pub const ON_ACCOUNT: &str = "ordering.on-account";
+
+/// IAM created or changed an account: keep its name and address (clients are mailed,
+/// workers named in mails). Older versions delivered late never overwrite newer ones.
+pub struct OnAccount;
+
+#[async_trait]
+impl Handler for OnAccount {
+    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+        let (id, person) = if event.event_type == <AccountCreated as contracts::Event>::TYPE {
+            let a: AccountCreated = event.decode()?;
+            (
+                a.account_id,
+                store::Person {
+                    email: a.email,
+                    name: a.name,
+                },
+            )
+        } else {
+            let a: AccountChanged = event.decode()?;
+            (
+                a.account_id,
+                store::Person {
+                    email: a.email,
+                    name: a.name,
+                },
+            )
+        };
+        store::upsert_person(tx, &id, &person, event.aggregate_version)
+            .await
+            .map_err(failed)?;
         Ok(())
     }
 }

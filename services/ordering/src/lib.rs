@@ -1,16 +1,26 @@
-//! Ordering: the service-type catalog and orders from request to activation.
+//! Ordering: the service-type catalog and orders through their whole life — requested,
+//! active, in progress, completed, or canceled / failed and rebooked.
+//!
+//! Where the rules live: `domain/order.rs` (the state machine: cancel, check-in window,
+//! completion, no-show, rebook), `domain/service_type.rs` (the catalog), `noshow.rs` (the
+//! sweep that fails overdue orders), `notify.rs` (mails to clients), `events.rs` (what
+//! Ordering does when Matching or IAM publish), `routes/` (HTTP and who may call it).
 
 pub mod domain;
 mod error;
 pub mod events;
+mod noshow;
+mod notify;
 mod routes;
 mod store;
 
 use std::sync::Arc;
 
 use contracts::Event;
+use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::matching::WorkerAssigned;
 use messaging::Runtime;
+use serde::{Deserialize, Serialize};
 
 pub use error::OrderingError;
 
@@ -25,15 +35,96 @@ pub fn migrations() -> storage::Migrations {
     )
 }
 
-/// Shared state of the HTTP handlers.
+/// The `[ordering]` config section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrderingConfig {
+    /// How long before the scheduled time a worker may check in (minutes).
+    pub check_in_early_minutes: i64,
+    /// How long after the scheduled time check-in stays open; then the order fails as a
+    /// no-show (minutes).
+    pub no_show_grace_minutes: i64,
+    /// How often each replica looks for overdue orders (ms).
+    pub no_show_sweep_ms: u64,
+    /// Largest check-in or report photo accepted (bytes, before base64).
+    pub photo_max_bytes: usize,
+    /// Where photos are kept: empty = `<data dir>/objects/ordering`; a directory path;
+    /// `s3://bucket?endpoint=...&region=...` for an S3-compatible store.
+    pub objects_url: String,
+    /// Ordering's public base URL for the links it mails (…/api/ordering). Empty: this
+    /// process's own listener.
+    pub public_url: String,
+}
+
+impl Default for OrderingConfig {
+    fn default() -> Self {
+        OrderingConfig {
+            check_in_early_minutes: 30,
+            no_show_grace_minutes: 30,
+            no_show_sweep_ms: 1000,
+            photo_max_bytes: 512 * 1024,
+            objects_url: String::new(),
+            public_url: String::new(),
+        }
+    }
+}
+
+impl OrderingConfig {
+    /// Checks the values; errors name the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(0..=24 * 60).contains(&self.check_in_early_minutes) {
+            anyhow::bail!("ordering.check_in_early_minutes: must be 0 to 1440");
+        }
+        if !(0..=24 * 60).contains(&self.no_show_grace_minutes) {
+            anyhow::bail!("ordering.no_show_grace_minutes: must be 0 to 1440");
+        }
+        if self.no_show_sweep_ms == 0 {
+            anyhow::bail!("ordering.no_show_sweep_ms: must be positive");
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.photo_max_bytes) {
+            anyhow::bail!("ordering.photo_max_bytes: must be 1 KiB to 16 MiB");
+        }
+        Ok(())
+    }
+
+    /// The lifecycle's time rules.
+    pub fn policy(&self) -> domain::order::Policy {
+        domain::order::Policy {
+            check_in_early: chrono::Duration::minutes(self.check_in_early_minutes),
+            grace: chrono::Duration::minutes(self.no_show_grace_minutes),
+        }
+    }
+}
+
+/// Shared state of the HTTP handlers and tasks.
 #[derive(Clone)]
 pub struct App {
     rt: Runtime,
+    config: Arc<OrderingConfig>,
+    policy: domain::order::Policy,
+    /// Photos (check-in, report).
+    objects: storage::Objects,
+    /// Ordering's public base URL (`http://host:port/api/ordering`), for mailed links.
+    public_url: String,
 }
 
-/// Builds the service: routes, the outbox relay and the assignment consumer.
-pub fn build(rt: Runtime, verifier: Arc<auth::Verifier>) -> web::Service {
+/// Builds the service: routes, the outbox relay, the consumers and the no-show sweep.
+pub fn build(
+    rt: Runtime,
+    config: &OrderingConfig,
+    public_url: &str,
+    objects: storage::Objects,
+    verifier: Arc<auth::Verifier>,
+) -> web::Service {
+    let app = App {
+        rt: rt.clone(),
+        config: Arc::new(config.clone()),
+        policy: config.policy(),
+        objects,
+        public_url: public_url.trim_end_matches('/').to_owned(),
+    };
     let on_assignment = rt.consumer(events::ON_ASSIGNMENT, Arc::new(events::OnWorkerAssigned));
+    let on_account = rt.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
         rt.relay_task(),
         rt.consumer_task(
@@ -41,12 +132,18 @@ pub fn build(rt: Runtime, verifier: Arc<auth::Verifier>) -> web::Service {
             &[WorkerAssigned::TYPE],
             on_assignment.clone(),
         ),
+        rt.consumer_task(
+            AccountCreated::SOURCE,
+            &[AccountCreated::TYPE, AccountChanged::TYPE],
+            on_account.clone(),
+        ),
+        Box::pin(noshow::run(app.clone())) as _,
     ];
     auth::assemble(
         NAME,
-        routes::router(App { rt: rt.clone() }),
+        routes::router(app),
         rt.db.clone(),
-        vec![on_assignment],
+        vec![on_assignment, on_account],
         verifier,
         tasks,
     )

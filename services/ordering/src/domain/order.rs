@@ -1,7 +1,22 @@
-//! The order lifecycle (this issue: requested -> active).
+//! The order lifecycle. Every rule about what may happen to an order lives here, pure:
+//!
+//! ```text
+//! requested --assign--> active --check_in--> in_progress --complete--> completed
+//!     |                   |
+//!     +--cancel-----------+--> canceled        (the client, or staff for them)
+//!     +--deadline passed--+--> failed          (automatic: nobody checked in in time)
+//! failed --rebook--> a new requested order linked to the original (a different worker)
+//! ```
+//!
+//! Each accepted transition changes the order, adds one to its version and yields exactly
+//! one event (and a history entry); a refused one changes nothing.
 
-use chrono::{DateTime, Utc};
-use contracts::ordering::{OrderActivated, OrderRequested};
+use chrono::{DateTime, Duration, Utc};
+use contracts::Envelope;
+use contracts::ordering::{
+    OrderActivated, OrderCanceled, OrderCompleted, OrderFacts, OrderFailed, OrderRequested,
+    OrderStarted,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -9,28 +24,78 @@ use super::service_type::ServiceType;
 use crate::error::OrderingError;
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for Matching to assign a worker.
     Requested,
     /// A worker is assigned and the price set.
     Active,
+    /// The worker checked in on site.
+    InProgress,
+    /// The worker uploaded the signed report.
+    Completed,
+    /// The client canceled it.
+    Canceled,
+    /// Nobody checked in by the deadline.
+    Failed,
 }
 
 impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Requested,
+        Status::Active,
+        Status::InProgress,
+        Status::Completed,
+        Status::Canceled,
+        Status::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Requested => "requested",
             Status::Active => "active",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::Canceled => "canceled",
+            Status::Failed => "failed",
         }
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "requested" => Some(Status::Requested),
-            "active" => Some(Status::Active),
-            _ => None,
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The legal moves, the one table the state machine obeys.
+    pub fn can_become(self, next: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, next),
+            (Requested, Active)
+                | (Requested, Canceled)
+                | (Requested, Failed)
+                | (Active, InProgress)
+                | (Active, Canceled)
+                | (Active, Failed)
+                | (InProgress, Completed)
+        )
+    }
+}
+
+/// The time rules of the lifecycle (`[ordering]` config).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// How long before the scheduled time the worker may check in.
+    pub check_in_early: Duration,
+    /// How long after the scheduled time check-in stays open; past it the order fails.
+    pub grace: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            check_in_early: Duration::minutes(30),
+            grace: Duration::minutes(30),
         }
     }
 }
@@ -41,6 +106,9 @@ pub struct Order {
     pub id: Uuid,
     pub client_id: String,
     pub service_type_id: Uuid,
+    /// The service type's name when ordered (later catalog edits do not rewrite orders).
+    pub service_type_name: String,
+    pub skill: String,
     pub description: String,
     pub scheduled_at: DateTime<Utc>,
     pub duration_minutes: i64,
@@ -48,7 +116,7 @@ pub struct Order {
     pub worker_id: Option<Uuid>,
     /// The price, once Matching set it (minor units).
     pub price: Option<i64>,
-    /// The approximate price shown when ordering (the service type's price).
+    /// The approximate price shown when ordering (the service type's price then).
     pub approximate_price: i64,
     #[serde(skip)]
     pub assignment_version: i64,
@@ -56,6 +124,22 @@ pub struct Order {
     pub version: i64,
     pub requested_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    /// Object-store key of the check-in photo (`GET /orders/{id}/photos/check-in`).
+    pub check_in_photo: Option<String>,
+    /// Object-store key of the signed report's photo (`GET /orders/{id}/photos/report`).
+    pub report_photo: Option<String>,
+    /// Why it was canceled (the client's words) or failed (`no_show`, `not_matched`).
+    pub reason: Option<String>,
+    /// The failed order this one copies.
+    pub rebook_of: Option<Uuid>,
+    /// The copy made of this (failed) order.
+    pub rebooked_as: Option<Uuid>,
+    /// Workers Matching must not send (the ones who failed the originals).
+    pub excluded_workers: Vec<Uuid>,
 }
 
 /// What a client submits to request help.
@@ -67,8 +151,25 @@ pub struct OrderRequest {
     pub scheduled_at: DateTime<Utc>,
 }
 
+/// Checks a requested date: in the future, within a year.
+fn check_schedule(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), OrderingError> {
+    if at <= now {
+        return Err(OrderingError::invalid(
+            "scheduled_at",
+            "must be in the future",
+        ));
+    }
+    if at > now + Duration::days(365) {
+        return Err(OrderingError::invalid(
+            "scheduled_at",
+            "must be within a year",
+        ));
+    }
+    Ok(())
+}
+
 impl OrderRequest {
-    /// Validates the request against the service type and the current time.
+    /// Validates the request against the current time.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), OrderingError> {
         let len = self.description.trim().chars().count();
         if len == 0 || len > 2000 {
@@ -77,19 +178,61 @@ impl OrderRequest {
                 "must be 1 to 2000 characters",
             ));
         }
-        if self.scheduled_at <= now {
-            return Err(OrderingError::invalid(
-                "scheduled_at",
-                "must be in the future",
-            ));
+        check_schedule(self.scheduled_at, now)
+    }
+}
+
+/// The event an accepted transition publishes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Requested(OrderRequested),
+    Activated(OrderActivated),
+    Started(OrderStarted),
+    Completed(OrderCompleted),
+    Canceled(OrderCanceled),
+    Failed(OrderFailed),
+}
+
+impl Change {
+    /// The event in its envelope, as the order's `version`-th event.
+    pub fn envelope(&self, version: i64, cause: Option<&Envelope>) -> Envelope {
+        match self {
+            Change::Requested(e) => Envelope::new(e, version, cause),
+            Change::Activated(e) => Envelope::new(e, version, cause),
+            Change::Started(e) => Envelope::new(e, version, cause),
+            Change::Completed(e) => Envelope::new(e, version, cause),
+            Change::Canceled(e) => Envelope::new(e, version, cause),
+            Change::Failed(e) => Envelope::new(e, version, cause),
         }
-        if self.scheduled_at > now + chrono::Duration::days(365) {
-            return Err(OrderingError::invalid(
-                "scheduled_at",
-                "must be within a year",
-            ));
-        }
-        Ok(())
+    }
+}
+
+/// One line of an order's history: what it became, when, by whom, why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub version: i64,
+    pub status: Status,
+    pub at: DateTime<Utc>,
+    /// The account that caused it; `None` for the system (matching, the deadline).
+    pub actor: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An accepted transition: its event and its history line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub change: Change,
+    pub entry: HistoryEntry,
+}
+
+fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> OrderingError {
+    OrderingError::Refused {
+        code,
+        message: message.into(),
     }
 }
 
@@ -100,8 +243,34 @@ impl Order {
         req: OrderRequest,
         service_type: &ServiceType,
         now: DateTime<Utc>,
-    ) -> Result<(Order, OrderRequested), OrderingError> {
+    ) -> Result<(Order, Transition), OrderingError> {
         req.validate(now)?;
+        if service_type.retired {
+            return Err(OrderingError::invalid(
+                "service_type_id",
+                "this service type is retired",
+            ));
+        }
+        Ok(Order::new(
+            client_id,
+            service_type,
+            req.description.trim().to_owned(),
+            req.scheduled_at,
+            now,
+            None,
+            Vec::new(),
+        ))
+    }
+
+    fn new(
+        client_id: &str,
+        service_type: &ServiceType,
+        description: String,
+        scheduled_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        rebook_of: Option<Uuid>,
+        excluded_workers: Vec<Uuid>,
+    ) -> (Order, Transition) {
         // Times are kept to the microsecond: what the client gets back now is what a later
         // read returns.
         let now = to_micros(now);
@@ -109,8 +278,10 @@ impl Order {
             id: Uuid::now_v7(),
             client_id: client_id.to_owned(),
             service_type_id: service_type.id,
-            description: req.description.trim().to_owned(),
-            scheduled_at: to_micros(req.scheduled_at),
+            service_type_name: service_type.name.clone(),
+            skill: service_type.skill.clone(),
+            description,
+            scheduled_at: to_micros(scheduled_at),
             duration_minutes: service_type.duration_minutes,
             status: Status::Requested,
             worker_id: None,
@@ -120,6 +291,16 @@ impl Order {
             version: 1,
             requested_at: now,
             activated_at: None,
+            checked_in_at: None,
+            completed_at: None,
+            canceled_at: None,
+            failed_at: None,
+            check_in_photo: None,
+            report_photo: None,
+            reason: None,
+            rebook_of,
+            rebooked_as: None,
+            excluded_workers,
         };
         let event = OrderRequested {
             order_id: order.id,
@@ -131,46 +312,324 @@ impl Order {
             scheduled_at: order.scheduled_at,
             duration_minutes: order.duration_minutes,
             base_price: service_type.price,
-            rebook_of: None,
-            excluded_workers: Vec::new(),
+            rebook_of,
+            excluded_workers: order.excluded_workers.clone(),
         };
-        Ok((order, event))
+        let entry = HistoryEntry {
+            version: 1,
+            status: Status::Requested,
+            at: now,
+            actor: Some(order.client_id.clone()),
+            note: rebook_of.map(|o| format!("copy of failed order {o}")),
+        };
+        (
+            order,
+            Transition {
+                change: Change::Requested(event),
+                entry,
+            },
+        )
+    }
+
+    /// The client rebooks this failed order for `scheduled_at`: a copy, linked to this
+    /// one, that Matching must give to someone other than the worker who did not come.
+    pub fn rebook(
+        &self,
+        by: &str,
+        scheduled_at: DateTime<Utc>,
+        service_type: &ServiceType,
+        now: DateTime<Utc>,
+    ) -> Result<(Order, Transition), OrderingError> {
+        if by != self.client_id {
+            return Err(OrderingError::NotFound("order"));
+        }
+        if self.status != Status::Failed {
+            return Err(refused(
+                "not_failed",
+                format!(
+                    "only a failed order can be rebooked; this one is {}",
+                    self.status.as_str()
+                ),
+            ));
+        }
+        if self.rebooked_as.is_some() {
+            return Err(refused(
+                "already_rebooked",
+                "this order was already rebooked",
+            ));
+        }
+        check_schedule(scheduled_at, now)?;
+        let mut excluded = self.excluded_workers.clone();
+        excluded.extend(self.worker_id.filter(|w| !excluded.contains(w)));
+        let mut copy_type = service_type.clone();
+        // The copy keeps what the client ordered, whatever the catalog says today.
+        copy_type.name = self.service_type_name.clone();
+        copy_type.skill = self.skill.clone();
+        copy_type.duration_minutes = self.duration_minutes;
+        copy_type.price = self.approximate_price;
+        Ok(Order::new(
+            &self.client_id,
+            &copy_type,
+            self.description.clone(),
+            scheduled_at,
+            now,
+            Some(self.id),
+            excluded,
+        ))
+    }
+
+    /// The check-in deadline: the scheduled time plus the grace period.
+    pub fn deadline(&self, policy: &Policy) -> DateTime<Utc> {
+        self.scheduled_at + policy.grace
+    }
+
+    fn facts(&self) -> OrderFacts {
+        OrderFacts {
+            order_id: self.id,
+            client_id: self.client_id.clone(),
+            worker_id: self.worker_id,
+            price: self.price,
+            service_type_id: self.service_type_id,
+            service_type_name: self.service_type_name.clone(),
+            scheduled_at: self.scheduled_at,
+            duration_minutes: self.duration_minutes,
+            rebook_of: self.rebook_of,
+        }
+    }
+
+    /// Moves to `next` (already checked legal) and records the history line.
+    fn become_(
+        &mut self,
+        next: Status,
+        at: DateTime<Utc>,
+        actor: Option<&str>,
+        note: Option<String>,
+        change: Change,
+    ) -> Transition {
+        debug_assert!(self.status.can_become(next));
+        self.status = next;
+        self.version += 1;
+        Transition {
+            change,
+            entry: HistoryEntry {
+                version: self.version,
+                status: next,
+                at,
+                actor: actor.map(str::to_owned),
+                note,
+            },
+        }
     }
 
     /// Matching assigned a worker (assignment number `assignment_version`). Activates a
-    /// requested order; a stale or late assignment changes nothing and yields no event.
+    /// requested order; a stale or late assignment (or one for an order no longer
+    /// requested) changes nothing and yields no event.
     pub fn assign(
         &mut self,
         worker_id: Uuid,
         price: i64,
         assignment_version: i64,
         now: DateTime<Utc>,
-    ) -> Option<OrderActivated> {
+    ) -> Option<Transition> {
         if assignment_version <= self.assignment_version || self.status != Status::Requested {
             return None;
         }
-        self.status = Status::Active;
+        let now = to_micros(now);
         self.worker_id = Some(worker_id);
         self.price = Some(price);
         self.assignment_version = assignment_version;
-        self.activated_at = Some(to_micros(now));
-        self.version += 1;
-        Some(OrderActivated {
+        self.activated_at = Some(now);
+        let event = OrderActivated {
             order_id: self.id,
             client_id: self.client_id.clone(),
             worker_id,
             price,
             service_type_id: self.service_type_id,
             scheduled_at: self.scheduled_at,
-            service_type_name: String::new(),
+            service_type_name: self.service_type_name.clone(),
             duration_minutes: self.duration_minutes,
-            rebook_of: None,
-        })
+            rebook_of: self.rebook_of,
+        };
+        Some(self.become_(
+            Status::Active,
+            now,
+            None,
+            Some(format!("worker {worker_id} assigned, price {price}")),
+            Change::Activated(event),
+        ))
     }
-}
 
-fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+    /// The client (or staff, `by`) cancels a requested or active order.
+    pub fn cancel(
+        &mut self,
+        by: &str,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, OrderingError> {
+        if !self.status.can_become(Status::Canceled) {
+            return Err(refused(
+                "not_cancelable",
+                format!(
+                    "only requested or active orders can be canceled; this one is {}",
+                    self.status.as_str()
+                ),
+            ));
+        }
+        let reason = reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+            return Err(OrderingError::invalid(
+                "reason",
+                "must be at most 500 characters",
+            ));
+        }
+        let now = to_micros(now);
+        let from = self.status;
+        self.canceled_at = Some(now);
+        self.reason = reason.clone();
+        let event = OrderCanceled {
+            order: self.facts(),
+            from_status: from.as_str().to_owned(),
+            canceled_at: now,
+            canceled_by: by.to_owned(),
+            reason: reason.clone(),
+        };
+        Ok(self.become_(
+            Status::Canceled,
+            now,
+            Some(by),
+            reason,
+            Change::Canceled(event),
+        ))
+    }
+
+    /// The assigned worker checks in on site with a photo (stored under `photo`), inside
+    /// the window from `check_in_early` before the scheduled time to the deadline.
+    pub fn check_in(
+        &mut self,
+        worker: Uuid,
+        photo: String,
+        now: DateTime<Utc>,
+        policy: &Policy,
+    ) -> Result<Transition, OrderingError> {
+        if self.worker_id != Some(worker) {
+            return Err(OrderingError::NotFound("order"));
+        }
+        if self.status != Status::Active {
+            return Err(refused(
+                "not_active",
+                format!(
+                    "only an active order can be checked in; this one is {}",
+                    self.status.as_str()
+                ),
+            ));
+        }
+        let opens = self.scheduled_at - policy.check_in_early;
+        if now < opens {
+            return Err(refused(
+                "check_in_too_early",
+                format!(
+                    "check-in opens at {} ({} minutes before the scheduled time)",
+                    opens.to_rfc3339(),
+                    policy.check_in_early.num_minutes()
+                ),
+            ));
+        }
+        let deadline = self.deadline(policy);
+        if now > deadline {
+            return Err(refused(
+                "check_in_too_late",
+                format!("check-in closed at {}", deadline.to_rfc3339()),
+            ));
+        }
+        let now = to_micros(now);
+        self.checked_in_at = Some(now);
+        self.check_in_photo = Some(photo.clone());
+        let event = OrderStarted {
+            order: self.facts(),
+            checked_in_at: now,
+            check_in_photo: photo,
+        };
+        let actor = worker.to_string();
+        Ok(self.become_(
+            Status::InProgress,
+            now,
+            Some(&actor),
+            None,
+            Change::Started(event),
+        ))
+    }
+
+    /// The assigned worker finishes with a photo of the report signed by the client.
+    pub fn complete(
+        &mut self,
+        worker: Uuid,
+        report_photo: String,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, OrderingError> {
+        if self.worker_id != Some(worker) {
+            return Err(OrderingError::NotFound("order"));
+        }
+        if self.status != Status::InProgress {
+            return Err(refused(
+                "not_in_progress",
+                format!(
+                    "only an order in progress (checked in) can be completed; this one is {}",
+                    self.status.as_str()
+                ),
+            ));
+        }
+        let now = to_micros(now);
+        self.completed_at = Some(now);
+        self.report_photo = Some(report_photo.clone());
+        let event = OrderCompleted {
+            order: self.facts(),
+            checked_in_at: self.checked_in_at.unwrap_or(now),
+            completed_at: now,
+            report_photo,
+        };
+        let actor = worker.to_string();
+        Ok(self.become_(
+            Status::Completed,
+            now,
+            Some(&actor),
+            None,
+            Change::Completed(event),
+        ))
+    }
+
+    /// Fails the order if nobody checked in by the deadline: `no_show` when a worker was
+    /// assigned, `not_matched` when none ever was. `None` when it is not (or no longer) due.
+    pub fn fail_if_overdue(&mut self, now: DateTime<Utc>, policy: &Policy) -> Option<Transition> {
+        let deadline = self.deadline(policy);
+        if now <= deadline || !self.status.can_become(Status::Failed) {
+            return None;
+        }
+        let from = self.status;
+        let reason = if from == Status::Active {
+            "no_show"
+        } else {
+            "not_matched"
+        };
+        let now = to_micros(now);
+        self.failed_at = Some(now);
+        self.reason = Some(reason.to_owned());
+        let event = OrderFailed {
+            order: self.facts(),
+            from_status: from.as_str().to_owned(),
+            reason: reason.to_owned(),
+            deadline,
+            failed_at: now,
+        };
+        Some(self.become_(
+            Status::Failed,
+            now,
+            None,
+            Some(reason.to_owned()),
+            Change::Failed(event),
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -185,6 +644,7 @@ mod tests {
             skill: "cleaning".into(),
             price: 120,
             duration_minutes: 90,
+            retired: false,
         }
     }
 
@@ -196,19 +656,30 @@ mod tests {
         }
     }
 
+    fn order_at(now: DateTime<Utc>, in_: Duration) -> Order {
+        Order::request("client-1", request(now + in_), &service_type(), now)
+            .unwrap()
+            .0
+    }
+
+    fn code(r: Result<Transition, OrderingError>) -> &'static str {
+        match r {
+            Err(OrderingError::Refused { code, .. }) => code,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
     #[test]
     fn a_request_makes_a_requested_order_and_its_event() {
         let now = Utc::now();
         let st = service_type();
-        let (order, event) = Order::request(
-            "client-1",
-            request(now + chrono::Duration::hours(3)),
-            &st,
-            now,
-        )
-        .unwrap();
+        let (order, t) =
+            Order::request("client-1", request(now + Duration::hours(3)), &st, now).unwrap();
         assert_eq!(order.status, Status::Requested);
         assert_eq!(order.version, 1);
+        let Change::Requested(event) = t.change else {
+            panic!("expected order.requested")
+        };
         assert_eq!(event.order_id, order.id);
         assert_eq!(event.skill, "cleaning");
         assert_eq!(event.duration_minutes, 90);
@@ -216,40 +687,206 @@ mod tests {
     }
 
     #[test]
-    fn a_time_in_the_past_is_refused_naming_the_field() {
+    fn a_time_in_the_past_or_a_retired_type_is_refused_naming_the_field() {
         let now = Utc::now();
-        match Order::request(
+        let field = |r: Result<(Order, Transition), OrderingError>| match r {
+            Err(OrderingError::Invalid { field, .. }) => field,
+            other => panic!("expected refusal, got {other:?}"),
+        };
+        let past = Order::request(
             "client-1",
-            request(now - chrono::Duration::minutes(1)),
+            request(now - Duration::minutes(1)),
             &service_type(),
             now,
-        ) {
-            Err(OrderingError::Invalid { field, .. }) => assert_eq!(field, "scheduled_at"),
-            other => panic!("expected refusal, got {other:?}"),
-        }
+        );
+        assert_eq!(field(past), "scheduled_at");
+        let mut retired = service_type();
+        retired.retired = true;
+        let r = Order::request("client-1", request(now + Duration::hours(1)), &retired, now);
+        assert_eq!(field(r), "service_type_id");
     }
 
     #[test]
     fn the_first_assignment_activates_and_later_or_stale_ones_do_nothing() {
         let now = Utc::now();
-        let (mut order, _) = Order::request(
-            "client-1",
-            request(now + chrono::Duration::hours(1)),
-            &service_type(),
-            now,
-        )
-        .unwrap();
-        let w1 = Uuid::now_v7();
-        let w2 = Uuid::now_v7();
-        let activated = order.assign(w1, 100, 2, now).expect("activates");
-        assert_eq!(activated.worker_id, w1);
+        let mut order = order_at(now, Duration::hours(1));
+        let (w1, w2) = (Uuid::now_v7(), Uuid::now_v7());
+        let t = order.assign(w1, 100, 2, now).expect("activates");
+        assert!(matches!(t.change, Change::Activated(ref a) if a.worker_id == w1));
         assert_eq!(order.status, Status::Active);
         assert_eq!(order.version, 2);
-        // An older assignment delivered late is stale.
         assert!(order.assign(w2, 100, 1, now).is_none());
-        // A duplicate of the applied one too.
         assert!(order.assign(w1, 100, 2, now).is_none());
         assert_eq!(order.worker_id, Some(w1));
         assert_eq!(order.version, 2);
+    }
+
+    #[test]
+    fn check_in_only_inside_the_window_and_only_by_the_worker() {
+        let now = Utc::now();
+        let policy = Policy::default();
+        let mut order = order_at(now, Duration::hours(2));
+        let w = Uuid::now_v7();
+        order.assign(w, 100, 1, now).unwrap();
+        let early = order.scheduled_at - Duration::minutes(31);
+        assert_eq!(
+            code(order.check_in(w, "p".into(), early, &policy)),
+            "check_in_too_early"
+        );
+        let late = order.scheduled_at + Duration::minutes(31);
+        assert_eq!(
+            code(order.check_in(w, "p".into(), late, &policy)),
+            "check_in_too_late"
+        );
+        assert!(matches!(
+            order.check_in(Uuid::now_v7(), "p".into(), order.scheduled_at, &policy),
+            Err(OrderingError::NotFound(_))
+        ));
+        assert_eq!(order.version, 2, "refusals change nothing");
+        let on_time = order.scheduled_at - Duration::minutes(5);
+        let t = order.check_in(w, "p".into(), on_time, &policy).unwrap();
+        assert!(matches!(t.change, Change::Started(_)));
+        assert_eq!(order.status, Status::InProgress);
+        let t = order
+            .complete(w, "r".into(), on_time + Duration::hours(1))
+            .unwrap();
+        assert!(matches!(t.change, Change::Completed(ref c) if c.report_photo == "r"));
+        assert_eq!(order.version, 4);
+    }
+
+    #[test]
+    fn a_no_show_fails_once_after_the_deadline_and_the_copy_excludes_the_worker() {
+        let now = Utc::now();
+        let policy = Policy::default();
+        let mut order = order_at(now, Duration::hours(1));
+        let w = Uuid::now_v7();
+        order.assign(w, 100, 1, now).unwrap();
+        assert!(
+            order
+                .fail_if_overdue(order.deadline(&policy), &policy)
+                .is_none()
+        );
+        let after = order.deadline(&policy) + Duration::seconds(1);
+        let t = order.fail_if_overdue(after, &policy).expect("fails");
+        let Change::Failed(failed) = t.change else {
+            panic!("expected order.failed")
+        };
+        assert_eq!(failed.reason, "no_show");
+        assert_eq!(failed.order.worker_id, Some(w));
+        assert!(order.fail_if_overdue(after, &policy).is_none(), "only once");
+
+        let st = service_type();
+        let (copy, t) = order
+            .rebook("client-1", after + Duration::days(1), &st, after)
+            .unwrap();
+        assert_eq!(copy.rebook_of, Some(order.id));
+        assert_eq!(copy.excluded_workers, vec![w]);
+        let Change::Requested(req) = t.change else {
+            panic!("expected order.requested")
+        };
+        assert_eq!(req.excluded_workers, vec![w]);
+        assert!(matches!(
+            order.rebook("someone-else", after + Duration::days(1), &st, after),
+            Err(OrderingError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_requested_order_past_its_deadline_fails_as_not_matched() {
+        let now = Utc::now();
+        let policy = Policy::default();
+        let mut order = order_at(now, Duration::hours(1));
+        let t = order
+            .fail_if_overdue(now + Duration::hours(2), &policy)
+            .unwrap();
+        assert!(matches!(t.change, Change::Failed(ref f) if f.reason == "not_matched"));
+    }
+
+    mod state_machine {
+        //! Random command sequences against one order: no illegal transition is ever
+        //! accepted, every accepted one emits exactly one event of the right kind and moves
+        //! the version by one, and a refusal changes nothing.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Command {
+            Assign { worker: usize, version: i64 },
+            Cancel { by_client: bool },
+            CheckIn { worker: usize, minutes: i64 },
+            Complete { worker: usize },
+            Sweep { minutes: i64 },
+        }
+
+        fn command() -> impl Strategy<Value = Command> {
+            prop_oneof![
+                (0..3usize, 0..4i64)
+                    .prop_map(|(worker, version)| Command::Assign { worker, version }),
+                any::<bool>().prop_map(|by_client| Command::Cancel { by_client }),
+                (0..3usize, -120..120i64)
+                    .prop_map(|(worker, minutes)| Command::CheckIn { worker, minutes }),
+                (0..3usize).prop_map(|worker| Command::Complete { worker }),
+                (-120..120i64).prop_map(|minutes| Command::Sweep { minutes }),
+            ]
+        }
+
+        fn expected_status(change: &Change) -> Status {
+            match change {
+                Change::Requested(_) => Status::Requested,
+                Change::Activated(_) => Status::Active,
+                Change::Started(_) => Status::InProgress,
+                Change::Completed(_) => Status::Completed,
+                Change::Canceled(_) => Status::Canceled,
+                Change::Failed(_) => Status::Failed,
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn only_legal_transitions_each_with_one_event(
+                commands in proptest::collection::vec(command(), 1..25)
+            ) {
+                let policy = Policy::default();
+                let start = Utc::now();
+                let mut order = order_at(start, Duration::hours(3));
+                let workers = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+                for c in commands {
+                    let before = order.clone();
+                    let outcome: Result<Option<Transition>, OrderingError> = match c {
+                        Command::Assign { worker, version } => {
+                            Ok(order.assign(workers[worker], 100, version, start))
+                        }
+                        Command::Cancel { by_client } => {
+                            let by = if by_client { "client-1" } else { "manager-1" };
+                            order.cancel(by, None, start).map(Some)
+                        }
+                        Command::CheckIn { worker, minutes } => {
+                            let at = order.scheduled_at + Duration::minutes(minutes);
+                            order.check_in(workers[worker], "p".into(), at, &policy).map(Some)
+                        }
+                        Command::Complete { worker } => {
+                            order.complete(workers[worker], "r".into(), start).map(Some)
+                        }
+                        Command::Sweep { minutes } => {
+                            let at = order.scheduled_at + Duration::minutes(minutes);
+                            Ok(order.fail_if_overdue(at, &policy))
+                        }
+                    };
+                    match outcome {
+                        Ok(Some(t)) => {
+                            prop_assert!(before.status.can_become(order.status),
+                                "{:?} -> {:?} accepted", before.status, order.status);
+                            prop_assert_eq!(order.version, before.version + 1);
+                            prop_assert_eq!(expected_status(&t.change), order.status);
+                            prop_assert_eq!(t.entry.version, order.version);
+                            prop_assert_eq!(t.entry.status, order.status);
+                        }
+                        Ok(None) | Err(_) => prop_assert_eq!(&order, &before),
+                    }
+                }
+            }
+        }
     }
 }

@@ -16,6 +16,39 @@ pub struct ServiceType {
     /// Approximate price shown to clients, in minor units.
     pub price: i64,
     pub duration_minutes: i64,
+    /// Retired types stay on old orders but cannot be ordered any more.
+    #[serde(default)]
+    pub retired: bool,
+}
+
+impl ServiceType {
+    /// The type after a manager's edit, every field checked as on creation.
+    pub fn edited(&self, edit: ServiceTypeEdit) -> Result<ServiceType, OrderingError> {
+        let new = NewServiceType {
+            name: edit.name.unwrap_or_else(|| self.name.clone()),
+            description: edit.description.unwrap_or_else(|| self.description.clone()),
+            skill: Some(edit.skill.unwrap_or_else(|| self.skill.clone())),
+            price: edit.price.unwrap_or(self.price),
+            duration_minutes: edit.duration_minutes.unwrap_or(self.duration_minutes),
+        };
+        Ok(ServiceType {
+            id: self.id,
+            retired: self.retired,
+            ..new.validate()?
+        })
+    }
+}
+
+/// What a manager may change on a service type (absent fields stay as they are). Orders
+/// already made keep the name and price they were made with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTypeEdit {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub skill: Option<String>,
+    pub price: Option<i64>,
+    pub duration_minutes: Option<i64>,
 }
 
 /// What a manager submits to create a service type.
@@ -76,6 +109,7 @@ impl NewServiceType {
             skill,
             price: self.price,
             duration_minutes: self.duration_minutes,
+            retired: false,
         })
     }
 }
@@ -110,5 +144,27 @@ mod tests {
         assert_eq!(field(new("", 100, 60).validate()), "name");
         assert_eq!(field(new("x", 0, 60).validate()), "price");
         assert_eq!(field(new("x", 100, 0).validate()), "duration_minutes");
+    }
+
+    #[test]
+    fn an_edit_changes_only_what_it_names_and_is_checked_like_a_new_type() {
+        let t = new("Cleaning", 100, 60).validate().unwrap();
+        let edited = t
+            .edited(ServiceTypeEdit {
+                price: Some(150),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            (edited.id, edited.price, edited.name.as_str()),
+            (t.id, 150, "Cleaning")
+        );
+        let bad = t.edited(ServiceTypeEdit {
+            duration_minutes: Some(0),
+            ..Default::default()
+        });
+        assert!(
+            matches!(bad, Err(OrderingError::Invalid { field, .. }) if field == "duration_minutes")
+        );
     }
 }

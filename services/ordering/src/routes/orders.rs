@@ -3,21 +3,18 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::Utc;
-use contracts::Envelope;
 use messaging::Outbox;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use web::Json;
 
-use auth::{Principal, Role};
+use auth::Principal;
 
+use super::STAFF;
 use crate::App;
-
-const STAFF: &[Role] = &[Role::Manager, Role::Admin];
-use crate::domain::order::{Order, OrderRequest, Status};
+use crate::domain::order::{HistoryEntry, Order, OrderRequest, Status};
 use crate::error::OrderingError;
-use crate::store;
+use crate::store::{self, Owner};
 
 /// `POST /orders`: a client requests help. The order and its `order.requested` event are
 /// committed together. With an `Idempotency-Key` header, retrying the same request (after a
@@ -33,13 +30,14 @@ pub async fn request(
     let service_type = store::service_type(&mut tx, req.service_type_id)
         .await?
         .ok_or_else(|| OrderingError::invalid("service_type_id", "no such service type"))?;
-    let (order, event) = Order::request(&who.id, req, &service_type, Utc::now())?;
+    let (order, t) = Order::request(&who.id, req, &service_type, app.rt.clock.now())?;
     if !store::insert_order(&mut tx, &order, key.as_deref()).await? {
         tx.rollback().await?;
         let key = key.expect("only a keyed insert can be skipped");
         return replayed(&app, &order, &key).await;
     }
-    Outbox::append(&mut tx, &Envelope::new(&event, order.version, None)).await?;
+    store::insert_history(&mut tx, order.id, &t.entry).await?;
+    Outbox::append(&mut tx, &t.change.envelope(order.version, None)).await?;
     tx.commit().await?;
     app.rt.outbox.committed();
     let location = format!("orders/{}", order.id);
@@ -88,24 +86,49 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, OrderingError>
     Ok(Some(key.to_owned()))
 }
 
+/// Whether `who` may see `order`: its client, its worker, staff. Anyone else is told
+/// "not found", not "forbidden": its existence is not theirs to learn.
+pub fn visible_to(order: &Order, who: &Principal) -> Result<(), OrderingError> {
+    let is_worker = order.worker_id.is_some_and(|w| w.to_string() == who.id);
+    if who.id == order.client_id || is_worker || who.require(STAFF).is_ok() {
+        Ok(())
+    } else {
+        Err(OrderingError::NotFound("order"))
+    }
+}
+
+/// An order id from the path; a malformed one is simply not found.
+pub fn order_id(id: &str) -> Result<Uuid, OrderingError> {
+    Uuid::parse_str(id).map_err(|_| OrderingError::NotFound("order"))
+}
+
+/// An order as its parties read it: with its history and its check-in deadline.
+#[derive(Serialize)]
+pub struct OrderView {
+    #[serde(flatten)]
+    order: Order,
+    check_in_deadline: chrono::DateTime<chrono::Utc>,
+    history: Vec<HistoryEntry>,
+}
+
 /// `GET /orders/{id}`: its client, its worker, and staff.
 pub async fn get(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<String>,
-) -> Result<Json<Order>, OrderingError> {
-    let id = Uuid::parse_str(&id).map_err(|_| OrderingError::NotFound("order"))?;
+) -> Result<Json<OrderView>, OrderingError> {
+    let id = order_id(&id)?;
     let mut conn = app.rt.db.pool().acquire().await?;
     let order = store::order(&mut conn, id)
         .await?
         .ok_or(OrderingError::NotFound("order"))?;
-    let is_worker = order.worker_id.is_some_and(|w| w.to_string() == who.id);
-    // Someone else's order is "not found", not "forbidden": its existence is not theirs
-    // to learn.
-    if who.id != order.client_id && !is_worker && who.require(STAFF).is_err() {
-        return Err(OrderingError::NotFound("order"));
-    }
-    Ok(Json(order))
+    visible_to(&order, &who)?;
+    let history = store::history(&mut conn, id).await?;
+    Ok(Json(OrderView {
+        check_in_deadline: order.deadline(&app.policy),
+        order,
+        history,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -133,18 +156,56 @@ pub async fn list(
         }
         Some(who.id.clone())
     };
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| Status::parse(s).ok_or_else(|| OrderingError::invalid("status", "unknown status")))
+    let (status, limit) = status_and_limit(q.status.as_deref(), q.limit)?;
+    let owner = match client_id.as_deref() {
+        Some(c) => Owner::Client(c),
+        None => Owner::Anyone,
+    };
+    let mut conn = app.rt.db.pool().acquire().await?;
+    Ok(Json(store::orders(&mut conn, owner, status, limit).await?))
+}
+
+fn status_and_limit(
+    status: Option<&str>,
+    limit: Option<i64>,
+) -> Result<(Option<Status>, i64), OrderingError> {
+    let status = status
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                OrderingError::invalid(
+                    "status",
+                    "must be requested, active, in_progress, completed, canceled or failed",
+                )
+            })
+        })
         .transpose()?;
-    let limit = q.limit.unwrap_or(100);
+    let limit = limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(OrderingError::invalid("limit", "must be 1 to 1000"));
     }
+    Ok((status, limit))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /jobs?status=`: the calling worker's jobs (active, completed, canceled, ...),
+/// latest scheduled first.
+pub async fn jobs(
+    State(app): State<App>,
+    who: Principal,
+    Query(q): Query<JobsQuery>,
+) -> Result<Json<Vec<Order>>, OrderingError> {
+    let worker = Uuid::parse_str(&who.id)
+        .map_err(|_| OrderingError::Forbidden("this account is not a worker"))?;
+    let (status, limit) = status_and_limit(q.status.as_deref(), q.limit)?;
     let mut conn = app.rt.db.pool().acquire().await?;
     Ok(Json(
-        store::orders(&mut conn, client_id.as_deref(), status, limit).await?,
+        store::orders(&mut conn, Owner::Worker(worker), status, limit).await?,
     ))
 }
 

@@ -3,7 +3,7 @@
 use storage::{AnyConnection, AnyRow, Row, micros, time};
 use uuid::Uuid;
 
-use crate::domain::order::{Order, Status};
+use crate::domain::order::{HistoryEntry, Order, Status};
 use crate::domain::service_type::ServiceType;
 use crate::error::OrderingError;
 
@@ -45,6 +45,7 @@ fn service_type_of(r: &AnyRow) -> Result<ServiceType, OrderingError> {
         skill: r.get("skill"),
         price: r.get("price"),
         duration_minutes: r.get("duration_minutes"),
+        retired: r.get::<Option<i64>, _>("retired_at").is_some(),
     })
 }
 
@@ -60,13 +61,54 @@ pub async fn service_type(
         .transpose()
 }
 
-pub async fn service_types(conn: &mut AnyConnection) -> Result<Vec<ServiceType>, OrderingError> {
-    storage::query("SELECT * FROM service_types ORDER BY name")
+/// The catalog by name; retired types only when asked for.
+pub async fn service_types(
+    conn: &mut AnyConnection,
+    include_retired: bool,
+) -> Result<Vec<ServiceType>, OrderingError> {
+    storage::query("SELECT * FROM service_types WHERE ($1 = 1 OR retired_at IS NULL) ORDER BY name")
+        .bind(i64::from(include_retired))
         .fetch_all(conn)
         .await?
         .iter()
         .map(service_type_of)
         .collect()
+}
+
+/// Saves an edited service type (name, description, skill, price, duration).
+pub async fn update_service_type(
+    conn: &mut AnyConnection,
+    t: &ServiceType,
+) -> Result<(), OrderingError> {
+    let r = storage::query(
+        "UPDATE service_types SET name = $1, description = $2, skill = $3, price = $4, \
+         duration_minutes = $5 WHERE id = $6",
+    )
+    .bind(&t.name)
+    .bind(&t.description)
+    .bind(&t.skill)
+    .bind(t.price)
+    .bind(t.duration_minutes)
+    .bind(t.id.to_string())
+    .execute(conn)
+    .await;
+    match r.map_err(storage::DbError::from) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_unique_violation() => {
+            Err(OrderingError::DuplicateServiceType(t.name.clone()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Retires a service type (once; retiring again keeps the first time).
+pub async fn retire_service_type(conn: &mut AnyConnection, id: Uuid) -> Result<(), OrderingError> {
+    storage::query("UPDATE service_types SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL")
+        .bind(storage::now_micros())
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Inserts a new order. With an idempotency key already used by this client, inserts
@@ -77,30 +119,39 @@ pub async fn insert_order(
     idempotency_key: Option<&str>,
 ) -> Result<bool, OrderingError> {
     let inserted = storage::query(
-        "INSERT INTO orders (id, client_id, service_type_id, description, scheduled_at, \
-         duration_minutes, status, worker_id, price, assignment_version, version, requested_at, \
-         activated_at, idempotency_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (client_id, idempotency_key) DO NOTHING",
+        "INSERT INTO orders (id, client_id, service_type_id, service_type_name, skill, \
+         description, scheduled_at, duration_minutes, status, worker_id, price, \
+         approximate_price, assignment_version, version, requested_at, rebook_of, \
+         excluded_workers, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
     )
     .bind(o.id.to_string())
     .bind(&o.client_id)
     .bind(o.service_type_id.to_string())
+    .bind(&o.service_type_name)
+    .bind(&o.skill)
     .bind(&o.description)
     .bind(micros(o.scheduled_at))
     .bind(o.duration_minutes)
     .bind(o.status.as_str())
     .bind(o.worker_id.map(|w| w.to_string()))
     .bind(o.price)
+    .bind(o.approximate_price)
     .bind(o.assignment_version)
     .bind(o.version)
     .bind(micros(o.requested_at))
-    .bind(o.activated_at.map(micros))
+    .bind(o.rebook_of.map(|w| w.to_string()))
+    .bind(json(&o.excluded_workers)?)
     .bind(idempotency_key)
     .execute(conn)
     .await?
     .rows_affected();
     Ok(inserted == 1)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, OrderingError> {
+    serde_json::to_string(v).map_err(|e| OrderingError::Unexpected(e.into()))
 }
 
 /// The order a client created with `key`, if any.
@@ -110,8 +161,7 @@ pub async fn order_by_idempotency_key(
     key: &str,
 ) -> Result<Option<Order>, OrderingError> {
     storage::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN service_types t ON t.id = o.service_type_id \
-         WHERE o.client_id = $1 AND o.idempotency_key = $2"
+        "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.client_id = $1 AND o.idempotency_key = $2"
     )))
     .bind(client_id)
     .bind(key)
@@ -121,15 +171,20 @@ pub async fn order_by_idempotency_key(
     .transpose()
 }
 
-/// Saves a changed order. `expected_version` guards against a concurrent writer.
+/// Saves a changed order with its history line. `expected_version` guards against a
+/// concurrent writer (another request, another replica's no-show sweep): if the order
+/// moved meanwhile nothing is written and [`OrderingError::Concurrent`] is returned.
 pub async fn update_order(
     conn: &mut AnyConnection,
     o: &Order,
     expected_version: i64,
+    entry: Option<&HistoryEntry>,
 ) -> Result<(), OrderingError> {
     let n = storage::query(
         "UPDATE orders SET status = $1, worker_id = $2, price = $3, assignment_version = $4, \
-         version = $5, activated_at = $6 WHERE id = $7 AND version = $8",
+         version = $5, activated_at = $6, checked_in_at = $7, completed_at = $8, \
+         canceled_at = $9, failed_at = $10, check_in_photo = $11, report_photo = $12, \
+         reason = $13 WHERE id = $14 AND version = $15",
     )
     .bind(o.status.as_str())
     .bind(o.worker_id.map(|w| w.to_string()))
@@ -137,20 +192,104 @@ pub async fn update_order(
     .bind(o.assignment_version)
     .bind(o.version)
     .bind(o.activated_at.map(micros))
+    .bind(o.checked_in_at.map(micros))
+    .bind(o.completed_at.map(micros))
+    .bind(o.canceled_at.map(micros))
+    .bind(o.failed_at.map(micros))
+    .bind(&o.check_in_photo)
+    .bind(&o.report_photo)
+    .bind(&o.reason)
     .bind(o.id.to_string())
     .bind(expected_version)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if n != 1 {
-        return Err(anyhow::anyhow!("order {} changed concurrently", o.id).into());
+        return Err(OrderingError::Concurrent);
+    }
+    if let Some(entry) = entry {
+        insert_history(conn, o.id, entry).await?;
     }
     Ok(())
 }
 
-const ORDER_COLUMNS: &str = "o.id, o.client_id, o.service_type_id, o.description, \
-    o.scheduled_at, o.duration_minutes, o.status, o.worker_id, o.price, o.assignment_version, \
-    o.version, o.requested_at, o.activated_at, t.price AS approximate_price";
+/// Appends a line to an order's history.
+pub async fn insert_history(
+    conn: &mut AnyConnection,
+    order_id: Uuid,
+    e: &HistoryEntry,
+) -> Result<(), OrderingError> {
+    storage::query(
+        "INSERT INTO order_history (order_id, version, status, at, actor, note) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(order_id.to_string())
+    .bind(e.version)
+    .bind(e.status.as_str())
+    .bind(micros(e.at))
+    .bind(&e.actor)
+    .bind(&e.note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An order's history, oldest first.
+pub async fn history(
+    conn: &mut AnyConnection,
+    order_id: Uuid,
+) -> Result<Vec<HistoryEntry>, OrderingError> {
+    storage::query("SELECT * FROM order_history WHERE order_id = $1 ORDER BY version")
+        .bind(order_id.to_string())
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            let status: String = r.get("status");
+            Ok(HistoryEntry {
+                version: r.get("version"),
+                status: Status::parse(&status)
+                    .ok_or_else(|| anyhow::anyhow!("unknown order status {status:?}"))?,
+                at: time(r.get("at")),
+                actor: r.get("actor"),
+                note: r.get("note"),
+            })
+        })
+        .collect()
+}
+
+/// Links a failed order to its copy, once: false if it already has one.
+pub async fn mark_rebooked(
+    conn: &mut AnyConnection,
+    original: Uuid,
+    copy: Uuid,
+) -> Result<bool, OrderingError> {
+    let n =
+        storage::query("UPDATE orders SET rebooked_as = $1 WHERE id = $2 AND rebooked_as IS NULL")
+            .bind(copy.to_string())
+            .bind(original.to_string())
+            .execute(conn)
+            .await?
+            .rows_affected();
+    Ok(n == 1)
+}
+
+const ORDER_COLUMNS: &str = "o.id, o.client_id, o.service_type_id, o.service_type_name, \
+    o.skill, o.description, o.scheduled_at, o.duration_minutes, o.status, o.worker_id, \
+    o.price, o.approximate_price, o.assignment_version, o.version, o.requested_at, \
+    o.activated_at, o.checked_in_at, o.completed_at, o.canceled_at, o.failed_at, \
+    o.check_in_photo, o.report_photo, o.reason, o.rebook_of, o.rebooked_as, \
+    o.excluded_workers";
+
+fn opt_uuid(r: &AnyRow, column: &str) -> Result<Option<Uuid>, OrderingError> {
+    r.get::<Option<String>, _>(column)
+        .map(|w| uuid(&w))
+        .transpose()
+}
+
+fn opt_time(r: &AnyRow, column: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    r.get::<Option<i64>, _>(column).map(time)
+}
 
 fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
     let status: String = r.get("status");
@@ -158,28 +297,37 @@ fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
         id: uuid(&r.get::<String, _>("id"))?,
         client_id: r.get("client_id"),
         service_type_id: uuid(&r.get::<String, _>("service_type_id"))?,
+        service_type_name: r.get("service_type_name"),
+        skill: r.get("skill"),
         description: r.get("description"),
         scheduled_at: time(r.get("scheduled_at")),
         duration_minutes: r.get("duration_minutes"),
         status: Status::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("unknown order status {status:?}"))?,
-        worker_id: r
-            .get::<Option<String>, _>("worker_id")
-            .map(|w| uuid(&w))
-            .transpose()?,
+        worker_id: opt_uuid(r, "worker_id")?,
         price: r.get("price"),
         approximate_price: r.get("approximate_price"),
         assignment_version: r.get("assignment_version"),
         version: r.get("version"),
         requested_at: time(r.get("requested_at")),
-        activated_at: r.get::<Option<i64>, _>("activated_at").map(time),
+        activated_at: opt_time(r, "activated_at"),
+        checked_in_at: opt_time(r, "checked_in_at"),
+        completed_at: opt_time(r, "completed_at"),
+        canceled_at: opt_time(r, "canceled_at"),
+        failed_at: opt_time(r, "failed_at"),
+        check_in_photo: r.get("check_in_photo"),
+        report_photo: r.get("report_photo"),
+        reason: r.get("reason"),
+        rebook_of: opt_uuid(r, "rebook_of")?,
+        rebooked_as: opt_uuid(r, "rebooked_as")?,
+        excluded_workers: serde_json::from_str(&r.get::<String, _>("excluded_workers"))
+            .map_err(|e| OrderingError::Unexpected(e.into()))?,
     })
 }
 
 pub async fn order(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Order>, OrderingError> {
     storage::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN service_types t ON t.id = o.service_type_id \
-         WHERE o.id = $1"
+        "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"
     )))
     .bind(id.to_string())
     .fetch_optional(conn)
@@ -188,19 +336,34 @@ pub async fn order(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Order>, 
     .transpose()
 }
 
-/// Orders filtered by client and/or status, newest first.
+/// Who a list of orders is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    Anyone,
+    Client(&'a str),
+    Worker(Uuid),
+}
+
+/// Orders of an owner, optionally in one status, newest first.
 pub async fn orders(
     conn: &mut AnyConnection,
-    client_id: Option<&str>,
+    owner: Owner<'_>,
     status: Option<Status>,
     limit: i64,
 ) -> Result<Vec<Order>, OrderingError> {
+    let (client, worker) = match owner {
+        Owner::Anyone => (None, None),
+        Owner::Client(c) => (Some(c.to_owned()), None),
+        Owner::Worker(w) => (None, Some(w.to_string())),
+    };
     storage::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN service_types t ON t.id = o.service_type_id \
-         WHERE ($1 IS NULL OR o.client_id = $1) AND ($2 IS NULL OR o.status = $2) \
-         ORDER BY o.requested_at DESC, o.id DESC LIMIT $3"
+        "SELECT {ORDER_COLUMNS} FROM orders o \
+         WHERE ($1 IS NULL OR o.client_id = $1) AND ($2 IS NULL OR o.worker_id = $2) \
+         AND ($3 IS NULL OR o.status = $3) \
+         ORDER BY o.scheduled_at DESC, o.id DESC LIMIT $4"
     )))
-    .bind(client_id)
+    .bind(client)
+    .bind(worker)
     .bind(status.map(Status::as_str))
     .bind(limit)
     .fetch_all(conn)
@@ -208,6 +371,70 @@ pub async fn orders(
     .iter()
     .map(order_of)
     .collect()
+}
+
+/// Open (requested or active) orders whose scheduled time is before `scheduled_before`
+/// (i.e. whose check-in deadline has passed), oldest first.
+pub async fn overdue(
+    conn: &mut AnyConnection,
+    scheduled_before: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<Vec<Uuid>, OrderingError> {
+    storage::query_scalar::<_, String>(
+        "SELECT id FROM orders WHERE status IN ('requested', 'active') AND scheduled_at < $1 \
+         ORDER BY scheduled_at LIMIT $2",
+    )
+    .bind(micros(scheduled_before))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|s| uuid(s))
+    .collect()
+}
+
+/// A person as Ordering knows them from IAM (to mail clients, to name workers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub email: String,
+    pub name: String,
+}
+
+/// Keeps the newest version of an account's contact details.
+pub async fn upsert_person(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    person: &Person,
+    version: i64,
+) -> Result<(), OrderingError> {
+    storage::query(
+        "INSERT INTO people (account_id, email, name, version) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
+         version = excluded.version WHERE people.version < excluded.version",
+    )
+    .bind(account_id)
+    .bind(&person.email)
+    .bind(&person.name)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn person(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<Option<Person>, OrderingError> {
+    Ok(
+        storage::query("SELECT email, name FROM people WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| Person {
+                email: r.get("email"),
+                name: r.get("name"),
+            }),
+    )
 }
 
 /// Order counts per status (for operators and tests).
@@ -222,4 +449,25 @@ pub async fn count_by_status(
             .map(|r| (r.get("status"), r.get("n")))
             .collect(),
     )
+}
+
+/// An order locked for a change, on PostgreSQL skipping one another replica holds (then
+/// `None`: that replica is changing it). SQLite's single writer needs no lock.
+pub async fn order_for_update(
+    conn: &mut AnyConnection,
+    id: Uuid,
+) -> Result<Option<Order>, OrderingError> {
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    storage::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{lock}"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?
+    .map(|r| order_of(&r))
+    .transpose()
 }

@@ -1,0 +1,86 @@
+//! Mails to clients, asked of Mail through Ordering's outbox (`ordering.mail.requested`):
+//! committed with the change they announce, so a crash loses neither or both.
+
+use contracts::Envelope;
+use contracts::iam::MailRequest;
+use contracts::ordering::MailRequested;
+use messaging::Outbox;
+use serde_json::json;
+use storage::AnyConnection;
+
+use crate::domain::order::Order;
+use crate::error::OrderingError;
+use crate::store;
+
+fn when(order: &Order) -> String {
+    order.scheduled_at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Queues `template` to the order's client. Skipped (logged) while IAM has not told
+/// Ordering the client's address yet: the order's own state shows the same news.
+async fn send(
+    conn: &mut AnyConnection,
+    order: &Order,
+    template: &str,
+    mut variables: serde_json::Map<String, serde_json::Value>,
+    key: String,
+    cause: Option<&Envelope>,
+) -> Result<(), OrderingError> {
+    let Some(client) = store::person(conn, &order.client_id).await? else {
+        tracing::warn!(order_id = %order.id, template, "client's address unknown: no mail");
+        return Ok(());
+    };
+    variables.insert("name".into(), json!(client.name));
+    let event = MailRequested {
+        order_id: order.id,
+        request: MailRequest {
+            to: client.email,
+            template: template.to_owned(),
+            variables,
+            idempotency_key: key,
+        },
+    };
+    Outbox::append(conn, &Envelope::new(&event, 1, cause)).await?;
+    Ok(())
+}
+
+/// "Your order is confirmed": who comes, when, for how much.
+pub async fn activated(
+    conn: &mut AnyConnection,
+    order: &Order,
+    cause: Option<&Envelope>,
+) -> Result<(), OrderingError> {
+    let worker = match order.worker_id {
+        Some(w) => store::person(conn, &w.to_string()).await?.map(|p| p.name),
+        None => None,
+    };
+    let mut vars = serde_json::Map::new();
+    vars.insert("service".into(), json!(order.service_type_name));
+    vars.insert(
+        "worker".into(),
+        json!(worker.unwrap_or_else(|| "Your worker".into())),
+    );
+    vars.insert("when".into(), json!(when(order)));
+    vars.insert(
+        "price".into(),
+        json!(order.price.unwrap_or(order.approximate_price).to_string()),
+    );
+    let key = format!("activated:{}:{}", order.id, order.assignment_version);
+    send(conn, order, "order_activated", vars, key, cause).await
+}
+
+/// "Nobody came": the apology and the link to rebook for a new date.
+pub async fn failed(
+    conn: &mut AnyConnection,
+    order: &Order,
+    public_url: &str,
+) -> Result<(), OrderingError> {
+    let mut vars = serde_json::Map::new();
+    vars.insert("when".into(), json!(when(order)));
+    vars.insert(
+        "link".into(),
+        json!(format!("{public_url}/orders/{}/rebook", order.id)),
+    );
+    let key = format!("failed:{}", order.id);
+    send(conn, order, "no_show_rebook", vars, key, None).await
+}

@@ -157,6 +157,8 @@ impl Cluster {
             )
             .env("MCF_MESSAGING__POLL_INTERVAL_MS", "100")
             .env("MCF_MAIL__FILE_DIR", self.dir.path().join("mail"))
+            // Photos: one directory every ordering replica shares (S3 in production).
+            .env("MCF_ORDERING__OBJECTS_URL", self.dir.path().join("objects"))
             .env("MCF_MAIL__BACKOFF_INITIAL_MS", "50")
             .env("MCF_MESSAGING__BACKOFF_INITIAL_MS", "50")
             .env("MCF_MESSAGING__BACKOFF_MAX_MS", "1000")
@@ -428,6 +430,19 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The account id (`sub`) an access token speaks for.
+pub fn account_id(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
 }
 
 /// An RFC 3339 time `i` minutes past tomorrow.

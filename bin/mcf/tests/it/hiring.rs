@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use crate::harness::{Cluster, Mode};
 
 /// A (tiny) PNG, base64: what the form's photo field carries.
-const PHOTO: &str = "iVBORw0KGgoAAAAAAAAAAA==";
+pub const PHOTO: &str = "iVBORw0KGgoAAAAAAAAAAA==";
 
 /// Waits for the .eml Mail wrote (no SMTP in tests) whose text contains `needle`, and
 /// returns the first link in it that contains `path`.
-async fn mailed_link(c: &Cluster, needle: &str, path: &str) -> String {
+pub async fn mailed_link(c: &Cluster, needle: &str, path: &str) -> String {
     let start = Instant::now();
     loop {
         if let Ok(dir) = std::fs::read_dir(c.mail_dir()) {

@@ -8,6 +8,7 @@ mod harness;
 mod hiring;
 mod iam;
 mod invariants;
+mod lifecycle;
 mod mail;
 mod schema;
 
@@ -49,6 +50,8 @@ both_modes! {
     mail_to_a_slow_smtp_server_arrives_once => crate::mail::a_slow_server_gets_each_message_once;
     hiring_apply_test_accept_then_the_worker_signs_in_and_is_matched => crate::hiring::apply_test_accept_and_work;
     hiring_refuses_a_flood_from_one_source => crate::hiring::a_flood_from_one_source_is_refused;
+    an_order_completes_with_photos_and_a_no_show_is_rebooked_to_another_worker => crate::lifecycle::complete_flow_and_no_show_rebook;
+    service_types_are_edited_and_retired_and_bad_requests_named => crate::lifecycle::catalog_and_refusals;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

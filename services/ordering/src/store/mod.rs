@@ -28,10 +28,18 @@ pub async fn insert_service_type(
     .bind(storage::now_micros())
     .execute(conn)
     .await;
+    unique_name(r, &t.name)
+}
+
+/// Service type names are unique: a clash is the manager's error, not ours.
+fn unique_name(
+    r: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
+    name: &str,
+) -> Result<(), OrderingError> {
     match r.map_err(storage::DbError::from) {
         Ok(_) => Ok(()),
         Err(e) if e.is_unique_violation() => {
-            Err(OrderingError::DuplicateServiceType(t.name.clone()))
+            Err(OrderingError::DuplicateServiceType(name.to_owned()))
         }
         Err(e) => Err(e.into()),
     }
@@ -92,13 +100,7 @@ pub async fn update_service_type(
     .bind(t.id.to_string())
     .execute(conn)
     .await;
-    match r.map_err(storage::DbError::from) {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_unique_violation() => {
-            Err(OrderingError::DuplicateServiceType(t.name.clone()))
-        }
-        Err(e) => Err(e.into()),
-    }
+    unique_name(r, &t.name)
 }
 
 /// Retires a service type (once; retiring again keeps the first time).

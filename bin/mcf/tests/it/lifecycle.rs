@@ -108,21 +108,45 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
 
     // --- The happy road.
     let now = business_now(&mut c).await;
-    let a = order(&mut c, &client, &service_type, now + chrono::Duration::hours(2)).await;
+    let a = order(
+        &mut c,
+        &client,
+        &service_type,
+        now + chrono::Duration::hours(2),
+    )
+    .await;
     let active = wait_status(&mut c, &a, "active").await;
     let worker_a = active["worker_id"].as_str().unwrap().to_owned();
     let token_a = token_of(&worker_a);
-    let other_a = workers.iter().find(|(_, w)| *w != worker_a).unwrap().0.clone();
+    let other_a = workers
+        .iter()
+        .find(|(_, w)| *w != worker_a)
+        .unwrap()
+        .0
+        .clone();
 
     let path = format!("/orders/{a}/check-in");
     let (status, body) = c
         .post_as(&token_a, "ordering", &path, json!({"photo": PHOTO}))
         .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("check_in_too_early")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("check_in_too_early")),
+        "{body}"
+    );
     let (status, body) = c
-        .post_as(&token_a, "ordering", &path, json!({"photo": "bm90IGFuIGltYWdl"}))
+        .post_as(
+            &token_a,
+            "ordering",
+            &path,
+            json!({"photo": "bm90IGFuIGltYWdl"}),
+        )
         .await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("photo")), "{body}");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("photo")),
+        "{body}"
+    );
     let (status, _) = c
         .post_as(&other_a, "ordering", &path, json!({"photo": PHOTO}))
         .await;
@@ -132,11 +156,19 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     let (status, body) = c
         .post_as(&token_a, "ordering", &path, json!({"photo": PHOTO}))
         .await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("in_progress")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("in_progress")),
+        "{body}"
+    );
     let (status, body) = c
         .post_as(&token_a, "ordering", &path, json!({"photo": PHOTO}))
         .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("not_active")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("not_active")),
+        "{body}"
+    );
     let (status, body) = c
         .post_as(
             &token_a,
@@ -145,24 +177,44 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
             json!({"report_photo": PHOTO}),
         )
         .await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("completed")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("completed")),
+        "{body}"
+    );
 
     let (status, done) = c.get_as(&client, "ordering", &format!("/orders/{a}")).await;
     assert_eq!(status, 200);
-    assert_eq!(history(&done), ["requested", "active", "in_progress", "completed"]);
+    assert_eq!(
+        history(&done),
+        ["requested", "active", "in_progress", "completed"]
+    );
     for kind in ["check-in", "report"] {
         let url = format!("{}/orders/{a}/photos/{kind}", c.api("ordering"));
         let r = c.http.get(url).bearer_auth(&client).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200);
         assert_eq!(r.headers()["content-type"], "image/png");
     }
-    let (status, jobs) = c.get_as(&token_a, "ordering", "/jobs?status=completed").await;
+    let (status, jobs) = c
+        .get_as(&token_a, "ordering", "/jobs?status=completed")
+        .await;
     assert_eq!(status, 200, "{jobs}");
-    assert!(jobs.as_array().unwrap().iter().any(|j| j["id"] == a.as_str()));
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == a.as_str())
+    );
 
     // --- The other road: nobody comes.
     let now = business_now(&mut c).await;
-    let b = order(&mut c, &client, &service_type, now + chrono::Duration::hours(1)).await;
+    let b = order(
+        &mut c,
+        &client,
+        &service_type,
+        now + chrono::Duration::hours(1),
+    )
+    .await;
     let active = wait_status(&mut c, &b, "active").await;
     let worker_b = active["worker_id"].as_str().unwrap().to_owned();
     // Past the scheduled time plus the 30 minutes' grace: the sweep fails it (every
@@ -183,7 +235,10 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
 
     // The client is mailed the offer, with the link to rebook.
     let link = mailed_link(&c, "did not come", &format!("/orders/{b}/rebook")).await;
-    assert!(link.ends_with(&format!("/api/ordering/orders/{b}/rebook")), "{link}");
+    assert!(
+        link.ends_with(&format!("/api/ordering/orders/{b}/rebook")),
+        "{link}"
+    );
     let new_date = business_now(&mut c).await + chrono::Duration::days(1);
     let rebook = json!({"scheduled_at": new_date.to_rfc3339()});
     let path = format!("/orders/{b}/rebook");
@@ -192,7 +247,11 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     let copy_id = copy["id"].as_str().unwrap().to_owned();
     assert_eq!(copy["rebook_of"], b.as_str());
     let (status, again) = c.post_as(&client, "ordering", &path, rebook).await;
-    assert_eq!((status, again["id"].as_str()), (200, Some(copy_id.as_str())), "once");
+    assert_eq!(
+        (status, again["id"].as_str()),
+        (200, Some(copy_id.as_str())),
+        "once"
+    );
     let copy = wait_status(&mut c, &copy_id, "active").await;
     assert_ne!(copy["worker_id"], worker_b.as_str(), "a different worker");
 
@@ -204,14 +263,33 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     .await;
 
     // --- Cancel: the client, from requested or active; never twice.
-    let c_order = order(&mut c, &client, &service_type, new_date + chrono::Duration::days(2)).await;
+    let c_order = order(
+        &mut c,
+        &client,
+        &service_type,
+        new_date + chrono::Duration::days(2),
+    )
+    .await;
     let path = format!("/orders/{c_order}/cancel");
     let (status, body) = c
-        .post_as(&client, "ordering", &path, json!({"reason": "plans changed"}))
+        .post_as(
+            &client,
+            "ordering",
+            &path,
+            json!({"reason": "plans changed"}),
+        )
         .await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("canceled")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("canceled")),
+        "{body}"
+    );
     let (status, body) = c.post_as(&client, "ordering", &path, json!({})).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("not_cancelable")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("not_cancelable")),
+        "{body}"
+    );
 
     // Nothing failed twice: one failed order, one mail about it.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -254,11 +332,21 @@ pub async fn catalog_and_refusals(mode: Mode) {
     assert_eq!(body["field"], "duration_minutes");
 
     let now = business_now(&mut c).await;
-    let first = order(&mut c, &client, &service_type, now + chrono::Duration::days(1)).await;
+    let first = order(
+        &mut c,
+        &client,
+        &service_type,
+        now + chrono::Duration::days(1),
+    )
+    .await;
     let (status, body) = c
         .post("ordering", &format!("{path}/retire"), json!({}))
         .await;
-    assert_eq!((status, body["retired"].as_bool()), (200, Some(true)), "{body}");
+    assert_eq!(
+        (status, body["retired"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
     let (status, body) = c
         .post_as(
             &client,
@@ -268,19 +356,49 @@ pub async fn catalog_and_refusals(mode: Mode) {
                    "scheduled_at": (now + chrono::Duration::days(1)).to_rfc3339()}),
         )
         .await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("service_type_id")), "{body}");
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("service_type_id")),
+        "{body}"
+    );
     let (_, listed) = c.get_as(&client, "ordering", "/service-types").await;
-    assert_eq!(listed.as_array().unwrap().len(), 0, "clients see what they can order");
-    let (_, old) = c.get_as(&client, "ordering", &format!("/orders/{first}")).await;
-    assert_eq!(old["approximate_price"], 150, "old orders keep what they had");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        0,
+        "clients see what they can order"
+    );
+    let (_, old) = c
+        .get_as(&client, "ordering", &format!("/orders/{first}"))
+        .await;
+    assert_eq!(
+        old["approximate_price"], 150,
+        "old orders keep what they had"
+    );
 
     // Lists by status; a bad status names the field.
     let (status, body) = c.get_as(&client, "ordering", "/orders?status=lost").await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("status")), "{body}");
-    let (status, body) = c.get_as(&client, "ordering", "/orders?status=requested").await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("status")),
+        "{body}"
+    );
+    let (status, body) = c
+        .get_as(&client, "ordering", "/orders?status=requested")
+        .await;
     assert_eq!(status, 200);
-    assert!(body.as_array().unwrap().iter().all(|o| o["status"] == "requested"));
+    assert!(
+        body.as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "requested")
+    );
     // The clock cannot go back.
-    let (status, body) = c.post("ordering", "/ops/clock", json!({"seconds": -5})).await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("seconds")), "{body}");
+    let (status, body) = c
+        .post("ordering", "/ops/clock", json!({"seconds": -5}))
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("seconds")),
+        "{body}"
+    );
 }

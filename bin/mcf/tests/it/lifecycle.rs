@@ -402,3 +402,43 @@ pub async fn catalog_and_refusals(mode: Mode) {
         "{body}"
     );
 }
+
+/// The no-show deadline passes while every Ordering process is down: on restart the
+/// sweep catches up and the order fails once (two replicas in distributed mode race for it).
+/// Real time here (no grace, no early check-in), so no clock is moved.
+pub async fn no_show_after_downtime(mode: Mode) {
+    let mut c = Cluster::start_with(
+        mode,
+        vec![
+            ("MCF_ORDERING__NO_SHOW_GRACE_MINUTES".into(), "0".into()),
+            ("MCF_ORDERING__NO_SHOW_SWEEP_MS".into(), "200".into()),
+        ],
+        None,
+    )
+    .await;
+    let service_type = c.service_type().await;
+    let client = c.token_for("cy", "client").await;
+    let (_, worker_id) = worker(&mut c, "max", 80).await;
+    let at = Utc::now() + chrono::Duration::seconds(8);
+    let id = order(&mut c, &client, &service_type, at).await;
+    let active = wait_status(&mut c, &id, "active").await;
+    assert_eq!(active["worker_id"], worker_id.as_str());
+
+    let role = match mode {
+        Mode::Embedded => "embedded",
+        Mode::Distributed => "ordering",
+    };
+    for p in c.procs.iter_mut().filter(|p| p.role == role) {
+        p.kill9();
+    }
+    let wait = (at - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1);
+    tokio::time::sleep(wait).await;
+    c.revive(role);
+
+    let failed = wait_status(&mut c, &id, "failed").await;
+    assert_eq!(failed["reason"], "no_show");
+    assert_eq!(history(&failed), ["requested", "active", "failed"]);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (_, counts) = c.get("ordering", "/ops/orders").await;
+    assert_eq!(counts["failed"], 1, "{counts}");
+}

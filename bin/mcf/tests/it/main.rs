@@ -52,6 +52,7 @@ both_modes! {
     hiring_refuses_a_flood_from_one_source => crate::hiring::a_flood_from_one_source_is_refused;
     an_order_completes_with_photos_and_a_no_show_is_rebooked_to_another_worker => crate::lifecycle::complete_flow_and_no_show_rebook;
     service_types_are_edited_and_retired_and_bad_requests_named => crate::lifecycle::catalog_and_refusals;
+    a_no_show_during_downtime_fails_once_after_restart => crate::lifecycle::no_show_after_downtime;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

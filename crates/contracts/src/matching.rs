@@ -37,6 +37,10 @@ pub struct StepScore {
     pub score: f64,
     /// The configured weight of the step in the total.
     pub weight: f64,
+    /// Why the score is not the step's own verdict (an external step that timed out, failed
+    /// or gave no score for this worker: its configured fallback was used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Event for WorkerAssigned {

@@ -3,21 +3,22 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use contracts::Envelope;
-use contracts::ordering::OrderRequested;
+use contracts::ordering::{OrderCanceled, OrderCompleted, OrderFailed, OrderRequested};
+use contracts::{Envelope, Event};
 use messaging::{Handler, HandlerError};
 use storage::Tx;
 
-use crate::domain::pipeline::Pipeline;
-use crate::domain::samples::ReferenceSample;
-use crate::{matcher, store};
+use crate::domain::samples::{NormalSample, ReferenceSample};
+use crate::matcher::Matcher;
+use crate::profiles::{self, Outcome};
+use crate::store;
 
 /// The consumer's durable name.
 pub const ON_ORDER_REQUESTED: &str = "matching.on-order-requested";
 
 /// A client requested an order: keep it as a reference sample and match it now.
 pub struct OnOrderRequested {
-    pub pipeline: Arc<Pipeline>,
+    pub matcher: Arc<Matcher>,
 }
 
 #[async_trait]
@@ -31,10 +32,17 @@ impl Handler for OnOrderRequested {
             scheduled_at: requested.scheduled_at,
             ends_at: requested.scheduled_at
                 + chrono::Duration::minutes(requested.duration_minutes.max(0)),
+            excluded_workers: requested.excluded_workers,
+            rebook_of: requested.rebook_of,
         };
         let cause = serde_json::to_string(event).map_err(|e| HandlerError::Failed(e.into()))?;
+        if self.matcher.pipeline().externals().is_empty() {
+            // The lock before the insert, as every roster writer does (no lock-order
+            // inversion with a concurrent cancel of the same order).
+            store::lock_roster(tx).await?;
+        }
         if store::insert_reference(tx, &reference, &cause).await? {
-            matcher::match_order(tx, &self.pipeline, reference.order_id).await?;
+            self.matcher.match_order(tx, reference.order_id).await?;
         }
         Ok(())
     }
@@ -52,7 +60,7 @@ pub struct OnWorkerHired {
 impl Handler for OnWorkerHired {
     async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
         let hired: contracts::hiring::WorkerHired = event.decode()?;
-        let sample = crate::domain::samples::NormalSample {
+        let sample = NormalSample {
             id: hired.worker_id,
             name: hired.name,
             available: true,
@@ -62,9 +70,48 @@ impl Handler for OnWorkerHired {
                 .map(|(k, v)| (k, v.clamp(0, 100)))
                 .collect(),
         };
-        store::upsert_sample(tx, &sample).await?;
+        profiles::save(
+            tx,
+            &sample,
+            &format!("event:{}", event.id),
+            "hired again: profile replaced",
+        )
+        .await?;
         // Orders waiting for anyone can now be matched.
         self.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// The consumer's durable name.
+pub const ON_ORDER_CLOSED: &str = "matching.on-order-closed";
+
+/// The event types [`OnOrderClosed`] consumes.
+pub const CLOSING_EVENTS: &[&str] = &[OrderCompleted::TYPE, OrderCanceled::TYPE, OrderFailed::TYPE];
+
+/// An order ended (completed, canceled or failed): its booking no longer counts, a still
+/// pending one is never matched, and completions and no-shows go into the worker's history.
+pub struct OnOrderClosed;
+
+#[async_trait]
+impl Handler for OnOrderClosed {
+    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+        let (order, outcome) = match event.event_type.as_str() {
+            OrderCompleted::TYPE => {
+                let e: OrderCompleted = event.decode()?;
+                (e.order, Outcome::Completed)
+            }
+            OrderCanceled::TYPE => {
+                let e: OrderCanceled = event.decode()?;
+                (e.order, Outcome::Canceled)
+            }
+            OrderFailed::TYPE => {
+                let e: OrderFailed = event.decode()?;
+                (e.order, Outcome::Failed { reason: e.reason })
+            }
+            other => return Err(HandlerError::Rejected(format!("unexpected event {other}"))),
+        };
+        profiles::close(tx, &order, outcome).await?;
         Ok(())
     }
 }

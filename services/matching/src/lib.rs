@@ -4,19 +4,24 @@
 pub mod domain;
 mod error;
 pub mod events;
-mod matcher;
+pub mod external;
+pub mod matcher;
+pub mod profiles;
 mod routes;
-mod store;
+pub mod store;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
 use contracts::Event;
-use contracts::ordering::OrderRequested;
+use contracts::ordering::{OrderCompleted, OrderRequested};
 use messaging::Runtime;
 use tokio::sync::Notify;
 
 pub use domain::pipeline::{MatchingConfig, Pipeline, PipelineError, StepConfig};
 pub use error::MatchingError;
+pub use matcher::Matcher;
 
 /// The context's name (bus stream, URL prefix, database name).
 pub const NAME: &str = "matching";
@@ -33,27 +38,29 @@ pub fn migrations() -> storage::Migrations {
 #[derive(Clone)]
 pub struct App {
     rt: Runtime,
-    matcher: Arc<Notify>,
+    /// Wakes the background matcher (a worker registered or changed).
+    wake: Arc<Notify>,
 }
 
-/// Builds the service: routes, relay, the order consumer and the waiting-order matcher.
+/// Builds the service: routes, relay, the consumers and the waiting-order matcher.
 pub fn build(
     rt: Runtime,
     config: &MatchingConfig,
     verifier: Arc<auth::Verifier>,
 ) -> Result<web::Service, PipelineError> {
-    let pipeline = Arc::new(Pipeline::from_config(config)?);
+    let matcher = Arc::new(Matcher::new(Arc::new(Pipeline::from_config(config)?)));
     let wake = Arc::new(Notify::new());
     let on_requested = rt.consumer(
         events::ON_ORDER_REQUESTED,
         Arc::new(events::OnOrderRequested {
-            pipeline: pipeline.clone(),
+            matcher: matcher.clone(),
         }),
     );
     let on_hired = rt.consumer(
         events::ON_WORKER_HIRED,
         Arc::new(events::OnWorkerHired { wake: wake.clone() }),
     );
+    let on_closed = rt.consumer(events::ON_ORDER_CLOSED, Arc::new(events::OnOrderClosed));
     let tasks = vec![
         rt.consumer_task(
             contracts::hiring::WorkerHired::SOURCE,
@@ -66,16 +73,21 @@ pub fn build(
             &[OrderRequested::TYPE],
             on_requested.clone(),
         ),
-        Box::pin(matcher::run(rt.clone(), pipeline, wake.clone())) as _,
+        rt.consumer_task(
+            OrderCompleted::SOURCE,
+            events::CLOSING_EVENTS,
+            on_closed.clone(),
+        ),
+        Box::pin(matcher::run(rt.clone(), matcher, wake.clone())) as _,
     ];
     Ok(auth::assemble(
         NAME,
         routes::router(App {
             rt: rt.clone(),
-            matcher: wake,
+            wake,
         }),
         rt.db.clone(),
-        vec![on_requested, on_hired],
+        vec![on_requested, on_hired, on_closed],
         verifier,
         tasks,
     ))

@@ -1,5 +1,29 @@
 //! Assigning workers: at once when an order arrives, and later for orders that had to wait
 //! (no worker registered yet).
+//!
+//! # The roster and several replicas
+//!
+//! A decision reads every normal sample and its bookings. Loading them per decision costs a
+//! query over every worker, so each process keeps a [`Roster`] in memory and decides over
+//! it. Distributed mode runs several matching replicas, each with its own memory, over one
+//! PostgreSQL database; they stay correct this way:
+//!
+//! - Every transaction that changes a normal sample, its bookings or its history (decisions,
+//!   profile upserts, adjustments, the completed/canceled/failed handlers) takes the same
+//!   transaction-scoped advisory lock ([`store::lock_roster`]; SQLite has a single writer
+//!   anyway) and appends the worker's id to `roster_changes` with the next `seq`. Under the
+//!   lock, `seq` order is commit order, with no gaps.
+//! - Before deciding, under that lock, a replica reads the changes since the last `seq` it
+//!   applied and reloads just those workers from the database (a full reload when it has
+//!   never loaded, when too many changed, or when the log was pruned past its position).
+//!   Its roster then equals the database as of the lock, so no double booking can arise
+//!   from a stale replica.
+//! - The decision itself is not applied to memory: it logs a change like any other writer,
+//!   so a rolled-back decision leaves nothing behind and the next refresh reloads the one
+//!   worker it booked.
+//!
+//! External steps are asked before the lock is taken (they may be slow), about the roster
+//! as it was then; a worker who appeared in between gets the step's fallback.
 
 use std::sync::Arc;
 
@@ -8,59 +32,183 @@ use contracts::Envelope;
 use contracts::matching::WorkerAssigned;
 use messaging::{Outbox, Runtime};
 use storage::AnyConnection;
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify};
 use uuid::Uuid;
 
 use crate::domain::pipeline::Pipeline;
-use crate::store;
+use crate::domain::roster::Roster;
+use crate::domain::steps::ExternalScores;
+use crate::{external, store};
 
-/// Matches one pending order inside the caller's transaction; on success the assignment
-/// and its `worker.assigned` event commit together. Returns whether it assigned.
-pub async fn match_order(
-    conn: &mut AnyConnection,
-    pipeline: &Pipeline,
-    order_id: Uuid,
-) -> anyhow::Result<bool> {
-    // Availability depends on every other assignment, so decisions must not interleave:
-    // SQLite serializes writers already; replicas on PostgreSQL take a transaction-scoped
-    // advisory lock (released at commit or rollback).
-    if conn.backend_name() == "PostgreSQL" {
-        storage::query("SELECT pg_advisory_xact_lock(7243001)")
-            .execute(&mut *conn)
-            .await?;
+/// Above this many changed workers a refresh reloads everything instead.
+const FULL_RELOAD_ABOVE: usize = 1000;
+
+/// A replica's roster and how far it has followed `roster_changes`.
+struct Followed {
+    roster: Roster,
+    /// The last change applied; `None` before the first load.
+    seq: Option<i64>,
+    loads: u64,
+}
+
+/// Decides over the in-memory roster; shared by the consumers and the background sweep.
+pub struct Matcher {
+    pipeline: Arc<Pipeline>,
+    state: Mutex<Followed>,
+    http: reqwest::Client,
+}
+
+impl Matcher {
+    pub fn new(pipeline: Arc<Pipeline>) -> Matcher {
+        Matcher {
+            pipeline,
+            state: Mutex::new(Followed {
+                roster: Roster::new(),
+                seq: None,
+                loads: 0,
+            }),
+            http: reqwest::Client::new(),
+        }
     }
-    let Some(pending) = store::pending(conn, order_id).await? else {
-        return Ok(false);
-    };
-    let candidates = store::candidates(conn, &pending.reference, Utc::now()).await?;
-    let Some(decision) = pipeline.decide(&pending.reference, &candidates) else {
-        tracing::info!(%order_id, "no normal sample registered yet: order waits");
-        return Ok(false);
-    };
-    let version = pending.assignment_version + 1;
-    if !store::assign(conn, order_id, version, &decision).await? {
-        return Ok(false);
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
-    let cause: Envelope = serde_json::from_str(&pending.cause)?;
-    let event = WorkerAssigned {
-        order_id,
-        worker_id: decision.worker_id,
-        price: decision.price,
-        fallback: decision.fallback,
-        candidates: decision.candidates,
-        explanation: decision.explanation,
+
+    /// Matches one pending order inside the caller's transaction; on success the assignment
+    /// and its `worker.assigned` event commit together. Returns whether it assigned.
+    pub async fn match_order(
+        &self,
+        conn: &mut AnyConnection,
+        order_id: Uuid,
+    ) -> anyhow::Result<bool> {
+        // External steps first, outside the lock (see the module doc).
+        let asked = if self.pipeline.externals().is_empty() {
+            None
+        } else {
+            let Some(pending) = store::pending(conn, order_id).await? else {
+                return Ok(false);
+            };
+            let questions = {
+                let mut state = self.state.lock().await;
+                refresh(conn, &mut state).await?;
+                external::questions(
+                    &self.pipeline,
+                    &pending.reference,
+                    &state.roster,
+                    Utc::now(),
+                )?
+            };
+            Some(external::ask(&self.http, questions).await)
+        };
+        store::lock_roster(conn).await?;
+        let Some(pending) = store::pending(conn, order_id).await? else {
+            return Ok(false);
+        };
+        let decision = {
+            let mut state = self.state.lock().await;
+            refresh(conn, &mut state).await?;
+            let scores = match asked {
+                Some((generation, answers)) => external::scores(&state.roster, generation, answers),
+                None => ExternalScores::default(),
+            };
+            self.pipeline
+                .decide(&pending.reference, &state.roster, Utc::now(), &scores)
+        };
+        let Some(decision) = decision else {
+            tracing::info!(%order_id, "no normal sample registered yet: order waits");
+            return Ok(false);
+        };
+        let version = pending.assignment_version + 1;
+        if !store::assign(conn, order_id, version, &decision).await? {
+            return Ok(false);
+        }
+        store::log_change(conn, decision.worker_id).await?;
+        let cause: Envelope = serde_json::from_str(&pending.cause)?;
+        let event = WorkerAssigned {
+            order_id,
+            worker_id: decision.worker_id,
+            price: decision.price,
+            fallback: decision.fallback,
+            candidates: decision.candidates,
+            explanation: decision.explanation,
+        };
+        Outbox::append(conn, &Envelope::new(&event, version, Some(&cause))).await?;
+        Ok(true)
+    }
+
+    /// Brings the roster up to date and runs `f` over it (tests, operators).
+    pub async fn with_roster<T>(
+        &self,
+        conn: &mut AnyConnection,
+        f: impl FnOnce(&Roster) -> T,
+    ) -> anyhow::Result<T> {
+        let mut state = self.state.lock().await;
+        refresh(conn, &mut state).await?;
+        Ok(f(&state.roster))
+    }
+}
+
+/// Applies the changes logged since the roster's position.
+async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Result<()> {
+    let full = match state.seq {
+        None => true,
+        Some(seq) => {
+            let changes = store::changes_from(conn, seq.max(1)).await?;
+            // The log keeps the newest change, so seeing our own position proves nothing in
+            // between was pruned; at 0 the log must start at 1.
+            let contiguous = match changes.first() {
+                None => seq == 0,
+                Some((first, _)) => *first == seq.max(1) && (seq > 0 || *first == 1),
+            };
+            if !contiguous || changes.len() > FULL_RELOAD_ABOVE {
+                true
+            } else {
+                let mut workers: Vec<Uuid> = changes
+                    .iter()
+                    .filter(|(s, _)| *s > seq)
+                    .map(|(_, w)| *w)
+                    .collect();
+                workers.sort_unstable();
+                workers.dedup();
+                for w in workers {
+                    if let Some(s) = store::load_sample_state(conn, w).await? {
+                        state.roster.put(s);
+                    }
+                }
+                if let Some((last, _)) = changes.last() {
+                    state.seq = Some(*last);
+                }
+                false
+            }
+        }
     };
-    Outbox::append(conn, &Envelope::new(&event, version, Some(&cause))).await?;
-    Ok(true)
+    if full {
+        // The position first: changes committed during the load are applied again next
+        // time, which is harmless; none can be missed.
+        let seq = store::last_change(conn).await?;
+        let states = store::load_roster(conn).await?;
+        state.loads += 1;
+        state.roster = Roster::from_states(states, state.loads);
+        state.seq = Some(seq);
+    }
+    Ok(())
 }
 
 /// The background matcher: whenever woken (a worker registered or changed) and every poll
 /// interval, it tries every waiting order, oldest first.
-pub async fn run(rt: Runtime, pipeline: Arc<Pipeline>, wake: Arc<Notify>) {
+pub async fn run(rt: Runtime, matcher: Arc<Matcher>, wake: Arc<Notify>) {
     let mut shutdown = rt.shutdown.clone();
+    let mut last_prune = std::time::Instant::now();
     while !*shutdown.borrow() {
-        if let Err(e) = sweep(&rt, &pipeline).await {
+        if let Err(e) = sweep(&rt, &matcher).await {
             tracing::warn!(error = %e, "matching waiting orders failed");
+        }
+        if last_prune.elapsed() > std::time::Duration::from_secs(600) {
+            last_prune = std::time::Instant::now();
+            if let Err(e) = prune(&rt).await {
+                tracing::warn!(error = %e, "pruning the roster change log failed");
+            }
         }
         tokio::select! {
             _ = wake.notified() => {}
@@ -70,7 +218,15 @@ pub async fn run(rt: Runtime, pipeline: Arc<Pipeline>, wake: Arc<Notify>) {
     }
 }
 
-async fn sweep(rt: &Runtime, pipeline: &Pipeline) -> anyhow::Result<()> {
+/// Keeps an hour of roster changes: a replica idle for longer reloads everything.
+async fn prune(rt: &Runtime) -> anyhow::Result<()> {
+    let mut tx = rt.db.begin().await?;
+    store::prune_changes(&mut tx, storage::now_micros() - 3_600_000_000).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn sweep(rt: &Runtime, matcher: &Matcher) -> anyhow::Result<()> {
     loop {
         let ids = {
             let mut conn = rt.db.pool().acquire().await?;
@@ -79,7 +235,7 @@ async fn sweep(rt: &Runtime, pipeline: &Pipeline) -> anyhow::Result<()> {
         let mut assigned = 0;
         for id in &ids {
             let mut tx = rt.db.begin().await?;
-            if match_order(&mut tx, pipeline, *id).await? {
+            if matcher.match_order(&mut tx, *id).await? {
                 tx.commit().await?;
                 rt.outbox.committed();
                 assigned += 1;

@@ -2,5 +2,6 @@
 //! a worker is a **normal sample**. Pure: no I/O.
 
 pub mod pipeline;
+pub mod roster;
 pub mod samples;
 pub mod steps;

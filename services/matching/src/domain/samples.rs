@@ -4,6 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Levels at or above this are a normal sample's strengths.
+pub const STRENGTH_FROM: i64 = 70;
+/// Levels below this are a normal sample's weaknesses.
+pub const WEAKNESS_BELOW: i64 = 40;
+
 /// An order waiting for (or given) a worker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceSample {
@@ -12,6 +17,10 @@ pub struct ReferenceSample {
     pub skill: String,
     pub scheduled_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// Workers who must not be picked (the one who failed the original of a rebooked order).
+    pub excluded_workers: Vec<Uuid>,
+    /// When this order is a copy of a failed one: the original.
+    pub rebook_of: Option<Uuid>,
 }
 
 /// A worker as Matching sees it.
@@ -25,12 +34,84 @@ pub struct NormalSample {
     pub skills: BTreeMap<String, i64>,
 }
 
-/// A normal sample with what the pipeline needs to know about its current bookings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub sample: NormalSample,
-    /// Assignments overlapping the reference sample's time.
-    pub overlapping: i64,
-    /// Upcoming assignments in total (for load balance).
-    pub load: i64,
+impl NormalSample {
+    /// Skills at level 70 or more, strongest first.
+    pub fn strengths(&self) -> Vec<String> {
+        let mut s: Vec<_> = self
+            .skills
+            .iter()
+            .filter(|(_, l)| **l >= STRENGTH_FROM)
+            .collect();
+        s.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        s.into_iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    /// Skills below level 40, weakest first.
+    pub fn weaknesses(&self) -> Vec<String> {
+        let mut s: Vec<_> = self
+            .skills
+            .iter()
+            .filter(|(_, l)| **l < WEAKNESS_BELOW)
+            .collect();
+        s.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
+        s.into_iter().map(|(k, _)| k.clone()).collect()
+    }
+}
+
+/// How a normal sample's past jobs ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// Orders completed.
+    pub completed: i64,
+    /// Orders failed because the worker did not show up.
+    pub failed: i64,
+}
+
+impl History {
+    /// Success rate with a uniform prior (Laplace): a newcomer scores 0.5, not 0, and one
+    /// bad day does not sink an otherwise good record.
+    pub fn success_rate(&self) -> f64 {
+        let c = self.completed.max(0) as f64;
+        let f = self.failed.max(0) as f64;
+        (c + 1.0) / (c + f + 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strengths_and_weaknesses_follow_the_thresholds() {
+        let s = NormalSample {
+            id: Uuid::nil(),
+            name: "w".into(),
+            available: true,
+            skills: BTreeMap::from([
+                ("a".to_owned(), 70),
+                ("b".to_owned(), 95),
+                ("c".to_owned(), 69),
+                ("d".to_owned(), 40),
+                ("e".to_owned(), 39),
+                ("f".to_owned(), 0),
+            ]),
+        };
+        assert_eq!(s.strengths(), ["b", "a"]);
+        assert_eq!(s.weaknesses(), ["f", "e"]);
+    }
+
+    #[test]
+    fn success_rate_has_a_prior() {
+        assert_eq!(History::default().success_rate(), 0.5);
+        let h = History {
+            completed: 8,
+            failed: 0,
+        };
+        assert!((h.success_rate() - 0.9).abs() < 1e-9);
+        let h = History {
+            completed: 0,
+            failed: 2,
+        };
+        assert!((h.success_rate() - 0.25).abs() < 1e-9);
+    }
 }

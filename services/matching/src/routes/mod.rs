@@ -9,7 +9,8 @@ use axum::routing::{get, post, put};
 
 use crate::App;
 
-/// Managers run matching; hiring's service account will register workers.
+/// Managers run matching; hiring's service account registers workers and Quality's adjusts
+/// their levels.
 const STAFF: &[Role] = &[Role::Manager, Role::Admin];
 const STAFF_AND_SERVICES: &[Role] = &[Role::Manager, Role::Admin, Role::Service];
 
@@ -38,6 +39,18 @@ pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
             "/normal-samples/{id}",
             Access::Roles(STAFF_AND_SERVICES),
             put(normal_samples::update),
+        )
+        .add(
+            "POST",
+            "/normal-samples/{id}/adjustments",
+            Access::Roles(STAFF_AND_SERVICES),
+            post(normal_samples::adjust),
+        )
+        .add(
+            "GET",
+            "/normal-samples/{id}/adjustments",
+            Access::Roles(STAFF),
+            get(normal_samples::adjustments),
         )
         .add(
             "GET",

@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
+use auth::Principal;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use uuid::Uuid;
 use web::Json;
@@ -9,7 +10,8 @@ use web::Json;
 use crate::App;
 use crate::domain::samples::NormalSample;
 use crate::error::MatchingError;
-use crate::store;
+use crate::profiles::{self, AdjustmentRequest};
+use crate::store::{self, Adjustment};
 
 /// A worker's profile as submitted (hiring feeds this later).
 #[derive(Debug, Deserialize)]
@@ -61,14 +63,16 @@ impl Profile {
     }
 }
 
-/// `POST /normal-samples`: register a worker. Waiting orders are matched right after.
+/// `POST /normal-samples`: register a worker (or replace its profile, audited). Waiting
+/// orders are matched right after.
 pub async fn register(
     State(app): State<App>,
+    who: Principal,
     Json(profile): Json<Profile>,
 ) -> Result<(StatusCode, Json<NormalSample>), MatchingError> {
     let id = profile.id.unwrap_or_else(Uuid::now_v7);
     let sample = profile.validate(id)?;
-    let created = save(&app, &sample).await?;
+    let created = save(&app, &sample, &who).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -77,9 +81,10 @@ pub async fn register(
     Ok((status, Json(sample)))
 }
 
-/// `PUT /normal-samples/{id}`: replace a worker's profile.
+/// `PUT /normal-samples/{id}`: replace a worker's profile; changed levels are audited.
 pub async fn update(
     State(app): State<App>,
+    who: Principal,
     Path(id): Path<Uuid>,
     Json(profile): Json<Profile>,
 ) -> Result<Json<NormalSample>, MatchingError> {
@@ -93,25 +98,25 @@ pub async fn update(
             return Err(MatchingError::NotFound("normal sample"));
         }
     }
-    save(&app, &sample).await?;
+    save(&app, &sample, &who).await?;
     Ok(Json(sample))
 }
 
-async fn save(app: &App, sample: &NormalSample) -> Result<bool, MatchingError> {
+async fn save(app: &App, sample: &NormalSample, who: &Principal) -> Result<bool, MatchingError> {
     let mut tx = app.rt.db.begin().await?;
-    let created = store::upsert_sample(&mut tx, sample).await?;
+    let created = profiles::save(&mut tx, sample, &who.id, "profile replaced").await?;
     tx.commit().await?;
-    app.matcher.notify_one();
+    app.wake.notify_one();
     Ok(created)
 }
 
-/// `GET /normal-samples/{id}`.
+/// `GET /normal-samples/{id}`: the profile with strengths, weaknesses, bookings and history.
 pub async fn get(
     State(app): State<App>,
     Path(id): Path<Uuid>,
-) -> Result<Json<NormalSample>, MatchingError> {
+) -> Result<Json<profiles::Profile>, MatchingError> {
     let mut conn = app.rt.db.pool().acquire().await?;
-    store::sample(&mut conn, id)
+    profiles::profile(&mut conn, id)
         .await?
         .map(Json)
         .ok_or(MatchingError::NotFound("normal sample"))
@@ -121,4 +126,47 @@ pub async fn get(
 pub async fn list(State(app): State<App>) -> Result<Json<Vec<NormalSample>>, MatchingError> {
     let mut conn = app.rt.db.pool().acquire().await?;
     Ok(Json(store::samples(&mut conn).await?))
+}
+
+/// `POST /normal-samples/{id}/adjustments`: Quality (or a manager) sets or changes one skill
+/// level, with a reason; audited in the same transaction. An `Idempotency-Key` header makes
+/// a retry return the first result (200) instead of applying it again.
+pub async fn adjust(
+    State(app): State<App>,
+    who: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(request): Json<AdjustmentRequest>,
+) -> Result<(StatusCode, Json<Adjustment>), MatchingError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| MatchingError::invalid("Idempotency-Key", "must be visible ASCII"))?
+                .to_owned(),
+        ),
+    };
+    let mut tx = app.rt.db.begin().await?;
+    let (adjustment, created) =
+        profiles::adjust(&mut tx, id, request, &who.id, key.as_deref()).await?;
+    tx.commit().await?;
+    app.wake.notify_one();
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(adjustment)))
+}
+
+/// `GET /normal-samples/{id}/adjustments`: the audit of the worker's levels, newest first.
+pub async fn adjustments(
+    State(app): State<App>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<Adjustment>>, MatchingError> {
+    let mut conn = app.rt.db.pool().acquire().await?;
+    if store::sample(&mut conn, id).await?.is_none() {
+        return Err(MatchingError::NotFound("normal sample"));
+    }
+    Ok(Json(store::adjustments(&mut conn, id).await?))
 }

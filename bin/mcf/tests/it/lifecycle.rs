@@ -255,12 +255,30 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     let copy = wait_status(&mut c, &copy_id, "active").await;
     assert_ne!(copy["worker_id"], worker_b.as_str(), "a different worker");
 
-    // Matching's profile of the worker who did not come shows the failure, once.
+    // Matching's profiles keep the results (once each), and the copy's explanation shows
+    // the exclusion of the worker who did not come.
     let profile_path = format!("/normal-samples/{worker_b}");
     c.wait_until("matching", &profile_path, "the no-show in history", |p| {
-        p.to_string().contains("\"failed\":1")
+        p["history"]["failed"] == 1
     })
     .await;
+    let profile_path = format!("/normal-samples/{worker_a}");
+    c.wait_until("matching", &profile_path, "the completion in history", |p| {
+        p["history"]["completed"] == 1
+    })
+    .await;
+    let (status, why) = c
+        .get("matching", &format!("/reference-samples/{copy_id}"))
+        .await;
+    assert_eq!(status, 200, "{why}");
+    assert!(
+        why["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["step"] == "exclude_failed" && s["passed"] == true),
+        "{why}"
+    );
 
     // --- Cancel: the client, from requested or active; never twice.
     let c_order = order(

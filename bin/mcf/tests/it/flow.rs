@@ -28,7 +28,16 @@ pub async fn orders_become_active(mode: Mode) {
         .iter()
         .map(|s| s["step"].as_str().unwrap())
         .collect();
-    assert_eq!(steps, ["availability", "skill_fit", "load_balance"]);
+    assert_eq!(
+        steps,
+        [
+            "availability",
+            "exclude_failed",
+            "skill_fit",
+            "past_results",
+            "load_balance"
+        ]
+    );
     let workers: std::collections::HashSet<String> = {
         let mut w = std::collections::HashSet::new();
         for id in &ids {

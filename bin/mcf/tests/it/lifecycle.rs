@@ -263,9 +263,12 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     })
     .await;
     let profile_path = format!("/normal-samples/{worker_a}");
-    c.wait_until("matching", &profile_path, "the completion in history", |p| {
-        p["history"]["completed"] == 1
-    })
+    c.wait_until(
+        "matching",
+        &profile_path,
+        "the completion in history",
+        |p| p["history"]["completed"] == 1,
+    )
     .await;
     let (status, why) = c
         .get("matching", &format!("/reference-samples/{copy_id}"))

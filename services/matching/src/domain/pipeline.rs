@@ -349,33 +349,49 @@ impl Pipeline {
         };
         // The best, then the runners-up, best first.
         let mut top: [Option<Ranked>; RUNNER_UPS + 1] = [None; RUNNER_UPS + 1];
-        for (pos, entry) in roster.entries().iter().enumerate() {
-            let c = candidate(&ctx, pos, entry);
+        let busy = roster.overlaps(ctx.start, ctx.end);
+        let levels = roster.column(ctx.skill);
+        let entries = roster.entries();
+        for (pos, hot) in roster.hot().iter().enumerate() {
+            let c = Candidate {
+                pos,
+                entry: &entries[pos],
+                available: hot.available,
+                history: hot.history,
+                level: levels.map_or(0, |l| l[pos]),
+                overlapping: busy[pos],
+                load: if hot.min_end > ctx.now {
+                    hot.bookings
+                } else {
+                    roster.load(pos, ctx.now)
+                },
+                excluded: !reference.excluded_workers.is_empty()
+                    && reference.excluded_workers.contains(&hot.id),
+            };
             let (hard_ok, all_ok, total) = self.rank(&ctx, &c);
             let r = Ranked {
                 hard_ok,
                 all_ok,
                 total,
                 load: c.load,
-                id: entry.id,
+                id: hot.id,
                 pos,
             };
-            // Insert into the short sorted list.
-            let mut slot = None;
-            for (i, t) in top.iter().enumerate() {
-                if t.is_none_or(|t| r.cmp(&t) == Ordering::Greater) {
-                    slot = Some(i);
-                    break;
-                }
+            // Most candidates do not even beat the last of the short list.
+            if top[RUNNER_UPS].is_some_and(|t| r.cmp(&t) != Ordering::Greater) {
+                continue;
             }
-            if let Some(i) = slot {
-                top.copy_within(i..RUNNER_UPS, i + 1);
-                top[i] = Some(r);
-            }
+            let i = top
+                .iter()
+                .position(|t| t.is_none_or(|t| r.cmp(&t) == Ordering::Greater))
+                .unwrap_or(RUNNER_UPS);
+            top.copy_within(i..RUNNER_UPS, i + 1);
+            top[i] = Some(r);
         }
         let best = top[0]?;
         let entry = &roster.entries()[best.pos];
         let c = candidate(&ctx, best.pos, entry);
+        debug_assert_eq!(c.overlapping, busy[best.pos]);
         let explanation: Vec<StepScore> = self
             .stages
             .iter()
@@ -440,14 +456,17 @@ impl Pipeline {
     }
 }
 
+/// The candidate at `pos`, computed from its entry alone (for the explained workers).
 fn candidate<'a>(ctx: &StepContext, pos: usize, entry: &'a super::roster::Entry) -> Candidate<'a> {
     Candidate {
         pos,
         entry,
+        available: entry.available,
+        history: entry.history,
+        level: entry.level(ctx.skill) as u8,
         overlapping: entry.overlapping(ctx.start, ctx.end),
         load: entry.load(ctx.now),
-        excluded: !ctx.reference.excluded_workers.is_empty()
-            && ctx.reference.excluded_workers.contains(&entry.id),
+        excluded: ctx.reference.excluded_workers.contains(&entry.id),
     }
 }
 

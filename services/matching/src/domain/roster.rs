@@ -6,6 +6,7 @@
 //! small integers, never strings, per candidate.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use uuid::Uuid;
 
@@ -68,15 +69,39 @@ impl Entry {
     }
 }
 
+/// What a decision reads about every candidate, kept contiguous (one cache-friendly pass).
+#[derive(Debug, Clone, Copy)]
+pub struct Hot {
+    pub id: Uuid,
+    pub available: bool,
+    pub history: History,
+    pub bookings: u32,
+    /// The earliest end among the bookings (i64::MAX: none): while it is in the future,
+    /// the load is simply the number of bookings.
+    pub min_end: i64,
+}
+
 /// Every normal sample, indexed by id, in a stable order (entries are only appended or
 /// updated in place, so a position stays valid while the roster lives: external scores are
 /// matched to candidates by it).
+///
+/// Besides the entries, the roster keeps what a decision scans in flat arrays by position:
+/// [`Hot`] facts, one level column per skill, and every booking ordered by start, so the
+/// few overlapping a reference sample are found by a range query instead of a scan of
+/// every worker's bookings.
 #[derive(Debug, Default)]
 pub struct Roster {
     skill_ids: HashMap<String, SkillId>,
     skill_names: Vec<String>,
     by_id: HashMap<Uuid, usize>,
     entries: Vec<Entry>,
+    hot: Vec<Hot>,
+    /// `columns[skill][pos]`: the level (0 when the worker lacks the skill).
+    columns: Vec<Vec<u8>>,
+    /// (start, order) -> (end, position) of every booking.
+    by_start: BTreeMap<(i64, Uuid), (i64, u32)>,
+    /// The longest booking ever seen, bounding the range query.
+    longest: i64,
     /// Changes when the roster is rebuilt from scratch (positions are then new).
     generation: u64,
 }
@@ -109,33 +134,117 @@ impl Roster {
         let id = self.skill_names.len() as SkillId;
         self.skill_names.push(name.to_owned());
         self.skill_ids.insert(name.to_owned(), id);
+        self.columns.push(vec![0; self.entries.len()]);
         id
     }
 
     /// Adds or replaces one normal sample.
     pub fn put(&mut self, state: SampleState) {
-        let levels = state
+        let id = state.sample.id;
+        let pos = match self.by_id.get(&id) {
+            Some(&pos) => {
+                // Forget what the old version put in the flat arrays.
+                let old = &self.entries[pos];
+                for (skill, _) in &old.levels {
+                    self.columns[*skill as usize][pos] = 0;
+                }
+                for b in &old.bookings {
+                    self.by_start.remove(&(b.start, b.order_id));
+                }
+                pos
+            }
+            None => {
+                let pos = self.entries.len();
+                self.by_id.insert(id, pos);
+                for c in &mut self.columns {
+                    c.push(0);
+                }
+                self.entries.push(Entry {
+                    id,
+                    name: String::new(),
+                    available: false,
+                    levels: vec![],
+                    history: History::default(),
+                    bookings: vec![],
+                });
+                self.hot.push(Hot {
+                    id,
+                    available: false,
+                    history: History::default(),
+                    bookings: 0,
+                    min_end: i64::MAX,
+                });
+                pos
+            }
+        };
+        let levels: Vec<(SkillId, u8)> = state
             .sample
             .skills
             .iter()
             .map(|(k, l)| (self.intern(k), (*l).clamp(0, 100) as u8))
             .collect();
+        for (skill, level) in &levels {
+            self.columns[*skill as usize][pos] = *level;
+        }
         let mut bookings = state.bookings;
         bookings.sort_unstable();
-        let entry = Entry {
-            id: state.sample.id,
+        for b in &bookings {
+            self.by_start
+                .insert((b.start, b.order_id), (b.end, pos as u32));
+            self.longest = self.longest.max(b.end - b.start);
+        }
+        self.hot[pos] = Hot {
+            id,
+            available: state.sample.available,
+            history: state.history,
+            bookings: bookings.len() as u32,
+            min_end: bookings.iter().map(|b| b.end).min().unwrap_or(i64::MAX),
+        };
+        self.entries[pos] = Entry {
+            id,
             name: state.sample.name,
             available: state.sample.available,
             levels,
             history: state.history,
             bookings,
         };
-        match self.by_id.get(&entry.id) {
-            Some(&pos) => self.entries[pos] = entry,
-            None => {
-                self.by_id.insert(entry.id, self.entries.len());
-                self.entries.push(entry);
+    }
+
+    /// The per-position facts decisions scan.
+    pub fn hot(&self) -> &[Hot] {
+        &self.hot
+    }
+
+    /// Levels in `skill` by position (None: nobody has the skill).
+    pub fn column(&self, skill: Option<SkillId>) -> Option<&[u8]> {
+        skill.map(|s| self.columns[s as usize].as_slice())
+    }
+
+    /// How many bookings of each position overlap `[start, end)`.
+    pub fn overlaps(&self, start: i64, end: i64) -> Vec<u32> {
+        let mut counts = vec![0u32; self.entries.len()];
+        let from = start.saturating_sub(self.longest);
+        let range = (
+            Bound::Included((from, Uuid::nil())),
+            Bound::Excluded((end, Uuid::nil())),
+        );
+        if from < end {
+            for (_, (b_end, pos)) in self.by_start.range(range) {
+                if *b_end > start {
+                    counts[*pos as usize] += 1;
+                }
             }
+        }
+        counts
+    }
+
+    /// Bookings of the worker at `pos` not yet over at `now`.
+    pub fn load(&self, pos: usize, now: i64) -> u32 {
+        let h = &self.hot[pos];
+        if h.min_end > now {
+            h.bookings
+        } else {
+            self.entries[pos].load(now)
         }
     }
 
@@ -232,5 +341,72 @@ mod tests {
         assert_eq!(e.overlapping(20, 30), 0);
         assert_eq!(e.load(19), 1);
         assert_eq!(e.load(20), 0);
+        assert_eq!(r.overlaps(15, 30), [1, 0]);
+        assert_eq!(r.overlaps(20, 30), [0, 0]);
+        assert_eq!(r.overlaps(0, 10), [0, 0]);
+        assert_eq!((r.load(0, 19), r.load(0, 20), r.load(1, 0)), (1, 0, 0));
+        assert_eq!(r.column(r.skill_id("cleaning")).unwrap(), [90, 20]);
+        // Replacing drops the old booking and levels from the flat arrays.
+        let mut s = state(a, 0, vec![]);
+        s.sample.skills = BTreeMap::from([("ironing".to_owned(), 70)]);
+        r.put(s);
+        assert_eq!(r.overlaps(15, 30), [0, 0]);
+        assert_eq!(r.column(r.skill_id("cleaning")).unwrap(), [0, 20]);
+        assert_eq!(r.column(r.skill_id("ironing")).unwrap(), [70, 0]);
+    }
+
+    /// Many random replacements: the flat arrays answer exactly as a roster built fresh
+    /// from the same samples, and as the entries themselves.
+    #[test]
+    fn incremental_updates_keep_the_flat_arrays_exact() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let ids: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
+        let skills = ["a", "b", "c", "d"];
+        let mut r = Roster::new();
+        for round in 0..400 {
+            let id = ids[rnd(ids.len() as u64) as usize];
+            let mut s = state(id, 0, vec![]);
+            s.sample.skills = (0..rnd(3))
+                .map(|_| (skills[rnd(4) as usize].to_owned(), rnd(101) as i64))
+                .collect();
+            s.sample.available = rnd(4) != 0;
+            s.bookings = (0..rnd(4))
+                .map(|_| {
+                    let start = rnd(1000) as i64;
+                    Booking {
+                        start,
+                        end: start + 1 + rnd(50) as i64,
+                        order_id: Uuid::now_v7(),
+                    }
+                })
+                .collect();
+            r.put(s);
+            if round % 50 != 49 {
+                continue;
+            }
+            let fresh = Roster::from_states(r.snapshot().into_values(), 0);
+            assert_eq!(fresh.snapshot(), r.snapshot());
+            for _ in 0..20 {
+                let (start, now) = (rnd(1000) as i64, rnd(1000) as i64);
+                let end = start + 1 + rnd(100) as i64;
+                let counts = r.overlaps(start, end);
+                let fresh_counts = fresh.overlaps(start, end);
+                for (pos, e) in r.entries().iter().enumerate() {
+                    assert_eq!(counts[pos], e.overlapping(start, end));
+                    assert_eq!(fresh_counts[fresh.by_id[&e.id]], counts[pos]);
+                    assert_eq!(r.load(pos, now), e.load(now));
+                    for skill in skills {
+                        let level = r.column(r.skill_id(skill)).map_or(0, |c| i64::from(c[pos]));
+                        assert_eq!(level, e.level(r.skill_id(skill)));
+                    }
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::roster::{Entry, Roster, SkillId};
-use super::samples::ReferenceSample;
+use super::samples::{History, ReferenceSample};
 
 /// Whether a step removes candidates or ranks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +48,16 @@ pub struct StepContext<'a> {
     pub external: &'a ExternalScores,
 }
 
-/// One normal sample as a candidate for one reference sample.
+/// One normal sample as a candidate for one reference sample: the facts the built-in steps
+/// need, precomputed from the roster's flat arrays; the full entry for anything else.
 pub struct Candidate<'a> {
     /// Position in the roster (external scores are aligned to it).
     pub pos: usize,
     pub entry: &'a Entry,
+    pub available: bool,
+    pub history: History,
+    /// Level in the reference sample's skill (0 without it).
+    pub level: u8,
     /// Assignments overlapping the reference sample's time.
     pub overlapping: u32,
     /// Assignments not yet over (for load balance).
@@ -85,7 +90,7 @@ impl Step for Availability {
         StepKind::Filter
     }
     fn evaluate(&self, _: &StepContext, c: &Candidate) -> f64 {
-        if c.entry.available && c.overlapping == 0 {
+        if c.available && c.overlapping == 0 {
             1.0
         } else {
             0.0
@@ -116,8 +121,8 @@ impl Step for SkillFit {
     fn kind(&self) -> StepKind {
         StepKind::Score
     }
-    fn evaluate(&self, ctx: &StepContext, c: &Candidate) -> f64 {
-        c.entry.level(ctx.skill) as f64 / 100.0
+    fn evaluate(&self, _: &StepContext, c: &Candidate) -> f64 {
+        f64::from(c.level) / 100.0
     }
 }
 
@@ -130,7 +135,7 @@ impl Step for PastResults {
         StepKind::Score
     }
     fn evaluate(&self, _: &StepContext, c: &Candidate) -> f64 {
-        c.entry.history.success_rate()
+        c.history.success_rate()
     }
 }
 

@@ -200,6 +200,17 @@ async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Resu
 pub async fn run(rt: Runtime, matcher: Arc<Matcher>, wake: Arc<Notify>) {
     let mut shutdown = rt.shutdown.clone();
     let mut last_prune = std::time::Instant::now();
+    // Load the roster now rather than during the first order (seconds at 100k samples).
+    let warm = async {
+        let mut conn = rt.db.pool().acquire().await?;
+        matcher.with_roster(&mut conn, |r| r.len()).await
+    };
+    match warm.await {
+        Ok(n) => tracing::info!(normal_samples = n, "matching roster loaded"),
+        Err(e) => {
+            tracing::warn!(error = %e, "loading the matching roster failed; retried per decision")
+        }
+    }
     while !*shutdown.borrow() {
         if let Err(e) = sweep(&rt, &matcher).await {
             tracing::warn!(error = %e, "matching waiting orders failed");

@@ -413,6 +413,48 @@ pub async fn catalog_and_refusals(mode: Mode) {
             .iter()
             .all(|o| o["status"] == "requested")
     );
+    // A manager adjusts a worker's characteristic; the change is audited with who and why.
+    let (_, worker_id) = worker(&mut c, "zoe", 40).await;
+    let manager = c.token_for("mia", "manager").await;
+    let path = format!("/normal-samples/{worker_id}/adjustments");
+    let (status, body) = c
+        .post_as(
+            &manager,
+            "matching",
+            &path,
+            json!({"skill": "cleaning", "delta": 15}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("reason")),
+        "{body}"
+    );
+    let (status, body) = c
+        .post_as(
+            &manager,
+            "matching",
+            &path,
+            json!({"skill": "cleaning", "delta": 15, "reason": "great review"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, audit) = c.get_as(&manager, "matching", &path).await;
+    assert_eq!(status, 200, "{audit}");
+    let last = &audit.as_array().unwrap()[0];
+    assert_eq!(
+        (last["from"].as_i64(), last["to"].as_i64()),
+        (Some(40), Some(55)),
+        "{audit}"
+    );
+    assert_eq!(last["actor"], account_id(&manager).as_str());
+    let (_, profile) = c
+        .get("matching", &format!("/normal-samples/{worker_id}"))
+        .await;
+    assert_eq!(profile["skills"]["cleaning"], 55);
+    let (status, _) = c.get_as(&client, "matching", &path).await;
+    assert_eq!(status, 403, "clients do not read the audit");
+
     // The clock cannot go back.
     let (status, body) = c
         .post("ordering", "/ops/clock", json!({"seconds": -5}))

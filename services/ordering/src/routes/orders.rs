@@ -139,7 +139,7 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-/// `GET /orders?client_id=&status=&limit=`: newest first. Clients see their own orders
+/// `GET /orders?client_id=&status=&limit=`: latest scheduled first. Clients see their own orders
 /// only; staff may filter by client.
 pub async fn list(
     State(app): State<App>,

@@ -57,3 +57,18 @@ pub struct RouteRule {
 
 /// The routes of [`health_routes`].
 pub const HEALTH_ROUTES: &[(&str, &str)] = &[("GET", "/health"), ("GET", "/ready")];
+
+/// The request's `Idempotency-Key` header, if any: 1 to 200 visible ASCII characters
+/// (trimmed). The error is the message for a 422 naming `Idempotency-Key`.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, &'static str> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .map(|k| Some(k.to_owned()))
+        .ok_or("must be 1 to 200 visible ASCII characters")
+}

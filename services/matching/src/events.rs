@@ -19,6 +19,8 @@ pub const ON_ORDER_REQUESTED: &str = "matching.on-order-requested";
 /// A client requested an order: keep it as a reference sample and match it now.
 pub struct OnOrderRequested {
     pub matcher: Arc<Matcher>,
+    /// Wakes the background sweep, which decides orders needing external steps.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 #[async_trait]
@@ -36,13 +38,19 @@ impl Handler for OnOrderRequested {
             rebook_of: requested.rebook_of,
         };
         let cause = serde_json::to_string(event).map_err(|e| HandlerError::Failed(e.into()))?;
-        if self.matcher.pipeline().externals().is_empty() {
-            // The lock before the insert, as every roster writer does (no lock-order
-            // inversion with a concurrent cancel of the same order).
-            store::lock_roster(tx).await?;
-        }
+        // The lock before the insert, as every roster writer does (no lock-order inversion
+        // with a concurrent cancel of the same order).
+        store::lock_roster(tx).await?;
         if store::insert_reference(tx, &reference, &cause).await? {
-            self.matcher.match_order(tx, reference.order_id).await?;
+            if self.matcher.has_external_steps() {
+                // External steps are asked with no transaction open: the background sweep
+                // decides once this commits.
+                self.wake.notify_one();
+            } else {
+                self.matcher
+                    .match_order(tx, reference.order_id, None)
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -54,6 +54,7 @@ pub fn build(
         events::ON_ORDER_REQUESTED,
         Arc::new(events::OnOrderRequested {
             matcher: matcher.clone(),
+            wake: wake.clone(),
         }),
     );
     let on_hired = rt.consumer(

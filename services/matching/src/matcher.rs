@@ -75,32 +75,66 @@ impl Matcher {
         &self.pipeline
     }
 
+    /// Whether external steps are configured (then decisions are made by the background
+    /// sweep, which asks them with no transaction open).
+    pub fn has_external_steps(&self) -> bool {
+        !self.pipeline.externals().is_empty()
+    }
+
+    /// Asks the external steps about one pending order. Call it with no transaction open
+    /// (a plain pool connection): the answers may take up to the steps' timeouts, and an
+    /// open transaction would hold SQLite's writer or PostgreSQL locks meanwhile.
+    pub async fn ask_external(
+        &self,
+        conn: &mut AnyConnection,
+        order_id: Uuid,
+    ) -> anyhow::Result<Option<(u64, Vec<external::Answer>)>> {
+        if !self.has_external_steps() {
+            return Ok(None);
+        }
+        let Some(pending) = store::pending(conn, order_id).await? else {
+            return Ok(None);
+        };
+        let questions = {
+            let mut state = self.state.lock().await;
+            refresh(conn, &mut state).await?;
+            external::questions(
+                &self.pipeline,
+                &pending.reference,
+                &state.roster,
+                Utc::now(),
+            )?
+        };
+        Ok(Some(external::ask(&self.http, questions).await))
+    }
+
+    /// Decides one pending order in a transaction of its own, the external steps asked
+    /// before it begins. Returns whether it assigned (and committed).
+    pub async fn decide_one(&self, db: &storage::Db, order_id: Uuid) -> anyhow::Result<bool> {
+        let asked = {
+            let mut conn = db.pool().acquire().await?;
+            self.ask_external(&mut conn, order_id).await?
+        };
+        let mut tx = db.begin().await?;
+        if self.match_order(&mut tx, order_id, asked).await? {
+            tx.commit().await?;
+            Ok(true)
+        } else {
+            tx.rollback().await?;
+            Ok(false)
+        }
+    }
+
     /// Matches one pending order inside the caller's transaction; on success the assignment
     /// and its `worker.assigned` event commit together. Returns whether it assigned.
+    /// `asked`: the external steps' answers from [`Matcher::ask_external`] (steps not asked
+    /// take their fallback, with a note).
     pub async fn match_order(
         &self,
         conn: &mut AnyConnection,
         order_id: Uuid,
+        asked: Option<(u64, Vec<external::Answer>)>,
     ) -> anyhow::Result<bool> {
-        // External steps first, outside the lock (see the module doc).
-        let asked = if self.pipeline.externals().is_empty() {
-            None
-        } else {
-            let Some(pending) = store::pending(conn, order_id).await? else {
-                return Ok(false);
-            };
-            let questions = {
-                let mut state = self.state.lock().await;
-                refresh(conn, &mut state).await?;
-                external::questions(
-                    &self.pipeline,
-                    &pending.reference,
-                    &state.roster,
-                    Utc::now(),
-                )?
-            };
-            Some(external::ask(&self.http, questions).await)
-        };
         store::lock_roster(conn).await?;
         let Some(pending) = store::pending(conn, order_id).await? else {
             return Ok(false);
@@ -160,7 +194,7 @@ async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Resu
             let contiguous = match changes.first() {
                 None => seq == 0,
                 Some((first, _)) => *first == seq.max(1) && (seq > 0 || *first == 1),
-            };
+            } && changes.windows(2).all(|w| w[1].0 == w[0].0 + 1);
             if !contiguous || changes.len() > FULL_RELOAD_ABOVE {
                 true
             } else {
@@ -245,13 +279,9 @@ async fn sweep(rt: &Runtime, matcher: &Matcher) -> anyhow::Result<()> {
         };
         let mut assigned = 0;
         for id in &ids {
-            let mut tx = rt.db.begin().await?;
-            if matcher.match_order(&mut tx, *id).await? {
-                tx.commit().await?;
+            if matcher.decide_one(&rt.db, *id).await? {
                 rt.outbox.committed();
                 assigned += 1;
-            } else {
-                tx.rollback().await?;
             }
         }
         // Stop when nothing moved (no worker yet) or the queue is drained.

@@ -133,16 +133,20 @@ pub async fn adjust(
     idempotency_key: Option<&str>,
 ) -> Result<(Adjustment, bool), MatchingError> {
     let req = request.validate()?;
-    if idempotency_key.is_some_and(|k| k.is_empty() || k.len() > 200) {
-        return Err(MatchingError::invalid(
-            "Idempotency-Key",
-            "must be 1 to 200 characters",
-        ));
-    }
     store::lock_roster(conn).await?;
     if let Some(key) = idempotency_key
         && let Some(done) = store::adjustment_by_key(conn, worker_id, key).await?
     {
+        // A retry repeats the same adjustment; the same key for another one is refused.
+        let same = done.skill == req.skill
+            && done.reason == req.reason
+            && req.level.is_none_or(|l| done.to == Some(l));
+        if !same {
+            return Err(MatchingError::invalid(
+                "Idempotency-Key",
+                "was already used for a different adjustment",
+            ));
+        }
         return Ok((done, false));
     }
     let mut sample = store::sample(conn, worker_id)

@@ -111,10 +111,17 @@ fn requested(hours: i64, excluded: Vec<Uuid>) -> OrderRequested {
 
 /// Delivers `order.requested` as the consumer would (inbox aside); returns the assignment.
 async fn request(db: &Db, m: &Arc<Matcher>, r: &OrderRequested) -> store::Assignment {
-    let h = OnOrderRequested { matcher: m.clone() };
+    let h = OnOrderRequested {
+        matcher: m.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    };
     let mut tx = db.begin().await.unwrap();
     h.handle(&mut tx, &Envelope::new(r, 1, None)).await.unwrap();
     tx.commit().await.unwrap();
+    if m.has_external_steps() {
+        // What the woken background sweep does.
+        m.decide_one(db, r.order_id).await.unwrap();
+    }
     assignment(db, r.order_id).await
 }
 
@@ -266,7 +273,7 @@ async fn lifecycle(db: &Db) {
     let mut tx = empty.db.begin().await.unwrap();
     assert!(
         !matcher(&MatchingConfig::default())
-            .match_order(&mut tx, r5.order_id)
+            .match_order(&mut tx, r5.order_id, None)
             .await
             .unwrap()
     );

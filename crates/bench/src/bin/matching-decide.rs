@@ -257,6 +257,7 @@ async fn full(states: &[SampleState], runs: usize, rng: &mut Rng) -> anyhow::Res
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     let handler = matching::events::OnOrderRequested {
         matcher: matcher.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
     };
     let ids: Vec<Uuid> = states.iter().map(|s| s.sample.id).collect();
     let mut times = Vec::with_capacity(runs);

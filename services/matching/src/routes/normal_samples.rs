@@ -138,14 +138,8 @@ pub async fn adjust(
     headers: HeaderMap,
     Json(request): Json<AdjustmentRequest>,
 ) -> Result<(StatusCode, Json<Adjustment>), MatchingError> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| MatchingError::invalid("Idempotency-Key", "must be visible ASCII"))?
-                .to_owned(),
-        ),
-    };
+    let key =
+        web::idempotency_key(&headers).map_err(|m| MatchingError::invalid("Idempotency-Key", m))?;
     let mut tx = app.rt.db.begin().await?;
     let (adjustment, created) =
         profiles::adjust(&mut tx, id, request, &who.id, key.as_deref()).await?;

@@ -17,7 +17,7 @@ type Result<T> = std::result::Result<T, anyhow::Error>;
 /// The lock every transaction that changes normal samples or bookings takes (PostgreSQL;
 /// SQLite serializes writers already). Transaction-scoped: released at commit or rollback.
 pub async fn lock_roster(conn: &mut AnyConnection) -> Result<()> {
-    if conn.backend_name() == "PostgreSQL" {
+    if storage::Backend::of(conn) == storage::Backend::Postgres {
         storage::query("SELECT pg_advisory_xact_lock(7243001)")
             .execute(&mut *conn)
             .await?;
@@ -67,8 +67,11 @@ pub async fn last_change(conn: &mut AnyConnection) -> Result<i64> {
 /// sequence never restarts. A replica that missed forgotten changes reloads everything.
 pub async fn prune_changes(conn: &mut AnyConnection, before: i64) -> Result<u64> {
     Ok(storage::query(
-        "DELETE FROM roster_changes WHERE at < $1 \
-         AND seq < (SELECT COALESCE(MAX(seq), 0) FROM roster_changes)",
+        // By seq, not by time: only a prefix of the log goes (replicas' clocks differ, so
+        // `at` is not monotonic in `seq`), and the newest old row stays, so a reader can
+        // always tell whether its position is still in the log.
+        "DELETE FROM roster_changes WHERE seq < \
+         (SELECT COALESCE(MAX(seq), 0) FROM roster_changes WHERE at < $1)",
     )
     .bind(before)
     .execute(conn)

@@ -154,6 +154,7 @@ async fn build(
                     .join(ordering::NAME),
             )
             .map_err(|e| anyhow::anyhow!("ordering.objects_url: {e}"))?;
+            tracing::info!(location = objects.location(), "ordering keeps photos here");
             ordering::build(
                 rt,
                 &config.ordering,

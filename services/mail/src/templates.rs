@@ -59,6 +59,12 @@ pub const TEMPLATES: &[Template] = &[
         html: "<p>Hello {{name}},</p><p>the worker did not come for your order on {{when}}. <a href=\"{{link}}\">Pick a new date</a> and we will send someone else.</p><p>MCF</p>",
     },
     Template {
+        name: "order_not_matched",
+        subject: "We could not find anyone for your order",
+        text: "Hello {{name}},\n\nwe found no worker for your order on {{when}}. Pick a new date and we will try again:\n{{link}}\n\nMCF",
+        html: "<p>Hello {{name}},</p><p>we found no worker for your order on {{when}}. <a href=\"{{link}}\">Pick a new date</a> and we will try again.</p><p>MCF</p>",
+    },
+    Template {
         name: "invoice_issued",
         subject: "Your MCF invoice {{invoice}}",
         text: "Hello {{name}},\n\nyour invoice {{invoice}} for {{period}} is {{amount}}.\n\nMCF billing",
@@ -217,7 +223,7 @@ mod tests {
                 .collect();
             render(t.name, &v).unwrap_or_else(|e| panic!("{}: {e}", t.name));
         }
-        assert_eq!(TEMPLATES.len(), 9);
+        assert_eq!(TEMPLATES.len(), 10);
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! What Ordering does when other contexts publish.
 
 use async_trait::async_trait;
-use chrono::Utc;
 use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::matching::WorkerAssigned;
@@ -18,7 +17,10 @@ fn failed(e: impl Into<anyhow::Error>) -> HandlerError {
 }
 
 /// Matching assigned a worker: activate the order, announce it, tell the client.
-pub struct OnWorkerAssigned;
+pub struct OnWorkerAssigned {
+    /// Business time, as every other order time.
+    pub clock: storage::Clock,
+}
 
 #[async_trait]
 impl Handler for OnWorkerAssigned {
@@ -36,7 +38,7 @@ impl Handler for OnWorkerAssigned {
             assigned.worker_id,
             assigned.price,
             event.aggregate_version,
-            Utc::now(),
+            self.clock.now(),
         ) {
             Some(t) => {
                 store::update_order(tx, &order, before, Some(&t.entry))

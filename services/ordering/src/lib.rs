@@ -101,6 +101,7 @@ impl OrderingConfig {
 pub struct App {
     rt: Runtime,
     config: Arc<OrderingConfig>,
+    /// The lifecycle's time rules (from the config).
     policy: domain::order::Policy,
     /// Photos (check-in, report).
     objects: storage::Objects,
@@ -123,7 +124,12 @@ pub fn build(
         objects,
         public_url: public_url.trim_end_matches('/').to_owned(),
     };
-    let on_assignment = rt.consumer(events::ON_ASSIGNMENT, Arc::new(events::OnWorkerAssigned));
+    let on_assignment = rt.consumer(
+        events::ON_ASSIGNMENT,
+        Arc::new(events::OnWorkerAssigned {
+            clock: rt.clock.clone(),
+        }),
+    );
     let on_account = rt.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
         rt.relay_task(),

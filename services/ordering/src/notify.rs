@@ -69,7 +69,9 @@ pub async fn activated(
     send(conn, order, "order_activated", vars, key, cause).await
 }
 
-/// "Nobody came": the apology and the link to rebook for a new date.
+/// "Nobody came" (or "nobody was found"): the apology and the link to rebook for a new
+/// date. The link is Ordering's rebook endpoint (`POST`, the client's token), for the
+/// client app to act on; `ordering.public_url` can point it elsewhere.
 pub async fn failed(
     conn: &mut AnyConnection,
     order: &Order,
@@ -82,5 +84,10 @@ pub async fn failed(
         json!(format!("{public_url}/orders/{}/rebook", order.id)),
     );
     let key = format!("failed:{}", order.id);
-    send(conn, order, "no_show_rebook", vars, key, None).await
+    let template = if order.reason.as_deref() == Some("not_matched") {
+        "order_not_matched"
+    } else {
+        "no_show_rebook"
+    };
+    send(conn, order, template, vars, key, None).await
 }

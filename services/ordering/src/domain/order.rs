@@ -337,7 +337,6 @@ impl Order {
         &self,
         by: &str,
         scheduled_at: DateTime<Utc>,
-        service_type: &ServiceType,
         now: DateTime<Utc>,
     ) -> Result<(Order, Transition), OrderingError> {
         if by != self.client_id {
@@ -361,15 +360,20 @@ impl Order {
         check_schedule(scheduled_at, now)?;
         let mut excluded = self.excluded_workers.clone();
         excluded.extend(self.worker_id.filter(|w| !excluded.contains(w)));
-        let mut copy_type = service_type.clone();
-        // The copy keeps what the client ordered, whatever the catalog says today.
-        copy_type.name = self.service_type_name.clone();
-        copy_type.skill = self.skill.clone();
-        copy_type.duration_minutes = self.duration_minutes;
-        copy_type.price = self.approximate_price;
+        // The copy is of what the client ordered, whatever the catalog says today (even if
+        // the type was retired since).
+        let ordered = ServiceType {
+            id: self.service_type_id,
+            name: self.service_type_name.clone(),
+            description: String::new(),
+            skill: self.skill.clone(),
+            price: self.approximate_price,
+            duration_minutes: self.duration_minutes,
+            retired: false,
+        };
         Ok(Order::new(
             &self.client_id,
-            &copy_type,
+            &ordered,
             self.description.clone(),
             scheduled_at,
             now,
@@ -775,9 +779,8 @@ mod tests {
         assert_eq!(failed.order.worker_id, Some(w));
         assert!(order.fail_if_overdue(after, &policy).is_none(), "only once");
 
-        let st = service_type();
         let (copy, t) = order
-            .rebook("client-1", after + Duration::days(1), &st, after)
+            .rebook("client-1", after + Duration::days(1), after)
             .unwrap();
         assert_eq!(copy.rebook_of, Some(order.id));
         assert_eq!(copy.excluded_workers, vec![w]);
@@ -786,7 +789,7 @@ mod tests {
         };
         assert_eq!(req.excluded_workers, vec![w]);
         assert!(matches!(
-            order.rebook("someone-else", after + Duration::days(1), &st, after),
+            order.rebook("someone-else", after + Duration::days(1), after),
             Err(OrderingError::NotFound(_))
         ));
     }

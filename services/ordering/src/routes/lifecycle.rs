@@ -138,9 +138,10 @@ pub async fn complete(
 }
 
 /// Checks the photo (422 naming `field`), tries the move on a copy of the order so a
-/// refused one stores nothing, then stores the photo under `orders/{id}/{name}.{ext}`.
-/// The key is fixed per order and photo, so a retry after a crash overwrites instead of
-/// leaving strays.
+/// refused one stores nothing, then stores the photo under a key of its own
+/// (`orders/{id}/{name}-{uuid}.{ext}`): of two racing attempts, the one whose transition
+/// commits names its photo, and the loser's photo cannot overwrite it. (A crash between
+/// the upload and the commit leaves an unreferenced object, never a wrong one.)
 async fn upload(
     app: &App,
     id: Uuid,
@@ -151,7 +152,11 @@ async fn upload(
 ) -> Result<String, OrderingError> {
     let image = web::image::decode_image(encoded, app.config.photo_max_bytes)
         .map_err(|m| OrderingError::invalid(field, &m))?;
-    let key = format!("orders/{id}/{name}.{}", image.extension());
+    let key = format!(
+        "orders/{id}/{name}-{}.{}",
+        Uuid::now_v7().simple(),
+        image.extension()
+    );
     let mut copy = read(app, id).await?;
     dry_run(&mut copy, key.clone())?;
     app.objects
@@ -212,11 +217,7 @@ pub async fn rebook(
             .ok_or_else(|| anyhow::anyhow!("rebooked copy {copy} is missing"))?;
         return Ok((StatusCode::OK, Json(copy)));
     }
-    let service_type = store::service_type(&mut tx, original.service_type_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("service type of order {id} is missing"))?;
-    let (copy, t) =
-        original.rebook(&who.id, req.scheduled_at, &service_type, app.rt.clock.now())?;
+    let (copy, t) = original.rebook(&who.id, req.scheduled_at, app.rt.clock.now())?;
     store::insert_order(&mut tx, &copy, None).await?;
     store::insert_history(&mut tx, copy.id, &t.entry).await?;
     if !store::mark_rebooked(&mut tx, original.id, copy.id).await? {

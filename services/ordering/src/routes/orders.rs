@@ -69,21 +69,7 @@ async fn replayed(
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, OrderingError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 200)
-        .ok_or_else(|| {
-            OrderingError::invalid(
-                "Idempotency-Key",
-                "must be 1 to 200 visible ASCII characters",
-            )
-        })?;
-    Ok(Some(key.to_owned()))
+    web::idempotency_key(headers).map_err(|m| OrderingError::invalid("Idempotency-Key", m))
 }
 
 /// Whether `who` may see `order`: its client, its worker, staff. Anyone else is told

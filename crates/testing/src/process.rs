@@ -40,3 +40,17 @@ pub(crate) fn find_executable(
         .map(|d| std::path::Path::new(d).join(name))
         .find(|p| p.is_file())
 }
+
+/// Python's scripts directory (where `pip install` puts `nats-server`, `moto_server`).
+pub(crate) fn python_scripts() -> Vec<String> {
+    std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .into_iter()
+        .collect()
+}

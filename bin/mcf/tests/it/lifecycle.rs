@@ -550,3 +550,68 @@ pub async fn no_show_after_downtime(mode: Mode) {
     let (_, counts) = c.get("ordering", "/ops/orders").await;
     assert_eq!(counts["failed"], 1, "{counts}");
 }
+
+/// Photos in an S3-compatible bucket (moto standing in for S3), distributed mode: the
+/// check-in photo taken through one replica is served by every replica, from the bucket.
+pub async fn photos_in_an_s3_bucket() {
+    let s3 = testing::S3::start("photos").expect("an S3-compatible server for tests");
+    let objects_url = format!(
+        "s3://photos?endpoint={}&region=us-east-1&allow_http=true",
+        s3.endpoint()
+    );
+    let mut c = Cluster::start_with(
+        Mode::Distributed,
+        vec![
+            ("MCF_CLOCK__ADJUSTABLE".into(), "true".into()),
+            ("MCF_ORDERING__OBJECTS_URL".into(), objects_url),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+        ],
+        None,
+    )
+    .await;
+    let service_type = c.service_type().await;
+    let client = c.token_for("eve", "client").await;
+    let (worker_token, _) = worker(&mut c, "rex", 70).await;
+    let now = business_now(&mut c).await;
+    let id = order(
+        &mut c,
+        &client,
+        &service_type,
+        now + chrono::Duration::hours(1),
+    )
+    .await;
+    wait_status(&mut c, &id, "active").await;
+    advance(&mut c, chrono::Duration::minutes(50)).await;
+    let (status, body) = c
+        .post_as(
+            &worker_token,
+            "ordering",
+            &format!("/orders/{id}/check-in"),
+            json!({"photo": PHOTO}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let key = body["check_in_photo"].as_str().unwrap().to_owned();
+    for api in c.apis("ordering") {
+        let r = c
+            .http
+            .get(format!("{api}/orders/{id}/photos/check-in"))
+            .bearer_auth(&client)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["content-type"], "image/png");
+    }
+    let listing = c
+        .http
+        .get(format!("{}/photos", s3.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listing.contains(&key), "{key} not in the bucket: {listing}");
+}

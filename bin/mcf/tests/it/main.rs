@@ -59,3 +59,8 @@ both_modes! {
 async fn distributed_nats_killed_and_restarted_mid_flow_loses_nothing() {
     faults::nats_killed_and_restarted().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_photos_live_in_an_s3_compatible_bucket() {
+    lifecycle::photos_in_an_s3_bucket().await;
+}

@@ -250,13 +250,7 @@ pub fn scores(roster: &Roster, generation: u64, answers: Vec<Answer>) -> Externa
             .map(|a| match a {
                 Answer::Failed(why) => ExternalOutcome::Failed(why),
                 Answer::InOrder(v) => ExternalOutcome::Scored(v),
-                Answer::ById(m) => ExternalOutcome::Scored(
-                    roster
-                        .entries()
-                        .iter()
-                        .map(|e| m.get(&e.id).copied().flatten())
-                        .collect(),
-                ),
+                Answer::ById(m) => ExternalScores::align(roster, |id| m.get(id).copied().flatten()),
             })
             .collect(),
     }

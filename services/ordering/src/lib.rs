@@ -101,8 +101,6 @@ impl OrderingConfig {
 pub struct App {
     rt: Runtime,
     config: Arc<OrderingConfig>,
-    /// The lifecycle's time rules (from the config).
-    policy: domain::order::Policy,
     /// Photos (check-in, report).
     objects: storage::Objects,
     /// Ordering's public base URL (`http://host:port/api/ordering`), for mailed links.
@@ -120,7 +118,6 @@ pub fn build(
     let app = App {
         rt: rt.clone(),
         config: Arc::new(config.clone()),
-        policy: config.policy(),
         objects,
         public_url: public_url.trim_end_matches('/').to_owned(),
     };

@@ -34,7 +34,7 @@ pub async fn sweep(app: &App) -> Result<usize, OrderingError> {
         let now = app.rt.clock.now();
         let ids = {
             let mut conn = app.rt.db.pool().acquire().await?;
-            store::overdue(&mut conn, now - app.policy.grace, 100).await?
+            store::overdue(&mut conn, now - app.config.policy().grace, 100).await?
         };
         let mut moved = 0;
         for id in &ids {
@@ -62,7 +62,7 @@ async fn fail_one(app: &App, id: uuid::Uuid) -> Result<bool, OrderingError> {
         return Ok(false);
     };
     let before = order.version;
-    let Some(t) = order.fail_if_overdue(app.rt.clock.now(), &app.policy) else {
+    let Some(t) = order.fail_if_overdue(app.rt.clock.now(), &app.config.policy()) else {
         return Ok(false);
     };
     store::update_order(&mut tx, &order, before, Some(&t.entry)).await?;

@@ -867,7 +867,7 @@ mod tests {
                 &r,
                 &roster,
                 now(),
-                &scores(ExternalScores::align(&roster, &by_id)),
+                &scores(ExternalScores::align(&roster, |id| by_id.get(id).copied())),
             )
             .unwrap();
         assert_eq!(d.worker_id, ids[1]);
@@ -910,7 +910,7 @@ mod tests {
         // Scores for another roster generation are not trusted.
         let stale = ExternalScores {
             generation: roster.generation() + 1,
-            outcomes: vec![ExternalScores::align(&roster, &by_id)],
+            outcomes: vec![ExternalScores::align(&roster, |id| by_id.get(id).copied())],
         };
         let d = p.decide(&r, &roster, now(), &stale).unwrap();
         assert_eq!(d.worker_id, ids[0]);

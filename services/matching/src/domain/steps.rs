@@ -3,8 +3,6 @@
 //! per candidate per decision, so they must not allocate: they read the interned roster
 //! entry and the precomputed [`Candidate`] facts.
 
-use std::collections::HashMap;
-
 use uuid::Uuid;
 
 use super::roster::{Entry, Roster, SkillId};
@@ -198,15 +196,9 @@ pub struct ExternalScores {
 }
 
 impl ExternalScores {
-    /// Builds outcomes from scores keyed by worker id, aligned to the roster's positions.
-    pub fn align(roster: &Roster, by_id: &HashMap<Uuid, f64>) -> ExternalOutcome {
-        ExternalOutcome::Scored(
-            roster
-                .entries()
-                .iter()
-                .map(|e| by_id.get(&e.id).copied())
-                .collect(),
-        )
+    /// Builds outcomes from scores looked up by worker id, aligned to the roster's positions.
+    pub fn align(roster: &Roster, score_of: impl Fn(&Uuid) -> Option<f64>) -> ExternalOutcome {
+        ExternalOutcome::Scored(roster.entries().iter().map(|e| score_of(&e.id)).collect())
     }
 
     fn score(&self, generation: u64, slot: usize, pos: usize) -> Option<f64> {

@@ -365,7 +365,9 @@ pub async fn close_reference(
         )
         .bind(order.order_id.to_string())
         .bind(&order.client_id)
-        .bind(&order.service_type_name)
+        // Its request never arrived, so the skill is unknown; the row only marks the
+        // order closed, and a closed order is never matched.
+        .bind("")
         .bind(micros(order.scheduled_at))
         .bind(micros(
             order.scheduled_at + chrono::Duration::minutes(order.duration_minutes.max(0)),

@@ -98,7 +98,7 @@ pub async fn check_in(
     let id = order_id(&id)?;
     let worker = Uuid::parse_str(&who.id).map_err(|_| OrderingError::NotFound("order"))?;
     let now = app.rt.clock.now();
-    let policy = app.policy;
+    let policy = app.config.policy();
     let key = upload(&app, id, "check-in", "photo", &req.photo, |o, key| {
         o.check_in(worker, key, now, &policy)
     })

@@ -111,7 +111,7 @@ pub async fn get(
     visible_to(&order, &who)?;
     let history = store::history(&mut conn, id).await?;
     Ok(Json(OrderView {
-        check_in_deadline: order.deadline(&app.policy),
+        check_in_deadline: order.deadline(&app.config.policy()),
         order,
         history,
     }))

@@ -46,7 +46,8 @@ impl Running {
         }
     }
 
-    /// Runs until a task ends on its own (the HTTP server failed) or `signal` resolves.
+    /// Runs until a task ends on its own (the HTTP server failed; supervised background
+    /// tasks only end at shutdown) or `signal` resolves.
     pub async fn until(mut self, signal: impl std::future::Future<Output = ()>) {
         tokio::select! {
             _ = signal => {}
@@ -266,8 +267,15 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
         let service = build(name, rt, config, &issuer).await?;
         authz.extend(service.authz.iter().cloned().map(|r| (service.name, r)));
         router = router.nest(&format!("/api/{}", service.name), service.router);
+        // Each background task runs under a supervisor: a panic restarts that task (logged
+        // and counted for `GET /ops/tasks`) instead of ending the process.
         for task in service.tasks {
-            tasks.spawn(task);
+            tasks.spawn(messaging::tasks::supervise(
+                task,
+                service.task_stats.clone(),
+                shutdown_rx.clone(),
+                messaging::tasks::Backoff::default(),
+            ));
         }
     }
     let router = router.layer(tower_http::trace::TraceLayer::new_for_http());

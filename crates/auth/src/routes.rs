@@ -125,12 +125,18 @@ pub fn assemble(
     db: storage::Db,
     consumers: Vec<messaging::Consumer>,
     verifier: std::sync::Arc<crate::Verifier>,
-    tasks: Vec<futures::future::BoxFuture<'static, ()>>,
+    tasks: Vec<messaging::Task>,
 ) -> web::Service {
+    let task_stats = messaging::tasks::TaskStats::new(&tasks);
     let (extra, extra_rules) = Routes::new()
         .merge(
             web::ops::routes(db.clone(), consumers),
             web::ops::ROUTES,
+            Access::Roles(&[Role::Admin]),
+        )
+        .merge(
+            web::tasks::routes(task_stats.clone()),
+            web::tasks::ROUTES,
             Access::Roles(&[Role::Admin]),
         )
         .merge(web::health_routes(db), web::HEALTH_ROUTES, Access::Public)
@@ -149,6 +155,7 @@ pub fn assemble(
         name,
         router: router.merge(extra).layer(axum::Extension(verifier)),
         tasks,
+        task_stats,
         authz: rules,
     }
 }

@@ -17,6 +17,7 @@ pub mod faults;
 pub mod outbox;
 mod runtime;
 pub mod stats;
+pub mod tasks;
 
 pub use bus::{Bus, BusError};
 pub use config::MessagingConfig;
@@ -24,6 +25,7 @@ pub use consumer::{Consumer, Handler, HandlerError};
 pub use faults::Faults;
 pub use outbox::{Outbox, Relay};
 pub use runtime::Runtime;
+pub use tasks::Task;
 
 /// The messaging tables (outbox, inbox, dead letters) every service database carries.
 ///

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use storage::Db;
 use tokio::sync::watch;
 
 use crate::bus::Subscription;
-use crate::{Bus, Consumer, Faults, Handler, MessagingConfig, Outbox, Relay};
+use crate::{Bus, Consumer, Faults, Handler, MessagingConfig, Outbox, Relay, Task};
 
 /// A service's messaging: its database (outbox, inbox), the bus, settings and shutdown.
 #[derive(Clone)]
@@ -54,25 +53,24 @@ impl Runtime {
         )
     }
 
-    /// The task publishing this service's outbox.
-    pub fn relay_task(&self) -> BoxFuture<'static, ()> {
-        let relay = Relay::new(
-            self.db.clone(),
-            self.bus.clone(),
-            self.outbox.clone(),
-            self.config.clone(),
-            self.faults.clone(),
-        );
-        Box::pin(relay.run(self.shutdown.clone()))
+    /// The task publishing this service's outbox (a fresh relay per run).
+    pub fn relay_task(&self) -> Task {
+        let rt = self.clone();
+        Task::new("relay", move || {
+            let relay = Relay::new(
+                rt.db.clone(),
+                rt.bus.clone(),
+                rt.outbox.clone(),
+                rt.config.clone(),
+                rt.faults.clone(),
+            );
+            relay.run(rt.shutdown.clone())
+        })
     }
 
-    /// The task feeding `consumer` with the events of `source` it listens to.
-    pub fn consumer_task(
-        &self,
-        source: &str,
-        event_types: &[&str],
-        consumer: Consumer,
-    ) -> BoxFuture<'static, ()> {
+    /// The task feeding `consumer` with the events of `source` it listens to, named after
+    /// the consumer.
+    pub fn consumer_task(&self, source: &str, event_types: &[&str], consumer: Consumer) -> Task {
         let sub = Subscription {
             consumer: consumer.name().to_owned(),
             source: source.to_owned(),
@@ -81,6 +79,10 @@ impl Runtime {
         let bus = self.bus.clone();
         let config = self.config.clone();
         let shutdown = self.shutdown.clone();
-        Box::pin(async move { bus.run_consumer(sub, consumer, config, shutdown).await })
+        Task::new(format!("consumer {}", consumer.name()), move || {
+            let (bus, sub, consumer) = (bus.clone(), sub.clone(), consumer.clone());
+            let (config, shutdown) = (config.clone(), shutdown.clone());
+            async move { bus.run_consumer(sub, consumer, config, shutdown).await }
+        })
     }
 }

@@ -9,7 +9,20 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+/// The most one move may add (ten years): tests of deadlines need hours or days; a larger
+/// step is a typo or a probe.
+pub const MAX_STEP_SECONDS: i64 = 10 * 366 * 24 * 3600;
+
+/// Business time never reaches this instant (the start of year 9998): every date computed
+/// from it (an order scheduled up to a year ahead, its deadline, a link's expiry) stays a
+/// four-digit year that chrono, RFC 3339 parsers and both databases handle without overflow.
+pub fn latest() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9998, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// The service's notion of the current time. Cheap to clone; clones share the offset.
 #[derive(Debug, Clone, Default)]
@@ -18,13 +31,18 @@ pub struct Clock {
     adjustable: Arc<AtomicBool>,
 }
 
-/// Moving a clock that is not adjustable (or backwards) is refused.
+/// Moving a clock that is not adjustable, backwards or too far is refused (and changes
+/// nothing).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ClockError {
     #[error("this clock follows the system time (set clock.adjustable = true to move it)")]
     Fixed,
     #[error("the clock only moves forward")]
     Backwards,
+    #[error("one move may add at most {MAX_STEP_SECONDS} seconds (ten years)")]
+    StepTooLarge,
+    #[error("business time must stay before the year 9998")]
+    PastTheEnd,
 }
 
 impl Clock {
@@ -42,7 +60,10 @@ impl Clock {
 
     /// Now, as the service sees it.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + Duration::microseconds(self.offset_micros.load(Ordering::Relaxed))
+        // `advance` keeps the offset below `latest()`; the fallback only guards the sum.
+        Utc::now()
+            .checked_add_signed(self.offset())
+            .unwrap_or_else(latest)
     }
 
     /// How far ahead of the system clock this one is.
@@ -54,7 +75,8 @@ impl Clock {
         self.adjustable.load(Ordering::Relaxed)
     }
 
-    /// Moves the clock forward by `by`.
+    /// Moves the clock forward by `by` (at most [`MAX_STEP_SECONDS`], and never to
+    /// [`latest`] or beyond); a refused move changes nothing.
     pub fn advance(&self, by: Duration) -> Result<DateTime<Utc>, ClockError> {
         if !self.is_adjustable() {
             return Err(ClockError::Fixed);
@@ -62,8 +84,20 @@ impl Clock {
         if by < Duration::zero() {
             return Err(ClockError::Backwards);
         }
-        let us = by.num_microseconds().unwrap_or(i64::MAX);
-        self.offset_micros.fetch_add(us, Ordering::Relaxed);
+        if by > Duration::seconds(MAX_STEP_SECONDS) {
+            return Err(ClockError::StepTooLarge);
+        }
+        let step = by.num_microseconds().ok_or(ClockError::StepTooLarge)?;
+        // The largest offset that keeps `now()` before `latest()`, judged now; the update is
+        // one atomic step so concurrent moves cannot add up past it.
+        let room = (latest() - Utc::now())
+            .num_microseconds()
+            .ok_or(ClockError::PastTheEnd)?;
+        self.offset_micros
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
+                current.checked_add(step).filter(|next| *next < room)
+            })
+            .map_err(|_| ClockError::PastTheEnd)?;
         Ok(self.now())
     }
 }
@@ -87,5 +121,35 @@ mod tests {
         c.advance(Duration::hours(2)).unwrap();
         assert!(other.now() > Utc::now() + Duration::minutes(119));
         assert_eq!(c.advance(Duration::hours(-1)), Err(ClockError::Backwards));
+    }
+
+    #[test]
+    fn a_move_too_large_or_past_the_end_is_refused_and_changes_nothing() {
+        let c = Clock::adjustable();
+        assert_eq!(
+            c.advance(Duration::seconds(MAX_STEP_SECONDS + 1)),
+            Err(ClockError::StepTooLarge)
+        );
+        assert_eq!(
+            c.advance(Duration::seconds(9_000_000_000_000)),
+            Err(ClockError::StepTooLarge)
+        );
+        assert_eq!(c.offset(), Duration::zero());
+        // Ten-year steps until the end: then refused, and the clock stays before it.
+        let mut moves = 0;
+        while c.advance(Duration::seconds(MAX_STEP_SECONDS)).is_ok() {
+            moves += 1;
+            assert!(moves < 1000, "the clock never stopped");
+        }
+        assert!(moves > 700);
+        let before = c.offset();
+        assert_eq!(
+            c.advance(Duration::seconds(MAX_STEP_SECONDS)),
+            Err(ClockError::PastTheEnd)
+        );
+        assert_eq!(c.offset(), before);
+        assert!(c.now() < latest());
+        // Dates a year past business time still compute.
+        assert!(c.now().checked_add_signed(Duration::days(366)).is_some());
     }
 }

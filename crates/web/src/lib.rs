@@ -7,6 +7,7 @@ pub mod limits;
 pub mod ops;
 mod problem;
 
+pub mod tasks;
 pub use json::Json;
 pub use problem::ApiError;
 
@@ -35,11 +36,13 @@ pub fn health_routes(db: storage::Db) -> Router {
 }
 
 /// A built service: its HTTP routes and the background tasks (relay, consumers, ...) that
-/// must run beside them until shutdown.
+/// must run beside them until shutdown, each restartable (the composition supervises them
+/// and records their restarts in `task_stats`, shown by `GET /ops/tasks`).
 pub struct Service {
     pub name: &'static str,
     pub router: Router,
-    pub tasks: Vec<futures::future::BoxFuture<'static, ()>>,
+    pub tasks: Vec<messaging::Task>,
+    pub task_stats: messaging::tasks::TaskStats,
     /// Who may call each route: the service's authorization matrix, as enforced.
     pub authz: Vec<RouteRule>,
 }

@@ -81,7 +81,10 @@ impl TestSpec {
         })
     }
 
-    /// Percent of right answers; `answers[i]` is the chosen index for question i.
+    /// Percent of right answers; `answers[i]` is the chosen index for question i. A wrong
+    /// number of answers or an index that is not one of the question's choices is refused
+    /// (naming it) before anything is scored, so a malformed submission cannot use up the
+    /// candidate's single attempt.
     pub fn score(&self, answers: &[usize]) -> Result<i64, HiringError> {
         if answers.len() != self.questions.len() {
             return Err(HiringError::invalid(
@@ -91,6 +94,17 @@ impl TestSpec {
         }
         let right = self
             .questions
+        for (i, (q, a)) in self.questions.iter().zip(answers).enumerate() {
+            if *a >= q.choices.len() {
+                return Err(HiringError::invalid(
+                    &format!("answers[{i}]"),
+                    &format!(
+                        "must be a choice's index, 0 to {}",
+                        q.choices.len().saturating_sub(1)
+                    ),
+                ));
+            }
+        }
             .iter()
             .zip(answers)
             .filter(|(q, a)| q.answer == **a)
@@ -223,6 +237,22 @@ mod tests {
         assert!(t.score(&[0]).is_err());
         assert!(
             t.for_candidate().to_string().find("answer").is_none(),
+    #[test]
+    fn impossible_answers_are_refused_naming_the_answer() {
+        let t = test(&[0, 1]).validate().unwrap();
+        let field = |r: Result<i64, HiringError>| match r {
+            Err(HiringError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        // Three choices per question: 0..=2.
+        assert_eq!(field(t.score(&[7, 9])), "answers[0]");
+        assert_eq!(field(t.score(&[2, 3])), "answers[1]");
+        assert_eq!(field(t.score(&[usize::MAX, 0])), "answers[0]");
+        assert_eq!(field(t.score(&[0, 1, 2])), "answers");
+        assert_eq!(field(t.score(&[])), "answers");
+        assert_eq!(t.score(&[2, 2]).unwrap(), 0);
+    }
+
             "no key for candidates"
         );
     }

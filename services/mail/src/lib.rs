@@ -79,13 +79,29 @@ pub fn build(
     verifier: Arc<auth::Verifier>,
 ) -> anyhow::Result<web::Service> {
     let wake = Arc::new(Notify::new());
-    let deliverer = deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone())?;
+    // Checked once here so a bad `[mail]` section stops the start; every (re)start of the
+    // deliverer task then builds its own.
+    deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone())?;
+    let deliverer = {
+        let (rt, config, wake) = (rt.clone(), config.clone(), wake.clone());
+        messaging::Task::new("deliverer", move || {
+            let deliverer = deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone());
+            async move {
+                match deliverer {
+                    Ok(d) => d.run().await,
+                    // Ending early makes the supervisor retry later (e.g. the mail directory
+                    // came back).
+                    Err(e) => tracing::error!(error = %e, "mail deliverer cannot start"),
+                }
+            }
+        })
+    };
     let handler = Arc::new(events::OnMailRequested { wake: wake.clone() });
     let consumers: Vec<_> = events::REQUEST_TYPES
         .iter()
         .map(|(name, _, _)| rt.consumer(name, handler.clone()))
         .collect();
-    let mut tasks = vec![rt.relay_task(), Box::pin(deliverer.run()) as _];
+    let mut tasks = vec![rt.relay_task(), deliverer];
     for ((_, source, event_type), consumer) in events::REQUEST_TYPES.iter().zip(&consumers) {
         tasks.push(rt.consumer_task(source, &[event_type], consumer.clone()));
     }

@@ -32,8 +32,16 @@ impl Handler for OnOrderRequested {
             client_id: requested.client_id,
             skill: requested.skill,
             scheduled_at: requested.scheduled_at,
-            ends_at: requested.scheduled_at
-                + chrono::Duration::minutes(requested.duration_minutes.max(0)),
+            ends_at: crate::domain::samples::ends_at(
+                requested.scheduled_at,
+                requested.duration_minutes,
+            )
+            .ok_or_else(|| {
+                HandlerError::Rejected(format!(
+                    "the order's end (scheduled_at {} + {} minutes) is out of range",
+                    requested.scheduled_at, requested.duration_minutes
+                ))
+            })?,
             excluded_workers: requested.excluded_workers,
             rebook_of: requested.rebook_of,
         };

@@ -79,7 +79,15 @@ pub fn build(
             events::CLOSING_EVENTS,
             on_closed.clone(),
         ),
-        Box::pin(matcher::run(rt.clone(), matcher, wake.clone())) as _,
+        {
+            // A restarted matcher keeps the shared roster cache: a refresh cut short leaves
+            // the cache's sequence number behind its changes, so the next refresh puts them
+            // again (a put replaces the sample's whole state).
+            let (rt, wake) = (rt.clone(), wake.clone());
+            messaging::Task::new("matcher", move || {
+                matcher::run(rt.clone(), matcher.clone(), wake.clone())
+            })
+        },
     ];
     Ok(auth::assemble(
         NAME,

@@ -54,6 +54,10 @@ pub async fn save(
     Ok(before.is_none())
 }
 
+/// Most skills one profile may hold. Every profile write audits each changed skill and every
+/// decision scans them, so the count is bounded (real workers have a handful).
+pub const MAX_SKILLS: usize = 100;
+
 /// `POST /normal-samples/{id}/adjustments`: a new absolute level or a change of it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,9 +142,17 @@ pub async fn adjust(
         && let Some(done) = store::adjustment_by_key(conn, worker_id, key).await?
     {
         // A retry repeats the same adjustment; the same key for another one is refused.
+        // No request body is kept, so "the same" is judged from the audit row: skill, reason
+        // and the resulting level (for a delta: the recorded step from `from` to `to`).
         let same = done.skill == req.skill
             && done.reason == req.reason
-            && req.level.is_none_or(|l| done.to == Some(l));
+            && match (req.level, req.delta) {
+                (Some(l), _) => done.to == Some(l),
+                (None, Some(d)) => {
+                    done.to == Some((done.from.unwrap_or(0).saturating_add(d)).clamp(0, 100))
+                }
+                (None, None) => false,
+            };
         if !same {
             return Err(MatchingError::invalid(
                 "Idempotency-Key",
@@ -153,6 +165,12 @@ pub async fn adjust(
         .await?
         .ok_or(MatchingError::NotFound("normal sample"))?;
     let from = sample.skills.get(&req.skill).copied();
+    if from.is_none() && sample.skills.len() >= MAX_SKILLS {
+        return Err(MatchingError::invalid(
+            "skill",
+            &format!("this profile already has {MAX_SKILLS} skills, the most it may hold"),
+        ));
+    }
     let to = match (req.level, req.delta) {
         (Some(l), _) => l,
         (None, Some(d)) => (from.unwrap_or(0) + d).clamp(0, 100),

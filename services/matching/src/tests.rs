@@ -409,6 +409,19 @@ async fn adjustments_are_audited_validated_and_idempotent() {
     .unwrap();
     assert!(!new);
     assert_eq!(again.id, a.id);
+    // The same key with another delta (80 - 10 is not the recorded 100) is refused.
+    let e = adjust(
+        db,
+        w.id,
+        "cleaning",
+        None,
+        Some(-10),
+        "review 13",
+        Some("k1"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(field(e), "Idempotency-Key");
     // A new skill starts from nothing.
     let (a, _) = adjust(db, w.id, "windows", None, Some(-10), "tried", None)
         .await
@@ -440,7 +453,27 @@ async fn adjustments_are_audited_validated_and_idempotent() {
     replaced.skills = BTreeMap::from([("cleaning".to_owned(), 100), ("cooking".to_owned(), 75)]);
     save(db, &replaced).await;
     let mut conn = db.pool().acquire().await.unwrap();
-    let audit = store::adjustments(&mut conn, w.id).await.unwrap();
+    let audit = store::adjustments(&mut conn, w.id, None, 200)
+        .await
+        .unwrap();
+    // Pages of 4 then the rest, by cursor, are the whole audit in the same order.
+    let first = store::adjustments(&mut conn, w.id, None, 4).await.unwrap();
+    let cursor = store::adjustment_cursor(&mut conn, w.id, first[3].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let rest = store::adjustments(&mut conn, w.id, Some(&cursor), 4)
+        .await
+        .unwrap();
+    let paged: Vec<_> = first.iter().chain(&rest).map(|a| a.id).collect();
+    assert_eq!(paged, audit.iter().map(|a| a.id).collect::<Vec<_>>());
+    assert!(
+        store::adjustment_cursor(&mut conn, Uuid::now_v7(), first[0].id)
+            .await
+            .unwrap()
+            .is_none(),
+        "another worker's adjustment is no cursor"
+    );
     let replaced_rows: Vec<_> = audit
         .iter()
         .filter(|a| a.reason == "profile replaced")
@@ -467,6 +500,22 @@ async fn adjustments_are_audited_validated_and_idempotent() {
     let p = profiles::profile(&mut conn, w.id).await.unwrap().unwrap();
     assert_eq!(p.sample.skills, replaced.skills);
     assert_eq!(p.strengths, ["cleaning", "cooking"]);
+    drop(conn);
+
+    // A full profile takes no new skill by adjustment (an existing one still changes).
+    let full: Vec<(String, i64)> = (0..profiles::MAX_SKILLS)
+        .map(|i| (format!("skill-{i}"), 50))
+        .collect();
+    let full: Vec<(&str, i64)> = full.iter().map(|(s, l)| (s.as_str(), *l)).collect();
+    let f = sample("Full", &full);
+    save(db, &f).await;
+    let e = adjust(db, f.id, "one-more", Some(5), None, "r", None)
+        .await
+        .unwrap_err();
+    assert_eq!(field(e), "skill");
+    adjust(db, f.id, "skill-0", Some(5), None, "r", None)
+        .await
+        .unwrap();
 }
 
 /// An external scorer: answers by `mode` ("normal", "array", "slow", "garbage", "500").

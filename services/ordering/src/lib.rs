@@ -140,7 +140,10 @@ pub fn build(
             &[AccountCreated::TYPE, AccountChanged::TYPE],
             on_account.clone(),
         ),
-        Box::pin(noshow::run(app.clone())) as _,
+        {
+            let app = app.clone();
+            messaging::Task::new("no-show sweep", move || noshow::run(app.clone()))
+        },
     ];
     auth::assemble(
         NAME,

@@ -11,6 +11,7 @@ mod invariants;
 mod lifecycle;
 mod mail;
 mod schema;
+mod robustness;
 
 /// Runs an async test body once per mode, as two named tests.
 macro_rules! both_modes {
@@ -64,3 +65,4 @@ async fn distributed_nats_killed_and_restarted_mid_flow_loses_nothing() {
 async fn distributed_photos_live_in_an_s3_compatible_bucket() {
     lifecycle::photos_in_an_s3_bucket().await;
 }
+    bad_input_is_refused_and_the_system_keeps_serving => crate::robustness::bad_input_is_refused_and_the_system_keeps_serving;

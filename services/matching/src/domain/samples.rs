@@ -23,6 +23,12 @@ pub struct ReferenceSample {
     pub rebook_of: Option<Uuid>,
 }
 
+/// When an order starting at `start` and lasting `duration_minutes` ends; `None` when that
+/// is not a representable time (a corrupt or hostile event: refused, never a panic).
+pub fn ends_at(start: DateTime<Utc>, duration_minutes: i64) -> Option<DateTime<Utc>> {
+    chrono::Duration::try_minutes(duration_minutes.max(0)).and_then(|d| start.checked_add_signed(d))
+}
+
 /// A worker as Matching sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormalSample {
@@ -80,6 +86,18 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_end_out_of_range_is_none_not_a_panic() {
+        let start = DateTime::from_timestamp(4_000_000_000, 0).unwrap();
+        assert_eq!(
+            ends_at(start, 90),
+            Some(start + chrono::Duration::minutes(90))
+        );
+        assert_eq!(ends_at(start, -5), Some(start));
+        assert_eq!(ends_at(start, i64::MAX), None);
+        assert_eq!(ends_at(DateTime::<Utc>::MAX_UTC, 1), None);
+    }
 
     #[test]
     fn strengths_and_weaknesses_follow_the_thresholds() {

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use uuid::Uuid;
-use web::Json;
+use web::{Json, Query};
 
 use crate::App;
 use crate::domain::samples::NormalSample;
@@ -38,6 +38,12 @@ impl Profile {
             return Err(MatchingError::invalid(
                 "name",
                 "must be 1 to 100 characters",
+            ));
+        }
+        if self.skills.len() > profiles::MAX_SKILLS {
+            return Err(MatchingError::invalid(
+                "skills",
+                &format!("at most {} skills", profiles::MAX_SKILLS),
             ));
         }
         for (skill, level) in &self.skills {
@@ -153,14 +159,47 @@ pub async fn adjust(
     Ok((status, Json(adjustment)))
 }
 
-/// `GET /normal-samples/{id}/adjustments`: the audit of the worker's levels, newest first.
+/// A page of the audit: `limit` entries (default 50, at most 200) after the entry `after`
+/// (the last id of the previous page).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentsPage {
+    pub limit: Option<i64>,
+    pub after: Option<Uuid>,
+}
+
+/// Largest page of `GET /normal-samples/{id}/adjustments`.
+pub const MAX_ADJUSTMENTS_PAGE: i64 = 200;
+
+/// `GET /normal-samples/{id}/adjustments[?limit=&after=]`: the audit of the worker's levels,
+/// newest first, a page at a time.
 pub async fn adjustments(
     State(app): State<App>,
     Path(id): Path<Uuid>,
+    Query(page): Query<AdjustmentsPage>,
 ) -> Result<Json<Vec<Adjustment>>, MatchingError> {
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=MAX_ADJUSTMENTS_PAGE).contains(&limit) {
+        return Err(MatchingError::invalid(
+            "limit",
+            &format!("must be 1 to {MAX_ADJUSTMENTS_PAGE}"),
+        ));
+    }
     let mut conn = app.rt.db.pool().acquire().await?;
     if store::sample(&mut conn, id).await?.is_none() {
         return Err(MatchingError::NotFound("normal sample"));
     }
-    Ok(Json(store::adjustments(&mut conn, id).await?))
+    let after = match page.after {
+        None => None,
+        Some(a) => Some(
+            store::adjustment_cursor(&mut conn, id, a)
+                .await?
+                .ok_or_else(|| {
+                    MatchingError::invalid("after", "is not an adjustment of this worker")
+                })?,
+        ),
+    };
+    Ok(Json(
+        store::adjustments(&mut conn, id, after.as_ref(), limit).await?,
+    ))
 }

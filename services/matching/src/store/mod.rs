@@ -369,8 +369,11 @@ pub async fn close_reference(
         // order closed, and a closed order is never matched.
         .bind("")
         .bind(micros(order.scheduled_at))
+        // An end out of range (a corrupt event) is stored as the start: the row only marks
+        // the order closed.
         .bind(micros(
-            order.scheduled_at + chrono::Duration::minutes(order.duration_minutes.max(0)),
+            crate::domain::samples::ends_at(order.scheduled_at, order.duration_minutes)
+                .unwrap_or(order.scheduled_at),
         ))
         .bind(status)
         .bind(order.worker_id.map(|w| w.to_string()))
@@ -522,16 +525,60 @@ pub async fn adjustment_by_key(
 }
 
 /// Newest first.
-pub async fn adjustments(conn: &mut AnyConnection, worker_id: Uuid) -> Result<Vec<Adjustment>> {
-    storage::query(
-        "SELECT * FROM sample_adjustments WHERE worker_id = $1 ORDER BY at DESC, id DESC",
-    )
-    .bind(worker_id.to_string())
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(adjustment_of)
-    .collect()
+/// Where a page of a worker's adjustments starts: after this one (newest first).
+pub struct AdjustmentCursor {
+    pub at: i64,
+    pub id: Uuid,
+}
+
+/// The cursor after adjustment `id` of `worker_id`; `None` if it is not one of theirs.
+pub async fn adjustment_cursor(
+    conn: &mut AnyConnection,
+    worker_id: Uuid,
+    id: Uuid,
+) -> Result<Option<AdjustmentCursor>> {
+    let at: Option<i64> =
+        storage::query("SELECT at FROM sample_adjustments WHERE worker_id = $1 AND id = $2")
+            .bind(worker_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?
+            .map(|r| r.get("at"));
+    Ok(at.map(|at| AdjustmentCursor { at, id }))
+}
+
+/// Up to `limit` of a worker's adjustments, newest first, after `after` (if given).
+pub async fn adjustments(
+    conn: &mut AnyConnection,
+    worker_id: Uuid,
+    after: Option<&AdjustmentCursor>,
+    limit: i64,
+) -> Result<Vec<Adjustment>> {
+    let rows = match after {
+        None => {
+            storage::query(
+                "SELECT * FROM sample_adjustments WHERE worker_id = $1 \
+                 ORDER BY at DESC, id DESC LIMIT $2",
+            )
+            .bind(worker_id.to_string())
+            .bind(limit)
+            .fetch_all(conn)
+            .await?
+        }
+        Some(c) => {
+            storage::query(
+                "SELECT * FROM sample_adjustments WHERE worker_id = $1 \
+                 AND (at < $2 OR (at = $2 AND id < $3)) ORDER BY at DESC, id DESC LIMIT $4",
+            )
+            .bind(worker_id.to_string())
+            .bind(c.at)
+            .bind(c.id.to_string())
+            .bind(limit)
+            .fetch_all(conn)
+            .await?
+        }
+    };
+    rows.iter().map(adjustment_of).collect()
 }
 
 /// A booking as a profile shows it.

@@ -39,16 +39,19 @@ pub async fn advance(
     State(app): State<App>,
     Json(a): Json<Advance>,
 ) -> Result<Json<ClockView>, OrderingError> {
-    app.rt
-        .clock
-        .advance(chrono::Duration::seconds(a.seconds))
+    use storage::clock::ClockError;
+    // `Duration::seconds` panics past ±i64::MAX / 1000: build it checked, and let the clock
+    // refuse anything beyond its bounds.
+    let by = chrono::Duration::try_seconds(a.seconds).ok_or(ClockError::StepTooLarge);
+    by.and_then(|by| app.rt.clock.advance(by))
         .map_err(|e| match e {
-            storage::clock::ClockError::Fixed => OrderingError::Refused {
+            ClockError::Fixed => OrderingError::Refused {
                 code: "clock_fixed",
                 message: e.to_string(),
             },
-            storage::clock::ClockError::Backwards => {
-                OrderingError::invalid("seconds", "must not be negative")
+            ClockError::Backwards => OrderingError::invalid("seconds", "must not be negative"),
+            ClockError::StepTooLarge | ClockError::PastTheEnd => {
+                OrderingError::invalid("seconds", &e.to_string())
             }
         })?;
     crate::noshow::sweep(&app).await?;

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use web::ApiError;
 
@@ -89,8 +89,29 @@ fn forbidden() -> ApiError {
     )
 }
 
+/// 401 for a request that brought no bearer token: RFC 6750 (3) says the challenge then
+/// names the scheme only, no error code.
 pub(crate) fn unauthorized(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        .with_header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+}
+
+/// 401 for a bearer token that was given but refused (bad signature, expired, wrong
+/// audience...): the challenge says `invalid_token` (RFC 6750 3.1), so a client knows to
+/// get a new token rather than to sign in differently.
+pub(crate) fn invalid_token(message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    // `error_description` is a quoted-string limited to visible ASCII without `"` and `\`
+    // (RFC 6750 3): anything else in the verifier's message is dropped, not escaped.
+    let description: String = message
+        .chars()
+        .filter(|c| matches!(c, ' ' | '!' | '#'..='[' | ']'..='~'))
+        .collect();
+    let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{description}\"");
+    let value = HeaderValue::from_str(&challenge)
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        .with_header(WWW_AUTHENTICATE, value)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
@@ -120,6 +141,71 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
         verifier
             .verify(token.trim())
             .await
-            .map_err(|e| unauthorized(e.to_string()))
+            .map_err(|e| invalid_token(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::extract::FromRequestParts;
+    use axum::http::Request;
+    use axum::response::IntoResponse;
+
+    use super::*;
+    use crate::{Jwks, KeySource, VerifierConfig};
+
+    /// The `WWW-Authenticate` challenge and status of a request with these headers.
+    async fn challenge(authorization: Option<&str>) -> (u16, String) {
+        let verifier = Verifier::new(VerifierConfig {
+            issuer: "http://iam.test".into(),
+            audience: "ordering".into(),
+            keys: KeySource::Static(Jwks::default()),
+            min_refetch: Duration::from_secs(1),
+            leeway: Duration::from_secs(0),
+        });
+        let mut request = Request::builder().uri("/orders");
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        parts.extensions.insert(verifier);
+        let error = Principal::from_request_parts(&mut parts, &())
+            .await
+            .expect_err("refused");
+        let response = error.into_response();
+        let value = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .expect("every 401 carries WWW-Authenticate")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (response.status().as_u16(), value)
+    }
+
+    #[tokio::test]
+    async fn every_401_carries_a_bearer_challenge_and_refused_tokens_say_invalid_token() {
+        // No credentials at all, or another scheme: the scheme only (RFC 6750 3).
+        assert_eq!(challenge(None).await, (401, "Bearer".to_owned()));
+        assert_eq!(
+            challenge(Some("Basic YWxpY2U6c2VjcmV0")).await,
+            (401, "Bearer".to_owned())
+        );
+        // A token was given but refused: invalid_token, with the reason.
+        assert_eq!(
+            challenge(Some("Bearer not-a-jwt")).await,
+            (
+                401,
+                "Bearer error=\"invalid_token\", error_description=\"malformed token\"".to_owned()
+            )
+        );
+        // Whatever the reason says, the description stays one valid quoted-string.
+        let response = invalid_token("bad \"kid\" \\ caf\u{e9}\n").into_response();
+        assert_eq!(
+            response.headers()[WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\", error_description=\"bad kid  caf\""
+        );
     }
 }

@@ -1,4 +1,4 @@
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -12,6 +12,10 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Extra response headers some refusals need (e.g. `WWW-Authenticate` on a 401, RFC
+    /// 6750); set with [`ApiError::with_header`]. A `Vec`, not a `HeaderMap`: almost always
+    /// empty, and it keeps `Result<_, ApiError>` small.
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 #[derive(Serialize)]
@@ -33,7 +37,20 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// The same error, answered with `name: value` as well (replacing an earlier value).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The extra headers this error is answered with.
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.headers
     }
 
     /// 422 `validation_failed` naming the field.
@@ -44,6 +61,7 @@ impl ApiError {
             code: "validation_failed",
             message: format!("{field}: {}", message.into()),
             field: Some(field),
+            headers: Vec::new(),
         }
     }
 
@@ -96,6 +114,7 @@ impl IntoResponse for ApiError {
             field: self.field.as_deref(),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
+        response.headers_mut().extend(self.headers);
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

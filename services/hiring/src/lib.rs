@@ -4,11 +4,14 @@
 
 pub mod domain;
 mod error;
+mod events;
 mod routes;
 mod store;
 
 use std::sync::Arc;
 
+use contracts::Event;
+use contracts::iam::{AccountChanged, AccountCreated};
 use messaging::Runtime;
 use serde::{Deserialize, Serialize};
 
@@ -69,12 +72,22 @@ pub fn build(
         config: config.clone(),
         public_url: public_url.trim_end_matches('/').to_owned(),
     };
+    // The accounts IAM announces: whoever already has one is hired under its id.
+    let on_account = rt.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
+    let tasks = vec![
+        rt.relay_task(),
+        rt.consumer_task(
+            AccountCreated::SOURCE,
+            &[AccountCreated::TYPE, AccountChanged::TYPE],
+            on_account.clone(),
+        ),
+    ];
     auth::assemble(
         NAME,
         routes::router(app),
         rt.db.clone(),
-        vec![],
+        vec![on_account],
         verifier,
-        vec![rt.relay_task()],
+        tasks,
     )
 }

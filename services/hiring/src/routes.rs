@@ -394,6 +394,20 @@ async fn take(State(app): State<App>, Json(a): Json<Answers>) -> Result<Json<Val
     Ok(Json(json!({"test_id": a.test_id, "recorded": true})))
 }
 
+/// The id the hired candidate works under. One person has one identity across contexts: a
+/// candidate who already has an account (a client, say) is hired under that account's id,
+/// so the jobs Matching assigns to the worker are the jobs she sees when she signs in. Else
+/// a new id, which IAM gives the account it then creates. Should the account appear after
+/// Hiring last heard from IAM, IAM refuses the hire rather than split the person in two.
+async fn worker_id_for(conn: &mut AnyConnection, email: &str) -> Result<uuid::Uuid, HiringError> {
+    match store::account_by_email(conn, email).await? {
+        Some(id) => Ok(id.parse().map_err(|e| {
+            anyhow::anyhow!("IAM announced account {id:?} for {email}, which is not a UUID: {e}")
+        })?),
+        None => Ok(uuid::Uuid::now_v7()),
+    }
+}
+
 /// `POST /applications/{id}/accept`: the results become characteristics; WorkerHired.
 async fn accept(
     State(app): State<App>,
@@ -415,7 +429,7 @@ async fn accept(
         ));
     }
     let (levels, strengths, weaknesses) = characteristics(&results);
-    let worker_id = uuid::Uuid::now_v7();
+    let worker_id = worker_id_for(&mut tx, &a.email).await?;
     if !store::decide(&mut tx, &id, "accepted", None, Some(&worker_id.to_string())).await? {
         return Err(HiringError::Conflict(
             "application_closed",

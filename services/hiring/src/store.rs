@@ -299,3 +299,36 @@ pub async fn record(
     .rows_affected()
         == 1)
 }
+
+/// Keeps an account IAM announced (id and normalized e-mail). Versions only move forward:
+/// an older event delivered late never overwrites a newer one.
+pub async fn upsert_person(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    email: &str,
+    version: i64,
+) -> Result<()> {
+    storage::query(
+        "INSERT INTO people (account_id, email, version) VALUES ($1, $2, $3) \
+         ON CONFLICT (account_id) DO UPDATE SET email = excluded.email, \
+         version = excluded.version WHERE people.version < excluded.version",
+    )
+    .bind(account_id)
+    .bind(email)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The id of the account with this (normalized) e-mail, if IAM announced one. IAM keeps
+/// e-mails unique and unchanged, so there is at most one; should that ever not hold, the
+/// newest wins and IAM refuses a hire that does not match its own account.
+pub async fn account_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<String>> {
+    Ok(storage::query_scalar(
+        "SELECT account_id FROM people WHERE email = $1 ORDER BY version DESC, account_id LIMIT 1",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -7,6 +7,7 @@ mod flow;
 mod harness;
 mod hiring;
 mod iam;
+mod identity;
 mod invariants;
 mod lifecycle;
 mod mail;
@@ -54,6 +55,7 @@ both_modes! {
     an_order_completes_with_photos_and_a_no_show_is_rebooked_to_another_worker => crate::lifecycle::complete_flow_and_no_show_rebook;
     service_types_are_edited_and_retired_and_bad_requests_named => crate::lifecycle::catalog_and_refusals;
     a_no_show_during_downtime_fails_once_after_restart => crate::lifecycle::no_show_after_downtime;
+    a_client_who_is_hired_works_under_her_own_account => crate::identity::a_client_who_is_hired_works_under_her_own_account;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,34 @@
+//! What Hiring does when other contexts publish.
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use contracts::iam::{AccountChanged, AccountCreated};
+use messaging::{Handler, HandlerError};
+use storage::Tx;
+
+use crate::store;
+
+/// The consumer's durable name.
+pub const ON_ACCOUNT: &str = "hiring.on-account";
+
+/// IAM created or changed an account: keep its id by e-mail, so a candidate who already
+/// has an account (say, as a client) is hired under that id rather than a new one.
+pub struct OnAccount;
+
+#[async_trait]
+impl Handler for OnAccount {
+    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+        let (id, email) = if event.event_type == <AccountCreated as contracts::Event>::TYPE {
+            let a: AccountCreated = event.decode()?;
+            (a.account_id, a.email)
+        } else {
+            let a: AccountChanged = event.decode()?;
+            (a.account_id, a.email)
+        };
+        // IAM already normalizes; applications are normalized the same way (trimmed, lower
+        // case), and the lookup must compare like with like.
+        let email = email.trim().to_lowercase();
+        store::upsert_person(tx, &id, &email, event.aggregate_version).await?;
+        Ok(())
+    }
+}

@@ -100,7 +100,19 @@ impl Consumer {
         let span = tracing::info_span!("event", consumer = %self.name, event_id = %envelope.id,
             event_type = %envelope.event_type, correlation_id = %envelope.correlation_id,
             traceparent = envelope.traceparent.as_deref().unwrap_or(""), attempt);
-        let applied = tracing::Instrument::instrument(self.apply(&envelope), span).await;
+        // A handler that panics is a failed delivery like any other (retried, then parked):
+        // the transaction is dropped (rolled back) and the consumer goes on with the next
+        // event, instead of the panic ending the consumer task on every redelivery.
+        let applied = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            tracing::Instrument::instrument(self.apply(&envelope), span),
+        ))
+        .await
+        .unwrap_or_else(|panic| {
+            Err(HandlerError::Failed(anyhow::anyhow!(
+                "the handler panicked: {}",
+                crate::tasks::panic_message(panic.as_ref())
+            )))
+        });
         match applied {
             Ok(_) => Disposition::Done,
             Err(HandlerError::Rejected(error)) => {

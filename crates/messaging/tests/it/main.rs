@@ -62,6 +62,16 @@ impl Handler for Recorder {
     }
 }
 
+/// A handler with a bug: panics on every event.
+struct Panicker;
+
+#[async_trait]
+impl Handler for Panicker {
+    async fn handle(&self, _: &mut Tx, _: &Envelope) -> Result<(), HandlerError> {
+        panic!("handler bug")
+    }
+}
+
 struct Setup {
     db: Db,
     bus: Bus,
@@ -310,6 +320,37 @@ async fn retried_then_dead_lettered_then_replayed(nats: bool) {
         1
     );
     let _ = stop.send(true);
+}
+
+/// A panicking handler fails the delivery (retried, then dead-lettered with the panic's
+/// message) instead of unwinding through the consumer task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_is_retried_then_dead_lettered() {
+    let s = setup(false).await;
+    let c = Consumer::new(
+        "test.panicker",
+        s.db.clone(),
+        Arc::new(Panicker),
+        Outbox::new(),
+        config(),
+        Faults::default(),
+    );
+    let body = serde_json::to_vec(&Envelope::new(&tick(1), 1, None)).unwrap();
+    assert!(matches!(c.process(&body, 1).await, Disposition::Retry(_)));
+    assert_eq!(
+        c.process(&body, config().max_deliver).await,
+        Disposition::Done
+    );
+    let error: String = storage::query_scalar("SELECT error FROM dead_letters")
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+    assert!(error.contains("panicked: handler bug"), "{error}");
+    assert_eq!(
+        scalar(&s.db, "SELECT COUNT(*) FROM inbox").await,
+        0,
+        "nothing was applied"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

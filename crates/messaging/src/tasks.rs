@@ -148,8 +148,12 @@ pub async fn supervise(
         stats.update(&name, |s| s.running = true);
         let started = Instant::now();
         // The run's state is dropped with it; what it shared (pools, notifiers) has no
-        // invariant a panic midway can break, hence the assertion.
-        let outcome = AssertUnwindSafe(task.start()).catch_unwind().await;
+        // invariant a panic midway can break, hence the assertions. Building the run may
+        // panic too, not only running it.
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| task.start())) {
+            Ok(run) => AssertUnwindSafe(run).catch_unwind().await,
+            Err(panic) => Err(panic),
+        };
         stats.update(&name, |s| s.running = false);
         if *shutdown.borrow() {
             return;
@@ -214,6 +218,9 @@ mod tests {
             let shutdown = shutdown.clone();
             Task::new("flaky", move || {
                 let n = runs.fetch_add(1, Ordering::SeqCst);
+                if n == 0 {
+                    panic!("boom while building");
+                }
                 let mut shutdown = shutdown.clone();
                 async move {
                     if n < 2 {

@@ -104,14 +104,18 @@ pub(crate) fn compose(
     idempotency_key: &str,
 ) -> Result<Message, MailError> {
     let key = idempotency_key.trim();
-    if key.is_empty() || key.len() > 200 {
+    // Keys also arrive in other contexts' events, where no HTTP check ran: a control
+    // character (NUL cannot even be stored on PostgreSQL) is refused here too.
+    if key.is_empty() || key.len() > 200 || key.contains(char::is_control) {
         return Err(MailError::invalid(
             "idempotency_key",
-            "must be 1 to 200 characters",
+            "must be 1 to 200 characters, none of them control characters",
         ));
     }
+    // The address is the one value that goes into a header as it is: the only value of a
+    // message that is refused rather than made safe.
     let to = to.trim();
-    if to.contains(['\r', '\n']) || to.parse::<lettre::Address>().is_err() {
+    if to.contains(char::is_control) || to.parse::<lettre::Address>().is_err() {
         return Err(MailError::invalid("to", "is not an e-mail address"));
     }
     let rendered = templates::render(template, variables)

@@ -1,6 +1,9 @@
 //! The notifications the platform sends, owned here: subject, text and HTML, with
-//! `{{variable}}` placeholders. Rendering checks that every variable is given, escapes HTML,
-//! and refuses line breaks where they would end up in a header.
+//! `{{variable}}` placeholders. Rendering checks that every variable is given and that the
+//! variables are bounded, and puts each value only where it is safe: in the subject (a
+//! header) line breaks and other control characters become spaces, so no value can inject a
+//! header and none is refused for it (a name accepted elsewhere must never cost a
+//! notification); the text keeps line breaks; the HTML is escaped.
 
 use std::collections::BTreeMap;
 
@@ -78,6 +81,18 @@ pub const TEMPLATES: &[Template] = &[
     },
 ];
 
+/// At most this many variables in one message.
+pub const MAX_VARIABLES: usize = 50;
+/// At most this many bytes in one variable's value (its text, or its JSON otherwise).
+pub const MAX_VALUE_BYTES: usize = 8 * 1024;
+/// At most this many bytes of names and values in all.
+pub const MAX_TOTAL_BYTES: usize = 64 * 1024;
+/// At most this many bytes in a variable's name.
+pub const MAX_NAME_BYTES: usize = 64;
+/// A longer subject is cut (ending in `...`, ASCII, so the header stays readable unencoded):
+/// every value is whole in the body anyway, and mail clients show no more than this.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
@@ -95,8 +110,13 @@ pub enum RenderError {
     Missing(String),
     #[error("variable {0:?} must be a string or a number")]
     NotText(String),
-    #[error("variable {0:?} may not contain line breaks (it goes into the subject)")]
-    LineBreak(String),
+    #[error("variable {0:?} is longer than {MAX_VALUE_BYTES} bytes")]
+    TooLong(String),
+    #[error(
+        "at most {MAX_VARIABLES} variables, names of at most {MAX_NAME_BYTES} bytes, \
+         {MAX_TOTAL_BYTES} bytes in all"
+    )]
+    TooMany,
 }
 
 impl RenderError {
@@ -104,9 +124,10 @@ impl RenderError {
     pub fn field(&self) -> String {
         match self {
             RenderError::UnknownTemplate(_) => "template".into(),
-            RenderError::Missing(v) | RenderError::NotText(v) | RenderError::LineBreak(v) => {
+            RenderError::Missing(v) | RenderError::NotText(v) | RenderError::TooLong(v) => {
                 format!("variables.{v}")
             }
+            RenderError::TooMany => "variables".into(),
         }
     }
 }
@@ -136,6 +157,84 @@ fn escape_html(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+/// The size a value counts for: its text, or its JSON.
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        other => other.to_string().len(),
+    }
+}
+
+/// Refuses variables beyond the bounds, naming the first offending one.
+fn check_bounds(variables: &serde_json::Map<String, Value>) -> Result<(), RenderError> {
+    if variables.len() > MAX_VARIABLES {
+        return Err(RenderError::TooMany);
+    }
+    let mut total = 0usize;
+    for (name, value) in variables {
+        if name.len() > MAX_NAME_BYTES {
+            return Err(RenderError::TooMany);
+        }
+        let bytes = value_bytes(value);
+        if bytes > MAX_VALUE_BYTES {
+            return Err(RenderError::TooLong(name.clone()));
+        }
+        // Each term is bounded above, so the sum of at most 50 cannot overflow.
+        total += name.len() + bytes;
+    }
+    if total > MAX_TOTAL_BYTES {
+        return Err(RenderError::TooMany);
+    }
+    Ok(())
+}
+
+/// A value for a header: each run of control characters (CR, LF, NUL, DEL, C1 and the
+/// Unicode line and paragraph separators) becomes one space, so it stays on its line.
+fn header_safe(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut in_run = false;
+    for ch in value.chars() {
+        if is_break_or_control(ch) {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            out.push(ch);
+            in_run = false;
+        }
+    }
+    out
+}
+
+/// A value for a body: line breaks are kept (as `\n`, whatever their form) and tabs too;
+/// any other control character becomes a space (NUL, for one, cannot even be stored on
+/// PostgreSQL).
+fn body_safe(value: &str) -> String {
+    let normalized = value.replace("\r\n", "\n").replace('\r', "\n");
+    normalized
+        .chars()
+        .map(|ch| match ch {
+            '\n' | '\t' => ch,
+            '\u{2028}' | '\u{2029}' => '\n',
+            ch if ch.is_control() => ' ',
+            ch => ch,
+        })
+        .collect()
+}
+
+fn is_break_or_control(ch: char) -> bool {
+    ch.is_control() || matches!(ch, '\u{2028}' | '\u{2029}')
+}
+
+/// `subject` cut to [`MAX_SUBJECT_CHARS`] characters.
+fn bounded_subject(subject: String) -> String {
+    match subject.char_indices().nth(MAX_SUBJECT_CHARS) {
+        None => subject,
+        Some((cut, _)) => format!("{}...", subject[..cut].trim_end()),
+    }
 }
 
 fn fill(text: &str, values: &BTreeMap<&str, String>, escape: bool) -> String {
@@ -169,6 +268,7 @@ pub fn render(
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| RenderError::UnknownTemplate(name.to_owned()))?;
+    check_bounds(variables)?;
     let mut values = BTreeMap::new();
     for var in variables_of(t) {
         let value = match variables.get(var) {
@@ -179,15 +279,13 @@ pub fn render(
         };
         values.insert(var, value);
     }
-    for var in placeholders(t.subject) {
-        if values[var].contains(['\r', '\n']) {
-            return Err(RenderError::LineBreak(var.to_owned()));
-        }
-    }
+    let in_header: BTreeMap<&str, String> =
+        values.iter().map(|(k, v)| (*k, header_safe(v))).collect();
+    let in_body: BTreeMap<&str, String> = values.iter().map(|(k, v)| (*k, body_safe(v))).collect();
     Ok(Rendered {
-        subject: fill(t.subject, &values, false),
-        text: fill(t.text, &values, false),
-        html: fill(t.html, &values, true),
+        subject: bounded_subject(fill(t.subject, &in_header, false)),
+        text: fill(t.text, &in_body, false),
+        html: fill(t.html, &in_body, true),
     })
 }
 
@@ -239,12 +337,71 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field(), "variables.amount");
-        // Header injection through the subject.
-        let e = render(
+    }
+
+    #[test]
+    fn line_breaks_and_controls_stay_out_of_the_subject_and_are_not_refused() {
+        let r = render(
             "payout_sent",
-            &vars(json!({"name": "Tom", "amount": 1, "period": "May\r\nBcc: x@evil"})),
+            &vars(json!({"name": "Tom\r\nBcc: x@evil\u{0}", "amount": 1,
+                "period": "May\r\n\r\nJune\u{2028}<b>"})),
         )
-        .unwrap_err();
-        assert_eq!(e, RenderError::LineBreak("period".into()));
+        .unwrap();
+        assert_eq!(r.subject, "Your MCF payout for May June <b>");
+        assert!(!r.subject.contains(|c: char| c.is_control()));
+        // The body keeps the text, line breaks included, without NUL or CR.
+        assert!(r.text.starts_with("Hello Tom\nBcc: x@evil ,"), "{}", r.text);
+        assert!(r.text.contains("for May\n\nJune\n<b>."), "{}", r.text);
+        assert!(!r.text.contains(['\r', '\u{0}']));
+        assert!(r.html.contains("for May\n\nJune\n&lt;b&gt;."), "{}", r.html);
+    }
+
+    #[test]
+    fn a_long_subject_is_cut_but_the_body_keeps_everything() {
+        let long = "x".repeat(MAX_VALUE_BYTES);
+        let r = render(
+            "payout_sent",
+            &vars(json!({"name": "Tom", "amount": 1, "period": long})),
+        )
+        .unwrap();
+        assert_eq!(r.subject.chars().count(), MAX_SUBJECT_CHARS + 3);
+        assert!(r.subject.ends_with("x..."));
+        assert!(r.text.contains(&long));
+    }
+
+    #[test]
+    fn variables_are_bounded() {
+        let ok = |extra: serde_json::Map<String, Value>| {
+            let mut v = vars(json!({"name": "Tom", "amount": 1, "period": "May"}));
+            v.extend(extra);
+            render("payout_sent", &v)
+        };
+        // At the bounds: accepted.
+        let mut at_bounds = serde_json::Map::new();
+        at_bounds.insert("name".into(), json!("n".repeat(MAX_VALUE_BYTES)));
+        assert!(ok(at_bounds).is_ok());
+        // One value too long, text or not: named.
+        for value in [
+            json!("n".repeat(MAX_VALUE_BYTES + 1)),
+            json!(["n".repeat(MAX_VALUE_BYTES)]),
+        ] {
+            let mut one = serde_json::Map::new();
+            one.insert("note".into(), value);
+            let e = ok(one).unwrap_err();
+            assert_eq!(e, RenderError::TooLong("note".into()));
+            assert_eq!(e.field(), "variables.note");
+        }
+        // Too many, too much in all, a name too long.
+        let many = (0..MAX_VARIABLES)
+            .map(|i| (format!("v{i}"), json!(i)))
+            .collect();
+        assert_eq!(ok(many).unwrap_err().field(), "variables");
+        let big = (0..9)
+            .map(|i| (format!("v{i}"), json!("b".repeat(MAX_VALUE_BYTES - 10))))
+            .collect();
+        assert_eq!(ok(big).unwrap_err(), RenderError::TooMany);
+        let mut long_name = serde_json::Map::new();
+        long_name.insert("n".repeat(MAX_NAME_BYTES + 1), json!(1));
+        assert_eq!(ok(long_name).unwrap_err().field(), "variables");
     }
 }

@@ -34,12 +34,18 @@ pub async fn messages_are_stored_rendered_and_delivered_once(mode: Mode) {
         |m| m["status"] == "sent",
     )
     .await;
-    let files: Vec<_> = std::fs::read_dir(c.mail_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .collect();
+    let files = eml_files(&c);
     assert_eq!(files.len(), 1, "delivered once");
-    let eml = std::fs::read_to_string(files[0].path()).unwrap();
+    // Named so a person can find it: <UTC time>_<recipient>_<template>_<message id>.eml.
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    let suffix = format!("_tom@cats.test_set_password_invite_{id}.eml");
+    assert!(name.ends_with(&suffix), "{name}");
+    assert_eq!(
+        name.len() - suffix.len(),
+        "20261129T213816Z".len(),
+        "{name}"
+    );
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
     assert!(
         eml.contains("Subject: Welcome to MCF, Tom: choose your password"),
         "{eml}"
@@ -68,8 +74,20 @@ pub async fn messages_are_stored_rendered_and_delivered_once(mode: Mode) {
         ),
         (
             json!({"to": "tom@cats.test", "template": "payout_sent",
-            "variables": {"name": "T", "amount": 1, "period": "May\nBcc: evil@x.test"}, "idempotency_key": "k4"}),
+            "variables": {"name": "T", "amount": 1, "period": "x".repeat(8193)}, "idempotency_key": "k4"}),
             "variables.period",
+        ),
+        (
+            json!({"to": "tom@cats.test", "template": "payout_sent",
+            "variables": (0..51).map(|i| (format!("v{i}"), json!(i))).collect::<serde_json::Map<_, _>>(),
+            "idempotency_key": "k5"}),
+            "variables",
+        ),
+        (
+            json!({"to": "tom@cats.test", "template": "payout_sent",
+            "variables": (0..9).map(|i| (format!("v{i}"), json!("x".repeat(8000)))).collect::<serde_json::Map<_, _>>(),
+            "idempotency_key": "k6"}),
+            "variables",
         ),
     ] {
         let (status, problem) = c.post("mail", "/messages", body).await;
@@ -89,6 +107,53 @@ pub async fn messages_are_stored_rendered_and_delivered_once(mode: Mode) {
     let client = c.token_for("mia", "client").await;
     let (status, _) = c.post_as(&client, "mail", "/messages", body).await;
     assert_eq!(status, 403);
+}
+
+/// The `.eml` files Mail wrote (the directory also holds `.partial/`, where they are
+/// written before they are linked in).
+fn eml_files(c: &Cluster) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(c.mail_dir())
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect()
+}
+
+/// Names may hold line breaks and other control characters (accounts, service types): such
+/// a value is made safe where it goes, never a reason to lose the notification. In the
+/// subject it becomes a space (no header can be injected); the body keeps the text.
+pub async fn line_breaks_in_values_are_delivered_with_a_sane_subject(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    let (status, m) = c
+        .post(
+            "mail",
+            "/messages",
+            json!({"to": "tom@cats.test", "template": "set_password_invite",
+            "variables": {"name": "Tom\r\nBcc: evil@x.test\u{7}", "link": "http://mcf/p?token=abc"},
+            "idempotency_key": "invite-tom"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{m}");
+    let id = m["id"].as_str().unwrap().to_owned();
+    let m = wait_status(&mut c, &id, "sent").await;
+    let subject = "Welcome to MCF, Tom Bcc: evil@x.test : choose your password";
+    assert_eq!(m["subject"], subject, "{m}");
+    let files = eml_files(&c);
+    assert_eq!(files.len(), 1);
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    let (headers, _) = eml.split_once("\r\n\r\n").unwrap();
+    assert!(
+        headers.contains(&format!("\r\nSubject: {subject}\r\n")),
+        "{headers}"
+    );
+    assert!(
+        !headers
+            .lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("bcc")),
+        "{headers}"
+    );
+    let eml = eml.replace("=\r\n", "");
+    assert!(eml.contains("Hello Tom"), "{eml}");
 }
 
 pub async fn smtp_failures_are_retried_then_dead_then_retryable(mode: Mode) {
@@ -137,7 +202,7 @@ pub async fn smtp_failures_are_retried_then_dead_then_retryable(mode: Mode) {
 }
 
 /// `mcf sandbox smtp` as a child process, killed on drop.
-struct Capture {
+pub(crate) struct Capture {
     child: std::process::Child,
     http: String,
     /// Kept alive as long as the server writes into it.
@@ -150,7 +215,7 @@ impl Capture {
     }
 
     /// With fault flags, e.g. `--reject` or `--slow-ms 300`.
-    fn start_with(smtp_port: u16, faults: &[&str]) -> Capture {
+    pub(crate) fn start_with(smtp_port: u16, faults: &[&str]) -> Capture {
         let dir = tempfile::tempdir().unwrap();
         let http_port = testing::free_port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_mcf"))
@@ -181,7 +246,7 @@ impl Capture {
         }
     }
 
-    async fn received(&self) -> Vec<serde_json::Value> {
+    pub(crate) async fn received(&self) -> Vec<serde_json::Value> {
         reqwest::get(format!("{}/messages", self.http))
             .await
             .unwrap()
@@ -309,7 +374,7 @@ async fn wait_status(c: &mut Cluster, id: &str, status: &'static str) -> serde_j
     .await
 }
 
-fn smtp_env(port: u16) -> Vec<(String, String)> {
+pub(crate) fn smtp_env(port: u16) -> Vec<(String, String)> {
     vec![
         (
             "MCF_MAIL__SMTP_URL".into(),

@@ -11,6 +11,7 @@ mod identity;
 mod invariants;
 mod lifecycle;
 mod mail;
+mod mail_crash;
 mod schema;
 mod robustness;
 
@@ -50,6 +51,9 @@ both_modes! {
     the_set_password_invite_arrives_once_despite_smtp_down_and_a_mail_restart => crate::mail::the_invite_arrives_once_despite_smtp_down_and_a_restart;
     mail_rejected_by_the_smtp_server_is_dead_at_once => crate::mail::rejected_messages_are_dead_at_once;
     mail_to_a_slow_smtp_server_arrives_once => crate::mail::a_slow_server_gets_each_message_once;
+    mail_values_with_line_breaks_are_delivered_with_a_sane_subject => crate::mail::line_breaks_in_values_are_delivered_with_a_sane_subject;
+    mail_killed_mid_delivery_writes_one_eml_per_message => crate::mail_crash::one_eml_per_message_despite_kills;
+    mail_killed_mid_delivery_resends_at_most_the_message_in_flight => crate::mail_crash::smtp_gets_at_most_the_message_in_flight_again;
     hiring_apply_test_accept_then_the_worker_signs_in_and_is_matched => crate::hiring::apply_test_accept_and_work;
     hiring_refuses_a_flood_from_one_source => crate::hiring::a_flood_from_one_source_is_refused;
     an_order_completes_with_photos_and_a_no_show_is_rebooked_to_another_worker => crate::lifecycle::complete_flow_and_no_show_rebook;

@@ -8,12 +8,15 @@ use tokio::sync::{Mutex, RwLock};
 
 use crate::{Principal, Role};
 
-/// A public key as published in a JWKS (Ed25519, RFC 8037).
+/// A public key as published in a JWKS (Ed25519, RFC 8037). IAM's JWKS also holds RSA keys
+/// (for clients' ID tokens): they parse with `crv` and `x` empty and are never used here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Jwk {
     pub kty: String,
+    #[serde(default)]
     pub crv: String,
     /// The public key, base64url without padding.
+    #[serde(default)]
     pub x: String,
     pub kid: String,
     pub alg: String,
@@ -337,5 +340,27 @@ mod tests {
         forged.push('x');
         assert!(v.verify(&forged).await.is_err());
         assert_eq!(v.verify("not a token").await, Err(AuthError::Malformed));
+    }
+
+    /// IAM publishes RSA keys (for ID tokens) next to its Ed25519 ones: the set still parses,
+    /// its Ed25519 key still verifies, and no RSA key is ever usable for access tokens.
+    #[tokio::test]
+    async fn a_jwks_with_rsa_keys_parses_and_only_ed25519_keys_are_used() {
+        let k = key("ed");
+        let published = serde_json::json!({"keys": [
+            {"kty": "RSA", "n": "sXch", "e": "AQAB", "kid": "rsa", "alg": "RS256", "use": "sig"},
+            k.jwk,
+        ]});
+        let jwks: Jwks = serde_json::from_value(published).unwrap();
+        let keys = decoding_keys(&jwks);
+        assert!(keys.contains_key("ed") && !keys.contains_key("rsa"));
+        let v = Verifier::new(VerifierConfig {
+            issuer: "https://iam.test".into(),
+            audience: "ordering".into(),
+            keys: KeySource::Static(jwks),
+            min_refetch: Duration::from_secs(10),
+            leeway: Duration::from_secs(0),
+        });
+        assert!(v.verify(&sign(&k, &claims())).await.is_ok());
     }
 }

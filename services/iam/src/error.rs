@@ -67,6 +67,16 @@ impl IamError {
     }
 }
 
+/// A text check of `web::text` refused a value: the same 422 as any other invalid field.
+impl From<web::text::Invalid> for IamError {
+    fn from(e: web::text::Invalid) -> Self {
+        IamError::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
 impl From<storage::DbError> for IamError {
     fn from(e: storage::DbError) -> Self {
         IamError::Unexpected(e.into())
@@ -91,12 +101,22 @@ impl IntoResponse for IamError {
                 status,
                 error,
                 description,
-            } => (
-                status,
-                [(axum::http::header::CACHE_CONTROL, "no-store")],
-                axum::Json(serde_json::json!({"error": error, "error_description": description})),
-            )
-                .into_response(),
+            } => {
+                let body = axum::Json(
+                    serde_json::json!({"error": error, "error_description": description}),
+                );
+                let no_store = (axum::http::header::CACHE_CONTROL, "no-store");
+                if error == "invalid_client" {
+                    // RFC 6749 5.2: a 401 names the authentication scheme clients may use.
+                    let challenge = (
+                        axum::http::header::WWW_AUTHENTICATE,
+                        r#"Basic realm="iam", charset="UTF-8""#,
+                    );
+                    (status, [no_store, challenge], body).into_response()
+                } else {
+                    (status, [no_store], body).into_response()
+                }
+            }
             IamError::Api(e) => e.into_response(),
             IamError::Unexpected(e) => ApiError::internal(e.as_ref()).into_response(),
         }

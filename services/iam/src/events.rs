@@ -115,6 +115,10 @@ mod tests {
             issuer: "http://iam.test".into(),
             keys: Arc::new(Keys::new(db, Duration::from_secs(600))),
             passwords: Passwords::new(1),
+            link_throttle: Arc::new(crate::domain::throttle::Local::new(
+                crate::domain::throttle::ADDRESS,
+                16,
+            )),
             http: reqwest::Client::new(),
         }
     }

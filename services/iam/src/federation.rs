@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use auth::{Jwks, Role};
-use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
+use auth::Role;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -175,10 +175,10 @@ async fn verify_id_token(
 ) -> Result<UpstreamIdClaims, IamError> {
     let bad = |m: String| IamError::invalid_grant(&format!("upstream ID token refused: {m}"));
     let header = decode_header(token).map_err(|e| bad(e.to_string()))?;
-    if header.alg != Algorithm::EdDSA {
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::EdDSA) {
         return Err(bad(format!("algorithm {:?}", header.alg)));
     }
-    let jwks: Jwks = app
+    let jwks: Value = app
         .http
         .get(&upstream.jwks_uri)
         .send()
@@ -187,20 +187,50 @@ async fn verify_id_token(
         .json()
         .await
         .map_err(upstream_down)?;
-    let keys = auth::decoding_keys(&jwks);
-    let key = header
+    let kid = header
         .kid
         .as_deref()
-        .and_then(|k| keys.get(k))
-        .ok_or_else(|| bad("unknown key".into()))?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.algorithms = vec![Algorithm::EdDSA];
+        .ok_or_else(|| bad("no key id".into()))?;
+    let (alg, key) = upstream_key(&jwks, kid).ok_or_else(|| bad("unknown key".into()))?;
+    // The published key decides the algorithm; a header naming another is refused (no
+    // algorithm confusion).
+    if header.alg != alg {
+        return Err(bad(format!("algorithm {:?} for a {alg:?} key", header.alg)));
+    }
+    let mut validation = Validation::new(alg);
+    validation.algorithms = vec![alg];
     validation.set_issuer(&[app.config.upstream.issuer.trim_end_matches('/')]);
     validation.set_audience(&[&app.config.upstream.client_id]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    decode::<UpstreamIdClaims>(token, key, &validation)
+    decode::<UpstreamIdClaims>(token, &key, &validation)
         .map(|d| d.claims)
         .map_err(|e| bad(e.to_string()))
+}
+
+/// The signing key `kid` of a JWKS with the one algorithm it is for: RSA keys verify RS256,
+/// Ed25519 keys EdDSA, nothing else (the two OpenID Connect providers sign with in practice).
+fn upstream_key(jwks: &Value, kid: &str) -> Option<(Algorithm, DecodingKey)> {
+    let jwk = jwks["keys"]
+        .as_array()?
+        .iter()
+        .find(|k| k["kid"].as_str() == Some(kid))?;
+    let s = |name: &str| jwk[name].as_str();
+    if s("use").is_some_and(|u| u != "sig") {
+        return None;
+    }
+    let (alg, key) = match (s("kty")?, s("crv")) {
+        ("RSA", _) => (
+            Algorithm::RS256,
+            DecodingKey::from_rsa_components(s("n")?, s("e")?).ok()?,
+        ),
+        ("OKP", Some("Ed25519")) => (
+            Algorithm::EdDSA,
+            DecodingKey::from_ed_components(s("x")?).ok()?,
+        ),
+        _ => return None,
+    };
+    let named = s("alg").map(|a| a == format!("{alg:?}"));
+    (named != Some(false)).then_some((alg, key))
 }
 
 /// The account linked to the upstream subject; else created as a client on first sign-in.

@@ -55,6 +55,11 @@ pub struct IamConfig {
     pub hash_concurrency: usize,
     /// Redirect URIs of the MCF web app client (`mcf-web`), matched exactly.
     pub web_redirect_uris: Vec<String>,
+    /// Where logging out of `mcf-web` may send the browser back to, matched exactly.
+    pub web_post_logout_redirect_uris: Vec<String>,
+    /// How `mcf-web`'s ID tokens are signed: `RS256` (what OpenID Connect clients expect)
+    /// or `EdDSA`. Access tokens are always EdDSA.
+    pub web_id_token_alg: String,
     /// The upstream identity provider clients arrive from (Happy Cat Box).
     pub upstream: UpstreamConfig,
 }
@@ -82,6 +87,8 @@ impl Default for IamConfig {
             bootstrap_admin_password: String::new(),
             hash_concurrency: 2,
             web_redirect_uris: vec!["http://127.0.0.1:8080/app/callback".into()],
+            web_post_logout_redirect_uris: vec!["http://127.0.0.1:8080/app/".into()],
+            web_id_token_alg: "RS256".into(),
             upstream: UpstreamConfig::default(),
         }
     }
@@ -101,6 +108,8 @@ pub struct App {
     issuer: String,
     keys: Arc<Keys>,
     passwords: Passwords,
+    /// Sources presenting set-password links that do not work.
+    link_throttle: Arc<domain::throttle::Local>,
     http: reqwest::Client,
 }
 
@@ -122,6 +131,10 @@ pub async fn build(
         issuer: issuer.to_owned(),
         keys,
         passwords: Passwords::new(config.hash_concurrency),
+        link_throttle: Arc::new(domain::throttle::Local::new(
+            domain::throttle::ADDRESS,
+            100_000,
+        )),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -146,6 +159,8 @@ pub async fn build(
 }
 
 async fn bootstrap(app: &App) -> anyhow::Result<()> {
+    let id_token_alg = keys::SigningAlg::parse(&app.config.web_id_token_alg)
+        .ok_or_else(|| anyhow::anyhow!("iam.web_id_token_alg must be RS256 or EdDSA"))?;
     let mut tx = app.rt.db.begin().await?;
     store::upsert_client(
         &mut tx,
@@ -157,6 +172,8 @@ async fn bootstrap(app: &App) -> anyhow::Result<()> {
             redirect_uris: app.config.web_redirect_uris.clone(),
             audiences: AUDIENCES.iter().map(|s| (*s).to_owned()).collect(),
             account_id: None,
+            id_token_alg,
+            post_logout_redirect_uris: app.config.web_post_logout_redirect_uris.clone(),
         },
     )
     .await?;
@@ -182,7 +199,7 @@ async fn bootstrap(app: &App) -> anyhow::Result<()> {
         if generated {
             // Shown once, on the console of the first start; never logged.
             println!(
-                "IAM: created the first admin {email} with password {password} (shown once; change it)"
+                "IAM: created the first admin {email} with password {password} (shown once; change it: POST /api/iam/me/password)"
             );
         } else {
             eprintln!("IAM: created the first admin {email}");

@@ -6,7 +6,8 @@ use contracts::iam::{AccountChanged, AccountCreated};
 use messaging::Outbox;
 use storage::{AnyConnection, AnyRow, Row};
 
-use crate::domain::throttle::Throttle;
+use crate::domain::throttle::{Policy, Throttle};
+use crate::keys::SigningAlg;
 
 use crate::domain::account::{Account, Status, roles_from_text, roles_to_text};
 use crate::error::IamError;
@@ -143,7 +144,46 @@ pub async fn throttle(conn: &mut AnyConnection, key: &str) -> Result<Throttle> {
     )
 }
 
-pub async fn save_throttle(conn: &mut AnyConnection, key: &str, t: &Throttle) -> Result<()> {
+/// Records one more failure of `key` at `now` under `policy`, atomically: call it in a
+/// write transaction. Concurrent failures all count (a read, then a write of the state read,
+/// would let a burst of parallel guesses count as one): the row is created if missing, then
+/// read locked (`FOR UPDATE` on PostgreSQL; SQLite's write transactions are serialized).
+pub async fn record_failure(
+    conn: &mut AnyConnection,
+    key: &str,
+    policy: Policy,
+    now: i64,
+) -> Result<Throttle> {
+    storage::query(
+        "INSERT INTO sign_in_throttle (key, failures, window_start, blocked_until) \
+         VALUES ($1, 0, $2, 0) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let lock = if storage::Backend::of(conn) == storage::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let current = storage::query(sqlx::AssertSqlSafe(format!(
+        "SELECT failures, window_start, blocked_until FROM sign_in_throttle WHERE key = $1{lock}"
+    )))
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await?;
+    let next = Throttle {
+        failures: current.get("failures"),
+        window_start: current.get("window_start"),
+        blocked_until: current.get("blocked_until"),
+    }
+    .fail(policy, now);
+    save_throttle(conn, key, &next).await?;
+    Ok(next)
+}
+
+async fn save_throttle(conn: &mut AnyConnection, key: &str, t: &Throttle) -> Result<()> {
     storage::query(
         "INSERT INTO sign_in_throttle (key, failures, window_start, blocked_until) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, \
@@ -188,6 +228,10 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub audiences: Vec<String>,
     pub account_id: Option<String>,
+    /// How its ID tokens are signed.
+    pub id_token_alg: SigningAlg,
+    /// Where RP-initiated logout may send the browser back to, matched exactly.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>> {
@@ -206,6 +250,13 @@ pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>
                 audiences: serde_json::from_str(&r.get::<String, _>("audiences"))
                     .map_err(anyhow::Error::from)?,
                 account_id: r.get("account_id"),
+                // An unknown value (a newer version wrote it) falls back to the default.
+                id_token_alg: SigningAlg::parse(&r.get::<String, _>("id_token_alg"))
+                    .unwrap_or(SigningAlg::RS256),
+                post_logout_redirect_uris: serde_json::from_str(
+                    &r.get::<String, _>("post_logout_redirect_uris"),
+                )
+                .map_err(anyhow::Error::from)?,
             })
         })
         .transpose()
@@ -215,10 +266,12 @@ pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>
 pub async fn upsert_client(conn: &mut AnyConnection, c: &Client) -> Result<()> {
     storage::query(
         "INSERT INTO clients (id, name, kind, secret_hash, redirect_uris, audiences, account_id, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+         created_at, id_token_alg, post_logout_redirect_uris) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET \
          name = excluded.name, kind = excluded.kind, secret_hash = excluded.secret_hash, \
          redirect_uris = excluded.redirect_uris, audiences = excluded.audiences, \
-         account_id = excluded.account_id",
+         account_id = excluded.account_id, id_token_alg = excluded.id_token_alg, \
+         post_logout_redirect_uris = excluded.post_logout_redirect_uris",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -232,6 +285,8 @@ pub async fn upsert_client(conn: &mut AnyConnection, c: &Client) -> Result<()> {
     .bind(serde_json::to_string(&c.audiences).map_err(anyhow::Error::from)?)
     .bind(&c.account_id)
     .bind(storage::now_micros())
+    .bind(c.id_token_alg.as_str())
+    .bind(serde_json::to_string(&c.post_logout_redirect_uris).map_err(anyhow::Error::from)?)
     .execute(conn)
     .await?;
     Ok(())
@@ -268,13 +323,19 @@ pub async fn insert_code(conn: &mut AnyConnection, hash: &str, c: &Code) -> Resu
 }
 
 /// Marks the code used and returns it, exactly once: a second redemption gets `None`.
-pub async fn redeem_code(conn: &mut AnyConnection, hash: &str) -> Result<Option<Code>> {
+/// `family_id` names the sign-in the code starts, so a replay can end it.
+pub async fn redeem_code(
+    conn: &mut AnyConnection,
+    hash: &str,
+    family_id: &str,
+) -> Result<Option<Code>> {
     Ok(storage::query(
-        "UPDATE auth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
-         RETURNING *",
+        "UPDATE auth_codes SET used_at = $1, family_id = $3 WHERE code_hash = $2 \
+         AND used_at IS NULL RETURNING *",
     )
     .bind(storage::now_micros())
     .bind(hash)
+    .bind(family_id)
     .fetch_optional(conn)
     .await?
     .map(|r| Code {
@@ -286,6 +347,17 @@ pub async fn redeem_code(conn: &mut AnyConnection, hash: &str) -> Result<Option<
         nonce: r.get("nonce"),
         expires_at: r.get("expires_at"),
     }))
+}
+
+/// The sign-in an already redeemed code started, if the code exists and was redeemed.
+pub async fn redeemed_code_family(conn: &mut AnyConnection, hash: &str) -> Result<Option<String>> {
+    Ok(storage::query_scalar(
+        "SELECT family_id FROM auth_codes WHERE code_hash = $1 AND used_at IS NOT NULL",
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?
+    .flatten())
 }
 
 /// A stored refresh token.
@@ -353,6 +425,24 @@ pub async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> Result<
     )
     .bind(storage::now_micros())
     .bind(family_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Revokes a sign-in of `account_id` (an `id_token_hint` names both).
+pub async fn revoke_family_of(
+    conn: &mut AnyConnection,
+    family_id: &str,
+    account_id: &str,
+) -> Result<()> {
+    storage::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND account_id = $3 \
+         AND revoked_at IS NULL",
+    )
+    .bind(storage::now_micros())
+    .bind(family_id)
+    .bind(account_id)
     .execute(conn)
     .await?;
     Ok(())

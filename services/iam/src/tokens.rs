@@ -4,11 +4,13 @@ use auth::{AccessClaims, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::App;
 use crate::domain::account::Account;
+use crate::keys::SigningAlg;
+use crate::store::Client;
 
 /// A random, URL-safe secret of `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
@@ -46,7 +48,8 @@ pub async fn access_token(
         roles: roles.to_vec(),
         client_id: client_id.to_owned(),
     };
-    app.keys.sign(&claims).await
+    // Always EdDSA: the only algorithm MCF's services accept for access tokens.
+    app.keys.sign(SigningAlg::EdDSA, &claims).await
 }
 
 #[derive(Serialize)]
@@ -58,28 +61,84 @@ struct IdClaims<'a> {
     iat: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
+    /// The sign-in (refresh-token family) this token belongs to: an `id_token_hint` at
+    /// logout ends exactly that sign-in.
+    sid: &'a str,
     email: &'a str,
     name: &'a str,
 }
 
-/// An OpenID Connect ID token for the web app that signed the person in.
+/// What IAM reads back from an ID token it issued (an `id_token_hint`).
+#[derive(Debug, Deserialize)]
+pub struct IdTokenHint {
+    pub sub: String,
+    pub aud: String,
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+/// An OpenID Connect ID token for the web app that signed the person in, signed the way the
+/// client is registered for (RS256 unless it chose EdDSA).
 pub async fn id_token(
     app: &App,
     account: &Account,
-    client_id: &str,
+    client: &Client,
     nonce: Option<&str>,
+    sid: &str,
 ) -> anyhow::Result<String> {
     let now = now_s();
     app.keys
-        .sign(&IdClaims {
-            iss: &app.issuer,
-            sub: &account.id,
-            aud: client_id,
-            exp: now + app.config.access_token_ttl_s as i64,
-            iat: now,
-            nonce,
-            email: &account.email,
-            name: &account.name,
-        })
+        .sign(
+            client.id_token_alg,
+            &IdClaims {
+                iss: &app.issuer,
+                sub: &account.id,
+                aud: &client.id,
+                exp: now + app.config.access_token_ttl_s as i64,
+                iat: now,
+                nonce,
+                sid,
+                email: &account.email,
+                name: &account.name,
+            },
+        )
         .await
+}
+
+/// True when `token` is an access token IAM signed (signature by a published Ed25519 key; it
+/// may have expired). The revocation endpoint tells such tokens apart from unknown ones.
+pub async fn is_own_access_token(app: &App, token: &str) -> bool {
+    let Some(kid) = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid) else {
+        return false;
+    };
+    let Ok(Some((jsonwebtoken::Algorithm::EdDSA, key))) = app.keys.decoding_key(&kid).await else {
+        return false;
+    };
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_issuer(&[&app.issuer]);
+    validation.set_required_spec_claims(&["iss", "sub"]);
+    jsonwebtoken::decode::<AccessClaims>(token, &key, &validation).is_ok()
+}
+
+/// Checks that `token` is an ID token IAM issued (signature by a published key, issuer). An
+/// expired one is still a good hint of who is signing out (OpenID Connect RP-Initiated
+/// Logout 1.0, section 2), so expiry is not checked; nothing is granted from it.
+pub async fn read_id_token_hint(app: &App, token: &str) -> Option<IdTokenHint> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    let (alg, key) = app.keys.decoding_key(header.kid.as_deref()?).await.ok()??;
+    // The key decides the algorithm, never the token's header (no algorithm confusion).
+    if header.alg != alg {
+        return None;
+    }
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.algorithms = vec![alg];
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_issuer(&[&app.issuer]);
+    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+    jsonwebtoken::decode::<IdTokenHint>(token, &key, &validation)
+        .ok()
+        .map(|d| d.claims)
 }

@@ -254,7 +254,16 @@ pub async fn admin_accounts_service_tokens_and_key_rotation(mode: Mode) {
         .await;
     assert_eq!(status, 201, "{rotated}");
     let (_, jwks) = c.get("iam", "/jwks.json").await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    let published = |alg: &str| {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["alg"] == alg)
+            .count()
+    };
+    // The new and the retired key of each kind (EdDSA: access tokens, RS256: ID tokens).
+    assert_eq!((published("EdDSA"), published("RS256")), (2, 2), "{jwks}");
     let after = c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let kid = |t: &str| {
         use base64::Engine;

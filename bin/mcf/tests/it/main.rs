@@ -11,6 +11,7 @@ mod identity;
 mod invariants;
 mod lifecycle;
 mod mail;
+mod oidc;
 mod mail_crash;
 mod schema;
 mod robustness;
@@ -44,6 +45,10 @@ both_modes! {
     admin_api_service_tokens_and_key_rotation => crate::iam::admin_accounts_service_tokens_and_key_rotation;
     sign_ins_are_throttled_sign_out_works_and_accounts_are_announced => crate::iam::throttling_sign_out_and_account_events;
     set_password_links_are_single_use => crate::iam::set_password_links_are_single_use;
+    a_standard_oidc_client_library_signs_in_refreshes_revokes_and_logs_out => crate::oidc::a_standard_client_library_signs_in_refreshes_revokes_and_logs_out;
+    a_set_password_flood_is_throttled_and_sign_in_still_works => crate::oidc::a_set_password_flood_is_throttled_and_sign_in_still_works;
+    a_person_changes_their_own_password_and_other_sessions_end => crate::oidc::a_person_changes_their_own_password;
+    parallel_wrong_passwords_all_count_towards_the_block => crate::oidc::parallel_wrong_guesses_all_count;
     federated_sign_in_creates_the_client_account_once => crate::iam::federated_sign_in_creates_the_client_once;
     a_person_signs_in_with_a_browser_and_services_accept_the_token => crate::browser::a_person_signs_in_with_a_browser;
     mail_is_stored_rendered_and_delivered_once => crate::mail::messages_are_stored_rendered_and_delivered_once;

@@ -1,11 +1,11 @@
 //! The admin API: accounts, roles, service accounts, key rotation. Admins only.
 
 use auth::{Principal, Role};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use web::Json;
+use web::{Json, Path};
 
 use contracts::Envelope;
 use contracts::iam::{MailRequest, MailRequested};
@@ -13,6 +13,7 @@ use messaging::Outbox;
 
 use crate::domain::account::{Account, Status, check_password, normalize_email};
 use crate::error::IamError;
+use crate::keys::SigningAlg;
 use crate::store::{self, parse_roles};
 use crate::tokens::{digest, random_token};
 use crate::{AUDIENCES, App};
@@ -39,10 +40,8 @@ pub async fn create_account(
 ) -> Result<(StatusCode, Json<Account>), IamError> {
     admin(&who)?;
     let email = normalize_email(&new.email)?;
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(IamError::invalid("name", "must be 1 to 100 characters"));
-    }
+    // One line: names go into mail headers and pages.
+    let name = web::text::single_line("name", &new.name, 100)?;
     let roles = parse_roles(&new.roles)?;
     if roles.is_empty() || roles.contains(&Role::Service) {
         return Err(IamError::invalid(
@@ -149,11 +148,7 @@ pub async fn change_account(
         account.roles = parse_roles(roles)?;
     }
     if let Some(name) = change.name {
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(IamError::invalid("name", "must be 1 to 100 characters"));
-        }
-        account.name = name;
+        account.name = web::text::single_line("name", &name, 100)?;
     }
     if let Some(status) = change.status {
         account.status = status;
@@ -230,6 +225,9 @@ pub async fn create_service_account(
             redirect_uris: vec![],
             audiences,
             account_id: Some(account.id.clone()),
+            // Service accounts get no ID tokens; the column wants a value.
+            id_token_alg: crate::keys::SigningAlg::RS256,
+            post_logout_redirect_uris: vec![],
         },
     )
     .await?;
@@ -247,6 +245,14 @@ pub async fn rotate_keys(
     who: Principal,
 ) -> Result<(StatusCode, Json<Value>), IamError> {
     admin(&who)?;
-    let kid = app.keys.rotate().await?;
-    Ok((StatusCode::CREATED, Json(json!({"kid": kid}))))
+    let kids = app.keys.rotate().await?;
+    let kid = |alg| kids.get(&alg).cloned().unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            // The key access tokens are signed with, and every new key by algorithm.
+            "kid": kid(SigningAlg::EdDSA),
+            "kids": {"EdDSA": kid(SigningAlg::EdDSA), "RS256": kid(SigningAlg::RS256)},
+        })),
+    ))
 }

@@ -2,9 +2,11 @@
 //! API is for admins.
 
 pub(crate) mod admin;
+mod me;
 mod oidc;
 mod page;
 mod password;
+mod session;
 
 pub(crate) use oidc::urlencode;
 
@@ -15,6 +17,14 @@ use axum::routing::{get, patch, post};
 use crate::App;
 
 const ADMIN: Access = Access::Roles(&[Role::Admin]);
+/// People (every role but service accounts, which have no password).
+const PEOPLE: Access = Access::Roles(&[
+    Role::Admin,
+    Role::Manager,
+    Role::Supply,
+    Role::Worker,
+    Role::Client,
+]);
 
 pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
     let (router, rules) = Routes::new()
@@ -45,8 +55,12 @@ pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
             Access::Public,
             get(oidc::federation_callback),
         )
-        .add("POST", "/logout", Access::Public, post(oidc::logout))
+        .add("POST", "/revoke", Access::Public, post(session::revoke))
+        .add("GET", "/logout", Access::Public, get(session::logout_get))
+        .add("POST", "/logout", Access::Public, post(session::logout))
         .add("GET", "/userinfo", Access::SignedIn, get(oidc::userinfo))
+        .add("POST", "/userinfo", Access::SignedIn, post(oidc::userinfo))
+        .add("POST", "/me/password", PEOPLE, post(me::change_password))
         .add("POST", "/accounts", ADMIN, post(admin::create_account))
         .add("GET", "/accounts", ADMIN, get(admin::list_accounts))
         // Everyone may read their own account; the handler checks the owner.

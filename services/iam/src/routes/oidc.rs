@@ -6,21 +6,22 @@ use std::collections::BTreeMap;
 use auth::Principal;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
+use web::{Form, Query};
 
 use super::page;
+use crate::App;
 use crate::domain::account::{Status, normalize_email};
 use crate::domain::{pkce, throttle};
 use crate::error::IamError;
 use crate::store::{self, Code, Refresh};
 use crate::tokens::{self, digest, random_token};
-use crate::{App, NAME};
 
 /// `GET /.well-known/openid-configuration`.
 pub async fn discovery(State(app): State<App>) -> Json<Value> {
@@ -31,17 +32,24 @@ pub async fn discovery(State(app): State<App>) -> Json<Value> {
         "token_endpoint": format!("{i}/token"),
         "userinfo_endpoint": format!("{i}/userinfo"),
         "jwks_uri": format!("{i}/jwks.json"),
+        "revocation_endpoint": format!("{i}/revoke"),
+        "end_session_endpoint": format!("{i}/logout"),
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["EdDSA"],
+        // RS256 first: the default, and what OpenID Connect Discovery requires of everyone.
+        "id_token_signing_alg_values_supported": ["RS256", "EdDSA"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "sid", "email", "name"],
     }))
 }
 
-/// `GET /jwks.json`: the keys services verify tokens with.
+/// `GET /jwks.json`: the keys services verify access tokens with (Ed25519) and clients verify
+/// ID tokens with (RSA, or Ed25519 for clients registered for EdDSA).
 pub async fn jwks(State(app): State<App>) -> Result<Response, IamError> {
     let jwks = app.keys.jwks().await?;
     Ok(([(header::CACHE_CONTROL, "public, max-age=60")], Json(jwks)).into_response())
@@ -49,7 +57,7 @@ pub async fn jwks(State(app): State<App>) -> Result<Response, IamError> {
 
 pub(crate) type Params = BTreeMap<String, String>;
 
-fn param<'a>(p: &'a Params, name: &str) -> &'a str {
+pub(crate) fn param<'a>(p: &'a Params, name: &str) -> &'a str {
     p.get(name).map(String::as_str).unwrap_or("")
 }
 
@@ -105,13 +113,16 @@ async fn check_request(app: &App, p: &Params) -> Result<String, Response> {
     Ok(redirect.to_owned())
 }
 
-fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Redirect {
+pub(crate) fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Redirect {
     let query: String = pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("{k}={}", urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
+    if query.is_empty() {
+        return Redirect::to(uri);
+    }
     let sep = if uri.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{uri}{sep}{query}"))
 }
@@ -176,10 +187,8 @@ pub async fn authorize(
     }
     let Some(account) = sign_in(&app, email, param(&p, "password")).await? else {
         let mut tx = app.rt.db.begin().await?;
-        let account_state = by_account.fail(throttle::ACCOUNT, now);
-        let address_state = by_address.fail(throttle::ADDRESS, now);
-        store::save_throttle(&mut tx, &account_key, &account_state).await?;
-        store::save_throttle(&mut tx, &address_key, &address_state).await?;
+        store::record_failure(&mut tx, &account_key, throttle::ACCOUNT, now).await?;
+        store::record_failure(&mut tx, &address_key, throttle::ADDRESS, now).await?;
         tx.commit().await?;
         let html = page::sign_in(
             &p,
@@ -321,7 +330,7 @@ pub async fn token(
         .into_response())
 }
 
-async fn public_client(app: &App, id: &str) -> Result<store::Client, IamError> {
+pub(crate) async fn public_client(app: &App, id: &str) -> Result<store::Client, IamError> {
     let mut conn = app.rt.db.pool().acquire().await?;
     store::client(&mut conn, id)
         .await?
@@ -331,10 +340,23 @@ async fn public_client(app: &App, id: &str) -> Result<store::Client, IamError> {
 
 async fn code_grant(app: &App, p: &Params) -> Result<Value, IamError> {
     let client = public_client(app, param(p, "client_id")).await?;
+    let code_hash = digest(param(p, "code"));
+    // The sign-in this code starts; recorded with the code so a replay can end it.
+    let family = uuid::Uuid::now_v7().to_string();
     let mut tx = app.rt.db.begin().await?;
-    let code = store::redeem_code(&mut tx, &digest(param(p, "code")))
-        .await?
-        .ok_or_else(|| IamError::invalid_grant("the code is unknown or was already used"))?;
+    let Some(code) = store::redeem_code(&mut tx, &code_hash, &family).await? else {
+        // A code presented twice was intercepted or replayed: the tokens already issued
+        // from it may be in the wrong hands, so that sign-in ends (RFC 6749 4.1.2). Its
+        // access tokens expire on their own within minutes.
+        if let Some(issued) = store::redeemed_code_family(&mut tx, &code_hash).await? {
+            store::revoke_family(&mut tx, &issued).await?;
+            tx.commit().await?;
+            tracing::warn!(family = %issued, "authorization code replayed: its sign-in revoked");
+        }
+        return Err(IamError::invalid_grant(
+            "the code is unknown or was already used",
+        ));
+    };
     // The code is spent whatever happens next: commit that first.
     tx.commit().await?;
     if code.expires_at < storage::now_micros() {
@@ -350,7 +372,6 @@ async fn code_grant(app: &App, p: &Params) -> Result<Value, IamError> {
             "code_verifier does not match the code_challenge",
         ));
     }
-    let family = uuid::Uuid::now_v7().to_string();
     issue(
         app,
         &client,
@@ -444,7 +465,7 @@ async fn issue(
         "scope": scope,
     });
     if scope.split_whitespace().any(|s| s == "openid") {
-        body["id_token"] = json!(tokens::id_token(app, &account, &client.id, nonce).await?);
+        body["id_token"] = json!(tokens::id_token(app, &account, client, nonce, family).await?);
     }
     Ok(body)
 }
@@ -484,7 +505,7 @@ async fn client_credentials(app: &App, headers: &HeaderMap, p: &Params) -> Resul
     }))
 }
 
-fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
@@ -492,35 +513,18 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
-/// `POST /logout`: signs out of a web app: its refresh token (and every token rotated from
-/// the same sign-in) stops working. Access tokens expire on their own within minutes.
-pub async fn logout(
-    State(app): State<App>,
-    Form(p): Form<Params>,
-) -> Result<Json<Value>, IamError> {
-    let client = public_client(&app, param(&p, "client_id")).await?;
-    let mut tx = app.rt.db.begin().await?;
-    if let Some(token) = store::refresh(&mut tx, &digest(param(&p, "refresh_token"))).await?
-        && token.client_id == client.id
-    {
-        store::revoke_family(&mut tx, &token.family_id).await?;
-    }
-    tx.commit().await?;
-    // The same answer whether or not the token existed.
-    Ok(Json(json!({"signed_out": true})))
-}
-
-/// `GET /userinfo`: who the bearer is.
+/// `GET` or `POST /userinfo` (OpenID Connect Core 5.3.1: both): who the bearer is.
 pub async fn userinfo(State(app): State<App>, who: Principal) -> Result<Json<Value>, IamError> {
     let mut conn = app.rt.db.pool().acquire().await?;
     let account = store::account(&mut conn, &who.id)
         .await?
         .ok_or(IamError::NotFound("account"))?;
+    // No `aud`: userinfo is a plain JSON answer for the bearer, not a token (OpenID Connect
+    // Core 5.3.2); an `aud` here only confuses clients that check it against their id.
     Ok(Json(json!({
         "sub": account.id,
         "email": account.email,
         "name": account.name,
         "roles": account.roles,
-        "aud": NAME,
     })))
 }

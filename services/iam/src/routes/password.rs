@@ -5,12 +5,14 @@
 use std::collections::BTreeMap;
 
 use auth::Principal;
-use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+use web::Form;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Value, json};
-use web::Json;
+use web::{Json, Path, Query};
 
 use super::page;
 use crate::App;
@@ -73,23 +75,41 @@ pub async fn page(State(app): State<App>, Query(p): Query<Params>) -> Result<Res
 }
 
 /// `POST /password` (form: token, password): sets the password once.
-pub async fn set(State(app): State<App>, Form(p): Form<Params>) -> Result<Response, IamError> {
+///
+/// This is public, and an argon2 hash costs ~19 MiB and a core for a while, so nothing is
+/// hashed for a link that does not work: the link is looked up first (a read), and a source
+/// that keeps presenting unknown or spent links is throttled with the sign-in policy (per
+/// address, growing, always-ending blocks), answered 429 before any lookup. The count lives
+/// in memory: links are unguessable, so this is about load, not guessing, and a database
+/// write per refused request is what a flood from many addresses would cost.
+pub async fn set(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(p): Form<Params>,
+) -> Result<Response, IamError> {
     let token = p.get("token").map(String::as_str).unwrap_or("");
     let password = p.get("password").map(String::as_str).unwrap_or("");
+    let now = storage::now_micros();
+    if let Some(response) = throttled(app.link_throttle.blocked_for(peer.ip(), now)) {
+        return Ok(response);
+    }
+    let usable = {
+        let mut conn = app.rt.db.pool().acquire().await?;
+        store::password_link_usable(&mut conn, &digest(token)).await?
+    };
+    if !usable {
+        app.link_throttle.fail(peer.ip(), now);
+        return Ok(link_gone());
+    }
     if let Err(IamError::Invalid { message, .. }) = check_password(password) {
         let html = page::set_password(token, Some(&format!("The password {message}.")));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     }
     let hash = app.passwords.hash(password).await?;
     let mut tx = app.rt.db.begin().await?;
+    // Used atomically here: of two requests racing with one link, one sets the password.
     let Some(account_id) = store::use_password_link(&mut tx, &digest(token)).await? else {
-        return Ok((
-            StatusCode::GONE,
-            Html(page::error(
-                "This link was already used or has expired. Ask for a new one.",
-            )),
-        )
-            .into_response());
+        return Ok(link_gone());
     };
     store::set_password(&mut tx, &account_id, &hash).await?;
     store::revoke_account_tokens(&mut tx, &account_id).await?;
@@ -99,4 +119,29 @@ pub async fn set(State(app): State<App>, Form(p): Form<Params>) -> Result<Respon
         "Your password is set. You can now sign in.",
     ))
     .into_response())
+}
+
+fn link_gone() -> Response {
+    (
+        StatusCode::GONE,
+        Html(page::error(
+            "This link was already used or has expired. Ask for a new one.",
+        )),
+    )
+        .into_response()
+}
+
+/// 429 with `Retry-After` while blocked for `wait` more microseconds.
+fn throttled(wait: i64) -> Option<Response> {
+    (wait > 0).then(|| {
+        let seconds = (wait + 999_999) / 1_000_000;
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, seconds.to_string())],
+            Html(page::error(&format!(
+                "Too many attempts with links that do not work. Try again in {seconds} s."
+            ))),
+        )
+            .into_response()
+    })
 }

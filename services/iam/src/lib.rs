@@ -158,6 +158,40 @@ pub async fn build(
     ))
 }
 
+/// An IAM on a fresh SQLite database in `dir`, for handler tests.
+#[cfg(test)]
+pub(crate) async fn test_app(dir: &std::path::Path) -> App {
+    use messaging::bus::EmbeddedBus;
+    use messaging::{Bus, MessagingConfig};
+    use storage::{Db, DbOptions};
+    let db = Db::connect(
+        &storage::sqlite_url(&dir.join("iam.sqlite")),
+        &DbOptions::default(),
+    )
+    .await
+    .unwrap();
+    db.migrate(&[messaging::migrations(), migrations()])
+        .await
+        .unwrap();
+    let bus = EmbeddedBus::open(&dir.join("bus.sqlite")).await.unwrap();
+    let (_, shutdown) = tokio::sync::watch::channel(false);
+    let rt = Runtime::new(
+        db.clone(),
+        Bus::Embedded(bus),
+        MessagingConfig::default(),
+        shutdown,
+    );
+    App {
+        rt,
+        config: IamConfig::default(),
+        issuer: "http://iam.test".into(),
+        keys: Arc::new(Keys::new(db, Duration::from_secs(600))),
+        passwords: Passwords::new(2),
+        link_throttle: Arc::new(domain::throttle::Local::new(domain::throttle::ADDRESS, 16)),
+        http: reqwest::Client::new(),
+    }
+}
+
 async fn bootstrap(app: &App) -> anyhow::Result<()> {
     let id_token_alg = keys::SigningAlg::parse(&app.config.web_id_token_alg)
         .ok_or_else(|| anyhow::anyhow!("iam.web_id_token_alg must be RS256 or EdDSA"))?;

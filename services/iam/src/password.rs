@@ -8,6 +8,7 @@
 //! first come, first served), never for an unbounded backlog.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use tokio::sync::Semaphore;
@@ -19,6 +20,8 @@ pub struct Passwords {
     permits: Arc<Semaphore>,
     /// New-password hashes hold one of these first: one permit fewer than the pool.
     new_passwords: Arc<Semaphore>,
+    /// Argon2 computations started, for tests and operators.
+    computed: Arc<AtomicU64>,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -34,7 +37,13 @@ impl Passwords {
         Passwords {
             permits: Arc::new(Semaphore::new(concurrency)),
             new_passwords: Arc::new(Semaphore::new((concurrency - 1).max(1))),
+            computed: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many argon2 computations (hashes and checks) this pool has started.
+    pub fn computed(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
     }
 
     /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) for a new password.
@@ -44,6 +53,7 @@ impl Passwords {
         let lane = self.new_passwords.clone().acquire_owned().await?;
         let permit = self.permits.clone().acquire_owned().await?;
         let password = password.to_owned();
+        self.computed.fetch_add(1, Ordering::Relaxed);
         // The permits move into the blocking task: if the caller goes away (client
         // disconnected) the computation still runs to its end and holds its place until then.
         tokio::task::spawn_blocking(move || {
@@ -62,6 +72,7 @@ impl Passwords {
         let permit = self.permits.clone().acquire_owned().await?;
         let password = password.to_owned();
         let phc = phc.map(str::to_owned);
+        self.computed.fetch_add(1, Ordering::Relaxed);
         let ok = tokio::task::spawn_blocking(move || {
             let _held = permit;
             match phc {
@@ -100,7 +111,7 @@ mod tests {
     /// still waits. Before the lanes, the sign-in queued behind all of them.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sign_ins_are_not_starved_by_a_backlog_of_new_passwords() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::AtomicUsize;
         let p = Passwords::new(2);
         let reference = p.hash("the real password").await.unwrap();
         let done = Arc::new(AtomicUsize::new(0));

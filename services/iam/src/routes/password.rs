@@ -145,3 +145,72 @@ fn throttled(wait: i64) -> Option<Response> {
             .into_response()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, SocketAddr};
+
+    use axum::extract::{ConnectInfo, State};
+    use web::Form;
+
+    use super::*;
+    use crate::domain::account::{Account, Status};
+    use crate::domain::throttle::ADDRESS;
+
+    async fn post(app: &App, from: [u8; 4], token: &str) -> StatusCode {
+        let peer = SocketAddr::new(IpAddr::from(from), 40000);
+        let form = Params::from([
+            ("token".to_owned(), token.to_owned()),
+            ("password".to_owned(), "a-long-enough-password".to_owned()),
+        ]);
+        set(State(app.clone()), ConnectInfo(peer), Form(form))
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// Links that do not work cost a lookup, never a hash, and a source presenting them is
+    /// throttled; a real link from elsewhere still works, once.
+    #[tokio::test]
+    async fn bad_links_are_never_hashed_and_their_source_is_throttled() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = crate::test_app(dir.path()).await;
+        let account = Account {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: "luna@cats.test".into(),
+            name: "Luna".into(),
+            roles: vec![auth::Role::Worker],
+            status: Status::Active,
+        };
+        let mut tx = app.rt.db.begin().await.unwrap();
+        store::insert_account(&mut tx, &account, None)
+            .await
+            .unwrap();
+        let (link, _) = new_link(&app, &mut tx, &account.id).await.unwrap();
+        tx.commit().await.unwrap();
+        let token = link.split("token=").nth(1).unwrap().to_owned();
+
+        let attacker = [10, 0, 0, 66];
+        for i in 0..=ADDRESS.limit {
+            assert_eq!(
+                post(&app, attacker, &format!("made-up-{i}")).await,
+                StatusCode::GONE
+            );
+        }
+        assert_eq!(
+            post(&app, attacker, "made-up-again").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(app.passwords.computed(), 0, "no link, no hash");
+
+        let person = [10, 0, 0, 7];
+        assert_eq!(post(&app, person, &token).await, StatusCode::OK);
+        assert_eq!(app.passwords.computed(), 1);
+        assert_eq!(post(&app, person, &token).await, StatusCode::GONE);
+        assert_eq!(
+            app.passwords.computed(),
+            1,
+            "a spent link is not hashed either"
+        );
+    }
+}

@@ -1,15 +1,20 @@
 //! HTTP plumbing shared by every MCF service: problem+json errors, a JSON extractor whose
 //! rejections name the field, health and readiness, and the messaging operator routes.
 
+mod extract;
 pub mod image;
 mod json;
 pub mod limits;
 pub mod ops;
 mod problem;
-
+mod surface;
 pub mod tasks;
+pub mod text;
+
+pub use extract::{Form, Path, Query};
 pub use json::Json;
 pub use problem::ApiError;
+pub use surface::{HTML_CSP, harden};
 
 use axum::Router;
 use axum::routing::get;

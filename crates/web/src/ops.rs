@@ -1,7 +1,7 @@
 //! Operator routes for a service's messaging: counters, dead letters and their replay.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use messaging::Consumer;
@@ -10,7 +10,7 @@ use messaging::stats::{self, MessagingStats};
 use serde::Deserialize;
 use storage::Db;
 
-use crate::ApiError;
+use crate::{ApiError, Path, Query};
 
 #[derive(Clone)]
 struct Ops {

@@ -31,11 +31,9 @@ pub struct TestSpec {
 
 impl TestSpec {
     pub fn validate(mut self) -> Result<TestSpec, HiringError> {
-        self.name = self.name.trim().to_owned();
-        if self.name.is_empty() || self.name.chars().count() > 100 {
-            return Err(HiringError::invalid("name", "must be 1 to 100 characters"));
-        }
-        self.characteristic = self.characteristic.trim().to_lowercase();
+        self.name = web::text::single_line("name", &self.name, 100)?;
+        self.characteristic =
+            web::text::single_line("characteristic", &self.characteristic, 50)?.to_lowercase();
         if self.characteristic.is_empty() || self.characteristic.len() > 50 {
             return Err(HiringError::invalid(
                 "characteristic",
@@ -54,6 +52,10 @@ impl TestSpec {
                     &format!("questions[{i}].text"),
                     "is empty",
                 ));
+            }
+            web::text::single_line(&format!("questions[{i}].text"), &q.text, 1000)?;
+            for (j, choice) in q.choices.iter().enumerate() {
+                web::text::single_line(&format!("questions[{i}].choices[{j}]"), choice, 200)?;
             }
             if !(2..=10).contains(&q.choices.len()) {
                 return Err(HiringError::invalid(
@@ -92,8 +94,6 @@ impl TestSpec {
                 &format!("answer each of the {} questions", self.questions.len()),
             ));
         }
-        let right = self
-            .questions
         for (i, (q, a)) in self.questions.iter().zip(answers).enumerate() {
             if *a >= q.choices.len() {
                 return Err(HiringError::invalid(
@@ -105,6 +105,8 @@ impl TestSpec {
                 ));
             }
         }
+        let right = self
+            .questions
             .iter()
             .zip(answers)
             .filter(|(q, a)| q.answer == **a)
@@ -183,13 +185,7 @@ impl ApplicationForm {
             ("breed", &mut self.breed),
             ("coat_colour", &mut self.coat_colour),
         ] {
-            *value = value.trim().to_owned();
-            if value.is_empty()
-                || value.chars().count() > 100
-                || value.chars().any(char::is_control)
-            {
-                return Err(HiringError::invalid(field, "must be 1 to 100 characters"));
-            }
+            *value = web::text::single_line(field, value, 100)?;
         }
         if !(1..=30).contains(&self.age) {
             return Err(HiringError::invalid("age", "must be 1 to 30 (years)"));
@@ -237,6 +233,10 @@ mod tests {
         assert!(t.score(&[0]).is_err());
         assert!(
             t.for_candidate().to_string().find("answer").is_none(),
+            "no key for candidates"
+        );
+    }
+
     #[test]
     fn impossible_answers_are_refused_naming_the_answer() {
         let t = test(&[0, 1]).validate().unwrap();
@@ -251,10 +251,6 @@ mod tests {
         assert_eq!(field(t.score(&[0, 1, 2])), "answers");
         assert_eq!(field(t.score(&[])), "answers");
         assert_eq!(t.score(&[2, 2]).unwrap(), 0);
-    }
-
-            "no key for candidates"
-        );
     }
 
     #[test]

@@ -26,6 +26,16 @@ impl HiringError {
     }
 }
 
+/// A text check of `web::text` refused a value: the same 422 as any other invalid field.
+impl From<web::text::Invalid> for HiringError {
+    fn from(e: web::text::Invalid) -> Self {
+        HiringError::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
 impl From<storage::DbError> for HiringError {
     fn from(e: storage::DbError) -> Self {
         HiringError::Unexpected(e.into())

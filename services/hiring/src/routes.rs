@@ -2,7 +2,7 @@
 
 use auth::{Access, Role, Routes};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::routing::MethodRouter;
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use storage::AnyConnection;
-use web::Json;
+use web::{Json, Path, Query};
 
 use crate::App;
 use crate::domain::{ApplicationForm, TestSpec, characteristics};
@@ -213,6 +213,10 @@ struct Page {
     per_page: Option<i64>,
 }
 
+/// The last page one may ask for: 200 per page up to 100 million applications, far beyond
+/// any real list, and small enough that the offset is nowhere near overflowing.
+const MAX_PAGE: i64 = 500_000;
+
 async fn list_applications(
     State(app): State<App>,
     Query(q): Query<Page>,
@@ -230,17 +234,18 @@ async fn list_applications(
         return Err(HiringError::invalid("per_page", "must be 1 to 200"));
     }
     let page = q.page.unwrap_or(1);
-    if page < 1 {
-        return Err(HiringError::invalid("page", "starts at 1"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(HiringError::invalid(
+            "page",
+            &format!("must be 1 to {MAX_PAGE}"),
+        ));
     }
+    // Bounded above, so this cannot overflow; checked all the same, never a negative OFFSET.
+    let offset = (page - 1)
+        .checked_mul(per_page)
+        .ok_or_else(|| HiringError::invalid("page", "is too large"))?;
     let mut conn = app.rt.db.pool().acquire().await?;
-    let items = store::applications(
-        &mut conn,
-        q.status.as_deref(),
-        per_page,
-        (page - 1) * per_page,
-    )
-    .await?;
+    let items = store::applications(&mut conn, q.status.as_deref(), per_page, offset).await?;
     Ok(Json(
         json!({"page": page, "per_page": per_page, "items": items}),
     ))

@@ -2,12 +2,12 @@
 
 use auth::{Access, Principal, Role, Routes};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use web::Json;
+use web::{Json, Path, Query};
 
 use crate::error::MailError;
 use crate::store::{self, Message};

@@ -21,6 +21,16 @@ impl MatchingError {
     }
 }
 
+/// A text check of `web::text` refused a value: the same 422 as any other invalid field.
+impl From<web::text::Invalid> for MatchingError {
+    fn from(e: web::text::Invalid) -> Self {
+        MatchingError::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
 impl From<storage::DbError> for MatchingError {
     fn from(e: storage::DbError) -> Self {
         MatchingError::Unexpected(e.into())

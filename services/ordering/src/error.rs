@@ -32,6 +32,16 @@ impl OrderingError {
     }
 }
 
+/// A text check of `web::text` refused a value: the same 422 as any other invalid field.
+impl From<web::text::Invalid> for OrderingError {
+    fn from(e: web::text::Invalid) -> Self {
+        OrderingError::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
 impl From<storage::DbError> for OrderingError {
     fn from(e: storage::DbError) -> Self {
         OrderingError::Unexpected(e.into())

@@ -11,10 +11,11 @@ mod identity;
 mod invariants;
 mod lifecycle;
 mod mail;
-mod oidc;
 mod mail_crash;
-mod schema;
+mod oidc;
 mod robustness;
+mod schema;
+mod surface;
 
 /// Runs an async test body once per mode, as two named tests.
 macro_rules! both_modes {
@@ -64,6 +65,9 @@ both_modes! {
     an_order_completes_with_photos_and_a_no_show_is_rebooked_to_another_worker => crate::lifecycle::complete_flow_and_no_show_rebook;
     service_types_are_edited_and_retired_and_bad_requests_named => crate::lifecycle::catalog_and_refusals;
     a_no_show_during_downtime_fails_once_after_restart => crate::lifecycle::no_show_after_downtime;
+    every_refusal_is_problem_json_naming_the_field => crate::surface::every_refusal_is_a_problem_naming_the_field;
+    refusals_keep_keep_alive_connections_honest => crate::surface::refusals_keep_keep_alive_connections_honest;
+    bad_input_is_refused_and_the_system_keeps_serving => crate::robustness::bad_input_is_refused_and_the_system_keeps_serving;
     a_client_who_is_hired_works_under_her_own_account => crate::identity::a_client_who_is_hired_works_under_her_own_account;
 }
 
@@ -76,4 +80,3 @@ async fn distributed_nats_killed_and_restarted_mid_flow_loses_nothing() {
 async fn distributed_photos_live_in_an_s3_compatible_bucket() {
     lifecycle::photos_in_an_s3_bucket().await;
 }
-    bad_input_is_refused_and_the_system_keeps_serving => crate::robustness::bad_input_is_refused_and_the_system_keeps_serving;

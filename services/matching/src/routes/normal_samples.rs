@@ -1,11 +1,11 @@
 use std::collections::BTreeMap;
 
 use auth::Principal;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use uuid::Uuid;
-use web::{Json, Query};
+use web::{Json, Path, Query};
 
 use crate::App;
 use crate::domain::samples::NormalSample;
@@ -33,13 +33,7 @@ fn yes() -> bool {
 
 impl Profile {
     fn validate(self, id: Uuid) -> Result<NormalSample, MatchingError> {
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(MatchingError::invalid(
-                "name",
-                "must be 1 to 100 characters",
-            ));
-        }
+        let name = web::text::single_line("name", &self.name, 100)?;
         if self.skills.len() > profiles::MAX_SKILLS {
             return Err(MatchingError::invalid(
                 "skills",
@@ -53,6 +47,8 @@ impl Profile {
                     "skill names must be 1 to 50 characters",
                 ));
             }
+            // Skill names are shown and compared as one-line labels.
+            web::text::single_line("skills", skill, 50)?;
             if !(0..=100).contains(level) {
                 return Err(MatchingError::invalid(
                     format!("skills.{skill}"),

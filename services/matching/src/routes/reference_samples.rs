@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use uuid::Uuid;
-use web::Json;
+use web::{Json, Path};
 
 use crate::App;
 use crate::error::MatchingError;

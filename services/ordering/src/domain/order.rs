@@ -171,6 +171,7 @@ fn check_schedule(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), OrderingE
 impl OrderRequest {
     /// Validates the request against the current time.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), OrderingError> {
+        web::text::multi_line("description", &self.description, 2000)?;
         let len = self.description.trim().chars().count();
         if len == 0 || len > 2000 {
             return Err(OrderingError::invalid(

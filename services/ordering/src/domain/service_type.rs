@@ -67,29 +67,13 @@ pub struct NewServiceType {
 impl NewServiceType {
     /// Checks every field; the first problem is reported with its field name.
     pub fn validate(self) -> Result<ServiceType, OrderingError> {
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(OrderingError::invalid(
-                "name",
-                "must be 1 to 100 characters",
-            ));
-        }
-        if self.description.chars().count() > 2000 {
-            return Err(OrderingError::invalid(
-                "description",
-                "must be at most 2000 characters",
-            ));
-        }
-        let skill = self
-            .skill
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|| name.to_lowercase());
-        if skill.is_empty() || skill.chars().count() > 50 {
-            return Err(OrderingError::invalid(
-                "skill",
-                "must be 1 to 50 characters",
-            ));
-        }
+        // One line: the name goes into mail subjects and order lists.
+        let name = web::text::single_line("name", &self.name, 100)?;
+        web::text::multi_line("description", &self.description, 2000)?;
+        let skill = match self.skill {
+            Some(skill) => web::text::single_line("skill", &skill, 50)?,
+            None => web::text::single_line("skill", &name.to_lowercase(), 50)?,
+        };
         if !(1..=1_000_000_000).contains(&self.price) {
             return Err(OrderingError::invalid(
                 "price",
@@ -142,6 +126,11 @@ mod tests {
             other => panic!("expected a validation error, got {other:?}"),
         };
         assert_eq!(field(new("", 100, 60).validate()), "name");
+        assert_eq!(field(new("Clean\ning", 100, 60).validate()), "name");
+        assert_eq!(field(new("Clean\u{0}", 100, 60).validate()), "name");
+        let mut nul = new("x", 100, 60);
+        nul.description = "a\u{0}b".into();
+        assert_eq!(field(nul.validate()), "description");
         assert_eq!(field(new("x", 0, 60).validate()), "price");
         assert_eq!(field(new("x", 100, 0).validate()), "duration_minutes");
     }

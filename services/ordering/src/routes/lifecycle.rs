@@ -1,13 +1,13 @@
 //! The order's moves after the request: cancel, check-in, completion, rebook, and the
 //! photos. The rules are the domain's (`domain/order.rs`); this is the HTTP edge.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use messaging::Outbox;
 use serde::Deserialize;
 use uuid::Uuid;
-use web::Json;
+use web::{Json, Path};
 
 use auth::Principal;
 

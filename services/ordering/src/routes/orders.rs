@@ -1,12 +1,12 @@
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use messaging::Outbox;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use web::Json;
+use web::{Json, Path, Query};
 
 use auth::Principal;
 

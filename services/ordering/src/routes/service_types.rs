@@ -1,8 +1,8 @@
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
-use web::Json;
+use web::{Json, Path, Query};
 
 use auth::Principal;
 

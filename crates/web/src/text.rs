@@ -62,6 +62,31 @@ pub fn single_line(field: &str, value: &str, max_chars: usize) -> Result<String,
     Ok(value.to_owned())
 }
 
+/// A one-line version of a value that came from elsewhere and cannot be refused (an
+/// upstream identity provider's display name): every run of control characters, line
+/// separators and whitespace becomes one space, trimmed, cut to `max_chars` characters.
+/// Empty when nothing printable is left; the caller picks a fallback.
+pub fn to_single_line(value: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut gap = false;
+    for c in value.chars() {
+        if is_line_breaking_or_control(c) || c.is_whitespace() {
+            gap = !out.is_empty();
+            continue;
+        }
+        if gap {
+            out.push(' ');
+            gap = false;
+        }
+        out.push(c);
+    }
+    out.chars()
+        .take(max_chars)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
 /// Free text (a description): at most `max_chars` characters; line breaks (`\n`, `\r`) and
 /// tabs are fine, other control characters (NUL, escape, ...) and the Unicode separators are
 /// not. Empty is the caller's business.
@@ -122,6 +147,17 @@ mod tests {
         assert!(single_line("name", "abcdef", 5).is_err());
         // Characters, not bytes.
         assert!(single_line("name", "ééééé", 5).is_ok());
+    }
+
+    #[test]
+    fn foreign_names_are_made_one_line() {
+        assert_eq!(
+            to_single_line(" Tom\r\nBcc: x@y\u{0}\u{2028}Cat ", 100),
+            "Tom Bcc: x@y Cat"
+        );
+        assert_eq!(to_single_line("\u{0}\n\t", 100), "");
+        assert_eq!(to_single_line("abc def", 4), "abc");
+        assert!(single_line("name", &to_single_line("a\u{85}b\u{7f}c", 100), 100).is_ok());
     }
 
     #[test]

@@ -249,14 +249,14 @@ async fn find_or_create(app: &App, claims: &UpstreamIdClaims) -> Result<Account,
         return Ok(account);
     }
     let email = normalize_email(&claims.email)?;
+    // The upstream's display name is not ours to refuse (the person would be locked out),
+    // but it must be one line like every other account name: it goes into mail headers,
+    // and PostgreSQL cannot store a NUL.
+    let name = web::text::to_single_line(&claims.name, 100);
     let account = Account {
         id: uuid::Uuid::now_v7().to_string(),
+        name: if name.is_empty() { email.clone() } else { name },
         email,
-        name: if claims.name.trim().is_empty() {
-            claims.email.clone()
-        } else {
-            claims.name.clone()
-        },
         roles: vec![Role::Client],
         status: Status::Active,
     };

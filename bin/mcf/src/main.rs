@@ -34,8 +34,8 @@ enum Command {
     },
     /// Run the named services (distributed mode: PostgreSQL per service, NATS JetStream).
     Serve {
-        /// Services to run in this process: ordering, matching.
-        #[arg(required = true)]
+        /// Services to run in this process (one or more).
+        #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(system::SERVICES.iter().copied()))]
         services: Vec<String>,
         /// Listen address (config http.listen).
         #[arg(long)]
@@ -46,12 +46,14 @@ enum Command {
     Migrate {
         #[arg(long)]
         distributed: bool,
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(system::SERVICES.iter().copied()))]
         services: Vec<String>,
     },
     /// Sign in to a running system (authorization code + PKCE, as a web app does) and print
-    /// an access token, for trying the API with curl.
+    /// an access token, for trying the API with curl. The token lives 5 minutes
+    /// (iam.access_token_ttl_s): sign in again when a call answers 401.
     Login {
-        /// The system's base URL.
+        /// The system's base URL: where `mcf up` (or the process serving iam) listens.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
         #[arg(long)]

@@ -13,6 +13,7 @@ mod lifecycle;
 mod mail;
 mod mail_crash;
 mod oidc;
+mod readme;
 mod robustness;
 mod schema;
 mod surface;
@@ -67,8 +68,8 @@ both_modes! {
     a_no_show_during_downtime_fails_once_after_restart => crate::lifecycle::no_show_after_downtime;
     every_refusal_is_problem_json_naming_the_field => crate::surface::every_refusal_is_a_problem_naming_the_field;
     refusals_keep_keep_alive_connections_honest => crate::surface::refusals_keep_keep_alive_connections_honest;
-    bad_input_is_refused_and_the_system_keeps_serving => crate::robustness::bad_input_is_refused_and_the_system_keeps_serving;
     a_client_who_is_hired_works_under_her_own_account => crate::identity::a_client_who_is_hired_works_under_her_own_account;
+    bad_input_is_refused_and_the_system_keeps_serving => crate::robustness::bad_input_is_refused_and_the_system_keeps_serving;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,4 +80,9 @@ async fn distributed_nats_killed_and_restarted_mid_flow_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_photos_live_in_an_s3_compatible_bucket() {
     lifecycle::photos_in_an_s3_bucket().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_the_readme_quick_start_runs_as_written() {
+    readme::quick_start_runs_as_written().await;
 }

@@ -49,7 +49,10 @@ pub async fn quick_start_runs_as_written() {
     }
 
     let script = quick_start_script();
-    assert!(script.contains("MCF=\"cargo run"), "the block starts with MCF=...");
+    assert!(
+        script.contains("MCF=\"cargo run"),
+        "the block starts with MCF=..."
+    );
     // Run with the binary under test instead of `cargo run`, against this port.
     let script: String = script
         .lines()

@@ -4,6 +4,7 @@ mod authz;
 mod browser;
 mod faults;
 mod flow;
+mod fuzz;
 mod harness;
 mod hiring;
 mod iam;
@@ -70,6 +71,8 @@ both_modes! {
     refusals_keep_keep_alive_connections_honest => crate::surface::refusals_keep_keep_alive_connections_honest;
     a_client_who_is_hired_works_under_her_own_account => crate::identity::a_client_who_is_hired_works_under_her_own_account;
     bad_input_is_refused_and_the_system_keeps_serving => crate::robustness::bad_input_is_refused_and_the_system_keeps_serving;
+    schemathesis_finds_no_server_error_in_any_service => crate::fuzz::schemathesis_finds_no_server_error;
+    generated_bodies_get_no_server_error_and_problem_refusals => crate::fuzz::generated_bodies_get_no_server_error;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

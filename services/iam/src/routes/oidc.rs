@@ -265,7 +265,26 @@ pub async fn federation_callback(
             .into_response());
     }
     let (account, request) =
-        crate::federation::callback(&app, param(&p, "state"), param(&p, "code")).await?;
+        match crate::federation::callback(&app, param(&p, "state"), param(&p, "code")).await {
+            Ok(found) => found,
+            // A browser lands here, so a refused callback (unknown or spent state, an ID
+            // token that does not verify) is a page like this route's other answers, not the
+            // token endpoint's OAuth JSON.
+            Err(IamError::OAuth {
+                status,
+                description,
+                ..
+            }) => {
+                return Ok((
+                    status,
+                    Html(page::error(&format!(
+                        "The sign-in could not be finished: {description}"
+                    ))),
+                )
+                    .into_response());
+            }
+            Err(e) => return Err(e),
+        };
     if account.status != Status::Active {
         return Ok((
             StatusCode::FORBIDDEN,

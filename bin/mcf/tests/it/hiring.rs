@@ -37,6 +37,55 @@ pub async fn mailed_link(c: &Cluster, needle: &str, path: &str) -> String {
     }
 }
 
+/// A manager's two-question cleaning test named `name` (the right answers are `[1, 1]`);
+/// its id.
+pub async fn cleaning_test(c: &mut Cluster, manager: &str, name: &str) -> String {
+    let (status, test) = c
+        .post_as(
+            manager,
+            "hiring",
+            "/tests",
+            json!({
+            "name": name, "characteristic": "cleaning", "pass_mark": 50,
+            "questions": [
+                {"text": "Which water for greasy pans?", "choices": ["cold", "hot"], "answer": 1},
+                {"text": "Soap first or water first?", "choices": ["soap", "water"], "answer": 1}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{test}");
+    test["id"].as_str().unwrap().to_owned()
+}
+
+/// A candidate applies on the public form; the application's id.
+pub async fn apply(c: &mut Cluster, name: &str, email: &str) -> String {
+    let form = json!({"name": name, "age": 3, "breed": "Siamese", "coat_colour": "cream",
+        "email": email, "photo": PHOTO});
+    let url = format!("{}/applications", c.api("hiring"));
+    let r = c.http.post(url).json(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The manager assigns `test_id` to `application`; the token of the link mailed to the
+/// candidate (the first such mail: one candidate per system).
+pub async fn assign(c: &mut Cluster, manager: &str, application: &str, test_id: &str) -> String {
+    let (status, assigned) = c
+        .post_as(
+            manager,
+            "hiring",
+            &format!("/applications/{application}/tests"),
+            json!({"test_ids": [test_id]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+    let link = mailed_link(c, "your tests are ready", "/take?token=").await;
+    link.split("token=").nth(1).unwrap().to_owned()
+}
+
 pub async fn apply_test_accept_and_work(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let boss = c.token_for("boss", "manager").await;

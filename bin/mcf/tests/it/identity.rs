@@ -2,34 +2,11 @@
 //! account's id, so the jobs Matching gives the worker are the jobs she sees when she signs
 //! in. And every 401 says how to authenticate (`WWW-Authenticate: Bearer`, RFC 6750).
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::harness::{Cluster, Mode, account_id};
-use crate::hiring::{PHOTO, mailed_link};
-
-/// Business time now, as Ordering sees it.
-async fn business_now(c: &mut Cluster) -> DateTime<Utc> {
-    let (status, clock) = c.get("ordering", "/ops/clock").await;
-    assert_eq!(status, 200, "{clock}");
-    clock["now"].as_str().unwrap().parse().unwrap()
-}
-
-/// Moves business time forward on every ordering replica.
-async fn advance(c: &mut Cluster, by: chrono::Duration) {
-    let token = c.admin_token().await;
-    for api in c.apis("ordering") {
-        let r = c
-            .http
-            .post(format!("{api}/ops/clock"))
-            .bearer_auth(&token)
-            .json(&json!({"seconds": by.num_seconds()}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
-    }
-}
+use crate::hiring::{PHOTO, apply, assign, cleaning_test};
+use crate::lifecycle::{advance, business_now};
 
 /// Waits until Hiring has applied every account IAM has announced so far.
 async fn hiring_knows_every_account(c: &mut Cluster) {
@@ -100,43 +77,11 @@ pub async fn a_client_who_is_hired_works_under_her_own_account(mode: Mode) {
     let zoe_as_client = c.token_for("zoe", "client").await;
     let zoe_id = account_id(&zoe_as_client);
     let boss = c.token_for("boss", "manager").await;
-    let (status, test) = c
-        .post_as(
-            &boss,
-            "hiring",
-            "/tests",
-            json!({
-            "name": "Dishes", "characteristic": "cleaning", "pass_mark": 50,
-            "questions": [
-                {"text": "Which water for greasy pans?", "choices": ["cold", "hot"], "answer": 1},
-                {"text": "Soap first or water first?", "choices": ["soap", "water"], "answer": 1}
-            ]}),
-        )
-        .await;
-    assert_eq!(status, 201, "{test}");
-    let test_id = test["id"].as_str().unwrap().to_owned();
+    let test_id = cleaning_test(&mut c, &boss, "Dishes").await;
 
     // She applies (the address spelled differently from her account's), takes her test.
-    let form = json!({"name": "Zoe", "age": 3, "breed": "Siamese", "coat_colour": "cream",
-        "email": " Zoe@Cats.TEST", "photo": PHOTO});
-    let url = format!("{}/applications", c.api("hiring"));
-    let r = c.http.post(url).json(&form).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 202);
-    let application = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, assigned) = c
-        .post_as(
-            &boss,
-            "hiring",
-            &format!("/applications/{application}/tests"),
-            json!({"test_ids": [test_id]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{assigned}");
-    let link = mailed_link(&c, "your tests are ready", "/take?token=").await;
-    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let application = apply(&mut c, "Zoe", " Zoe@Cats.TEST").await;
+    let token = assign(&mut c, &boss, &application, &test_id).await;
     let url = format!("{}/take", c.api("hiring"));
     let r = c
         .http

@@ -23,14 +23,14 @@ async fn start(mode: Mode) -> Cluster {
 }
 
 /// Business time now (every ordering replica agrees: they are moved together).
-async fn business_now(c: &mut Cluster) -> DateTime<Utc> {
+pub async fn business_now(c: &mut Cluster) -> DateTime<Utc> {
     let (status, clock) = c.get("ordering", "/ops/clock").await;
     assert_eq!(status, 200, "{clock}");
     clock["now"].as_str().unwrap().parse().unwrap()
 }
 
 /// Moves business time forward on every ordering replica.
-async fn advance(c: &mut Cluster, by: chrono::Duration) {
+pub async fn advance(c: &mut Cluster, by: chrono::Duration) {
     let token = c.admin_token().await;
     for api in c.apis("ordering") {
         let r = c

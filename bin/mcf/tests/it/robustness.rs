@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::harness::{Cluster, Mode};
-use crate::hiring::{PHOTO, mailed_link};
+use crate::hiring::{apply, assign, cleaning_test};
 
 pub async fn bad_input_is_refused_and_the_system_keeps_serving(mode: Mode) {
     // The clock is made adjustable by the file MCF_CONFIG names: proof that it was read.
@@ -110,41 +110,9 @@ async fn every_task_runs_without_restarts(c: &mut Cluster) {
 
 async fn impossible_answers_record_nothing(c: &mut Cluster) {
     let boss = c.token_for("bea", "manager").await;
-    let (status, test) = c
-        .post_as(
-            &boss,
-            "hiring",
-            "/tests",
-            json!({
-            "name": "Pans", "characteristic": "cleaning", "pass_mark": 50,
-            "questions": [
-                {"text": "Which water for greasy pans?", "choices": ["cold", "hot"], "answer": 1},
-                {"text": "Soap first or water first?", "choices": ["soap", "water"], "answer": 1}
-            ]}),
-        )
-        .await;
-    assert_eq!(status, 201, "{test}");
-    let test_id = test["id"].as_str().unwrap().to_owned();
-    let form = json!({"name": "Ivy", "age": 3, "breed": "Siamese", "coat_colour": "cream",
-        "email": "ivy@cats.test", "photo": PHOTO});
-    let url = format!("{}/applications", c.api("hiring"));
-    let r = c.http.post(url).json(&form).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 202);
-    let application = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, body) = c
-        .post_as(
-            &boss,
-            "hiring",
-            &format!("/applications/{application}/tests"),
-            json!({"test_ids": [test_id]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let link = mailed_link(c, "your tests are ready", "/take?token=").await;
-    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let test_id = cleaning_test(c, &boss, "Pans").await;
+    let application = apply(c, "Ivy", "ivy@cats.test").await;
+    let token = assign(c, &boss, &application, &test_id).await;
     let take = format!("{}/take", c.api("hiring"));
     for (answers, field) in [
         (json!([7, 9]), "answers[0]"),

@@ -15,7 +15,8 @@
 //!   see [`refusal_format_ok`]).
 //!
 //! Both are bounded and seeded so CI runs them in well under a minute per mode;
-//! `E2E_FUZZ_SEED` and `E2E_FUZZ_ROUNDS` vary the body fuzz locally.
+//! `E2E_FUZZ_SEED` and `E2E_FUZZ_ROUNDS` vary the body fuzz locally, `E2E_FUZZ_EXAMPLES`
+//! schemathesis' examples per operation.
 
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,7 @@ sys.exit(1 if errors else 0)
 pub async fn schemathesis_finds_no_server_error(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let mut reports = Vec::new();
+    let examples = std::env::var("E2E_FUZZ_EXAMPLES").unwrap_or_else(|_| "25".into());
     for service in SERVICES {
         // A token per service: tokens live 5 minutes, one service's run stays far below that.
         let token = c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.access;
@@ -71,6 +73,7 @@ pub async fn schemathesis_finds_no_server_error(mode: Mode) {
             String::from_utf8_lossy(&check.stderr)
         );
         let started = Instant::now();
+        let examples = examples.clone();
         let output = tokio::task::spawn_blocking(move || {
             std::process::Command::new("python3")
                 .args(["-m", "schemathesis.cli", "run"])
@@ -78,7 +81,7 @@ pub async fn schemathesis_finds_no_server_error(mode: Mode) {
                 .args(["--url", &api])
                 .args(["--header", &format!("Authorization: Bearer {token}")])
                 .args(["--checks", CHECKS])
-                .args(["--max-examples", "25", "--seed", "20261129"])
+                .args(["--max-examples", &examples, "--seed", "20261129"])
                 .args(["--generation-database", "none", "--workers", "1"])
                 .args(["--request-timeout", "20", "--no-color", "--warnings", "off"])
                 .output()
@@ -215,17 +218,44 @@ struct Fixtures {
     service_type: String,
     /// A client's token, for the routes only clients may call (ordering an order).
     client_token: String,
+    /// The token of the worker the fixture orders go to (check-in and complete).
+    worker_token: String,
     ids: Vec<String>,
 }
 
 impl Fixtures {
     async fn create(c: &mut Cluster) -> Fixtures {
         let service_type = c.service_type().await;
-        let worker = c.register_worker("Felix", 80).await;
+        // The only worker, with an account, so the orders go to her and her check-in and
+        // completion get past the role and assignment checks to the photos.
+        let worker_token = c.token_for("wanda", "worker").await;
+        let worker = crate::harness::account_id(&worker_token);
+        let (status, sample) = c
+            .post(
+                "matching",
+                "/normal-samples",
+                json!({"id": worker, "name": "Wanda", "skills": {"cleaning": 80}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{sample}");
         let client_token = c.token_for("fuzzy", "client").await;
         let client = crate::harness::account_id(&client_token);
-        let orders = c.request_orders(2, &service_type, "fuzzy").await;
-        assert_eq!(orders.len(), 2, "fixture orders");
+        // Soon enough that check-in is open (it opens 30 minutes before).
+        let soon = (chrono::Utc::now() + chrono::Duration::minutes(20)).to_rfc3339();
+        let mut orders = Vec::new();
+        for i in 0..2 {
+            let (status, order) = c
+                .post_as(
+                    &client_token,
+                    "ordering",
+                    "/orders",
+                    json!({"service_type_id": service_type, "description": format!("job {i}"),
+                        "scheduled_at": soon}),
+                )
+                .await;
+            assert_eq!(status, 201, "{order}");
+            orders.extend(order["id"].as_str().map(str::to_owned));
+        }
         let (status, test) = c
             .post(
                 "hiring",
@@ -241,6 +271,7 @@ impl Fixtures {
         Fixtures {
             service_type,
             client_token,
+            worker_token,
             ids,
         }
     }
@@ -387,7 +418,9 @@ fn body(
                 m.insert((*f).to_owned(), plausible(f, rng, fx));
             }
         }
-        for _ in 0..1 + rng.below(2) {
+        // Now and then a valid body, so objects get created and later requests meet them.
+        let hostiles = if rng.chance(8) { 0 } else { 1 + rng.below(2) };
+        for _ in 0..hostiles {
             let f = *rng.pick(fields);
             m.insert(f.to_owned(), hostile(rng));
         }
@@ -605,7 +638,16 @@ impl Admin {
 }
 
 pub async fn generated_bodies_get_no_server_error(mode: Mode) {
-    let mut c = Cluster::start(mode).await;
+    // Hiring's public routes get fuzzed, not its per-source limit (tested in hiring.rs).
+    let limits = [
+        (
+            "MCF_HIRING__PUBLIC_LIMITS__PER_SOURCE_PER_MINUTE",
+            "1000000",
+        ),
+        ("MCF_HIRING__PUBLIC_LIMITS__GLOBAL_PER_SECOND", "1000000"),
+    ];
+    let env = limits.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec();
+    let mut c = Cluster::start_with(mode, env, None).await;
     let fx = Fixtures::create(&mut c).await;
     let seed = std::env::var("E2E_FUZZ_SEED")
         .ok()
@@ -632,20 +674,30 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
             .json()
             .await
             .unwrap();
-        let mut routes: Vec<(String, String)> = Vec::new();
+        // Each route with the caller who gets furthest: the admin, or for routes the admin
+        // may not call, the client or the worker (`x-roles`).
+        let mut routes: Vec<(String, String, &str)> = Vec::new();
         for (path, ops) in doc["paths"].as_object().expect("paths") {
-            for method in ops.as_object().expect("operations").keys() {
-                routes.push((method.to_uppercase(), path.clone()));
+            for (method, op) in ops.as_object().expect("operations") {
+                let roles = op["x-roles"].as_array().cloned().unwrap_or_default();
+                let may = |role: &str| roles.is_empty() || roles.iter().any(|r| r == role);
+                let caller = ["admin", "client", "worker"]
+                    .into_iter()
+                    .find(|r| may(r))
+                    .unwrap_or("admin");
+                routes.push((method.to_uppercase(), path.clone(), caller));
             }
         }
         routes.sort();
-        for (method, path) in &routes {
+        for (method, path, best) in &routes {
             let takes_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH");
             // Routes without a body still get junk path values and query strings.
             let n = if takes_body { rounds } else { rounds / 6 };
             let route_fields = fields(service, method, path);
             let form = is_form(service, path);
             let mut refused = false;
+            // What this route answered, to judge how deep the fuzz got.
+            let mut route_statuses = std::collections::BTreeMap::<u16, usize>::new();
             for _ in 0..n {
                 admin.ensure(&mut c, refused).await;
                 let concrete: String = path
@@ -660,9 +712,13 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                     .collect::<Vec<_>>()
                     .join("/");
                 let url = format!("{api}{concrete}{}", query(&mut rng));
-                // Mostly the admin; some requests as a client (routes only clients may call)
-                // and some without a token.
-                let caller = *rng.pick(&["admin", "admin", "admin", "admin", "client", "nobody"]);
+                // Mostly the route's best caller; some requests as another role and some
+                // without a token.
+                let caller = match rng.below(8) {
+                    0 => "nobody",
+                    1 => *rng.pick(&["admin", "client", "worker"]),
+                    _ => best,
+                };
                 let as_admin = caller == "admin";
                 let (content_type, bytes) = if takes_body {
                     body(&mut rng, &fx, route_fields, form)
@@ -679,6 +735,7 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                 match caller {
                     "admin" => request = request.bearer_auth(&admin.token),
                     "client" => request = request.bearer_auth(&fx.client_token),
+                    "worker" => request = request.bearer_auth(&fx.worker_token),
                     _ => {}
                 }
                 if rng.chance(4) {
@@ -714,6 +771,7 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                     .to_owned();
                 let answer = response.bytes().await.unwrap_or_default();
                 *statuses.entry(status).or_default() += 1;
+                *route_statuses.entry(status).or_default() += 1;
                 refused = as_admin && status == 401;
                 let fault = if status >= 500 {
                     Some("server error")
@@ -730,6 +788,7 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                     ));
                 }
             }
+            eprintln!("{service} {method} {path}: {route_statuses:?}");
         }
     }
     eprintln!(

@@ -10,11 +10,12 @@
 //! - a seeded body fuzz here: every route that takes a body gets generated bodies (the
 //!   route's own field names with hostile values, arbitrary JSON, deep nesting, non-JSON,
 //!   wrong content types), path parameters that are real ids, fresh UUIDs or junk, random
-//!   query strings, as the admin and without a token. No answer may be a 5xx, and every
-//!   refusal must be `application/problem+json` (OAuth endpoints and HTML pages excepted,
-//!   see [`refusal_format_ok`]).
+//!   query strings, as the role that may call the route, as other roles, without a token and
+//!   with forged ones. No answer may be a 5xx, every refusal must be
+//!   `application/problem+json` (OAuth endpoints and HTML pages excepted, see
+//!   [`refusal_format_ok`]) and every 401 must carry `WWW-Authenticate`.
 //!
-//! Both are bounded and seeded so CI runs them in well under a minute per mode;
+//! Both are bounded and seeded so CI runs them in about a minute per mode;
 //! `E2E_FUZZ_SEED` and `E2E_FUZZ_ROUNDS` vary the body fuzz locally, `E2E_FUZZ_EXAMPLES`
 //! schemathesis' examples per operation.
 
@@ -570,6 +571,22 @@ fn query(rng: &mut Rng) -> String {
     format!("?{}", pairs.join("&"))
 }
 
+/// An `Authorization` header that must be refused: malformed, another scheme, `alg: none`,
+/// a real token with its signature or payload tampered with, huge.
+fn forged(rng: &mut Rng, real: &str) -> String {
+    let parts: Vec<&str> = real.split('.').collect();
+    match rng.below(8) {
+        0 => "Bearer".into(),
+        1 => "Bearer ".into(),
+        2 => format!("Basic {}", urlencode("admin:admin")),
+        3 => "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiIsInJvbGVzIjpbImFkbWluIl19.".into(),
+        4 if parts.len() == 3 => format!("Bearer {}.{}.{}x", parts[0], parts[1], parts[2]),
+        5 if parts.len() == 3 => format!("Bearer {}.e30.{}", parts[0], parts[2]),
+        6 => format!("Bearer {}", "a".repeat(1 + rng.below(20_000))),
+        _ => format!("bearer {}.{}", rng.next(), rng.next()),
+    }
+}
+
 /// Whether a 4xx answer's format is acceptable for this route: problem+json everywhere,
 /// except where a standard or a browser dictates the format (OAuth error JSON at the token
 /// and revocation endpoints, RFC 6749 5.2 / RFC 7009; HTML pages that re-render a form).
@@ -713,9 +730,10 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                     .join("/");
                 let url = format!("{api}{concrete}{}", query(&mut rng));
                 // Mostly the route's best caller; some requests as another role and some
-                // without a token.
-                let caller = match rng.below(8) {
+                // without a token or with a forged one.
+                let caller = match rng.below(9) {
                     0 => "nobody",
+                    8 => "forger",
                     1 => *rng.pick(&["admin", "client", "worker"]),
                     _ => best,
                 };
@@ -736,6 +754,9 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                     "admin" => request = request.bearer_auth(&admin.token),
                     "client" => request = request.bearer_auth(&fx.client_token),
                     "worker" => request = request.bearer_auth(&fx.worker_token),
+                    "forger" => {
+                        request = request.header("authorization", forged(&mut rng, &admin.token))
+                    }
                     _ => {}
                 }
                 if rng.chance(4) {
@@ -769,6 +790,7 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_owned();
+                let challenged = response.headers().contains_key("www-authenticate");
                 let answer = response.bytes().await.unwrap_or_default();
                 *statuses.entry(status).or_default() += 1;
                 *route_statuses.entry(status).or_default() += 1;
@@ -777,6 +799,9 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
                     Some("server error")
                 } else if status >= 400 && !refusal_format_ok(service, path, &answer_type) {
                     Some("refusal is not problem+json")
+                } else if status == 401 && !challenged {
+                    // RFC 6750 3 / RFC 6749 5.2: a 401 names the scheme to use.
+                    Some("401 without WWW-Authenticate")
                 } else {
                     None
                 };

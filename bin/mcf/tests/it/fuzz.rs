@@ -51,6 +51,9 @@ sys.exit(1 if errors else 0)
 pub async fn schemathesis_finds_no_server_error(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let mut reports = Vec::new();
+    // schemathesis keeps a cache (crashes it saw) in its working directory: a throw-away
+    // one keeps runs independent and the checkout clean.
+    let workdir = tempfile::tempdir().unwrap();
     let examples = std::env::var("E2E_FUZZ_EXAMPLES").unwrap_or_else(|_| "25".into());
     for service in SERVICES {
         // A token per service: tokens live 5 minutes, one service's run stays far below that.
@@ -75,8 +78,10 @@ pub async fn schemathesis_finds_no_server_error(mode: Mode) {
         );
         let started = Instant::now();
         let examples = examples.clone();
+        let cwd = workdir.path().to_owned();
         let output = tokio::task::spawn_blocking(move || {
             std::process::Command::new("python3")
+                .current_dir(cwd)
                 .args(["-m", "schemathesis.cli", "run"])
                 .arg(format!("{api}/openapi.json"))
                 .args(["--url", &api])

@@ -659,6 +659,131 @@ impl Admin {
     }
 }
 
+/// The same creating request sent eight times at once, spread over the replicas: a
+/// duplicate must be refused or answered with the first result (unique names and e-mails,
+/// idempotency keys), never a 5xx from a lost race between check and insert.
+async fn parallel_duplicates(
+    c: &mut Cluster,
+    fx: &Fixtures,
+    admin: &str,
+    failures: &mut Vec<String>,
+) {
+    let worker = crate::harness::account_id(&fx.worker_token);
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(25)).to_rfc3339();
+    let sample = uuid::Uuid::new_v4().to_string();
+    let adjustments = format!("/normal-samples/{worker}/adjustments");
+    let cases: Vec<(&str, &str, Option<&str>, Value, Option<&str>)> = vec![
+        (
+            "iam",
+            "/accounts",
+            Some(admin),
+            json!({"email": "twin@cats.test", "name": "Twin", "roles": ["client"]}),
+            None,
+        ),
+        (
+            "iam",
+            "/service-accounts",
+            Some(admin),
+            json!({"name": "twin-service"}),
+            None,
+        ),
+        (
+            "ordering",
+            "/service-types",
+            Some(admin),
+            json!({"name": "Twins", "price": 10, "duration_minutes": 30}),
+            None,
+        ),
+        (
+            "ordering",
+            "/orders",
+            Some(&fx.client_token),
+            json!({"service_type_id": fx.service_type, "description": "twins",
+                "scheduled_at": soon}),
+            Some("twin-order"),
+        ),
+        (
+            "matching",
+            "/normal-samples",
+            Some(admin),
+            json!({"id": sample, "name": "Twin", "skills": {"cleaning": 10}}),
+            None,
+        ),
+        (
+            "matching",
+            &adjustments,
+            Some(admin),
+            json!({"skill": "cleaning", "delta": 1, "reason": "twins"}),
+            Some("twin-adjustment"),
+        ),
+        (
+            "mail",
+            "/messages",
+            Some(admin),
+            json!({"to": "twin@cats.test", "template": "application_received",
+                "variables": {"name": "Twin"}, "idempotency_key": "twin"}),
+            None,
+        ),
+        (
+            "hiring",
+            "/applications",
+            None,
+            json!({"name": "Twin", "age": 3, "breed": "Siamese", "coat_colour": "cream",
+                "email": "twin-applicant@cats.test", "photo": PHOTO}),
+            None,
+        ),
+        (
+            "hiring",
+            "/tests",
+            Some(admin),
+            json!({"name": "Twin test", "characteristic": "cleaning", "pass_mark": 50,
+                "questions": [{"text": "Hot?", "choices": ["no", "yes"], "answer": 1}]}),
+            None,
+        ),
+    ];
+    for (service, path, token, body, key) in cases {
+        let apis = c.apis(service);
+        let requests = (0..8).map(|i| {
+            let mut r = c
+                .http
+                .post(format!("{}{path}", apis[i % apis.len()]))
+                .json(&body);
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            if let Some(k) = key {
+                r = r.header("idempotency-key", k);
+            }
+            async move {
+                let r = r.send().await.map_err(|e| e.to_string())?;
+                let status = r.status().as_u16();
+                Ok::<_, String>((status, r.text().await.unwrap_or_default()))
+            }
+        });
+        let answers = futures::future::join_all(requests).await;
+        let statuses: Vec<String> = answers
+            .iter()
+            .map(|a| match a {
+                Ok((status, _)) => status.to_string(),
+                Err(e) => e.clone(),
+            })
+            .collect();
+        eprintln!("8 x POST {service} {path} at once: {statuses:?}");
+        for answer in answers {
+            match answer {
+                Ok((status, _)) if status < 500 => {}
+                Ok((status, text)) => failures.push(format!(
+                    "server error: 8 x POST {service} {path} {body} at once\n  -> {status}: {}",
+                    shorten(text.as_bytes())
+                )),
+                Err(e) => failures.push(format!(
+                    "8 x POST {service} {path} {body} at once\n  -> no answer: {e}"
+                )),
+            }
+        }
+    }
+}
+
 pub async fn generated_bodies_get_no_server_error(mode: Mode) {
     // Hiring's public routes get fuzzed, not its per-source limit (tested in hiring.rs).
     let limits = [
@@ -826,6 +951,8 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
         started.elapsed(),
         failures.len()
     );
+    admin.ensure(&mut c, true).await;
+    parallel_duplicates(&mut c, &fx, &admin.token, &mut failures).await;
     // Every process is still up.
     for p in &mut c.procs {
         assert!(!p.exited(), "{} died during the fuzz", p.role);

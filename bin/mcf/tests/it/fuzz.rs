@@ -659,6 +659,9 @@ impl Admin {
     }
 }
 
+/// Service, path, token (none: public), body and `Idempotency-Key` of a creating request.
+type Duplicate<'a> = (&'a str, &'a str, Option<&'a str>, Value, Option<&'a str>);
+
 /// The same creating request sent eight times at once, spread over the replicas: a
 /// duplicate must be refused or answered with the first result (unique names and e-mails,
 /// idempotency keys), never a 5xx from a lost race between check and insert.
@@ -672,7 +675,7 @@ async fn parallel_duplicates(
     let soon = (chrono::Utc::now() + chrono::Duration::minutes(25)).to_rfc3339();
     let sample = uuid::Uuid::new_v4().to_string();
     let adjustments = format!("/normal-samples/{worker}/adjustments");
-    let cases: Vec<(&str, &str, Option<&str>, Value, Option<&str>)> = vec![
+    let cases: Vec<Duplicate> = vec![
         (
             "iam",
             "/accounts",

@@ -3,6 +3,7 @@
 //! `MCF_ORDERING__NO_SHOW_GRACE_MINUTES`), except the few `MCF_*` variables that are not
 //! configuration ([`NOT_CONFIGURATION`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -85,16 +86,10 @@ pub struct EmbeddedConfig {
     pub data_dir: PathBuf,
 }
 
-/// PostgreSQL URL per service (distributed mode).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Databases {
-    pub iam: String,
-    pub mail: String,
-    pub hiring: String,
-    pub ordering: String,
-    pub matching: String,
-}
+/// PostgreSQL URL per service (distributed mode), keyed by the service's name as
+/// registered (`[databases] iam = "..."`, env `MCF_DATABASES__IAM`); keys that name no
+/// service are refused when the configuration is loaded.
+pub type Databases = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,6 +163,16 @@ impl Config {
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             anyhow::bail!("log.format: must be \"pretty\" or \"json\"");
         }
+        if let Some(unknown) = self
+            .databases
+            .keys()
+            .find(|k| !crate::system::SERVICES.contains(&k.as_str()))
+        {
+            anyhow::bail!(
+                "databases.{unknown}: no such service (known: {})",
+                crate::system::SERVICES.join(", ")
+            );
+        }
         if self.messaging.max_deliver < 1 {
             anyhow::bail!("messaging.max_deliver: must be at least 1");
         }
@@ -196,31 +201,23 @@ impl Config {
     /// This configuration with passwords in URLs replaced by `***`, fit to print or log.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
-        c.databases.iam = redact_url(&c.databases.iam);
-        c.databases.mail = redact_url(&c.databases.mail);
-        c.databases.hiring = redact_url(&c.databases.hiring);
+        for url in c.databases.values_mut() {
+            *url = redact_url(url);
+        }
         c.mail.smtp_url = redact_url(&c.mail.smtp_url);
-        c.databases.ordering = redact_url(&c.databases.ordering);
         c.iam.bootstrap_admin_password = if c.iam.bootstrap_admin_password.is_empty() {
             String::new()
         } else {
             "***".into()
         };
-        c.databases.matching = redact_url(&c.databases.matching);
         c.nats.url = redact_url(&c.nats.url);
         c
     }
 
     /// The PostgreSQL URL of `service`, or an error naming the key to set.
     pub fn database_url(&self, service: &str) -> anyhow::Result<&str> {
-        let url = match service {
-            "iam" => &self.databases.iam,
-            "mail" => &self.databases.mail,
-            "hiring" => &self.databases.hiring,
-            "ordering" => &self.databases.ordering,
-            "matching" => &self.databases.matching,
-            other => anyhow::bail!("unknown service {other:?}"),
-        };
+        crate::system::spec(service)?;
+        let url = self.databases.get(service).map_or("", String::as_str);
         if url.is_empty() {
             anyhow::bail!(
                 "databases.{service} is not set (env MCF_DATABASES__{}): distributed mode needs a \
@@ -350,6 +347,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("MCF_ORDERING____X"), "{e}");
+    }
+
+    #[test]
+    fn databases_are_keyed_by_registered_service_name() {
+        let config = Config::load_from(
+            None,
+            vars(&[("MCF_DATABASES__IAM", "postgres://mcf:s3cret@db/iam")]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.database_url("iam").unwrap(),
+            "postgres://mcf:s3cret@db/iam"
+        );
+        assert_eq!(
+            config.redacted().databases["iam"],
+            "postgres://mcf:***@db/iam"
+        );
+        // Every registered service has its key in the defaults, empty: named when missing.
+        for service in crate::system::SERVICES {
+            assert_eq!(Config::defaults().databases[*service], "");
+        }
+        let e = config.database_url("ordering").unwrap_err().to_string();
+        assert!(e.contains("MCF_DATABASES__ORDERING"), "{e}");
+        let e = config.database_url("nope").unwrap_err().to_string();
+        assert!(e.contains("unknown service"), "{e}");
+        let e = Config::load_from(None, vars(&[("MCF_DATABASES__NOPE", "postgres://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("databases.nope"), "{e}");
     }
 
     #[test]

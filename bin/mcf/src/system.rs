@@ -4,22 +4,47 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use messaging::Bus;
 use messaging::bus::{EmbeddedBus, NatsBus};
-use messaging::{Bus, Runtime};
+use service::{Context, ServiceSpec};
 use storage::{Db, DbOptions};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
 
-/// Every service this binary knows, in start order.
-pub const SERVICES: &[&str] = &[
-    iam::NAME,
-    mail::NAME,
-    hiring::NAME,
-    ordering::NAME,
-    matching::NAME,
+/// Every service this binary knows, in start order: the one list. A service's name is its
+/// URL prefix (`/api/<name>`), configuration section (`[<name>]`), database key
+/// (`databases.<name>`, env `MCF_DATABASES__<NAME>`) and token audience; `serve`, `migrate`,
+/// IAM's audiences, the end-to-end tests and the benchmarks all take it from here.
+pub const REGISTRY: &[ServiceSpec] = &[
+    iam::SPEC,
+    mail::SPEC,
+    hiring::SPEC,
+    ordering::SPEC,
+    matching::SPEC,
 ];
+
+/// The names of [`REGISTRY`], in the same order.
+pub const SERVICES: &[&str] = &NAMES;
+
+const NAMES: [&str; REGISTRY.len()] = {
+    let mut names = [""; REGISTRY.len()];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        names[i] = REGISTRY[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The registered service called `name`, or an error listing the known ones.
+pub fn spec(name: &str) -> anyhow::Result<&'static ServiceSpec> {
+    REGISTRY
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| anyhow::anyhow!("unknown service {name:?} (known: {})", SERVICES.join(", ")))
+}
 
 /// A running system (or part of one): its listener address and its tasks.
 pub struct Running {
@@ -27,7 +52,7 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Every route served, per service, with who may call it (the authorization matrix as
     /// enforced).
-    pub authz: Vec<(&'static str, web::RouteRule)>,
+    pub authz: Vec<(&'static str, service::RouteRule)>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -67,21 +92,10 @@ pub async fn open_db(service: &str, url: &str) -> anyhow::Result<Db> {
     let db = Db::connect(url, &DbOptions::default())
         .await
         .map_err(|e| anyhow::anyhow!("{service} database: {e}"))?;
-    db.migrate(&[messaging::migrations(), migrations_of(service)?])
+    db.migrate(&[messaging::migrations(), (spec(service)?.migrations)()])
         .await
         .map_err(|e| anyhow::anyhow!("{service} migrations: {e}"))?;
     Ok(db)
-}
-
-fn migrations_of(service: &str) -> anyhow::Result<storage::Migrations> {
-    Ok(match service {
-        iam::NAME => iam::migrations(),
-        mail::NAME => mail::migrations(),
-        hiring::NAME => hiring::migrations(),
-        ordering::NAME => ordering::migrations(),
-        matching::NAME => matching::migrations(),
-        other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
-    })
 }
 
 /// Where tokens come from, as this process sees it.
@@ -104,73 +118,50 @@ impl Issuer {
     }
 }
 
-async fn build(
-    service: &str,
-    rt: Runtime,
-    config: &Config,
-    issuer: &Issuer,
-) -> anyhow::Result<web::Service> {
-    Ok(match service {
-        iam::NAME => {
-            iam::build(
-                rt,
-                &config.iam,
-                &issuer.url,
-                issuer.verifier(config, iam::NAME),
-            )
-            .await?
-        }
-        mail::NAME => {
-            let mut mail_config = config.mail.clone();
-            if mail_config.file_dir.as_os_str().is_empty() {
-                mail_config.file_dir = config.embedded.data_dir.join("mail");
-            }
-            mail::build(rt, &mail_config, issuer.verifier(config, mail::NAME))?
-        }
-        hiring::NAME => {
-            let public_url = if config.hiring.public_url.is_empty() {
-                format!("http://{}/api/{}", issuer.listen, hiring::NAME)
-            } else {
-                config.hiring.public_url.clone()
-            };
-            hiring::build(
-                rt,
-                &config.hiring,
-                &public_url,
-                issuer.verifier(config, hiring::NAME),
-            )
-        }
-        ordering::NAME => {
-            let public_url = if config.ordering.public_url.is_empty() {
-                format!("http://{}/api/{}", issuer.listen, ordering::NAME)
-            } else {
-                config.ordering.public_url.clone()
-            };
-            let objects = storage::Objects::open(
-                &config.ordering.objects_url,
-                &config
-                    .embedded
-                    .data_dir
-                    .join("objects")
-                    .join(ordering::NAME),
-            )
-            .map_err(|e| anyhow::anyhow!("ordering.objects_url: {e}"))?;
-            tracing::info!(location = objects.location(), "ordering keeps photos here");
-            ordering::build(
-                rt,
-                &config.ordering,
-                &public_url,
-                objects,
-                issuer.verifier(config, ordering::NAME),
-            )
-        }
-        matching::NAME => matching::build(
-            rt,
-            &config.matching,
-            issuer.verifier(config, matching::NAME),
-        )?,
-        other => anyhow::bail!("unknown service {other:?} (known: {})", SERVICES.join(", ")),
-    })
+/// What the services of one process share.
+struct Process<'a> {
+    config: &'a Config,
+    /// The whole configuration as JSON, to hand each service its own section.
+    sections: serde_json::Value,
+    issuer: Issuer,
+    bus: Bus,
+    shutdown: watch::Receiver<bool>,
+    /// One business clock per process, shared by its services.
+    clock: service::Clock,
+}
+
+impl Process<'_> {
+    /// The context `spec` is built from: its database, the process's bus, clock and
+    /// shutdown, a verifier for tokens meant for it, its URLs, the data dir and its
+    /// configuration section.
+    fn context(&self, spec: &ServiceSpec, db: Db) -> Context {
+        let (config, issuer) = (self.config, &self.issuer);
+        let section = match self.sections.get(spec.name) {
+            Some(section) => section.clone(),
+            None => serde_json::Value::Object(Default::default()),
+        };
+        // A section may name the service's public URL (for links it mails); otherwise it is
+        // reached through this process's listener.
+        let public_url = match section.get("public_url").and_then(|v| v.as_str()) {
+            Some(url) if !url.is_empty() => url.trim_end_matches('/').to_owned(),
+            _ => format!("http://{}/api/{}", issuer.listen, spec.name),
+        };
+        let mut ctx = Context::new(
+            spec.name,
+            db,
+            self.bus.clone(),
+            config.messaging.clone(),
+            self.shutdown.clone(),
+            issuer.verifier(config, spec.name),
+        );
+        ctx.clock = self.clock.clone();
+        ctx.issuer = issuer.url.clone();
+        ctx.public_url = public_url;
+        ctx.data_dir = config.embedded.data_dir.clone();
+        ctx.services = std::sync::Arc::from(SERVICES);
+        ctx.section = std::sync::Arc::new(section);
+        ctx
+    }
 }
 
 /// Embedded mode: every service in this process, SQLite files and the SQLite bus under the
@@ -181,10 +172,10 @@ pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
         .map_err(|e| anyhow::anyhow!("embedded.data_dir {}: {e}", dir.display()))?;
     let bus = Bus::Embedded(EmbeddedBus::open(&dir.join("bus.sqlite")).await?);
     let mut dbs = Vec::new();
-    for service in SERVICES {
+    for spec in REGISTRY {
         dbs.push((
-            *service,
-            open_db(service, &embedded_db_url(config, service)).await?,
+            spec,
+            open_db(spec.name, &embedded_db_url(config, spec.name)).await?,
         ));
     }
     start(config, bus, dbs).await
@@ -202,13 +193,9 @@ pub async fn start_distributed(config: &Config, services: &[String]) -> anyhow::
     }
     let mut dbs = Vec::new();
     for service in services {
-        migrations_of(service)?;
+        let spec = spec(service)?;
         let url = config.database_url(service)?;
-        let service = SERVICES
-            .iter()
-            .find(|s| *s == service)
-            .expect("checked above");
-        dbs.push((*service, open_db(service, url).await?));
+        dbs.push((spec, open_db(service, url).await?));
     }
     let bus = Bus::Nats(std::sync::Arc::new(
         NatsBus::connect(&config.nats.url, &config.messaging).await?,
@@ -216,14 +203,18 @@ pub async fn start_distributed(config: &Config, services: &[String]) -> anyhow::
     start(config, bus, dbs).await
 }
 
-async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyhow::Result<Running> {
+async fn start(
+    config: &Config,
+    bus: Bus,
+    dbs: Vec<(&'static ServiceSpec, Db)>,
+) -> anyhow::Result<Running> {
     // Bind first: the issuer may be this very listener.
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
         .await
         .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
     let addr = listener.local_addr()?;
     let issuer_url = if config.auth.issuer.is_empty() {
-        if !dbs.iter().any(|(name, _)| *name == iam::NAME) {
+        if !dbs.iter().any(|(spec, _)| spec.name == iam::NAME) {
             anyhow::bail!(
                 "auth.issuer is not set (env MCF_AUTH__ISSUER): a process without iam must know \
                  IAM's public URL, e.g. http://iam-host:8080/api/iam"
@@ -256,15 +247,17 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
     } else {
         storage::Clock::system()
     };
-    for (name, db) in dbs {
-        let rt = Runtime::new(
-            db,
-            bus.clone(),
-            config.messaging.clone(),
-            shutdown_rx.clone(),
-        )
-        .with_clock(clock.clone());
-        let service = build(name, rt, config, &issuer).await?;
+    let process = Process {
+        config,
+        // Each service reads its own section from the configuration as its own type.
+        sections: serde_json::to_value(config)?,
+        issuer,
+        bus,
+        shutdown: shutdown_rx.clone(),
+        clock,
+    };
+    for (spec, db) in dbs {
+        let service = (spec.build)(process.context(spec, db)).await?;
         authz.extend(service.authz.iter().cloned().map(|r| (service.name, r)));
         router = router.nest(&format!("/api/{}", service.name), service.router);
         // Each background task runs under a supervisor: a panic restarts that task (logged
@@ -302,4 +295,27 @@ async fn start(config: &Config, bus: Bus, dbs: Vec<(&'static str, Db)>) -> anyho
         shutdown,
         tasks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_names_each_service_once_with_its_own_section() {
+        assert_eq!(SERVICES.len(), REGISTRY.len());
+        let sections = serde_json::to_value(Config::defaults()).unwrap();
+        for (i, spec) in REGISTRY.iter().enumerate() {
+            assert_eq!(SERVICES[i], spec.name);
+            assert!(!SERVICES[..i].contains(&spec.name), "{} twice", spec.name);
+            assert!(
+                sections.get(spec.name).is_some(),
+                "no [{}] section",
+                spec.name
+            );
+            assert_eq!(super::spec(spec.name).unwrap().name, spec.name);
+        }
+        let e = spec("nope").unwrap_err().to_string();
+        assert!(e.contains("known: iam, mail"), "{e}");
+    }
 }

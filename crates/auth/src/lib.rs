@@ -11,7 +11,7 @@ mod routes;
 mod verifier;
 
 pub use principal::{Principal, Role};
-pub use routes::{Access, Routes, assemble};
+pub use routes::{Access, RouteRule, Routes};
 pub use verifier::{
     AccessClaims, AuthError, Jwk, Jwks, KeySource, Verifier, VerifierConfig, decoding_keys,
 };

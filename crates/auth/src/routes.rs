@@ -9,9 +9,19 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use web::RouteRule;
 
 use crate::{Principal, Role};
+
+/// One row of an authorization matrix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct RouteRule {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The route's path pattern within the service, e.g. `/orders/{id}`.
+    pub path: String,
+    /// `None`: public. `Some([])`: any signed-in caller. Otherwise the roles allowed.
+    pub roles: Option<Vec<String>>,
+}
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +35,8 @@ pub enum Access {
 }
 
 impl Access {
-    fn rule(self, method: &str, path: &str) -> RouteRule {
+    /// The rule recorded for `method path` under this access.
+    pub fn rule(self, method: &str, path: &str) -> RouteRule {
         RouteRule {
             method: method.to_owned(),
             path: path.to_owned(),
@@ -115,87 +126,4 @@ async fn authorize(access: Access, req: Request, next: Next) -> Response {
     }
     parts.extensions.insert(principal);
     next.run(Request::from_parts(parts, body)).await
-}
-
-/// A service's whole HTTP surface: its own routes, the messaging operator routes (admins)
-/// and health (public), every request able to reach the token verifier.
-pub fn assemble(
-    name: &'static str,
-    (router, mut rules): (Router, Vec<RouteRule>),
-    db: storage::Db,
-    consumers: Vec<messaging::Consumer>,
-    verifier: std::sync::Arc<crate::Verifier>,
-    tasks: Vec<messaging::Task>,
-) -> web::Service {
-    let task_stats = messaging::tasks::TaskStats::new(&tasks);
-    let (extra, extra_rules) = Routes::new()
-        .merge(
-            web::ops::routes(db.clone(), consumers),
-            web::ops::ROUTES,
-            Access::Roles(&[Role::Admin]),
-        )
-        .merge(
-            web::tasks::routes(task_stats.clone()),
-            web::tasks::ROUTES,
-            Access::Roles(&[Role::Admin]),
-        )
-        .merge(web::health_routes(db), web::HEALTH_ROUTES, Access::Public)
-        .finish();
-    rules.extend(extra_rules);
-    rules.push(Access::Public.rule("GET", "/openapi.json"));
-    let document = openapi(name, &rules);
-    let extra = extra.route(
-        "/openapi.json",
-        axum::routing::get(move || {
-            let document = document.clone();
-            async move { axum::Json(document) }
-        }),
-    );
-    web::Service {
-        name,
-        router: router.merge(extra).layer(axum::Extension(verifier)),
-        tasks,
-        task_stats,
-        authz: rules,
-    }
-}
-
-/// An OpenAPI 3.1 document of a service's routes, generated from its declared routes: every
-/// path and method, which need a bearer token, and the roles allowed (`x-roles`). Request
-/// and response bodies are not described yet.
-pub fn openapi(service: &str, rules: &[RouteRule]) -> serde_json::Value {
-    let mut paths = serde_json::Map::new();
-    for r in rules {
-        let entry = paths
-            .entry(r.path.clone())
-            .or_insert_with(|| serde_json::json!({}));
-        let mut op = serde_json::json!({
-            "operationId": format!("{} {}", r.method, r.path),
-            "responses": {"default": {"description": "See the problem+json `code` on errors."}},
-        });
-        match &r.roles {
-            None => op["security"] = serde_json::json!([]),
-            Some(roles) => {
-                op["security"] = serde_json::json!([{"bearer": []}]);
-                op["x-roles"] = serde_json::json!(roles);
-            }
-        }
-        let params: Vec<serde_json::Value> = r
-            .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        if !params.is_empty() {
-            op["parameters"] = serde_json::Value::Array(params);
-        }
-        entry[r.method.to_lowercase()] = op;
-    }
-    serde_json::json!({
-        "openapi": "3.1.0",
-        "info": {"title": format!("MCF {service}"), "version": env!("CARGO_PKG_VERSION")},
-        "servers": [{"url": format!("/api/{service}")}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-        "paths": paths,
-    })
 }

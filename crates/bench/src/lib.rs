@@ -54,15 +54,7 @@ impl Bench {
                 let nats = testing::Nats::start()?;
                 for service in system::SERVICES {
                     let url = pg.url(&format!("bench_{service}"));
-                    let slot = match *service {
-                        "iam" => &mut config.databases.iam,
-                        "mail" => &mut config.databases.mail,
-                        "hiring" => &mut config.databases.hiring,
-                        "ordering" => &mut config.databases.ordering,
-                        "matching" => &mut config.databases.matching,
-                        other => anyhow::bail!("no database setting for {other}"),
-                    };
-                    *slot = url;
+                    config.databases.insert((*service).to_owned(), url);
                 }
                 config.nats.url = nats.url();
                 let all: Vec<String> = system::SERVICES.iter().map(|s| (*s).to_owned()).collect();

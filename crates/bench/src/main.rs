@@ -134,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
     // Latency from "request accepted" (the order row's requested_at) to "order active".
     let ordering_url = match args.mode {
         Mode::Embedded => system::embedded_db_url(&bench.config, "ordering"),
-        Mode::Distributed => bench.config.databases.ordering.clone(),
+        Mode::Distributed => bench.config.database_url("ordering")?.to_owned(),
     };
     let db = Db::connect(&ordering_url, &DbOptions::default()).await?;
     let rows = storage::query(

@@ -15,7 +15,6 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod faults;
 pub mod outbox;
-mod runtime;
 pub mod stats;
 pub mod tasks;
 
@@ -24,7 +23,6 @@ pub use config::MessagingConfig;
 pub use consumer::{Consumer, Handler, HandlerError};
 pub use faults::Faults;
 pub use outbox::{Outbox, Relay};
-pub use runtime::Runtime;
 pub use tasks::Task;
 
 /// The messaging tables (outbox, inbox, dead letters) every service database carries.

@@ -12,13 +12,20 @@ use std::sync::Arc;
 
 use contracts::Event;
 use contracts::iam::{AccountChanged, AccountCreated};
-use messaging::Runtime;
 use serde::{Deserialize, Serialize};
+use service::{Context, ServiceSpec};
 
 pub use error::HiringError;
 
 /// The context's name.
 pub const NAME: &str = "hiring";
+
+/// Hiring as the binary registers it.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: NAME,
+    migrations,
+    build: |ctx| Box::pin(async move { build(ctx) }),
+};
 
 /// Hiring's own migrations.
 pub fn migrations() -> storage::Migrations {
@@ -54,40 +61,34 @@ impl Default for HiringConfig {
 /// Shared state of Hiring's handlers.
 #[derive(Clone)]
 pub struct App {
-    rt: Runtime,
+    rt: Context,
     config: HiringConfig,
     /// Hiring's public base URL (`http://host:port/api/hiring`), for the links it mails.
     public_url: String,
 }
 
-/// Builds the service.
-pub fn build(
-    rt: Runtime,
-    config: &HiringConfig,
-    public_url: &str,
-    verifier: Arc<auth::Verifier>,
-) -> web::Service {
+/// Builds the service from its context (`[hiring]` is its section).
+pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
+    let config: HiringConfig = ctx.config()?;
     let app = App {
-        rt: rt.clone(),
-        config: config.clone(),
-        public_url: public_url.trim_end_matches('/').to_owned(),
+        rt: ctx.clone(),
+        config,
+        public_url: ctx.public_url.clone(),
     };
     // The accounts IAM announces: whoever already has one is hired under its id.
-    let on_account = rt.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
+    let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
-        rt.relay_task(),
-        rt.consumer_task(
+        ctx.relay_task(),
+        ctx.consumer_task(
             AccountCreated::SOURCE,
             &[AccountCreated::TYPE, AccountChanged::TYPE],
             on_account.clone(),
         ),
     ];
-    auth::assemble(
-        NAME,
+    Ok(service::assemble(
+        &ctx,
         routes::router(app),
-        rt.db.clone(),
         vec![on_account],
-        verifier,
         tasks,
-    )
+    ))
 }

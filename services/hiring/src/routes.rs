@@ -27,7 +27,7 @@ use crate::store::{self, Application, Test};
 
 const MANAGERS: Access = Access::Roles(&[Role::Manager, Role::Admin]);
 
-pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+pub fn router(app: App) -> (Router, Vec<auth::RouteRule>) {
     // The public endpoints are what a flood hits: rate limits per source and overall, a cap
     // on requests in flight, small bodies. The manager API is not behind them.
     let limiter = web::limits::Limiter::new(app.config.public_limits.clone());

@@ -84,31 +84,12 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use messaging::bus::EmbeddedBus;
-    use messaging::{Bus, MessagingConfig, Runtime};
-    use storage::{Db, DbOptions};
-
     use super::*;
     use crate::{IamConfig, Keys, Passwords};
 
     async fn app(dir: &std::path::Path) -> App {
-        let db = Db::connect(
-            &storage::sqlite_url(&dir.join("iam.sqlite")),
-            &DbOptions::default(),
-        )
-        .await
-        .unwrap();
-        db.migrate(&[messaging::migrations(), crate::migrations()])
-            .await
-            .unwrap();
-        let bus = EmbeddedBus::open(&dir.join("bus.sqlite")).await.unwrap();
-        let (_, shutdown) = tokio::sync::watch::channel(false);
-        let rt = Runtime::new(
-            db.clone(),
-            Bus::Embedded(bus),
-            MessagingConfig::default(),
-            shutdown,
-        );
+        let rt = crate::test_context(dir).await;
+        let db = rt.db.clone();
         App {
             rt,
             config: IamConfig::default(),

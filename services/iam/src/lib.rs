@@ -14,11 +14,11 @@ mod tokens;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth::{Role, Verifier};
+use auth::Role;
 use contracts::Event;
 use contracts::hiring::WorkerHired;
-use messaging::Runtime;
 use serde::{Deserialize, Serialize};
+use service::{Context, ServiceSpec};
 
 pub use error::IamError;
 pub use keys::Keys;
@@ -28,6 +28,13 @@ use crate::domain::account::{Account, Status};
 
 /// The context's name (URL prefix, database name, token audience for its own API).
 pub const NAME: &str = "iam";
+
+/// IAM as the binary registers it.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: NAME,
+    migrations,
+    build: |ctx| Box::pin(build(ctx)),
+};
 
 /// IAM's own migrations (the messaging tables come separately).
 pub fn migrations() -> storage::Migrations {
@@ -97,13 +104,10 @@ impl Default for IamConfig {
 /// The public web app client every MCF page signs in through.
 pub const WEB_CLIENT: &str = "mcf-web";
 
-/// Every service a token may be for.
-pub const AUDIENCES: &[&str] = &["iam", "mail", "hiring", "ordering", "matching"];
-
 /// Shared state of IAM's handlers.
 #[derive(Clone)]
 pub struct App {
-    rt: Runtime,
+    rt: Context,
     config: IamConfig,
     issuer: String,
     keys: Arc<Keys>,
@@ -113,22 +117,26 @@ pub struct App {
     http: reqwest::Client,
 }
 
+impl App {
+    /// Every service a token may be for: the system's services, as registered.
+    fn audiences(&self) -> &[&'static str] {
+        &self.rt.services
+    }
+}
+
 /// Builds IAM: creates the first signing key, the first admin and the web client if they
-/// are missing, and returns the service. `issuer` is IAM's public base URL
-/// (`http://host:port/api/iam`).
-pub async fn build(
-    rt: Runtime,
-    config: &IamConfig,
-    issuer: &str,
-    verifier: Arc<Verifier>,
-) -> anyhow::Result<web::Service> {
+/// are missing, and returns the service. `[iam]` is its section; the context's issuer is
+/// IAM's public base URL (`http://host:port/api/iam`).
+pub async fn build(ctx: Context) -> anyhow::Result<service::Service> {
+    let config: IamConfig = ctx.config()?;
+    let (rt, config) = (&ctx, &config);
     let keep_retired = Duration::from_secs(config.access_token_ttl_s + 300);
     let keys = Arc::new(Keys::new(rt.db.clone(), keep_retired));
     keys.ensure().await?;
     let app = App {
         rt: rt.clone(),
         config: config.clone(),
-        issuer: issuer.to_owned(),
+        issuer: rt.issuer.clone(),
         keys,
         passwords: Passwords::new(config.hash_concurrency),
         link_throttle: Arc::new(domain::throttle::Local::new(
@@ -145,12 +153,10 @@ pub async fn build(
         events::ON_WORKER_HIRED,
         Arc::new(events::OnWorkerHired { app: app.clone() }),
     );
-    Ok(auth::assemble(
-        NAME,
+    Ok(service::assemble(
+        rt,
         routes::router(app),
-        rt.db.clone(),
         vec![on_hired.clone()],
-        verifier,
         vec![
             rt.relay_task(),
             rt.consumer_task(WorkerHired::SOURCE, &[WorkerHired::TYPE], on_hired),
@@ -158,9 +164,10 @@ pub async fn build(
     ))
 }
 
-/// An IAM on a fresh SQLite database in `dir`, for handler tests.
+/// The context of an IAM on a fresh SQLite database in `dir`, for handler tests: every
+/// service of the system known (token audiences), tokens verified against no keys.
 #[cfg(test)]
-pub(crate) async fn test_app(dir: &std::path::Path) -> App {
+pub(crate) async fn test_context(dir: &std::path::Path) -> Context {
     use messaging::bus::EmbeddedBus;
     use messaging::{Bus, MessagingConfig};
     use storage::{Db, DbOptions};
@@ -175,17 +182,35 @@ pub(crate) async fn test_app(dir: &std::path::Path) -> App {
         .unwrap();
     let bus = EmbeddedBus::open(&dir.join("bus.sqlite")).await.unwrap();
     let (_, shutdown) = tokio::sync::watch::channel(false);
-    let rt = Runtime::new(
-        db.clone(),
+    let verifier = auth::Verifier::new(auth::VerifierConfig {
+        issuer: "http://iam.test".into(),
+        audience: NAME.into(),
+        keys: auth::KeySource::Static(auth::Jwks { keys: vec![] }),
+        min_refetch: Duration::from_secs(1),
+        leeway: Duration::ZERO,
+    });
+    let mut ctx = Context::new(
+        NAME,
+        db,
         Bus::Embedded(bus),
         MessagingConfig::default(),
         shutdown,
+        verifier,
     );
+    ctx.issuer = "http://iam.test".into();
+    ctx.services = Arc::from(vec!["iam", "mail", "hiring", "ordering", "matching"]);
+    ctx
+}
+
+/// An IAM on a fresh SQLite database in `dir`, for handler tests.
+#[cfg(test)]
+pub(crate) async fn test_app(dir: &std::path::Path) -> App {
+    let rt = test_context(dir).await;
     App {
+        keys: Arc::new(Keys::new(rt.db.clone(), Duration::from_secs(600))),
+        issuer: rt.issuer.clone(),
         rt,
         config: IamConfig::default(),
-        issuer: "http://iam.test".into(),
-        keys: Arc::new(Keys::new(db, Duration::from_secs(600))),
         passwords: Passwords::new(2),
         link_throttle: Arc::new(domain::throttle::Local::new(domain::throttle::ADDRESS, 16)),
         http: reqwest::Client::new(),
@@ -204,7 +229,7 @@ async fn bootstrap(app: &App) -> anyhow::Result<()> {
             confidential: false,
             secret_hash: None,
             redirect_uris: app.config.web_redirect_uris.clone(),
-            audiences: AUDIENCES.iter().map(|s| (*s).to_owned()).collect(),
+            audiences: app.audiences().iter().map(|s| (*s).to_owned()).collect(),
             account_id: None,
             id_token_alg,
             post_logout_redirect_uris: app.config.web_post_logout_redirect_uris.clone(),

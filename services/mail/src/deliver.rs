@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use messaging::Runtime;
+use service::Context;
 use storage::{AnyConnection, Backend};
 use tokio::sync::Notify;
 
@@ -32,7 +32,7 @@ enum Transport {
 }
 
 pub struct Deliverer {
-    rt: Runtime,
+    rt: Context,
     config: MailConfig,
     from: Mailbox,
     transport: Transport,
@@ -40,7 +40,7 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(rt: Runtime, config: MailConfig, wake: Arc<Notify>) -> anyhow::Result<Self> {
+    pub fn new(rt: Context, config: MailConfig, wake: Arc<Notify>) -> anyhow::Result<Self> {
         let from: Mailbox = config
             .from
             .parse()

@@ -14,14 +14,21 @@ pub mod templates;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use messaging::Runtime;
 use serde::{Deserialize, Serialize};
+use service::{Context, ServiceSpec};
 use tokio::sync::Notify;
 
 pub use error::MailError;
 
 /// The context's name.
 pub const NAME: &str = "mail";
+
+/// Mail as the binary registers it.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: NAME,
+    migrations,
+    build: |ctx| Box::pin(async move { build(ctx) }),
+};
 
 /// Mail's own migrations.
 pub fn migrations() -> storage::Migrations {
@@ -68,24 +75,25 @@ impl Default for MailConfig {
 /// Shared state of Mail's handlers.
 #[derive(Clone)]
 pub struct App {
-    rt: Runtime,
+    rt: Context,
     wake: Arc<Notify>,
 }
 
-/// Builds the service: API, deliverer, relay.
-pub fn build(
-    rt: Runtime,
-    config: &MailConfig,
-    verifier: Arc<auth::Verifier>,
-) -> anyhow::Result<web::Service> {
+/// Builds the service: API, deliverer, relay (`[mail]` is its section; without a
+/// `file_dir`, mails go to `<data dir>/mail`).
+pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
+    let mut config: MailConfig = ctx.config()?;
+    if config.file_dir.as_os_str().is_empty() {
+        config.file_dir = ctx.data_dir.join("mail");
+    }
     let wake = Arc::new(Notify::new());
     // Checked once here so a bad `[mail]` section stops the start; every (re)start of the
     // deliverer task then builds its own.
-    deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone())?;
+    deliver::Deliverer::new(ctx.clone(), config.clone(), wake.clone())?;
     let deliverer = {
-        let (rt, config, wake) = (rt.clone(), config.clone(), wake.clone());
+        let (ctx, config, wake) = (ctx.clone(), config.clone(), wake.clone());
         messaging::Task::new("deliverer", move || {
-            let deliverer = deliver::Deliverer::new(rt.clone(), config.clone(), wake.clone());
+            let deliverer = deliver::Deliverer::new(ctx.clone(), config.clone(), wake.clone());
             async move {
                 match deliverer {
                     Ok(d) => d.run().await,
@@ -99,22 +107,20 @@ pub fn build(
     let handler = Arc::new(events::OnMailRequested { wake: wake.clone() });
     let consumers: Vec<_> = events::REQUEST_TYPES
         .iter()
-        .map(|(name, _, _)| rt.consumer(name, handler.clone()))
+        .map(|(name, _, _)| ctx.consumer(name, handler.clone()))
         .collect();
-    let mut tasks = vec![rt.relay_task(), deliverer];
+    let mut tasks = vec![ctx.relay_task(), deliverer];
     for ((_, source, event_type), consumer) in events::REQUEST_TYPES.iter().zip(&consumers) {
-        tasks.push(rt.consumer_task(source, &[event_type], consumer.clone()));
+        tasks.push(ctx.consumer_task(source, &[event_type], consumer.clone()));
     }
     let app = App {
-        rt: rt.clone(),
+        rt: ctx.clone(),
         wake,
     };
-    Ok(auth::assemble(
-        NAME,
+    Ok(service::assemble(
+        &ctx,
         routes::router(app),
-        rt.db.clone(),
         consumers,
-        verifier,
         tasks,
     ))
 }

@@ -15,7 +15,7 @@ use crate::{App, templates};
 
 const SENDERS: &[Role] = &[Role::Service, Role::Admin];
 
-pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+pub fn router(app: App) -> (Router, Vec<auth::RouteRule>) {
     let (router, rules) = Routes::new()
         .add("POST", "/messages", Access::Roles(SENDERS), post(submit))
         .add(

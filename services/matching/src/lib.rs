@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use contracts::Event;
 use contracts::ordering::{OrderCompleted, OrderRequested};
-use messaging::Runtime;
+use service::{Context, ServiceSpec};
 use tokio::sync::Notify;
 
 pub use domain::pipeline::{MatchingConfig, Pipeline, PipelineError, StepConfig};
@@ -25,6 +25,13 @@ pub use matcher::Matcher;
 
 /// The context's name (bus stream, URL prefix, database name).
 pub const NAME: &str = "matching";
+
+/// Matching as the binary registers it.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: NAME,
+    migrations,
+    build: |ctx| Box::pin(async move { build(ctx) }),
+};
 
 /// Matching's own migrations (the messaging tables come separately).
 pub fn migrations() -> storage::Migrations {
@@ -37,44 +44,43 @@ pub fn migrations() -> storage::Migrations {
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct App {
-    rt: Runtime,
+    rt: Context,
     /// Wakes the background matcher (a worker registered or changed).
     wake: Arc<Notify>,
 }
 
 /// Builds the service: routes, relay, the consumers and the waiting-order matcher.
-pub fn build(
-    rt: Runtime,
-    config: &MatchingConfig,
-    verifier: Arc<auth::Verifier>,
-) -> Result<web::Service, PipelineError> {
-    let matcher = Arc::new(Matcher::new(Arc::new(Pipeline::from_config(config)?)));
+///
+/// `[matching]` is its section (the pipeline's steps).
+pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
+    let config: MatchingConfig = ctx.config()?;
+    let matcher = Arc::new(Matcher::new(Arc::new(Pipeline::from_config(&config)?)));
     let wake = Arc::new(Notify::new());
-    let on_requested = rt.consumer(
+    let on_requested = ctx.consumer(
         events::ON_ORDER_REQUESTED,
         Arc::new(events::OnOrderRequested {
             matcher: matcher.clone(),
             wake: wake.clone(),
         }),
     );
-    let on_hired = rt.consumer(
+    let on_hired = ctx.consumer(
         events::ON_WORKER_HIRED,
         Arc::new(events::OnWorkerHired { wake: wake.clone() }),
     );
-    let on_closed = rt.consumer(events::ON_ORDER_CLOSED, Arc::new(events::OnOrderClosed));
+    let on_closed = ctx.consumer(events::ON_ORDER_CLOSED, Arc::new(events::OnOrderClosed));
     let tasks = vec![
-        rt.consumer_task(
+        ctx.consumer_task(
             contracts::hiring::WorkerHired::SOURCE,
             &[contracts::hiring::WorkerHired::TYPE],
             on_hired.clone(),
         ),
-        rt.relay_task(),
-        rt.consumer_task(
+        ctx.relay_task(),
+        ctx.consumer_task(
             OrderRequested::SOURCE,
             &[OrderRequested::TYPE],
             on_requested.clone(),
         ),
-        rt.consumer_task(
+        ctx.consumer_task(
             OrderCompleted::SOURCE,
             events::CLOSING_EVENTS,
             on_closed.clone(),
@@ -83,21 +89,19 @@ pub fn build(
             // A restarted matcher keeps the shared roster cache: a refresh cut short leaves
             // the cache's sequence number behind its changes, so the next refresh puts them
             // again (a put replaces the sample's whole state).
-            let (rt, wake) = (rt.clone(), wake.clone());
+            let (ctx, wake) = (ctx.clone(), wake.clone());
             messaging::Task::new("matcher", move || {
-                matcher::run(rt.clone(), matcher.clone(), wake.clone())
+                matcher::run(ctx.clone(), matcher.clone(), wake.clone())
             })
         },
     ];
-    Ok(auth::assemble(
-        NAME,
+    Ok(service::assemble(
+        &ctx,
         routes::router(App {
-            rt: rt.clone(),
+            rt: ctx.clone(),
             wake,
         }),
-        rt.db.clone(),
         vec![on_requested, on_hired, on_closed],
-        verifier,
         tasks,
     ))
 }

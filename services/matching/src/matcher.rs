@@ -30,7 +30,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use contracts::Envelope;
 use contracts::matching::WorkerAssigned;
-use messaging::{Outbox, Runtime};
+use messaging::Outbox;
+use service::Context;
 use storage::AnyConnection;
 use tokio::sync::{Mutex, Notify};
 use uuid::Uuid;
@@ -231,7 +232,7 @@ async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Resu
 
 /// The background matcher: whenever woken (a worker registered or changed) and every poll
 /// interval, it tries every waiting order, oldest first.
-pub async fn run(rt: Runtime, matcher: Arc<Matcher>, wake: Arc<Notify>) {
+pub async fn run(rt: Context, matcher: Arc<Matcher>, wake: Arc<Notify>) {
     let mut shutdown = rt.shutdown.clone();
     let mut last_prune = std::time::Instant::now();
     // Load the roster now rather than during the first order (seconds at 100k samples).
@@ -264,14 +265,14 @@ pub async fn run(rt: Runtime, matcher: Arc<Matcher>, wake: Arc<Notify>) {
 }
 
 /// Keeps an hour of roster changes: a replica idle for longer reloads everything.
-async fn prune(rt: &Runtime) -> anyhow::Result<()> {
+async fn prune(rt: &Context) -> anyhow::Result<()> {
     let mut tx = rt.db.begin().await?;
     store::prune_changes(&mut tx, storage::now_micros() - 3_600_000_000).await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn sweep(rt: &Runtime, matcher: &Matcher) -> anyhow::Result<()> {
+async fn sweep(rt: &Context, matcher: &Matcher) -> anyhow::Result<()> {
     loop {
         let ids = {
             let mut conn = rt.db.pool().acquire().await?;

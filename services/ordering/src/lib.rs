@@ -19,13 +19,20 @@ use std::sync::Arc;
 use contracts::Event;
 use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::matching::WorkerAssigned;
-use messaging::Runtime;
 use serde::{Deserialize, Serialize};
+use service::{Context, ServiceSpec};
 
 pub use error::OrderingError;
 
 /// The context's name (bus stream, URL prefix, database name).
 pub const NAME: &str = "ordering";
+
+/// Ordering as the binary registers it.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: NAME,
+    migrations,
+    build: |ctx| Box::pin(async move { build(ctx) }),
+};
 
 /// Ordering's own migrations (the messaging tables come separately).
 pub fn migrations() -> storage::Migrations {
@@ -99,7 +106,7 @@ impl OrderingConfig {
 /// Shared state of the HTTP handlers and tasks.
 #[derive(Clone)]
 pub struct App {
-    rt: Runtime,
+    rt: Context,
     config: Arc<OrderingConfig>,
     /// Photos (check-in, report).
     objects: storage::Objects,
@@ -108,34 +115,35 @@ pub struct App {
 }
 
 /// Builds the service: routes, the outbox relay, the consumers and the no-show sweep.
-pub fn build(
-    rt: Runtime,
-    config: &OrderingConfig,
-    public_url: &str,
-    objects: storage::Objects,
-    verifier: Arc<auth::Verifier>,
-) -> web::Service {
+///
+/// `[ordering]` is its section; photos go where `objects_url` says, by default
+/// `<data dir>/objects/ordering`.
+pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
+    let config: OrderingConfig = ctx.config()?;
+    let objects = storage::Objects::open(&config.objects_url, &ctx.objects_dir())
+        .map_err(|e| anyhow::anyhow!("ordering.objects_url: {e}"))?;
+    tracing::info!(location = objects.location(), "ordering keeps photos here");
     let app = App {
-        rt: rt.clone(),
-        config: Arc::new(config.clone()),
+        rt: ctx.clone(),
+        config: Arc::new(config),
         objects,
-        public_url: public_url.trim_end_matches('/').to_owned(),
+        public_url: ctx.public_url.clone(),
     };
-    let on_assignment = rt.consumer(
+    let on_assignment = ctx.consumer(
         events::ON_ASSIGNMENT,
         Arc::new(events::OnWorkerAssigned {
-            clock: rt.clock.clone(),
+            clock: ctx.clock.clone(),
         }),
     );
-    let on_account = rt.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
+    let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
-        rt.relay_task(),
-        rt.consumer_task(
+        ctx.relay_task(),
+        ctx.consumer_task(
             WorkerAssigned::SOURCE,
             &[WorkerAssigned::TYPE],
             on_assignment.clone(),
         ),
-        rt.consumer_task(
+        ctx.consumer_task(
             AccountCreated::SOURCE,
             &[AccountCreated::TYPE, AccountChanged::TYPE],
             on_account.clone(),
@@ -145,12 +153,10 @@ pub fn build(
             messaging::Task::new("no-show sweep", move || noshow::run(app.clone()))
         },
     ];
-    auth::assemble(
-        NAME,
+    Ok(service::assemble(
+        &ctx,
         routes::router(app),
-        rt.db.clone(),
         vec![on_assignment, on_account],
-        verifier,
         tasks,
-    )
+    ))
 }

@@ -18,7 +18,7 @@ fn matrix_path() -> PathBuf {
 }
 
 /// `{ "ordering GET /orders": {"public": false, "admin": true, ...}, ... }`
-fn matrix_of(rules: &[(&'static str, web::RouteRule)]) -> BTreeMap<String, Value> {
+fn matrix_of(rules: &[(&'static str, service::RouteRule)]) -> BTreeMap<String, Value> {
     rules
         .iter()
         .map(|(service, r)| {

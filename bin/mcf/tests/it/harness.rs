@@ -59,6 +59,10 @@ pub struct Cluster {
 }
 
 /// The first admin's password in every test system.
+/// The services a distributed cluster runs two processes of (competing consumers, a
+/// replica killed while the other goes on).
+const REPLICATED: &[&str] = &["ordering", "matching"];
+
 pub const ADMIN_EMAIL: &str = "admin@mcf.local";
 pub const ADMIN_PASSWORD: &str = "test-admin-password-123";
 
@@ -101,11 +105,16 @@ impl Cluster {
             tokens: Default::default(),
             env,
         };
-        let roles: &[&'static str] = match mode {
-            Mode::Embedded => &["embedded"],
-            Mode::Distributed => &[
-                "iam", "mail", "hiring", "ordering", "ordering", "matching", "matching",
-            ],
+        // Distributed: one process per registered service, two for those run replicated.
+        let roles: Vec<&'static str> = match mode {
+            Mode::Embedded => vec!["embedded"],
+            Mode::Distributed => mcf::system::SERVICES
+                .iter()
+                .flat_map(|&s| {
+                    let replicas = if REPLICATED.contains(&s) { 2 } else { 1 };
+                    std::iter::repeat_n(s, replicas)
+                })
+                .collect(),
         };
         for (i, role) in roles.iter().enumerate() {
             let port = match (i, first_port) {
@@ -136,12 +145,13 @@ impl Cluster {
                 if !self.issuer.is_empty() {
                     cmd.env("MCF_AUTH__ISSUER", &self.issuer);
                 }
-                cmd.env("MCF_DATABASES__IAM", pg.url("mcf_iam"))
-                    .env("MCF_DATABASES__MAIL", pg.url("mcf_mail"))
-                    .env("MCF_DATABASES__HIRING", pg.url("mcf_hiring"))
-                    .env("MCF_DATABASES__ORDERING", pg.url("mcf_ordering"))
-                    .env("MCF_DATABASES__MATCHING", pg.url("mcf_matching"))
-                    .env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
+                for name in mcf::system::SERVICES {
+                    cmd.env(
+                        format!("MCF_DATABASES__{}", name.to_ascii_uppercase()),
+                        pg.url(&format!("mcf_{name}")),
+                    );
+                }
+                cmd.env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
             }
         }
         let log = std::fs::OpenOptions::new()

@@ -11,12 +11,12 @@ use contracts::Envelope;
 use contracts::iam::{MailRequest, MailRequested};
 use messaging::Outbox;
 
+use crate::App;
 use crate::domain::account::{Account, Status, check_password, normalize_email};
 use crate::error::IamError;
 use crate::keys::SigningAlg;
 use crate::store::{self, parse_roles};
 use crate::tokens::{digest, random_token};
-use crate::{AUDIENCES, App};
 
 fn admin(who: &Principal) -> Result<(), IamError> {
     Ok(who.require(&[Role::Admin])?)
@@ -197,8 +197,11 @@ pub async fn create_service_account(
     }
     let audiences = new
         .audiences
-        .unwrap_or_else(|| AUDIENCES.iter().map(|s| (*s).to_owned()).collect());
-    if let Some(bad) = audiences.iter().find(|a| !AUDIENCES.contains(&a.as_str())) {
+        .unwrap_or_else(|| app.audiences().iter().map(|s| (*s).to_owned()).collect());
+    if let Some(bad) = audiences
+        .iter()
+        .find(|a| !app.audiences().contains(&a.as_str()))
+    {
         return Err(IamError::invalid(
             "audiences",
             &format!("unknown service {bad:?}"),

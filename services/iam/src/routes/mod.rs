@@ -26,7 +26,7 @@ const PEOPLE: Access = Access::Roles(&[
     Role::Client,
 ]);
 
-pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+pub fn router(app: App) -> (Router, Vec<auth::RouteRule>) {
     let (router, rules) = Routes::new()
         .add(
             "GET",

@@ -14,7 +14,7 @@ use crate::App;
 const STAFF: &[Role] = &[Role::Manager, Role::Admin];
 const STAFF_AND_SERVICES: &[Role] = &[Role::Manager, Role::Admin, Role::Service];
 
-pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+pub fn router(app: App) -> (Router, Vec<auth::RouteRule>) {
     let (router, rules) = Routes::new()
         .add(
             "GET",

@@ -15,7 +15,7 @@ const STAFF: &[Role] = &[Role::Manager, Role::Admin];
 const CLIENT_OR_STAFF: &[Role] = &[Role::Client, Role::Manager, Role::Admin];
 const PARTIES: &[Role] = &[Role::Client, Role::Worker, Role::Manager, Role::Admin];
 
-pub fn router(app: App) -> (Router, Vec<web::RouteRule>) {
+pub fn router(app: App) -> (Router, Vec<auth::RouteRule>) {
     let (router, rules) = Routes::new()
         .add(
             "POST",

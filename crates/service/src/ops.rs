@@ -1,4 +1,5 @@
-//! Operator routes for a service's messaging: counters, dead letters and their replay.
+//! The operator and probe routes every service carries: messaging counters, dead letters
+//! and their replay, background tasks (admins), health and readiness (public).
 
 use axum::Router;
 use axum::extract::State;
@@ -7,10 +8,10 @@ use axum::routing::{get, post};
 use messaging::Consumer;
 use messaging::dead_letter::{self, DeadLetter, ReplayError};
 use messaging::stats::{self, MessagingStats};
+use messaging::tasks::{TaskState, TaskStats};
 use serde::Deserialize;
 use storage::Db;
-
-use crate::{ApiError, Path, Query};
+use web::{ApiError, Path, Query};
 
 #[derive(Clone)]
 struct Ops {
@@ -24,8 +25,8 @@ struct ListQuery {
     all: bool,
 }
 
-/// The routes of [`routes`].
-pub const ROUTES: &[(&str, &str)] = &[
+/// The routes of [`messaging_routes`].
+pub const MESSAGING_ROUTES: &[(&str, &str)] = &[
     ("GET", "/ops/messaging"),
     ("GET", "/ops/dead-letters"),
     ("POST", "/ops/dead-letters/{id}/replay"),
@@ -33,7 +34,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// `GET /ops/messaging`, `GET /ops/dead-letters[?all=true]`,
 /// `POST /ops/dead-letters/{id}/replay`.
-pub fn routes(db: Db, consumers: Vec<Consumer>) -> Router {
+pub fn messaging_routes(db: Db, consumers: Vec<Consumer>) -> Router {
     Router::new()
         .route("/ops/messaging", get(messaging_stats))
         .route("/ops/dead-letters", get(list_dead_letters))
@@ -71,4 +72,43 @@ async fn replay(State(ops): State<Ops>, Path(id): Path<String>) -> Result<Status
         }
         Err(e) => Err(ApiError::internal(&e)),
     }
+}
+
+/// The routes of [`task_routes`].
+pub const TASK_ROUTES: &[(&str, &str)] = &[("GET", "/ops/tasks")];
+
+/// `GET /ops/tasks`: the service's background tasks, whether each runs and how often it was
+/// started again after a panic (see `messaging::tasks`).
+pub fn task_routes(stats: TaskStats) -> Router {
+    Router::new()
+        .route("/ops/tasks", get(list_tasks))
+        .with_state(stats)
+}
+
+async fn list_tasks(State(stats): State<TaskStats>) -> axum::Json<Vec<TaskState>> {
+    axum::Json(stats.snapshot())
+}
+
+/// The routes of [`health_routes`].
+pub const HEALTH_ROUTES: &[(&str, &str)] = &[("GET", "/health"), ("GET", "/ready")];
+
+/// `/health` (the process answers) and `/ready` (its database answers).
+pub fn health_routes(db: Db) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route(
+            "/ready",
+            get(move || {
+                let db = db.clone();
+                async move {
+                    match storage::query("SELECT 1").execute(db.pool()).await {
+                        Ok(_) => Ok(axum::Json(serde_json::json!({"status": "ready"}))),
+                        Err(e) => Err(ApiError::unavailable(format!("database: {e}"))),
+                    }
+                }
+            }),
+        )
 }

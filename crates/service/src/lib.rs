@@ -1,0 +1,58 @@
+//! The service contract: what the composition hands each bounded context ([`Context`]),
+//! what a context hands back ([`Service`]), and how it is registered ([`ServiceSpec`]).
+//!
+//! A context is one crate exporting one `ServiceSpec`; the binary lists the specs once and
+//! derives everything else (database settings, migrations, token audiences, test and
+//! benchmark clusters) from that list. Every service gets the same surface around its own
+//! routes from [`assemble`]: the messaging and task operator routes (admins), health and
+//! readiness (public) and its OpenAPI document.
+
+mod assemble;
+mod context;
+pub mod ops;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::Router;
+
+pub use assemble::{assemble, openapi};
+pub use auth::RouteRule;
+pub use context::Context;
+/// Business time (check-in windows, deadlines), one per process, shared by its services.
+pub use storage::Clock;
+
+/// A built service: its HTTP routes and the background tasks (relay, consumers, ...) that
+/// must run beside them until shutdown, each restartable (the composition supervises them
+/// and records their restarts in `task_stats`, shown by `GET /ops/tasks`).
+pub struct Service {
+    pub name: &'static str,
+    pub router: Router,
+    pub tasks: Vec<messaging::Task>,
+    pub task_stats: messaging::tasks::TaskStats,
+    /// Who may call each route: the service's authorization matrix, as enforced.
+    pub authz: Vec<RouteRule>,
+}
+
+/// What [`ServiceSpec::build`] returns: building may wait (IAM creates its first key and
+/// admin), so it is a future; boxed so a spec is a plain value in a list.
+pub type Building = Pin<Box<dyn Future<Output = anyhow::Result<Service>> + Send>>;
+
+/// A bounded context as the binary registers it: its name (also its URL prefix
+/// `/api/<name>`, its configuration section, its database key and its token audience), its
+/// schema, and how to build it from a [`Context`].
+#[derive(Clone, Copy)]
+pub struct ServiceSpec {
+    pub name: &'static str,
+    /// The service's own migrations (the messaging tables come from `messaging`).
+    pub migrations: fn() -> storage::Migrations,
+    pub build: fn(Context) -> Building,
+}
+
+impl std::fmt::Debug for ServiceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceSpec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}

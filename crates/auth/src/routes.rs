@@ -19,8 +19,9 @@ pub struct RouteRule {
     pub method: String,
     /// The route's path pattern within the service, e.g. `/orders/{id}`.
     pub path: String,
-    /// `None`: public. `Some([])`: any signed-in caller. Otherwise the roles allowed.
-    pub roles: Option<Vec<String>>,
+    /// `None`: public. `Some([])`: any signed-in caller. Otherwise the roles allowed
+    /// (serialized by their wire names, `"admin"`, ...).
+    pub roles: Option<Vec<Role>>,
 }
 
 /// Who may call a route.
@@ -43,7 +44,7 @@ impl Access {
             roles: match self {
                 Access::Public => None,
                 Access::SignedIn => Some(vec![]),
-                Access::Roles(roles) => Some(roles.iter().map(|r| r.as_str().to_owned()).collect()),
+                Access::Roles(roles) => Some(roles.to_vec()),
             },
         }
     }

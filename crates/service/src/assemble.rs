@@ -145,12 +145,12 @@ mod tests {
         let service = assemble(&ctx, own, vec![], vec![ctx.relay_task()]);
         assert_eq!(service.name, "things");
         assert_eq!(service.tasks.len(), 1);
-        let declared: Vec<(String, String, Option<Vec<String>>)> = service
+        let declared: Vec<(String, String, Option<Vec<Role>>)> = service
             .authz
             .iter()
             .map(|r| (r.method.clone(), r.path.clone(), r.roles.clone()))
             .collect();
-        let admin = Some(vec!["admin".to_owned()]);
+        let admin = Some(vec![Role::Admin]);
         for expected in [
             ("GET", "/things", Some(vec![])),
             ("GET", "/ops/messaging", admin.clone()),

@@ -46,14 +46,20 @@ pub fn messaging_routes(db: Db, consumers: Vec<Consumer>) -> Router {
 }
 
 async fn messaging_stats(State(ops): State<Ops>) -> Result<axum::Json<MessagingStats>, ApiError> {
-    Ok(axum::Json(stats::read(&ops.db).await?))
+    let stats = stats::read(&ops.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(axum::Json(stats))
 }
 
 async fn list_dead_letters(
     State(ops): State<Ops>,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<Vec<DeadLetter>>, ApiError> {
-    Ok(axum::Json(dead_letter::list(&ops.db, !q.all).await?))
+    let letters = dead_letter::list(&ops.db, !q.all)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(axum::Json(letters))
 }
 
 async fn replay(State(ops): State<Ops>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

@@ -122,9 +122,3 @@ impl IntoResponse for ApiError {
         response
     }
 }
-
-impl From<storage::DbError> for ApiError {
-    fn from(e: storage::DbError) -> Self {
-        ApiError::internal(&e)
-    }
-}

@@ -27,7 +27,7 @@ fn matrix_of(rules: &[(&'static str, service::RouteRule)]) -> BTreeMap<String, V
             for role in ROLES {
                 let allowed = match &r.roles {
                     None => true,
-                    Some(roles) => roles.is_empty() || roles.iter().any(|x| x == role),
+                    Some(roles) => roles.is_empty() || roles.iter().any(|x| x.as_str() == *role),
                 };
                 cell.insert((*role).into(), json!(allowed));
             }

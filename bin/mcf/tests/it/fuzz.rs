@@ -26,8 +26,8 @@ use serde_json::{Map, Value, json};
 use crate::harness::{ADMIN_EMAIL, ADMIN_PASSWORD, Cluster, Mode};
 use crate::hiring::PHOTO;
 
-/// Every service with an HTTP API.
-const SERVICES: [&str; 5] = ["iam", "mail", "hiring", "ordering", "matching"];
+/// Every service with an HTTP API: every registered one.
+const SERVICES: &[&str] = mcf::system::SERVICES;
 
 /// schemathesis' checks that mean something without body schemas: response conformance
 /// checks would compare against a document that declares no bodies.
@@ -55,7 +55,7 @@ pub async fn schemathesis_finds_no_server_error(mode: Mode) {
     // one keeps runs independent and the checkout clean.
     let workdir = tempfile::tempdir().unwrap();
     let examples = std::env::var("E2E_FUZZ_EXAMPLES").unwrap_or_else(|_| "25".into());
-    for service in SERVICES {
+    for &service in SERVICES {
         // A token per service: tokens live 5 minutes, one service's run stays far below that.
         let token = c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.access;
         let api = c.api(service);
@@ -813,7 +813,7 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
     let mut sent = 0usize;
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     let started = Instant::now();
-    for service in SERVICES {
+    for &service in SERVICES {
         let api = c.api(service);
         let doc: Value = c
             .http

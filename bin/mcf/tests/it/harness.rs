@@ -216,6 +216,11 @@ impl Cluster {
         unreachable!("the loop returns or panics")
     }
 
+    /// What the processes of `role` wrote to their log (stderr) so far.
+    pub fn log(&self, role: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{role}.log"))).unwrap_or_default()
+    }
+
     fn log_hint(&self, role: &str) -> String {
         let path = self.dir.path().join(format!("{role}.log"));
         let log = std::fs::read_to_string(&path).unwrap_or_default();

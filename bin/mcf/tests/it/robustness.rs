@@ -32,6 +32,18 @@ pub async fn bad_input_is_refused_and_the_system_keeps_serving(mode: Mode) {
     every_task_runs_without_restarts(&mut c).await;
     impossible_answers_record_nothing(&mut c).await;
     profiles_and_their_audit_are_bounded(&mut c).await;
+
+    // Logs written to a file carry no terminal colour codes (they broke searching).
+    let role = c.procs[0].role;
+    let log = c.log(role);
+    assert!(
+        log.contains("clock.adjustable"),
+        "the warning is logged: {log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI escapes in {role}.log: {log:?}"
+    );
 }
 
 async fn clock_moves_out_of_range_are_refused(c: &mut Cluster) {

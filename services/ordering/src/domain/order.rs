@@ -82,6 +82,14 @@ impl Status {
     }
 }
 
+/// Who asks to cancel an order: its client, or staff (managers and admins), who may cancel
+/// any client's order. Each carries the caller's account id, recorded as `canceled_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canceler<'a> {
+    Client(&'a str),
+    Staff(&'a str),
+}
+
 /// The time rules of the lifecycle (`[ordering]` config).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
@@ -467,10 +475,17 @@ impl Order {
     /// The client (or staff, `by`) cancels a requested or active order.
     pub fn cancel(
         &mut self,
-        by: &str,
+        by: Canceler<'_>,
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Transition, OrderingError> {
+        let by = match by {
+            Canceler::Client(id) if id == self.client_id => id,
+            // Another client's order does not exist for this caller (as when reading it);
+            // the assigned worker may read the order but not cancel it for the client.
+            Canceler::Client(_) => return Err(OrderingError::NotFound("order")),
+            Canceler::Staff(id) => id,
+        };
         if !self.status.can_become(Status::Canceled) {
             return Err(refused(
                 "not_cancelable",
@@ -675,6 +690,44 @@ mod tests {
     }
 
     #[test]
+    fn only_its_client_or_staff_cancel_an_order() {
+        // Given an active order of client-1
+        let now = Utc::now();
+        let mut order = order_at(now, Duration::hours(3));
+        order.assign(Uuid::now_v7(), 100, 1, now).unwrap();
+        let before = order.clone();
+        // When another client (or the assigned worker) asks, then the order is not there
+        // for them and nothing changes
+        assert!(matches!(
+            order.cancel(Canceler::Client("client-2"), None, now),
+            Err(OrderingError::NotFound("order"))
+        ));
+        assert_eq!(order, before);
+        // When its client asks, then it is canceled by the client
+        let Change::Canceled(event) = order
+            .clone()
+            .cancel(Canceler::Client("client-1"), None, now)
+            .unwrap()
+            .change
+        else {
+            panic!("expected order.canceled")
+        };
+        assert_eq!(event.canceled_by, "client-1");
+        // When a manager asks, then it is canceled by the manager
+        let Change::Canceled(event) = order
+            .cancel(Canceler::Staff("manager-1"), Some("duplicate".into()), now)
+            .unwrap()
+            .change
+        else {
+            panic!("expected order.canceled")
+        };
+        assert_eq!(
+            (event.canceled_by.as_str(), event.reason.as_deref()),
+            ("manager-1", Some("duplicate"))
+        );
+    }
+
+    #[test]
     fn a_request_makes_a_requested_order_and_its_event() {
         let now = Utc::now();
         let st = service_type();
@@ -863,7 +916,11 @@ mod tests {
                             Ok(order.assign(workers[worker], 100, version, start))
                         }
                         Command::Cancel { by_client } => {
-                            let by = if by_client { "client-1" } else { "manager-1" };
+                            let by = if by_client {
+                                Canceler::Client("client-1")
+                            } else {
+                                Canceler::Staff("manager-1")
+                            };
                             order.cancel(by, None, start).map(Some)
                         }
                         Command::CheckIn { worker, minutes } => {

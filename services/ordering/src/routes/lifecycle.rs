@@ -14,7 +14,7 @@ use auth::Principal;
 use super::STAFF;
 use super::orders::{order_id, visible_to};
 use crate::App;
-use crate::domain::order::{Order, Transition};
+use crate::domain::order::{Canceler, Order, Transition};
 use crate::error::OrderingError;
 use crate::store;
 
@@ -69,14 +69,12 @@ pub async fn cancel(
             .reason
     };
     let now = app.rt.clock.now();
-    let order = apply(&app, id, |order| {
-        // A worker may read the order but not cancel it for the client.
-        if who.id != order.client_id && who.require(STAFF).is_err() {
-            return Err(OrderingError::NotFound("order"));
-        }
-        order.cancel(&who.id, reason, now)
-    })
-    .await?;
+    let by = if who.require(STAFF).is_ok() {
+        Canceler::Staff(&who.id)
+    } else {
+        Canceler::Client(&who.id)
+    };
+    let order = apply(&app, id, |order| order.cancel(by, reason, now)).await?;
     Ok(Json(order))
 }
 

@@ -243,9 +243,9 @@ async fn start(
     // One business clock per process, shared by its services.
     let clock = if config.clock.adjustable {
         tracing::warn!("clock.adjustable is on: admins can move business time (tests only)");
-        storage::Clock::adjustable()
+        service::Clock::adjustable()
     } else {
-        storage::Clock::system()
+        service::Clock::system()
     };
     let process = Process {
         config,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use messaging::bus::Subscription;
 use messaging::{Bus, Consumer, Faults, Handler, MessagingConfig, Outbox, Relay, Task};
 use serde::de::DeserializeOwned;
-use storage::{Clock, Db};
+use storage::Db;
+
+use crate::Clock;
 use tokio::sync::watch;
 
 /// Everything one service may use from its surroundings: its database, messaging (bus,
@@ -29,7 +31,7 @@ pub struct Context {
     pub outbox: Outbox,
     /// Becomes `true` when the process stops; every loop watches it.
     pub shutdown: watch::Receiver<bool>,
-    /// Business time (check-in windows, deadlines); see [`storage::Clock`].
+    /// Business time (check-in windows, deadlines); see [`Clock`].
     pub clock: Clock,
     /// Verifies the access tokens of requests (audience: this service).
     pub verifier: Arc<auth::Verifier>,

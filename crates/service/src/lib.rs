@@ -20,7 +20,8 @@ pub use assemble::{assemble, openapi};
 pub use auth::RouteRule;
 pub use context::Context;
 /// Business time (check-in windows, deadlines), one per process, shared by its services.
-pub use storage::Clock;
+pub mod clock;
+pub use clock::Clock;
 
 /// A built service: its HTTP routes and the background tasks (relay, consumers, ...) that
 /// must run beside them until shutdown, each restartable (the composition supervises them

@@ -6,13 +6,11 @@
 //! Backend-specific SQL is kept to the few places where it pays (claiming work with
 //! `FOR UPDATE SKIP LOCKED`), behind [`Db::backend`].
 
-pub mod clock;
 mod db;
 mod error;
 pub mod objects;
 pub mod schema;
 
-pub use clock::Clock;
 pub use db::{Backend, Db, DbOptions, Migrations, Tx, sqlite_url};
 pub use error::DbError;
 pub use objects::{Objects, ObjectsError};

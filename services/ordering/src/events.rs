@@ -19,7 +19,7 @@ fn failed(e: impl Into<anyhow::Error>) -> HandlerError {
 /// Matching assigned a worker: activate the order, announce it, tell the client.
 pub struct OnWorkerAssigned {
     /// Business time, as every other order time.
-    pub clock: storage::Clock,
+    pub clock: service::Clock,
 }
 
 #[async_trait]

@@ -1,5 +1,5 @@
 //! `GET/POST /ops/clock`: business time, movable only where `clock.adjustable` is set
-//! (tests of deadlines); see `storage::Clock`.
+//! (tests of deadlines); see `service::Clock`.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ pub async fn advance(
     State(app): State<App>,
     Json(a): Json<Advance>,
 ) -> Result<Json<ClockView>, OrderingError> {
-    use storage::clock::ClockError;
+    use service::clock::ClockError;
     // `Duration::seconds` panics past ±i64::MAX / 1000: build it checked, and let the clock
     // refuse anything beyond its bounds.
     let by = chrono::Duration::try_seconds(a.seconds).ok_or(ClockError::StepTooLarge);

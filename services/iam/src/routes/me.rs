@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 use web::{ApiError, Json};
 
+use super::guesses::Guesses;
 use crate::App;
 use crate::domain::account::{Status, check_password};
-use crate::domain::throttle;
 use crate::error::IamError;
 use crate::store;
 
@@ -58,20 +58,9 @@ pub async fn change_password(
             .ok_or(IamError::NotFound("account"))?;
         (account, hash)
     };
-    // The same keys as the sign-in page's, so both share one budget of guesses.
-    let account_key = format!("account:{}", account.email);
-    let address_key = format!("address:{}", peer.ip());
-    let now = storage::now_micros();
-    let (by_account, by_address) = {
-        let mut conn = app.rt.db.pool().acquire().await?;
-        (
-            store::throttle(&mut conn, &account_key).await?,
-            store::throttle(&mut conn, &address_key).await?,
-        )
-    };
-    let wait = by_account.blocked_for(now).max(by_address.blocked_for(now));
-    if wait > 0 {
-        let seconds = (wait + 999_999) / 1_000_000;
+    // The sign-in page's budget: both count the same guesses.
+    let guesses = Guesses::new(&account.email, peer.ip());
+    if let Some(seconds) = guesses.blocked_for_s(&app).await? {
         let mut headers = HeaderMap::new();
         headers.insert(header::RETRY_AFTER, seconds.into());
         return Ok((
@@ -89,17 +78,14 @@ pub async fn change_password(
         .verify(&change.current_password, hash.as_deref())
         .await?
     {
-        let mut tx = app.rt.db.begin().await?;
-        store::record_failure(&mut tx, &account_key, throttle::ACCOUNT, now).await?;
-        store::record_failure(&mut tx, &address_key, throttle::ADDRESS, now).await?;
-        tx.commit().await?;
+        guesses.failed(&app).await?;
         return Err(IamError::invalid("current_password", "is not right"));
     }
     let new_hash = app.passwords.hash(&change.new_password).await?;
     let mut tx = app.rt.db.begin().await?;
     store::set_password(&mut tx, &account.id, &new_hash).await?;
     let ended = store::revoke_account_tokens(&mut tx, &account.id).await?;
-    store::clear_throttle(&mut tx, &account_key).await?;
+    guesses.succeeded(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(account = %account.id, sessions_ended = ended, "password changed");
     Ok(Json(json!({"password_changed": true, "sessions_ended": ended})).into_response())

@@ -2,6 +2,7 @@
 //! API is for admins.
 
 pub(crate) mod admin;
+mod guesses;
 mod me;
 mod oidc;
 mod page;

@@ -15,10 +15,11 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use web::{Form, Query};
 
+use super::guesses::Guesses;
 use super::page;
 use crate::App;
 use crate::domain::account::{Status, normalize_email};
-use crate::domain::{pkce, throttle};
+use crate::domain::pkce;
 use crate::error::IamError;
 use crate::store::{self, Code, Refresh};
 use crate::tokens::{self, digest, random_token};
@@ -163,19 +164,8 @@ pub async fn authorize(
     };
     let email = param(&p, "email");
     // Throttled per account and per source address, before any password is checked.
-    let account_key = format!("account:{}", email.trim().to_lowercase());
-    let address_key = format!("address:{}", peer.ip());
-    let now = storage::now_micros();
-    let (by_account, by_address) = {
-        let mut conn = app.rt.db.pool().acquire().await?;
-        (
-            store::throttle(&mut conn, &account_key).await?,
-            store::throttle(&mut conn, &address_key).await?,
-        )
-    };
-    let wait = by_account.blocked_for(now).max(by_address.blocked_for(now));
-    if wait > 0 {
-        let seconds = (wait + 999_999) / 1_000_000;
+    let guesses = Guesses::new(email, peer.ip());
+    if let Some(seconds) = guesses.blocked_for_s(&app).await? {
         let message = format!("Too many failed sign-ins. Try again in {seconds} s.");
         let html = page::sign_in(&p, email, Some(&message), upstream_name(&app));
         return Ok((
@@ -186,10 +176,7 @@ pub async fn authorize(
             .into_response());
     }
     let Some(account) = sign_in(&app, email, param(&p, "password")).await? else {
-        let mut tx = app.rt.db.begin().await?;
-        store::record_failure(&mut tx, &account_key, throttle::ACCOUNT, now).await?;
-        store::record_failure(&mut tx, &address_key, throttle::ADDRESS, now).await?;
-        tx.commit().await?;
+        guesses.failed(&app).await?;
         let html = page::sign_in(
             &p,
             email,
@@ -199,7 +186,7 @@ pub async fn authorize(
         return Ok((StatusCode::UNAUTHORIZED, Html(html)).into_response());
     };
     let mut tx = app.rt.db.begin().await?;
-    store::clear_throttle(&mut tx, &account_key).await?;
+    guesses.succeeded(&mut tx).await?;
     tx.commit().await?;
     issue_code(&app, &p, &redirect, &account).await
 }

@@ -107,6 +107,14 @@ impl Bench {
 }
 
 /// A `/proc/self/status` figure in KiB (`VmHWM` peak, `VmRSS` now); 0 where /proc is missing.
+/// The `q` quantile (0..=1) of `sorted` samples (ascending), by rank; NaN when empty.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
 pub fn memory_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -87,12 +87,7 @@ async fn main() -> anyhow::Result<()> {
             f.await?;
         }
         latencies.sort_by(f64::total_cmp);
-        let p = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(f64::NAN)
-        };
+        let p = |q: f64| bench::quantile(&latencies, q);
         phases.insert(
             name.into(),
             json!({

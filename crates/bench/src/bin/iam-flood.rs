@@ -152,12 +152,7 @@ async fn main() -> anyhow::Result<()> {
             t.await?;
         }
         latencies.sort_by(f64::total_cmp);
-        let p = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(f64::NAN)
-        };
+        let p = |q: f64| bench::quantile(&latencies, q);
         let n = |slot: usize| counts[slot].load(Ordering::Relaxed);
         phases.insert(
             name.into(),

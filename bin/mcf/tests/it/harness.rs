@@ -529,24 +529,8 @@ impl Cluster {
         challenge: &str,
         method: &str,
     ) -> (u16, String) {
-        let url = format!("{}/authorize", self.api("iam"));
-        let form = [
-            ("response_type", "code"),
-            ("client_id", "mcf-web"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid offline_access"),
-            ("state", "xyz"),
-            ("code_challenge", challenge),
-            ("code_challenge_method", method),
-            ("email", email),
-            ("password", password),
-        ];
-        let r = self.http.post(url).form(&form).send().await.unwrap();
-        let status = r.status().as_u16();
-        match r.headers().get("location") {
-            Some(l) => (status, l.to_str().unwrap().to_owned()),
-            None => (status, r.text().await.unwrap()),
-        }
+        let iam = self.api("iam");
+        authorize(&self.http, &iam, email, password, challenge, method).await
     }
 
     /// `POST /token` with a form.
@@ -612,5 +596,39 @@ impl Cluster {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The sign-in form posted to `<iam>/authorize` for the `mcf-web` client: the status and the
+/// redirect location (or the page, when there is none).
+pub async fn authorize(
+    http: &reqwest::Client,
+    iam: &str,
+    email: &str,
+    password: &str,
+    challenge: &str,
+    method: &str,
+) -> (u16, String) {
+    let form = [
+        ("response_type", "code"),
+        ("client_id", "mcf-web"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid offline_access"),
+        ("state", "xyz"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", method),
+        ("email", email),
+        ("password", password),
+    ];
+    let r = http
+        .post(format!("{iam}/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    match r.headers().get("location") {
+        Some(l) => (status, l.to_str().unwrap().to_owned()),
+        None => (status, r.text().await.unwrap()),
     }
 }

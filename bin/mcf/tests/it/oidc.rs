@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::harness::{ADMIN_EMAIL, ADMIN_PASSWORD, Cluster, Mode, REDIRECT, pkce};
+use crate::harness::{ADMIN_EMAIL, ADMIN_PASSWORD, Cluster, Mode, REDIRECT, authorize, pkce};
 
 const LOGGED_OUT: &str = "http://app.test/signed-out";
 
@@ -257,29 +257,15 @@ pub async fn a_person_changes_their_own_password(mode: Mode) {
 pub async fn parallel_wrong_guesses_all_count(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     c.token_for("pia", "client").await;
-    let url = format!("{}/authorize", c.api("iam"));
+    let iam = c.api("iam");
     let guesses: Vec<_> = (0..12)
         .map(|i| {
-            let (http, url) = (c.http.clone(), url.clone());
+            let (http, iam) = (c.http.clone(), iam.clone());
             tokio::spawn(async move {
-                let challenge = pkce().1;
-                let form = [
-                    ("response_type", "code"),
-                    ("client_id", "mcf-web"),
-                    ("redirect_uri", REDIRECT),
-                    ("state", "s"),
-                    ("code_challenge", challenge.as_str()),
-                    ("code_challenge_method", "S256"),
-                    ("email", "pia@cats.test"),
-                    ("password", &format!("wrong-guess-number-{i}")),
-                ];
-                http.post(url)
-                    .form(&form)
-                    .send()
+                let password = format!("wrong-guess-number-{i}");
+                authorize(&http, &iam, "pia@cats.test", &password, &pkce().1, "S256")
                     .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
+                    .0
             })
         })
         .collect();

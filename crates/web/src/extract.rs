@@ -51,7 +51,7 @@ where
                 match backticked(&text) {
                     Some(key) => ApiError::invalid(key, "is not valid UTF-8"),
                     // No path parameters at all: the route is declared wrong, not the request.
-                    None => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", text),
+                    None => route_mistake(text),
                 }
             })?;
         let keys: Vec<String> = raw.iter().map(|(k, _)| k.to_owned()).collect();
@@ -65,14 +65,15 @@ where
     }
 }
 
+/// A route declared with the wrong extractor: a 500 whose details are logged, not sent.
+fn route_mistake(detail: String) -> ApiError {
+    ApiError::internal(&std::io::Error::other(detail))
+}
+
 fn path_rejection(rejection: PathRejection, keys: &[String]) -> ApiError {
     use axum::extract::path::ErrorKind;
     let PathRejection::FailedToDeserializePathParams(e) = rejection else {
-        return ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            rejection.body_text(),
-        );
+        return route_mistake(rejection.body_text());
     };
     // The only parameter, when axum does not say which one (a `Path<Uuid>`).
     let only = || keys.first().filter(|_| keys.len() == 1).cloned();
@@ -97,13 +98,7 @@ fn path_rejection(rejection: PathRejection, keys: &[String]) -> ApiError {
         ErrorKind::DeserializeError { key, message, .. } => (Some(key.clone()), message.clone()),
         ErrorKind::Message(message) => (only(), message.clone()),
         // Wrong number of parameters, an unsupported target type: a mistake in the route.
-        other => {
-            return ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                other.to_string(),
-            );
-        }
+        other => return route_mistake(other.to_string()),
     };
     ApiError::invalid(field.unwrap_or_else(|| "path".to_owned()), message)
 }

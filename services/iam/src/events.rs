@@ -81,28 +81,8 @@ impl Handler for OnWorkerHired {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use super::*;
-    use crate::{IamConfig, Keys, Passwords};
-
-    async fn app(dir: &std::path::Path) -> App {
-        let rt = crate::test_context(dir).await;
-        let db = rt.db.clone();
-        App {
-            rt,
-            config: IamConfig::default(),
-            issuer: "http://iam.test".into(),
-            keys: Arc::new(Keys::new(db, Duration::from_secs(600))),
-            passwords: Passwords::new(1),
-            link_throttle: Arc::new(crate::domain::throttle::Local::new(
-                crate::domain::throttle::ADDRESS,
-                16,
-            )),
-            http: reqwest::Client::new(),
-        }
-    }
+    use crate::test_app as app;
 
     fn hired(worker_id: uuid::Uuid, email: &str) -> Envelope {
         let hired = WorkerHired {

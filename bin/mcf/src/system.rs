@@ -273,7 +273,7 @@ async fn start(
     }
     // Problem+json fallbacks, panics answered, keep-alive honesty and security headers for
     // every service in this process (after nesting: nested routers inherit the fallbacks).
-    let router = web::harden(router).layer(tower_http::trace::TraceLayer::new_for_http());
+    let router = web::harden(router);
     let mut stop = shutdown_rx.clone();
     tasks.spawn(async move {
         // The peer address feeds IAM's per-address sign-in throttling.

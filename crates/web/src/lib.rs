@@ -10,11 +10,13 @@ pub mod limits;
 mod problem;
 mod surface;
 pub mod text;
+mod unexpected;
 
 pub use extract::{Form, Path, Query};
 pub use json::Json;
 pub use problem::ApiError;
-pub use surface::{HTML_CSP, harden};
+pub use surface::{HTML_CSP, TRACE_ID_HEADER, harden};
+pub use unexpected::Unexpected;
 
 /// The request's `Idempotency-Key` header, if any: 1 to 200 visible ASCII characters
 /// (trimmed). The error is the message for a 422 naming `Idempotency-Key`.

@@ -5,7 +5,9 @@ use serde::Serialize;
 /// An error as the client sees it: RFC 9457 `application/problem+json` with a stable
 /// machine-readable `code` and, for validation errors, the offending `field`.
 ///
-/// 5xx details are logged, never sent: the client gets an opaque message.
+/// 5xx details are never sent: the client gets an opaque message, and the error (with its
+/// cause chain, if any) is logged once, when the response is made — inside the request's
+/// span, so the log line carries the request's `trace_id` (see [`crate::harden`]).
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -16,6 +18,8 @@ pub struct ApiError {
     /// 6750); set with [`ApiError::with_header`]. A `Vec`, not a `HeaderMap`: almost always
     /// empty, and it keeps `Result<_, ApiError>` small.
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// What went wrong behind a 5xx (the cause chain), for the log only.
+    cause: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +42,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             headers: Vec::new(),
+            cause: None,
         }
     }
 
@@ -62,6 +67,7 @@ impl ApiError {
             message: format!("{field}: {}", message.into()),
             field: Some(field),
             headers: Vec::new(),
+            cause: None,
         }
     }
 
@@ -84,26 +90,48 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
-    /// 500 `internal`: logs the cause chain, tells the client nothing more.
+    /// 500 `internal`: the cause chain is logged when the response is made; the client
+    /// is told nothing more.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
-        let mut chain = cause.to_string();
-        let mut source = cause.source();
-        while let Some(s) = source {
-            chain.push_str(": ");
-            chain.push_str(&s.to_string());
-            source = s.source();
-        }
-        tracing::error!(error = %chain, "request failed");
-        Self::new(
+        let mut error = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "internal error; it has been logged",
-        )
+        );
+        error.cause = Some(crate::unexpected::chain(cause));
+        error
+    }
+
+    /// 500 `internal` for a failure that is not an error value (a panic, a broken
+    /// invariant): `cause` is logged when the response is made.
+    pub fn internal_because(cause: impl Into<String>) -> Self {
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; it has been logged",
+        );
+        error.cause = Some(cause.into());
+        error
+    }
+
+    /// The cause chain behind a 5xx, as it will be logged.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // One log line per failed request, where the response is made: inside the request's
+        // span (method, path, trace_id). Refusals (4xx) are the client's business, not ours.
+        if self.status.is_server_error() {
+            tracing::error!(
+                status = self.status.as_u16(),
+                code = self.code,
+                error = self.cause.as_deref().unwrap_or(&self.message),
+                "request failed"
+            );
+        }
         let title = self.status.canonical_reason().unwrap_or("Error");
         let body = Problem {
             kind: "about:blank",

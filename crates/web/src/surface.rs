@@ -44,6 +44,35 @@ pub fn harden(router: Router) -> Router {
         .layer(middleware::from_fn(problems_everywhere))
         .layer(middleware::from_fn(close_if_body_unread))
         .layer(middleware::from_fn(security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn(trace_id))
+}
+
+/// The header carrying a request's trace id, in and out.
+pub const TRACE_ID_HEADER: &str = "x-request-id";
+
+/// Gives every request a trace id — the caller's `X-Request-Id` when it is a plausible one
+/// (1 to 64 of `A-Z a-z 0-9 - _ .`), a new UUIDv7 otherwise — runs it inside a span carrying
+/// it (so every log line of the request, including the one a 5xx writes, names it), and
+/// answers it in `X-Request-Id` so a user can quote it in a complaint.
+async fn trace_id(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(TRACE_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    let span = tracing::info_span!("request", trace_id = %id);
+    let mut response = tracing::Instrument::instrument(next.run(req), span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(TRACE_ID_HEADER, value);
+    }
+    response
 }
 
 async fn not_found() -> ApiError {
@@ -64,13 +93,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
-    tracing::error!(panic = message, "a request handler panicked");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "internal error; it has been logged",
-    )
-    .into_response()
+    ApiError::internal_because(format!("a request handler panicked: {message}")).into_response()
 }
 
 /// The stable code of an error status that a handler did not answer itself.
@@ -273,6 +296,52 @@ mod tests {
         assert!(!body.to_string().contains("handler bug"), "{body}");
         // The router still answers afterwards.
         assert_eq!(call(get_("/api/svc/items")).await.0.status(), 200);
+    }
+
+    /// A log sink for one test: what the fmt layer wrote.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn every_answer_names_its_trace_id_and_a_5xx_is_logged_with_it() {
+        let sink = Captured::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        // The caller's plausible id is kept and echoed.
+        let mut req = get_("/api/svc/boom");
+        req.headers_mut()
+            .insert(TRACE_ID_HEADER, HeaderValue::from_static("case-4711"));
+        let (r, _) = call(req).await;
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(r.headers()[TRACE_ID_HEADER], "case-4711");
+        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("request failed"))
+            .unwrap_or_else(|| panic!("no 5xx line in {log}"));
+        assert!(line.contains("case-4711"), "{line}");
+        assert!(line.contains("handler bug"), "{line}");
+        // An implausible one is replaced by a fresh id; success answers carry one too.
+        let mut req = get_("/api/svc/items");
+        req.headers_mut()
+            .insert(TRACE_ID_HEADER, HeaderValue::from_static("a b"));
+        let (r, _) = call(req).await;
+        let id = r.headers()[TRACE_ID_HEADER].to_str().unwrap();
+        assert!(id != "a b" && id.len() == 32, "{id}");
     }
 
     #[tokio::test]

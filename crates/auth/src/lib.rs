@@ -11,7 +11,10 @@ mod routes;
 mod verifier;
 
 pub use principal::{Principal, Role};
-pub use routes::{Access, RouteRule, Routes};
+pub use routes::{
+    Access, Answer, Content, Endpoint, FORM, JSON, Operation, Route, RouteRule, Routes, SchemaFn,
+    path_params,
+};
 pub use verifier::{
     AccessClaims, AuthError, Jwk, Jwks, KeySource, Verifier, VerifierConfig, decoding_keys,
 };

@@ -563,7 +563,10 @@ mod tests {
                 || async { StatusCode::NO_CONTENT },
             )
             .into_parts();
-        assert_eq!(status(&router, Method::GET, "/things").await, StatusCode::OK);
+        assert_eq!(
+            status(&router, Method::GET, "/things").await,
+            StatusCode::OK
+        );
         // Declared for managers: no token, no entry (before the handler runs).
         assert_eq!(
             status(&router, Method::POST, "/things").await,
@@ -618,9 +621,11 @@ mod tests {
         #[derive(Clone)]
         struct App(&'static str);
         let teapot = |method_router: MethodRouter<App>| {
-            method_router.route_layer(middleware::from_fn(|_: axum::extract::Request, _: Next| async {
-                StatusCode::IM_A_TEAPOT.into_response()
-            }))
+            method_router.route_layer(middleware::from_fn(
+                |_: axum::extract::Request, _: Next| async {
+                    StatusCode::IM_A_TEAPOT.into_response()
+                },
+            ))
         };
         let things = Routes::new().route(
             Route::get("/things", Access::Public),
@@ -641,14 +646,24 @@ mod tests {
             )
             .with_state(App("things"));
         assert_eq!(
-            routes.rules().iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+            routes
+                .rules()
+                .iter()
+                .map(|r| r.path.as_str())
+                .collect::<Vec<_>>(),
             ["/things", "/brew", "/old"]
         );
-        assert_eq!(routes.endpoints()[1].operation.body.unwrap().media_type, FORM);
+        assert_eq!(
+            routes.endpoints()[1].operation.body.unwrap().media_type,
+            FORM
+        );
         // The older form records no bodies.
         assert!(routes.endpoints()[2].operation.answers.is_empty());
         let (router, rules) = routes.finish();
-        assert_eq!(status(&router, Method::GET, "/things").await, StatusCode::OK);
+        assert_eq!(
+            status(&router, Method::GET, "/things").await,
+            StatusCode::OK
+        );
         assert_eq!(
             status(&router, Method::POST, "/brew").await,
             StatusCode::IM_A_TEAPOT

@@ -4,15 +4,25 @@
 //! service can depend on it without pulling in storage or HTTP. Each event type carries its
 //! wire name and schema version; the JSON Schemas generated from these types are committed
 //! under `schemas/`, and a test fails when a published version changes incompatibly.
+//!
+//! The events carry typed ids ([`ids`]) and [`Money`]; both keep the JSON and the schema of
+//! the plain `Uuid`, `String` and `i64` fields they replaced.
 
 pub mod compat;
 mod envelope;
 pub mod hiring;
 pub mod iam;
+pub mod ids;
 pub mod matching;
+mod money;
 pub mod ordering;
 
 pub use envelope::{DecodeError, Envelope, Event};
+pub use ids::{
+    AccountId, AdjustmentId, ApplicationId, MessageId, OrderId, ParseIdError, ServiceTypeId,
+    TestId, WorkerId,
+};
+pub use money::Money;
 
 /// Every event type published by any context, as `(type, version, schema)`.
 ///

@@ -1,7 +1,13 @@
-//! The system's configuration: embedded defaults (`config/default.toml`), then an optional
-//! file, then `MCF_*` environment variables (`MCF_<SECTION>__<KEY>`, e.g.
+//! The system's configuration: defaults (the core sections of `config/default.toml`, then
+//! each registered service's own section from its crate), then an optional file, then
+//! `MCF_*` environment variables (`MCF_<SECTION>__<KEY>`, e.g.
 //! `MCF_ORDERING__NO_SHOW_GRACE_MINUTES`), except the few `MCF_*` variables that are not
 //! configuration ([`NOT_CONFIGURATION`]).
+//!
+//! The binary types only the core sections (listener, databases, broker, log, messaging,
+//! token verification, clock). A service's section is its own business: the registry's
+//! [`service::SectionSpec`] gives its defaults and checks it, and the service parses it from
+//! its `Context`. Adding a service therefore adds no field here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,13 +16,11 @@ use figment::Figment;
 use figment::error::Kind;
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::Value;
-use hiring::HiringConfig;
-use iam::IamConfig;
-use mail::MailConfig;
-use matching::MatchingConfig;
 use messaging::MessagingConfig;
-use ordering::OrderingConfig;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::system::{REGISTRY, SERVICES};
 
 /// `MCF_*` variables that are not configuration keys, so loading ignores them: the CLI's own
 /// (`--config`, `mcf login --password`) and the test tools' (where `nats-server`, `initdb` and
@@ -29,11 +33,39 @@ pub const NOT_CONFIGURATION: &[&str] = &[
     "MCF_MOTO_SERVER",
 ];
 
-/// `config/default.toml`, compiled in: `mcf config default` prints it.
-pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+/// The core sections' defaults (`config/default.toml`), compiled in.
+const CORE_TOML: &str = include_str!("../../../config/default.toml");
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The sections the binary itself types; every other top-level key is a service's.
+const CORE_SECTIONS: &[&str] = &[
+    "http",
+    "embedded",
+    "databases",
+    "nats",
+    "log",
+    "messaging",
+    "auth",
+    "clock",
+];
+
+/// Every key with its default, as `mcf config default` prints it: the core sections, with
+/// one (empty) database key per registered service, then each service's own section.
+pub fn default_toml() -> String {
+    let databases: String = SERVICES.iter().map(|s| format!("{s} = \"\"\n")).collect();
+    let mut text = match CORE_TOML.split_once("\n[nats]") {
+        Some((before, after)) => format!("{before}\n{databases}\n[nats]{after}"),
+        None => CORE_TOML.to_owned(),
+    };
+    for spec in REGISTRY {
+        if !spec.config.default_toml.is_empty() {
+            text.push('\n');
+            text.push_str(spec.config.default_toml);
+        }
+    }
+    text
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
     pub http: HttpConfig,
     pub embedded: EmbeddedConfig,
@@ -42,12 +74,12 @@ pub struct Config {
     pub log: LogConfig,
     pub messaging: MessagingConfig,
     pub auth: AuthConfig,
-    pub iam: IamConfig,
-    pub mail: MailConfig,
-    pub hiring: HiringConfig,
-    pub ordering: OrderingConfig,
-    pub matching: MatchingConfig,
     pub clock: ClockConfig,
+    /// Each registered service's section (`[<name>]`) as loaded, checked by its
+    /// [`service::SectionSpec`]; read one with [`Config::section`], change one with
+    /// [`Config::set`].
+    #[serde(flatten)]
+    pub services: BTreeMap<String, serde_json::Value>,
 }
 
 /// Business time (`[clock]`).
@@ -121,7 +153,7 @@ impl Config {
         file: Option<&Path>,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Config> {
-        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        let mut figment = Figment::from(Toml::string(&default_toml()));
         if let Some(path) = file {
             if !path.exists() {
                 anyhow::bail!("config file {} does not exist", path.display());
@@ -139,21 +171,88 @@ impl Config {
             figment = figment.merge(Serialized::default(&key, value));
             from_env.push((key, name));
         }
-        let config: Config = figment
-            .extract()
+        let config = Config::extract(&figment)
             .map_err(|e| anyhow::anyhow!("invalid configuration: {}", describe(e, &from_env)))?;
-        config.validate()?;
+        config.validate(&from_env)?;
         Ok(config)
+    }
+
+    /// Each section from `figment`: the core ones typed (figment names a failing key in
+    /// full), the services' kept as they are for their own check.
+    fn extract(figment: &Figment) -> Result<Config, figment::Error> {
+        let top: BTreeMap<String, Value> = figment.extract()?;
+        if let Some(unknown) = top
+            .keys()
+            .find(|k| !CORE_SECTIONS.contains(&k.as_str()) && !SERVICES.contains(&k.as_str()))
+        {
+            static KNOWN: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+            let known =
+                KNOWN.get_or_init(|| CORE_SECTIONS.iter().chain(SERVICES).copied().collect());
+            return Err(figment::Error::from(Kind::UnknownField(
+                unknown.clone(),
+                known.as_slice(),
+            )));
+        }
+        let mut services = BTreeMap::new();
+        for name in SERVICES {
+            let section = match figment.find_value(name) {
+                Ok(_) => figment.extract_inner::<serde_json::Value>(name)?,
+                Err(_) => serde_json::Value::Object(Default::default()),
+            };
+            services.insert((*name).to_owned(), section);
+        }
+        Ok(Config {
+            http: figment.extract_inner("http")?,
+            embedded: figment.extract_inner("embedded")?,
+            databases: figment.extract_inner("databases")?,
+            nats: figment.extract_inner("nats")?,
+            log: figment.extract_inner("log")?,
+            messaging: figment.extract_inner("messaging")?,
+            auth: figment.extract_inner("auth")?,
+            clock: figment.extract_inner("clock")?,
+            services,
+        })
     }
 
     /// The compiled-in defaults alone.
     pub fn defaults() -> Config {
-        Figment::from(Toml::string(DEFAULT_TOML))
-            .extract()
-            .expect("config/default.toml is valid")
+        Config::load_from(None, std::iter::empty()).expect("the default configuration is valid")
     }
 
-    fn validate(&self) -> anyhow::Result<()> {
+    /// Service `name`'s section as its own type (`config.section::<IamConfig>("iam")`).
+    pub fn section<T: DeserializeOwned>(&self, name: &str) -> anyhow::Result<T> {
+        let section = self
+            .services
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("no service {name:?}"))?;
+        T::deserialize(section).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+    }
+
+    /// Sets the service key `key` (`iam.bootstrap_admin_password`) to `value`, as a file
+    /// or variable would; the section is checked again.
+    pub fn set(&mut self, key: &str, value: impl Serialize) -> anyhow::Result<()> {
+        let mut path = key.split('.');
+        let name = path.next().unwrap_or_default();
+        let spec = crate::system::spec(name)?;
+        let mut section = self.services.get(name).cloned().unwrap_or_default();
+        let mut at = &mut section;
+        for part in path {
+            if !at.is_object() {
+                *at = serde_json::Value::Object(Default::default());
+            }
+            at = at
+                .as_object_mut()
+                .expect("made an object above")
+                .entry(part)
+                .or_insert(serde_json::Value::Null);
+        }
+        *at = serde_json::to_value(value)?;
+        (spec.config.check)(&section).map_err(|e| anyhow::anyhow!("{key}: {}", e.message))?;
+        self.services.insert(name.to_owned(), section);
+        Ok(())
+    }
+
+    fn validate(&self, from_env: &[(String, String)]) -> anyhow::Result<()> {
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             anyhow::bail!(
                 "http.listen: {:?} is not an address like 127.0.0.1:8080",
@@ -166,11 +265,11 @@ impl Config {
         if let Some(unknown) = self
             .databases
             .keys()
-            .find(|k| !crate::system::SERVICES.contains(&k.as_str()))
+            .find(|k| !SERVICES.contains(&k.as_str()))
         {
             anyhow::bail!(
                 "databases.{unknown}: no such service (known: {})",
-                crate::system::SERVICES.join(", ")
+                SERVICES.join(", ")
             );
         }
         if self.messaging.max_deliver < 1 {
@@ -179,22 +278,31 @@ impl Config {
         if self.messaging.relay_batch < 1 {
             anyhow::bail!("messaging.relay_batch: must be at least 1");
         }
-        // Lifetimes are added to "now" in microseconds or seconds: bounding them keeps that
-        // arithmetic far from overflow and the values sane.
-        if !(1..=24 * 3600).contains(&self.iam.access_token_ttl_s) {
-            anyhow::bail!("iam.access_token_ttl_s: must be 1 to 86400 (a day)");
+        for spec in REGISTRY {
+            let section = &self.services[spec.name];
+            if let Err(e) = (spec.config.check)(section) {
+                let key = if e.key.is_empty() {
+                    spec.name.to_owned()
+                } else {
+                    format!("{}.{}", spec.name, e.key)
+                };
+                if e.unknown {
+                    let origin = from_env
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, var)| format!(" (set by the environment variable {var})"))
+                        .unwrap_or_default();
+                    anyhow::bail!(
+                        "invalid configuration: unknown configuration key `{key}`{origin}: {}",
+                        e.message
+                    );
+                }
+                if e.key.is_empty() {
+                    anyhow::bail!("invalid configuration: {}", e.message);
+                }
+                anyhow::bail!("invalid configuration: {key}: {}", e.message);
+            }
         }
-        if !(1..=366 * 24 * 3600).contains(&self.iam.refresh_token_ttl_s) {
-            anyhow::bail!("iam.refresh_token_ttl_s: must be 1 to 31622400 (a year)");
-        }
-        if !(1..=3600).contains(&self.iam.code_ttl_s) {
-            anyhow::bail!("iam.code_ttl_s: must be 1 to 3600");
-        }
-        if !(1..=366 * 24).contains(&self.hiring.link_ttl_hours) {
-            anyhow::bail!("hiring.link_ttl_hours: must be 1 to 8784 (a year)");
-        }
-        matching::Pipeline::from_config(&self.matching)?;
-        self.ordering.validate()?;
         Ok(())
     }
 
@@ -204,12 +312,9 @@ impl Config {
         for url in c.databases.values_mut() {
             *url = redact_url(url);
         }
-        c.mail.smtp_url = redact_url(&c.mail.smtp_url);
-        c.iam.bootstrap_admin_password = if c.iam.bootstrap_admin_password.is_empty() {
-            String::new()
-        } else {
-            "***".into()
-        };
+        for section in c.services.values_mut() {
+            redact_section(section);
+        }
         c.nats.url = redact_url(&c.nats.url);
         c
     }
@@ -261,9 +366,10 @@ fn describe(error: figment::Error, from_env: &[(String, String)]) -> String {
                     path.push(field.clone());
                 }
                 let key = path.join(".");
+                // A whole unknown section is named by the variable that set a key in it.
                 let origin = from_env
                     .iter()
-                    .find(|(k, _)| *k == key)
+                    .find(|(k, _)| *k == key || k.starts_with(&format!("{key}.")))
                     .map(|(_, var)| format!(" (set by the environment variable {var})"))
                     .unwrap_or_default();
                 format!(
@@ -275,6 +381,24 @@ fn describe(error: figment::Error, from_env: &[(String, String)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// In a service's section: every non-empty value of a key naming a password or secret
+/// becomes `***`, and passwords in URLs are hidden — whatever the service (no list of
+/// secret keys to keep in step with the services).
+fn redact_section(value: &mut serde_json::Value) {
+    if let Some(map) = value.as_object_mut() {
+        for (key, v) in map.iter_mut() {
+            let secret = key.contains("password") || key.contains("secret");
+            match v {
+                serde_json::Value::String(text) if secret && !text.is_empty() => {
+                    *text = "***".into();
+                }
+                serde_json::Value::String(text) => *text = redact_url(text),
+                other => redact_section(other),
+            }
+        }
+    }
 }
 
 /// `scheme://user:secret@host/...` -> `scheme://user:***@host/...`.
@@ -327,9 +451,11 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(config.ordering.no_show_grace_minutes, 45);
+        let ordering: ordering::OrderingConfig = config.section("ordering").unwrap();
+        assert_eq!(ordering.no_show_grace_minutes, 45);
         assert!(config.clock.adjustable);
-        assert_eq!(config.iam.web_redirect_uris, ["http://a/cb", "http://b/cb"]);
+        let iam: iam::IamConfig = config.section("iam").unwrap();
+        assert_eq!(iam.web_redirect_uris, ["http://a/cb", "http://b/cb"]);
     }
 
     #[test]
@@ -367,6 +493,7 @@ mod tests {
         // Every registered service has its key in the defaults, empty: named when missing.
         for service in crate::system::SERVICES {
             assert_eq!(Config::defaults().databases[*service], "");
+            assert!(default_toml().contains(&format!("\n{service} = \"\"\n")));
         }
         let e = config.database_url("ordering").unwrap_err().to_string();
         assert!(e.contains("MCF_DATABASES__ORDERING"), "{e}");
@@ -397,12 +524,48 @@ mod tests {
     fn the_default_file_is_complete_and_matches_the_code_defaults() {
         let config = Config::defaults();
         assert_eq!(config.messaging, MessagingConfig::default());
-        assert_eq!(config.matching, MatchingConfig::default());
-        assert_eq!(config.iam, IamConfig::default());
-        assert_eq!(config.mail, MailConfig::default());
-        assert_eq!(config.hiring, HiringConfig::default());
-        assert_eq!(config.ordering, OrderingConfig::default());
+        for spec in REGISTRY {
+            // Each service's file starts with its own header and equals its code defaults.
+            assert!(
+                spec.config
+                    .default_toml
+                    .starts_with(&format!("[{}]\n", spec.name)),
+                "{}'s config.toml must start with [{}]",
+                spec.name,
+                spec.name
+            );
+            assert!(
+                (spec.config.is_default)(&config.services[spec.name]),
+                "{}: config.toml differs from the code's defaults",
+                spec.name
+            );
+        }
         assert!(!config.clock.adjustable);
-        config.validate().unwrap();
+    }
+
+    #[test]
+    fn a_service_key_can_be_set_and_is_checked_again() {
+        let mut config = Config::defaults();
+        config.set("iam.bootstrap_admin_password", "pw").unwrap();
+        let iam: iam::IamConfig = config.section("iam").unwrap();
+        assert_eq!(iam.bootstrap_admin_password, "pw");
+        assert_eq!(
+            config.redacted().services["iam"]["bootstrap_admin_password"],
+            "***"
+        );
+        let e = config.set("iam.code_ttl_s", 0).unwrap_err().to_string();
+        assert!(e.contains("iam.code_ttl_s"), "{e}");
+        assert!(config.set("nope.x", 1).is_err());
+    }
+
+    #[test]
+    fn an_unknown_section_is_refused_naming_it() {
+        let e = Config::load_from(None, vars(&[("MCF_INVENTRY__X", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`inventry`") && e.contains("MCF_INVENTRY__X"),
+            "{e}"
+        );
     }
 }

@@ -124,7 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         command: ConfigCommand::Default,
     } = &cli.command
     {
-        print!("{}", mcf::config::DEFAULT_TOML);
+        print!("{}", mcf::config::default_toml());
         return Ok(());
     }
     if let Command::Login {

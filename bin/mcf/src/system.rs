@@ -250,7 +250,7 @@ async fn start(
     let process = Process {
         config,
         // Each service reads its own section from the configuration as its own type.
-        sections: serde_json::to_value(config)?,
+        sections: serde_json::to_value(&config.services)?,
         issuer,
         bus,
         shutdown: shutdown_rx.clone(),
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn the_registry_names_each_service_once_with_its_own_section() {
         assert_eq!(SERVICES.len(), REGISTRY.len());
-        let sections = serde_json::to_value(Config::defaults()).unwrap();
+        let sections = serde_json::to_value(Config::defaults().services).unwrap();
         for (i, spec) in REGISTRY.iter().enumerate() {
             assert_eq!(SERVICES[i], spec.name);
             assert!(!SERVICES[..i].contains(&spec.name), "{} twice", spec.name);

@@ -45,7 +45,7 @@ impl Bench {
         config.http.listen = "127.0.0.1:0".into();
         config.embedded.data_dir = dir.path().join("data");
         config.log.level = "error".into();
-        config.iam.bootstrap_admin_password = ADMIN_PASSWORD.into();
+        config.set("iam.bootstrap_admin_password", ADMIN_PASSWORD)?;
         tweak(&mut config);
         let (running, postgres, nats) = match mode {
             Mode::Embedded => (system::start_embedded(&config).await?, None, None),
@@ -63,14 +63,13 @@ impl Bench {
             }
         };
         let base = format!("http://{}", running.addr);
-        let redirect = config.iam.web_redirect_uris[0].clone();
-        let admin = mcf::login::access_token(
-            &base,
-            &config.iam.bootstrap_admin_email,
-            ADMIN_PASSWORD,
-            &redirect,
-        )
-        .await?;
+        let redirect = web_redirect(&config)?;
+        let admin_email = config.services["iam"]["bootstrap_admin_email"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let admin =
+            mcf::login::access_token(&base, &admin_email, ADMIN_PASSWORD, &redirect).await?;
         Ok(Bench {
             running: Some(running),
             config,
@@ -101,9 +100,17 @@ impl Bench {
 
     /// Signs in as `email` through the same flow a web app uses.
     pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
-        let redirect = &self.config.iam.web_redirect_uris[0];
-        mcf::login::access_token(&self.base, email, password, redirect).await
+        let redirect = web_redirect(&self.config)?;
+        mcf::login::access_token(&self.base, email, password, &redirect).await
     }
+}
+
+/// The first redirect URI of the web client (`iam.web_redirect_uris`), where sign-ins land.
+fn web_redirect(config: &Config) -> anyhow::Result<String> {
+    config.services["iam"]["web_redirect_uris"][0]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("iam.web_redirect_uris is empty"))
 }
 
 /// A `/proc/self/status` figure in KiB (`VmHWM` peak, `VmRSS` now); 0 where /proc is missing.

@@ -10,6 +10,7 @@
 mod assemble;
 mod context;
 pub mod ops;
+mod section;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +20,7 @@ use axum::Router;
 pub use assemble::{assemble, openapi};
 pub use auth::RouteRule;
 pub use context::Context;
+pub use section::{NoSection, Section, SectionError, SectionSpec, parse as parse_section};
 /// Business time (check-in windows, deadlines), one per process, shared by its services.
 pub mod clock;
 pub use clock::Clock;
@@ -47,6 +49,8 @@ pub struct ServiceSpec {
     pub name: &'static str,
     /// The service's own migrations (the messaging tables come from `messaging`).
     pub migrations: fn() -> storage::Migrations,
+    /// Its configuration section `[<name>]`: defaults and checks.
+    pub config: SectionSpec,
     pub build: fn(Context) -> Building,
 }
 

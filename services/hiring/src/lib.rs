@@ -24,6 +24,7 @@ pub const NAME: &str = "hiring";
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: NAME,
     migrations,
+    config: service::SectionSpec::of::<HiringConfig>(include_str!("../config.toml")),
     build: |ctx| Box::pin(async move { build(ctx) }),
 };
 
@@ -55,6 +56,16 @@ impl Default for HiringConfig {
             public_url: String::new(),
             public_limits: web::limits::PublicLimits::default(),
         }
+    }
+}
+
+impl service::Section for HiringConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        // Added to "now" when a link is made: bounded far from overflow.
+        if !(1..=366 * 24).contains(&self.link_ttl_hours) {
+            anyhow::bail!("hiring.link_ttl_hours: must be 1 to 8784 (a year)");
+        }
+        Ok(())
     }
 }
 

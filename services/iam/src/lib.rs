@@ -33,6 +33,7 @@ pub const NAME: &str = "iam";
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: NAME,
     migrations,
+    config: service::SectionSpec::of::<IamConfig>(include_str!("../config.toml")),
     build: |ctx| Box::pin(build(ctx)),
 };
 
@@ -98,6 +99,23 @@ impl Default for IamConfig {
             web_id_token_alg: "RS256".into(),
             upstream: UpstreamConfig::default(),
         }
+    }
+}
+
+impl service::Section for IamConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        // Lifetimes are added to "now" in microseconds or seconds: bounding them keeps that
+        // arithmetic far from overflow and the values sane.
+        if !(1..=24 * 3600).contains(&self.access_token_ttl_s) {
+            anyhow::bail!("iam.access_token_ttl_s: must be 1 to 86400 (a day)");
+        }
+        if !(1..=366 * 24 * 3600).contains(&self.refresh_token_ttl_s) {
+            anyhow::bail!("iam.refresh_token_ttl_s: must be 1 to 31622400 (a year)");
+        }
+        if !(1..=3600).contains(&self.code_ttl_s) {
+            anyhow::bail!("iam.code_ttl_s: must be 1 to 3600");
+        }
+        Ok(())
     }
 }
 

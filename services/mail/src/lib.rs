@@ -27,6 +27,7 @@ pub const NAME: &str = "mail";
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: NAME,
     migrations,
+    config: service::SectionSpec::of::<MailConfig>(include_str!("../config.toml")),
     build: |ctx| Box::pin(async move { build(ctx) }),
 };
 
@@ -57,6 +58,8 @@ pub struct MailConfig {
     /// How long one SMTP delivery may take (s).
     pub smtp_timeout_s: u64,
 }
+
+impl service::Section for MailConfig {}
 
 impl Default for MailConfig {
     fn default() -> Self {

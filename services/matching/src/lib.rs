@@ -27,9 +27,19 @@ pub use matcher::Matcher;
 pub const NAME: &str = "matching";
 
 /// Matching as the binary registers it.
+/// The pipeline must build from the section: unknown steps, bad weights or URLs are
+/// refused at load time, naming the key.
+impl service::Section for MatchingConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        Pipeline::from_config(self)?;
+        Ok(())
+    }
+}
+
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: NAME,
     migrations,
+    config: service::SectionSpec::of::<MatchingConfig>(include_str!("../config.toml")),
     build: |ctx| Box::pin(async move { build(ctx) }),
 };
 

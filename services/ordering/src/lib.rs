@@ -31,6 +31,7 @@ pub const NAME: &str = "ordering";
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: NAME,
     migrations,
+    config: service::SectionSpec::of::<OrderingConfig>(include_str!("../config.toml")),
     build: |ctx| Box::pin(async move { build(ctx) }),
 };
 
@@ -76,9 +77,8 @@ impl Default for OrderingConfig {
     }
 }
 
-impl OrderingConfig {
-    /// Checks the values; errors name the key.
-    pub fn validate(&self) -> anyhow::Result<()> {
+impl service::Section for OrderingConfig {
+    fn validate(&self) -> anyhow::Result<()> {
         if !(0..=24 * 60).contains(&self.check_in_early_minutes) {
             anyhow::bail!("ordering.check_in_early_minutes: must be 0 to 1440");
         }
@@ -93,7 +93,9 @@ impl OrderingConfig {
         }
         Ok(())
     }
+}
 
+impl OrderingConfig {
     /// The lifecycle's time rules.
     pub fn policy(&self) -> domain::order::Policy {
         domain::order::Policy {

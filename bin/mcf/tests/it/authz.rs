@@ -116,8 +116,10 @@ async fn every_route_is_in_the_matrix_and_every_cell_holds() {
     let mut config = Config::defaults();
     config.http.listen = "127.0.0.1:0".into();
     config.embedded.data_dir = dir.path().join("data");
-    config.iam.bootstrap_admin_password = ADMIN_PASSWORD.into();
-    config.iam.web_redirect_uris = vec![REDIRECT.into()];
+    config
+        .set("iam.bootstrap_admin_password", ADMIN_PASSWORD)
+        .unwrap();
+    config.set("iam.web_redirect_uris", [REDIRECT]).unwrap();
     let running = mcf::system::start_embedded(&config).await.unwrap();
     let live = matrix_of(&running.authz);
 

@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // The many-sources flood comes through the trusted-proxy path.
     let mut bench = Bench::start(args.mode, |c| {
-        c.hiring.public_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+        c.set("hiring.public_limits.trusted_proxies", ["127.0.0.1"])
+            .expect("a valid address");
     })
     .await?;
     let (base, admin) = (bench.base.clone(), bench.admin.clone());
@@ -109,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
         "mode": args.mode.name(),
         "seconds": args.seconds,
         "concurrency": args.concurrency,
-        "limits": bench.config.hiring.public_limits,
+        "limits": bench.config.services["hiring"]["public_limits"],
         "phases": phases,
         "note": "in-process system; RSS is the whole process (services, and the bench client)",
     });

@@ -177,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
         "mode": args.mode.name(),
         "seconds": args.seconds,
         "concurrency": args.concurrency,
-        "hash_concurrency": bench.config.iam.hash_concurrency,
+        "hash_concurrency": bench.config.services["iam"]["hash_concurrency"],
         "phases": phases,
         "note": "in-process system; a sign-in is the sign-in form (argon2 check) and the code \
                  exchange",

@@ -63,6 +63,15 @@ impl MessagingConfig {
     pub(crate) fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms.max(1))
     }
+
+    /// The pace of a messaging loop ([`crate::tasks::repeat`]): polls every
+    /// `poll_interval_ms`, backs off from `backoff_initial_ms` up to `backoff_max_ms`.
+    pub fn pace(&self) -> crate::tasks::Pace {
+        crate::tasks::Pace::polling(self.poll_interval()).backoff(
+            Duration::from_millis(self.backoff_initial_ms),
+            Duration::from_millis(self.backoff_max_ms),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
-use storage::{Db, Tx};
+use storage::Db;
 
 use crate::faults::points;
-use crate::{Faults, MessagingConfig, Outbox, dead_letter};
+use crate::{Faults, MessagingConfig, Outbox, Work, dead_letter};
 
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +37,34 @@ impl From<contracts::DecodeError> for HandlerError {
     }
 }
 
-/// A context's reaction to an event. It runs inside the transaction that also records the
-/// event in the inbox, so its effect (and any events it appends to the outbox) commits
-/// exactly once.
+/// A context's reaction to an event. It runs inside the unit of work that also records the
+/// event in the inbox, so its effect (and any events it publishes with
+/// [`Work::publish`]) commits exactly once; the consumer commits it, which wakes the relay.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use contracts::Envelope;
+/// use messaging::{Handler, HandlerError, Work};
+///
+/// struct OnTick;
+///
+/// #[async_trait]
+/// impl Handler for OnTick {
+///     async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
+///         storage::query("INSERT INTO ticks (event_id) VALUES ($1)")
+///             .bind(event.id.to_string())
+///             .execute(&mut **work)
+///             .await
+///             .map_err(storage::DbError::from)?;
+///         // An event it causes: work.publish(&Envelope::new(&next, version, Some(event)))
+///         Ok(())
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError>;
+    /// Applies `event` within `work` (do not commit it: the consumer does).
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError>;
 }
 
 /// What the bus should do with a delivery.
@@ -134,7 +156,7 @@ impl Consumer {
     /// Applies the event once: records it in the inbox and runs the handler in one
     /// transaction. Returns `false` for a duplicate.
     pub(crate) async fn apply(&self, envelope: &Envelope) -> Result<bool, HandlerError> {
-        let mut tx = self.db.begin().await?;
+        let mut work = self.outbox.begin(&self.db).await?;
         let fresh = storage::query(
             "INSERT INTO inbox (consumer, event_id, event_type, applied_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, event_id) DO NOTHING",
@@ -143,19 +165,21 @@ impl Consumer {
         .bind(envelope.id.to_string())
         .bind(&envelope.event_type)
         .bind(storage::now_micros())
-        .execute(&mut *tx)
+        .execute(&mut *work)
         .await
         .map_err(storage::DbError::from)?
         .rows_affected()
             == 1;
         if !fresh {
-            tx.rollback().await?;
+            work.rollback().await?;
             tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
             return Ok(false);
         }
-        self.handler.handle(&mut tx, envelope).await?;
-        tx.commit().await?;
-        self.outbox.committed();
+        // Handlers may still publish through helpers taking a bare connection, which the
+        // work cannot see: wake the relay after every applied event, as before.
+        work.wake_relay_on_commit();
+        self.handler.handle(&mut work, envelope).await?;
+        work.commit().await?;
         Ok(true)
     }
 

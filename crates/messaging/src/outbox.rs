@@ -7,9 +7,11 @@ use storage::{AnyConnection, Backend, Db, DbError, Row};
 use tokio::sync::{Notify, watch};
 
 use crate::faults::points;
+use crate::tasks::{self, Progress, Wake};
 use crate::{Bus, Faults, MessagingConfig};
 
-/// A service's outbox: where its transactions put the events they announce.
+/// A service's outbox: where its transactions put the events they announce. Cheap to
+/// clone; start a [`Work`](crate::Work) on it with [`Outbox::begin`].
 #[derive(Clone)]
 pub struct Outbox {
     wake: Arc<Notify>,
@@ -22,6 +24,7 @@ impl Default for Outbox {
 }
 
 impl Outbox {
+    /// A new outbox handle; its relay is the one built with (a clone of) it.
     pub fn new() -> Self {
         Outbox {
             wake: Arc::new(Notify::new()),
@@ -30,26 +33,37 @@ impl Outbox {
 
     /// Adds `event` to the outbox inside the caller's transaction: it is published if and
     /// only if that transaction commits.
+    ///
+    /// Deprecated: use `Context::begin` / [`Work::publish`](crate::Work::publish), whose
+    /// commit wakes the relay; an event appended here through a bare connection waits for
+    /// the relay's next poll unless the caller also calls [`Outbox::committed`].
     pub async fn append(conn: &mut AnyConnection, event: &Envelope) -> Result<(), DbError> {
-        let body = serde_json::to_string(event).expect("envelopes always serialize");
-        storage::query(
-            "INSERT INTO outbox (id, event_type, aggregate_id, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(event.id.to_string())
-        .bind(&event.event_type)
-        .bind(&event.aggregate_id)
-        .bind(body)
-        .bind(storage::now_micros())
-        .execute(conn)
-        .await?;
-        Ok(())
+        append(conn, event).await
     }
 
     /// Tells the relay that a transaction with events just committed (saves a poll).
+    ///
+    /// Deprecated: use `Context::begin` / [`Work`](crate::Work), whose commit does this.
     pub fn committed(&self) {
         self.wake.notify_one();
     }
+}
+
+/// Writes `event`'s outbox row on `conn`.
+pub(crate) async fn append(conn: &mut AnyConnection, event: &Envelope) -> Result<(), DbError> {
+    let body = serde_json::to_string(event).expect("envelopes always serialize");
+    storage::query(
+        "INSERT INTO outbox (id, event_type, aggregate_id, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(event.id.to_string())
+    .bind(&event.event_type)
+    .bind(&event.aggregate_id)
+    .bind(body)
+    .bind(storage::now_micros())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Publishes committed outbox rows in order and marks them sent after the broker's ack.
@@ -80,45 +94,30 @@ impl Relay {
         }
     }
 
-    /// Runs until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut failures = 0i64;
-        let mut next_prune = std::time::Instant::now();
-        while !*shutdown.borrow() {
-            if std::time::Instant::now() >= next_prune {
-                next_prune += std::time::Duration::from_secs(600);
-                if let Err(e) = self.prune().await {
-                    tracing::warn!(error = %e, "pruning old messaging rows failed");
-                }
+    /// Runs until `shutdown` turns true: publishes whenever woken by a commit or every poll
+    /// interval, prunes past the retention every ten minutes.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let next_prune = std::sync::Mutex::new(tokio::time::Instant::now());
+        let pace = self
+            .config
+            .pace()
+            .woken_by(Wake::Notify(self.outbox.wake.clone()));
+        tasks::repeat("outbox relay", shutdown, pace, || async {
+            if prune_due(&next_prune)
+                && let Err(e) = self.prune().await
+            {
+                tracing::warn!(error = %e, "pruning old messaging rows failed");
             }
-            match self.relay_once().await {
-                Ok(n) if n > 0 => {
-                    failures = 0;
-                    continue;
-                }
-                Ok(_) => {
-                    failures = 0;
-                    tokio::select! {
-                        _ = self.outbox.wake.notified() => {}
-                        _ = tokio::time::sleep(self.config.poll_interval()) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-                Err(e) => {
-                    failures += 1;
-                    let delay = self.config.backoff(failures);
-                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "outbox relay failed");
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-            }
-        }
+            Ok(match self.relay_once().await? {
+                0 => Progress::Idle,
+                _ => Progress::Busy,
+            })
+        })
+        .await
     }
 
-    /// Deletes what is older than the retention: published outbox rows, inbox ids, and
-    /// embedded-bus events every consumer has passed.
+    /// Deletes what is older than the retention: published outbox rows, inbox ids,
+    /// idempotency keys, and embedded-bus events every consumer has passed.
     pub async fn prune(&self) -> anyhow::Result<()> {
         let hours = i64::try_from(self.config.retention_hours).unwrap_or(i64::MAX / 4);
         let before = storage::now_micros().saturating_sub(hours.saturating_mul(3_600_000_000));
@@ -135,12 +134,18 @@ impl Relay {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        let idempotency_keys = crate::idempotency::prune(&mut tx, before).await?;
         tx.commit().await?;
         if let Bus::Embedded(bus) = &self.bus {
             bus.prune(before).await?;
         }
-        if outbox + inbox > 0 {
-            tracing::info!(outbox, inbox, "pruned messaging rows past retention");
+        if outbox + inbox + idempotency_keys > 0 {
+            tracing::info!(
+                outbox,
+                inbox,
+                idempotency_keys,
+                "pruned messaging rows past retention"
+            );
         }
         Ok(())
     }
@@ -208,6 +213,16 @@ impl Relay {
         self.faults.hit(points::RELAY_AFTER_PUBLISH);
         Ok(())
     }
+}
+
+/// Whether a prune is due, moving the next one ten minutes on if so.
+fn prune_due(next: &std::sync::Mutex<tokio::time::Instant>) -> bool {
+    let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
+    let due = tokio::time::Instant::now() >= *next;
+    if due {
+        *next += std::time::Duration::from_secs(600);
+    }
+    due
 }
 
 async fn mark_sent(conn: &mut AnyConnection, batch: &[Pending]) -> Result<(), DbError> {

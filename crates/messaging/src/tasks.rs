@@ -1,4 +1,9 @@
-//! Background tasks (relays, consumers, sweeps) that outlive their own panics.
+//! Background tasks (relays, consumers, sweeps): the loop they are written with, and the
+//! supervisor that outlives their panics.
+//!
+//! A task's body is usually [`repeat`]: do a step; go again at once while the step finds
+//! work; when idle, wait for a wake-up, the poll interval or shutdown; after a failure, log
+//! it and wait a doubling, capped delay. Write only the step.
 //!
 //! A task is a name and a factory that makes a fresh future for it. The composition runs
 //! each one under [`supervise`]: when the future panics (or ends while the process is not
@@ -16,7 +21,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 /// Makes a fresh run of a task.
 pub type Factory = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
@@ -185,6 +190,179 @@ pub async fn supervise(
     }
 }
 
+/// What one step of a [`repeat`] loop found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// It did some work and there may be more: step again at once.
+    Busy,
+    /// Nothing to do: wait for a wake-up, the poll interval or shutdown.
+    Idle,
+}
+
+/// What wakes an idle [`repeat`] loop before its poll interval is up.
+#[derive(Debug, Default)]
+pub enum Wake {
+    /// Nothing: it polls.
+    #[default]
+    Never,
+    /// `notify_one` on this [`Notify`]. A wake-up given while the loop is busy is kept (as a
+    /// permit), so the loop steps again rather than missing it.
+    Notify(Arc<Notify>),
+    /// Any new value sent on this channel (e.g. a counter bumped per change). Values sent
+    /// while the loop is busy are not missed either. If the sender goes away, the loop
+    /// polls.
+    Changes(watch::Receiver<u64>),
+}
+
+impl Wake {
+    /// Returns when woken; never, if nothing can wake it any more.
+    async fn woken(&mut self) {
+        match self {
+            Wake::Never => {}
+            Wake::Notify(notify) => return notify.notified().await,
+            Wake::Changes(changes) => {
+                if changes.changed().await.is_ok() {
+                    return;
+                }
+                // The sender is gone: waiting on it again would return at once, forever.
+                *self = Wake::Never;
+            }
+        }
+        std::future::pending().await
+    }
+}
+
+/// The rhythm of a [`repeat`] loop.
+///
+/// ```
+/// use std::time::Duration;
+/// use messaging::tasks::{Pace, Wake};
+///
+/// let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+/// let pace = Pace::polling(Duration::from_secs(2))
+///     .woken_by(Wake::Notify(wake.clone()))
+///     .backoff(Duration::from_millis(100), Duration::from_secs(5));
+/// assert_eq!(pace.backoff_max, Duration::from_secs(5));
+/// ```
+#[derive(Debug)]
+pub struct Pace {
+    /// How long an idle loop waits when nothing wakes it.
+    pub idle: Duration,
+    /// What wakes an idle loop early.
+    pub wake: Wake,
+    /// The wait after a failed step; it doubles with each failure in a row.
+    pub backoff_initial: Duration,
+    /// The longest wait after a failure.
+    pub backoff_max: Duration,
+}
+
+impl Pace {
+    /// Polls every `idle` when idle; nothing wakes it early; after failures waits 200 ms,
+    /// doubling up to 30 s (the `[messaging]` defaults).
+    pub fn polling(idle: Duration) -> Pace {
+        Pace {
+            idle,
+            wake: Wake::Never,
+            backoff_initial: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+
+    /// The same pace, woken early by `wake`.
+    pub fn woken_by(self, wake: Wake) -> Pace {
+        Pace { wake, ..self }
+    }
+
+    /// The same pace, waiting `initial` after a failure, doubling up to `max`.
+    pub fn backoff(self, initial: Duration, max: Duration) -> Pace {
+        Pace {
+            backoff_initial: initial,
+            backoff_max: max,
+            ..self
+        }
+    }
+}
+
+/// Runs `step` over and over until `shutdown` turns true (or its sender is gone).
+///
+/// After [`Progress::Busy`] it steps again at once; after [`Progress::Idle`] it waits until
+/// `pace.wake` fires, `pace.idle` passes or shutdown is asked. A failed step is logged (as
+/// `name` failed, with the error's whole chain) and retried after `pace.backoff_initial`,
+/// doubling with each failure in a row up to `pace.backoff_max`; a step that succeeds starts
+/// the series again. Shutdown is watched while waiting (also mid-backoff), not during a
+/// step: a step is finished, so it should not run for long (a step that waits for events,
+/// like a subscription, races shutdown itself).
+///
+/// `step` makes a fresh future per call. It may borrow what the caller owns (`&self`, a
+/// pool, a `Mutex` for state kept between steps), but not the closure's own captures
+/// mutably; keep mutable state in a `Mutex` or atomic outside the closure.
+///
+/// Converting a hand-written loop (`while !*shutdown.borrow() { work; select! { wake,
+/// sleep, shutdown } }`): move the work into `step`, answer `Busy` if it did something
+/// that may leave more to do (a full batch) and `Idle` otherwise, return errors instead of
+/// logging them, and pick the `Pace` from the old loop's interval and wake-up:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use messaging::tasks::{Pace, Progress, Wake, repeat};
+///
+/// # async fn sweep_once(_: &storage::Db) -> anyhow::Result<usize> { Ok(0) }
+/// async fn sweeper(db: storage::Db, wake: Arc<tokio::sync::Notify>,
+///                  shutdown: tokio::sync::watch::Receiver<bool>) {
+///     let pace = Pace::polling(Duration::from_secs(2)).woken_by(Wake::Notify(wake));
+///     repeat("sweep", shutdown, pace, || async {
+///         let done = sweep_once(&db).await?;
+///         Ok(if done == 100 { Progress::Busy } else { Progress::Idle })
+///     })
+///     .await
+/// }
+/// ```
+pub async fn repeat<F, Fut>(name: &str, shutdown: watch::Receiver<bool>, pace: Pace, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Progress>>,
+{
+    let Pace {
+        idle,
+        mut wake,
+        backoff_initial,
+        backoff_max,
+    } = pace;
+    let mut delay = backoff_initial;
+    while !*shutdown.borrow() && shutdown.has_changed().is_ok() {
+        match step().await {
+            Ok(Progress::Busy) => delay = backoff_initial,
+            Ok(Progress::Idle) => {
+                delay = backoff_initial;
+                tokio::select! {
+                    _ = wake.woken() => {}
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = stopped(&shutdown) => return,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    task = name,
+                    error = format!("{e:#}"),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "{name} failed"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped(&shutdown) => return,
+                }
+                delay = delay.saturating_mul(2).min(backoff_max);
+            }
+        }
+    }
+}
+
+/// Returns once `shutdown` is (or turns) true or its sender is gone.
+async fn stopped(shutdown: &watch::Receiver<bool>) {
+    let _ = shutdown.clone().wait_for(|stop| *stop).await;
+}
+
 /// A caught panic's message, when it has one.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
@@ -289,5 +467,171 @@ mod tests {
             "restarted after shutdown"
         );
         assert!(stats.get("short").unwrap().restarts >= 2);
+    }
+    /// What a scripted step answers.
+    #[derive(Clone, Copy, Debug)]
+    enum Say {
+        Busy,
+        Idle,
+        Fail,
+    }
+
+    /// Runs `repeat` over `script` (then `Idle` forever) and returns when each step started,
+    /// as offsets from the start in ms, once `until` steps ran (the loop is then stopped).
+    async fn steps(pace: Pace, script: &[Say], until: usize) -> Vec<u64> {
+        let start = tokio::time::Instant::now();
+        let (stop, shutdown) = watch::channel(false);
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let mut script = Vec::from(script).into_iter();
+        let looping = {
+            let times = times.clone();
+            tokio::spawn(async move {
+                repeat("scripted", shutdown, pace, move || {
+                    times
+                        .lock()
+                        .unwrap()
+                        .push(start.elapsed().as_millis() as u64);
+                    let say = script.next().unwrap_or(Say::Idle);
+                    async move {
+                        match say {
+                            Say::Busy => Ok(Progress::Busy),
+                            Say::Idle => Ok(Progress::Idle),
+                            Say::Fail => Err(anyhow::anyhow!("down")),
+                        }
+                    }
+                })
+                .await
+            })
+        };
+        while times.lock().unwrap().len() < until {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        stop.send(true).unwrap();
+        looping.await.unwrap();
+        let times = times.lock().unwrap().clone();
+        times[..until].to_vec()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_step_goes_again_at_once_and_an_idle_one_waits_the_interval() {
+        let pace = Pace::polling(Duration::from_secs(2));
+        let times = steps(pace, &[Say::Busy, Say::Busy, Say::Idle, Say::Idle], 5).await;
+        assert_eq!(times, [0, 0, 0, 2000, 4000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn errors_back_off_doubling_up_to_the_cap_and_a_success_starts_over() {
+        let pace = Pace::polling(Duration::from_secs(60))
+            .backoff(Duration::from_millis(100), Duration::from_millis(300));
+        let script = [
+            Say::Fail,
+            Say::Fail,
+            Say::Fail,
+            Say::Fail,
+            Say::Busy,
+            Say::Fail,
+            Say::Busy,
+        ];
+        let times = steps(pace, &script, 7).await;
+        // Waits 100, 200, 300 (capped), 300; after the success 100 again.
+        assert_eq!(times, [0, 100, 300, 600, 900, 900, 1000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_loop_wakes_on_notify_and_keeps_a_wake_up_given_while_busy() {
+        let wake = Arc::new(Notify::new());
+        let (stop, shutdown) = watch::channel(false);
+        let start = tokio::time::Instant::now();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let looping = {
+            let (times, wake) = (times.clone(), wake.clone());
+            let pace = Pace::polling(Duration::from_secs(60)).woken_by(Wake::Notify(wake.clone()));
+            tokio::spawn(repeat("woken", shutdown, pace, move || {
+                let mut times = times.lock().unwrap();
+                times.push(start.elapsed().as_millis() as u64);
+                if times.len() == 1 {
+                    // A wake-up arriving during the step.
+                    wake.notify_one();
+                }
+                async { Ok(Progress::Idle) }
+            }))
+        };
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        wake.notify_one();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.send(true).unwrap();
+        looping.await.unwrap();
+        // At once (the kept wake-up), then at 5 s (woken), not at 60 s.
+        assert_eq!(*times.lock().unwrap(), [0, 0, 5000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_loop_wakes_on_a_change_and_polls_once_the_sender_is_gone() {
+        let changes = watch::Sender::new(0u64);
+        let pace =
+            Pace::polling(Duration::from_secs(60)).woken_by(Wake::Changes(changes.subscribe()));
+        let (stop, shutdown) = watch::channel(false);
+        let start = tokio::time::Instant::now();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let looping = {
+            let times = times.clone();
+            tokio::spawn(repeat("changes", shutdown, pace, move || {
+                times
+                    .lock()
+                    .unwrap()
+                    .push(start.elapsed().as_millis() as u64);
+                async { Ok(Progress::Idle) }
+            }))
+        };
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        changes.send_modify(|n| *n += 1);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(changes);
+        tokio::time::sleep(Duration::from_secs(130)).await;
+        stop.send(true).unwrap();
+        looping.await.unwrap();
+        // The closed channel is not a wake-up storm: then it polls every 60 s.
+        assert_eq!(*times.lock().unwrap(), [0, 3000, 63000, 123000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_stops_the_loop_promptly_even_mid_backoff() {
+        let (stop, shutdown) = watch::channel(false);
+        let steps = Arc::new(AtomicU32::new(0));
+        let pace = Pace::polling(Duration::from_secs(60))
+            .backoff(Duration::from_secs(3600), Duration::from_secs(3600));
+        let looping = {
+            let steps = steps.clone();
+            tokio::spawn(repeat("failing", shutdown, pace, move || {
+                steps.fetch_add(1, Ordering::SeqCst);
+                async { Err(anyhow::anyhow!("down")) }
+            }))
+        };
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let asked = tokio::time::Instant::now();
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(1), looping)
+            .await
+            .expect("the loop waited out its backoff")
+            .unwrap();
+        assert_eq!(asked.elapsed(), Duration::ZERO);
+        assert_eq!(steps.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_ends_when_the_shutdown_sender_is_gone() {
+        let (stop, shutdown) = watch::channel(false);
+        let looping = tokio::spawn(repeat(
+            "orphan",
+            shutdown,
+            Pace::polling(Duration::from_secs(60)),
+            || async { Ok(Progress::Idle) },
+        ));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(stop);
+        tokio::time::timeout(Duration::from_secs(1), looping)
+            .await
+            .expect("the loop outlived its shutdown sender")
+            .unwrap();
     }
 }

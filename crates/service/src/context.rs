@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use messaging::bus::Subscription;
-use messaging::{Bus, Consumer, Faults, Handler, MessagingConfig, Outbox, Relay, Task};
+use messaging::{Bus, Consumer, Faults, Handler, MessagingConfig, Outbox, Relay, Task, Work};
 use serde::de::DeserializeOwned;
-use storage::Db;
+use storage::{Db, DbError};
 
 use crate::Clock;
 use tokio::sync::watch;
@@ -27,7 +27,8 @@ pub struct Context {
     pub messaging: MessagingConfig,
     /// Crash points armed for fault-injection tests (`messaging.crash_at`).
     pub faults: Faults,
-    /// Wakes the relay when a transaction that wrote outbox rows committed.
+    /// Wakes the relay when a transaction that wrote outbox rows committed; use
+    /// [`Context::begin`], whose commit does it.
     pub outbox: Outbox,
     /// Becomes `true` when the process stops; every loop watches it.
     pub shutdown: watch::Receiver<bool>,
@@ -79,6 +80,22 @@ impl Context {
             services: Arc::from(vec![name]),
             section: Arc::new(serde_json::Value::Object(Default::default())),
         }
+    }
+
+    /// Starts a unit of work on the service's database: what it writes, the events it
+    /// publishes and the idempotency keys it claims commit together, and its commit wakes the
+    /// relay (see [`Work`]).
+    ///
+    /// ```no_run
+    /// # async fn example(ctx: &service::Context) -> Result<(), storage::DbError> {
+    /// let mut work = ctx.begin().await?;
+    /// // store::insert_order(&mut work, &order).await?;
+    /// // work.publish(&t.change.envelope(order.version, None)).await?;
+    /// work.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin(&self) -> Result<Work, DbError> {
+        self.outbox.begin(&self.db).await
     }
 
     /// The service's configuration section as its own type; a section that does not fit

@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
-use messaging::{Handler, HandlerError};
-use storage::Tx;
+use messaging::{Handler, HandlerError, Work};
 
 use crate::store;
 
@@ -17,7 +16,7 @@ pub struct OnAccount;
 
 #[async_trait]
 impl Handler for OnAccount {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let (id, email) = if event.event_type == <AccountCreated as contracts::Event>::TYPE {
             let a: AccountCreated = event.decode()?;
             (a.account_id, a.email)
@@ -28,7 +27,7 @@ impl Handler for OnAccount {
         // IAM already normalizes; applications are normalized the same way (trimmed, lower
         // case), and the lookup must compare like with like.
         let email = email.trim().to_lowercase();
-        store::upsert_person(tx, &id, &email, event.aggregate_version).await?;
+        store::upsert_person(work, &id, &email, event.aggregate_version).await?;
         Ok(())
     }
 }

@@ -4,8 +4,7 @@ use async_trait::async_trait;
 use auth::Role;
 use contracts::Envelope;
 use contracts::hiring::WorkerHired;
-use messaging::{Handler, HandlerError};
-use storage::Tx;
+use messaging::{Handler, HandlerError, Work};
 
 use crate::domain::account::{Account, Status, normalize_email};
 use crate::error::IamError;
@@ -23,13 +22,13 @@ pub struct OnWorkerHired {
 
 #[async_trait]
 impl Handler for OnWorkerHired {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let hired: WorkerHired = event.decode()?;
         let email = normalize_email(&hired.email)
             .map_err(|e| HandlerError::Rejected(format!("email: {e}")))?;
         let failed = |e: IamError| HandlerError::Failed(anyhow::anyhow!(e.to_string()));
         let worker_id = hired.worker_id.to_string();
-        if let Some((mut existing, _)) = store::credentials(tx, &email).await.map_err(failed)? {
+        if let Some((mut existing, _)) = store::credentials(work, &email).await.map_err(failed)? {
             // One person, one identity: Matching assigns jobs to the worker id and Ordering
             // shows them to the account that signs in, so the two must be the same id. Hiring
             // hires someone with an account under that account's id; a different id means the
@@ -49,11 +48,13 @@ impl Handler for OnWorkerHired {
             }
             if !existing.roles.contains(&Role::Worker) {
                 existing.roles.push(Role::Worker);
-                store::update_account(tx, &existing).await.map_err(failed)?;
+                store::update_account(work, &existing)
+                    .await
+                    .map_err(failed)?;
             }
             return Ok(());
         }
-        if let Some(other) = store::account(tx, &worker_id).await.map_err(failed)? {
+        if let Some(other) = store::account(work, &worker_id).await.map_err(failed)? {
             // Cannot happen unless ids are reused; inserting would fail forever, so say so.
             let message = format!(
                 "worker {worker_id} hired for {email}, but that id is the account of {}",
@@ -69,10 +70,10 @@ impl Handler for OnWorkerHired {
             roles: vec![Role::Worker],
             status: Status::Active,
         };
-        store::insert_account(tx, &account, None)
+        store::insert_account(work, &account, None)
             .await
             .map_err(failed)?;
-        crate::routes::admin::invite(&self.app, tx, &account, Some(event))
+        crate::routes::admin::invite(&self.app, work, &account, Some(event))
             .await
             .map_err(failed)?;
         Ok(())
@@ -102,11 +103,11 @@ mod tests {
     }
 
     async fn handle(app: &App, event: &Envelope) -> Result<(), HandlerError> {
-        let mut tx = app.rt.db.begin().await.unwrap();
+        let mut work = app.rt.begin().await.unwrap();
         let result = OnWorkerHired { app: app.clone() }
-            .handle(&mut tx, event)
+            .handle(&mut work, event)
             .await;
-        tx.commit().await.unwrap();
+        work.commit().await.unwrap();
         result
     }
 

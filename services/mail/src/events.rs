@@ -6,8 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use contracts::iam::MailRequest;
 use contracts::{Envelope, Event};
-use messaging::{Handler, HandlerError};
-use storage::Tx;
+use messaging::{Handler, HandlerError, Work};
 use tokio::sync::Notify;
 
 use crate::error::MailError;
@@ -41,7 +40,7 @@ pub struct OnMailRequested {
 
 #[async_trait]
 impl Handler for OnMailRequested {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         if !REQUEST_TYPES.iter().any(|(_, _, t)| *t == event.event_type) || event.version != 1 {
             return Err(HandlerError::Rejected(format!(
                 "not a mail request: {} v{}",
@@ -65,7 +64,7 @@ impl Handler for OnMailRequested {
             other => HandlerError::Failed(anyhow::anyhow!(other.to_string())),
         })?;
         // A repeated key (the same request again) stores nothing new.
-        store::insert(tx, &message).await?;
+        store::insert(work, &message).await?;
         self.wake.notify_one();
         Ok(())
     }

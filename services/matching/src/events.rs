@@ -5,8 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use contracts::ordering::{OrderCanceled, OrderCompleted, OrderFailed, OrderRequested};
 use contracts::{Envelope, Event};
-use messaging::{Handler, HandlerError};
-use storage::Tx;
+use messaging::{Handler, HandlerError, Work};
 
 use crate::domain::samples::{NormalSample, ReferenceSample};
 use crate::matcher::Matcher;
@@ -25,7 +24,7 @@ pub struct OnOrderRequested {
 
 #[async_trait]
 impl Handler for OnOrderRequested {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let requested: OrderRequested = event.decode()?;
         let reference = ReferenceSample {
             order_id: requested.order_id,
@@ -48,15 +47,15 @@ impl Handler for OnOrderRequested {
         let cause = serde_json::to_string(event).map_err(|e| HandlerError::Failed(e.into()))?;
         // The lock before the insert, as every roster writer does (no lock-order inversion
         // with a concurrent cancel of the same order).
-        store::lock_roster(tx).await?;
-        if store::insert_reference(tx, &reference, &cause).await? {
+        store::lock_roster(work).await?;
+        if store::insert_reference(work, &reference, &cause).await? {
             if self.matcher.has_external_steps() {
                 // External steps are asked with no transaction open: the background sweep
                 // decides once this commits.
                 self.wake.notify_one();
             } else {
                 self.matcher
-                    .match_order(tx, reference.order_id, None)
+                    .match_order(work, reference.order_id, None)
                     .await?;
             }
         }
@@ -74,7 +73,7 @@ pub struct OnWorkerHired {
 
 #[async_trait]
 impl Handler for OnWorkerHired {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let hired: contracts::hiring::WorkerHired = event.decode()?;
         let sample = NormalSample {
             id: hired.worker_id,
@@ -87,7 +86,7 @@ impl Handler for OnWorkerHired {
                 .collect(),
         };
         profiles::save(
-            tx,
+            work,
             &sample,
             &format!("event:{}", event.id),
             "hired again: profile replaced",
@@ -111,7 +110,7 @@ pub struct OnOrderClosed;
 
 #[async_trait]
 impl Handler for OnOrderClosed {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let (order, outcome) = match event.event_type.as_str() {
             OrderCompleted::TYPE => {
                 let e: OrderCompleted = event.decode()?;
@@ -127,7 +126,7 @@ impl Handler for OnOrderClosed {
             }
             other => return Err(HandlerError::Rejected(format!("unexpected event {other}"))),
         };
-        profiles::close(tx, &order, outcome).await?;
+        profiles::close(work, &order, outcome).await?;
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use contracts::ordering::{OrderCanceled, OrderCompleted, OrderFacts, OrderFailed, OrderRequested};
 use contracts::{Envelope, Event};
-use messaging::Handler;
+use messaging::{Handler, Outbox};
 use storage::{Db, DbOptions};
 use uuid::Uuid;
 
@@ -110,9 +110,11 @@ async fn request(db: &Db, m: &Arc<Matcher>, r: &OrderRequested) -> store::Assign
         matcher: m.clone(),
         wake: Arc::new(tokio::sync::Notify::new()),
     };
-    let mut tx = db.begin().await.unwrap();
-    h.handle(&mut tx, &Envelope::new(r, 1, None)).await.unwrap();
-    tx.commit().await.unwrap();
+    let mut work = Outbox::new().begin(db).await.unwrap();
+    h.handle(&mut work, &Envelope::new(r, 1, None))
+        .await
+        .unwrap();
+    work.commit().await.unwrap();
     if m.has_external_steps() {
         // What the woken background sweep does.
         m.decide_one(db, r.order_id).await.unwrap();
@@ -143,12 +145,12 @@ fn facts(r: &OrderRequested, worker: Option<Uuid>) -> OrderFacts {
 }
 
 async fn deliver<E: Event>(db: &Db, e: &E) {
-    let mut tx = db.begin().await.unwrap();
+    let mut work = Outbox::new().begin(db).await.unwrap();
     OnOrderClosed
-        .handle(&mut tx, &Envelope::new(e, 2, None))
+        .handle(&mut work, &Envelope::new(e, 2, None))
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+    work.commit().await.unwrap();
 }
 
 fn completed(r: &OrderRequested, w: Uuid) -> OrderCompleted {

@@ -4,8 +4,7 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::matching::WorkerAssigned;
-use messaging::{Handler, HandlerError, Outbox};
-use storage::Tx;
+use messaging::{Handler, HandlerError, Work};
 
 use crate::{notify, store};
 
@@ -24,9 +23,12 @@ pub struct OnWorkerAssigned {
 
 #[async_trait]
 impl Handler for OnWorkerAssigned {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let assigned: WorkerAssigned = event.decode()?;
-        let Some(mut order) = store::order(tx, assigned.order_id).await.map_err(failed)? else {
+        let Some(mut order) = store::order(work, assigned.order_id)
+            .await
+            .map_err(failed)?
+        else {
             // Our own order: it can only be missing if this delivery overtook its commit.
             return Err(HandlerError::NotYet(format!(
                 "order {} not known yet",
@@ -41,11 +43,12 @@ impl Handler for OnWorkerAssigned {
             self.clock.now(),
         ) {
             Some(t) => {
-                store::update_order(tx, &order, before, Some(&t.entry))
+                store::update_order(work, &order, before, Some(&t.entry))
                     .await
                     .map_err(failed)?;
-                Outbox::append(tx, &t.change.envelope(order.version, Some(event))).await?;
-                notify::activated(tx, &order, Some(event))
+                work.publish(&t.change.envelope(order.version, Some(event)))
+                    .await?;
+                notify::activated(work, &order, Some(event))
                     .await
                     .map_err(failed)?;
             }
@@ -65,7 +68,7 @@ pub struct OnAccount;
 
 #[async_trait]
 impl Handler for OnAccount {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let (id, person) = if event.event_type == <AccountCreated as contracts::Event>::TYPE {
             let a: AccountCreated = event.decode()?;
             (
@@ -85,7 +88,7 @@ impl Handler for OnAccount {
                 },
             )
         };
-        store::upsert_person(tx, &id, &person, event.aggregate_version)
+        store::upsert_person(work, &id, &person, event.aggregate_version)
             .await
             .map_err(failed)?;
         Ok(())

@@ -265,12 +265,12 @@ async fn full(states: &[SampleState], runs: usize, rng: &mut Rng) -> anyhow::Res
         let o = order(rng, &ids);
         let envelope = Envelope::new(&o, 1, None);
         let t = Instant::now();
-        let mut tx = db.begin().await?;
+        let mut work = messaging::Outbox::new().begin(&db).await?;
         handler
-            .handle(&mut tx, &envelope)
+            .handle(&mut work, &envelope)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        tx.commit().await?;
+        work.commit().await?;
         // The first few warm the connections and caches.
         if i >= 10 {
             times.push(t.elapsed());

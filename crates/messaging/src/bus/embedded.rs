@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::{BusError, Subscription};
 use crate::MessagingConfig;
 use crate::consumer::{Consumer, Disposition};
+use crate::tasks::{self, Progress, Wake};
 
 /// Handle to the embedded log. Cheap to clone.
 #[derive(Clone)]
@@ -106,32 +107,20 @@ impl EmbeddedBus {
         sub: Subscription,
         consumer: Consumer,
         config: MessagingConfig,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) {
-        let mut wake = self.published.subscribe();
-        let mut failures = 0i64;
-        while !*shutdown.borrow() {
-            match self.consume_batch(&sub, &consumer, &shutdown).await {
-                Ok(true) => failures = 0,
-                Ok(false) => {
-                    failures = 0;
-                    tokio::select! {
-                        _ = wake.changed() => {}
-                        _ = tokio::time::sleep(config.poll_interval()) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-                Err(e) => {
-                    failures += 1;
-                    let delay = config.backoff(failures);
-                    tracing::warn!(consumer = %sub.consumer, error = %e, "embedded consumer failed");
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-            }
-        }
+        let pace = config
+            .pace()
+            .woken_by(Wake::Changes(self.published.subscribe()));
+        let name = format!("embedded consumer {}", sub.consumer);
+        let stop = shutdown.clone();
+        tasks::repeat(&name, shutdown, pace, || async {
+            Ok(match self.consume_batch(&sub, &consumer, &stop).await? {
+                true => Progress::Busy,
+                false => Progress::Idle,
+            })
+        })
+        .await
     }
 
     /// Handles the next batch after the consumer's cursor. Returns whether anything was

@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, watch};
 use super::{BusError, Subscription};
 use crate::MessagingConfig;
 use crate::consumer::{Consumer, Disposition};
+use crate::tasks::{self, Progress};
 
 /// A JetStream connection plus the streams it has already made sure of.
 pub struct NatsBus {
@@ -139,24 +140,28 @@ impl NatsBus {
         sub: Subscription,
         consumer: Consumer,
         config: MessagingConfig,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) {
-        let mut failures = 0i64;
-        while !*shutdown.borrow() {
-            let result = tokio::select! {
-                r = self.consume(&sub, &consumer, &config) => r,
-                _ = shutdown.changed() => Ok(()),
-            };
-            if let Err(e) = result {
-                failures += 1;
-                let delay = config.backoff(failures).min(Duration::from_secs(5));
-                tracing::warn!(consumer = %sub.consumer, error = %e, "NATS consumer failed");
+        // A step is one subscription, which runs until it fails (or shutdown is asked):
+        // then it is made again after a short backoff.
+        let pace = config.pace().backoff(
+            Duration::from_millis(config.backoff_initial_ms),
+            Duration::from_millis(config.backoff_max_ms).min(Duration::from_secs(5)),
+        );
+        let name = format!("NATS consumer {}", sub.consumer);
+        let stop = shutdown.clone();
+        tasks::repeat(&name, shutdown, pace, || {
+            let mut stop = stop.clone();
+            let (sub, consumer, config) = (&sub, &consumer, &config);
+            async move {
                 tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown.changed() => {}
+                    r = self.consume(sub, consumer, config) => r?,
+                    _ = stop.wait_for(|s| *s) => {}
                 }
+                Ok(Progress::Idle)
             }
-        }
+        })
+        .await
     }
 
     async fn consume(

@@ -8,9 +8,11 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use messaging::bus::{EmbeddedBus, NatsBus};
 use messaging::consumer::Disposition;
-use messaging::{Bus, Consumer, Faults, Handler, HandlerError, MessagingConfig, Outbox, Relay};
+use messaging::{
+    Bus, Consumer, Faults, Handler, HandlerError, MessagingConfig, Outbox, Relay, Work,
+};
 use serde::{Deserialize, Serialize};
-use storage::{Db, DbOptions, Row, Tx};
+use storage::{Db, DbOptions, Row};
 use tokio::sync::watch;
 
 /// A test event: one counter aggregate, versions 1, 2, 3, ...
@@ -37,7 +39,7 @@ struct Recorder {
 
 #[async_trait]
 impl Handler for Recorder {
-    async fn handle(&self, tx: &mut Tx, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(HandlerError::Failed(anyhow::anyhow!("downstream is down")));
         }
@@ -46,7 +48,7 @@ impl Handler for Recorder {
             .bind(event.id.to_string())
             .bind(&tick.counter)
             .bind(event.aggregate_version)
-            .execute(&mut **tx)
+            .execute(&mut **work)
             .await
             .map_err(storage::DbError::from)?;
         storage::query(
@@ -55,7 +57,7 @@ impl Handler for Recorder {
         )
         .bind(&tick.counter)
         .bind(event.aggregate_version)
-        .execute(&mut **tx)
+        .execute(&mut **work)
         .await
         .map_err(storage::DbError::from)?;
         Ok(())
@@ -67,7 +69,7 @@ struct Panicker;
 
 #[async_trait]
 impl Handler for Panicker {
-    async fn handle(&self, _: &mut Tx, _: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, _: &mut Work, _: &Envelope) -> Result<(), HandlerError> {
         panic!("handler bug")
     }
 }
@@ -371,4 +373,261 @@ async fn embedded_failures_are_retried_dead_lettered_and_replayable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_failures_are_retried_dead_lettered_and_replayable() {
     retried_then_dead_lettered_then_replayed(true).await;
+}
+
+/// A bare service database (messaging tables plus an `effects` table), on PostgreSQL or
+/// SQLite; the guards keep it alive.
+async fn database(postgres: bool) -> (Db, tempfile::TempDir, Option<testing::Postgres>) {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = postgres.then(|| testing::Postgres::start().unwrap());
+    let url = match &pg {
+        Some(pg) => pg.url("messaging_work"),
+        None => storage::sqlite_url(&dir.path().join("svc.sqlite")),
+    };
+    let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+    db.migrate(&[messaging::migrations()]).await.unwrap();
+    storage::query("CREATE TABLE effects (id TEXT PRIMARY KEY)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    (db, dir, pg)
+}
+
+/// A unit of work publishes exactly when it commits, and its commit wakes the relay: with a
+/// poll interval of an hour, the event still reaches the bus at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_work_publishes_and_wakes_the_relay_a_dropped_one_publishes_nothing() {
+    let s = setup(false).await;
+    let outbox = Outbox::new();
+    let hourly = MessagingConfig {
+        poll_interval_ms: 3_600_000,
+        ..config()
+    };
+    let relay = Relay::new(
+        s.db.clone(),
+        s.bus.clone(),
+        outbox.clone(),
+        hourly,
+        Faults::default(),
+    );
+    let (stop, stop_rx) = watch::channel(false);
+    let relaying = tokio::spawn(relay.run(stop_rx));
+    // Let the relay go idle (its first round finds nothing) before anything commits.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut work = outbox.begin(&s.db).await.unwrap();
+    assert!(!work.has_published());
+    work.publish(&Envelope::new(&tick(1), 1, None))
+        .await
+        .unwrap();
+    assert!(work.has_published());
+    drop(work);
+    let mut work = outbox.begin(&s.db).await.unwrap();
+    work.publish(&Envelope::new(&tick(2), 2, None))
+        .await
+        .unwrap();
+    work.rollback().await.unwrap();
+    assert_eq!(scalar(&s.db, "SELECT COUNT(*) FROM outbox").await, 0);
+
+    let mut work = outbox.begin(&s.db).await.unwrap();
+    storage::query("INSERT INTO latest (counter, version) VALUES ('c1', 3)")
+        .execute(&mut *work)
+        .await
+        .unwrap();
+    work.publish(&Envelope::new(&tick(3), 3, None))
+        .await
+        .unwrap();
+    work.commit().await.unwrap();
+    wait_for(
+        &s.db,
+        "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL",
+        1,
+    )
+    .await;
+    assert_eq!(scalar(&s.db, "SELECT COUNT(*) FROM latest").await, 1);
+    let Bus::Embedded(bus) = &s.bus else {
+        unreachable!()
+    };
+    assert_eq!(bus.len().await.unwrap(), 1, "only the committed event");
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), relaying)
+        .await
+        .expect("the relay did not stop")
+        .unwrap();
+}
+
+/// What one idempotent request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Applied,
+    Replayed(u16, String),
+    Reused,
+}
+
+const SCOPE: &str = "client-1 POST /things";
+
+/// Claims `key` for a request hashing to `hash` and, when fresh, applies the effect and
+/// remembers `(201, body)`, holding the claim `hold` before committing.
+async fn request(db: &Db, key: &str, hash: &str, body: &str, hold: Duration) -> Outcome {
+    use messaging::idempotency::Claim;
+    let mut work = Outbox::new().begin(db).await.unwrap();
+    match work.idempotency(SCOPE, key, hash).await.unwrap() {
+        Claim::Fresh(fresh) => {
+            tokio::time::sleep(hold).await;
+            storage::query("INSERT INTO effects (id) VALUES ($1)")
+                .bind(uuid::Uuid::now_v7().to_string())
+                .execute(&mut *work)
+                .await
+                .unwrap();
+            work.remember(fresh, 201, body).await.unwrap();
+            work.commit().await.unwrap();
+            Outcome::Applied
+        }
+        Claim::Replay { status, body } => Outcome::Replayed(status, body),
+        Claim::Reused => Outcome::Reused,
+    }
+}
+
+async fn idempotency_keys_replay_refuse_reuse_and_expire(postgres: bool) {
+    use messaging::idempotency::{Claim, request_hash};
+    let (db, _dir, _pg) = database(postgres).await;
+    let hash = request_hash(&[br#"{"name":"a"}"#]);
+    let other = request_hash(&[br#"{"name":"b"}"#]);
+    let none = Duration::ZERO;
+
+    assert_eq!(
+        request(&db, "k1", &hash, r#"{"id":1}"#, none).await,
+        Outcome::Applied
+    );
+    // The same request again: the stored response, no second effect.
+    assert_eq!(
+        request(&db, "k1", &hash, "ignored", none).await,
+        Outcome::Replayed(201, r#"{"id":1}"#.into())
+    );
+    // The same key for another request.
+    assert_eq!(
+        request(&db, "k1", &other, "ignored", none).await,
+        Outcome::Reused
+    );
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM effects").await, 1);
+
+    // A claim whose work is dropped (a refusal) leaves the key unused.
+    let mut work = Outbox::new().begin(&db).await.unwrap();
+    let Claim::Fresh(_) = work.idempotency(SCOPE, "k2", &hash).await.unwrap() else {
+        panic!("k2 is new")
+    };
+    drop(work);
+    // Another scope has keys of its own.
+    let mut work = Outbox::new().begin(&db).await.unwrap();
+    let claim = work
+        .idempotency("client-2 POST /things", "k1", &hash)
+        .await
+        .unwrap();
+    assert!(matches!(claim, Claim::Fresh(_)), "{claim:?}");
+    work.rollback().await.unwrap();
+    assert_eq!(
+        request(&db, "k2", &other, r#"{"id":2}"#, none).await,
+        Outcome::Applied
+    );
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM effects").await, 2);
+
+    // Keys are pruned with the other messaging rows past the retention.
+    let bus = EmbeddedBus::open(&_dir.path().join("bus.sqlite"))
+        .await
+        .unwrap();
+    let keep_nothing = MessagingConfig {
+        retention_hours: 0,
+        ..config()
+    };
+    let relay = Relay::new(
+        db.clone(),
+        Bus::Embedded(bus),
+        Outbox::new(),
+        keep_nothing,
+        Faults::default(),
+    );
+    relay.prune().await.unwrap();
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM idempotency_keys").await,
+        0
+    );
+    assert_eq!(
+        request(&db, "k1", &other, r#"{"id":3}"#, none).await,
+        Outcome::Applied
+    );
+}
+
+/// Eight requests with the same key at the same time: one effect, seven replays of its
+/// response (on PostgreSQL the twins wait on the first's row; SQLite serializes writers).
+async fn concurrent_twins_apply_once(postgres: bool) {
+    let (db, _dir, _pg) = database(postgres).await;
+    let hash = messaging::idempotency::request_hash(&[b"same"]);
+    let twins = (0..8).map(|i| {
+        let db = db.clone();
+        let hash = hash.clone();
+        tokio::spawn(async move {
+            let body = format!(r#"{{"twin":{i}}}"#);
+            request(&db, "k", &hash, &body, Duration::from_millis(100)).await
+        })
+    });
+    let outcomes: Vec<Outcome> = futures::future::join_all(twins)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let applied = outcomes.iter().filter(|o| **o == Outcome::Applied).count();
+    assert_eq!(applied, 1, "{outcomes:?}");
+    let replayed: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| **o != Outcome::Applied)
+        .collect();
+    assert_eq!(replayed.len(), 7, "{outcomes:?}");
+    assert!(
+        replayed.windows(2).all(|w| w[0] == w[1])
+            && matches!(replayed[0], Outcome::Replayed(201, _)),
+        "every twin replays the one stored response: {outcomes:?}"
+    );
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM effects").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_idempotency_keys_replay_refuse_reuse_and_expire() {
+    idempotency_keys_replay_refuse_reuse_and_expire(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_idempotency_keys_replay_refuse_reuse_and_expire() {
+    idempotency_keys_replay_refuse_reuse_and_expire(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_requests_with_one_key_apply_once() {
+    concurrent_twins_apply_once(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_requests_with_one_key_apply_once() {
+    concurrent_twins_apply_once(true).await;
+}
+
+/// Committing a claimed key without its response would make retries unanswerable: the
+/// commit refuses (panics, a bug) and nothing is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committing_a_claim_without_its_response_panics_and_keeps_nothing() {
+    let (db, _dir, _pg) = database(false).await;
+    let forgetful = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut work = Outbox::new().begin(&db).await.unwrap();
+            let claim = work.idempotency(SCOPE, "k", "h").await.unwrap();
+            assert!(matches!(claim, messaging::idempotency::Claim::Fresh(_)));
+            work.commit().await.unwrap();
+        })
+    };
+    let error = forgetful.await.expect_err("the commit went through");
+    assert!(error.is_panic());
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM idempotency_keys").await,
+        0
+    );
 }

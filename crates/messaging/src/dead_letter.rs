@@ -1,13 +1,13 @@
 //! Events a consumer could not apply, kept for an operator to inspect and replay.
 
 use contracts::Envelope;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use storage::{Db, DbError, Row};
 
 use crate::consumer::{Consumer, HandlerError};
 
 /// A parked event, as an operator sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeadLetter {
     pub id: String,
     pub consumer: String,

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use storage::{Db, DbError, Row};
 
 /// Outbox, inbox and dead-letter counts of one service database.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct MessagingStats {
     /// Events committed but not yet acknowledged by the broker.
     pub outbox_pending: i64,

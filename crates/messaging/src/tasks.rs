@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
 /// Makes a fresh run of a task.
@@ -64,7 +64,7 @@ impl Task {
 }
 
 /// What an operator sees of one task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskState {
     pub name: String,
     /// A run is in progress (false while waiting to restart, and after shutdown).

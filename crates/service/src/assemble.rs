@@ -1,96 +1,52 @@
 //! A service's whole HTTP surface, and its OpenAPI document.
 
-use auth::{Access, Role, RouteRule, Routes};
-use axum::Router;
+use std::sync::{Arc, OnceLock};
 
-use crate::{Context, Service, ops};
+use auth::{Access, Route, Routes};
+use axum::http::StatusCode;
 
-/// A service's whole HTTP surface: its own routes (with their rules), the messaging and
-/// task operator routes (admins), health (public) and `/openapi.json` (public), every
-/// request able to reach the context's token verifier; and its background tasks.
+use crate::{Context, Service, openapi, ops};
+
+/// A service's whole HTTP surface: its own routes (with their rules and declarations), the
+/// messaging and task operator routes (admins), health (public) and `/openapi.json`
+/// (public, generated from every declaration), every request able to reach the context's
+/// token verifier; and its background tasks.
+///
+/// `routes` are the service's [`Routes`] with their state given (`.with_state(app)`), or,
+/// from a service not converted yet, what `Routes::finish` returned.
 pub fn assemble(
     ctx: &Context,
-    (router, mut rules): (Router, Vec<RouteRule>),
+    routes: impl Into<Routes>,
     consumers: Vec<messaging::Consumer>,
     tasks: Vec<messaging::Task>,
 ) -> Service {
     let task_stats = messaging::tasks::TaskStats::new(&tasks);
-    let (extra, extra_rules) = Routes::new()
-        .merge(
-            ops::messaging_routes(ctx.db.clone(), consumers),
-            ops::MESSAGING_ROUTES,
-            Access::Roles(&[Role::Admin]),
+    // The document describes every route, itself included, so it is made once they are all
+    // declared and handed to its route afterwards.
+    let document: Arc<OnceLock<serde_json::Value>> = Arc::default();
+    let served = document.clone();
+    let (router, endpoints) = routes
+        .into()
+        .include(ops::messaging_routes(ctx.db.clone(), consumers))
+        .include(ops::task_routes(task_stats.clone()))
+        .include(ops::health_routes(ctx.db.clone()))
+        .route(
+            Route::get("/openapi.json", Access::Public)
+                .summary("This document")
+                .returns::<serde_json::Value>(StatusCode::OK),
+            move || async move { axum::Json(served.get().cloned().unwrap_or_default()) },
         )
-        .merge(
-            ops::task_routes(task_stats.clone()),
-            ops::TASK_ROUTES,
-            Access::Roles(&[Role::Admin]),
-        )
-        .merge(
-            ops::health_routes(ctx.db.clone()),
-            ops::HEALTH_ROUTES,
-            Access::Public,
-        )
-        .finish();
-    rules.extend(extra_rules);
-    rules.push(Access::Public.rule("GET", "/openapi.json"));
-    let document = openapi(ctx.name, &rules);
-    let extra = extra.route(
-        "/openapi.json",
-        axum::routing::get(move || {
-            let document = document.clone();
-            async move { axum::Json(document) }
-        }),
-    );
+        .into_parts();
+    document
+        .set(openapi(ctx.name, &endpoints))
+        .expect("the document is made once");
     Service {
         name: ctx.name,
-        router: router
-            .merge(extra)
-            .layer(axum::Extension(ctx.verifier.clone())),
+        router: router.layer(axum::Extension(ctx.verifier.clone())),
         tasks,
         task_stats,
-        authz: rules,
+        authz: endpoints.into_iter().map(|e| e.rule).collect(),
     }
-}
-
-/// An OpenAPI 3.1 document of a service's routes, generated from its declared routes: every
-/// path and method, which need a bearer token, and the roles allowed (`x-roles`). Request
-/// and response bodies are not described yet.
-pub fn openapi(service: &str, rules: &[RouteRule]) -> serde_json::Value {
-    let mut paths = serde_json::Map::new();
-    for r in rules {
-        let entry = paths
-            .entry(r.path.clone())
-            .or_insert_with(|| serde_json::json!({}));
-        let mut op = serde_json::json!({
-            "operationId": format!("{} {}", r.method, r.path),
-            "responses": {"default": {"description": "See the problem+json `code` on errors."}},
-        });
-        match &r.roles {
-            None => op["security"] = serde_json::json!([]),
-            Some(roles) => {
-                op["security"] = serde_json::json!([{"bearer": []}]);
-                op["x-roles"] = serde_json::json!(roles);
-            }
-        }
-        let params: Vec<serde_json::Value> = r
-            .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        if !params.is_empty() {
-            op["parameters"] = serde_json::Value::Array(params);
-        }
-        entry[r.method.to_lowercase()] = op;
-    }
-    serde_json::json!({
-        "openapi": "3.1.0",
-        "info": {"title": format!("MCF {service}"), "version": env!("CARGO_PKG_VERSION")},
-        "servers": [{"url": format!("/api/{service}")}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-        "paths": paths,
-    })
 }
 
 #[cfg(test)]
@@ -102,6 +58,20 @@ mod tests {
     use storage::{Db, DbOptions};
 
     use super::*;
+    use auth::Role;
+
+    async fn served_document(router: axum::Router) -> serde_json::Value {
+        use tower::ServiceExt;
+        let request = axum::http::Request::get("/openapi.json")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
 
     async fn context(dir: &std::path::Path) -> Context {
         let db = Db::connect(
@@ -164,7 +134,7 @@ mod tests {
             let expected = (expected.0.to_owned(), expected.1.to_owned(), expected.2);
             assert!(declared.contains(&expected), "{expected:?} in {declared:?}");
         }
-        let doc = openapi(ctx.name, &service.authz);
+        let doc = served_document(service.router).await;
         assert_eq!(doc["servers"][0]["url"], "/api/things");
         assert_eq!(
             doc["paths"]["/ops/dead-letters/{id}/replay"]["post"]["parameters"][0]["name"],

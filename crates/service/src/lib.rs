@@ -8,7 +8,9 @@
 //! readiness (public) and its OpenAPI document.
 
 mod assemble;
+pub mod client;
 mod context;
+mod openapi;
 pub mod ops;
 mod section;
 
@@ -17,13 +19,18 @@ use std::pin::Pin;
 
 use axum::Router;
 
-pub use assemble::{assemble, openapi};
+pub use assemble::assemble;
 pub use auth::RouteRule;
 pub use context::Context;
+pub use openapi::openapi;
 pub use section::{NoSection, Section, SectionError, SectionSpec, parse as parse_section};
 /// Business time (check-in windows, deadlines), one per process, shared by its services.
 pub mod clock;
 pub use clock::Clock;
+/// An in-process test kit: a service on a throw-away SQLite database and embedded bus, its
+/// router called directly through the same typed clients as the end-to-end tests.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 /// A built service: its HTTP routes and the background tasks (relay, consumers, ...) that
 /// must run beside them until shutdown, each restartable (the composition supervises them

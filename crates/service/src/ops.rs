@@ -1,17 +1,19 @@
 //! The operator and probe routes every service carries: messaging counters, dead letters
 //! and their replay, background tasks (admins), health and readiness (public).
 
-use axum::Router;
+use auth::{Access, Role, Route, Routes};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use messaging::Consumer;
 use messaging::dead_letter::{self, DeadLetter, ReplayError};
 use messaging::stats::{self, MessagingStats};
 use messaging::tasks::{TaskState, TaskStats};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use storage::Db;
 use web::{ApiError, Path, Query};
+
+const ADMIN: Access = Access::Roles(&[Role::Admin]);
 
 #[derive(Clone)]
 struct Ops {
@@ -19,26 +21,44 @@ struct Ops {
     consumers: std::sync::Arc<Vec<Consumer>>,
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+/// The query of `GET /ops/dead-letters`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct DeadLetterQuery {
+    /// Also those already replayed (default: only the pending ones).
     #[serde(default)]
-    all: bool,
+    pub all: bool,
 }
 
-/// The routes of [`messaging_routes`].
-pub const MESSAGING_ROUTES: &[(&str, &str)] = &[
-    ("GET", "/ops/messaging"),
-    ("GET", "/ops/dead-letters"),
-    ("POST", "/ops/dead-letters/{id}/replay"),
-];
+/// The answer of `GET /health` and `GET /ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Status {
+    /// `ok` (the process answers) or `ready` (its database answers too).
+    pub status: String,
+}
 
 /// `GET /ops/messaging`, `GET /ops/dead-letters[?all=true]`,
-/// `POST /ops/dead-letters/{id}/replay`.
-pub fn messaging_routes(db: Db, consumers: Vec<Consumer>) -> Router {
-    Router::new()
-        .route("/ops/messaging", get(messaging_stats))
-        .route("/ops/dead-letters", get(list_dead_letters))
-        .route("/ops/dead-letters/{id}/replay", post(replay))
+/// `POST /ops/dead-letters/{id}/replay`, for admins.
+pub fn messaging_routes(db: Db, consumers: Vec<Consumer>) -> Routes {
+    Routes::new()
+        .route(
+            Route::get("/ops/messaging", ADMIN)
+                .summary("Outbox, inbox and dead-letter counts")
+                .returns::<MessagingStats>(StatusCode::OK),
+            messaging_stats,
+        )
+        .route(
+            Route::get("/ops/dead-letters", ADMIN)
+                .summary("Events parked after failing their consumer")
+                .query::<DeadLetterQuery>()
+                .returns::<Vec<DeadLetter>>(StatusCode::OK),
+            list_dead_letters,
+        )
+        .route(
+            Route::post("/ops/dead-letters/{id}/replay", ADMIN)
+                .summary("Apply a dead letter again through its consumer")
+                .returns_empty(StatusCode::NO_CONTENT),
+            replay,
+        )
         .with_state(Ops {
             db,
             consumers: std::sync::Arc::new(consumers),
@@ -54,7 +74,7 @@ async fn messaging_stats(State(ops): State<Ops>) -> Result<axum::Json<MessagingS
 
 async fn list_dead_letters(
     State(ops): State<Ops>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<DeadLetterQuery>,
 ) -> Result<axum::Json<Vec<DeadLetter>>, ApiError> {
     let letters = dead_letter::list(&ops.db, !q.all)
         .await
@@ -80,14 +100,16 @@ async fn replay(State(ops): State<Ops>, Path(id): Path<String>) -> Result<Status
     }
 }
 
-/// The routes of [`task_routes`].
-pub const TASK_ROUTES: &[(&str, &str)] = &[("GET", "/ops/tasks")];
-
-/// `GET /ops/tasks`: the service's background tasks, whether each runs and how often it was
-/// started again after a panic (see `messaging::tasks`).
-pub fn task_routes(stats: TaskStats) -> Router {
-    Router::new()
-        .route("/ops/tasks", get(list_tasks))
+/// `GET /ops/tasks`, for admins: the service's background tasks, whether each runs and how
+/// often it was started again after a panic (see `messaging::tasks`).
+pub fn task_routes(stats: TaskStats) -> Routes {
+    Routes::new()
+        .route(
+            Route::get("/ops/tasks", ADMIN)
+                .summary("Background tasks and their restarts")
+                .returns::<Vec<TaskState>>(StatusCode::OK),
+            list_tasks,
+        )
         .with_state(stats)
 }
 
@@ -95,26 +117,33 @@ async fn list_tasks(State(stats): State<TaskStats>) -> axum::Json<Vec<TaskState>
     axum::Json(stats.snapshot())
 }
 
-/// The routes of [`health_routes`].
-pub const HEALTH_ROUTES: &[(&str, &str)] = &[("GET", "/health"), ("GET", "/ready")];
+/// `/health` (the process answers) and `/ready` (its database answers), public.
+pub fn health_routes(db: Db) -> Routes {
+    Routes::new()
+        .route(
+            Route::get("/health", Access::Public)
+                .summary("The process answers")
+                .returns::<Status>(StatusCode::OK),
+            || async {
+                axum::Json(Status {
+                    status: "ok".into(),
+                })
+            },
+        )
+        .route(
+            Route::get("/ready", Access::Public)
+                .summary("The service's database answers")
+                .returns::<Status>(StatusCode::OK),
+            ready,
+        )
+        .with_state(db)
+}
 
-/// `/health` (the process answers) and `/ready` (its database answers).
-pub fn health_routes(db: Db) -> Router {
-    Router::new()
-        .route(
-            "/health",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route(
-            "/ready",
-            get(move || {
-                let db = db.clone();
-                async move {
-                    match storage::query("SELECT 1").execute(db.pool()).await {
-                        Ok(_) => Ok(axum::Json(serde_json::json!({"status": "ready"}))),
-                        Err(e) => Err(ApiError::unavailable(format!("database: {e}"))),
-                    }
-                }
-            }),
-        )
+async fn ready(State(db): State<Db>) -> Result<axum::Json<Status>, ApiError> {
+    match storage::query("SELECT 1").execute(db.pool()).await {
+        Ok(_) => Ok(axum::Json(Status {
+            status: "ready".into(),
+        })),
+        Err(e) => Err(ApiError::unavailable(format!("database: {e}"))),
+    }
 }

@@ -300,7 +300,9 @@ impl Pace {
 /// Converting a hand-written loop (`while !*shutdown.borrow() { work; select! { wake,
 /// sleep, shutdown } }`): move the work into `step`, answer `Busy` if it did something
 /// that may leave more to do (a full batch) and `Idle` otherwise, return errors instead of
-/// logging them, and pick the `Pace` from the old loop's interval and wake-up:
+/// logging them, and pick the `Pace` from the old loop's interval and wake-up (a loop that
+/// used to wait its plain interval after an error keeps doing so with
+/// `.backoff(interval, interval)`):
 ///
 /// ```no_run
 /// use std::sync::Arc;

@@ -172,14 +172,15 @@ impl Config {
             from_env.push((key, name));
         }
         let config = Config::extract(&figment)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {}", describe(e, &from_env)))?;
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {}", describe(*e, &from_env)))?;
         config.validate(&from_env)?;
         Ok(config)
     }
 
     /// Each section from `figment`: the core ones typed (figment names a failing key in
     /// full), the services' kept as they are for their own check.
-    fn extract(figment: &Figment) -> Result<Config, figment::Error> {
+    // Boxed: figment's error is large, and this is the cold path.
+    fn extract(figment: &Figment) -> Result<Config, Box<figment::Error>> {
         let top: BTreeMap<String, Value> = figment.extract()?;
         if let Some(unknown) = top
             .keys()
@@ -188,10 +189,10 @@ impl Config {
             static KNOWN: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
             let known =
                 KNOWN.get_or_init(|| CORE_SECTIONS.iter().chain(SERVICES).copied().collect());
-            return Err(figment::Error::from(Kind::UnknownField(
+            return Err(Box::new(figment::Error::from(Kind::UnknownField(
                 unknown.clone(),
                 known.as_slice(),
-            )));
+            ))));
         }
         let mut services = BTreeMap::new();
         for name in SERVICES {

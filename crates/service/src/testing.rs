@@ -6,6 +6,10 @@
 //! `mcf` (`web::harden`), called without a network through the same [`client::Client`] (and
 //! so the same typed clients) the end-to-end tests use.
 //!
+//! Every answer those clients receive is checked against the service's own OpenAPI
+//! document (status, media type, JSON Schema of the body): a test whose service answers what
+//! its route declarations do not say fails, naming the route.
+//!
 //! Enable it with the `testing` feature in a service's dev-dependencies:
 //! `service = { workspace = true, features = ["testing"] }`.
 //!
@@ -99,6 +103,139 @@ impl Transport for RouterTransport {
                 .await
                 .map_err(|e| format!("reading the answer: {e}"))?;
             Ok(axum::http::Response::from_parts(parts, body))
+        })
+    }
+}
+
+/// Checks every answer a [`TestService`]'s clients receive against the service's own OpenAPI
+/// document: its status is documented for that route, its media type too, and a JSON body
+/// fits the documented schema. A mismatch fails the test (a panic naming the route), so a
+/// service's in-process tests keep its document honest without a line of their own.
+///
+/// Routes declared with the older `Routes::add` document only a `default` answer and are not
+/// checked.
+struct Conformance {
+    document: serde_json::Value,
+    /// `/api/<name>`: what the request paths start with.
+    prefix: String,
+}
+
+impl Conformance {
+    fn check(
+        &self,
+        method: &axum::http::Method,
+        uri: &axum::http::Uri,
+        response: &axum::http::Response<Bytes>,
+    ) -> Result<(), String> {
+        let status = response.status();
+        let path = uri.path().strip_prefix(&self.prefix).unwrap_or(uri.path());
+        let Some(operation) = self.operation(method, path) else {
+            // What no route serves is answered by the shared fallbacks.
+            return match status.as_u16() {
+                404 | 405 => Ok(()),
+                _ => Err(format!("{status} from a route the document does not have")),
+            };
+        };
+        let responses = &operation["responses"];
+        let range = format!("{}XX", status.as_u16() / 100);
+        let documented = [status.as_str(), range.as_str()]
+            .into_iter()
+            .find_map(|key| responses.get(key));
+        let Some(documented) = documented else {
+            if responses.get("default").is_some() {
+                // An undocumented (older) route: nothing to check against.
+                return Ok(());
+            }
+            return Err(format!("{status} is not documented"));
+        };
+        let media_type = response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+        let Some(content) = documented.get("content").and_then(|c| c.as_object()) else {
+            return match response.body().is_empty() {
+                true => Ok(()),
+                false => Err(format!(
+                    "{status} is documented without a body, answered one"
+                )),
+            };
+        };
+        let Some(media) = media_type.as_deref().and_then(|m| content.get(m)) else {
+            return Err(format!(
+                "{status} answered {media_type:?}, documented {:?}",
+                content.keys().collect::<Vec<_>>()
+            ));
+        };
+        let (Some(schema), Some(kind)) = (media.get("schema"), media_type.as_deref()) else {
+            return Ok(());
+        };
+        if !kind.ends_with("json") {
+            return Ok(());
+        }
+        let body: serde_json::Value = serde_json::from_slice(response.body())
+            .map_err(|e| format!("{status} {kind} is not JSON: {e}"))?;
+        // Wrapped, so a boolean schema (any JSON) works too and `$ref`s find the shared ones.
+        let root = serde_json::json!({
+            "allOf": [schema],
+            "components": self.document["components"],
+        });
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&root)
+            .map_err(|e| format!("the documented schema does not compile: {e}"))?;
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| format!("{}: {e}", e.instance_path))
+            .collect();
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "{status} does not fit its documented schema: {}\n  body: {body}",
+                errors.join("; ")
+            )),
+        }
+    }
+
+    /// The operation of `method path`: the path pattern with the most literal segments
+    /// among those that match (`/things/new` before `/things/{id}`).
+    fn operation(&self, method: &axum::http::Method, path: &str) -> Option<&serde_json::Value> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.document["paths"]
+            .as_object()?
+            .iter()
+            .filter_map(|(pattern, operations)| {
+                let parts: Vec<&str> = pattern.split('/').collect();
+                let literal = |p: &&str| !(p.starts_with('{') && p.ends_with('}'));
+                let fits = parts.len() == segments.len()
+                    && parts
+                        .iter()
+                        .zip(&segments)
+                        .all(|(p, s)| if literal(p) { p == s } else { !s.is_empty() });
+                let operation = operations.get(method.as_str().to_lowercase())?;
+                fits.then(|| (parts.iter().filter(|p| literal(p)).count(), operation))
+            })
+            .max_by_key(|(literal, _)| *literal)
+            .map(|(_, operation)| operation)
+    }
+}
+
+/// A [`RouterTransport`] whose every answer passes [`Conformance`].
+struct Checked {
+    inner: RouterTransport,
+    conformance: Arc<Conformance>,
+}
+
+impl Transport for Checked {
+    fn send(&self, request: axum::http::Request<Bytes>) -> Sending<'_> {
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        Box::pin(async move {
+            let response = self.inner.send(request).await?;
+            if let Err(e) = self.conformance.check(&method, &uri, &response) {
+                panic!("{method} {uri}: the answer does not match the OpenAPI document: {e}");
+            }
+            Ok(response)
         })
     }
 }
@@ -329,11 +466,20 @@ impl Builder {
             }
         }
         // As `mcf` serves it: nested under its prefix, behind the shared layers.
-        let router =
-            web::harden(Router::new().nest(&format!("/api/{}", service.name), service.router));
-        let api = Client::over(
+        let prefix = format!("/api/{}", service.name);
+        let router = web::harden(Router::new().nest(&prefix, service.router));
+        let plain = Client::over(
             test.ctx.public_url.clone(),
             RouterTransport::new(router.clone()),
+        );
+        let document = plain.get("/openapi.json").await?;
+        // Every answer the tests see is checked against the document.
+        let api = Client::over(
+            test.ctx.public_url.clone(),
+            Checked {
+                inner: RouterTransport::new(router.clone()),
+                conformance: Arc::new(Conformance { document, prefix }),
+            },
         );
         Ok(TestService {
             authz: service.authz,

@@ -221,3 +221,130 @@ async fn a_context_alone_serves_handler_and_store_tests() {
     assert_eq!(principal.id.to_string(), Uuid::nil().to_string());
     assert_eq!(principal.roles, [Role::Worker]);
 }
+
+/// A document of one route, `POST /things` answering 201 with a thing, as `openapi` writes
+/// it, plus an older route documenting only `default`.
+fn document() -> serde_json::Value {
+    use auth::{Access, Route, Routes};
+    let routes: auth::Routes = Routes::new()
+        .route(
+            Route::post("/things", Access::Public).returns::<demo::Thing>(StatusCode::CREATED),
+            || async { StatusCode::CREATED },
+        )
+        .route(
+            Route::get("/things/new", Access::Public).returns_media(StatusCode::OK, "text/html"),
+            || async { "" },
+        )
+        .route(
+            Route::get("/things/{id}", Access::Public).returns::<demo::Thing>(StatusCode::OK),
+            || async { "" },
+        )
+        .add(
+            "GET",
+            "/old",
+            Access::Public,
+            axum::routing::get(|| async { "" }),
+        );
+    crate::openapi("things", routes.endpoints())
+}
+
+fn answer(status: u16, media_type: &str, body: &str) -> axum::http::Response<Bytes> {
+    axum::http::Response::builder()
+        .status(status)
+        .header("content-type", media_type)
+        .body(Bytes::from(body.to_owned()))
+        .unwrap()
+}
+
+#[test]
+fn an_answer_that_strays_from_the_document_is_named() {
+    let check = Conformance {
+        document: document(),
+        prefix: "/api/things".into(),
+    };
+    let post = |response: &axum::http::Response<Bytes>| {
+        check.check(
+            &axum::http::Method::POST,
+            &"http://127.0.0.1/api/things/things".parse().unwrap(),
+            response,
+        )
+    };
+    let id = Uuid::now_v7();
+    let thing = json!({"id": id, "name": "mop", "size": 1, "created_by": "x"}).to_string();
+    let problem = json!({"type": "about:blank", "title": "Not Found", "status": 404,
+                         "code": "not_found", "detail": "no"})
+    .to_string();
+    post(&answer(201, "application/json", &thing)).unwrap();
+    post(&answer(404, "application/problem+json", &problem)).unwrap();
+
+    let e = post(&answer(200, "application/json", &thing)).unwrap_err();
+    assert!(e.contains("200 OK is not documented"), "{e}");
+    let e = post(&answer(201, "text/plain", "mop")).unwrap_err();
+    assert!(e.contains("answered Some(\"text/plain\")"), "{e}");
+    let e = post(&answer(
+        201,
+        "application/json",
+        &json!({"id": "nope", "name": "mop", "size": 1}).to_string(),
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("does not fit") && e.contains("/id") && e.contains("created_by"),
+        "{e}"
+    );
+    let e = post(&answer(
+        400,
+        "application/json",
+        r#"{"error": "invalid_grant"}"#,
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("documented [\"application/problem+json\"]"),
+        "{e}"
+    );
+
+    // Literal segments win over parameters; older routes and unknown routes pass.
+    let get = |path: &str, response: &axum::http::Response<Bytes>| {
+        check.check(
+            &axum::http::Method::GET,
+            &format!("http://127.0.0.1/api/things{path}")
+                .parse()
+                .unwrap(),
+            response,
+        )
+    };
+    get("/things/new", &answer(200, "text/html", "<p>")).unwrap();
+    assert!(get("/things/x", &answer(200, "text/html", "<p>")).is_err());
+    get("/old", &answer(200, "text/plain", "anything")).unwrap();
+    get(
+        "/nothing",
+        &answer(404, "application/problem+json", &problem),
+    )
+    .unwrap();
+    let e = get("/nothing", &answer(200, "text/plain", "")).unwrap_err();
+    assert!(e.contains("a route the document does not have"), "{e}");
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "the answer does not match the OpenAPI document: 200 OK is not documented"
+)]
+async fn a_test_client_fails_the_test_on_an_undocumented_answer() {
+    // The route answers 200 where the document says 201.
+    let router = Router::new().route(
+        "/api/things/things",
+        axum::routing::post(|| async { axum::Json(json!({})) }),
+    );
+    let api = Client::over(
+        "http://127.0.0.1/api/things",
+        Checked {
+            inner: RouterTransport::new(router),
+            conformance: Arc::new(Conformance {
+                document: document(),
+                prefix: "/api/things".into(),
+            }),
+        },
+    );
+    let _ = api
+        .post::<_, serde_json::Value>("/things", &json!({}))
+        .await;
+}

@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
+use contracts::AccountId;
 use serde::{Deserialize, Serialize};
 use web::ApiError;
 
@@ -51,8 +52,9 @@ impl Role {
 /// The authenticated caller of a request: taken from a verified bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The account id (`sub`).
-    pub id: String,
+    /// The account id (`sub`). IAM makes every account id a UUID, so a token whose `sub`
+    /// is not one is refused like any other invalid token.
+    pub id: AccountId,
     pub roles: Vec<Role>,
 }
 
@@ -72,7 +74,7 @@ impl Principal {
 
     /// Passes if the caller is `owner` or holds one of the `staff` roles (who may see
     /// everyone's objects); 403 otherwise.
-    pub fn require_owner_or(&self, owner: &str, staff: &[Role]) -> Result<(), ApiError> {
+    pub fn require_owner_or(&self, owner: AccountId, staff: &[Role]) -> Result<(), ApiError> {
         if self.id == owner || staff.iter().any(|r| self.has(*r)) {
             Ok(())
         } else {

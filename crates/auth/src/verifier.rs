@@ -34,6 +34,8 @@ pub struct Jwks {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
+    /// The account id, as JWT's string claim; [`Verifier::verify`] refuses a token whose
+    /// `sub` is not one.
     pub sub: String,
     /// The services this token may be used at.
     pub aud: Vec<String>,
@@ -111,11 +113,16 @@ impl Verifier {
         })
     }
 
-    /// Checks signature, algorithm, issuer, audience, expiry and not-before.
+    /// Checks signature, algorithm, issuer, audience, expiry and not-before, and that `sub`
+    /// is an account id (IAM issues no other), giving the caller as a [`Principal`].
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let claims = self.claims(token).await?;
+        let id = claims
+            .sub
+            .parse()
+            .map_err(|_| AuthError::Invalid("sub is not an account id".into()))?;
         Ok(Principal {
-            id: claims.sub,
+            id,
             roles: claims.roles,
         })
     }
@@ -235,10 +242,12 @@ mod tests {
             .as_secs() as i64
     }
 
+    const ACCOUNT: &str = "01a21300-0000-7000-8000-0000000000c1";
+
     fn claims() -> AccessClaims {
         AccessClaims {
             iss: "https://iam.test".into(),
-            sub: "account-1".into(),
+            sub: ACCOUNT.into(),
             aud: vec!["ordering".into()],
             exp: now() + 300,
             nbf: now() - 5,
@@ -271,8 +280,25 @@ mod tests {
     async fn a_good_token_yields_the_principal() {
         let k = key("k1");
         let p = verifier(&[&k]).verify(&sign(&k, &claims())).await.unwrap();
-        assert_eq!(p.id, "account-1");
+        assert_eq!(p.id.to_string(), ACCOUNT);
         assert_eq!(p.roles, vec![Role::Client]);
+    }
+
+    #[tokio::test]
+    async fn a_well_signed_token_whose_sub_is_not_an_account_id_is_refused() {
+        let k = key("k1");
+        let v = verifier(&[&k]);
+        for sub in ["account-1", "", "01a213000000700080000000000000c1"] {
+            let c = AccessClaims {
+                sub: sub.into(),
+                ..claims()
+            };
+            assert_eq!(
+                v.verify(&sign(&k, &c)).await,
+                Err(AuthError::Invalid("sub is not an account id".into())),
+                "{sub:?}"
+            );
+        }
     }
 
     #[tokio::test]

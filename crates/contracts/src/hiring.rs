@@ -4,18 +4,18 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Event;
 use crate::iam::MailRequest;
+use crate::ids::{ApplicationId, WorkerId};
 
 /// A candidate was accepted: the new worker's profile. IAM makes the account, Matching the
 /// normal sample, Billing the payment account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkerHired {
     /// The worker's id everywhere from now on (the account id in IAM too).
-    pub worker_id: Uuid,
-    pub application_id: Uuid,
+    pub worker_id: WorkerId,
+    pub application_id: ApplicationId,
     pub name: String,
     pub age: i64,
     pub breed: String,
@@ -42,7 +42,7 @@ impl Event for WorkerHired {
 /// Hiring asks Mail to send a notification (application received, declined, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MailRequested {
-    pub application_id: Uuid,
+    pub application_id: ApplicationId,
     pub request: MailRequest,
 }
 

@@ -4,11 +4,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::Event;
+use crate::ids::AccountId;
 
 /// An account was created (a person by an admin or on first sign-in, or a service account).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountCreated {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: String,
     pub name: String,
     /// Role names: admin, manager, supply, worker, client, service.
@@ -20,7 +21,7 @@ impl Event for AccountCreated {
     const VERSION: u32 = 1;
     const SOURCE: &'static str = "iam";
     fn aggregate_id(&self) -> String {
-        self.account_id.clone()
+        self.account_id.to_string()
     }
 }
 
@@ -28,7 +29,7 @@ impl Event for AccountCreated {
 /// keeps the newest (highest `aggregate_version`) and ignores older ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountChanged {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: String,
     pub name: String,
     pub roles: Vec<String>,
@@ -41,7 +42,7 @@ impl Event for AccountChanged {
     const VERSION: u32 = 1;
     const SOURCE: &'static str = "iam";
     fn aggregate_id(&self) -> String {
-        self.account_id.clone()
+        self.account_id.to_string()
     }
 }
 
@@ -61,7 +62,7 @@ pub struct MailRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MailRequested {
     /// The account the mail is about.
-    pub account_id: String,
+    pub account_id: AccountId,
     pub request: MailRequest,
 }
 

@@ -138,4 +138,25 @@ mod published {
         check::<matching::WorkerAssigned>(&mut problems);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
+
+    /// Account ids are typed ([`AccountId`], a UUID) while the published v1 schemas keep
+    /// them as plain strings. Before IAM existed the examples named a client `c1`; since
+    /// IAM every account id is a UUID and Ordering takes the client from the verified
+    /// token, so no producer sends anything else. A consumer refuses such an event as bad
+    /// data (to the dead letters), where the schema alone would let it through.
+    #[test]
+    fn given_an_order_event_with_a_pre_iam_client_id_when_decoded_then_it_is_bad_data() {
+        let path = dir()
+            .join("examples")
+            .join("ordering.order.requested.v1.json");
+        let mut envelope: Envelope =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        envelope.data["client_id"] = "c1".into();
+        let schema = serde_json::to_value(schemars::schema_for!(ordering::OrderRequested)).unwrap();
+        assert!(jsonschema::is_valid(&schema, &envelope.data));
+        assert!(matches!(
+            envelope.decode::<ordering::OrderRequested>(),
+            Err(DecodeError::BadData(_))
+        ));
+    }
 }

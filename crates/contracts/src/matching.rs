@@ -2,9 +2,9 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::Event;
+use crate::ids::{OrderId, WorkerId};
+use crate::{Event, Money};
 
 /// Matching picked a worker (normal sample) for an order (reference sample) and priced it.
 ///
@@ -12,10 +12,10 @@ use crate::Event;
 /// order, so a consumer keeps the newest and ignores a late, older one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkerAssigned {
-    pub order_id: Uuid,
-    pub worker_id: Uuid,
+    pub order_id: OrderId,
+    pub worker_id: WorkerId,
     /// The price, in minor units.
-    pub price: i64,
+    pub price: Money,
     /// True when every worker was filtered out and the documented fallback picked one.
     pub fallback: bool,
     /// How many workers were considered.

@@ -3,16 +3,16 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::Event;
+use crate::ids::{AccountId, OrderId, ServiceTypeId, WorkerId};
+use crate::{Event, Money};
 
 /// A client asked for help: the order waits for Matching to pick a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderRequested {
-    pub order_id: Uuid,
-    pub client_id: String,
-    pub service_type_id: Uuid,
+    pub order_id: OrderId,
+    pub client_id: AccountId,
+    pub service_type_id: ServiceTypeId,
     pub service_type_name: String,
     /// The skill the job needs; Matching scores workers on it.
     pub skill: String,
@@ -21,13 +21,13 @@ pub struct OrderRequested {
     pub scheduled_at: DateTime<Utc>,
     pub duration_minutes: i64,
     /// The service type's approximate price, in minor units.
-    pub base_price: i64,
+    pub base_price: Money,
     /// When this order is a copy of a failed one: the original.
     #[serde(default)]
-    pub rebook_of: Option<Uuid>,
+    pub rebook_of: Option<OrderId>,
     /// Workers Matching must not pick (the one who failed the original).
     #[serde(default)]
-    pub excluded_workers: Vec<Uuid>,
+    pub excluded_workers: Vec<WorkerId>,
 }
 
 impl Event for OrderRequested {
@@ -42,12 +42,12 @@ impl Event for OrderRequested {
 /// Matching assigned a worker and set the price: the order is active.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderActivated {
-    pub order_id: Uuid,
-    pub client_id: String,
-    pub worker_id: Uuid,
+    pub order_id: OrderId,
+    pub client_id: AccountId,
+    pub worker_id: WorkerId,
     /// The price the client pays, in minor units.
-    pub price: i64,
-    pub service_type_id: Uuid,
+    pub price: Money,
+    pub service_type_id: ServiceTypeId,
     pub scheduled_at: DateTime<Utc>,
     #[serde(default)]
     pub service_type_name: String,
@@ -55,7 +55,7 @@ pub struct OrderActivated {
     pub duration_minutes: i64,
     /// When this order is a copy of a failed one: the original.
     #[serde(default)]
-    pub rebook_of: Option<Uuid>,
+    pub rebook_of: Option<OrderId>,
 }
 
 impl Event for OrderActivated {
@@ -71,18 +71,18 @@ impl Event for OrderActivated {
 /// (Billing: client, worker, price; Inventory: service type, time; Quality: the worker).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderFacts {
-    pub order_id: Uuid,
-    pub client_id: String,
+    pub order_id: OrderId,
+    pub client_id: AccountId,
     /// The assigned worker, once there is one.
-    pub worker_id: Option<Uuid>,
+    pub worker_id: Option<WorkerId>,
     /// The price the client pays (minor units), once Matching set it.
-    pub price: Option<i64>,
-    pub service_type_id: Uuid,
+    pub price: Option<Money>,
+    pub service_type_id: ServiceTypeId,
     pub service_type_name: String,
     pub scheduled_at: DateTime<Utc>,
     pub duration_minutes: i64,
     /// When this order is a copy of a failed one: the original.
-    pub rebook_of: Option<Uuid>,
+    pub rebook_of: Option<OrderId>,
 }
 
 /// The worker checked in on site (with a photo): the order is in progress.
@@ -133,7 +133,7 @@ pub struct OrderCanceled {
     pub from_status: String,
     pub canceled_at: DateTime<Utc>,
     /// Who canceled (account id).
-    pub canceled_by: String,
+    pub canceled_by: AccountId,
     pub reason: Option<String>,
 }
 
@@ -173,7 +173,7 @@ impl Event for OrderFailed {
 /// Ordering asks Mail to notify a client (order confirmed, no-show with a rebook offer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MailRequested {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub request: crate::iam::MailRequest,
 }
 

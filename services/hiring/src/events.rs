@@ -27,7 +27,7 @@ impl Handler for OnAccount {
         // IAM already normalizes; applications are normalized the same way (trimmed, lower
         // case), and the lookup must compare like with like.
         let email = email.trim().to_lowercase();
-        store::upsert_person(work, &id, &email, event.aggregate_version).await?;
+        store::upsert_person(work, id, &email, event.aggregate_version).await?;
         Ok(())
     }
 }

@@ -9,9 +9,9 @@ use axum::routing::MethodRouter;
 use axum::routing::{get, post, put};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use contracts::Envelope;
 use contracts::hiring::{MailRequested, WorkerHired};
 use contracts::iam::MailRequest;
+use contracts::{AccountId, Envelope, WorkerId};
 use messaging::Outbox;
 use rand::RngCore;
 use serde::Deserialize;
@@ -404,12 +404,12 @@ async fn take(State(app): State<App>, Json(a): Json<Answers>) -> Result<Json<Val
 /// so the jobs Matching assigns to the worker are the jobs she sees when she signs in. Else
 /// a new id, which IAM gives the account it then creates. Should the account appear after
 /// Hiring last heard from IAM, IAM refuses the hire rather than split the person in two.
-async fn worker_id_for(conn: &mut AnyConnection, email: &str) -> Result<uuid::Uuid, HiringError> {
+async fn worker_id_for(conn: &mut AnyConnection, email: &str) -> Result<WorkerId, HiringError> {
     match store::account_by_email(conn, email).await? {
-        Some(id) => Ok(id.parse().map_err(|e| {
+        Some(id) => Ok(WorkerId::from(id.parse::<AccountId>().map_err(|e| {
             anyhow::anyhow!("IAM announced account {id:?} for {email}, which is not a UUID: {e}")
-        })?),
-        None => Ok(uuid::Uuid::now_v7()),
+        })?)),
+        None => Ok(WorkerId::new()),
     }
 }
 

@@ -304,7 +304,7 @@ pub async fn record(
 /// an older event delivered late never overwrites a newer one.
 pub async fn upsert_person(
     conn: &mut AnyConnection,
-    account_id: &str,
+    account_id: contracts::AccountId,
     email: &str,
     version: i64,
 ) -> Result<()> {
@@ -313,7 +313,7 @@ pub async fn upsert_person(
          ON CONFLICT (account_id) DO UPDATE SET email = excluded.email, \
          version = excluded.version WHERE people.version < excluded.version",
     )
-    .bind(account_id)
+    .bind(account_id.to_string())
     .bind(email)
     .bind(version)
     .execute(conn)

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use auth::Role;
-use contracts::Envelope;
 use contracts::hiring::WorkerHired;
+use contracts::{AccountId, Envelope};
 use messaging::{Handler, HandlerError, Work};
 
 use crate::domain::account::{Account, Status, normalize_email};
@@ -27,7 +27,9 @@ impl Handler for OnWorkerHired {
         let email = normalize_email(&hired.email)
             .map_err(|e| HandlerError::Rejected(format!("email: {e}")))?;
         let failed = |e: IamError| HandlerError::Failed(anyhow::anyhow!(e.to_string()));
-        let worker_id = hired.worker_id.to_string();
+        let worker_id = hired.worker_id;
+        // The worker's own account has the worker's id (issue 10).
+        let account_id = AccountId::from(worker_id);
         if let Some((mut existing, _)) = store::credentials(work, &email).await.map_err(failed)? {
             // One person, one identity: Matching assigns jobs to the worker id and Ordering
             // shows them to the account that signs in, so the two must be the same id. Hiring
@@ -37,7 +39,7 @@ impl Handler for OnWorkerHired {
             // second account cannot exist (one per e-mail). So the hire is refused, to the
             // dead letters, where an operator sees both ids (and, once the person is sorted
             // out, can replay or re-hire).
-            if existing.id != worker_id {
+            if existing.id != account_id {
                 let message = format!(
                     "worker {worker_id} hired for {email}, but that e-mail already has account {}: \
                      one person cannot have two ids",
@@ -54,7 +56,7 @@ impl Handler for OnWorkerHired {
             }
             return Ok(());
         }
-        if let Some(other) = store::account(work, &worker_id).await.map_err(failed)? {
+        if let Some(other) = store::account(work, account_id).await.map_err(failed)? {
             // Cannot happen unless ids are reused; inserting would fail forever, so say so.
             let message = format!(
                 "worker {worker_id} hired for {email}, but that id is the account of {}",
@@ -64,7 +66,7 @@ impl Handler for OnWorkerHired {
             return Err(HandlerError::Rejected(message));
         }
         let account = Account {
-            id: worker_id,
+            id: account_id,
             email,
             name: hired.name.clone(),
             roles: vec![Role::Worker],
@@ -82,13 +84,15 @@ impl Handler for OnWorkerHired {
 
 #[cfg(test)]
 mod tests {
+    use contracts::{ApplicationId, WorkerId};
+
     use super::*;
     use crate::test_app as app;
 
-    fn hired(worker_id: uuid::Uuid, email: &str) -> Envelope {
+    fn hired(worker_id: WorkerId, email: &str) -> Envelope {
         let hired = WorkerHired {
             worker_id,
-            application_id: uuid::Uuid::now_v7(),
+            application_id: ApplicationId::new(),
             name: "Zoe".into(),
             age: 3,
             breed: "Siamese".into(),
@@ -116,7 +120,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = app(dir.path()).await;
         let zoe = Account {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: AccountId::new(),
             email: "zoe@cats.test".into(),
             name: "Zoe".into(),
             roles: vec![Role::Client],
@@ -127,21 +131,21 @@ mod tests {
         tx.commit().await.unwrap();
 
         // The account appeared after Hiring last heard: a new id for the same person.
-        let other = uuid::Uuid::now_v7();
+        let other = WorkerId::new();
         match handle(&app, &hired(other, "Zoe@Cats.test")).await {
             Err(HandlerError::Rejected(message)) => {
                 assert!(
-                    message.contains(&other.to_string()) && message.contains(&zoe.id),
+                    message.contains(&other.to_string()) && message.contains(&zoe.id.to_string()),
                     "{message}"
                 );
             }
             other => panic!("expected a rejection, got {other:?}"),
         }
         let mut conn = app.rt.db.pool().acquire().await.unwrap();
-        let account = store::account(&mut conn, &zoe.id).await.unwrap().unwrap();
+        let account = store::account(&mut conn, zoe.id).await.unwrap().unwrap();
         assert_eq!(account.roles, vec![Role::Client], "nothing changed");
         assert!(
-            store::account(&mut conn, &other.to_string())
+            store::account(&mut conn, other.into())
                 .await
                 .unwrap()
                 .is_none()
@@ -149,11 +153,11 @@ mod tests {
         drop(conn);
 
         // Hired under her own account's id: she keeps it and becomes a worker too.
-        handle(&app, &hired(zoe.id.parse().unwrap(), "zoe@cats.test"))
+        handle(&app, &hired(zoe.id.into(), "zoe@cats.test"))
             .await
             .unwrap();
         let mut conn = app.rt.db.pool().acquire().await.unwrap();
-        let account = store::account(&mut conn, &zoe.id).await.unwrap().unwrap();
+        let account = store::account(&mut conn, zoe.id).await.unwrap().unwrap();
         assert!(account.roles.contains(&Role::Worker), "{:?}", account.roles);
         assert!(account.roles.contains(&Role::Client), "{:?}", account.roles);
     }

@@ -243,7 +243,7 @@ async fn find_or_create(app: &App, claims: &UpstreamIdClaims) -> Result<Account,
             .fetch_optional(&mut *tx)
             .await?;
     if let Some(id) = existing {
-        let account = store::account(&mut tx, &id)
+        let account = store::account_by_text(&mut tx, &id)
             .await?
             .ok_or(IamError::NotFound("account"))?;
         return Ok(account);
@@ -254,7 +254,7 @@ async fn find_or_create(app: &App, claims: &UpstreamIdClaims) -> Result<Account,
     // and PostgreSQL cannot store a NUL.
     let name = web::text::to_single_line(&claims.name, 100);
     let account = Account {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: contracts::AccountId::new(),
         name: if name.is_empty() { email.clone() } else { name },
         email,
         roles: vec![Role::Client],
@@ -265,7 +265,7 @@ async fn find_or_create(app: &App, claims: &UpstreamIdClaims) -> Result<Account,
     store::insert_account(&mut tx, &account, None).await?;
     storage::query("UPDATE accounts SET upstream_subject = $1 WHERE id = $2")
         .bind(&subject)
-        .bind(&account.id)
+        .bind(account.id.to_string())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

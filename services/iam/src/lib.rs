@@ -266,7 +266,7 @@ async fn bootstrap(app: &App) -> anyhow::Result<()> {
         };
         let hash = app.passwords.hash(&password).await?;
         let admin = Account {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: contracts::AccountId::new(),
             email: email.clone(),
             name: "Administrator".into(),
             roles: vec![Role::Admin],

@@ -1,8 +1,8 @@
 //! IAM's tables.
 
 use auth::Role;
-use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
+use contracts::{AccountId, Envelope};
 use messaging::Outbox;
 use storage::{AnyConnection, AnyRow, Row};
 
@@ -14,14 +14,21 @@ use crate::error::IamError;
 
 type Result<T> = std::result::Result<T, IamError>;
 
-fn account_of(r: &AnyRow) -> Account {
-    Account {
-        id: r.get("id"),
+/// The account id in `column` of a row (ids are stored as their text).
+fn account_id(r: &AnyRow, column: &str) -> Result<AccountId> {
+    Ok(r.get::<String, _>(column)
+        .parse()
+        .map_err(anyhow::Error::from)?)
+}
+
+fn account_of(r: &AnyRow) -> Result<Account> {
+    Ok(Account {
+        id: account_id(r, "id")?,
         email: r.get("email"),
         name: r.get("name"),
         roles: roles_from_text(&r.get::<String, _>("roles")),
         status: Status::parse(&r.get::<String, _>("status")),
-    }
+    })
 }
 
 /// Inserts an account and announces it (`iam.account.created`) in the same transaction.
@@ -35,7 +42,7 @@ pub async fn insert_account(
         "INSERT INTO accounts (id, email, name, roles, status, password_hash, version, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
     )
-    .bind(&a.id)
+    .bind(a.id.to_string())
     .bind(&a.email)
     .bind(&a.name)
     .bind(roles_to_text(&a.roles))
@@ -56,7 +63,7 @@ pub async fn insert_account(
         Err(e) => return Err(e.into()),
     }
     let event = AccountCreated {
-        account_id: a.id.clone(),
+        account_id: a.id,
         email: a.email.clone(),
         name: a.name.clone(),
         roles: a.roles.iter().map(|r| r.as_str().to_owned()).collect(),
@@ -65,12 +72,22 @@ pub async fn insert_account(
     Ok(())
 }
 
-pub async fn account(conn: &mut AnyConnection, id: &str) -> Result<Option<Account>> {
-    Ok(storage::query("SELECT * FROM accounts WHERE id = $1")
-        .bind(id)
+pub async fn account(conn: &mut AnyConnection, id: AccountId) -> Result<Option<Account>> {
+    storage::query("SELECT * FROM accounts WHERE id = $1")
+        .bind(id.to_string())
         .fetch_optional(conn)
         .await?
-        .map(|r| account_of(&r)))
+        .map(|r| account_of(&r))
+        .transpose()
+}
+
+/// The account named by `id` as a request gave it (a path segment): none when the text is
+/// not an account id at all, as when no account has it.
+pub async fn account_by_text(conn: &mut AnyConnection, id: &str) -> Result<Option<Account>> {
+    match id.parse() {
+        Ok(id) => account(conn, id).await,
+        Err(_) => Ok(None),
+    }
 }
 
 /// The account and its password hash, by e-mail.
@@ -78,20 +95,21 @@ pub async fn credentials(
     conn: &mut AnyConnection,
     email: &str,
 ) -> Result<Option<(Account, Option<String>)>> {
-    Ok(storage::query("SELECT * FROM accounts WHERE email = $1")
+    storage::query("SELECT * FROM accounts WHERE email = $1")
         .bind(email)
         .fetch_optional(conn)
         .await?
-        .map(|r| (account_of(&r), r.get("password_hash"))))
+        .map(|r| Ok((account_of(&r)?, r.get("password_hash"))))
+        .transpose()
 }
 
 pub async fn accounts(conn: &mut AnyConnection) -> Result<Vec<Account>> {
-    Ok(storage::query("SELECT * FROM accounts ORDER BY email")
+    storage::query("SELECT * FROM accounts ORDER BY email")
         .fetch_all(conn)
         .await?
         .iter()
         .map(account_of)
-        .collect())
+        .collect()
 }
 
 pub async fn any_admin(conn: &mut AnyConnection) -> Result<bool> {
@@ -114,11 +132,11 @@ pub async fn update_account(conn: &mut AnyConnection, a: &Account) -> Result<()>
     .bind(a.status.as_str())
     .bind(&a.name)
     .bind(storage::now_micros())
-    .bind(&a.id)
+    .bind(a.id.to_string())
     .fetch_one(&mut *conn)
     .await?;
     let event = AccountChanged {
-        account_id: a.id.clone(),
+        account_id: a.id,
         email: a.email.clone(),
         name: a.name.clone(),
         roles: a.roles.iter().map(|r| r.as_str().to_owned()).collect(),
@@ -207,12 +225,12 @@ pub async fn clear_throttle(conn: &mut AnyConnection, key: &str) -> Result<()> {
 }
 
 /// Revokes every live refresh token of an account (disabling it signs it out everywhere).
-pub async fn revoke_account_tokens(conn: &mut AnyConnection, account_id: &str) -> Result<u64> {
+pub async fn revoke_account_tokens(conn: &mut AnyConnection, account_id: AccountId) -> Result<u64> {
     Ok(storage::query(
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
     )
     .bind(storage::now_micros())
-    .bind(account_id)
+    .bind(account_id.to_string())
     .execute(conn)
     .await?
     .rows_affected())
@@ -227,7 +245,7 @@ pub struct Client {
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
     pub audiences: Vec<String>,
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     /// How its ID tokens are signed.
     pub id_token_alg: SigningAlg,
     /// Where RP-initiated logout may send the browser back to, matched exactly.
@@ -249,7 +267,11 @@ pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>
                     .map_err(anyhow::Error::from)?,
                 audiences: serde_json::from_str(&r.get::<String, _>("audiences"))
                     .map_err(anyhow::Error::from)?,
-                account_id: r.get("account_id"),
+                account_id: r
+                    .get::<Option<String>, _>("account_id")
+                    .map(|id| id.parse())
+                    .transpose()
+                    .map_err(anyhow::Error::from)?,
                 // An unknown value (a newer version wrote it) falls back to the default.
                 id_token_alg: SigningAlg::parse(&r.get::<String, _>("id_token_alg"))
                     .unwrap_or(SigningAlg::RS256),
@@ -283,7 +305,7 @@ pub async fn upsert_client(conn: &mut AnyConnection, c: &Client) -> Result<()> {
     .bind(&c.secret_hash)
     .bind(serde_json::to_string(&c.redirect_uris).map_err(anyhow::Error::from)?)
     .bind(serde_json::to_string(&c.audiences).map_err(anyhow::Error::from)?)
-    .bind(&c.account_id)
+    .bind(c.account_id.map(String::from))
     .bind(storage::now_micros())
     .bind(c.id_token_alg.as_str())
     .bind(serde_json::to_string(&c.post_logout_redirect_uris).map_err(anyhow::Error::from)?)
@@ -295,7 +317,7 @@ pub async fn upsert_client(conn: &mut AnyConnection, c: &Client) -> Result<()> {
 /// A stored authorization code.
 pub struct Code {
     pub client_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub redirect_uri: String,
     pub code_challenge: String,
     pub scope: String,
@@ -311,7 +333,7 @@ pub async fn insert_code(conn: &mut AnyConnection, hash: &str, c: &Code) -> Resu
     )
     .bind(hash)
     .bind(&c.client_id)
-    .bind(&c.account_id)
+    .bind(c.account_id.to_string())
     .bind(&c.redirect_uri)
     .bind(&c.code_challenge)
     .bind(&c.scope)
@@ -329,7 +351,7 @@ pub async fn redeem_code(
     hash: &str,
     family_id: &str,
 ) -> Result<Option<Code>> {
-    Ok(storage::query(
+    storage::query(
         "UPDATE auth_codes SET used_at = $1, family_id = $3 WHERE code_hash = $2 \
          AND used_at IS NULL RETURNING *",
     )
@@ -338,15 +360,18 @@ pub async fn redeem_code(
     .bind(family_id)
     .fetch_optional(conn)
     .await?
-    .map(|r| Code {
-        client_id: r.get("client_id"),
-        account_id: r.get("account_id"),
-        redirect_uri: r.get("redirect_uri"),
-        code_challenge: r.get("code_challenge"),
-        scope: r.get("scope"),
-        nonce: r.get("nonce"),
-        expires_at: r.get("expires_at"),
-    }))
+    .map(|r| {
+        Ok(Code {
+            client_id: r.get("client_id"),
+            account_id: account_id(&r, "account_id")?,
+            redirect_uri: r.get("redirect_uri"),
+            code_challenge: r.get("code_challenge"),
+            scope: r.get("scope"),
+            nonce: r.get("nonce"),
+            expires_at: r.get("expires_at"),
+        })
+    })
+    .transpose()
 }
 
 /// The sign-in an already redeemed code started, if the code exists and was redeemed.
@@ -364,7 +389,7 @@ pub async fn redeemed_code_family(conn: &mut AnyConnection, hash: &str) -> Resul
 pub struct Refresh {
     pub family_id: String,
     pub client_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub scope: String,
     pub expires_at: i64,
     pub used: bool,
@@ -379,7 +404,7 @@ pub async fn insert_refresh(conn: &mut AnyConnection, hash: &str, r: &Refresh) -
     .bind(hash)
     .bind(&r.family_id)
     .bind(&r.client_id)
-    .bind(&r.account_id)
+    .bind(r.account_id.to_string())
     .bind(&r.scope)
     .bind(r.expires_at)
     .bind(storage::now_micros())
@@ -389,21 +414,22 @@ pub async fn insert_refresh(conn: &mut AnyConnection, hash: &str, r: &Refresh) -
 }
 
 pub async fn refresh(conn: &mut AnyConnection, hash: &str) -> Result<Option<Refresh>> {
-    Ok(
-        storage::query("SELECT * FROM refresh_tokens WHERE token_hash = $1")
-            .bind(hash)
-            .fetch_optional(conn)
-            .await?
-            .map(|r| Refresh {
+    storage::query("SELECT * FROM refresh_tokens WHERE token_hash = $1")
+        .bind(hash)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| {
+            Ok(Refresh {
                 family_id: r.get("family_id"),
                 client_id: r.get("client_id"),
-                account_id: r.get("account_id"),
+                account_id: account_id(&r, "account_id")?,
                 scope: r.get("scope"),
                 expires_at: r.get("expires_at"),
                 used: r.get::<Option<i64>, _>("used_at").is_some(),
                 revoked: r.get::<Option<i64>, _>("revoked_at").is_some(),
-            }),
-    )
+            })
+        })
+        .transpose()
 }
 
 /// Marks a refresh token used; false if it already was (a concurrent rotation).
@@ -434,7 +460,7 @@ pub async fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> Result<
 pub async fn revoke_family_of(
     conn: &mut AnyConnection,
     family_id: &str,
-    account_id: &str,
+    account_id: AccountId,
 ) -> Result<()> {
     storage::query(
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND account_id = $3 \
@@ -442,7 +468,7 @@ pub async fn revoke_family_of(
     )
     .bind(storage::now_micros())
     .bind(family_id)
-    .bind(account_id)
+    .bind(account_id.to_string())
     .execute(conn)
     .await?;
     Ok(())
@@ -462,7 +488,7 @@ pub fn parse_roles(names: &[String]) -> Result<Vec<Role>> {
 pub async fn insert_password_link(
     conn: &mut AnyConnection,
     hash: &str,
-    account_id: &str,
+    account_id: AccountId,
     purpose: &str,
     expires_at: i64,
 ) -> Result<()> {
@@ -471,7 +497,7 @@ pub async fn insert_password_link(
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(hash)
-    .bind(account_id)
+    .bind(account_id.to_string())
     .bind(purpose)
     .bind(expires_at)
     .bind(storage::now_micros())
@@ -481,15 +507,19 @@ pub async fn insert_password_link(
 }
 
 /// Uses a password link once: the account id if it was unused and unexpired.
-pub async fn use_password_link(conn: &mut AnyConnection, hash: &str) -> Result<Option<String>> {
-    Ok(storage::query_scalar(
+pub async fn use_password_link(conn: &mut AnyConnection, hash: &str) -> Result<Option<AccountId>> {
+    let id: Option<String> = storage::query_scalar(
         "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL \
          AND expires_at > $1 RETURNING account_id",
     )
     .bind(storage::now_micros())
     .bind(hash)
     .fetch_optional(conn)
-    .await?)
+    .await?;
+    Ok(id
+        .map(|id| id.parse())
+        .transpose()
+        .map_err(anyhow::Error::from)?)
 }
 
 /// True when the link exists, is unused and unexpired (the page checks before showing a form).
@@ -505,11 +535,15 @@ pub async fn password_link_usable(conn: &mut AnyConnection, hash: &str) -> Resul
     Ok(n == 1)
 }
 
-pub async fn set_password(conn: &mut AnyConnection, account_id: &str, hash: &str) -> Result<()> {
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    account_id: AccountId,
+    hash: &str,
+) -> Result<()> {
     storage::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(storage::now_micros())
-        .bind(account_id)
+        .bind(account_id.to_string())
         .execute(conn)
         .await?;
     Ok(())

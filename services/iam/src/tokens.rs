@@ -3,6 +3,7 @@
 use auth::{AccessClaims, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use contracts::AccountId;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,10 +29,11 @@ fn now_s() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// A signed access token for `account` via `client`, valid at `audiences`.
+/// A signed access token for `account` via `client`, valid at `audiences`. The subject is
+/// typed so that every token IAM issues carries an account id, the only `sub` services accept.
 pub async fn access_token(
     app: &App,
-    subject: &str,
+    subject: AccountId,
     roles: &[Role],
     client_id: &str,
     audiences: &[String],
@@ -39,7 +41,7 @@ pub async fn access_token(
     let now = now_s();
     let claims = AccessClaims {
         iss: app.issuer.clone(),
-        sub: subject.to_owned(),
+        sub: subject.to_string(),
         aud: audiences.to_vec(),
         exp: now + app.config.access_token_ttl_s as i64,
         nbf: now,
@@ -87,12 +89,13 @@ pub async fn id_token(
     sid: &str,
 ) -> anyhow::Result<String> {
     let now = now_s();
+    let sub = account.id.to_string();
     app.keys
         .sign(
             client.id_token_alg,
             &IdClaims {
                 iss: &app.issuer,
-                sub: &account.id,
+                sub: &sub,
                 aud: &client.id,
                 exp: now + app.config.access_token_ttl_s as i64,
                 iat: now,

@@ -58,8 +58,10 @@ async fn submit(
     who: Principal,
     Json(s): Json<Submission>,
 ) -> Result<(StatusCode, Json<Value>), MailError> {
+    // The sender is the account (or, for requests by event, the context): Mail keys
+    // idempotency and visibility on it as text.
     let message = compose(
-        &who.id,
+        &who.id.to_string(),
         &s.to,
         &s.template,
         &s.variables,
@@ -77,7 +79,7 @@ async fn submit(
     }
     tx.rollback().await?;
     let mut conn = app.rt.db.pool().acquire().await?;
-    let first = store::by_key(&mut conn, &who.id, &key)
+    let first = store::by_key(&mut conn, &who.id.to_string(), &key)
         .await?
         .ok_or_else(|| anyhow::anyhow!("idempotency key conflicted but is gone"))?;
     if first.recipient != message.recipient
@@ -148,7 +150,7 @@ async fn status(
     let m = store::get(&mut conn, &id)
         .await?
         .ok_or(MailError::NotFound("message"))?;
-    if m.sender != who.id && !who.has(Role::Admin) {
+    if m.sender != who.id.to_string() && !who.has(Role::Admin) {
         return Err(MailError::NotFound("message"));
     }
     Ok(Json(m))

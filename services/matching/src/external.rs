@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use contracts::{AccountId, OrderId, WorkerId};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -46,18 +47,18 @@ use crate::domain::steps::{ExternalOutcome, ExternalScores};
 
 #[derive(Serialize)]
 struct Reference<'a> {
-    order_id: Uuid,
-    client_id: &'a str,
+    order_id: OrderId,
+    client_id: AccountId,
     skill: &'a str,
     scheduled_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
-    excluded_workers: &'a [Uuid],
-    rebook_of: Option<Uuid>,
+    excluded_workers: &'a [WorkerId],
+    rebook_of: Option<OrderId>,
 }
 
 #[derive(Serialize)]
 struct CandidateOut<'a> {
-    id: Uuid,
+    id: WorkerId,
     name: &'a str,
     available: bool,
     skills: std::collections::BTreeMap<String, i64>,
@@ -86,7 +87,7 @@ pub struct Questions {
 /// What a step answered, before it is aligned to the roster.
 #[derive(Debug)]
 pub enum Answer {
-    ById(HashMap<Uuid, Option<f64>>),
+    ById(HashMap<WorkerId, Option<f64>>),
     InOrder(Vec<Option<f64>>),
     Failed(String),
 }
@@ -105,7 +106,7 @@ pub fn questions(
     );
     let r = Reference {
         order_id: reference.order_id,
-        client_id: &reference.client_id,
+        client_id: reference.client_id,
         skill: &reference.skill,
         scheduled_at: reference.scheduled_at,
         ends_at: reference.ends_at,
@@ -221,7 +222,11 @@ pub fn parse(bytes: &[u8], n: usize) -> Result<Answer, String> {
     match scores {
         Value::Object(m) => Ok(Answer::ById(
             m.into_iter()
-                .filter_map(|(k, v)| Some((Uuid::parse_str(&k).ok()?, number(&v))))
+                // Any form of UUID names a worker, as an external step may write it.
+                .filter_map(|(k, v)| {
+                    let id = WorkerId::from_uuid(Uuid::parse_str(&k).ok()?);
+                    Some((id, number(&v)))
+                })
                 .collect(),
         )),
         Value::Array(a) if a.len() == n => Ok(Answer::InOrder(a.iter().map(number).collect())),

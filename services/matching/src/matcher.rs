@@ -28,13 +28,12 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use contracts::Envelope;
 use contracts::matching::WorkerAssigned;
+use contracts::{Envelope, OrderId, WorkerId};
 use messaging::Outbox;
 use service::Context;
 use storage::AnyConnection;
 use tokio::sync::{Mutex, Notify};
-use uuid::Uuid;
 
 use crate::domain::pipeline::Pipeline;
 use crate::domain::roster::Roster;
@@ -88,7 +87,7 @@ impl Matcher {
     pub async fn ask_external(
         &self,
         conn: &mut AnyConnection,
-        order_id: Uuid,
+        order_id: OrderId,
     ) -> anyhow::Result<Option<(u64, Vec<external::Answer>)>> {
         if !self.has_external_steps() {
             return Ok(None);
@@ -111,7 +110,7 @@ impl Matcher {
 
     /// Decides one pending order in a transaction of its own, the external steps asked
     /// before it begins. Returns whether it assigned (and committed).
-    pub async fn decide_one(&self, db: &storage::Db, order_id: Uuid) -> anyhow::Result<bool> {
+    pub async fn decide_one(&self, db: &storage::Db, order_id: OrderId) -> anyhow::Result<bool> {
         let asked = {
             let mut conn = db.pool().acquire().await?;
             self.ask_external(&mut conn, order_id).await?
@@ -133,7 +132,7 @@ impl Matcher {
     pub async fn match_order(
         &self,
         conn: &mut AnyConnection,
-        order_id: Uuid,
+        order_id: OrderId,
         asked: Option<(u64, Vec<external::Answer>)>,
     ) -> anyhow::Result<bool> {
         store::lock_roster(conn).await?;
@@ -199,7 +198,7 @@ async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Resu
             if !contiguous || changes.len() > FULL_RELOAD_ABOVE {
                 true
             } else {
-                let mut workers: Vec<Uuid> = changes
+                let mut workers: Vec<WorkerId> = changes
                     .iter()
                     .filter(|(s, _)| *s > seq)
                     .map(|(_, w)| *w)

@@ -4,9 +4,9 @@
 
 use chrono::Utc;
 use contracts::ordering::OrderFacts;
+use contracts::{AdjustmentId, WorkerId};
 use serde::{Deserialize, Serialize};
 use storage::AnyConnection;
-use uuid::Uuid;
 
 use crate::domain::samples::{History, NormalSample};
 use crate::error::MatchingError;
@@ -37,7 +37,7 @@ pub async fn save(
             );
             if from != to {
                 let a = Adjustment {
-                    id: Uuid::now_v7(),
+                    id: AdjustmentId::new(),
                     worker_id: sample.id,
                     skill: skill.clone(),
                     from,
@@ -131,7 +131,7 @@ impl AdjustmentRequest {
 /// and whether it is new (false: a retry with the same idempotency key, applied before).
 pub async fn adjust(
     conn: &mut AnyConnection,
-    worker_id: Uuid,
+    worker_id: WorkerId,
     request: AdjustmentRequest,
     actor: &str,
     idempotency_key: Option<&str>,
@@ -179,7 +179,7 @@ pub async fn adjust(
     sample.skills.insert(req.skill.clone(), to);
     store::upsert_sample(conn, &sample).await?;
     let a = Adjustment {
-        id: Uuid::now_v7(),
+        id: AdjustmentId::new(),
         worker_id,
         skill: req.skill,
         from,
@@ -272,7 +272,7 @@ impl From<History> for HistoryView {
     }
 }
 
-pub async fn profile(conn: &mut AnyConnection, id: Uuid) -> anyhow::Result<Option<Profile>> {
+pub async fn profile(conn: &mut AnyConnection, id: WorkerId) -> anyhow::Result<Option<Profile>> {
     let Some(state) = store::load_sample_state(conn, id).await? else {
         return Ok(None);
     };

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use contracts::ordering::{OrderCanceled, OrderCompleted, OrderFacts, OrderFailed, OrderRequested};
-use contracts::{Envelope, Event};
+use contracts::{AccountId, Envelope, Event, Money, OrderId, ServiceTypeId, WorkerId};
 use messaging::{Handler, Outbox};
 use storage::{Db, DbOptions};
-use uuid::Uuid;
 
 use crate::domain::pipeline::{MatchingConfig, Pipeline, StepConfig};
 use crate::domain::samples::NormalSample;
@@ -69,7 +68,7 @@ fn matcher(config: &MatchingConfig) -> Arc<Matcher> {
 
 fn sample(name: &str, skills: &[(&str, i64)]) -> NormalSample {
     NormalSample {
-        id: Uuid::now_v7(),
+        id: WorkerId::new(),
         name: name.into(),
         available: true,
         skills: skills.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
@@ -88,17 +87,20 @@ fn at(hours: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(4_000_000_000, 0).unwrap() + chrono::Duration::hours(hours)
 }
 
-fn requested(hours: i64, excluded: Vec<Uuid>) -> OrderRequested {
+/// The client of every order here.
+const CLIENT: AccountId = AccountId::from_uuid(uuid::Uuid::from_u128(1));
+
+fn requested(hours: i64, excluded: Vec<WorkerId>) -> OrderRequested {
     OrderRequested {
-        order_id: Uuid::now_v7(),
-        client_id: "client-1".into(),
-        service_type_id: Uuid::now_v7(),
+        order_id: OrderId::new(),
+        client_id: CLIENT,
+        service_type_id: ServiceTypeId::new(),
         service_type_name: "Cleaning".into(),
         skill: "cleaning".into(),
         description: "floors".into(),
         scheduled_at: at(hours),
         duration_minutes: 120,
-        base_price: 100,
+        base_price: Money::from_minor(100),
         rebook_of: None,
         excluded_workers: excluded,
     }
@@ -122,7 +124,7 @@ async fn request(db: &Db, m: &Arc<Matcher>, r: &OrderRequested) -> store::Assign
     assignment(db, r.order_id).await
 }
 
-async fn assignment(db: &Db, order_id: Uuid) -> store::Assignment {
+async fn assignment(db: &Db, order_id: OrderId) -> store::Assignment {
     let mut conn = db.pool().acquire().await.unwrap();
     store::assignment(&mut conn, order_id)
         .await
@@ -130,12 +132,12 @@ async fn assignment(db: &Db, order_id: Uuid) -> store::Assignment {
         .unwrap()
 }
 
-fn facts(r: &OrderRequested, worker: Option<Uuid>) -> OrderFacts {
+fn facts(r: &OrderRequested, worker: Option<WorkerId>) -> OrderFacts {
     OrderFacts {
         order_id: r.order_id,
-        client_id: r.client_id.clone(),
+        client_id: r.client_id,
         worker_id: worker,
-        price: worker.map(|_| 100),
+        price: worker.map(|_| Money::from_minor(100)),
         service_type_id: r.service_type_id,
         service_type_name: r.service_type_name.clone(),
         scheduled_at: r.scheduled_at,
@@ -153,7 +155,7 @@ async fn deliver<E: Event>(db: &Db, e: &E) {
     work.commit().await.unwrap();
 }
 
-fn completed(r: &OrderRequested, w: Uuid) -> OrderCompleted {
+fn completed(r: &OrderRequested, w: WorkerId) -> OrderCompleted {
     OrderCompleted {
         order: facts(r, Some(w)),
         checked_in_at: r.scheduled_at,
@@ -162,7 +164,7 @@ fn completed(r: &OrderRequested, w: Uuid) -> OrderCompleted {
     }
 }
 
-fn failed(r: &OrderRequested, w: Option<Uuid>, reason: &str) -> OrderFailed {
+fn failed(r: &OrderRequested, w: Option<WorkerId>, reason: &str) -> OrderFailed {
     OrderFailed {
         order: facts(r, w),
         from_status: if w.is_some() { "active" } else { "requested" }.into(),
@@ -172,27 +174,30 @@ fn failed(r: &OrderRequested, w: Option<Uuid>, reason: &str) -> OrderFailed {
     }
 }
 
-fn canceled(r: &OrderRequested, w: Option<Uuid>) -> OrderCanceled {
+fn canceled(r: &OrderRequested, w: Option<WorkerId>) -> OrderCanceled {
     OrderCanceled {
         order: facts(r, w),
         from_status: if w.is_some() { "active" } else { "requested" }.into(),
         canceled_at: r.scheduled_at,
-        canceled_by: "client-1".into(),
+        canceled_by: CLIENT,
         reason: None,
     }
 }
 
-fn worker(a: &store::Assignment) -> Uuid {
-    Uuid::parse_str(a.worker_id.as_deref().expect("assigned")).unwrap()
+fn worker(a: &store::Assignment) -> WorkerId {
+    a.worker_id.expect("assigned")
 }
 
-async fn snapshot_of_db(db: &Db) -> BTreeMap<Uuid, crate::domain::roster::SampleState> {
+async fn snapshot_of_db(db: &Db) -> BTreeMap<WorkerId, crate::domain::roster::SampleState> {
     let mut conn = db.pool().acquire().await.unwrap();
     crate::domain::roster::Roster::from_states(store::load_roster(&mut conn).await.unwrap(), 0)
         .snapshot()
 }
 
-async fn snapshot_of(db: &Db, m: &Matcher) -> BTreeMap<Uuid, crate::domain::roster::SampleState> {
+async fn snapshot_of(
+    db: &Db,
+    m: &Matcher,
+) -> BTreeMap<WorkerId, crate::domain::roster::SampleState> {
     let mut conn = db.pool().acquire().await.unwrap();
     m.with_roster(&mut conn, |r| r.snapshot()).await.unwrap()
 }
@@ -332,7 +337,7 @@ async fn a_replica_behind_a_pruned_log_reloads_everything() {
 
 async fn adjust(
     db: &Db,
-    id: Uuid,
+    id: WorkerId,
     skill: &str,
     level: Option<i64>,
     delta: Option<i64>,
@@ -438,7 +443,7 @@ async fn adjustments_are_audited_validated_and_idempotent() {
             .unwrap_err();
         assert_eq!(field(e), expected);
     }
-    let e = adjust(db, Uuid::now_v7(), "cleaning", Some(5), None, "r", None)
+    let e = adjust(db, WorkerId::new(), "cleaning", Some(5), None, "r", None)
         .await
         .unwrap_err();
     assert!(matches!(e, MatchingError::NotFound(_)));
@@ -463,7 +468,7 @@ async fn adjustments_are_audited_validated_and_idempotent() {
     let paged: Vec<_> = first.iter().chain(&rest).map(|a| a.id).collect();
     assert_eq!(paged, audit.iter().map(|a| a.id).collect::<Vec<_>>());
     assert!(
-        store::adjustment_cursor(&mut conn, Uuid::now_v7(), first[0].id)
+        store::adjustment_cursor(&mut conn, WorkerId::new(), first[0].id)
             .await
             .unwrap()
             .is_none(),
@@ -514,7 +519,7 @@ async fn adjustments_are_audited_validated_and_idempotent() {
 }
 
 /// An external scorer: answers by `mode` ("normal", "array", "slow", "garbage", "500").
-async fn scorer(mode: &'static str, favourite: Uuid) -> (String, tokio::task::JoinHandle<()>) {
+async fn scorer(mode: &'static str, favourite: WorkerId) -> (String, tokio::task::JoinHandle<()>) {
     use axum::routing::post;
     let app = axum::Router::new().route(
         "/score",

@@ -88,7 +88,7 @@ impl Handler for OnAccount {
                 },
             )
         };
-        store::upsert_person(work, &id, &person, event.aggregate_version)
+        store::upsert_person(work, id, &person, event.aggregate_version)
             .await
             .map_err(failed)?;
         Ok(())

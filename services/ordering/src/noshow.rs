@@ -55,7 +55,7 @@ pub async fn sweep(app: &App) -> Result<usize, OrderingError> {
     }
 }
 
-async fn fail_one(app: &App, id: uuid::Uuid) -> Result<bool, OrderingError> {
+async fn fail_one(app: &App, id: contracts::OrderId) -> Result<bool, OrderingError> {
     let mut tx = app.rt.db.begin().await?;
     let order: Option<Order> = store::order_for_update(&mut tx, id).await?;
     let Some(mut order) = order else {

@@ -26,7 +26,7 @@ async fn send(
     key: String,
     cause: Option<&Envelope>,
 ) -> Result<(), OrderingError> {
-    let Some(client) = store::person(conn, &order.client_id).await? else {
+    let Some(client) = store::person(conn, order.client_id).await? else {
         tracing::warn!(order_id = %order.id, template, "client's address unknown: no mail");
         return Ok(());
     };
@@ -51,7 +51,7 @@ pub async fn activated(
     cause: Option<&Envelope>,
 ) -> Result<(), OrderingError> {
     let worker = match order.worker_id {
-        Some(w) => store::person(conn, &w.to_string()).await?.map(|p| p.name),
+        Some(w) => store::person(conn, w.into()).await?.map(|p| p.name),
         None => None,
     };
     let mut vars = serde_json::Map::new();
@@ -63,7 +63,14 @@ pub async fn activated(
     vars.insert("when".into(), json!(when(order)));
     vars.insert(
         "price".into(),
-        json!(order.price.unwrap_or(order.approximate_price).to_string()),
+        // Minor units, as the template has always been given them.
+        json!(
+            order
+                .price
+                .unwrap_or(order.approximate_price)
+                .minor()
+                .to_string()
+        ),
     );
     let key = format!("activated:{}:{}", order.id, order.assignment_version);
     send(conn, order, "order_activated", vars, key, cause).await

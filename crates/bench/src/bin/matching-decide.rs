@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use contracts::Envelope;
 use contracts::ordering::OrderRequested;
+use contracts::{AccountId, Envelope, Money, OrderId, ServiceTypeId, WorkerId};
 use matching::domain::pipeline::{MatchingConfig, Pipeline};
 use matching::domain::roster::{Booking, Roster, SampleState};
 use matching::domain::samples::{History, NormalSample, ReferenceSample};
@@ -94,13 +94,13 @@ fn states(n: usize, rng: &mut Rng) -> Vec<SampleState> {
                         end: storage::micros(
                             start + chrono::Duration::minutes(60 + 30 * rng.below(6) as i64),
                         ),
-                        order_id: Uuid::now_v7(),
+                        order_id: OrderId::new(),
                     }
                 })
                 .collect();
             SampleState {
                 sample: NormalSample {
-                    id: Uuid::now_v7(),
+                    id: WorkerId::new(),
                     name: format!("Worker {i}"),
                     available: rng.below(20) != 0,
                     skills,
@@ -115,7 +115,7 @@ fn states(n: usize, rng: &mut Rng) -> Vec<SampleState> {
         .collect()
 }
 
-fn order(rng: &mut Rng, roster_ids: &[Uuid]) -> OrderRequested {
+fn order(rng: &mut Rng, roster_ids: &[WorkerId]) -> OrderRequested {
     let scheduled_at = base() + chrono::Duration::minutes(rng.below(30 * 24 * 4) as i64 * 15);
     // One order in ten is a rebook excluding the worker who failed it.
     let excluded_workers = if rng.below(10) == 0 {
@@ -124,15 +124,16 @@ fn order(rng: &mut Rng, roster_ids: &[Uuid]) -> OrderRequested {
         vec![]
     };
     OrderRequested {
-        order_id: Uuid::now_v7(),
-        client_id: format!("client-{}", rng.below(1000)),
-        service_type_id: Uuid::now_v7(),
+        order_id: OrderId::new(),
+        // One of a thousand clients.
+        client_id: AccountId::from_uuid(Uuid::from_u128(u128::from(rng.below(1000)))),
+        service_type_id: ServiceTypeId::new(),
         service_type_name: "Help".into(),
         skill: SKILLS[rng.below(SKILLS.len() as u64) as usize].into(),
         description: String::new(),
         scheduled_at,
         duration_minutes: 120,
-        base_price: 100,
+        base_price: Money::from_minor(100),
         rebook_of: None,
         excluded_workers,
     }
@@ -141,7 +142,7 @@ fn order(rng: &mut Rng, roster_ids: &[Uuid]) -> OrderRequested {
 fn reference(o: &OrderRequested) -> ReferenceSample {
     ReferenceSample {
         order_id: o.order_id,
-        client_id: o.client_id.clone(),
+        client_id: o.client_id,
         skill: o.skill.clone(),
         scheduled_at: o.scheduled_at,
         ends_at: o.scheduled_at + chrono::Duration::minutes(o.duration_minutes),
@@ -259,7 +260,7 @@ async fn full(states: &[SampleState], runs: usize, rng: &mut Rng) -> anyhow::Res
         matcher: matcher.clone(),
         wake: Arc::new(tokio::sync::Notify::new()),
     };
-    let ids: Vec<Uuid> = states.iter().map(|s| s.sample.id).collect();
+    let ids: Vec<WorkerId> = states.iter().map(|s| s.sample.id).collect();
     let mut times = Vec::with_capacity(runs);
     for i in 0..runs + 10 {
         let o = order(rng, &ids);
@@ -292,7 +293,7 @@ async fn main() -> anyhow::Result<()> {
     for &n in &args.sizes {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
         let states = states(n, &mut rng);
-        let ids: Vec<Uuid> = states.iter().map(|s| s.sample.id).collect();
+        let ids: Vec<WorkerId> = states.iter().map(|s| s.sample.id).collect();
         let build = Instant::now();
         let roster = Roster::from_states(states.clone(), 1);
         let build_ms = build.elapsed().as_secs_f64() * 1e3;

@@ -1,6 +1,7 @@
 //! Accounts: who may sign in, with which roles.
 
 use auth::Role;
+use contracts::AccountId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::IamError;
@@ -8,7 +9,7 @@ use crate::error::IamError;
 /// An account as the admin API shows it (never the hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub name: String,
     pub roles: Vec<Role>,

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use web::{Json, Path};
 
-use contracts::Envelope;
 use contracts::iam::{MailRequest, MailRequested};
+use contracts::{AccountId, Envelope};
 use messaging::Outbox;
 
 use crate::App;
@@ -57,7 +57,7 @@ pub async fn create_account(
         None => None,
     };
     let account = Account {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: AccountId::new(),
         email,
         name,
         roles,
@@ -89,11 +89,11 @@ pub async fn get_account(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Account>, IamError> {
-    if who.id != id {
+    if who.id.to_string() != id {
         admin(&who)?;
     }
     let mut conn = app.rt.db.pool().acquire().await?;
-    store::account(&mut conn, &id)
+    store::account_by_text(&mut conn, &id)
         .await?
         .map(Json)
         .ok_or(IamError::NotFound("account"))
@@ -107,9 +107,9 @@ pub(crate) async fn invite(
     account: &Account,
     cause: Option<&Envelope>,
 ) -> Result<(), IamError> {
-    let (link, _) = super::password::new_link(app, conn, &account.id).await?;
+    let (link, _) = super::password::new_link(app, conn, account.id).await?;
     let invite = MailRequested {
-        account_id: account.id.clone(),
+        account_id: account.id,
         request: MailRequest {
             to: account.email.clone(),
             template: "set_password_invite".into(),
@@ -141,7 +141,7 @@ pub async fn change_account(
 ) -> Result<Json<Account>, IamError> {
     admin(&who)?;
     let mut tx = app.rt.db.begin().await?;
-    let mut account = store::account(&mut tx, &id)
+    let mut account = store::account_by_text(&mut tx, &id)
         .await?
         .ok_or(IamError::NotFound("account"))?;
     if let Some(roles) = &change.roles {
@@ -163,7 +163,7 @@ pub async fn change_account(
     }
     store::update_account(&mut tx, &account).await?;
     if account.status == Status::Disabled {
-        store::revoke_account_tokens(&mut tx, &account.id).await?;
+        store::revoke_account_tokens(&mut tx, account.id).await?;
     }
     tx.commit().await?;
     Ok(Json(account))
@@ -208,7 +208,7 @@ pub async fn create_service_account(
         ));
     }
     let account = Account {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: AccountId::new(),
         email: format!("{name}@services.mcf.local"),
         name: name.clone(),
         roles: vec![Role::Service],
@@ -227,7 +227,7 @@ pub async fn create_service_account(
             secret_hash: Some(digest(&secret)),
             redirect_uris: vec![],
             audiences,
-            account_id: Some(account.id.clone()),
+            account_id: Some(account.id),
             // Service accounts get no ID tokens; the column wants a value.
             id_token_alg: crate::keys::SigningAlg::RS256,
             post_logout_redirect_uris: vec![],

@@ -49,7 +49,7 @@ pub async fn change_password(
     }
     let (account, hash) = {
         let mut conn = app.rt.db.pool().acquire().await?;
-        let account = store::account(&mut conn, &who.id)
+        let account = store::account(&mut conn, who.id)
             .await?
             .filter(|a| a.status == Status::Active)
             .ok_or(IamError::NotFound("account"))?;
@@ -83,8 +83,8 @@ pub async fn change_password(
     }
     let new_hash = app.passwords.hash(&change.new_password).await?;
     let mut tx = app.rt.db.begin().await?;
-    store::set_password(&mut tx, &account.id, &new_hash).await?;
-    let ended = store::revoke_account_tokens(&mut tx, &account.id).await?;
+    store::set_password(&mut tx, account.id, &new_hash).await?;
+    let ended = store::revoke_account_tokens(&mut tx, account.id).await?;
     guesses.succeeded(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(account = %account.id, sessions_ended = ended, "password changed");

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use contracts::AccountId;
 use serde_json::{Value, json};
 use web::{Form, Query};
 
@@ -206,7 +207,7 @@ pub(crate) async fn issue_code(
         &digest(&code),
         &Code {
             client_id: param(p, "client_id").to_owned(),
-            account_id: account.id.clone(),
+            account_id: account.id,
             redirect_uri: redirect.to_owned(),
             code_challenge: param(p, "code_challenge").to_owned(),
             scope: param(p, "scope").to_owned(),
@@ -381,7 +382,7 @@ async fn code_grant(app: &App, p: &Params) -> Result<Value, IamError> {
     issue(
         app,
         &client,
-        &code.account_id,
+        code.account_id,
         &code.scope,
         &family,
         code.nonce.as_deref(),
@@ -417,7 +418,7 @@ async fn refresh_grant(app: &App, p: &Params) -> Result<Value, IamError> {
     issue(
         app,
         &client,
-        &old.account_id,
+        old.account_id,
         &old.scope,
         &old.family_id,
         None,
@@ -429,7 +430,7 @@ async fn refresh_grant(app: &App, p: &Params) -> Result<Value, IamError> {
 async fn issue(
     app: &App,
     client: &store::Client,
-    account_id: &str,
+    account_id: AccountId,
     scope: &str,
     family: &str,
     nonce: Option<&str>,
@@ -446,7 +447,7 @@ async fn issue(
         &Refresh {
             family_id: family.to_owned(),
             client_id: client.id.clone(),
-            account_id: account.id.clone(),
+            account_id: account.id,
             scope: scope.to_owned(),
             expires_at: storage::now_micros() + app.config.refresh_token_ttl_s as i64 * 1_000_000,
             used: false,
@@ -457,7 +458,7 @@ async fn issue(
     tx.commit().await?;
     let access = tokens::access_token(
         app,
-        &account.id,
+        account.id,
         &account.roles,
         &client.id,
         &client.audiences,
@@ -490,15 +491,14 @@ async fn client_credentials(app: &App, headers: &HeaderMap, p: &Params) -> Resul
         .ok_or_else(|| IamError::invalid_client("unknown client or wrong secret"))?;
     let account_id = client
         .account_id
-        .clone()
         .ok_or_else(|| IamError::invalid_client("the client acts for no account"))?;
-    let account = store::account(&mut conn, &account_id)
+    let account = store::account(&mut conn, account_id)
         .await?
         .filter(|a| a.status == Status::Active)
         .ok_or_else(|| IamError::invalid_client("the service account is disabled"))?;
     let access = tokens::access_token(
         app,
-        &account.id,
+        account.id,
         &account.roles,
         &client.id,
         &client.audiences,
@@ -522,7 +522,7 @@ pub(crate) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 /// `GET` or `POST /userinfo` (OpenID Connect Core 5.3.1: both): who the bearer is.
 pub async fn userinfo(State(app): State<App>, who: Principal) -> Result<Json<Value>, IamError> {
     let mut conn = app.rt.db.pool().acquire().await?;
-    let account = store::account(&mut conn, &who.id)
+    let account = store::account(&mut conn, who.id)
         .await?
         .ok_or(IamError::NotFound("account"))?;
     // No `aud`: userinfo is a plain JSON answer for the bearer, not a token (OpenID Connect

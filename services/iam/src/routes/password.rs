@@ -32,10 +32,10 @@ pub async fn create_link(
 ) -> Result<(StatusCode, Json<Value>), IamError> {
     who.require(&[auth::Role::Admin])?;
     let mut tx = app.rt.db.begin().await?;
-    let account = store::account(&mut tx, &id)
+    let account = store::account_by_text(&mut tx, &id)
         .await?
         .ok_or(IamError::NotFound("account"))?;
-    let (link, expires_at) = new_link(&app, &mut tx, &account.id).await?;
+    let (link, expires_at) = new_link(&app, &mut tx, account.id).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -48,7 +48,7 @@ pub async fn create_link(
 pub async fn new_link(
     app: &App,
     conn: &mut storage::AnyConnection,
-    account_id: &str,
+    account_id: contracts::AccountId,
 ) -> Result<(String, i64), IamError> {
     let token = random_token(32);
     let expires_at = storage::now_micros() + LINK_TTL_S * 1_000_000;
@@ -111,8 +111,8 @@ pub async fn set(
     let Some(account_id) = store::use_password_link(&mut tx, &digest(token)).await? else {
         return Ok(link_gone());
     };
-    store::set_password(&mut tx, &account_id, &hash).await?;
-    store::revoke_account_tokens(&mut tx, &account_id).await?;
+    store::set_password(&mut tx, account_id, &hash).await?;
+    store::revoke_account_tokens(&mut tx, account_id).await?;
     tx.commit().await?;
     Ok(Html(page::message(
         "Password set",
@@ -176,7 +176,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = crate::test_app(dir.path()).await;
         let account = Account {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: contracts::AccountId::new(),
             email: "luna@cats.test".into(),
             name: "Luna".into(),
             roles: vec![auth::Role::Worker],
@@ -186,7 +186,7 @@ mod tests {
         store::insert_account(&mut tx, &account, None)
             .await
             .unwrap();
-        let (link, _) = new_link(&app, &mut tx, &account.id).await.unwrap();
+        let (link, _) = new_link(&app, &mut tx, account.id).await.unwrap();
         tx.commit().await.unwrap();
         let token = link.split("token=").nth(1).unwrap().to_owned();
 

@@ -184,11 +184,13 @@ async fn try_end_session(app: &App, p: &Params) -> Result<Response, EndSession> 
         }
         None => None,
     };
+    // A `sub` that is no account id names no sign-in (IAM issues no such ID token).
     if let Some(hint) = &hint
         && let Some(sid) = &hint.sid
+        && let Ok(account) = hint.sub.parse()
     {
         let mut tx = app.rt.db.begin().await?;
-        store::revoke_family_of(&mut tx, sid, &hint.sub).await?;
+        store::revoke_family_of(&mut tx, sid, account).await?;
         tx.commit().await?;
     }
     Ok(match back {

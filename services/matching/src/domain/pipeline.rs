@@ -9,8 +9,8 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 use contracts::matching::StepScore;
+use contracts::{Money, WorkerId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::roster::Roster;
 use super::samples::ReferenceSample;
@@ -143,7 +143,7 @@ pub struct Pipeline {
 /// Another candidate close to the winner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunnerUp {
-    pub worker_id: Uuid,
+    pub worker_id: WorkerId,
     pub name: String,
     pub total: f64,
     /// Whether it passed every filter.
@@ -153,8 +153,8 @@ pub struct RunnerUp {
 /// The pipeline's choice and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    pub worker_id: Uuid,
-    pub price: i64,
+    pub worker_id: WorkerId,
+    pub price: Money,
     /// True when no candidate passed every filter and the fallback chose.
     pub fallback: bool,
     pub candidates: i64,
@@ -177,7 +177,7 @@ struct Ranked {
     all_ok: bool,
     total: f64,
     load: u32,
-    id: Uuid,
+    id: WorkerId,
     pos: usize,
 }
 
@@ -313,7 +313,7 @@ impl Pipeline {
         Ok(Pipeline {
             stages,
             externals,
-            pricing: Box::new(FlatPrice(config.price)),
+            pricing: Box::new(FlatPrice(Money::from_minor(config.price))),
         })
     }
 
@@ -532,6 +532,8 @@ fn summary(d: &Decision, name: &str, reference: &ReferenceSample) -> String {
 mod tests {
     use std::collections::{BTreeMap, HashMap};
 
+    use contracts::{AccountId, OrderId};
+
     use super::*;
     use crate::domain::roster::{Booking, SampleState};
     use crate::domain::samples::{History, NormalSample};
@@ -544,8 +546,8 @@ mod tests {
     fn reference() -> ReferenceSample {
         let at = now() + chrono::Duration::days(1);
         ReferenceSample {
-            order_id: Uuid::now_v7(),
-            client_id: "c".into(),
+            order_id: OrderId::new(),
+            client_id: AccountId::new(),
             skill: "cleaning".into(),
             scheduled_at: at,
             ends_at: at + chrono::Duration::hours(1),
@@ -592,10 +594,10 @@ mod tests {
     }
 
     /// A roster of the workers; returns it with their ids in order.
-    fn roster(r: &ReferenceSample, ws: Vec<W>) -> (Roster, Vec<Uuid>) {
+    fn roster(r: &ReferenceSample, ws: Vec<W>) -> (Roster, Vec<WorkerId>) {
         let mut ids = vec![];
         let states = ws.into_iter().enumerate().map(|(i, w)| {
-            let id = Uuid::now_v7();
+            let id = WorkerId::new();
             ids.push(id);
             let mut bookings = vec![];
             let (s, e) = (storage::micros(r.scheduled_at), storage::micros(r.ends_at));
@@ -603,7 +605,7 @@ mod tests {
                 bookings.push(Booking {
                     start: s,
                     end: e,
-                    order_id: Uuid::now_v7(),
+                    order_id: OrderId::new(),
                 });
             }
             for k in 0..w.load {
@@ -611,7 +613,7 @@ mod tests {
                 bookings.push(Booking {
                     start,
                     end: start + 1,
-                    order_id: Uuid::now_v7(),
+                    order_id: OrderId::new(),
                 });
             }
             SampleState {
@@ -655,7 +657,7 @@ mod tests {
         let d = decide(&pipeline(), &r, &roster);
         assert_eq!(d.worker_id, ids[1]);
         assert!(!d.fallback);
-        assert_eq!(d.price, 100);
+        assert_eq!(d.price, Money::from_minor(100));
         assert_eq!(d.candidates, 3);
         let steps: Vec<_> = d.explanation.iter().map(|s| s.step.as_str()).collect();
         assert_eq!(
@@ -758,7 +760,7 @@ mod tests {
         let p = Pipeline::from_config(&c).unwrap();
         let d = decide(&p, &r, &roster);
         assert_eq!(d.worker_id, ids[1]);
-        assert_eq!(d.price, 250);
+        assert_eq!(d.price, Money::from_minor(250));
         assert_eq!(d.explanation.len(), 1);
         // Weights: past results heavier than skill flips the choice.
         let p =

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
+use contracts::{OrderId, WorkerId};
 use uuid::Uuid;
 
 use super::samples::{History, NormalSample};
@@ -20,7 +21,7 @@ pub type SkillId = u32;
 pub struct Booking {
     pub start: i64,
     pub end: i64,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 /// Everything the roster keeps about one normal sample, as the store loads it.
@@ -35,7 +36,7 @@ pub struct SampleState {
 /// A normal sample in the roster.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub id: Uuid,
+    pub id: WorkerId,
     pub name: String,
     pub available: bool,
     /// (skill, level 0..=100), few per worker: a linear scan beats hashing.
@@ -72,7 +73,7 @@ impl Entry {
 /// What a decision reads about every candidate, kept contiguous (one cache-friendly pass).
 #[derive(Debug, Clone, Copy)]
 pub struct Hot {
-    pub id: Uuid,
+    pub id: WorkerId,
     pub available: bool,
     pub history: History,
     pub bookings: u32,
@@ -93,13 +94,13 @@ pub struct Hot {
 pub struct Roster {
     skill_ids: HashMap<String, SkillId>,
     skill_names: Vec<String>,
-    by_id: HashMap<Uuid, usize>,
+    by_id: HashMap<WorkerId, usize>,
     entries: Vec<Entry>,
     hot: Vec<Hot>,
     /// `columns[skill][pos]`: the level (0 when the worker lacks the skill).
     columns: Vec<Vec<u8>>,
     /// (start, order) -> (end, position) of every booking.
-    by_start: BTreeMap<(i64, Uuid), (i64, u32)>,
+    by_start: BTreeMap<(i64, OrderId), (i64, u32)>,
     /// The longest booking ever seen, bounding the range query.
     longest: i64,
     /// Changes when the roster is rebuilt from scratch (positions are then new).
@@ -224,9 +225,11 @@ impl Roster {
     pub fn overlaps(&self, start: i64, end: i64) -> Vec<u32> {
         let mut counts = vec![0u32; self.entries.len()];
         let from = start.saturating_sub(self.longest);
+        // The smallest order id: the bounds take every booking starting in [from, end).
+        let first = OrderId::from_uuid(Uuid::nil());
         let range = (
-            Bound::Included((from, Uuid::nil())),
-            Bound::Excluded((end, Uuid::nil())),
+            Bound::Included((from, first)),
+            Bound::Excluded((end, first)),
         );
         if from < end {
             for (_, (b_end, pos)) in self.by_start.range(range) {
@@ -260,7 +263,7 @@ impl Roster {
         self.entries.is_empty()
     }
 
-    pub fn get(&self, id: Uuid) -> Option<&Entry> {
+    pub fn get(&self, id: WorkerId) -> Option<&Entry> {
         self.by_id.get(&id).map(|&p| &self.entries[p])
     }
 
@@ -281,7 +284,7 @@ impl Roster {
     }
 
     /// The roster as plain data, comparable with a fresh load whatever the interning.
-    pub fn snapshot(&self) -> BTreeMap<Uuid, SampleState> {
+    pub fn snapshot(&self) -> BTreeMap<WorkerId, SampleState> {
         self.entries
             .iter()
             .map(|e| {
@@ -307,7 +310,7 @@ impl Roster {
 mod tests {
     use super::*;
 
-    fn state(id: Uuid, level: i64, bookings: Vec<Booking>) -> SampleState {
+    fn state(id: WorkerId, level: i64, bookings: Vec<Booking>) -> SampleState {
         SampleState {
             sample: NormalSample {
                 id,
@@ -322,14 +325,14 @@ mod tests {
 
     #[test]
     fn put_replaces_in_place_and_keeps_positions() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b) = (WorkerId::new(), WorkerId::new());
         let mut r = Roster::new();
         r.put(state(a, 10, vec![]));
         r.put(state(b, 20, vec![]));
         let booking = Booking {
             start: 10,
             end: 20,
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(),
         };
         r.put(state(a, 90, vec![booking]));
         assert_eq!(r.len(), 2);
@@ -366,7 +369,7 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        let ids: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
+        let ids: Vec<WorkerId> = (0..30).map(|_| WorkerId::new()).collect();
         let skills = ["a", "b", "c", "d"];
         let mut r = Roster::new();
         for round in 0..400 {
@@ -382,7 +385,7 @@ mod tests {
                     Booking {
                         start,
                         end: start + 1 + rnd(50) as i64,
-                        order_id: Uuid::now_v7(),
+                        order_id: OrderId::new(),
                     }
                 })
                 .collect();

@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use contracts::{AccountId, OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// Levels at or above this are a normal sample's strengths.
 pub const STRENGTH_FROM: i64 = 70;
@@ -12,15 +12,15 @@ pub const WEAKNESS_BELOW: i64 = 40;
 /// An order waiting for (or given) a worker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceSample {
-    pub order_id: Uuid,
-    pub client_id: String,
+    pub order_id: OrderId,
+    pub client_id: AccountId,
     pub skill: String,
     pub scheduled_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// Workers who must not be picked (the one who failed the original of a rebooked order).
-    pub excluded_workers: Vec<Uuid>,
+    pub excluded_workers: Vec<WorkerId>,
     /// When this order is a copy of a failed one: the original.
-    pub rebook_of: Option<Uuid>,
+    pub rebook_of: Option<OrderId>,
 }
 
 /// When an order starting at `start` and lasting `duration_minutes` ends; `None` when that
@@ -32,7 +32,7 @@ pub fn ends_at(start: DateTime<Utc>, duration_minutes: i64) -> Option<DateTime<U
 /// A worker as Matching sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormalSample {
-    pub id: Uuid,
+    pub id: WorkerId,
     pub name: String,
     /// False while the worker takes no jobs at all.
     pub available: bool,
@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn strengths_and_weaknesses_follow_the_thresholds() {
         let s = NormalSample {
-            id: Uuid::nil(),
+            id: WorkerId::new(),
             name: "w".into(),
             available: true,
             skills: BTreeMap::from([

@@ -3,7 +3,7 @@
 //! per candidate per decision, so they must not allocate: they read the interned roster
 //! entry and the precomputed [`Candidate`] facts.
 
-use uuid::Uuid;
+use contracts::{Money, WorkerId};
 
 use super::roster::{Entry, Roster, SkillId};
 use super::samples::{History, ReferenceSample};
@@ -197,7 +197,7 @@ pub struct ExternalScores {
 
 impl ExternalScores {
     /// Builds outcomes from scores looked up by worker id, aligned to the roster's positions.
-    pub fn align(roster: &Roster, score_of: impl Fn(&Uuid) -> Option<f64>) -> ExternalOutcome {
+    pub fn align(roster: &Roster, score_of: impl Fn(&WorkerId) -> Option<f64>) -> ExternalOutcome {
         ExternalOutcome::Scored(roster.entries().iter().map(|e| score_of(&e.id)).collect())
     }
 
@@ -250,14 +250,14 @@ pub const BUILT_IN: &[&str] = &[
 /// How an order is priced: its own small step, so a formula can replace the flat price.
 pub trait Pricing: Send + Sync {
     /// The price in minor units.
-    fn price(&self, reference: &ReferenceSample) -> i64;
+    fn price(&self, reference: &ReferenceSample) -> Money;
 }
 
 /// First version: every order costs the same.
-pub struct FlatPrice(pub i64);
+pub struct FlatPrice(pub Money);
 
 impl Pricing for FlatPrice {
-    fn price(&self, _: &ReferenceSample) -> i64 {
+    fn price(&self, _: &ReferenceSample) -> Money {
         self.0
     }
 }

@@ -3,8 +3,8 @@ use std::collections::BTreeMap;
 use auth::Principal;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use contracts::{AdjustmentId, WorkerId};
 use serde::Deserialize;
-use uuid::Uuid;
 use web::{Json, Path, Query};
 
 use crate::App;
@@ -18,7 +18,7 @@ use crate::store::{self, Adjustment};
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The worker's id; generated when absent.
-    pub id: Option<Uuid>,
+    pub id: Option<WorkerId>,
     pub name: String,
     #[serde(default = "yes")]
     pub available: bool,
@@ -32,7 +32,7 @@ fn yes() -> bool {
 }
 
 impl Profile {
-    fn validate(self, id: Uuid) -> Result<NormalSample, MatchingError> {
+    fn validate(self, id: WorkerId) -> Result<NormalSample, MatchingError> {
         let name = web::text::single_line("name", &self.name, 100)?;
         if self.skills.len() > profiles::MAX_SKILLS {
             return Err(MatchingError::invalid(
@@ -72,7 +72,7 @@ pub async fn register(
     who: Principal,
     Json(profile): Json<Profile>,
 ) -> Result<(StatusCode, Json<NormalSample>), MatchingError> {
-    let id = profile.id.unwrap_or_else(Uuid::now_v7);
+    let id = profile.id.unwrap_or_else(WorkerId::new);
     let sample = profile.validate(id)?;
     let created = save(&app, &sample, &who).await?;
     let status = if created {
@@ -87,7 +87,7 @@ pub async fn register(
 pub async fn update(
     State(app): State<App>,
     who: Principal,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WorkerId>,
     Json(profile): Json<Profile>,
 ) -> Result<Json<NormalSample>, MatchingError> {
     if profile.id.is_some_and(|p| p != id) {
@@ -106,7 +106,7 @@ pub async fn update(
 
 async fn save(app: &App, sample: &NormalSample, who: &Principal) -> Result<bool, MatchingError> {
     let mut tx = app.rt.db.begin().await?;
-    let created = profiles::save(&mut tx, sample, &who.id, "profile replaced").await?;
+    let created = profiles::save(&mut tx, sample, &who.id.to_string(), "profile replaced").await?;
     tx.commit().await?;
     app.wake.notify_one();
     Ok(created)
@@ -115,7 +115,7 @@ async fn save(app: &App, sample: &NormalSample, who: &Principal) -> Result<bool,
 /// `GET /normal-samples/{id}`: the profile with strengths, weaknesses, bookings and history.
 pub async fn get(
     State(app): State<App>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WorkerId>,
 ) -> Result<Json<profiles::Profile>, MatchingError> {
     let mut conn = app.rt.db.pool().acquire().await?;
     profiles::profile(&mut conn, id)
@@ -136,7 +136,7 @@ pub async fn list(State(app): State<App>) -> Result<Json<Vec<NormalSample>>, Mat
 pub async fn adjust(
     State(app): State<App>,
     who: Principal,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WorkerId>,
     headers: HeaderMap,
     Json(request): Json<AdjustmentRequest>,
 ) -> Result<(StatusCode, Json<Adjustment>), MatchingError> {
@@ -144,7 +144,7 @@ pub async fn adjust(
         web::idempotency_key(&headers).map_err(|m| MatchingError::invalid("Idempotency-Key", m))?;
     let mut tx = app.rt.db.begin().await?;
     let (adjustment, created) =
-        profiles::adjust(&mut tx, id, request, &who.id, key.as_deref()).await?;
+        profiles::adjust(&mut tx, id, request, &who.id.to_string(), key.as_deref()).await?;
     tx.commit().await?;
     app.wake.notify_one();
     let status = if created {
@@ -161,7 +161,7 @@ pub async fn adjust(
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentsPage {
     pub limit: Option<i64>,
-    pub after: Option<Uuid>,
+    pub after: Option<AdjustmentId>,
 }
 
 /// Largest page of `GET /normal-samples/{id}/adjustments`.
@@ -171,7 +171,7 @@ pub const MAX_ADJUSTMENTS_PAGE: i64 = 200;
 /// newest first, a page at a time.
 pub async fn adjustments(
     State(app): State<App>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<WorkerId>,
     Query(page): Query<AdjustmentsPage>,
 ) -> Result<Json<Vec<Adjustment>>, MatchingError> {
     let limit = page.limit.unwrap_or(50);

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use uuid::Uuid;
+use contracts::OrderId;
 use web::{Json, Path};
 
 use crate::App;
@@ -11,7 +11,7 @@ use crate::store::{self, Assignment};
 /// `GET /reference-samples/{order_id}`: the order's match, with every step's scores.
 pub async fn get(
     State(app): State<App>,
-    Path(order_id): Path<Uuid>,
+    Path(order_id): Path<OrderId>,
 ) -> Result<Json<Assignment>, MatchingError> {
     let mut conn = app.rt.db.pool().acquire().await?;
     store::assignment(&mut conn, order_id)

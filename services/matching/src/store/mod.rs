@@ -4,15 +4,20 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use contracts::matching::StepScore;
+use contracts::{AdjustmentId, Money, OrderId, ParseIdError, WorkerId};
 use serde::{Deserialize, Serialize};
 use storage::{AnyConnection, AnyRow, Row, micros, time};
-use uuid::Uuid;
 
 use crate::domain::pipeline::{Decision, RunnerUp};
 use crate::domain::roster::{Booking, SampleState};
 use crate::domain::samples::{History, NormalSample, ReferenceSample};
 
 type Result<T> = std::result::Result<T, anyhow::Error>;
+
+/// An id kept as TEXT.
+fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T> {
+    Ok(s.parse()?)
+}
 
 /// The lock every transaction that changes normal samples or bookings takes (PostgreSQL;
 /// SQLite serializes writers already). Transaction-scoped: released at commit or rollback.
@@ -27,7 +32,7 @@ pub async fn lock_roster(conn: &mut AnyConnection) -> Result<()> {
 
 /// Logs that `worker_id`'s sample or bookings changed. Call under [`lock_roster`]: the
 /// sequence is then gap-free and in commit order.
-pub async fn log_change(conn: &mut AnyConnection, worker_id: Uuid) -> Result<()> {
+pub async fn log_change(conn: &mut AnyConnection, worker_id: WorkerId) -> Result<()> {
     storage::query(
         "INSERT INTO roster_changes (seq, worker_id, at) \
          SELECT COALESCE(MAX(seq), 0) + 1, $1, $2 FROM roster_changes",
@@ -40,18 +45,13 @@ pub async fn log_change(conn: &mut AnyConnection, worker_id: Uuid) -> Result<()>
 }
 
 /// Changes from `from_seq` on (inclusive), in order.
-pub async fn changes_from(conn: &mut AnyConnection, from_seq: i64) -> Result<Vec<(i64, Uuid)>> {
+pub async fn changes_from(conn: &mut AnyConnection, from_seq: i64) -> Result<Vec<(i64, WorkerId)>> {
     storage::query("SELECT seq, worker_id FROM roster_changes WHERE seq >= $1 ORDER BY seq")
         .bind(from_seq)
         .fetch_all(conn)
         .await?
         .iter()
-        .map(|r| {
-            Ok((
-                r.get("seq"),
-                Uuid::parse_str(&r.get::<String, _>("worker_id"))?,
-            ))
-        })
+        .map(|r| Ok((r.get("seq"), parse_id(&r.get::<String, _>("worker_id"))?)))
         .collect()
 }
 
@@ -81,20 +81,20 @@ pub async fn prune_changes(conn: &mut AnyConnection, before: i64) -> Result<u64>
 
 fn sample_of(r: &AnyRow) -> Result<NormalSample> {
     Ok(NormalSample {
-        id: Uuid::parse_str(&r.get::<String, _>("id"))?,
+        id: parse_id(&r.get::<String, _>("id"))?,
         name: r.get("name"),
         available: r.get::<i64, _>("available") != 0,
         skills: serde_json::from_str(&r.get::<String, _>("skills"))?,
     })
 }
 
-fn booking_of(r: &AnyRow) -> Result<(Uuid, Booking)> {
+fn booking_of(r: &AnyRow) -> Result<(WorkerId, Booking)> {
     Ok((
-        Uuid::parse_str(&r.get::<String, _>("worker_id"))?,
+        parse_id(&r.get::<String, _>("worker_id"))?,
         Booking {
             start: r.get("scheduled_at"),
             end: r.get("ends_at"),
-            order_id: Uuid::parse_str(&r.get::<String, _>("order_id"))?,
+            order_id: parse_id(&r.get::<String, _>("order_id"))?,
         },
     ))
 }
@@ -109,7 +109,7 @@ fn add_result(h: &mut History, outcome: &str, n: i64) {
 
 /// Every normal sample with its bookings and history (a replica's full roster load).
 pub async fn load_roster(conn: &mut AnyConnection) -> Result<Vec<SampleState>> {
-    let mut bookings: HashMap<Uuid, Vec<Booking>> = HashMap::new();
+    let mut bookings: HashMap<WorkerId, Vec<Booking>> = HashMap::new();
     for r in storage::query(
         "SELECT order_id, worker_id, scheduled_at, ends_at FROM reference_samples \
          WHERE status = 'assigned' AND worker_id IS NOT NULL",
@@ -120,14 +120,14 @@ pub async fn load_roster(conn: &mut AnyConnection) -> Result<Vec<SampleState>> {
         let (w, b) = booking_of(&r)?;
         bookings.entry(w).or_default().push(b);
     }
-    let mut history: HashMap<Uuid, History> = HashMap::new();
+    let mut history: HashMap<WorkerId, History> = HashMap::new();
     for r in storage::query(
         "SELECT worker_id, outcome, COUNT(*) AS n FROM sample_results GROUP BY worker_id, outcome",
     )
     .fetch_all(&mut *conn)
     .await?
     {
-        let w = Uuid::parse_str(&r.get::<String, _>("worker_id"))?;
+        let w = parse_id(&r.get::<String, _>("worker_id"))?;
         add_result(
             history.entry(w).or_default(),
             &r.get::<String, _>("outcome"),
@@ -150,7 +150,10 @@ pub async fn load_roster(conn: &mut AnyConnection) -> Result<Vec<SampleState>> {
 }
 
 /// One normal sample with its bookings and history (`None`: no such sample).
-pub async fn load_sample_state(conn: &mut AnyConnection, id: Uuid) -> Result<Option<SampleState>> {
+pub async fn load_sample_state(
+    conn: &mut AnyConnection,
+    id: WorkerId,
+) -> Result<Option<SampleState>> {
     let Some(sample) = sample(&mut *conn, id).await? else {
         return Ok(None);
     };
@@ -172,7 +175,7 @@ pub async fn load_sample_state(conn: &mut AnyConnection, id: Uuid) -> Result<Opt
     }))
 }
 
-pub async fn history(conn: &mut AnyConnection, id: Uuid) -> Result<History> {
+pub async fn history(conn: &mut AnyConnection, id: WorkerId) -> Result<History> {
     let mut h = History::default();
     for r in storage::query(
         "SELECT outcome, COUNT(*) AS n FROM sample_results WHERE worker_id = $1 GROUP BY outcome",
@@ -204,7 +207,7 @@ pub async fn upsert_sample(conn: &mut AnyConnection, s: &NormalSample) -> Result
     Ok(())
 }
 
-pub async fn sample(conn: &mut AnyConnection, id: Uuid) -> Result<Option<NormalSample>> {
+pub async fn sample(conn: &mut AnyConnection, id: WorkerId) -> Result<Option<NormalSample>> {
     storage::query("SELECT * FROM normal_samples WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(conn)
@@ -237,14 +240,14 @@ pub async fn insert_reference(
          ON CONFLICT (order_id) DO NOTHING",
     )
     .bind(r.order_id.to_string())
-    .bind(&r.client_id)
+    .bind(r.client_id.to_string())
     .bind(&r.skill)
     .bind(micros(r.scheduled_at))
     .bind(micros(r.ends_at))
     .bind(cause)
     .bind(storage::now_micros())
     .bind(serde_json::to_string(&r.excluded_workers)?)
-    .bind(r.rebook_of.map(|u| u.to_string()))
+    .bind(r.rebook_of.map(String::from))
     .execute(conn)
     .await?
     .rows_affected();
@@ -258,11 +261,11 @@ pub struct Pending {
     pub cause: String,
 }
 
-fn uuid_opt(s: Option<String>) -> Result<Option<Uuid>> {
-    Ok(s.map(|s| Uuid::parse_str(&s)).transpose()?)
+fn id_opt<T: std::str::FromStr<Err = ParseIdError>>(s: Option<String>) -> Result<Option<T>> {
+    s.map(|s| parse_id(&s)).transpose()
 }
 
-pub async fn pending(conn: &mut AnyConnection, order_id: Uuid) -> Result<Option<Pending>> {
+pub async fn pending(conn: &mut AnyConnection, order_id: OrderId) -> Result<Option<Pending>> {
     storage::query("SELECT * FROM reference_samples WHERE order_id = $1 AND status = 'pending'")
         .bind(order_id.to_string())
         .fetch_optional(conn)
@@ -271,14 +274,14 @@ pub async fn pending(conn: &mut AnyConnection, order_id: Uuid) -> Result<Option<
             Ok(Pending {
                 reference: ReferenceSample {
                     order_id,
-                    client_id: r.get("client_id"),
+                    client_id: parse_id(&r.get::<String, _>("client_id"))?,
                     skill: r.get("skill"),
                     scheduled_at: time(r.get("scheduled_at")),
                     ends_at: time(r.get("ends_at")),
                     excluded_workers: serde_json::from_str(
                         &r.get::<String, _>("excluded_workers"),
                     )?,
-                    rebook_of: uuid_opt(r.get("rebook_of"))?,
+                    rebook_of: id_opt(r.get("rebook_of"))?,
                 },
                 assignment_version: r.get("assignment_version"),
                 cause: r.get("cause"),
@@ -288,7 +291,7 @@ pub async fn pending(conn: &mut AnyConnection, order_id: Uuid) -> Result<Option<
 }
 
 /// Oldest pending orders first.
-pub async fn pending_ids(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Uuid>> {
+pub async fn pending_ids(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OrderId>> {
     storage::query_scalar::<_, String>(
         "SELECT order_id FROM reference_samples WHERE status = 'pending' \
          ORDER BY requested_at LIMIT $1",
@@ -297,7 +300,7 @@ pub async fn pending_ids(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Uui
     .fetch_all(conn)
     .await?
     .iter()
-    .map(|s| Ok(Uuid::parse_str(s)?))
+    .map(|s| parse_id(s))
     .collect()
 }
 
@@ -314,7 +317,7 @@ pub struct Details {
 /// got there first.
 pub async fn assign(
     conn: &mut AnyConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     version: i64,
     d: &Decision,
 ) -> Result<bool> {
@@ -330,7 +333,7 @@ pub async fn assign(
          assigned_at = $7, details = $8 WHERE order_id = $9 AND status = 'pending'",
     )
     .bind(d.worker_id.to_string())
-    .bind(d.price)
+    .bind(d.price.minor())
     .bind(version)
     .bind(serde_json::to_string(&d.explanation)?)
     .bind(i64::from(d.fallback))
@@ -351,7 +354,7 @@ pub async fn close_reference(
     conn: &mut AnyConnection,
     order: &contracts::ordering::OrderFacts,
     status: &str,
-) -> Result<Option<Uuid>> {
+) -> Result<Option<WorkerId>> {
     let row = storage::query("SELECT status, worker_id FROM reference_samples WHERE order_id = $1")
         .bind(order.order_id.to_string())
         .fetch_optional(&mut *conn)
@@ -364,7 +367,7 @@ pub async fn close_reference(
              ON CONFLICT (order_id) DO NOTHING",
         )
         .bind(order.order_id.to_string())
-        .bind(&order.client_id)
+        .bind(order.client_id.to_string())
         // Its request never arrived, so the skill is unknown; the row only marks the
         // order closed, and a closed order is never matched.
         .bind("")
@@ -376,14 +379,14 @@ pub async fn close_reference(
                 .unwrap_or(order.scheduled_at),
         ))
         .bind(status)
-        .bind(order.worker_id.map(|w| w.to_string()))
+        .bind(order.worker_id.map(String::from))
         .bind(storage::now_micros())
         .execute(&mut *conn)
         .await?;
         return Ok(None);
     };
     let was: String = row.get("status");
-    let worker = uuid_opt(row.get("worker_id"))?;
+    let worker = id_opt(row.get("worker_id"))?;
     if was == "pending" || was == "assigned" {
         storage::query(
             "UPDATE reference_samples SET status = $1, closed_at = $2 WHERE order_id = $3",
@@ -401,7 +404,7 @@ pub async fn close_reference(
 pub async fn record_result(
     conn: &mut AnyConnection,
     order: &contracts::ordering::OrderFacts,
-    worker_id: Uuid,
+    worker_id: WorkerId,
     outcome: &str,
 ) -> Result<bool> {
     let n = storage::query(
@@ -424,7 +427,7 @@ pub async fn record_result(
 /// One finished job of a normal sample.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SampleResult {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     /// `completed` or `no_show`.
     pub outcome: String,
     pub service_type_name: String,
@@ -434,7 +437,7 @@ pub struct SampleResult {
 
 pub async fn recent_results(
     conn: &mut AnyConnection,
-    worker_id: Uuid,
+    worker_id: WorkerId,
     limit: i64,
 ) -> Result<Vec<SampleResult>> {
     storage::query(
@@ -448,7 +451,7 @@ pub async fn recent_results(
     .iter()
     .map(|r| {
         Ok(SampleResult {
-            order_id: Uuid::parse_str(&r.get::<String, _>("order_id"))?,
+            order_id: parse_id(&r.get::<String, _>("order_id"))?,
             outcome: r.get("outcome"),
             service_type_name: r.get("service_type_name"),
             scheduled_at: time(r.get("scheduled_at")),
@@ -461,8 +464,8 @@ pub async fn recent_results(
 /// One audited change of a skill level.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Adjustment {
-    pub id: Uuid,
-    pub worker_id: Uuid,
+    pub id: AdjustmentId,
+    pub worker_id: WorkerId,
     pub skill: String,
     /// None: the skill was new.
     pub from: Option<i64>,
@@ -476,8 +479,8 @@ pub struct Adjustment {
 
 fn adjustment_of(r: &AnyRow) -> Result<Adjustment> {
     Ok(Adjustment {
-        id: Uuid::parse_str(&r.get::<String, _>("id"))?,
-        worker_id: Uuid::parse_str(&r.get::<String, _>("worker_id"))?,
+        id: parse_id(&r.get::<String, _>("id"))?,
+        worker_id: parse_id(&r.get::<String, _>("worker_id"))?,
         skill: r.get("skill"),
         from: r.get("from_level"),
         to: r.get("to_level"),
@@ -512,7 +515,7 @@ pub async fn insert_adjustment(
 
 pub async fn adjustment_by_key(
     conn: &mut AnyConnection,
-    worker_id: Uuid,
+    worker_id: WorkerId,
     key: &str,
 ) -> Result<Option<Adjustment>> {
     storage::query("SELECT * FROM sample_adjustments WHERE worker_id = $1 AND idempotency_key = $2")
@@ -528,14 +531,14 @@ pub async fn adjustment_by_key(
 /// Where a page of a worker's adjustments starts: after this one (newest first).
 pub struct AdjustmentCursor {
     pub at: i64,
-    pub id: Uuid,
+    pub id: AdjustmentId,
 }
 
 /// The cursor after adjustment `id` of `worker_id`; `None` if it is not one of theirs.
 pub async fn adjustment_cursor(
     conn: &mut AnyConnection,
-    worker_id: Uuid,
-    id: Uuid,
+    worker_id: WorkerId,
+    id: AdjustmentId,
 ) -> Result<Option<AdjustmentCursor>> {
     let at: Option<i64> =
         storage::query("SELECT at FROM sample_adjustments WHERE worker_id = $1 AND id = $2")
@@ -550,7 +553,7 @@ pub async fn adjustment_cursor(
 /// Up to `limit` of a worker's adjustments, newest first, after `after` (if given).
 pub async fn adjustments(
     conn: &mut AnyConnection,
-    worker_id: Uuid,
+    worker_id: WorkerId,
     after: Option<&AdjustmentCursor>,
     limit: i64,
 ) -> Result<Vec<Adjustment>> {
@@ -584,7 +587,7 @@ pub async fn adjustments(
 /// A booking as a profile shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BookingView {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub scheduled_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
 }
@@ -600,11 +603,11 @@ pub fn booking_view(b: &Booking) -> BookingView {
 /// A reference sample as managers read it: status, the chosen worker and why.
 #[derive(Debug, Serialize)]
 pub struct Assignment {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub status: String,
     pub skill: String,
-    pub worker_id: Option<String>,
-    pub price: Option<i64>,
+    pub worker_id: Option<WorkerId>,
+    pub price: Option<Money>,
     /// True when no worker passed every filter and the documented fallback picked one.
     pub fallback: bool,
     pub candidates: i64,
@@ -619,13 +622,13 @@ pub struct Assignment {
     pub notes: BTreeMap<String, String>,
     /// The next best candidates, best first.
     pub runner_ups: Vec<RunnerUp>,
-    pub excluded_workers: Vec<Uuid>,
-    pub rebook_of: Option<Uuid>,
+    pub excluded_workers: Vec<WorkerId>,
+    pub rebook_of: Option<OrderId>,
     pub scheduled_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
 }
 
-pub async fn assignment(conn: &mut AnyConnection, order_id: Uuid) -> Result<Option<Assignment>> {
+pub async fn assignment(conn: &mut AnyConnection, order_id: OrderId) -> Result<Option<Assignment>> {
     storage::query("SELECT * FROM reference_samples WHERE order_id = $1")
         .bind(order_id.to_string())
         .fetch_optional(conn)
@@ -644,8 +647,8 @@ pub async fn assignment(conn: &mut AnyConnection, order_id: Uuid) -> Result<Opti
                 order_id,
                 status: r.get("status"),
                 skill: r.get("skill"),
-                worker_id: r.get("worker_id"),
-                price: r.get("price"),
+                worker_id: id_opt(r.get("worker_id"))?,
+                price: r.get::<Option<i64>, _>("price").map(Money::from_minor),
                 fallback: r.get::<i64, _>("fallback") != 0,
                 candidates: r.get("candidates"),
                 total: details.as_ref().map(|d| d.total),
@@ -658,7 +661,7 @@ pub async fn assignment(conn: &mut AnyConnection, order_id: Uuid) -> Result<Opti
                 explanation,
                 runner_ups: details.map(|d| d.runner_ups).unwrap_or_default(),
                 excluded_workers: serde_json::from_str(&r.get::<String, _>("excluded_workers"))?,
-                rebook_of: uuid_opt(r.get("rebook_of"))?,
+                rebook_of: id_opt(r.get("rebook_of"))?,
                 scheduled_at: time(r.get("scheduled_at")),
                 ends_at: time(r.get("ends_at")),
             })

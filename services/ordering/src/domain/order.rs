@@ -12,13 +12,12 @@
 //! one event (and a history entry); a refused one changes nothing.
 
 use chrono::{DateTime, Duration, Utc};
-use contracts::Envelope;
 use contracts::ordering::{
     OrderActivated, OrderCanceled, OrderCompleted, OrderFacts, OrderFailed, OrderRequested,
     OrderStarted,
 };
+use contracts::{AccountId, Envelope, Money, OrderId, ServiceTypeId, WorkerId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::service_type::ServiceType;
 use crate::error::OrderingError;
@@ -85,9 +84,9 @@ impl Status {
 /// Who asks to cancel an order: its client, or staff (managers and admins), who may cancel
 /// any client's order. Each carries the caller's account id, recorded as `canceled_by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Canceler<'a> {
-    Client(&'a str),
-    Staff(&'a str),
+pub enum Canceler {
+    Client(AccountId),
+    Staff(AccountId),
 }
 
 /// The time rules of the lifecycle (`[ordering]` config).
@@ -111,9 +110,9 @@ impl Default for Policy {
 /// An order, as Ordering keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
-    pub id: Uuid,
-    pub client_id: String,
-    pub service_type_id: Uuid,
+    pub id: OrderId,
+    pub client_id: AccountId,
+    pub service_type_id: ServiceTypeId,
     /// The service type's name when ordered (later catalog edits do not rewrite orders).
     pub service_type_name: String,
     pub skill: String,
@@ -121,11 +120,11 @@ pub struct Order {
     pub scheduled_at: DateTime<Utc>,
     pub duration_minutes: i64,
     pub status: Status,
-    pub worker_id: Option<Uuid>,
+    pub worker_id: Option<WorkerId>,
     /// The price, once Matching set it (minor units).
-    pub price: Option<i64>,
+    pub price: Option<Money>,
     /// The approximate price shown when ordering (the service type's price then).
-    pub approximate_price: i64,
+    pub approximate_price: Money,
     #[serde(skip)]
     pub assignment_version: i64,
     /// Aggregate version: the number of events this order has published.
@@ -143,18 +142,18 @@ pub struct Order {
     /// Why it was canceled (the client's words) or failed (`no_show`, `not_matched`).
     pub reason: Option<String>,
     /// The failed order this one copies.
-    pub rebook_of: Option<Uuid>,
+    pub rebook_of: Option<OrderId>,
     /// The copy made of this (failed) order.
-    pub rebooked_as: Option<Uuid>,
+    pub rebooked_as: Option<OrderId>,
     /// Workers Matching must not send (the ones who failed the originals).
-    pub excluded_workers: Vec<Uuid>,
+    pub excluded_workers: Vec<WorkerId>,
 }
 
 /// What a client submits to request help.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
-    pub service_type_id: Uuid,
+    pub service_type_id: ServiceTypeId,
     pub description: String,
     pub scheduled_at: DateTime<Utc>,
 }
@@ -248,7 +247,7 @@ fn refused(code: &'static str, message: impl Into<String>) -> OrderingError {
 impl Order {
     /// Client `client_id` requests help: a new order and the event announcing it.
     pub fn request(
-        client_id: &str,
+        client_id: AccountId,
         req: OrderRequest,
         service_type: &ServiceType,
         now: DateTime<Utc>,
@@ -272,20 +271,20 @@ impl Order {
     }
 
     fn new(
-        client_id: &str,
+        client_id: AccountId,
         service_type: &ServiceType,
         description: String,
         scheduled_at: DateTime<Utc>,
         now: DateTime<Utc>,
-        rebook_of: Option<Uuid>,
-        excluded_workers: Vec<Uuid>,
+        rebook_of: Option<OrderId>,
+        excluded_workers: Vec<WorkerId>,
     ) -> (Order, Transition) {
         // Times are kept to the microsecond: what the client gets back now is what a later
         // read returns.
         let now = to_micros(now);
         let order = Order {
-            id: Uuid::now_v7(),
-            client_id: client_id.to_owned(),
+            id: OrderId::new(),
+            client_id,
             service_type_id: service_type.id,
             service_type_name: service_type.name.clone(),
             skill: service_type.skill.clone(),
@@ -313,7 +312,7 @@ impl Order {
         };
         let event = OrderRequested {
             order_id: order.id,
-            client_id: order.client_id.clone(),
+            client_id: order.client_id,
             service_type_id: service_type.id,
             service_type_name: service_type.name.clone(),
             skill: service_type.skill.clone(),
@@ -328,7 +327,7 @@ impl Order {
             version: 1,
             status: Status::Requested,
             at: now,
-            actor: Some(order.client_id.clone()),
+            actor: Some(order.client_id.to_string()),
             note: rebook_of.map(|o| format!("copy of failed order {o}")),
         };
         (
@@ -344,7 +343,7 @@ impl Order {
     /// one, that Matching must give to someone other than the worker who did not come.
     pub fn rebook(
         &self,
-        by: &str,
+        by: AccountId,
         scheduled_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(Order, Transition), OrderingError> {
@@ -381,7 +380,7 @@ impl Order {
             retired: false,
         };
         Ok(Order::new(
-            &self.client_id,
+            self.client_id,
             &ordered,
             self.description.clone(),
             scheduled_at,
@@ -399,7 +398,7 @@ impl Order {
     fn facts(&self) -> OrderFacts {
         OrderFacts {
             order_id: self.id,
-            client_id: self.client_id.clone(),
+            client_id: self.client_id,
             worker_id: self.worker_id,
             price: self.price,
             service_type_id: self.service_type_id,
@@ -439,8 +438,8 @@ impl Order {
     /// requested) changes nothing and yields no event.
     pub fn assign(
         &mut self,
-        worker_id: Uuid,
-        price: i64,
+        worker_id: WorkerId,
+        price: Money,
         assignment_version: i64,
         now: DateTime<Utc>,
     ) -> Option<Transition> {
@@ -454,7 +453,7 @@ impl Order {
         self.activated_at = Some(now);
         let event = OrderActivated {
             order_id: self.id,
-            client_id: self.client_id.clone(),
+            client_id: self.client_id,
             worker_id,
             price,
             service_type_id: self.service_type_id,
@@ -467,7 +466,11 @@ impl Order {
             Status::Active,
             now,
             None,
-            Some(format!("worker {worker_id} assigned, price {price}")),
+            // The price in minor units, as the history always said it.
+            Some(format!(
+                "worker {worker_id} assigned, price {}",
+                price.minor()
+            )),
             Change::Activated(event),
         ))
     }
@@ -475,7 +478,7 @@ impl Order {
     /// The client (or staff, `by`) cancels a requested or active order.
     pub fn cancel(
         &mut self,
-        by: Canceler<'_>,
+        by: Canceler,
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Transition, OrderingError> {
@@ -512,13 +515,13 @@ impl Order {
             order: self.facts(),
             from_status: from.as_str().to_owned(),
             canceled_at: now,
-            canceled_by: by.to_owned(),
+            canceled_by: by,
             reason: reason.clone(),
         };
         Ok(self.become_(
             Status::Canceled,
             now,
-            Some(by),
+            Some(&by.to_string()),
             reason,
             Change::Canceled(event),
         ))
@@ -528,7 +531,7 @@ impl Order {
     /// the window from `check_in_early` before the scheduled time to the deadline.
     pub fn check_in(
         &mut self,
-        worker: Uuid,
+        worker: WorkerId,
         photo: String,
         now: DateTime<Utc>,
         policy: &Policy,
@@ -584,7 +587,7 @@ impl Order {
     /// The assigned worker finishes with a photo of the report signed by the client.
     pub fn complete(
         &mut self,
-        worker: Uuid,
+        worker: WorkerId,
         report_photo: String,
         now: DateTime<Utc>,
     ) -> Result<Transition, OrderingError> {
@@ -654,15 +657,25 @@ impl Order {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
+
+    const CLIENT: AccountId = AccountId::from_uuid(Uuid::from_u128(1));
+    const OTHER_CLIENT: AccountId = AccountId::from_uuid(Uuid::from_u128(2));
+    const MANAGER: AccountId = AccountId::from_uuid(Uuid::from_u128(3));
+
+    fn money(minor: i64) -> Money {
+        Money::from_minor(minor)
+    }
 
     fn service_type() -> ServiceType {
         ServiceType {
-            id: Uuid::now_v7(),
+            id: ServiceTypeId::new(),
             name: "Cleaning".into(),
             description: String::new(),
             skill: "cleaning".into(),
-            price: 120,
+            price: money(120),
             duration_minutes: 90,
             retired: false,
         }
@@ -670,14 +683,14 @@ mod tests {
 
     fn request(at: DateTime<Utc>) -> OrderRequest {
         OrderRequest {
-            service_type_id: Uuid::now_v7(),
+            service_type_id: ServiceTypeId::new(),
             description: "Wash the dishes".into(),
             scheduled_at: at,
         }
     }
 
     fn order_at(now: DateTime<Utc>, in_: Duration) -> Order {
-        Order::request("client-1", request(now + in_), &service_type(), now)
+        Order::request(CLIENT, request(now + in_), &service_type(), now)
             .unwrap()
             .0
     }
@@ -694,36 +707,36 @@ mod tests {
         // Given an active order of client-1
         let now = Utc::now();
         let mut order = order_at(now, Duration::hours(3));
-        order.assign(Uuid::now_v7(), 100, 1, now).unwrap();
+        order.assign(WorkerId::new(), money(100), 1, now).unwrap();
         let before = order.clone();
         // When another client (or the assigned worker) asks, then the order is not there
         // for them and nothing changes
         assert!(matches!(
-            order.cancel(Canceler::Client("client-2"), None, now),
+            order.cancel(Canceler::Client(OTHER_CLIENT), None, now),
             Err(OrderingError::NotFound("order"))
         ));
         assert_eq!(order, before);
         // When its client asks, then it is canceled by the client
         let Change::Canceled(event) = order
             .clone()
-            .cancel(Canceler::Client("client-1"), None, now)
+            .cancel(Canceler::Client(CLIENT), None, now)
             .unwrap()
             .change
         else {
             panic!("expected order.canceled")
         };
-        assert_eq!(event.canceled_by, "client-1");
+        assert_eq!(event.canceled_by, CLIENT);
         // When a manager asks, then it is canceled by the manager
         let Change::Canceled(event) = order
-            .cancel(Canceler::Staff("manager-1"), Some("duplicate".into()), now)
+            .cancel(Canceler::Staff(MANAGER), Some("duplicate".into()), now)
             .unwrap()
             .change
         else {
             panic!("expected order.canceled")
         };
         assert_eq!(
-            (event.canceled_by.as_str(), event.reason.as_deref()),
-            ("manager-1", Some("duplicate"))
+            (event.canceled_by, event.reason.as_deref()),
+            (MANAGER, Some("duplicate"))
         );
     }
 
@@ -732,7 +745,7 @@ mod tests {
         let now = Utc::now();
         let st = service_type();
         let (order, t) =
-            Order::request("client-1", request(now + Duration::hours(3)), &st, now).unwrap();
+            Order::request(CLIENT, request(now + Duration::hours(3)), &st, now).unwrap();
         assert_eq!(order.status, Status::Requested);
         assert_eq!(order.version, 1);
         let Change::Requested(event) = t.change else {
@@ -741,7 +754,7 @@ mod tests {
         assert_eq!(event.order_id, order.id);
         assert_eq!(event.skill, "cleaning");
         assert_eq!(event.duration_minutes, 90);
-        assert_eq!(event.base_price, 120);
+        assert_eq!(event.base_price, money(120));
     }
 
     #[test]
@@ -752,7 +765,7 @@ mod tests {
             other => panic!("expected refusal, got {other:?}"),
         };
         let past = Order::request(
-            "client-1",
+            CLIENT,
             request(now - Duration::minutes(1)),
             &service_type(),
             now,
@@ -760,7 +773,7 @@ mod tests {
         assert_eq!(field(past), "scheduled_at");
         let mut retired = service_type();
         retired.retired = true;
-        let r = Order::request("client-1", request(now + Duration::hours(1)), &retired, now);
+        let r = Order::request(CLIENT, request(now + Duration::hours(1)), &retired, now);
         assert_eq!(field(r), "service_type_id");
     }
 
@@ -768,13 +781,13 @@ mod tests {
     fn the_first_assignment_activates_and_later_or_stale_ones_do_nothing() {
         let now = Utc::now();
         let mut order = order_at(now, Duration::hours(1));
-        let (w1, w2) = (Uuid::now_v7(), Uuid::now_v7());
-        let t = order.assign(w1, 100, 2, now).expect("activates");
+        let (w1, w2) = (WorkerId::new(), WorkerId::new());
+        let t = order.assign(w1, money(100), 2, now).expect("activates");
         assert!(matches!(t.change, Change::Activated(ref a) if a.worker_id == w1));
         assert_eq!(order.status, Status::Active);
         assert_eq!(order.version, 2);
-        assert!(order.assign(w2, 100, 1, now).is_none());
-        assert!(order.assign(w1, 100, 2, now).is_none());
+        assert!(order.assign(w2, money(100), 1, now).is_none());
+        assert!(order.assign(w1, money(100), 2, now).is_none());
         assert_eq!(order.worker_id, Some(w1));
         assert_eq!(order.version, 2);
     }
@@ -784,8 +797,8 @@ mod tests {
         let now = Utc::now();
         let policy = Policy::default();
         let mut order = order_at(now, Duration::hours(2));
-        let w = Uuid::now_v7();
-        order.assign(w, 100, 1, now).unwrap();
+        let w = WorkerId::new();
+        order.assign(w, money(100), 1, now).unwrap();
         let early = order.scheduled_at - Duration::minutes(31);
         assert_eq!(
             code(order.check_in(w, "p".into(), early, &policy)),
@@ -797,7 +810,7 @@ mod tests {
             "check_in_too_late"
         );
         assert!(matches!(
-            order.check_in(Uuid::now_v7(), "p".into(), order.scheduled_at, &policy),
+            order.check_in(WorkerId::new(), "p".into(), order.scheduled_at, &policy),
             Err(OrderingError::NotFound(_))
         ));
         assert_eq!(order.version, 2, "refusals change nothing");
@@ -817,8 +830,8 @@ mod tests {
         let now = Utc::now();
         let policy = Policy::default();
         let mut order = order_at(now, Duration::hours(1));
-        let w = Uuid::now_v7();
-        order.assign(w, 100, 1, now).unwrap();
+        let w = WorkerId::new();
+        order.assign(w, money(100), 1, now).unwrap();
         assert!(
             order
                 .fail_if_overdue(order.deadline(&policy), &policy)
@@ -834,7 +847,7 @@ mod tests {
         assert!(order.fail_if_overdue(after, &policy).is_none(), "only once");
 
         let (copy, t) = order
-            .rebook("client-1", after + Duration::days(1), after)
+            .rebook(CLIENT, after + Duration::days(1), after)
             .unwrap();
         assert_eq!(copy.rebook_of, Some(order.id));
         assert_eq!(copy.excluded_workers, vec![w]);
@@ -843,7 +856,7 @@ mod tests {
         };
         assert_eq!(req.excluded_workers, vec![w]);
         assert!(matches!(
-            order.rebook("someone-else", after + Duration::days(1), after),
+            order.rebook(OTHER_CLIENT, after + Duration::days(1), after),
             Err(OrderingError::NotFound(_))
         ));
     }
@@ -908,18 +921,18 @@ mod tests {
                 let policy = Policy::default();
                 let start = Utc::now();
                 let mut order = order_at(start, Duration::hours(3));
-                let workers = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+                let workers = [WorkerId::new(), WorkerId::new(), WorkerId::new()];
                 for c in commands {
                     let before = order.clone();
                     let outcome: Result<Option<Transition>, OrderingError> = match c {
                         Command::Assign { worker, version } => {
-                            Ok(order.assign(workers[worker], 100, version, start))
+                            Ok(order.assign(workers[worker], money(100), version, start))
                         }
                         Command::Cancel { by_client } => {
                             let by = if by_client {
-                                Canceler::Client("client-1")
+                                Canceler::Client(CLIENT)
                             } else {
-                                Canceler::Staff("manager-1")
+                                Canceler::Staff(MANAGER)
                             };
                             order.cancel(by, None, start).map(Some)
                         }

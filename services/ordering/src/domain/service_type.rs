@@ -1,20 +1,20 @@
 //! The catalog of services clients can order.
 
+use contracts::{Money, ServiceTypeId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::OrderingError;
 
 /// A kind of job clients can order, with its approximate price.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceType {
-    pub id: Uuid,
+    pub id: ServiceTypeId,
     pub name: String,
     pub description: String,
     /// The skill Matching scores workers on for this job.
     pub skill: String,
     /// Approximate price shown to clients, in minor units.
-    pub price: i64,
+    pub price: Money,
     pub duration_minutes: i64,
     /// Retired types stay on old orders but cannot be ordered any more.
     #[serde(default)]
@@ -47,7 +47,7 @@ pub struct ServiceTypeEdit {
     pub name: Option<String>,
     pub description: Option<String>,
     pub skill: Option<String>,
-    pub price: Option<i64>,
+    pub price: Option<Money>,
     pub duration_minutes: Option<i64>,
 }
 
@@ -60,7 +60,7 @@ pub struct NewServiceType {
     pub description: String,
     /// Defaults to the name in lower case.
     pub skill: Option<String>,
-    pub price: i64,
+    pub price: Money,
     pub duration_minutes: i64,
 }
 
@@ -74,7 +74,7 @@ impl NewServiceType {
             Some(skill) => web::text::single_line("skill", &skill, 50)?,
             None => web::text::single_line("skill", &name.to_lowercase(), 50)?,
         };
-        if !(1..=1_000_000_000).contains(&self.price) {
+        if !(1..=1_000_000_000).contains(&self.price.minor()) {
             return Err(OrderingError::invalid(
                 "price",
                 "must be a positive amount in minor units",
@@ -87,7 +87,7 @@ impl NewServiceType {
             ));
         }
         Ok(ServiceType {
-            id: Uuid::now_v7(),
+            id: ServiceTypeId::new(),
             name,
             description: self.description.trim().to_owned(),
             skill,
@@ -107,7 +107,7 @@ mod tests {
             name: name.into(),
             description: String::new(),
             skill: None,
-            price,
+            price: Money::from_minor(price),
             duration_minutes: duration,
         }
     }
@@ -140,13 +140,13 @@ mod tests {
         let t = new("Cleaning", 100, 60).validate().unwrap();
         let edited = t
             .edited(ServiceTypeEdit {
-                price: Some(150),
+                price: Some(Money::from_minor(150)),
                 ..Default::default()
             })
             .unwrap();
         assert_eq!(
             (edited.id, edited.price, edited.name.as_str()),
-            (t.id, 150, "Cleaning")
+            (t.id, Money::from_minor(150), "Cleaning")
         );
         let bad = t.edited(ServiceTypeEdit {
             duration_minutes: Some(0),

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use contracts::{OrderId, WorkerId};
 use messaging::Outbox;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -23,7 +24,7 @@ use crate::store;
 /// sweep) makes this one fail with 409 `concurrent_change` and change nothing.
 async fn apply(
     app: &App,
-    id: Uuid,
+    id: OrderId,
     change: impl FnOnce(&mut Order) -> Result<Transition, OrderingError>,
 ) -> Result<Order, OrderingError> {
     let mut tx = app.rt.db.begin().await?;
@@ -39,7 +40,7 @@ async fn apply(
     Ok(order)
 }
 
-async fn read(app: &App, id: Uuid) -> Result<Order, OrderingError> {
+async fn read(app: &App, id: OrderId) -> Result<Order, OrderingError> {
     let mut conn = app.rt.db.pool().acquire().await?;
     store::order(&mut conn, id)
         .await?
@@ -70,9 +71,9 @@ pub async fn cancel(
     };
     let now = app.rt.clock.now();
     let by = if who.require(STAFF).is_ok() {
-        Canceler::Staff(&who.id)
+        Canceler::Staff(who.id)
     } else {
-        Canceler::Client(&who.id)
+        Canceler::Client(who.id)
     };
     let order = apply(&app, id, |order| order.cancel(by, reason, now)).await?;
     Ok(Json(order))
@@ -94,7 +95,8 @@ pub async fn check_in(
     Json(req): Json<CheckInRequest>,
 ) -> Result<Json<Order>, OrderingError> {
     let id = order_id(&id)?;
-    let worker = Uuid::parse_str(&who.id).map_err(|_| OrderingError::NotFound("order"))?;
+    // A worker's id is its account's (issue 10); any other caller is not this order's worker.
+    let worker = WorkerId::from(who.id);
     let now = app.rt.clock.now();
     let policy = app.config.policy();
     let key = upload(&app, id, "check-in", "photo", &req.photo, |o, key| {
@@ -120,7 +122,7 @@ pub async fn complete(
     Json(req): Json<CompleteRequest>,
 ) -> Result<Json<Order>, OrderingError> {
     let id = order_id(&id)?;
-    let worker = Uuid::parse_str(&who.id).map_err(|_| OrderingError::NotFound("order"))?;
+    let worker = WorkerId::from(who.id);
     let now = app.rt.clock.now();
     let key = upload(
         &app,
@@ -142,7 +144,7 @@ pub async fn complete(
 /// the upload and the commit leaves an unreferenced object, never a wrong one.)
 async fn upload(
     app: &App,
-    id: Uuid,
+    id: OrderId,
     name: &str,
     field: &str,
     encoded: &str,
@@ -215,7 +217,7 @@ pub async fn rebook(
             .ok_or_else(|| anyhow::anyhow!("rebooked copy {copy} is missing"))?;
         return Ok((StatusCode::OK, Json(copy)));
     }
-    let (copy, t) = original.rebook(&who.id, req.scheduled_at, app.rt.clock.now())?;
+    let (copy, t) = original.rebook(who.id, req.scheduled_at, app.rt.clock.now())?;
     store::insert_order(&mut tx, &copy, None).await?;
     store::insert_history(&mut tx, copy.id, &t.entry).await?;
     if !store::mark_rebooked(&mut tx, original.id, copy.id).await? {

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use contracts::{AccountId, OrderId, WorkerId};
 use messaging::Outbox;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -30,7 +31,7 @@ pub async fn request(
     let service_type = store::service_type(&mut tx, req.service_type_id)
         .await?
         .ok_or_else(|| OrderingError::invalid("service_type_id", "no such service type"))?;
-    let (order, t) = Order::request(&who.id, req, &service_type, app.rt.clock.now())?;
+    let (order, t) = Order::request(who.id, req, &service_type, app.rt.clock.now())?;
     if !store::insert_order(&mut tx, &order, key.as_deref()).await? {
         tx.rollback().await?;
         let key = key.expect("only a keyed insert can be skipped");
@@ -55,7 +56,7 @@ async fn replayed(
     key: &str,
 ) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Order>), OrderingError> {
     let mut conn = app.rt.db.pool().acquire().await?;
-    let first = store::order_by_idempotency_key(&mut conn, &attempt.client_id, key)
+    let first = store::order_by_idempotency_key(&mut conn, attempt.client_id, key)
         .await?
         .ok_or_else(|| anyhow::anyhow!("idempotency key {key:?} conflicted but is gone"))?;
     let same = first.service_type_id == attempt.service_type_id
@@ -75,7 +76,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, OrderingError>
 /// Whether `who` may see `order`: its client, its worker, staff. Anyone else is told
 /// "not found", not "forbidden": its existence is not theirs to learn.
 pub fn visible_to(order: &Order, who: &Principal) -> Result<(), OrderingError> {
-    let is_worker = order.worker_id.is_some_and(|w| w.to_string() == who.id);
+    let is_worker = order
+        .worker_id
+        .is_some_and(|w| AccountId::from(w) == who.id);
     if who.id == order.client_id || is_worker || who.require(STAFF).is_ok() {
         Ok(())
     } else {
@@ -83,9 +86,12 @@ pub fn visible_to(order: &Order, who: &Principal) -> Result<(), OrderingError> {
     }
 }
 
-/// An order id from the path; a malformed one is simply not found.
-pub fn order_id(id: &str) -> Result<Uuid, OrderingError> {
-    Uuid::parse_str(id).map_err(|_| OrderingError::NotFound("order"))
+/// An order id from the path; a malformed one is simply not found. Any form of UUID is
+/// taken, as before ids were typed.
+pub fn order_id(id: &str) -> Result<OrderId, OrderingError> {
+    Uuid::parse_str(id)
+        .map(OrderId::from_uuid)
+        .map_err(|_| OrderingError::NotFound("order"))
 }
 
 /// An order as its parties read it: with its history and its check-in deadline.
@@ -135,12 +141,15 @@ pub async fn list(
     let client_id = if who.require(STAFF).is_ok() {
         q.client_id
     } else {
-        if q.client_id.as_ref().is_some_and(|c| *c != who.id) {
+        if q.client_id
+            .as_ref()
+            .is_some_and(|c| *c != who.id.to_string())
+        {
             return Err(OrderingError::Forbidden(
                 "clients see only their own orders",
             ));
         }
-        Some(who.id.clone())
+        Some(who.id.to_string())
     };
     let (status, limit) = status_and_limit(q.status.as_deref(), q.limit)?;
     let owner = match client_id.as_deref() {
@@ -186,8 +195,8 @@ pub async fn jobs(
     who: Principal,
     Query(q): Query<JobsQuery>,
 ) -> Result<Json<Vec<Order>>, OrderingError> {
-    let worker = Uuid::parse_str(&who.id)
-        .map_err(|_| OrderingError::Forbidden("this account is not a worker"))?;
+    // A worker's id is its account's (issue 10); the route admits workers only.
+    let worker = WorkerId::from(who.id);
     let (status, limit) = status_and_limit(q.status.as_deref(), q.limit)?;
     let mut conn = app.rt.db.pool().acquire().await?;
     Ok(Json(

@@ -1,5 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
+use contracts::ServiceTypeId;
 use serde::Deserialize;
 use uuid::Uuid;
 use web::{Json, Path, Query};
@@ -46,7 +47,9 @@ pub async fn list(
 }
 
 async fn existing(tx: &mut storage::Tx, id: &str) -> Result<ServiceType, OrderingError> {
-    let id = Uuid::parse_str(id).map_err(|_| OrderingError::NotFound("service type"))?;
+    let id = Uuid::parse_str(id)
+        .map(ServiceTypeId::from_uuid)
+        .map_err(|_| OrderingError::NotFound("service type"))?;
     store::service_type(tx, id)
         .await?
         .ok_or(OrderingError::NotFound("service type"))

@@ -1,14 +1,16 @@
 //! Ordering's tables. Times are unix microseconds, ids TEXT.
 
+use contracts::{AccountId, Money, OrderId, ParseIdError, ServiceTypeId, WorkerId};
 use storage::{AnyConnection, AnyRow, Row, micros, time};
-use uuid::Uuid;
 
 use crate::domain::order::{HistoryEntry, Order, Status};
 use crate::domain::service_type::ServiceType;
 use crate::error::OrderingError;
 
-fn uuid(s: &str) -> Result<Uuid, OrderingError> {
-    Uuid::parse_str(s).map_err(|e| OrderingError::Unexpected(e.into()))
+/// An id kept as TEXT.
+fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T, OrderingError> {
+    s.parse()
+        .map_err(|e: ParseIdError| OrderingError::Unexpected(e.into()))
 }
 
 pub async fn insert_service_type(
@@ -23,7 +25,7 @@ pub async fn insert_service_type(
     .bind(&t.name)
     .bind(&t.description)
     .bind(&t.skill)
-    .bind(t.price)
+    .bind(t.price.minor())
     .bind(t.duration_minutes)
     .bind(storage::now_micros())
     .execute(conn)
@@ -47,11 +49,11 @@ fn unique_name(
 
 fn service_type_of(r: &AnyRow) -> Result<ServiceType, OrderingError> {
     Ok(ServiceType {
-        id: uuid(&r.get::<String, _>("id"))?,
+        id: parse_id(&r.get::<String, _>("id"))?,
         name: r.get("name"),
         description: r.get("description"),
         skill: r.get("skill"),
-        price: r.get("price"),
+        price: Money::from_minor(r.get("price")),
         duration_minutes: r.get("duration_minutes"),
         retired: r.get::<Option<i64>, _>("retired_at").is_some(),
     })
@@ -59,7 +61,7 @@ fn service_type_of(r: &AnyRow) -> Result<ServiceType, OrderingError> {
 
 pub async fn service_type(
     conn: &mut AnyConnection,
-    id: Uuid,
+    id: ServiceTypeId,
 ) -> Result<Option<ServiceType>, OrderingError> {
     storage::query("SELECT * FROM service_types WHERE id = $1")
         .bind(id.to_string())
@@ -95,7 +97,7 @@ pub async fn update_service_type(
     .bind(&t.name)
     .bind(&t.description)
     .bind(&t.skill)
-    .bind(t.price)
+    .bind(t.price.minor())
     .bind(t.duration_minutes)
     .bind(t.id.to_string())
     .execute(conn)
@@ -104,7 +106,10 @@ pub async fn update_service_type(
 }
 
 /// Retires a service type (once; retiring again keeps the first time).
-pub async fn retire_service_type(conn: &mut AnyConnection, id: Uuid) -> Result<(), OrderingError> {
+pub async fn retire_service_type(
+    conn: &mut AnyConnection,
+    id: ServiceTypeId,
+) -> Result<(), OrderingError> {
     storage::query("UPDATE service_types SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL")
         .bind(storage::now_micros())
         .bind(id.to_string())
@@ -129,7 +134,7 @@ pub async fn insert_order(
          $18) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
     )
     .bind(o.id.to_string())
-    .bind(&o.client_id)
+    .bind(o.client_id.to_string())
     .bind(o.service_type_id.to_string())
     .bind(&o.service_type_name)
     .bind(&o.skill)
@@ -137,13 +142,13 @@ pub async fn insert_order(
     .bind(micros(o.scheduled_at))
     .bind(o.duration_minutes)
     .bind(o.status.as_str())
-    .bind(o.worker_id.map(|w| w.to_string()))
-    .bind(o.price)
-    .bind(o.approximate_price)
+    .bind(o.worker_id.map(String::from))
+    .bind(o.price.map(Money::minor))
+    .bind(o.approximate_price.minor())
     .bind(o.assignment_version)
     .bind(o.version)
     .bind(micros(o.requested_at))
-    .bind(o.rebook_of.map(|w| w.to_string()))
+    .bind(o.rebook_of.map(String::from))
     .bind(json(&o.excluded_workers)?)
     .bind(idempotency_key)
     .execute(conn)
@@ -159,13 +164,13 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, OrderingError> {
 /// The order a client created with `key`, if any.
 pub async fn order_by_idempotency_key(
     conn: &mut AnyConnection,
-    client_id: &str,
+    client_id: AccountId,
     key: &str,
 ) -> Result<Option<Order>, OrderingError> {
     storage::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.client_id = $1 AND o.idempotency_key = $2"
     )))
-    .bind(client_id)
+    .bind(client_id.to_string())
     .bind(key)
     .fetch_optional(conn)
     .await?
@@ -189,8 +194,8 @@ pub async fn update_order(
          reason = $13 WHERE id = $14 AND version = $15",
     )
     .bind(o.status.as_str())
-    .bind(o.worker_id.map(|w| w.to_string()))
-    .bind(o.price)
+    .bind(o.worker_id.map(String::from))
+    .bind(o.price.map(Money::minor))
     .bind(o.assignment_version)
     .bind(o.version)
     .bind(o.activated_at.map(micros))
@@ -218,7 +223,7 @@ pub async fn update_order(
 /// Appends a line to an order's history.
 pub async fn insert_history(
     conn: &mut AnyConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     e: &HistoryEntry,
 ) -> Result<(), OrderingError> {
     storage::query(
@@ -239,7 +244,7 @@ pub async fn insert_history(
 /// An order's history, oldest first.
 pub async fn history(
     conn: &mut AnyConnection,
-    order_id: Uuid,
+    order_id: OrderId,
 ) -> Result<Vec<HistoryEntry>, OrderingError> {
     storage::query("SELECT * FROM order_history WHERE order_id = $1 ORDER BY version")
         .bind(order_id.to_string())
@@ -263,8 +268,8 @@ pub async fn history(
 /// Links a failed order to its copy, once: false if it already has one.
 pub async fn mark_rebooked(
     conn: &mut AnyConnection,
-    original: Uuid,
-    copy: Uuid,
+    original: OrderId,
+    copy: OrderId,
 ) -> Result<bool, OrderingError> {
     let n =
         storage::query("UPDATE orders SET rebooked_as = $1 WHERE id = $2 AND rebooked_as IS NULL")
@@ -283,9 +288,12 @@ const ORDER_COLUMNS: &str = "o.id, o.client_id, o.service_type_id, o.service_typ
     o.check_in_photo, o.report_photo, o.reason, o.rebook_of, o.rebooked_as, \
     o.excluded_workers";
 
-fn opt_uuid(r: &AnyRow, column: &str) -> Result<Option<Uuid>, OrderingError> {
+fn opt_id<T: std::str::FromStr<Err = ParseIdError>>(
+    r: &AnyRow,
+    column: &str,
+) -> Result<Option<T>, OrderingError> {
     r.get::<Option<String>, _>(column)
-        .map(|w| uuid(&w))
+        .map(|w| parse_id(&w))
         .transpose()
 }
 
@@ -296,9 +304,9 @@ fn opt_time(r: &AnyRow, column: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
     let status: String = r.get("status");
     Ok(Order {
-        id: uuid(&r.get::<String, _>("id"))?,
-        client_id: r.get("client_id"),
-        service_type_id: uuid(&r.get::<String, _>("service_type_id"))?,
+        id: parse_id(&r.get::<String, _>("id"))?,
+        client_id: parse_id(&r.get::<String, _>("client_id"))?,
+        service_type_id: parse_id(&r.get::<String, _>("service_type_id"))?,
         service_type_name: r.get("service_type_name"),
         skill: r.get("skill"),
         description: r.get("description"),
@@ -306,9 +314,9 @@ fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
         duration_minutes: r.get("duration_minutes"),
         status: Status::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("unknown order status {status:?}"))?,
-        worker_id: opt_uuid(r, "worker_id")?,
-        price: r.get("price"),
-        approximate_price: r.get("approximate_price"),
+        worker_id: opt_id(r, "worker_id")?,
+        price: r.get::<Option<i64>, _>("price").map(Money::from_minor),
+        approximate_price: Money::from_minor(r.get("approximate_price")),
         assignment_version: r.get("assignment_version"),
         version: r.get("version"),
         requested_at: time(r.get("requested_at")),
@@ -320,14 +328,14 @@ fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
         check_in_photo: r.get("check_in_photo"),
         report_photo: r.get("report_photo"),
         reason: r.get("reason"),
-        rebook_of: opt_uuid(r, "rebook_of")?,
-        rebooked_as: opt_uuid(r, "rebooked_as")?,
+        rebook_of: opt_id(r, "rebook_of")?,
+        rebooked_as: opt_id(r, "rebooked_as")?,
         excluded_workers: serde_json::from_str(&r.get::<String, _>("excluded_workers"))
             .map_err(|e| OrderingError::Unexpected(e.into()))?,
     })
 }
 
-pub async fn order(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Order>, OrderingError> {
+pub async fn order(conn: &mut AnyConnection, id: OrderId) -> Result<Option<Order>, OrderingError> {
     storage::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"
     )))
@@ -342,8 +350,9 @@ pub async fn order(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Order>, 
 #[derive(Debug, Clone, Copy)]
 pub enum Owner<'a> {
     Anyone,
+    /// A client's account id as text (staff filter by what they were given).
     Client(&'a str),
-    Worker(Uuid),
+    Worker(WorkerId),
 }
 
 /// Orders of an owner, optionally in one status, newest first.
@@ -381,7 +390,7 @@ pub async fn overdue(
     conn: &mut AnyConnection,
     scheduled_before: chrono::DateTime<chrono::Utc>,
     limit: i64,
-) -> Result<Vec<Uuid>, OrderingError> {
+) -> Result<Vec<OrderId>, OrderingError> {
     storage::query_scalar::<_, String>(
         "SELECT id FROM orders WHERE status IN ('requested', 'active') AND scheduled_at < $1 \
          ORDER BY scheduled_at LIMIT $2",
@@ -391,7 +400,7 @@ pub async fn overdue(
     .fetch_all(conn)
     .await?
     .iter()
-    .map(|s| uuid(s))
+    .map(|s| parse_id(s))
     .collect()
 }
 
@@ -405,7 +414,7 @@ pub struct Person {
 /// Keeps the newest version of an account's contact details.
 pub async fn upsert_person(
     conn: &mut AnyConnection,
-    account_id: &str,
+    account_id: AccountId,
     person: &Person,
     version: i64,
 ) -> Result<(), OrderingError> {
@@ -414,7 +423,7 @@ pub async fn upsert_person(
          ON CONFLICT (account_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
          version = excluded.version WHERE people.version < excluded.version",
     )
-    .bind(account_id)
+    .bind(account_id.to_string())
     .bind(&person.email)
     .bind(&person.name)
     .bind(version)
@@ -425,11 +434,11 @@ pub async fn upsert_person(
 
 pub async fn person(
     conn: &mut AnyConnection,
-    account_id: &str,
+    account_id: AccountId,
 ) -> Result<Option<Person>, OrderingError> {
     Ok(
         storage::query("SELECT email, name FROM people WHERE account_id = $1")
-            .bind(account_id)
+            .bind(account_id.to_string())
             .fetch_optional(conn)
             .await?
             .map(|r| Person {
@@ -457,7 +466,7 @@ pub async fn count_by_status(
 /// `None`: that replica is changing it). SQLite's single writer needs no lock.
 pub async fn order_for_update(
     conn: &mut AnyConnection,
-    id: Uuid,
+    id: OrderId,
 ) -> Result<Option<Order>, OrderingError> {
     let lock = if storage::Backend::of(conn) == storage::Backend::Postgres {
         " FOR UPDATE SKIP LOCKED"

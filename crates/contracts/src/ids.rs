@@ -110,13 +110,6 @@ macro_rules! id {
             }
         }
 
-        impl PartialEq<str> for $name {
-            /// True when `other` is this id's text; never panics on a malformed `other`.
-            fn eq(&self, other: &str) -> bool {
-                Self::parse(other).is_ok_and(|o| o == *self)
-            }
-        }
-
         impl JsonSchema for $name {
             // Inlined, so a field of this type has the same schema as the `Uuid` or
             // `String` field it replaced, with no `$defs` entry.
@@ -262,14 +255,6 @@ mod tests {
             ParseIdError { kind: "OrderId" }.to_string(),
             "not a valid OrderId (expected a hyphenated UUID)"
         );
-    }
-
-    #[test]
-    fn given_ids_when_compared_with_text_then_only_their_own_text_matches() {
-        let id = AccountId::new();
-        assert!(id == *id.to_string().as_str());
-        assert!(id != *AccountId::new().to_string().as_str());
-        assert!(id != *"not an id");
     }
 
     #[test]

@@ -150,11 +150,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        self.request(Method::POST, path)
-            .json(body)
-            .send()
-            .await?
-            .json()
+        self.call(Method::POST, path, body).await
     }
 
     /// `PUT path` with `body` as JSON, answered with a `T`.
@@ -163,11 +159,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        self.request(Method::PUT, path)
-            .json(body)
-            .send()
-            .await?
-            .json()
+        self.call(Method::PUT, path, body).await
     }
 
     /// `PATCH path` with `body` as JSON, answered with a `T`.
@@ -176,11 +168,17 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        self.request(Method::PATCH, path)
-            .json(body)
-            .send()
-            .await?
-            .json()
+        self.call(Method::PATCH, path, body).await
+    }
+
+    /// `method path` with `body` as JSON, answered with a `T`.
+    pub async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.request(method, path).json(body).send().await?.json()
     }
 
     /// `DELETE path`, answered with a `T` (`()` for no body).

@@ -22,7 +22,7 @@ use messaging::dead_letter::DeadLetter;
 use messaging::stats::MessagingStats;
 use messaging::tasks::TaskState;
 
-use crate::ops::{DeadLetterQuery, Status};
+use crate::ops::{DeadLetterQuery, Health};
 
 /// The operator and probe routes of one service.
 #[derive(Debug, Clone)]
@@ -42,12 +42,12 @@ impl OpsClient {
     }
 
     /// `GET /health`: the process answers.
-    pub async fn health(&self) -> Result<Status, ClientError> {
+    pub async fn health(&self) -> Result<Health, ClientError> {
         self.api.get("/health").await
     }
 
     /// `GET /ready`: the service's database answers (a 503 `unavailable` otherwise).
-    pub async fn ready(&self) -> Result<Status, ClientError> {
+    pub async fn ready(&self) -> Result<Health, ClientError> {
         self.api.get("/ready").await
     }
 

@@ -108,15 +108,19 @@ fn operation(endpoint: &Endpoint, generator: &mut SchemaGenerator, problem: &Sch
 
     let mut responses = Map::new();
     for answer in &declared.answers {
-        let mut response = json!({
-            "description": answer.status.canonical_reason().unwrap_or("Answer"),
-        });
+        // Answers of one status (a photo as JPEG or PNG) share its entry, one media type each.
+        let response = responses.entry(answer.status.as_str()).or_insert_with(
+            || json!({"description": answer.status.canonical_reason().unwrap_or("Answer")}),
+        );
         if let Some(content) = answer.content {
             let mut media = json!({});
             if let Some(schema) = content.schema {
                 media["schema"] = schema(generator).to_value();
             }
-            response["content"] = json!({content.media_type: media});
+            if response.get("content").is_none() {
+                response["content"] = json!({});
+            }
+            response["content"][content.media_type] = media;
         }
         if answer.location {
             response["headers"] = json!({"Location": {
@@ -125,7 +129,6 @@ fn operation(endpoint: &Endpoint, generator: &mut SchemaGenerator, problem: &Sch
                 "schema": {"type": "string"},
             }});
         }
-        responses.insert(answer.status.as_str().to_owned(), response);
     }
     if declared.answers.is_empty() {
         responses.insert(

@@ -31,7 +31,7 @@ pub struct DeadLetterQuery {
 
 /// The answer of `GET /health` and `GET /ready`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Status {
+pub struct Health {
     /// `ok` (the process answers) or `ready` (its database answers too).
     pub status: String,
 }
@@ -123,9 +123,9 @@ pub fn health_routes(db: Db) -> Routes {
         .route(
             Route::get("/health", Access::Public)
                 .summary("The process answers")
-                .returns::<Status>(StatusCode::OK),
+                .returns::<Health>(StatusCode::OK),
             || async {
-                axum::Json(Status {
+                axum::Json(Health {
                     status: "ok".into(),
                 })
             },
@@ -133,15 +133,15 @@ pub fn health_routes(db: Db) -> Routes {
         .route(
             Route::get("/ready", Access::Public)
                 .summary("The service's database answers")
-                .returns::<Status>(StatusCode::OK),
+                .returns::<Health>(StatusCode::OK),
             ready,
         )
         .with_state(db)
 }
 
-async fn ready(State(db): State<Db>) -> Result<axum::Json<Status>, ApiError> {
+async fn ready(State(db): State<Db>) -> Result<axum::Json<Health>, ApiError> {
     match storage::query("SELECT 1").execute(db.pool()).await {
-        Ok(_) => Ok(axum::Json(Status {
+        Ok(_) => Ok(axum::Json(Health {
             status: "ready".into(),
         })),
         Err(e) => Err(ApiError::unavailable(format!("database: {e}"))),

@@ -97,9 +97,20 @@ fn routes() -> Routes<App> {
             rename,
         )
         .route(
-            Route::get("/page", Access::Public).returns_media(StatusCode::OK, "text/html"),
-            || async { axum::response::Html("<p>things</p>") },
+            Route::get("/page", Access::Public)
+                .returns_media(StatusCode::OK, "text/html")
+                .returns_media(StatusCode::OK, "text/plain"),
+            page,
         )
+}
+
+/// The page, as HTML or, for `?plain`, as text.
+async fn page(axum::extract::RawQuery(query): axum::extract::RawQuery) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match query.as_deref() {
+        Some("plain") => "things".into_response(),
+        _ => axum::response::Html("<p>things</p>").into_response(),
+    }
 }
 
 /// A thing to create.

@@ -146,6 +146,13 @@ async fn given_bad_input_or_the_wrong_caller_when_called_then_the_refusal_says_w
         .await
         .unwrap();
     assert_eq!(page.text(), "<p>things</p>");
+    let plain = ts
+        .client()
+        .request(Method::GET, "/page?plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.text(), "things");
 }
 
 #[tokio::test]

@@ -31,8 +31,10 @@
 //! # }
 //! ```
 //!
-//! Tests that need only the context (a handler's state, a store against a real database)
-//! take [`TestService::builder`]`(spec).context()`, as IAM's and Matching's do.
+//! Tests that need only the context (a handler's state, a store against a real database:
+//! what IAM's `test_context` and Matching's `sqlite()` set up by hand) take
+//! [`TestService::builder`]`(spec).context()`; [`Builder::database`] points it at a
+//! throw-away PostgreSQL instead.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -274,6 +274,23 @@ impl Cluster {
             .collect()
     }
 
+    /// A typed-client base for `service` (a live process of it) carrying `token`; wrap it
+    /// in the service's own client (`ordering::client::OrderingClient(c.client(..))`).
+    pub fn client(&mut self, service: &str, token: &str) -> client::Client {
+        client::Client::new(self.api(service)).with_token(token)
+    }
+
+    /// The same without a token (public routes, and refusals of anonymous callers).
+    pub fn anonymous(&mut self, service: &str) -> client::Client {
+        client::Client::new(self.api(service))
+    }
+
+    /// A typed client for `service` as the first admin.
+    pub async fn admin_client(&mut self, service: &str) -> client::Client {
+        let token = self.admin_token().await;
+        self.client(service, &token)
+    }
+
     /// POST as the admin.
     pub async fn post(&mut self, service: &str, path: &str, body: Value) -> (u16, Value) {
         let token = self.admin_token().await;

@@ -1,3 +1,5 @@
+//! Hiring's refusals, and the one variant for what nobody planned.
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use web::ApiError;
@@ -5,17 +7,26 @@ use web::ApiError;
 /// Everything Hiring can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum HiringError {
+    /// A field of the request is not acceptable (422 naming it).
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// No such thing (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The move does not fit the application's or the test's state (409 with `code`).
     #[error("{1}")]
     Conflict(&'static str, String),
+    /// The candidate's private link does not work (any more) (410 `link_expired`).
     #[error("{0}")]
     Gone(&'static str),
+    /// An `Idempotency-Key` already used for another request (422).
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(#[from] web::Unexpected),
 }
+
+web::unexpected_from!(HiringError: storage::DbError, sqlx::Error);
 
 impl HiringError {
     pub fn invalid(field: &str, message: &str) -> Self {
@@ -23,6 +34,14 @@ impl HiringError {
             field: field.to_owned(),
             message: message.to_owned(),
         }
+    }
+
+    /// 409 `application_closed`: accepted or declined already.
+    pub fn closed() -> Self {
+        HiringError::Conflict(
+            "application_closed",
+            "the application is already decided".into(),
+        )
     }
 }
 
@@ -33,18 +52,6 @@ impl From<web::text::Invalid> for HiringError {
             field: e.field,
             message: e.message,
         }
-    }
-}
-
-impl From<storage::DbError> for HiringError {
-    fn from(e: storage::DbError) -> Self {
-        HiringError::Unexpected(e.into())
-    }
-}
-
-impl From<sqlx::Error> for HiringError {
-    fn from(e: sqlx::Error) -> Self {
-        HiringError::Unexpected(e.into())
     }
 }
 
@@ -59,7 +66,12 @@ impl IntoResponse for HiringError {
             e @ HiringError::Gone(_) => {
                 ApiError::new(StatusCode::GONE, "link_expired", e.to_string())
             }
-            HiringError::Unexpected(e) => ApiError::internal(e.as_ref()),
+            e @ HiringError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                e.to_string(),
+            ),
+            HiringError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()
     }

@@ -5,7 +5,9 @@ use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
 use messaging::{Handler, HandlerError, Work};
 
-use crate::store;
+use crate::HiringError;
+
+use crate::app;
 
 /// The consumer's durable name.
 pub const ON_ACCOUNT: &str = "hiring.on-account";
@@ -24,10 +26,12 @@ impl Handler for OnAccount {
             let a: AccountChanged = event.decode()?;
             (a.account_id, a.email)
         };
-        // IAM already normalizes; applications are normalized the same way (trimmed, lower
-        // case), and the lookup must compare like with like.
-        let email = email.trim().to_lowercase();
-        store::upsert_person(work, id, &email, event.aggregate_version).await?;
+        app::record_account(work, id, &email, event.aggregate_version)
+            .await
+            .map_err(|e| match e {
+                HiringError::Unexpected(e) => HandlerError::from(e.into_anyhow()),
+                refusal => HandlerError::from(anyhow::Error::new(refusal)),
+            })?;
         Ok(())
     }
 }

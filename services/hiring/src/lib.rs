@@ -1,21 +1,44 @@
 //! Hiring: managers' tests, the public application form, per-candidate test sets taken
 //! through a private link, and the decision: accept (WorkerHired, with characteristics from
 //! the results) or decline (the candidate is told by mail).
+//!
+//! # Where the rules live
+//! - [`domain::application`]: the application's lifecycle as a state machine (open ->
+//!   accepted | declined; tests assigned and taken while open), each move a pure function;
+//!   what the form must contain; how results become characteristics.
+//! - [`domain::test`]: what a test must contain, how answers are graded.
+//! - `app/`: one file per use case (load -> decide -> save -> publish -> commit).
+//! - `routes/`: one file per resource (tests, applications, take): DTOs, access, bodies.
+//! - `events.rs`: IAM's accounts, kept by e-mail so a hire keeps one identity.
+//! - `store/`: SQL only.
+//! - [`client::HiringClient`]: the typed client of this API.
 
+mod app;
+pub mod client;
+mod config;
 pub mod domain;
 mod error;
 mod events;
 mod routes;
 mod store;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use contracts::Event;
 use contracts::iam::{AccountChanged, AccountCreated};
-use serde::{Deserialize, Serialize};
 use service::{Context, ServiceSpec};
 
+pub use app::Applied;
+pub use config::HiringConfig;
 pub use error::HiringError;
+pub use routes::{
+    Accepted, ApplicationDetail, ApplicationPage, Assigned, Decided, Decline, PageQuery, Recorded,
+    TakePage, TakenTest, TestAnswers, TestSet, TokenQuery,
+};
+pub use store::Assignment;
 
 /// The context's name.
 pub const NAME: &str = "hiring";
@@ -36,53 +59,27 @@ pub fn migrations() -> storage::Migrations {
     )
 }
 
-/// The `[hiring]` config section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HiringConfig {
-    /// How long a candidate's private test link works (hours).
-    pub link_ttl_hours: i64,
-    /// Hiring's public base URL for the links it mails (…/api/hiring). Empty: this
-    /// process's own listener.
-    pub public_url: String,
-    /// Flood protection of the public endpoints (apply, take).
-    pub public_limits: web::limits::PublicLimits,
-}
-
-impl Default for HiringConfig {
-    fn default() -> Self {
-        HiringConfig {
-            link_ttl_hours: 168,
-            public_url: String::new(),
-            public_limits: web::limits::PublicLimits::default(),
-        }
-    }
-}
-
-impl service::Section for HiringConfig {
-    fn validate(&self) -> anyhow::Result<()> {
-        // Added to "now" when a link is made: bounded far from overflow.
-        if !(1..=366 * 24).contains(&self.link_ttl_hours) {
-            anyhow::bail!("hiring.link_ttl_hours: must be 1 to 8784 (a year)");
-        }
-        Ok(())
-    }
-}
-
-/// Shared state of Hiring's handlers.
+/// Shared state of Hiring's handlers and use cases.
 #[derive(Clone)]
 pub struct App {
-    rt: Context,
+    ctx: Context,
     config: HiringConfig,
     /// Hiring's public base URL (`http://host:port/api/hiring`), for the links it mails.
     public_url: String,
+}
+
+impl App {
+    /// The business clock's now, in unix microseconds (as the tables keep time).
+    fn now(&self) -> i64 {
+        self.ctx.clock.now().timestamp_micros()
+    }
 }
 
 /// Builds the service from its context (`[hiring]` is its section).
 pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let config: HiringConfig = ctx.config()?;
     let app = App {
-        rt: ctx.clone(),
+        ctx: ctx.clone(),
         config,
         public_url: ctx.public_url.clone(),
     };
@@ -96,10 +93,6 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
             on_account.clone(),
         ),
     ];
-    Ok(service::assemble(
-        &ctx,
-        routes::router(app),
-        vec![on_account],
-        tasks,
-    ))
+    let routes = routes::routes(&app).with_state(app);
+    Ok(service::assemble(&ctx, routes, vec![on_account], tasks))
 }

@@ -1,14 +1,13 @@
-//! Hiring's rules, without I/O: what a test is, how answers are scored, how results become
-//! a worker's characteristics, what an application must contain.
+//! A test as managers write it, as candidates see it, and how their answers are graded.
 
-use std::collections::BTreeMap;
-
+use contracts::TestId;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::HiringError;
 
 /// One multiple-choice question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
     pub text: String,
@@ -18,9 +17,10 @@ pub struct Question {
 }
 
 /// A test as managers write it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestSpec {
+    /// One line, at most 100 characters.
     pub name: String,
     /// The skill it measures (Matching scores workers on skills).
     pub characteristic: String,
@@ -74,12 +74,27 @@ impl TestSpec {
     }
 
     /// The test as a candidate sees it: no answer key.
-    pub fn for_candidate(&self) -> serde_json::Value {
-        serde_json::json!({
-            "name": self.name,
-            "questions": self.questions.iter().map(|q| serde_json::json!({
-                "text": q.text, "choices": q.choices,
-            })).collect::<Vec<_>>(),
+    pub fn for_candidate(&self) -> ShownTest {
+        ShownTest {
+            name: self.name.clone(),
+            questions: self
+                .questions
+                .iter()
+                .map(|q| ShownQuestion {
+                    text: q.text.clone(),
+                    choices: q.choices.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The result of `answers`: the score (see [`TestSpec::score`]) and whether it
+    /// reaches the pass mark.
+    pub fn grade(&self, answers: &[usize]) -> Result<Grade, HiringError> {
+        let score = self.score(answers)?;
+        Ok(Grade {
+            score,
+            passed: score >= self.pass_mark,
         })
     }
 
@@ -115,93 +130,36 @@ impl TestSpec {
     }
 }
 
-/// Levels at or above this are strengths, below [`WEAKNESS_BELOW`] weaknesses.
-pub const STRENGTH_FROM: i64 = 70;
-pub const WEAKNESS_BELOW: i64 = 40;
-
-/// Characteristics (skill -> level 0..100) from `(characteristic, score)` results: the mean
-/// score per characteristic; plus strengths and weaknesses.
-pub fn characteristics(
-    results: &[(String, i64)],
-) -> (BTreeMap<String, i64>, Vec<String>, Vec<String>) {
-    let mut sums: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for (c, score) in results {
-        let e = sums.entry(c.clone()).or_default();
-        e.0 += score;
-        e.1 += 1;
-    }
-    let levels: BTreeMap<String, i64> = sums.into_iter().map(|(c, (s, n))| (c, s / n)).collect();
-    let strengths = levels
-        .iter()
-        .filter(|(_, l)| **l >= STRENGTH_FROM)
-        .map(|(c, _)| c.clone())
-        .collect();
-    let weaknesses = levels
-        .iter()
-        .filter(|(_, l)| **l < WEAKNESS_BELOW)
-        .map(|(c, _)| c.clone())
-        .collect();
-    (levels, strengths, weaknesses)
+/// How one taking of a test went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grade {
+    /// Percent of right answers.
+    pub score: i64,
+    pub passed: bool,
 }
 
-/// What a candidate submits on the public site.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApplicationForm {
+/// A stored test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Test {
+    pub id: TestId,
+    #[serde(flatten)]
+    pub spec: TestSpec,
+    /// Retired tests are kept for the results, never assigned again.
+    pub retired: bool,
+}
+
+/// A question as candidates see it: no answer key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShownQuestion {
+    pub text: String,
+    pub choices: Vec<String>,
+}
+
+/// A test as candidates see it: no answer key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShownTest {
     pub name: String,
-    pub age: i64,
-    pub breed: String,
-    pub coat_colour: String,
-    pub email: String,
-    /// The photo, base64 (a `data:image/...;base64,` prefix is allowed).
-    pub photo: String,
-}
-
-/// A checked photo.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Photo {
-    pub bytes: Vec<u8>,
-    pub media_type: &'static str,
-}
-
-/// Largest photo accepted, bytes.
-pub const MAX_PHOTO_BYTES: usize = 512 * 1024;
-
-/// Decodes and checks a photo: PNG, JPEG or WebP by its content (not by what the client
-/// claims), at most [`MAX_PHOTO_BYTES`].
-pub fn photo(encoded: &str) -> Result<Photo, HiringError> {
-    let image = web::image::decode_image(encoded, MAX_PHOTO_BYTES)
-        .map_err(|m| HiringError::invalid("photo", &m))?;
-    Ok(Photo {
-        bytes: image.bytes,
-        media_type: image.media_type,
-    })
-}
-
-impl ApplicationForm {
-    pub fn validate(mut self) -> Result<ApplicationForm, HiringError> {
-        for (field, value) in [
-            ("name", &mut self.name),
-            ("breed", &mut self.breed),
-            ("coat_colour", &mut self.coat_colour),
-        ] {
-            *value = web::text::single_line(field, value, 100)?;
-        }
-        if !(1..=30).contains(&self.age) {
-            return Err(HiringError::invalid("age", "must be 1 to 30 (years)"));
-        }
-        let email = self.email.trim().to_lowercase();
-        let ok = email.len() <= 254
-            && email.split('@').count() == 2
-            && email.split('@').all(|p| !p.is_empty())
-            && email.split('@').nth(1).is_some_and(|d| d.contains('.'))
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !ok {
-            return Err(HiringError::invalid("email", "is not an e-mail address"));
-        }
-        self.email = email;
-        Ok(self)
-    }
+    pub questions: Vec<ShownQuestion>,
 }
 
 #[cfg(test)]
@@ -232,7 +190,10 @@ mod tests {
         assert_eq!(t.score(&[0, 1, 0, 1]).unwrap(), 50);
         assert!(t.score(&[0]).is_err());
         assert!(
-            t.for_candidate().to_string().find("answer").is_none(),
+            serde_json::to_string(&t.for_candidate())
+                .unwrap()
+                .find("answer")
+                .is_none(),
             "no key for candidates"
         );
     }
@@ -264,40 +225,28 @@ mod tests {
     }
 
     #[test]
-    fn photos_are_checked_by_content_and_size() {
-        use base64::Engine;
-        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-        let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0; 16]].concat();
-        assert_eq!(photo(&b64(&png)).unwrap().media_type, "image/png");
+    fn given_a_test_when_graded_then_the_pass_mark_decides() {
+        let t = test(&[0, 1]).validate().unwrap();
         assert_eq!(
-            photo(&format!("data:image/png;base64,{}", b64(&png)))
-                .unwrap()
-                .bytes,
-            png
+            t.grade(&[0, 1]).unwrap(),
+            Grade {
+                score: 100,
+                passed: true
+            }
         );
         assert_eq!(
-            photo(&b64(&[0xFF, 0xD8, 0xFF, 0xE0])).unwrap().media_type,
-            "image/jpeg"
+            t.grade(&[0, 0]).unwrap(),
+            Grade {
+                score: 50,
+                passed: true
+            }
         );
-        for bad in [
-            b64(b"GIF89a...."),
-            "%%%".to_owned(),
-            b64(&vec![0xFF; MAX_PHOTO_BYTES + 1]),
-        ] {
-            assert!(photo(&bad).is_err());
-        }
-    }
-
-    #[test]
-    fn results_become_levels_strengths_and_weaknesses() {
-        let (levels, strong, weak) = characteristics(&[
-            ("cleaning".into(), 90),
-            ("cleaning".into(), 70),
-            ("cooking".into(), 20),
-            ("garden".into(), 50),
-        ]);
-        assert_eq!(levels["cleaning"], 80);
-        assert_eq!(strong, vec!["cleaning"]);
-        assert_eq!(weak, vec!["cooking"]);
+        assert_eq!(
+            t.grade(&[2, 2]).unwrap(),
+            Grade {
+                score: 0,
+                passed: false
+            }
+        );
     }
 }

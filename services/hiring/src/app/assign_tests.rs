@@ -1,0 +1,61 @@
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use contracts::{ApplicationId, TestId};
+use rand::RngCore;
+use serde_json::json;
+
+use super::{link_hash, request_mail};
+use crate::App;
+use crate::error::HiringError;
+use crate::store::{self, Assignment};
+
+/// A manager assigns a set of tests (active ones; the route takes 1 to 20) to an open
+/// application, and the candidate is mailed a private link to take them (a new link
+/// replaces the old one).
+pub async fn assign_tests(
+    app: &App,
+    id: ApplicationId,
+    test_ids: &[TestId],
+) -> Result<Vec<Assignment>, HiringError> {
+    let now = app.now();
+    let mut work = app.ctx.begin().await?;
+    let application = store::application(&mut work, id)
+        .await?
+        .ok_or(HiringError::NotFound("application"))?;
+    let application = application.assign_tests(now + app.config.link_ttl_hours * 3_600_000_000)?;
+    for (i, test_id) in test_ids.iter().enumerate() {
+        match store::test(&mut work, *test_id).await? {
+            Some(t) if !t.retired => store::assign(&mut work, id, *test_id, now).await?,
+            _ => {
+                return Err(HiringError::invalid(
+                    &format!("test_ids[{i}]"),
+                    "no such active test",
+                ));
+            }
+        }
+    }
+    let token = random_token();
+    let expires_at = application
+        .link_expires_at
+        .expect("assigning tests sets the link's expiry");
+    store::set_link(&mut work, id, &link_hash(&token), expires_at).await?;
+    let link = format!("{}/take?token={token}", app.public_url);
+    request_mail(
+        &mut work,
+        &application,
+        "tests_assigned",
+        json!({"name": application.name, "link": link}),
+        format!("tests-{}-{}", id, link_hash(&token)),
+    )
+    .await?;
+    let assigned = store::assignments(&mut work, id).await?;
+    work.commit().await?;
+    Ok(assigned)
+}
+
+/// 32 random bytes, URL-safe: the private link's token.
+fn random_token() -> String {
+    let mut buf = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}

@@ -1,0 +1,115 @@
+//! Hiring's use cases, one file each: load -> decide (the domain's move) -> save -> publish
+//! -> commit, all in one [`Work`]. Routes and event handlers call these, nothing else.
+
+mod accept;
+mod apply;
+mod assign_tests;
+mod create_test;
+mod decline;
+mod edit_test;
+mod queries;
+mod record_account;
+mod retire_test;
+mod take_test;
+
+pub use accept::accept;
+pub use apply::{Applied, apply};
+pub use assign_tests::assign_tests;
+pub use create_test::create_test;
+pub use decline::decline;
+pub use edit_test::edit_test;
+pub use queries::{application_detail, list_applications, list_tests, photo};
+pub use record_account::record_account;
+pub use retire_test::retire_test;
+pub use take_test::{take_test, tests_to_take};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use contracts::Envelope;
+use contracts::hiring::MailRequested;
+use contracts::iam::MailRequest;
+use messaging::Work;
+use messaging::idempotency::{Claim, FreshKey, request_hash};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::domain::Application;
+use crate::error::HiringError;
+
+/// What a creation with an optional `Idempotency-Key` answers.
+#[derive(Debug)]
+pub enum Created<T> {
+    /// Made now.
+    New(T),
+    /// The same request came with this key before: the first answer, as it was.
+    Replayed { status: u16, body: String },
+}
+
+/// A key claimed (or none given): what [`remember`] needs after the effect.
+enum Claimed {
+    Fresh(Option<FreshKey>),
+    Replay { status: u16, body: String },
+}
+
+/// Claims `key` (if the request has one) within `scope` for `request` (the parsed body,
+/// re-serialized, so whitespace and field order do not matter). First thing in the work.
+async fn claim(
+    work: &mut Work,
+    scope: &str,
+    key: Option<&str>,
+    request: &impl Serialize,
+) -> Result<Claimed, HiringError> {
+    let Some(key) = key else {
+        return Ok(Claimed::Fresh(None));
+    };
+    let body = serde_json::to_vec(request).map_err(web::Unexpected::from)?;
+    match work
+        .idempotency(scope, key, &request_hash(&[&body]))
+        .await?
+    {
+        Claim::Fresh(fresh) => Ok(Claimed::Fresh(Some(fresh))),
+        Claim::Replay { status, body } => Ok(Claimed::Replay { status, body }),
+        Claim::Reused => Err(HiringError::IdempotencyKeyReused),
+    }
+}
+
+/// Stores `answer` (with `status`) under the claimed key, if there is one.
+async fn remember(
+    work: &mut Work,
+    fresh: Option<FreshKey>,
+    status: u16,
+    answer: &impl Serialize,
+) -> Result<(), HiringError> {
+    if let Some(fresh) = fresh {
+        let body = serde_json::to_string(answer).map_err(web::Unexpected::from)?;
+        work.remember(fresh, status, &body).await?;
+    }
+    Ok(())
+}
+
+/// Asks Mail to tell the candidate something, in this work.
+async fn request_mail(
+    work: &mut Work,
+    application: &Application,
+    template: &str,
+    variables: Value,
+    key: String,
+) -> Result<(), HiringError> {
+    let request = MailRequested {
+        application_id: application.id,
+        request: MailRequest {
+            to: application.email.clone(),
+            template: template.to_owned(),
+            variables: variables.as_object().cloned().unwrap_or_default(),
+            idempotency_key: key,
+        },
+    };
+    work.publish(&Envelope::new(&request, 1, None)).await?;
+    Ok(())
+}
+
+/// What is stored of a private link's token: its SHA-256 (a leaked table opens nothing).
+fn link_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}

@@ -1,3 +1,6 @@
+//! What Ordering refuses, and the one variant for what nobody planned for.
+
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use web::ApiError;
 
@@ -20,8 +23,15 @@ pub enum OrderingError {
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(#[from] web::Unexpected),
 }
+
+web::unexpected_from!(
+    OrderingError: storage::DbError,
+    sqlx::Error,
+    storage::ObjectsError,
+    serde_json::Error,
+);
 
 impl OrderingError {
     pub fn invalid(field: &str, message: &str) -> Self {
@@ -42,18 +52,6 @@ impl From<web::text::Invalid> for OrderingError {
     }
 }
 
-impl From<storage::DbError> for OrderingError {
-    fn from(e: storage::DbError) -> Self {
-        OrderingError::Unexpected(e.into())
-    }
-}
-
-impl From<sqlx::Error> for OrderingError {
-    fn from(e: sqlx::Error) -> Self {
-        OrderingError::Unexpected(e.into())
-    }
-}
-
 impl IntoResponse for OrderingError {
     fn into_response(self) -> Response {
         match self {
@@ -64,15 +62,13 @@ impl IntoResponse for OrderingError {
             }
             OrderingError::Refused { code, message } => ApiError::conflict(code, message),
             e @ OrderingError::Concurrent => ApiError::conflict("concurrent_change", e.to_string()),
-            OrderingError::Forbidden(m) => {
-                ApiError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", m)
-            }
+            OrderingError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             e @ OrderingError::IdempotencyKeyReused => ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 e.to_string(),
             ),
-            OrderingError::Unexpected(e) => ApiError::internal(e.as_ref()),
+            OrderingError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()
     }

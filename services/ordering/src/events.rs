@@ -1,4 +1,4 @@
-//! What Ordering does when other contexts publish.
+//! What Ordering does when other contexts publish: decode, then the use case.
 
 use async_trait::async_trait;
 use contracts::Envelope;
@@ -6,12 +6,14 @@ use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::matching::WorkerAssigned;
 use messaging::{Handler, HandlerError, Work};
 
-use crate::{notify, store};
+use crate::app::{self, Activation};
+use crate::error::OrderingError;
+use crate::store::Person;
 
 /// The consumer's durable name.
 pub const ON_ASSIGNMENT: &str = "ordering.on-assignment";
 
-fn failed(e: impl Into<anyhow::Error>) -> HandlerError {
+fn failed(e: OrderingError) -> HandlerError {
     HandlerError::Failed(e.into())
 }
 
@@ -25,45 +27,24 @@ pub struct OnWorkerAssigned {
 impl Handler for OnWorkerAssigned {
     async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
         let assigned: WorkerAssigned = event.decode()?;
-        let Some(mut order) = store::order(work, assigned.order_id)
+        match app::activate_order(work, &assigned, event, self.clock.now())
             .await
             .map_err(failed)?
-        else {
+        {
+            Activation::Applied | Activation::Ignored => Ok(()),
             // Our own order: it can only be missing if this delivery overtook its commit.
-            return Err(HandlerError::NotYet(format!(
+            Activation::OrderUnknown => Err(HandlerError::NotYet(format!(
                 "order {} not known yet",
                 assigned.order_id
-            )));
-        };
-        let before = order.version;
-        match order.assign(
-            assigned.worker_id,
-            assigned.price,
-            event.aggregate_version,
-            self.clock.now(),
-        ) {
-            Some(t) => {
-                store::update_order(work, &order, before, Some(&t.entry))
-                    .await
-                    .map_err(failed)?;
-                work.publish(&t.change.envelope(order.version, Some(event)))
-                    .await?;
-                notify::activated(work, &order, Some(event))
-                    .await
-                    .map_err(failed)?;
-            }
-            None => tracing::info!(order_id = %order.id, assignment = event.aggregate_version,
-                status = order.status.as_str(), "stale or late assignment ignored"),
+            ))),
         }
-        Ok(())
     }
 }
 
 /// The consumer's durable name.
 pub const ON_ACCOUNT: &str = "ordering.on-account";
 
-/// IAM created or changed an account: keep its name and address (clients are mailed,
-/// workers named in mails). Older versions delivered late never overwrite newer ones.
+/// IAM created or changed an account: keep its name and address.
 pub struct OnAccount;
 
 #[async_trait]
@@ -73,7 +54,7 @@ impl Handler for OnAccount {
             let a: AccountCreated = event.decode()?;
             (
                 a.account_id,
-                store::Person {
+                Person {
                     email: a.email,
                     name: a.name,
                 },
@@ -82,15 +63,14 @@ impl Handler for OnAccount {
             let a: AccountChanged = event.decode()?;
             (
                 a.account_id,
-                store::Person {
+                Person {
                     email: a.email,
                     name: a.name,
                 },
             )
         };
-        store::upsert_person(work, id, &person, event.aggregate_version)
+        app::remember_person(work, id, &person, event.aggregate_version)
             .await
-            .map_err(failed)?;
-        Ok(())
+            .map_err(failed)
     }
 }

@@ -23,7 +23,7 @@ use super::service_type::ServiceType;
 use crate::error::OrderingError;
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for Matching to assign a worker.
@@ -108,7 +108,7 @@ impl Default for Policy {
 }
 
 /// An order, as Ordering keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Order {
     pub id: OrderId,
     pub client_id: AccountId,
@@ -150,7 +150,7 @@ pub struct Order {
 }
 
 /// What a client submits to request help.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
     pub service_type_id: ServiceTypeId,
@@ -216,7 +216,7 @@ impl Change {
 }
 
 /// One line of an order's history: what it became, when, by whom, why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     pub version: i64,
     pub status: Status,

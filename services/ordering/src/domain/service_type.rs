@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::OrderingError;
 
 /// A kind of job clients can order, with its approximate price.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServiceType {
     pub id: ServiceTypeId,
     pub name: String,
@@ -41,25 +41,33 @@ impl ServiceType {
 
 /// What a manager may change on a service type (absent fields stay as they are). Orders
 /// already made keep the name and price they were made with.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceTypeEdit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
+    /// Approximate price in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_minutes: Option<i64>,
 }
 
 /// What a manager submits to create a service type.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewServiceType {
     pub name: String,
     #[serde(default)]
     pub description: String,
     /// Defaults to the name in lower case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
+    /// Approximate price in minor units.
     pub price: Money,
     pub duration_minutes: i64,
 }

@@ -1,49 +1,73 @@
 //! `GET/POST /ops/clock`: business time, movable only where `clock.adjustable` is set
 //! (tests of deadlines); see `service::Clock`.
 
+use auth::{Access, Role, Route, Routes};
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use service::clock::ClockError;
 use web::Json;
 
-use crate::App;
 use crate::error::OrderingError;
+use crate::{App, app};
 
-#[derive(Serialize)]
+pub(super) fn routes() -> Routes<App> {
+    Routes::new()
+        .route(
+            Route::get("/ops/clock", Access::Roles(&[Role::Admin]))
+                .summary("Business time")
+                .returns::<ClockView>(StatusCode::OK),
+            show,
+        )
+        .route(
+            Route::post("/ops/clock", Access::Roles(&[Role::Admin]))
+                .summary("Move business time forward (where clock.adjustable is set)")
+                .body::<Advance>()
+                .returns::<ClockView>(StatusCode::OK),
+            advance,
+        )
+}
+
+/// Business time as Ordering sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClockView {
-    now: chrono::DateTime<chrono::Utc>,
-    offset_seconds: i64,
-    adjustable: bool,
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// How far business time is ahead of the system clock.
+    pub offset_seconds: i64,
+    /// Whether `POST /ops/clock` may move it.
+    pub adjustable: bool,
 }
 
 fn view(app: &App) -> ClockView {
     ClockView {
-        now: app.rt.clock.now(),
-        offset_seconds: app.rt.clock.offset().num_seconds(),
-        adjustable: app.rt.clock.is_adjustable(),
+        now: app.ctx.clock.now(),
+        offset_seconds: app.ctx.clock.offset().num_seconds(),
+        adjustable: app.ctx.clock.is_adjustable(),
     }
 }
 
-pub async fn show(State(app): State<App>) -> Json<ClockView> {
+async fn show(State(app): State<App>) -> Json<ClockView> {
     Json(view(&app))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /ops/clock`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advance {
-    seconds: i64,
+    /// How far to move business time forward (not negative).
+    pub seconds: i64,
 }
 
 /// Moves business time forward by `seconds`, then runs the no-show sweep at once so the
 /// effect of the new time is visible when the call returns.
-pub async fn advance(
+async fn advance(
     State(app): State<App>,
     Json(a): Json<Advance>,
 ) -> Result<Json<ClockView>, OrderingError> {
-    use service::clock::ClockError;
     // `Duration::seconds` panics past ±i64::MAX / 1000: build it checked, and let the clock
     // refuse anything beyond its bounds.
     let by = chrono::Duration::try_seconds(a.seconds).ok_or(ClockError::StepTooLarge);
-    by.and_then(|by| app.rt.clock.advance(by))
+    by.and_then(|by| app.ctx.clock.advance(by))
         .map_err(|e| match e {
             ClockError::Fixed => OrderingError::Refused {
                 code: "clock_fixed",
@@ -54,6 +78,6 @@ pub async fn advance(
                 OrderingError::invalid("seconds", &e.to_string())
             }
         })?;
-    crate::noshow::sweep(&app).await?;
+    app::fail_overdue_orders(&app).await?;
     Ok(Json(view(&app)))
 }

@@ -1,60 +1,85 @@
-//! The order's moves after the request: cancel, check-in, completion, rebook, and the
-//! photos. The rules are the domain's (`domain/order.rs`); this is the HTTP edge.
+//! `/orders/{id}/...`: the order's moves after the request (cancel, check-in, completion,
+//! rebook) and its photos. The rules are the domain's, the moves `app/`'s; this is the
+//! HTTP edge.
 
+use auth::{Access, Principal, Role, Route, Routes};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use contracts::{OrderId, WorkerId};
-use messaging::Outbox;
-use serde::Deserialize;
-use uuid::Uuid;
+use serde::{Deserialize, Serialize};
 use web::{Json, Path};
 
-use auth::Principal;
-
-use super::STAFF;
-use super::orders::{order_id, visible_to};
+use super::{CLIENT_OR_STAFF, PARTIES, STAFF, created, order_id};
 use crate::App;
-use crate::domain::order::{Canceler, Order, Transition};
+use crate::app::{self, PhotoKind};
+use crate::domain::order::{Canceler, Order};
 use crate::error::OrderingError;
-use crate::store;
 
-/// Loads the order, lets `change` apply a transition, and commits the new state, its
-/// history line and its event together. A concurrent change (another request, the no-show
-/// sweep) makes this one fail with 409 `concurrent_change` and change nothing.
-async fn apply(
-    app: &App,
-    id: OrderId,
-    change: impl FnOnce(&mut Order) -> Result<Transition, OrderingError>,
-) -> Result<Order, OrderingError> {
-    let mut tx = app.rt.db.begin().await?;
-    let mut order = store::order(&mut tx, id)
-        .await?
-        .ok_or(OrderingError::NotFound("order"))?;
-    let before = order.version;
-    let t = change(&mut order)?;
-    store::update_order(&mut tx, &order, before, Some(&t.entry)).await?;
-    Outbox::append(&mut tx, &t.change.envelope(order.version, None)).await?;
-    tx.commit().await?;
-    app.rt.outbox.committed();
-    Ok(order)
+/// What a photo answers: whichever of these it is.
+const PHOTO_MEDIA: [&str; 4] = [
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "application/octet-stream",
+];
+
+pub(super) fn routes() -> Routes<App> {
+    let photo_route = PHOTO_MEDIA.into_iter().fold(
+        Route::get("/orders/{id}/photos/{kind}", Access::Roles(PARTIES))
+            .summary("An order's check-in or report photo, for its parties")
+            .param::<OrderId>("id")
+            .param::<PhotoKind>("kind"),
+        |route, media| route.returns_media(StatusCode::OK, media),
+    );
+    Routes::new()
+        .route(
+            Route::post("/orders/{id}/cancel", Access::Roles(CLIENT_OR_STAFF))
+                .summary("Cancel a requested or active order (the body is optional)")
+                .param::<OrderId>("id")
+                .body::<CancelRequest>()
+                .returns::<Order>(StatusCode::OK),
+            cancel,
+        )
+        .route(
+            Route::post("/orders/{id}/rebook", Access::Roles(&[Role::Client]))
+                .summary("Rebook a failed order for a new date (once; again: the same copy)")
+                .param::<OrderId>("id")
+                .body::<RebookRequest>()
+                .returns::<Order>(StatusCode::CREATED)
+                .returns::<Order>(StatusCode::OK),
+            rebook,
+        )
+        .route(
+            Route::post("/orders/{id}/check-in", Access::Roles(&[Role::Worker]))
+                .summary("The assigned worker arrives, with a photo")
+                .param::<OrderId>("id")
+                .body::<CheckInRequest>()
+                .returns::<Order>(StatusCode::OK),
+            check_in,
+        )
+        .route(
+            Route::post("/orders/{id}/complete", Access::Roles(&[Role::Worker]))
+                .summary("The assigned worker finishes, with the signed report's photo")
+                .param::<OrderId>("id")
+                .body::<CompleteRequest>()
+                .returns::<Order>(StatusCode::OK),
+            complete,
+        )
+        .route(photo_route, photo)
 }
 
-async fn read(app: &App, id: OrderId) -> Result<Order, OrderingError> {
-    let mut conn = app.rt.db.pool().acquire().await?;
-    store::order(&mut conn, id)
-        .await?
-        .ok_or(OrderingError::NotFound("order"))
-}
-
-#[derive(Deserialize)]
+/// The body of `POST /orders/{id}/cancel`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
-    reason: Option<String>,
+    /// The client's words, kept on the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `POST /orders/{id}/cancel`: the client (or staff) cancels a requested or active order.
-pub async fn cancel(
+async fn cancel(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<String>,
@@ -69,26 +94,25 @@ pub async fn cancel(
             .map_err(|e| OrderingError::invalid("reason", &format!("invalid body: {e}")))?
             .reason
     };
-    let now = app.rt.clock.now();
     let by = if who.require(STAFF).is_ok() {
         Canceler::Staff(who.id)
     } else {
         Canceler::Client(who.id)
     };
-    let order = apply(&app, id, |order| order.cancel(by, reason, now)).await?;
-    Ok(Json(order))
+    Ok(Json(app::cancel_order(&app, id, by, reason).await?))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /orders/{id}/check-in`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInRequest {
     /// Photo taken on site, base64 (PNG, JPEG or WebP).
-    photo: String,
+    pub photo: String,
 }
 
 /// `POST /orders/{id}/check-in`: the assigned worker arrives, with a photo, inside the
 /// check-in window.
-pub async fn check_in(
+async fn check_in(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<String>,
@@ -97,25 +121,21 @@ pub async fn check_in(
     let id = order_id(&id)?;
     // A worker's id is its account's (issue 10); any other caller is not this order's worker.
     let worker = WorkerId::from(who.id);
-    let now = app.rt.clock.now();
-    let policy = app.config.policy();
-    let key = upload(&app, id, "check-in", "photo", &req.photo, |o, key| {
-        o.check_in(worker, key, now, &policy)
-    })
-    .await?;
-    let order = apply(&app, id, |o| o.check_in(worker, key, now, &policy)).await?;
-    Ok(Json(order))
+    Ok(Json(
+        app::check_in(&app, id, worker, &req.photo, "photo").await?,
+    ))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /orders/{id}/complete`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     /// Photo of the paper report signed by the client, base64 (PNG, JPEG or WebP).
-    report_photo: String,
+    pub report_photo: String,
 }
 
 /// `POST /orders/{id}/complete`: the assigned worker finishes with the signed report.
-pub async fn complete(
+async fn complete(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<String>,
@@ -123,108 +143,40 @@ pub async fn complete(
 ) -> Result<Json<Order>, OrderingError> {
     let id = order_id(&id)?;
     let worker = WorkerId::from(who.id);
-    let now = app.rt.clock.now();
-    let key = upload(
-        &app,
-        id,
-        "report",
-        "report_photo",
-        &req.report_photo,
-        |o, key| o.complete(worker, key, now),
-    )
-    .await?;
-    let order = apply(&app, id, |o| o.complete(worker, key, now)).await?;
+    let order = app::complete_order(&app, id, worker, &req.report_photo, "report_photo").await?;
     Ok(Json(order))
 }
 
-/// Checks the photo (422 naming `field`), tries the move on a copy of the order so a
-/// refused one stores nothing, then stores the photo under a key of its own
-/// (`orders/{id}/{name}-{uuid}.{ext}`): of two racing attempts, the one whose transition
-/// commits names its photo, and the loser's photo cannot overwrite it. (A crash between
-/// the upload and the commit leaves an unreferenced object, never a wrong one.)
-async fn upload(
-    app: &App,
-    id: OrderId,
-    name: &str,
-    field: &str,
-    encoded: &str,
-    dry_run: impl FnOnce(&mut Order, String) -> Result<Transition, OrderingError>,
-) -> Result<String, OrderingError> {
-    let image = web::image::decode_image(encoded, app.config.photo_max_bytes)
-        .map_err(|m| OrderingError::invalid(field, &m))?;
-    let key = format!(
-        "orders/{id}/{name}-{}.{}",
-        Uuid::now_v7().simple(),
-        image.extension()
-    );
-    let mut copy = read(app, id).await?;
-    dry_run(&mut copy, key.clone())?;
-    app.objects
-        .put(&key, image.bytes)
-        .await
-        .map_err(|e| OrderingError::Unexpected(e.into()))?;
-    Ok(key)
-}
-
 /// `GET /orders/{id}/photos/{check-in|report}`: the photo, for the order's parties.
-pub async fn photo(
+async fn photo(
     State(app): State<App>,
     who: Principal,
     Path((id, kind)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, OrderingError> {
-    let order = read(&app, order_id(&id)?).await?;
-    visible_to(&order, &who)?;
-    let key = match kind.as_str() {
-        "check-in" => order.check_in_photo,
-        "report" => order.report_photo,
-        _ => return Err(OrderingError::NotFound("photo")),
-    }
-    .ok_or(OrderingError::NotFound("photo"))?;
-    let bytes = app
-        .objects
-        .get(&key)
-        .await
-        .map_err(|e| OrderingError::Unexpected(e.into()))?
-        .ok_or(OrderingError::NotFound("photo"))?;
-    let media_type = web::image::media_type(&bytes).unwrap_or("application/octet-stream");
+    let id = order_id(&id)?;
+    let kind = PhotoKind::parse(&kind).ok_or(OrderingError::NotFound("photo"))?;
+    let (bytes, media_type) = app::photo(&app, &who, id, kind).await?;
     Ok(([(header::CONTENT_TYPE, media_type)], bytes))
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /orders/{id}/rebook`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RebookRequest {
-    scheduled_at: chrono::DateTime<chrono::Utc>,
+    /// The new date: in the future, within a year.
+    pub scheduled_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// `POST /orders/{id}/rebook`: the client takes up the offer after a failure: a copy of
-/// the order for a new date, matched again to someone other than the worker who did not
-/// come. Once per failed order; asking again returns the same copy (200).
-pub async fn rebook(
+/// the order for a new date (201). Once per failed order; asking again returns the same
+/// copy (200).
+async fn rebook(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<String>,
     Json(req): Json<RebookRequest>,
-) -> Result<(StatusCode, Json<Order>), OrderingError> {
+) -> Result<Response, OrderingError> {
     let id = order_id(&id)?;
-    let mut tx = app.rt.db.begin().await?;
-    let original = store::order(&mut tx, id)
-        .await?
-        .filter(|o| o.client_id == who.id)
-        .ok_or(OrderingError::NotFound("order"))?;
-    if let Some(copy) = original.rebooked_as {
-        let copy = store::order(&mut tx, copy)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("rebooked copy {copy} is missing"))?;
-        return Ok((StatusCode::OK, Json(copy)));
-    }
-    let (copy, t) = original.rebook(who.id, req.scheduled_at, app.rt.clock.now())?;
-    store::insert_order(&mut tx, &copy, None).await?;
-    store::insert_history(&mut tx, copy.id, &t.entry).await?;
-    if !store::mark_rebooked(&mut tx, original.id, copy.id).await? {
-        return Err(OrderingError::Concurrent);
-    }
-    Outbox::append(&mut tx, &t.change.envelope(copy.version, None)).await?;
-    tx.commit().await?;
-    app.rt.outbox.committed();
-    Ok((StatusCode::CREATED, Json(copy)))
+    let made = app::rebook_order(&app, who.id, id, req.scheduled_at).await?;
+    Ok(created(made, None))
 }

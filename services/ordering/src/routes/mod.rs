@@ -1,118 +1,73 @@
-//! Ordering's HTTP API and who may call it.
+//! Ordering's HTTP API and who may call it: one file per resource, each declaring its
+//! routes (access, what they take and answer) and calling `app/`.
 
 mod clock;
 mod lifecycle;
 mod orders;
 mod service_types;
 
-use auth::{Access, Role, Routes};
-use axum::Router;
-use axum::routing::{get, patch, post};
+pub use clock::{Advance, ClockView};
+pub use lifecycle::{CancelRequest, CheckInRequest, CompleteRequest, RebookRequest};
+pub use orders::JobsQuery;
+pub use orders::OrderListQuery;
+pub use service_types::ServiceTypeListQuery;
+
+use auth::{Role, Routes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use contracts::{OrderId, ServiceTypeId};
+use serde::Serialize;
+use uuid::Uuid;
+use web::Json;
 
 use crate::App;
+use crate::app::Created;
+use crate::error::OrderingError;
 
-const STAFF: &[Role] = &[Role::Manager, Role::Admin];
+const STAFF: &[Role] = crate::app::STAFF;
 const CLIENT_OR_STAFF: &[Role] = &[Role::Client, Role::Manager, Role::Admin];
 const PARTIES: &[Role] = &[Role::Client, Role::Worker, Role::Manager, Role::Admin];
 
-pub fn router(app: App) -> (Router, Vec<auth::RouteRule>) {
-    let (router, rules) = Routes::new()
-        .add(
-            "POST",
-            "/service-types",
-            Access::Roles(STAFF),
-            post(service_types::create),
-        )
-        .add(
-            "GET",
-            "/service-types",
-            Access::SignedIn,
-            get(service_types::list),
-        )
-        .add(
-            "PATCH",
-            "/service-types/{id}",
-            Access::Roles(STAFF),
-            patch(service_types::edit),
-        )
-        .add(
-            "POST",
-            "/service-types/{id}/retire",
-            Access::Roles(STAFF),
-            post(service_types::retire),
-        )
-        .add(
-            "POST",
-            "/orders",
-            Access::Roles(&[Role::Client]),
-            post(orders::request),
-        )
-        .add(
-            "GET",
-            "/orders",
-            Access::Roles(CLIENT_OR_STAFF),
-            get(orders::list),
-        )
-        .add(
-            "GET",
-            "/orders/{id}",
-            Access::Roles(PARTIES),
-            get(orders::get),
-        )
-        .add(
-            "POST",
-            "/orders/{id}/cancel",
-            Access::Roles(CLIENT_OR_STAFF),
-            post(lifecycle::cancel),
-        )
-        .add(
-            "POST",
-            "/orders/{id}/rebook",
-            Access::Roles(&[Role::Client]),
-            post(lifecycle::rebook),
-        )
-        .add(
-            "POST",
-            "/orders/{id}/check-in",
-            Access::Roles(&[Role::Worker]),
-            post(lifecycle::check_in),
-        )
-        .add(
-            "POST",
-            "/orders/{id}/complete",
-            Access::Roles(&[Role::Worker]),
-            post(lifecycle::complete),
-        )
-        .add(
-            "GET",
-            "/orders/{id}/photos/{kind}",
-            Access::Roles(PARTIES),
-            get(lifecycle::photo),
-        )
-        .add(
-            "GET",
-            "/jobs",
-            Access::Roles(&[Role::Worker]),
-            get(orders::jobs),
-        )
-        .add(
-            "GET",
-            "/ops/orders",
-            Access::Roles(&[Role::Admin]),
-            get(orders::counts),
-        )
-        .add(
-            "GET",
-            "/ops/clock",
-            Access::Roles(&[Role::Admin]),
-            get(clock::show),
-        )
-        .add(
-            "POST",
-            "/ops/clock",
-            Access::Roles(&[Role::Admin]),
-            post(clock::advance),
-        )
-        .finish();
-    (router.with_state(app), rules)
+/// Every route of Ordering, its handlers given `app`.
+pub fn routes(app: App) -> Routes {
+    Routes::new()
+        .include(service_types::routes())
+        .include(orders::routes())
+        .include(lifecycle::routes())
+        .include(clock::routes())
+        .with_state(app)
+}
+
+/// An order id from the path; a malformed one is simply not found. Any form of UUID is
+/// taken, as before ids were typed.
+fn order_id(id: &str) -> Result<OrderId, OrderingError> {
+    Uuid::parse_str(id)
+        .map(OrderId::from_uuid)
+        .map_err(|_| OrderingError::NotFound("order"))
+}
+
+/// A service type id from the path; a malformed one is not found either.
+fn service_type_id(id: &str) -> Result<ServiceTypeId, OrderingError> {
+    Uuid::parse_str(id)
+        .map(ServiceTypeId::from_uuid)
+        .map_err(|_| OrderingError::NotFound("service type"))
+}
+
+/// The `Idempotency-Key` header, if any (a malformed one is a 422 naming it).
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, OrderingError> {
+    web::idempotency_key(headers).map_err(|m| OrderingError::invalid("Idempotency-Key", m))
+}
+
+/// 201 with what was made, or 200 with what a retry made before; `location` (relative to
+/// the API) names it when given.
+fn created<T: Serialize>(created: Created<T>, location: Option<String>) -> Response {
+    let (status, body) = match created {
+        Created::New(body) => (StatusCode::CREATED, body),
+        Created::Replayed(body) => (StatusCode::OK, body),
+    };
+    let mut response = (status, Json(body)).into_response();
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }

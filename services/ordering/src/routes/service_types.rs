@@ -1,83 +1,101 @@
+//! `/service-types`: the catalog.
+
+use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use contracts::ServiceTypeId;
-use serde::Deserialize;
-use uuid::Uuid;
+use serde::{Deserialize, Serialize};
 use web::{Json, Path, Query};
 
-use auth::Principal;
-
-use super::STAFF;
-use crate::App;
+use super::{STAFF, created, idempotency_key, service_type_id};
 use crate::domain::service_type::{NewServiceType, ServiceType, ServiceTypeEdit};
 use crate::error::OrderingError;
-use crate::store;
+use crate::{App, app};
 
-/// `POST /service-types`: a manager adds a service to the catalog.
-pub async fn create(
-    State(app): State<App>,
-    Json(new): Json<NewServiceType>,
-) -> Result<(StatusCode, Json<ServiceType>), OrderingError> {
-    let service_type = new.validate()?;
-    let mut tx = app.rt.db.begin().await?;
-    store::insert_service_type(&mut tx, &service_type).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(service_type)))
+pub(super) fn routes() -> Routes<App> {
+    Routes::new()
+        .route(
+            Route::post("/service-types", Access::Roles(STAFF))
+                .summary("Add a service type to the catalog")
+                .idempotency_key()
+                .body::<NewServiceType>()
+                .returns::<ServiceType>(StatusCode::CREATED)
+                .returns::<ServiceType>(StatusCode::OK),
+            create,
+        )
+        .route(
+            Route::get("/service-types", Access::SignedIn)
+                .summary("The catalog by name")
+                .query::<ServiceTypeListQuery>()
+                .returns::<Vec<ServiceType>>(StatusCode::OK),
+            list,
+        )
+        .route(
+            Route::patch("/service-types/{id}", Access::Roles(STAFF))
+                .summary("Change a service type (orders made keep what they had)")
+                .param::<ServiceTypeId>("id")
+                .body::<ServiceTypeEdit>()
+                .returns::<ServiceType>(StatusCode::OK),
+            edit,
+        )
+        .route(
+            Route::post("/service-types/{id}/retire", Access::Roles(STAFF))
+                .summary("Retire a service type: no new orders of it")
+                .param::<ServiceTypeId>("id")
+                .returns::<ServiceType>(StatusCode::OK),
+            retire,
+        )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    #[serde(default)]
-    include_retired: bool,
-}
-
-/// `GET /service-types?include_retired=`: the catalog by name. Retired types are listed
-/// for staff who ask; clients only ever see what they can order.
-pub async fn list(
+/// `POST /service-types`: a manager adds a service to the catalog (201; a retry with the
+/// same `Idempotency-Key` and body gets it again with 200).
+async fn create(
     State(app): State<App>,
     who: Principal,
-    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+    Json(new): Json<NewServiceType>,
+) -> Result<Response, OrderingError> {
+    let key = idempotency_key(&headers)?;
+    let made = app::add_service_type(&app, who.id, new, key.as_deref()).await?;
+    Ok(created(made, None))
+}
+
+/// The query of `GET /service-types`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTypeListQuery {
+    /// Staff only: list retired types too.
+    #[serde(default)]
+    pub include_retired: bool,
+}
+
+/// `GET /service-types?include_retired=`.
+async fn list(
+    State(app): State<App>,
+    who: Principal,
+    Query(q): Query<ServiceTypeListQuery>,
 ) -> Result<Json<Vec<ServiceType>>, OrderingError> {
-    let include_retired = q.include_retired && who.require(STAFF).is_ok();
-    let mut conn = app.rt.db.pool().acquire().await?;
     Ok(Json(
-        store::service_types(&mut conn, include_retired).await?,
+        app::service_types(&app, &who, q.include_retired).await?,
     ))
 }
 
-async fn existing(tx: &mut storage::Tx, id: &str) -> Result<ServiceType, OrderingError> {
-    let id = Uuid::parse_str(id)
-        .map(ServiceTypeId::from_uuid)
-        .map_err(|_| OrderingError::NotFound("service type"))?;
-    store::service_type(tx, id)
-        .await?
-        .ok_or(OrderingError::NotFound("service type"))
-}
-
 /// `PATCH /service-types/{id}`: change name, description, skill, price or duration.
-/// Existing orders keep what they were ordered with.
-pub async fn edit(
+async fn edit(
     State(app): State<App>,
     Path(id): Path<String>,
     Json(edit): Json<ServiceTypeEdit>,
 ) -> Result<Json<ServiceType>, OrderingError> {
-    let mut tx = app.rt.db.begin().await?;
-    let edited = existing(&mut tx, &id).await?.edited(edit)?;
-    store::update_service_type(&mut tx, &edited).await?;
-    tx.commit().await?;
-    Ok(Json(edited))
+    let id = service_type_id(&id)?;
+    Ok(Json(app::edit_service_type(&app, id, edit).await?))
 }
 
 /// `POST /service-types/{id}/retire`: no new orders of this type; old ones live on.
-pub async fn retire(
+async fn retire(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Json<ServiceType>, OrderingError> {
-    let mut tx = app.rt.db.begin().await?;
-    let mut t = existing(&mut tx, &id).await?;
-    store::retire_service_type(&mut tx, t.id).await?;
-    tx.commit().await?;
-    t.retired = true;
-    Ok(Json(t))
+    let id = service_type_id(&id)?;
+    Ok(Json(app::retire_service_type(&app, id).await?))
 }

@@ -1,23 +1,37 @@
-//! Ordering's tables. Times are unix microseconds, ids TEXT.
+//! Ordering's tables: SQL only. Every function reads or writes rows and answers
+//! [`DbError`]; what a result means (a clash, a lost race) is the caller's to decide.
+//! Times are unix microseconds, ids TEXT.
 
+use chrono::{DateTime, Utc};
 use contracts::{AccountId, Money, OrderId, ParseIdError, ServiceTypeId, WorkerId};
-use storage::{AnyConnection, AnyRow, Row, micros, time};
+use storage::{AnyConnection, AnyRow, DbError, Row, micros, time};
 
 use crate::domain::order::{HistoryEntry, Order, Status};
 use crate::domain::service_type::ServiceType;
-use crate::error::OrderingError;
 
-/// An id kept as TEXT.
-fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T, OrderingError> {
-    s.parse()
-        .map_err(|e: ParseIdError| OrderingError::Unexpected(e.into()))
+/// A stored value that breaks the table's rules (only a bug or a hand edit makes one).
+fn corrupt(message: String) -> DbError {
+    DbError::Sqlx(sqlx::Error::Decode(message.into()))
 }
 
+/// An id kept as TEXT.
+fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T, DbError> {
+    s.parse()
+        .map_err(|e: ParseIdError| corrupt(format!("stored id {s:?}: {e}")))
+}
+
+fn status(s: &str) -> Result<Status, DbError> {
+    Status::parse(s).ok_or_else(|| corrupt(format!("unknown order status {s:?}")))
+}
+
+/// Adds a service type; a name already taken is a unique violation
+/// ([`DbError::is_unique_violation`]).
 pub async fn insert_service_type(
     conn: &mut AnyConnection,
     t: &ServiceType,
-) -> Result<(), OrderingError> {
-    let r = storage::query(
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    storage::query(
         "INSERT INTO service_types (id, name, description, skill, price, duration_minutes, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -27,27 +41,13 @@ pub async fn insert_service_type(
     .bind(&t.skill)
     .bind(t.price.minor())
     .bind(t.duration_minutes)
-    .bind(storage::now_micros())
+    .bind(micros(now))
     .execute(conn)
-    .await;
-    unique_name(r, &t.name)
+    .await?;
+    Ok(())
 }
 
-/// Service type names are unique: a clash is the manager's error, not ours.
-fn unique_name(
-    r: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
-    name: &str,
-) -> Result<(), OrderingError> {
-    match r.map_err(storage::DbError::from) {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_unique_violation() => {
-            Err(OrderingError::DuplicateServiceType(name.to_owned()))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn service_type_of(r: &AnyRow) -> Result<ServiceType, OrderingError> {
+fn service_type_of(r: &AnyRow) -> Result<ServiceType, DbError> {
     Ok(ServiceType {
         id: parse_id(&r.get::<String, _>("id"))?,
         name: r.get("name"),
@@ -62,7 +62,7 @@ fn service_type_of(r: &AnyRow) -> Result<ServiceType, OrderingError> {
 pub async fn service_type(
     conn: &mut AnyConnection,
     id: ServiceTypeId,
-) -> Result<Option<ServiceType>, OrderingError> {
+) -> Result<Option<ServiceType>, DbError> {
     storage::query("SELECT * FROM service_types WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(conn)
@@ -75,7 +75,7 @@ pub async fn service_type(
 pub async fn service_types(
     conn: &mut AnyConnection,
     include_retired: bool,
-) -> Result<Vec<ServiceType>, OrderingError> {
+) -> Result<Vec<ServiceType>, DbError> {
     storage::query("SELECT * FROM service_types WHERE ($1 = 1 OR retired_at IS NULL) ORDER BY name")
         .bind(i64::from(include_retired))
         .fetch_all(conn)
@@ -85,12 +85,10 @@ pub async fn service_types(
         .collect()
 }
 
-/// Saves an edited service type (name, description, skill, price, duration).
-pub async fn update_service_type(
-    conn: &mut AnyConnection,
-    t: &ServiceType,
-) -> Result<(), OrderingError> {
-    let r = storage::query(
+/// Saves an edited service type (name, description, skill, price, duration); a name
+/// already taken is a unique violation.
+pub async fn update_service_type(conn: &mut AnyConnection, t: &ServiceType) -> Result<(), DbError> {
+    storage::query(
         "UPDATE service_types SET name = $1, description = $2, skill = $3, price = $4, \
          duration_minutes = $5 WHERE id = $6",
     )
@@ -101,37 +99,33 @@ pub async fn update_service_type(
     .bind(t.duration_minutes)
     .bind(t.id.to_string())
     .execute(conn)
-    .await;
-    unique_name(r, &t.name)
+    .await?;
+    Ok(())
 }
 
 /// Retires a service type (once; retiring again keeps the first time).
 pub async fn retire_service_type(
     conn: &mut AnyConnection,
     id: ServiceTypeId,
-) -> Result<(), OrderingError> {
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     storage::query("UPDATE service_types SET retired_at = $1 WHERE id = $2 AND retired_at IS NULL")
-        .bind(storage::now_micros())
+        .bind(micros(now))
         .bind(id.to_string())
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Inserts a new order. With an idempotency key already used by this client, inserts
-/// nothing and returns `false`.
-pub async fn insert_order(
-    conn: &mut AnyConnection,
-    o: &Order,
-    idempotency_key: Option<&str>,
-) -> Result<bool, OrderingError> {
-    let inserted = storage::query(
+/// Inserts a new order. (The `idempotency_key` column of the first schema is no longer
+/// written: keys live in the messaging idempotency table.)
+pub async fn insert_order(conn: &mut AnyConnection, o: &Order) -> Result<(), DbError> {
+    storage::query(
         "INSERT INTO orders (id, client_id, service_type_id, service_type_name, skill, \
          description, scheduled_at, duration_minutes, status, worker_id, price, \
          approximate_price, assignment_version, version, requested_at, rebook_of, \
-         excluded_workers, idempotency_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
+         excluded_workers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(o.id.to_string())
     .bind(o.client_id.to_string())
@@ -149,44 +143,25 @@ pub async fn insert_order(
     .bind(o.version)
     .bind(micros(o.requested_at))
     .bind(o.rebook_of.map(String::from))
-    .bind(json(&o.excluded_workers)?)
-    .bind(idempotency_key)
+    .bind(excluded_workers(&o.excluded_workers))
     .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    .await?;
+    Ok(())
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String, OrderingError> {
-    serde_json::to_string(v).map_err(|e| OrderingError::Unexpected(e.into()))
-}
-
-/// The order a client created with `key`, if any.
-pub async fn order_by_idempotency_key(
-    conn: &mut AnyConnection,
-    client_id: AccountId,
-    key: &str,
-) -> Result<Option<Order>, OrderingError> {
-    storage::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.client_id = $1 AND o.idempotency_key = $2"
-    )))
-    .bind(client_id.to_string())
-    .bind(key)
-    .fetch_optional(conn)
-    .await?
-    .map(|r| order_of(&r))
-    .transpose()
+fn excluded_workers(workers: &[WorkerId]) -> String {
+    serde_json::to_string(workers).expect("ids serialize")
 }
 
 /// Saves a changed order with its history line. `expected_version` guards against a
 /// concurrent writer (another request, another replica's no-show sweep): if the order
-/// moved meanwhile nothing is written and [`OrderingError::Concurrent`] is returned.
+/// moved meanwhile nothing is written and `false` is returned.
 pub async fn update_order(
     conn: &mut AnyConnection,
     o: &Order,
     expected_version: i64,
     entry: Option<&HistoryEntry>,
-) -> Result<(), OrderingError> {
+) -> Result<bool, DbError> {
     let n = storage::query(
         "UPDATE orders SET status = $1, worker_id = $2, price = $3, assignment_version = $4, \
          version = $5, activated_at = $6, checked_in_at = $7, completed_at = $8, \
@@ -212,12 +187,12 @@ pub async fn update_order(
     .await?
     .rows_affected();
     if n != 1 {
-        return Err(OrderingError::Concurrent);
+        return Ok(false);
     }
     if let Some(entry) = entry {
         insert_history(conn, o.id, entry).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Appends a line to an order's history.
@@ -225,7 +200,7 @@ pub async fn insert_history(
     conn: &mut AnyConnection,
     order_id: OrderId,
     e: &HistoryEntry,
-) -> Result<(), OrderingError> {
+) -> Result<(), DbError> {
     storage::query(
         "INSERT INTO order_history (order_id, version, status, at, actor, note) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -245,7 +220,7 @@ pub async fn insert_history(
 pub async fn history(
     conn: &mut AnyConnection,
     order_id: OrderId,
-) -> Result<Vec<HistoryEntry>, OrderingError> {
+) -> Result<Vec<HistoryEntry>, DbError> {
     storage::query("SELECT * FROM order_history WHERE order_id = $1 ORDER BY version")
         .bind(order_id.to_string())
         .fetch_all(conn)
@@ -255,8 +230,7 @@ pub async fn history(
             let status: String = r.get("status");
             Ok(HistoryEntry {
                 version: r.get("version"),
-                status: Status::parse(&status)
-                    .ok_or_else(|| anyhow::anyhow!("unknown order status {status:?}"))?,
+                status: self::status(&status)?,
                 at: time(r.get("at")),
                 actor: r.get("actor"),
                 note: r.get("note"),
@@ -270,7 +244,7 @@ pub async fn mark_rebooked(
     conn: &mut AnyConnection,
     original: OrderId,
     copy: OrderId,
-) -> Result<bool, OrderingError> {
+) -> Result<bool, DbError> {
     let n =
         storage::query("UPDATE orders SET rebooked_as = $1 WHERE id = $2 AND rebooked_as IS NULL")
             .bind(copy.to_string())
@@ -291,7 +265,7 @@ const ORDER_COLUMNS: &str = "o.id, o.client_id, o.service_type_id, o.service_typ
 fn opt_id<T: std::str::FromStr<Err = ParseIdError>>(
     r: &AnyRow,
     column: &str,
-) -> Result<Option<T>, OrderingError> {
+) -> Result<Option<T>, DbError> {
     r.get::<Option<String>, _>(column)
         .map(|w| parse_id(&w))
         .transpose()
@@ -301,7 +275,7 @@ fn opt_time(r: &AnyRow, column: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     r.get::<Option<i64>, _>(column).map(time)
 }
 
-fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
+fn order_of(r: &AnyRow) -> Result<Order, DbError> {
     let status: String = r.get("status");
     Ok(Order {
         id: parse_id(&r.get::<String, _>("id"))?,
@@ -312,8 +286,7 @@ fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
         description: r.get("description"),
         scheduled_at: time(r.get("scheduled_at")),
         duration_minutes: r.get("duration_minutes"),
-        status: Status::parse(&status)
-            .ok_or_else(|| anyhow::anyhow!("unknown order status {status:?}"))?,
+        status: self::status(&status)?,
         worker_id: opt_id(r, "worker_id")?,
         price: r.get::<Option<i64>, _>("price").map(Money::from_minor),
         approximate_price: Money::from_minor(r.get("approximate_price")),
@@ -331,11 +304,11 @@ fn order_of(r: &AnyRow) -> Result<Order, OrderingError> {
         rebook_of: opt_id(r, "rebook_of")?,
         rebooked_as: opt_id(r, "rebooked_as")?,
         excluded_workers: serde_json::from_str(&r.get::<String, _>("excluded_workers"))
-            .map_err(|e| OrderingError::Unexpected(e.into()))?,
+            .map_err(|e| corrupt(format!("excluded_workers of an order: {e}")))?,
     })
 }
 
-pub async fn order(conn: &mut AnyConnection, id: OrderId) -> Result<Option<Order>, OrderingError> {
+pub async fn order(conn: &mut AnyConnection, id: OrderId) -> Result<Option<Order>, DbError> {
     storage::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"
     )))
@@ -361,7 +334,7 @@ pub async fn orders(
     owner: Owner<'_>,
     status: Option<Status>,
     limit: i64,
-) -> Result<Vec<Order>, OrderingError> {
+) -> Result<Vec<Order>, DbError> {
     let (client, worker) = match owner {
         Owner::Anyone => (None, None),
         Owner::Client(c) => (Some(c.to_owned()), None),
@@ -390,7 +363,7 @@ pub async fn overdue(
     conn: &mut AnyConnection,
     scheduled_before: chrono::DateTime<chrono::Utc>,
     limit: i64,
-) -> Result<Vec<OrderId>, OrderingError> {
+) -> Result<Vec<OrderId>, DbError> {
     storage::query_scalar::<_, String>(
         "SELECT id FROM orders WHERE status IN ('requested', 'active') AND scheduled_at < $1 \
          ORDER BY scheduled_at LIMIT $2",
@@ -417,7 +390,7 @@ pub async fn upsert_person(
     account_id: AccountId,
     person: &Person,
     version: i64,
-) -> Result<(), OrderingError> {
+) -> Result<(), DbError> {
     storage::query(
         "INSERT INTO people (account_id, email, name, version) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (account_id) DO UPDATE SET email = excluded.email, name = excluded.name, \
@@ -435,7 +408,7 @@ pub async fn upsert_person(
 pub async fn person(
     conn: &mut AnyConnection,
     account_id: AccountId,
-) -> Result<Option<Person>, OrderingError> {
+) -> Result<Option<Person>, DbError> {
     Ok(
         storage::query("SELECT email, name FROM people WHERE account_id = $1")
             .bind(account_id.to_string())
@@ -451,7 +424,7 @@ pub async fn person(
 /// Order counts per status (for operators and tests).
 pub async fn count_by_status(
     conn: &mut AnyConnection,
-) -> Result<std::collections::BTreeMap<String, i64>, OrderingError> {
+) -> Result<std::collections::BTreeMap<String, i64>, DbError> {
     Ok(
         storage::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
             .fetch_all(conn)
@@ -467,7 +440,7 @@ pub async fn count_by_status(
 pub async fn order_for_update(
     conn: &mut AnyConnection,
     id: OrderId,
-) -> Result<Option<Order>, OrderingError> {
+) -> Result<Option<Order>, DbError> {
     let lock = if storage::Backend::of(conn) == storage::Backend::Postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {

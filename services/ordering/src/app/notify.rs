@@ -4,9 +4,8 @@
 use contracts::Envelope;
 use contracts::iam::MailRequest;
 use contracts::ordering::MailRequested;
-use messaging::Outbox;
+use messaging::Work;
 use serde_json::json;
-use storage::AnyConnection;
 
 use crate::domain::order::Order;
 use crate::error::OrderingError;
@@ -19,14 +18,14 @@ fn when(order: &Order) -> String {
 /// Queues `template` to the order's client. Skipped (logged) while IAM has not told
 /// Ordering the client's address yet: the order's own state shows the same news.
 async fn send(
-    conn: &mut AnyConnection,
+    work: &mut Work,
     order: &Order,
     template: &str,
     mut variables: serde_json::Map<String, serde_json::Value>,
     key: String,
     cause: Option<&Envelope>,
 ) -> Result<(), OrderingError> {
-    let Some(client) = store::person(conn, order.client_id).await? else {
+    let Some(client) = store::person(work, order.client_id).await? else {
         tracing::warn!(order_id = %order.id, template, "client's address unknown: no mail");
         return Ok(());
     };
@@ -40,18 +39,18 @@ async fn send(
             idempotency_key: key,
         },
     };
-    Outbox::append(conn, &Envelope::new(&event, 1, cause)).await?;
+    work.publish(&Envelope::new(&event, 1, cause)).await?;
     Ok(())
 }
 
 /// "Your order is confirmed": who comes, when, for how much.
-pub async fn activated(
-    conn: &mut AnyConnection,
+pub(super) async fn activated(
+    work: &mut Work,
     order: &Order,
     cause: Option<&Envelope>,
 ) -> Result<(), OrderingError> {
     let worker = match order.worker_id {
-        Some(w) => store::person(conn, w.into()).await?.map(|p| p.name),
+        Some(w) => store::person(work, w.into()).await?.map(|p| p.name),
         None => None,
     };
     let mut vars = serde_json::Map::new();
@@ -73,14 +72,14 @@ pub async fn activated(
         ),
     );
     let key = format!("activated:{}:{}", order.id, order.assignment_version);
-    send(conn, order, "order_activated", vars, key, cause).await
+    send(work, order, "order_activated", vars, key, cause).await
 }
 
 /// "Nobody came" (or "nobody was found"): the apology and the link to rebook for a new
 /// date. The link is Ordering's rebook endpoint (`POST`, the client's token), for the
 /// client app to act on; `ordering.public_url` can point it elsewhere.
-pub async fn failed(
-    conn: &mut AnyConnection,
+pub(super) async fn failed(
+    work: &mut Work,
     order: &Order,
     public_url: &str,
 ) -> Result<(), OrderingError> {
@@ -96,5 +95,5 @@ pub async fn failed(
     } else {
         "no_show_rebook"
     };
-    send(conn, order, template, vars, key, None).await
+    send(work, order, template, vars, key, None).await
 }

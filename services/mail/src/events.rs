@@ -1,17 +1,13 @@
 //! Mail requested by other contexts through their outboxes: stored like an API submission,
 //! the producing context being the sender (so its idempotency keys are its own).
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use contracts::iam::MailRequest;
 use contracts::{Envelope, Event};
 use messaging::{Handler, HandlerError, Work};
-use tokio::sync::Notify;
 
 use crate::error::MailError;
-use crate::routes::compose;
-use crate::store;
+use crate::{App, app, domain::Request};
 
 /// The `<context>.mail.requested` commands Mail accepts, all carrying a [`MailRequest`]:
 /// (consumer durable name, producing context, event type), a consumer per producing
@@ -34,8 +30,9 @@ pub const REQUEST_TYPES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Stores each requested message ([`app::submit::by_event`]) and wakes the deliverer.
 pub struct OnMailRequested {
-    pub wake: Arc<Notify>,
+    pub app: App,
 }
 
 #[async_trait]
@@ -49,23 +46,22 @@ impl Handler for OnMailRequested {
         }
         let r: MailRequest = serde_json::from_value(event.data["request"].clone())
             .map_err(|e| HandlerError::Rejected(format!("request: {e}")))?;
-        let message = compose(
-            &event.source,
-            &r.to,
-            &r.template,
-            &r.variables,
-            &r.idempotency_key,
-        )
-        .map_err(|e| match e {
-            // A request that can never render is parked for an operator, not retried.
-            MailError::Invalid { field, message } => {
-                HandlerError::Rejected(format!("{field}: {message}"))
-            }
-            other => HandlerError::Failed(anyhow::anyhow!(other.to_string())),
-        })?;
-        // A repeated key (the same request again) stores nothing new.
-        store::insert(work, &message).await?;
-        self.wake.notify_one();
+        let request = Request {
+            to: &r.to,
+            template: &r.template,
+            variables: &r.variables,
+            idempotency_key: &r.idempotency_key,
+        };
+        app::submit::by_event(&self.app, work, &event.source, request)
+            .await
+            .map_err(|e| match e {
+                // A request that can never render is parked for an operator, not retried.
+                MailError::Invalid { field, message } => {
+                    HandlerError::Rejected(format!("{field}: {message}"))
+                }
+                other => HandlerError::Failed(anyhow::Error::new(other)),
+            })?;
+        self.app.wake.notify_one();
         Ok(())
     }
 }

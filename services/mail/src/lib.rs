@@ -3,21 +3,43 @@
 //! sends it over SMTP — or, with no SMTP server configured, writes it as an `.eml` file —
 //! with retries and backoff, until it is sent or, after `max_attempts`, dead (an operator
 //! can retry it).
+//!
+//! # Where the rules live
+//!
+//! - What makes a message (address, key, template and its variables), when a repeated key
+//!   is the same request, and what a failed attempt leaves (backoff, dead):
+//!   [`domain::message`]. How a template becomes subject, text and HTML, safely:
+//!   [`domain::templates`].
+//! - The use cases, one file each: asking for a message by API or by event
+//!   ([`app::submit`]), looking at messages ([`app::find`]), retrying a dead one
+//!   ([`app::retry`]), and the deliverer's step ([`app::deliver`]: per-message claim, send,
+//!   record).
+//! - Who may call what: [`routes`]. Which contexts' requests are accepted: [`events`]. The
+//!   delivery loop: `jobs.rs`. SMTP and `.eml` files (written once per message):
+//!   `transport.rs`. SQL: `store/`.
+//! - Callers use [`client::MailClient`].
 
-mod deliver;
+pub mod app;
+pub mod client;
+mod config;
+pub mod domain;
 mod error;
 pub mod events;
-mod routes;
+mod jobs;
+pub mod routes;
 mod store;
-pub mod templates;
+mod transport;
 
-use std::path::PathBuf;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use service::{Context, ServiceSpec};
 use tokio::sync::Notify;
 
+pub use config::MailConfig;
+pub use domain::templates;
 pub use error::MailError;
 
 /// The context's name.
@@ -39,90 +61,40 @@ pub fn migrations() -> storage::Migrations {
     )
 }
 
-/// The `[mail]` config section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MailConfig {
-    /// The From header.
-    pub from: String,
-    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` or `smtps://host:port`.
-    /// Empty: messages are written as .eml files to `file_dir`.
-    pub smtp_url: String,
-    /// Where .eml files go without SMTP. Empty: `<embedded.data_dir>/mail`.
-    pub file_dir: PathBuf,
-    /// Attempts before a message is dead.
-    pub max_attempts: i64,
-    /// First retry delay (ms), doubling up to `backoff_max_ms`.
-    pub backoff_initial_ms: u64,
-    pub backoff_max_ms: u64,
-    /// How long one SMTP delivery may take (s).
-    pub smtp_timeout_s: u64,
-}
-
-impl service::Section for MailConfig {}
-
-impl Default for MailConfig {
-    fn default() -> Self {
-        MailConfig {
-            from: "MCF <no-reply@mcf.local>".into(),
-            smtp_url: String::new(),
-            file_dir: PathBuf::new(),
-            max_attempts: 8,
-            backoff_initial_ms: 1000,
-            backoff_max_ms: 300_000,
-            smtp_timeout_s: 10,
-        }
-    }
-}
-
-/// Shared state of Mail's handlers.
+/// Shared state of Mail's handlers, consumers and deliverer.
 #[derive(Clone)]
 pub struct App {
-    rt: Context,
+    ctx: Context,
+    /// Wakes the deliverer: a message was queued.
     wake: Arc<Notify>,
 }
 
-/// Builds the service: API, deliverer, relay (`[mail]` is its section; without a
+/// Builds the service: API, deliverer, consumers, relay (`[mail]` is its section; without a
 /// `file_dir`, mails go to `<data dir>/mail`).
 pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let mut config: MailConfig = ctx.config()?;
     if config.file_dir.as_os_str().is_empty() {
         config.file_dir = ctx.data_dir.join("mail");
     }
-    let wake = Arc::new(Notify::new());
     // Checked once here so a bad `[mail]` section stops the start; every (re)start of the
-    // deliverer task then builds its own.
-    deliver::Deliverer::new(ctx.clone(), config.clone(), wake.clone())?;
-    let deliverer = {
-        let (ctx, config, wake) = (ctx.clone(), config.clone(), wake.clone());
-        messaging::Task::new("deliverer", move || {
-            let deliverer = deliver::Deliverer::new(ctx.clone(), config.clone(), wake.clone());
-            async move {
-                match deliverer {
-                    Ok(d) => d.run().await,
-                    // Ending early makes the supervisor retry later (e.g. the mail directory
-                    // came back).
-                    Err(e) => tracing::error!(error = %e, "mail deliverer cannot start"),
-                }
-            }
-        })
+    // deliverer then builds its own.
+    transport::Transport::new(&config, ctx.clock.now().into())?;
+    let app = App {
+        ctx: ctx.clone(),
+        wake: Arc::new(Notify::new()),
     };
-    let handler = Arc::new(events::OnMailRequested { wake: wake.clone() });
+    let handler = Arc::new(events::OnMailRequested { app: app.clone() });
     let consumers: Vec<_> = events::REQUEST_TYPES
         .iter()
         .map(|(name, _, _)| ctx.consumer(name, handler.clone()))
         .collect();
-    let mut tasks = vec![ctx.relay_task(), deliverer];
+    let mut tasks = vec![ctx.relay_task(), jobs::deliverer(app.clone(), config)];
     for ((_, source, event_type), consumer) in events::REQUEST_TYPES.iter().zip(&consumers) {
         tasks.push(ctx.consumer_task(source, &[event_type], consumer.clone()));
     }
-    let app = App {
-        rt: ctx.clone(),
-        wake,
-    };
     Ok(service::assemble(
         &ctx,
-        routes::router(app),
+        routes::routes().with_state(app),
         consumers,
         tasks,
     ))

@@ -1,175 +1,74 @@
-//! The deliverer: sends due messages, retries with backoff, gives up after `max_attempts`.
+//! How a message leaves: over SMTP, or, with no SMTP server configured, as an `.eml` file.
 //!
-//! One message at a time, its outcome recorded before the next is sent: a crash can leave
-//! unrecorded only the one message that was in flight, the only one ever sent twice (a
-//! receiver can tell by its Message-ID, derived from our id). The file transport does not
-//! even write that one twice: each message has one file name, and an existing file is kept.
+//! The file transport writes each message once: each message has one file name, and an
+//! existing file is kept, so a message sent again after a crash (between the write and the
+//! record of its outcome) still has one file. Over SMTP a receiver can tell such a resend by
+//! its Message-ID, derived from our id.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use service::Context;
-use storage::{AnyConnection, Backend};
-use tokio::sync::Notify;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::MailConfig;
-use crate::store;
+use crate::domain::{Failure, Message};
 
 /// Where `.eml` files are written before they are linked into the mail directory.
 pub const PARTIAL_DIR: &str = ".partial";
 
-/// How many messages one round sends before looking at the shutdown flag again.
-const ROUND: usize = 16;
-
-enum Transport {
+enum Kind {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// `.eml` files in this directory.
     File(PathBuf),
 }
 
-pub struct Deliverer {
-    rt: Context,
-    config: MailConfig,
+/// The way out, as `[mail]` configures it.
+pub struct Transport {
     from: Mailbox,
-    transport: Transport,
-    wake: Arc<Notify>,
+    kind: Kind,
 }
 
-impl Deliverer {
-    pub fn new(rt: Context, config: MailConfig, wake: Arc<Notify>) -> anyhow::Result<Self> {
-        let from: Mailbox = config
-            .from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("mail.from {:?}: {e}", config.from))?;
-        let transport = if config.smtp_url.is_empty() {
+/// The From mailbox of `[mail]`, or why it is not one (naming the key).
+pub fn from_mailbox(config: &MailConfig) -> anyhow::Result<Mailbox> {
+    config
+        .from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("mail.from {:?}: {e}", config.from))
+}
+
+impl Transport {
+    /// The transport `config` names. Without SMTP the mail directory is made, and partial
+    /// files a crash left there long before `now` are removed.
+    pub fn new(config: &MailConfig, now: SystemTime) -> anyhow::Result<Self> {
+        let from = from_mailbox(config)?;
+        let kind = if config.smtp_url.is_empty() {
             let partial = config.file_dir.join(PARTIAL_DIR);
             std::fs::create_dir_all(&partial)
                 .map_err(|e| anyhow::anyhow!("mail.file_dir {}: {e}", config.file_dir.display()))?;
-            sweep_partial(&partial);
-            Transport::File(config.file_dir.clone())
+            sweep_partial(&partial, now);
+            Kind::File(config.file_dir.clone())
         } else {
-            Transport::Smtp(
+            Kind::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
                     .map_err(|e| anyhow::anyhow!("mail.smtp_url: {e}"))?
                     .timeout(Some(Duration::from_secs(config.smtp_timeout_s)))
                     .build(),
             )
         };
-        Ok(Deliverer {
-            rt,
-            config,
-            from,
-            transport,
-            wake,
-        })
+        Ok(Transport { from, kind })
     }
 
-    pub async fn run(self) {
-        let mut shutdown = self.rt.shutdown.clone();
-        while !*shutdown.borrow() {
-            match self.round().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "mail delivery round failed"),
-            }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-
-    /// Sends due messages, one by one; returns how many it tried.
-    async fn round(&self) -> anyhow::Result<usize> {
-        let mut n = 0;
-        while n < ROUND && !*self.rt.shutdown.borrow() {
-            if !self.deliver_one().await? {
-                break;
-            }
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    /// Sends the next due message, if any, and records the outcome at once.
-    async fn deliver_one(&self) -> anyhow::Result<bool> {
-        if self.rt.db.backend() == Backend::Postgres {
-            // Replicas share the queue. The message's row stays locked while it is sent and
-            // until its outcome is committed (the others skip it); a crash ends the
-            // transaction, and the message is due again for whoever comes next.
-            let mut tx = self.rt.db.begin().await?;
-            let Some(m) = store::due(&mut tx, true, 1).await?.pop() else {
-                return Ok(false);
-            };
-            let result = self.send(&m).await;
-            self.record(&mut tx, &m, result).await?;
-            tx.commit().await?;
-        } else {
-            // SQLite: one process, one deliverer, and its write lock must not be held while
-            // talking SMTP.
-            let due = {
-                let mut conn = self.rt.db.pool().acquire().await?;
-                store::due(&mut conn, false, 1).await?.pop()
-            };
-            let Some(m) = due else {
-                return Ok(false);
-            };
-            let result = self.send(&m).await;
-            let mut tx = self.rt.db.begin().await?;
-            self.record(&mut tx, &m, result).await?;
-            tx.commit().await?;
-        }
-        Ok(true)
-    }
-
-    /// Records one attempt: sent, queued again after a backoff, or dead.
-    async fn record(
-        &self,
-        conn: &mut AnyConnection,
-        m: &store::Message,
-        result: Result<(), Failure>,
-    ) -> anyhow::Result<()> {
-        match result {
-            Ok(()) => store::mark_sent(conn, &m.id).await?,
-            Err(Failure {
-                error: e,
-                permanent,
-            }) => {
-                let attempt = m.attempts.saturating_add(1);
-                // A permanent refusal (5xx) will not change by retrying: dead at once.
-                let dead = permanent || attempt >= self.config.max_attempts;
-                let delay = i64::try_from(self.backoff(attempt).as_micros()).unwrap_or(i64::MAX);
-                let next = storage::now_micros().saturating_add(delay);
-                tracing::warn!(message = %m.id, attempt, dead, error = %e, "mail delivery failed");
-                store::mark_failed(conn, &m.id, &e, dead, next).await?;
-            }
-        }
-        Ok(())
-    }
-
-    fn backoff(&self, attempt: i64) -> Duration {
-        let exp = (attempt - 1).clamp(0, 20) as u32;
-        Duration::from_millis(
-            self.config
-                .backoff_initial_ms
-                .saturating_mul(1 << exp)
-                .min(self.config.backoff_max_ms),
-        )
-    }
-
-    async fn send(&self, m: &store::Message) -> Result<(), Failure> {
+    /// One attempt to send `m`.
+    pub async fn send(&self, m: &Message) -> Result<(), Failure> {
         let to: Mailbox = m
             .recipient
             .parse()
             .map_err(|e| Failure::permanent(format!("recipient: {e}")))?;
         // The Message-ID is derived from our id: a receiver can tell a resend after a crash
         // (between the server's acceptance and our bookkeeping) from a new message.
-        let email = Message::builder()
+        let email = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&m.subject)
@@ -179,21 +78,18 @@ impl Deliverer {
                 m.body_html.clone(),
             ))
             .map_err(|e| Failure::permanent(format!("building the message: {e}")))?;
-        match &self.transport {
-            Transport::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| Failure {
+        match &self.kind {
+            Kind::Smtp(t) => t.send(email).await.map(|_| ()).map_err(|e| Failure {
                 permanent: e.is_permanent(),
                 error: e.to_string(),
             }),
-            Transport::File(dir) => {
+            Kind::File(dir) => {
                 let (dir, name, bytes) = (dir.clone(), eml_name(m), email.formatted());
                 tokio::task::spawn_blocking(move || write_once(&dir, &name, &bytes))
                     .await
                     .map_err(|e| e.to_string())
                     .and_then(|r| r.map_err(|e| e.to_string()))
-                    .map_err(|error| Failure {
-                        permanent: false,
-                        error,
-                    })
+                    .map_err(Failure::transient)
             }
         }
     }
@@ -203,13 +99,13 @@ impl Deliverer {
 /// `20261129T213816Z_tom@cats.test_set_password_invite_0193….eml`: listed in the order they
 /// were submitted, found by recipient or template with a glob, and fixed per message (the
 /// time is the submission's), so sending it again finds its file already there.
-pub fn eml_name(m: &store::Message) -> String {
-    let time = storage::time(m.created_at.0).format("%Y%m%dT%H%M%SZ");
+pub fn eml_name(m: &Message) -> String {
+    let time = m.created_at.format("%Y%m%dT%H%M%SZ");
     format!(
         "{time}_{}_{}_{}.eml",
         file_safe(&m.recipient),
         file_safe(&m.template),
-        file_safe(&m.id)
+        file_safe(&m.id.to_string())
     )
 }
 
@@ -247,9 +143,10 @@ fn write_once(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     linked
 }
 
-/// Removes partial files old enough to be left by a crash (a message in flight is sent
-/// again and rewrites its own; this only catches those that are not, e.g. deleted ones).
-fn sweep_partial(partial: &Path) {
+/// Removes partial files old enough (by `now`) to be left by a crash (a message in flight
+/// is sent again and rewrites its own; this only catches those that are not, e.g. deleted
+/// ones).
+fn sweep_partial(partial: &Path, now: SystemTime) {
     let Ok(entries) = std::fs::read_dir(partial) else {
         return;
     };
@@ -259,25 +156,10 @@ fn sweep_partial(partial: &Path) {
             .metadata()
             .and_then(|m| m.modified())
             .ok()
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .and_then(|t| now.duration_since(t).ok())
             .is_some_and(|age| age > stale);
         if old {
             let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Why a delivery attempt failed, and whether trying again can help.
-struct Failure {
-    error: String,
-    permanent: bool,
-}
-
-impl Failure {
-    fn permanent(error: String) -> Self {
-        Failure {
-            error,
-            permanent: true,
         }
     }
 }
@@ -286,18 +168,20 @@ impl Failure {
 mod tests {
     use super::*;
 
-    fn message(recipient: &str, template: &str) -> store::Message {
-        store::Message {
-            id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+    use crate::domain::Status;
+
+    fn message(recipient: &str, template: &str) -> Message {
+        Message {
+            id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".parse().unwrap(),
             recipient: recipient.into(),
             template: template.into(),
             variables: serde_json::json!({}),
             subject: "s".into(),
-            status: "queued".into(),
+            status: Status::Queued,
             attempts: 0,
             last_error: None,
             // 2026-11-29T21:38:16.5Z
-            created_at: store::chrono_free::Time(1_795_988_296_500_000),
+            created_at: storage::time(1_795_988_296_500_000),
             sent_at: None,
             sender: "iam".into(),
             idempotency_key: "k".into(),
@@ -345,11 +229,11 @@ mod tests {
     fn rendered_values_make_a_well_formed_message() {
         // A name with a line break and a long value: one Subject line, no injected header,
         // no line longer than SMTP allows.
-        let long = "x".repeat(crate::templates::MAX_VALUE_BYTES);
+        let long = "x".repeat(crate::domain::templates::MAX_VALUE_BYTES);
         let vars = serde_json::json!({"name": "Tom\r\nBcc: evil@x.test", "amount": 1,
             "period": long});
-        let r = crate::templates::render("payout_sent", vars.as_object().unwrap()).unwrap();
-        let email = Message::builder()
+        let r = crate::domain::templates::render("payout_sent", vars.as_object().unwrap()).unwrap();
+        let email = lettre::Message::builder()
             .from("MCF <no-reply@mcf.local>".parse().unwrap())
             .to("tom@cats.test".parse().unwrap())
             .subject(&r.subject)

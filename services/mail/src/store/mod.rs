@@ -1,75 +1,54 @@
-//! Mail's table.
+//! Mail's table: SQL only. Times are bound as Unix microseconds.
 
-use serde::Serialize;
-use storage::{AnyConnection, AnyRow, Row};
+use chrono::{DateTime, Utc};
+use contracts::MessageId;
+use storage::{AnyConnection, AnyRow, DbError, Row};
 
-type Result<T> = std::result::Result<T, storage::DbError>;
+use crate::domain::{Message, Outcome, Status};
 
-/// A message as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Message {
-    pub id: String,
-    pub recipient: String,
-    pub template: String,
-    pub variables: serde_json::Value,
-    pub subject: String,
-    pub status: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub created_at: chrono_free::Time,
-    pub sent_at: Option<chrono_free::Time>,
-    #[serde(skip)]
-    pub sender: String,
-    #[serde(skip)]
-    pub idempotency_key: String,
-    #[serde(skip)]
-    pub body_text: String,
-    #[serde(skip)]
-    pub body_html: String,
+type Result<T> = std::result::Result<T, DbError>;
+
+/// A stored row that breaks the table's rules (only a bug or a hand edit makes one).
+fn corrupt(message: String) -> DbError {
+    DbError::Sqlx(sqlx::Error::Decode(message.into()))
 }
 
-/// Times as RFC 3339 strings without pulling chrono into this crate's API.
-pub mod chrono_free {
-    /// Unix microseconds, serialized as RFC 3339.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Time(pub i64);
-
-    impl serde::Serialize for Time {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_str(&storage::time(self.0).to_rfc3339())
-        }
-    }
-}
-
-fn message_of(r: &AnyRow) -> Message {
-    Message {
-        id: r.get("id"),
+fn message_of(r: &AnyRow) -> Result<Message> {
+    let id: String = r.get("id");
+    let status: String = r.get("status");
+    Ok(Message {
+        id: MessageId::parse(&id).map_err(|e| corrupt(format!("messages.id {id:?}: {e}")))?,
+        sender: r.get("sender"),
+        idempotency_key: r.get("idempotency_key"),
         recipient: r.get("recipient"),
         template: r.get("template"),
         variables: serde_json::from_str(&r.get::<String, _>("variables")).unwrap_or_default(),
         subject: r.get("subject"),
-        status: r.get("status"),
-        attempts: r.get("attempts"),
-        last_error: r.get("last_error"),
-        created_at: chrono_free::Time(r.get("created_at")),
-        sent_at: r.get::<Option<i64>, _>("sent_at").map(chrono_free::Time),
-        sender: r.get("sender"),
-        idempotency_key: r.get("idempotency_key"),
         body_text: r.get("body_text"),
         body_html: r.get("body_html"),
-    }
+        status: Status::parse(&status)
+            .ok_or_else(|| corrupt(format!("messages.status {status:?} of {id}")))?,
+        attempts: r.get("attempts"),
+        last_error: r.get("last_error"),
+        created_at: storage::time(r.get("created_at")),
+        sent_at: r.get::<Option<i64>, _>("sent_at").map(storage::time),
+    })
 }
 
-/// Stores a queued message; `false` if the sender already used the key.
+fn messages_of(rows: &[AnyRow]) -> Result<Vec<Message>> {
+    rows.iter().map(message_of).collect()
+}
+
+/// Stores a new message, due at once; `false` if its sender already used the key.
 pub async fn insert(conn: &mut AnyConnection, m: &Message) -> Result<bool> {
-    let now = storage::now_micros();
+    let created_at = storage::micros(m.created_at);
     Ok(storage::query(
         "INSERT INTO messages (id, sender, idempotency_key, recipient, template, variables, \
          subject, body_text, body_html, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', 0, $10, $10) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
          ON CONFLICT (sender, idempotency_key) DO NOTHING",
     )
-    .bind(&m.id)
+    .bind(m.id.to_string())
     .bind(&m.sender)
     .bind(&m.idempotency_key)
     .bind(&m.recipient)
@@ -78,69 +57,78 @@ pub async fn insert(conn: &mut AnyConnection, m: &Message) -> Result<bool> {
     .bind(&m.subject)
     .bind(&m.body_text)
     .bind(&m.body_html)
-    .bind(now)
+    .bind(m.status.as_str())
+    .bind(m.attempts)
+    .bind(created_at)
     .execute(conn)
     .await?
     .rows_affected()
         == 1)
 }
 
+/// The message `sender` stored under `key`.
 pub async fn by_key(conn: &mut AnyConnection, sender: &str, key: &str) -> Result<Option<Message>> {
-    Ok(
-        storage::query("SELECT * FROM messages WHERE sender = $1 AND idempotency_key = $2")
-            .bind(sender)
-            .bind(key)
-            .fetch_optional(conn)
-            .await?
-            .map(|r| message_of(&r)),
-    )
-}
-
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<Message>> {
-    Ok(storage::query("SELECT * FROM messages WHERE id = $1")
-        .bind(id)
+    storage::query("SELECT * FROM messages WHERE sender = $1 AND idempotency_key = $2")
+        .bind(sender)
+        .bind(key)
         .fetch_optional(conn)
         .await?
-        .map(|r| message_of(&r)))
+        .as_ref()
+        .map(message_of)
+        .transpose()
+}
+
+pub async fn get(conn: &mut AnyConnection, id: MessageId) -> Result<Option<Message>> {
+    storage::query("SELECT * FROM messages WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(message_of)
+        .transpose()
 }
 
 /// Newest first, filtered by status and/or recipient.
 pub async fn search(
     conn: &mut AnyConnection,
-    status: Option<&str>,
+    status: Option<Status>,
     recipient: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Message>> {
-    Ok(storage::query(
+    let rows = storage::query(
         "SELECT * FROM messages WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR recipient = $2) \
          ORDER BY created_at DESC, id DESC LIMIT $3",
     )
-    .bind(status)
+    .bind(status.map(Status::as_str))
     .bind(recipient)
     .bind(limit)
     .fetch_all(conn)
-    .await?
-    .iter()
-    .map(message_of)
-    .collect())
+    .await?;
+    messages_of(&rows)
 }
 
-/// Puts a dead message back in the queue. `false` unless it was dead.
-pub async fn retry(conn: &mut AnyConnection, id: &str) -> Result<bool> {
+/// Puts a dead message back in the queue, due at `now`. `false` unless it was dead.
+pub async fn retry(conn: &mut AnyConnection, id: MessageId, now: DateTime<Utc>) -> Result<bool> {
     Ok(storage::query(
         "UPDATE messages SET status = 'queued', attempts = 0, next_attempt_at = $1 \
          WHERE id = $2 AND status = 'dead'",
     )
-    .bind(storage::now_micros())
-    .bind(id)
+    .bind(storage::micros(now))
+    .bind(id.to_string())
     .execute(conn)
     .await?
     .rows_affected()
         == 1)
 }
 
-/// Due queued messages; on PostgreSQL claimed for this transaction.
-pub async fn due(conn: &mut AnyConnection, claim: bool, limit: i64) -> Result<Vec<Message>> {
+/// Queued messages due at `now`, the longest waiting first; with `claim` (PostgreSQL)
+/// locked for this transaction, skipping those another transaction holds.
+pub async fn due(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    claim: bool,
+    limit: i64,
+) -> Result<Vec<Message>> {
     let sql = if claim {
         "SELECT * FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
          ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED"
@@ -148,45 +136,37 @@ pub async fn due(conn: &mut AnyConnection, claim: bool, limit: i64) -> Result<Ve
         "SELECT * FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
          ORDER BY next_attempt_at LIMIT $2"
     };
-    Ok(storage::query(sql)
-        .bind(storage::now_micros())
+    let rows = storage::query(sql)
+        .bind(storage::micros(now))
         .bind(limit)
         .fetch_all(conn)
-        .await?
-        .iter()
-        .map(message_of)
-        .collect())
+        .await?;
+    messages_of(&rows)
 }
 
-pub async fn mark_sent(conn: &mut AnyConnection, id: &str) -> Result<()> {
-    let now = storage::now_micros();
-    storage::query(
-        "UPDATE messages SET status = 'sent', attempts = attempts + 1, sent_at = $1, \
-         last_error = NULL WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Records a failed attempt: queued again at `next_at`, or dead.
-pub async fn mark_failed(
-    conn: &mut AnyConnection,
-    id: &str,
-    error: &str,
-    dead: bool,
-    next_at: i64,
-) -> Result<()> {
-    storage::query(
-        "UPDATE messages SET status = $1, attempts = attempts + 1, last_error = $2, \
-         next_attempt_at = $3 WHERE id = $4",
-    )
-    .bind(if dead { "dead" } else { "queued" })
-    .bind(error)
-    .bind(next_at)
-    .bind(id)
+/// Records the outcome of one attempt at message `id`.
+pub async fn record(conn: &mut AnyConnection, id: MessageId, outcome: &Outcome) -> Result<()> {
+    match outcome {
+        Outcome::Sent { at } => storage::query(
+            "UPDATE messages SET status = 'sent', attempts = attempts + 1, sent_at = $1, \
+             last_error = NULL WHERE id = $2",
+        )
+        .bind(storage::micros(*at))
+        .bind(id.to_string()),
+        Outcome::Failed {
+            error,
+            dead,
+            next_attempt_at,
+            ..
+        } => storage::query(
+            "UPDATE messages SET status = $1, attempts = attempts + 1, last_error = $2, \
+             next_attempt_at = $3 WHERE id = $4",
+        )
+        .bind(if *dead { Status::Dead } else { Status::Queued }.as_str())
+        .bind(error.clone())
+        .bind(storage::micros(*next_attempt_at))
+        .bind(id.to_string()),
+    }
     .execute(conn)
     .await?;
     Ok(())

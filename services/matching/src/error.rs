@@ -1,16 +1,22 @@
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use web::ApiError;
 
-/// Everything Matching's API can refuse or fail with.
+/// What Matching refuses (its domain's answers), or a failure nobody planned for.
 #[derive(Debug, thiserror::Error)]
 pub enum MatchingError {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The `Idempotency-Key` was used before for a different request.
+    #[error("Idempotency-Key: was already used for a different request")]
+    IdempotencyKeyReused,
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(#[from] web::Unexpected),
 }
+
+web::unexpected_from!(MatchingError: storage::DbError, sqlx::Error, serde_json::Error);
 
 impl MatchingError {
     pub fn invalid(field: impl Into<String>, message: &str) -> Self {
@@ -31,24 +37,21 @@ impl From<web::text::Invalid> for MatchingError {
     }
 }
 
-impl From<storage::DbError> for MatchingError {
-    fn from(e: storage::DbError) -> Self {
-        MatchingError::Unexpected(e.into())
-    }
-}
-
-impl From<sqlx::Error> for MatchingError {
-    fn from(e: sqlx::Error) -> Self {
-        MatchingError::Unexpected(e.into())
-    }
-}
-
 impl IntoResponse for MatchingError {
     fn into_response(self) -> Response {
         match self {
             MatchingError::Invalid { field, message } => ApiError::invalid(field, message),
             MatchingError::NotFound(what) => ApiError::not_found(what),
-            MatchingError::Unexpected(e) => ApiError::internal(e.as_ref()),
+            e @ MatchingError::IdempotencyKeyReused => {
+                let mut refusal = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    e.to_string(),
+                );
+                refusal.field = Some("Idempotency-Key".into());
+                refusal
+            }
+            MatchingError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()
     }

@@ -1,4 +1,4 @@
-//! What Matching does when other contexts publish.
+//! What Matching does when other contexts publish: decode, then the use case in `app`.
 
 use std::sync::Arc;
 
@@ -6,11 +6,23 @@ use async_trait::async_trait;
 use contracts::ordering::{OrderCanceled, OrderCompleted, OrderFailed, OrderRequested};
 use contracts::{Envelope, Event};
 use messaging::{Handler, HandlerError, Work};
+use service::Clock;
 
+use crate::app::close::{self, Outcome};
+use crate::app::matcher::Matcher;
+use crate::app::{register, request};
 use crate::domain::samples::{NormalSample, ReferenceSample};
-use crate::matcher::Matcher;
-use crate::profiles::{self, Outcome};
-use crate::store;
+use crate::error::MatchingError;
+
+/// A refusal inside a consumer is the event's fault (never retried); anything else is.
+impl From<MatchingError> for HandlerError {
+    fn from(e: MatchingError) -> Self {
+        match e {
+            MatchingError::Unexpected(e) => HandlerError::Failed(e.into_anyhow()),
+            refusal => HandlerError::Rejected(refusal.to_string()),
+        }
+    }
+}
 
 /// The consumer's durable name.
 pub const ON_ORDER_REQUESTED: &str = "matching.on-order-requested";
@@ -45,20 +57,8 @@ impl Handler for OnOrderRequested {
             rebook_of: requested.rebook_of,
         };
         let cause = serde_json::to_string(event).map_err(|e| HandlerError::Failed(e.into()))?;
-        // The lock before the insert, as every roster writer does (no lock-order inversion
-        // with a concurrent cancel of the same order).
-        store::lock_roster(work).await?;
-        if store::insert_reference(work, &reference, &cause).await? {
-            if self.matcher.has_external_steps() {
-                // External steps are asked with no transaction open: the background sweep
-                // decides once this commits.
-                self.wake.notify_one();
-            } else {
-                self.matcher
-                    .match_order(work, reference.order_id, None)
-                    .await?;
-            }
-        }
+        let now = self.matcher.now();
+        request::order_requested(work, &self.matcher, &self.wake, &reference, &cause, now).await?;
         Ok(())
     }
 }
@@ -69,6 +69,7 @@ pub const ON_WORKER_HIRED: &str = "matching.on-worker-hired";
 /// A candidate was hired: the worker becomes a normal sample, characteristics as skills.
 pub struct OnWorkerHired {
     pub wake: Arc<tokio::sync::Notify>,
+    pub clock: Clock,
 }
 
 #[async_trait]
@@ -85,11 +86,12 @@ impl Handler for OnWorkerHired {
                 .map(|(k, v)| (k, v.clamp(0, 100)))
                 .collect(),
         };
-        profiles::save(
+        register::save(
             work,
             &sample,
             &format!("event:{}", event.id),
             "hired again: profile replaced",
+            self.clock.now(),
         )
         .await?;
         // Orders waiting for anyone can now be matched.
@@ -104,9 +106,10 @@ pub const ON_ORDER_CLOSED: &str = "matching.on-order-closed";
 /// The event types [`OnOrderClosed`] consumes.
 pub const CLOSING_EVENTS: &[&str] = &[OrderCompleted::TYPE, OrderCanceled::TYPE, OrderFailed::TYPE];
 
-/// An order ended (completed, canceled or failed): its booking no longer counts, a still
-/// pending one is never matched, and completions and no-shows go into the worker's history.
-pub struct OnOrderClosed;
+/// An order ended (completed, canceled or failed): see [`close::order_closed`].
+pub struct OnOrderClosed {
+    pub clock: Clock,
+}
 
 #[async_trait]
 impl Handler for OnOrderClosed {
@@ -126,7 +129,7 @@ impl Handler for OnOrderClosed {
             }
             other => return Err(HandlerError::Rejected(format!("unexpected event {other}"))),
         };
-        profiles::close(work, &order, outcome).await?;
+        close::order_closed(work, &order, outcome, self.clock.now()).await?;
         Ok(())
     }
 }

@@ -98,7 +98,7 @@ pub fn questions(
     reference: &ReferenceSample,
     roster: &Roster,
     now: DateTime<Utc>,
-) -> anyhow::Result<Questions> {
+) -> Result<Questions, serde_json::Error> {
     let (start, end, now) = (
         storage::micros(reference.scheduled_at),
         storage::micros(reference.ends_at),
@@ -143,7 +143,7 @@ pub fn questions(
             })?;
             Ok((spec.clone(), body))
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<Result<_, serde_json::Error>>()?;
     Ok(Questions {
         generation: roster.generation(),
         candidates: roster.len(),

@@ -1,12 +1,41 @@
 //! Matching: picks a worker (normal sample) for every order (reference sample) through a
 //! configurable pipeline of steps, prices it, and publishes the assignment.
+//!
+//! # Where the rules live
+//!
+//! - **Pipeline**: filters, then weighted scores, then the best total wins; the fallback when
+//!   filters leave nobody; the explanation and summary of a decision:
+//!   `domain/pipeline.rs` ([`Pipeline::decide`], pure).
+//! - **Pipeline steps**: what each built-in step checks or scores (availability,
+//!   exclude_failed, skill_fit, past_results, load_balance) and how an external step falls
+//!   back: `domain/steps.rs`. Adding a step is one type there plus its name in `build`.
+//! - **Pricing**: the price of an order (`Pricing`, `FlatPrice`): `domain/steps.rs`.
+//! - **Step configuration**: which steps, in which order, with which weights; what an
+//!   external step takes (`StepConfig`, refused by serde when it mixes kinds) and the value
+//!   checks naming `matching.steps[i].<key>` (`Pipeline::from_config`): `config.rs`,
+//!   `domain/pipeline.rs`.
+//! - **External steps**: the HTTP wire format, timeouts and answers: `external.rs`.
+//! - **Roster**: the in-memory view of every worker the pipeline decides over (skills
+//!   interned, bookings, load): `domain/roster.rs`; how replicas keep it equal to the
+//!   database (the roster lock and change log): `app/matcher.rs`.
+//! - **Samples**: what a reference sample and a normal sample are, an order's end, strengths
+//!   and weaknesses, the success rate with its prior: `domain/samples.rs`.
+//! - **Profiles and adjustments**: valid levels and adjustments, the most skills a profile
+//!   holds, which levels a replaced profile audits: `domain/adjustments.rs`; the profile as
+//!   submitted: `routes/normal_samples.rs`.
+//! - **Order outcomes**: which results count in a worker's history: `app/close.rs`.
+//! - **When orders are matched**: at once on `order.requested`, or by the background
+//!   matcher (waiting orders, external steps): `app/request.rs`, `app/matcher.rs`,
+//!   `jobs.rs`.
 
+pub mod app;
+pub mod client;
+mod config;
 pub mod domain;
 mod error;
 pub mod events;
 pub mod external;
-pub mod matcher;
-pub mod profiles;
+pub mod jobs;
 mod routes;
 pub mod store;
 #[cfg(test)]
@@ -19,23 +48,15 @@ use contracts::ordering::{OrderCompleted, OrderRequested};
 use service::{Context, ServiceSpec};
 use tokio::sync::Notify;
 
-pub use domain::pipeline::{MatchingConfig, Pipeline, PipelineError, StepConfig};
+pub use app::matcher::Matcher;
+pub use config::{DEFAULT_FALLBACK_SCORE, DEFAULT_TIMEOUT_MS, MatchingConfig, StepConfig};
+pub use domain::pipeline::{Pipeline, PipelineError};
 pub use error::MatchingError;
-pub use matcher::Matcher;
 
 /// The context's name (bus stream, URL prefix, database name).
 pub const NAME: &str = "matching";
 
 /// Matching as the binary registers it.
-/// The pipeline must build from the section: unknown steps, bad weights or URLs are
-/// refused at load time, naming the key.
-impl service::Section for MatchingConfig {
-    fn validate(&self) -> anyhow::Result<()> {
-        Pipeline::from_config(self)?;
-        Ok(())
-    }
-}
-
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: NAME,
     migrations,
@@ -51,12 +72,12 @@ pub fn migrations() -> storage::Migrations {
     )
 }
 
-/// Shared state of the HTTP handlers.
+/// What the use cases of `app` work with: the context, and the background matcher's
+/// wake-up (a worker registered or changed).
 #[derive(Clone)]
 pub struct App {
-    rt: Context,
-    /// Wakes the background matcher (a worker registered or changed).
-    wake: Arc<Notify>,
+    pub ctx: Context,
+    pub wake: Arc<Notify>,
 }
 
 /// Builds the service: routes, relay, the consumers and the waiting-order matcher.
@@ -64,7 +85,9 @@ pub struct App {
 /// `[matching]` is its section (the pipeline's steps).
 pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let config: MatchingConfig = ctx.config()?;
-    let matcher = Arc::new(Matcher::new(Arc::new(Pipeline::from_config(&config)?)));
+    let matcher = Arc::new(
+        Matcher::new(Arc::new(Pipeline::from_config(&config)?)).with_clock(ctx.clock.clone()),
+    );
     let wake = Arc::new(Notify::new());
     let on_requested = ctx.consumer(
         events::ON_ORDER_REQUESTED,
@@ -75,9 +98,17 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     );
     let on_hired = ctx.consumer(
         events::ON_WORKER_HIRED,
-        Arc::new(events::OnWorkerHired { wake: wake.clone() }),
+        Arc::new(events::OnWorkerHired {
+            wake: wake.clone(),
+            clock: ctx.clock.clone(),
+        }),
     );
-    let on_closed = ctx.consumer(events::ON_ORDER_CLOSED, Arc::new(events::OnOrderClosed));
+    let on_closed = ctx.consumer(
+        events::ON_ORDER_CLOSED,
+        Arc::new(events::OnOrderClosed {
+            clock: ctx.clock.clone(),
+        }),
+    );
     let tasks = vec![
         ctx.consumer_task(
             contracts::hiring::WorkerHired::SOURCE,
@@ -101,14 +132,14 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
             // again (a put replaces the sample's whole state).
             let (ctx, wake) = (ctx.clone(), wake.clone());
             messaging::Task::new("matcher", move || {
-                matcher::run(ctx.clone(), matcher.clone(), wake.clone())
+                jobs::matcher(ctx.clone(), matcher.clone(), wake.clone())
             })
         },
     ];
     Ok(service::assemble(
         &ctx,
-        routes::router(App {
-            rt: ctx.clone(),
+        routes::routes(App {
+            ctx: ctx.clone(),
             wake,
         }),
         vec![on_requested, on_hired, on_closed],

@@ -18,10 +18,10 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use contracts::ordering::OrderRequested;
 use contracts::{AccountId, Envelope, Money, OrderId, ServiceTypeId, WorkerId};
-use matching::domain::pipeline::{MatchingConfig, Pipeline};
 use matching::domain::roster::{Booking, Roster, SampleState};
 use matching::domain::samples::{History, NormalSample, ReferenceSample};
 use matching::domain::steps::ExternalScores;
+use matching::{MatchingConfig, Pipeline};
 use messaging::Handler;
 use serde_json::{Value, json};
 use storage::{Db, DbOptions};
@@ -253,7 +253,10 @@ async fn full(states: &[SampleState], runs: usize, rng: &mut Rng) -> anyhow::Res
     let loading = Instant::now();
     {
         let mut conn = db.pool().acquire().await?;
-        matcher.with_roster(&mut conn, |r| r.len()).await?;
+        matcher
+            .with_roster(&mut conn, |r| r.len())
+            .await
+            .map_err(|e| e.into_anyhow())?;
     }
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     let handler = matching::events::OnOrderRequested {
@@ -327,7 +330,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({
-            "pipeline": MatchingConfig::default().steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            "pipeline": MatchingConfig::default().steps.iter().map(|s| s.name().to_owned()).collect::<Vec<_>>(),
             "sizes": out,
         }))?
     );

@@ -27,13 +27,14 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use contracts::matching::WorkerAssigned;
 use contracts::{Envelope, OrderId, WorkerId};
-use messaging::Outbox;
-use service::Context;
+use messaging::Work;
+use service::{Clock, Context};
 use storage::AnyConnection;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Mutex;
+use web::Unexpected;
 
 use crate::domain::pipeline::Pipeline;
 use crate::domain::roster::Roster;
@@ -42,6 +43,9 @@ use crate::{external, store};
 
 /// Above this many changed workers a refresh reloads everything instead.
 const FULL_RELOAD_ABOVE: usize = 1000;
+
+/// How many waiting orders one sweep step tries.
+pub const SWEEP_BATCH: i64 = 100;
 
 /// A replica's roster and how far it has followed `roster_changes`.
 struct Followed {
@@ -56,9 +60,11 @@ pub struct Matcher {
     pipeline: Arc<Pipeline>,
     state: Mutex<Followed>,
     http: reqwest::Client,
+    clock: Clock,
 }
 
 impl Matcher {
+    /// A matcher deciding with `pipeline` on the system clock (see [`Matcher::with_clock`]).
     pub fn new(pipeline: Arc<Pipeline>) -> Matcher {
         Matcher {
             pipeline,
@@ -68,7 +74,19 @@ impl Matcher {
                 loads: 0,
             }),
             http: reqwest::Client::new(),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same matcher on the service's business clock: "now" of its decisions (each
+    /// worker's current load) and of the times it records.
+    pub fn with_clock(self, clock: Clock) -> Matcher {
+        Matcher { clock, ..self }
+    }
+
+    /// Now, on the matcher's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub fn pipeline(&self) -> &Pipeline {
@@ -88,11 +106,11 @@ impl Matcher {
         &self,
         conn: &mut AnyConnection,
         order_id: OrderId,
-    ) -> anyhow::Result<Option<(u64, Vec<external::Answer>)>> {
+    ) -> Result<Option<(u64, Vec<external::Answer>)>, Unexpected> {
         if !self.has_external_steps() {
             return Ok(None);
         }
-        let Some(pending) = store::pending(conn, order_id).await? else {
+        let Some(pending) = store::references::pending(conn, order_id).await? else {
             return Ok(None);
         };
         let questions = {
@@ -102,62 +120,63 @@ impl Matcher {
                 &self.pipeline,
                 &pending.reference,
                 &state.roster,
-                Utc::now(),
+                self.now(),
             )?
         };
         Ok(Some(external::ask(&self.http, questions).await))
     }
 
-    /// Decides one pending order in a transaction of its own, the external steps asked
+    /// Decides one pending order in a unit of work of its own, the external steps asked
     /// before it begins. Returns whether it assigned (and committed).
-    pub async fn decide_one(&self, db: &storage::Db, order_id: OrderId) -> anyhow::Result<bool> {
+    pub async fn decide_one(&self, ctx: &Context, order_id: OrderId) -> Result<bool, Unexpected> {
         let asked = {
-            let mut conn = db.pool().acquire().await?;
+            let mut conn = ctx.db.pool().acquire().await?;
             self.ask_external(&mut conn, order_id).await?
         };
-        let mut tx = db.begin().await?;
-        if self.match_order(&mut tx, order_id, asked).await? {
-            tx.commit().await?;
+        let mut work = ctx.begin().await?;
+        if self.match_order(&mut work, order_id, asked).await? {
+            work.commit().await?;
             Ok(true)
         } else {
-            tx.rollback().await?;
+            work.rollback().await?;
             Ok(false)
         }
     }
 
-    /// Matches one pending order inside the caller's transaction; on success the assignment
-    /// and its `worker.assigned` event commit together. Returns whether it assigned.
-    /// `asked`: the external steps' answers from [`Matcher::ask_external`] (steps not asked
-    /// take their fallback, with a note).
+    /// Matches one pending order inside the caller's unit of work; on success the
+    /// assignment and its `worker.assigned` event commit together. Returns whether it
+    /// assigned. `asked`: the external steps' answers from [`Matcher::ask_external`] (steps
+    /// not asked take their fallback, with a note).
     pub async fn match_order(
         &self,
-        conn: &mut AnyConnection,
+        work: &mut Work,
         order_id: OrderId,
         asked: Option<(u64, Vec<external::Answer>)>,
-    ) -> anyhow::Result<bool> {
-        store::lock_roster(conn).await?;
-        let Some(pending) = store::pending(conn, order_id).await? else {
+    ) -> Result<bool, Unexpected> {
+        store::lock_roster(work).await?;
+        let Some(pending) = store::references::pending(work, order_id).await? else {
             return Ok(false);
         };
+        let now = self.now();
         let decision = {
             let mut state = self.state.lock().await;
-            refresh(conn, &mut state).await?;
+            refresh(work, &mut state).await?;
             let scores = match asked {
                 Some((generation, answers)) => external::scores(&state.roster, generation, answers),
                 None => ExternalScores::default(),
             };
             self.pipeline
-                .decide(&pending.reference, &state.roster, Utc::now(), &scores)
+                .decide(&pending.reference, &state.roster, now, &scores)
         };
         let Some(decision) = decision else {
             tracing::info!(%order_id, "no normal sample registered yet: order waits");
             return Ok(false);
         };
         let version = pending.assignment_version + 1;
-        if !store::assign(conn, order_id, version, &decision).await? {
+        if !store::references::assign(work, order_id, version, &decision, now).await? {
             return Ok(false);
         }
-        store::log_change(conn, decision.worker_id).await?;
+        store::changes::log(work, decision.worker_id, now).await?;
         let cause: Envelope = serde_json::from_str(&pending.cause)?;
         let event = WorkerAssigned {
             order_id,
@@ -167,7 +186,8 @@ impl Matcher {
             candidates: decision.candidates,
             explanation: decision.explanation,
         };
-        Outbox::append(conn, &Envelope::new(&event, version, Some(&cause))).await?;
+        work.publish(&Envelope::new(&event, version, Some(&cause)))
+            .await?;
         Ok(true)
     }
 
@@ -176,19 +196,45 @@ impl Matcher {
         &self,
         conn: &mut AnyConnection,
         f: impl FnOnce(&Roster) -> T,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T, Unexpected> {
         let mut state = self.state.lock().await;
         refresh(conn, &mut state).await?;
         Ok(f(&state.roster))
     }
+
+    /// Tries the oldest [`SWEEP_BATCH`] waiting orders; returns how many were tried and how
+    /// many assigned.
+    pub async fn sweep(&self, ctx: &Context) -> Result<(usize, usize), Unexpected> {
+        let ids = {
+            let mut conn = ctx.db.pool().acquire().await?;
+            store::references::pending_ids(&mut conn, SWEEP_BATCH).await?
+        };
+        let mut assigned = 0;
+        for id in &ids {
+            if self.decide_one(ctx, *id).await? {
+                assigned += 1;
+            }
+        }
+        Ok((ids.len(), assigned))
+    }
+
+    /// Forgets roster changes older than an hour: a replica idle for longer reloads
+    /// everything.
+    pub async fn prune_changes(&self, ctx: &Context) -> Result<u64, Unexpected> {
+        let mut work = ctx.begin().await?;
+        let pruned =
+            store::changes::prune(&mut work, self.now() - chrono::Duration::hours(1)).await?;
+        work.commit().await?;
+        Ok(pruned)
+    }
 }
 
 /// Applies the changes logged since the roster's position.
-async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Result<()> {
+async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> Result<(), Unexpected> {
     let full = match state.seq {
         None => true,
         Some(seq) => {
-            let changes = store::changes_from(conn, seq.max(1)).await?;
+            let changes = store::changes::since(conn, seq.max(1)).await?;
             // The log keeps the newest change, so seeing our own position proves nothing in
             // between was pruned; at 0 the log must start at 1.
             let contiguous = match changes.first() {
@@ -206,7 +252,7 @@ async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Resu
                 workers.sort_unstable();
                 workers.dedup();
                 for w in workers {
-                    if let Some(s) = store::load_sample_state(conn, w).await? {
+                    if let Some(s) = store::roster::load_one(conn, w).await? {
                         state.roster.put(s);
                     }
                 }
@@ -220,73 +266,11 @@ async fn refresh(conn: &mut AnyConnection, state: &mut Followed) -> anyhow::Resu
     if full {
         // The position first: changes committed during the load are applied again next
         // time, which is harmless; none can be missed.
-        let seq = store::last_change(conn).await?;
-        let states = store::load_roster(conn).await?;
+        let seq = store::changes::last(conn).await?;
+        let states = store::roster::load_all(conn).await?;
         state.loads += 1;
         state.roster = Roster::from_states(states, state.loads);
         state.seq = Some(seq);
     }
     Ok(())
-}
-
-/// The background matcher: whenever woken (a worker registered or changed) and every poll
-/// interval, it tries every waiting order, oldest first.
-pub async fn run(rt: Context, matcher: Arc<Matcher>, wake: Arc<Notify>) {
-    let mut shutdown = rt.shutdown.clone();
-    let mut last_prune = std::time::Instant::now();
-    // Load the roster now rather than during the first order (seconds at 100k samples).
-    let warm = async {
-        let mut conn = rt.db.pool().acquire().await?;
-        matcher.with_roster(&mut conn, |r| r.len()).await
-    };
-    match warm.await {
-        Ok(n) => tracing::info!(normal_samples = n, "matching roster loaded"),
-        Err(e) => {
-            tracing::warn!(error = %e, "loading the matching roster failed; retried per decision")
-        }
-    }
-    while !*shutdown.borrow() {
-        if let Err(e) = sweep(&rt, &matcher).await {
-            tracing::warn!(error = %e, "matching waiting orders failed");
-        }
-        if last_prune.elapsed() > std::time::Duration::from_secs(600) {
-            last_prune = std::time::Instant::now();
-            if let Err(e) = prune(&rt).await {
-                tracing::warn!(error = %e, "pruning the roster change log failed");
-            }
-        }
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
-}
-
-/// Keeps an hour of roster changes: a replica idle for longer reloads everything.
-async fn prune(rt: &Context) -> anyhow::Result<()> {
-    let mut tx = rt.db.begin().await?;
-    store::prune_changes(&mut tx, storage::now_micros() - 3_600_000_000).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn sweep(rt: &Context, matcher: &Matcher) -> anyhow::Result<()> {
-    loop {
-        let ids = {
-            let mut conn = rt.db.pool().acquire().await?;
-            store::pending_ids(&mut conn, 100).await?
-        };
-        let mut assigned = 0;
-        for id in &ids {
-            if matcher.decide_one(&rt.db, *id).await? {
-                rt.outbox.committed();
-                assigned += 1;
-            }
-        }
-        // Stop when nothing moved (no worker yet) or the queue is drained.
-        if assigned == 0 || ids.len() < 100 {
-            return Ok(());
-        }
-    }
 }

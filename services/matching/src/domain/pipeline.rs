@@ -17,79 +17,7 @@ use super::samples::ReferenceSample;
 use super::steps::{
     self, Candidate, ExternalScores, FlatPrice, Pricing, Step, StepContext, StepKind,
 };
-
-/// One configured step (`[[matching.steps]]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepConfig {
-    /// A built-in step (availability, exclude_failed, skill_fit, past_results,
-    /// load_balance) or, with `url`, any name for an external step.
-    pub name: String,
-    /// Weight of a score step in the total (ignored for filters).
-    #[serde(default = "one")]
-    pub weight: f64,
-    /// External steps only: where the step is evaluated (HTTP POST, see `external`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// External steps only: `filter` or `score`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// External steps only: how long to wait for the answer (default 300).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
-    /// External score steps only: the score every worker gets when the step cannot be
-    /// asked or gives no valid score (default 0.5). External filters then pass.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback_score: Option<f64>,
-}
-
-impl StepConfig {
-    /// A built-in step with a weight.
-    pub fn built_in(name: &str, weight: f64) -> StepConfig {
-        StepConfig {
-            name: name.into(),
-            weight,
-            url: None,
-            kind: None,
-            timeout_ms: None,
-            fallback_score: None,
-        }
-    }
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-/// Default wait for an external step.
-pub const DEFAULT_TIMEOUT_MS: u64 = 300;
-/// Default score of an external score step that could not answer.
-pub const DEFAULT_FALLBACK_SCORE: f64 = 0.5;
-
-/// The `[matching]` config section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MatchingConfig {
-    /// Price of every order, in minor units (first version: a flat price).
-    pub price: i64,
-    /// The pipeline, in order.
-    pub steps: Vec<StepConfig>,
-}
-
-impl Default for MatchingConfig {
-    fn default() -> Self {
-        MatchingConfig {
-            price: 100,
-            steps: vec![
-                StepConfig::built_in("availability", 1.0),
-                StepConfig::built_in("exclude_failed", 1.0),
-                StepConfig::built_in("skill_fit", 2.0),
-                StepConfig::built_in("past_results", 1.0),
-                StepConfig::built_in("load_balance", 1.0),
-            ],
-        }
-    }
-}
+use crate::config::{MatchingConfig, StepConfig};
 
 /// Why a configuration cannot make a pipeline. Each names the failing key.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -141,7 +69,7 @@ pub struct Pipeline {
 }
 
 /// Another candidate close to the winner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunnerUp {
     pub worker_id: WorkerId,
     pub name: String,
@@ -207,104 +135,78 @@ impl Pipeline {
                 key,
                 message: message.to_owned(),
             };
-            if !s.weight.is_finite() || s.weight < 0.0 {
+            let (name, weight) = (s.name(), s.weight());
+            if !weight.is_finite() || weight < 0.0 {
                 return Err(PipelineError::BadWeight { index });
             }
-            if s.name.trim().is_empty() {
+            if name.trim().is_empty() {
                 return Err(bad("name", "must not be empty"));
             }
-            if stages.iter().any(|st| st.name == s.name) {
+            if stages.iter().any(|st| st.name == name) {
                 return Err(PipelineError::DuplicateStep {
                     index,
-                    name: s.name.clone(),
+                    name: name.to_owned(),
                 });
             }
-            let step: Box<dyn Step> = match &s.url {
-                None => {
-                    if s.kind.is_some() {
-                        return Err(bad("kind", "only external steps (with a url) take a kind"));
-                    }
-                    if s.timeout_ms.is_some() {
-                        return Err(bad(
-                            "timeout_ms",
-                            "only external steps (with a url) take a timeout",
-                        ));
-                    }
-                    if s.fallback_score.is_some() {
-                        return Err(bad(
-                            "fallback_score",
-                            "only external steps (with a url) take a fallback score",
-                        ));
-                    }
-                    steps::build(&s.name).ok_or_else(|| PipelineError::UnknownStep {
+            let (kind, url, timeout_ms, fallback) = match s {
+                StepConfig::BuiltIn { .. } => {
+                    let step = steps::build(name).ok_or_else(|| PipelineError::UnknownStep {
                         index,
-                        name: s.name.clone(),
+                        name: name.to_owned(),
                         known: steps::BUILT_IN.join(", "),
-                    })?
-                }
-                Some(url) => {
-                    if steps::BUILT_IN.contains(&s.name.as_str()) {
-                        return Err(bad(
-                            "url",
-                            "a built-in step's name cannot be an external step",
-                        ));
-                    }
-                    let parsed = reqwest::Url::parse(url)
-                        .map_err(|e| bad("url", &format!("not a URL: {e}")))?;
-                    if !matches!(parsed.scheme(), "http" | "https") {
-                        return Err(bad("url", "must be an http or https URL"));
-                    }
-                    let kind = s
-                        .kind
-                        .as_deref()
-                        .ok_or_else(|| {
-                            bad(
-                                "kind",
-                                "an external step needs kind = \"filter\" or \"score\"",
-                            )
-                        })
-                        .and_then(|k| {
-                            StepKind::parse(k)
-                                .ok_or_else(|| bad("kind", "must be \"filter\" or \"score\""))
-                        })?;
-                    let timeout_ms = s.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-                    if !(1..=60_000).contains(&timeout_ms) {
-                        return Err(bad("timeout_ms", "must be 1 to 60000"));
-                    }
-                    let fallback = match (kind, s.fallback_score) {
-                        (StepKind::Filter, Some(_)) => {
-                            return Err(bad(
-                                "fallback_score",
-                                "external filters pass when they cannot answer; no score to set",
-                            ));
-                        }
-                        (StepKind::Filter, None) => 1.0,
-                        (StepKind::Score, f) => {
-                            let f = f.unwrap_or(DEFAULT_FALLBACK_SCORE);
-                            if !(0.0..=1.0).contains(&f) {
-                                return Err(bad("fallback_score", "must be 0 to 1"));
-                            }
-                            f
-                        }
-                    };
-                    let slot = externals.len();
-                    externals.push(ExternalSpec {
-                        slot,
-                        name: s.name.clone(),
-                        kind,
-                        url: url.clone(),
-                        timeout: std::time::Duration::from_millis(timeout_ms),
+                    })?;
+                    stages.push(Stage {
+                        name: name.to_owned(),
+                        weight,
+                        kind: step.kind(),
+                        hard: step.hard(),
+                        step,
                     });
-                    Box::new(steps::External {
-                        slot,
-                        kind,
-                        fallback,
-                    })
+                    continue;
                 }
+                StepConfig::ExternalFilter {
+                    url, timeout_ms, ..
+                } => (StepKind::Filter, url, *timeout_ms, 1.0),
+                StepConfig::ExternalScore {
+                    url,
+                    timeout_ms,
+                    fallback_score,
+                    ..
+                } => (StepKind::Score, url, *timeout_ms, *fallback_score),
             };
+            if steps::BUILT_IN.contains(&name) {
+                return Err(bad(
+                    "url",
+                    "a built-in step's name cannot be an external step",
+                ));
+            }
+            let parsed =
+                reqwest::Url::parse(url).map_err(|e| bad("url", &format!("not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(bad("url", "must be an http or https URL"));
+            }
+            if !(1..=60_000).contains(&timeout_ms) {
+                return Err(bad("timeout_ms", "must be 1 to 60000"));
+            }
+            if !(0.0..=1.0).contains(&fallback) {
+                return Err(bad("fallback_score", "must be 0 to 1"));
+            }
+            let slot = externals.len();
+            externals.push(ExternalSpec {
+                slot,
+                name: name.to_owned(),
+                kind,
+                url: url.clone(),
+                timeout: std::time::Duration::from_millis(timeout_ms),
+            });
+            let step: Box<dyn Step> = Box::new(steps::External {
+                slot,
+                kind,
+                fallback,
+            });
             stages.push(Stage {
-                name: s.name.clone(),
-                weight: s.weight,
+                name: name.to_owned(),
+                weight,
                 kind: step.kind(),
                 hard: step.hard(),
                 step,
@@ -780,6 +682,16 @@ mod tests {
         assert_eq!(steps, ["past_results", "skill_fit"]);
     }
 
+    fn external_score(name: &str, url: &str, timeout_ms: u64, fallback_score: f64) -> StepConfig {
+        StepConfig::ExternalScore {
+            name: name.into(),
+            weight: 1.0,
+            url: url.into(),
+            timeout_ms,
+            fallback_score,
+        }
+    }
+
     #[test]
     fn config_errors_name_the_key() {
         let err = |steps: Vec<StepConfig>| {
@@ -802,35 +714,24 @@ mod tests {
             err(vec![StepConfig::built_in("skill_fit", -1.0)])
                 .starts_with("matching.steps[0].weight")
         );
-        let ext = |url: &str, kind: Option<&str>| StepConfig {
-            url: Some(url.into()),
-            kind: kind.map(Into::into),
-            ..StepConfig::built_in("ext", 1.0)
-        };
+        let ext = |url: &str| external_score("ext", url, 300, 0.5);
         let steps = vec![
             StepConfig::built_in("availability", 1.0),
             StepConfig::built_in("skill_fit", 1.0),
-            ext("not a url", Some("score")),
+            ext("not a url"),
         ];
         assert!(err(steps).starts_with("matching.steps[2].url"));
-        assert!(err(vec![ext("ftp://x/", Some("score"))]).starts_with("matching.steps[0].url"));
-        assert!(err(vec![ext("http://x/", None)]).starts_with("matching.steps[0].kind"));
-        assert!(err(vec![ext("http://x/", Some("vote"))]).starts_with("matching.steps[0].kind"));
-        let slow = StepConfig {
-            timeout_ms: Some(0),
-            ..ext("http://x/", Some("score"))
-        };
+        assert!(err(vec![ext("ftp://x/")]).starts_with("matching.steps[0].url"));
+        assert!(
+            err(vec![external_score("skill_fit", "http://x/", 300, 0.5)])
+                .starts_with("matching.steps[0].url")
+        );
+        // A missing or unknown kind, and a built-in step with a kind, are refused when the
+        // section is parsed (see `config`), naming the step and the key.
+        let slow = external_score("ext", "http://x/", 0, 0.5);
         assert!(err(vec![slow]).starts_with("matching.steps[0].timeout_ms"));
-        let odd = StepConfig {
-            fallback_score: Some(2.0),
-            ..ext("http://x/", Some("score"))
-        };
+        let odd = external_score("ext", "http://x/", 300, 2.0);
         assert!(err(vec![odd]).starts_with("matching.steps[0].fallback_score"));
-        let built_in_kind = StepConfig {
-            kind: Some("score".into()),
-            ..StepConfig::built_in("skill_fit", 1.0)
-        };
-        assert!(err(vec![built_in_kind]).starts_with("matching.steps[0].kind"));
         assert_eq!(
             Pipeline::from_config(&MatchingConfig {
                 price: 0,
@@ -849,11 +750,12 @@ mod tests {
             price: 100,
             steps: vec![
                 StepConfig::built_in("skill_fit", 1.0),
-                StepConfig {
-                    url: Some("http://127.0.0.1:1/score".into()),
-                    kind: Some("score".into()),
-                    fallback_score: Some(0.25),
-                    ..StepConfig::built_in("vibes", 5.0)
+                StepConfig::ExternalScore {
+                    name: "vibes".into(),
+                    weight: 5.0,
+                    url: "http://127.0.0.1:1/score".into(),
+                    timeout_ms: 300,
+                    fallback_score: 0.25,
                 },
             ],
         };
@@ -925,10 +827,11 @@ mod tests {
         let c = MatchingConfig {
             price: 100,
             steps: vec![
-                StepConfig {
-                    url: Some("http://127.0.0.1:1/filter".into()),
-                    kind: Some("filter".into()),
-                    ..StepConfig::built_in("vetting", 1.0)
+                StepConfig::ExternalFilter {
+                    name: "vetting".into(),
+                    weight: 1.0,
+                    url: "http://127.0.0.1:1/filter".into(),
+                    timeout_ms: 300,
                 },
                 StepConfig::built_in("skill_fit", 1.0),
             ],

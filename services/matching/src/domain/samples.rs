@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use contracts::{AccountId, OrderId, WorkerId};
+use contracts::matching::StepScore;
+use contracts::{AccountId, Money, OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
 
 /// Levels at or above this are a normal sample's strengths.
@@ -30,7 +31,7 @@ pub fn ends_at(start: DateTime<Utc>, duration_minutes: i64) -> Option<DateTime<U
 }
 
 /// A worker as Matching sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NormalSample {
     pub id: WorkerId,
     pub name: String,
@@ -81,6 +82,46 @@ impl History {
         let f = self.failed.max(0) as f64;
         (c + 1.0) / (c + f + 2.0)
     }
+}
+
+/// One finished job of a normal sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SampleResult {
+    pub order_id: OrderId,
+    /// `completed` or `no_show`.
+    pub outcome: String,
+    pub service_type_name: String,
+    pub scheduled_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A reference sample as managers read it: status, the chosen worker and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Assignment {
+    pub order_id: OrderId,
+    /// `pending`, `assigned`, `completed`, `canceled` or `failed`.
+    pub status: String,
+    pub skill: String,
+    pub worker_id: Option<WorkerId>,
+    pub price: Option<Money>,
+    /// True when no worker passed every filter and the documented fallback picked one.
+    pub fallback: bool,
+    pub candidates: i64,
+    /// The chosen worker's weighted total and the best possible one.
+    pub total: Option<f64>,
+    pub max_total: Option<f64>,
+    /// One line for people.
+    pub summary: Option<String>,
+    /// Every step's verdict on the chosen worker, in pipeline order.
+    pub explanation: Vec<StepScore>,
+    /// Why some steps fell back (external steps that failed), by step.
+    pub notes: BTreeMap<String, String>,
+    /// The next best candidates, best first.
+    pub runner_ups: Vec<super::pipeline::RunnerUp>,
+    pub excluded_workers: Vec<WorkerId>,
+    pub rebook_of: Option<OrderId>,
+    pub scheduled_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -22,14 +22,6 @@ impl StepKind {
             StepKind::Score => "score",
         }
     }
-
-    pub fn parse(s: &str) -> Option<StepKind> {
-        match s {
-            "filter" => Some(StepKind::Filter),
-            "score" => Some(StepKind::Score),
-            _ => None,
-        }
-    }
 }
 
 /// What every step may read about the decision being made.

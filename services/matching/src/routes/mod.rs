@@ -1,69 +1,53 @@
-//! Matching's HTTP API and who may call it.
+//! Matching's HTTP API, one file per resource: who may call each route, what it takes and
+//! answers. Handlers turn requests into the use cases of `app`.
 
-mod normal_samples;
-mod reference_samples;
+pub mod normal_samples;
+pub mod reference_samples;
 
-use auth::{Access, Role, Routes};
-use axum::Router;
-use axum::routing::{get, post, put};
+use auth::{Role, Routes};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 use crate::App;
+use crate::app::Answer;
+use crate::error::MatchingError;
 
 /// Managers run matching; hiring's service account registers workers and Quality's adjusts
 /// their levels.
 const STAFF: &[Role] = &[Role::Manager, Role::Admin];
 const STAFF_AND_SERVICES: &[Role] = &[Role::Manager, Role::Admin, Role::Service];
 
-pub fn router(app: App) -> (Router, Vec<auth::RouteRule>) {
-    let (router, rules) = Routes::new()
-        .add(
-            "GET",
-            "/normal-samples",
-            Access::Roles(STAFF),
-            get(normal_samples::list),
+/// Every route, its handlers given `app`.
+pub fn routes(app: App) -> Routes {
+    Routes::new()
+        .include(normal_samples::routes())
+        .include(reference_samples::routes())
+        .with_state(app)
+}
+
+/// The request's `Idempotency-Key`, if any.
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, MatchingError> {
+    web::idempotency_key(headers).map_err(|m| MatchingError::invalid("Idempotency-Key", m))
+}
+
+/// A keyed POST's answer: 201 when it created something, 200 when it replaced something
+/// or repeats the first answer to the same request.
+fn answer<T: Serialize>(answer: Answer<T>) -> Response {
+    match answer {
+        Answer::Done { created, value } => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, web::Json(value)).into_response()
+        }
+        Answer::Replay { body } => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
         )
-        .add(
-            "POST",
-            "/normal-samples",
-            Access::Roles(STAFF_AND_SERVICES),
-            post(normal_samples::register),
-        )
-        .add(
-            "GET",
-            "/normal-samples/{id}",
-            Access::Roles(STAFF),
-            get(normal_samples::get),
-        )
-        .add(
-            "PUT",
-            "/normal-samples/{id}",
-            Access::Roles(STAFF_AND_SERVICES),
-            put(normal_samples::update),
-        )
-        .add(
-            "POST",
-            "/normal-samples/{id}/adjustments",
-            Access::Roles(STAFF_AND_SERVICES),
-            post(normal_samples::adjust),
-        )
-        .add(
-            "GET",
-            "/normal-samples/{id}/adjustments",
-            Access::Roles(STAFF),
-            get(normal_samples::adjustments),
-        )
-        .add(
-            "GET",
-            "/reference-samples/{order_id}",
-            Access::Roles(STAFF),
-            get(reference_samples::get),
-        )
-        .add(
-            "GET",
-            "/ops/reference-samples",
-            Access::Roles(&[Role::Admin]),
-            get(reference_samples::counts),
-        )
-        .finish();
-    (router.with_state(app), rules)
+            .into_response(),
+    }
 }

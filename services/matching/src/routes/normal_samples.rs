@@ -1,28 +1,91 @@
+//! Normal samples: workers' profiles, their skill adjustments and the audit of them.
+
 use std::collections::BTreeMap;
 
-use auth::Principal;
+use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use contracts::{AdjustmentId, WorkerId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use web::{Json, Path, Query};
 
+use super::{STAFF, STAFF_AND_SERVICES, answer, idempotency_key};
 use crate::App;
+use crate::app::profile::Profile;
+use crate::app::{Idempotent, adjust, audit, profile, register};
+use crate::domain::adjustments::{Adjustment, Change, MAX_SKILLS};
 use crate::domain::samples::NormalSample;
 use crate::error::MatchingError;
-use crate::profiles::{self, AdjustmentRequest};
-use crate::store::{self, Adjustment};
 
-/// A worker's profile as submitted (hiring feeds this later).
-#[derive(Debug, Deserialize)]
+pub fn routes() -> Routes<App> {
+    Routes::new()
+        .route(
+            Route::get("/normal-samples", Access::Roles(STAFF))
+                .summary("Every normal sample, by name")
+                .returns::<Vec<NormalSample>>(StatusCode::OK),
+            list,
+        )
+        .route(
+            Route::post("/normal-samples", Access::Roles(STAFF_AND_SERVICES))
+                .summary("Register a worker, or replace its profile (changed levels audited)")
+                .idempotency_key()
+                .body::<NormalSampleIn>()
+                .returns::<NormalSample>(StatusCode::CREATED)
+                .returns::<NormalSample>(StatusCode::OK),
+            register,
+        )
+        .route(
+            Route::get("/normal-samples/{id}", Access::Roles(STAFF))
+                .summary("A profile with strengths, weaknesses, bookings and history")
+                .param::<WorkerId>("id")
+                .returns::<Profile>(StatusCode::OK),
+            get,
+        )
+        .route(
+            Route::put("/normal-samples/{id}", Access::Roles(STAFF_AND_SERVICES))
+                .summary("Replace a worker's profile (changed levels audited)")
+                .param::<WorkerId>("id")
+                .body::<NormalSampleIn>()
+                .returns::<NormalSample>(StatusCode::OK),
+            update,
+        )
+        .route(
+            Route::post(
+                "/normal-samples/{id}/adjustments",
+                Access::Roles(STAFF_AND_SERVICES),
+            )
+            .summary("Set or change one skill level, with a reason (audited)")
+            .param::<WorkerId>("id")
+            .idempotency_key()
+            .body::<AdjustmentRequest>()
+            .returns::<Adjustment>(StatusCode::CREATED)
+            .returns::<Adjustment>(StatusCode::OK),
+            adjust,
+        )
+        .route(
+            Route::get("/normal-samples/{id}/adjustments", Access::Roles(STAFF))
+                .summary("The audit of a worker's levels, newest first, a page at a time")
+                .param::<WorkerId>("id")
+                .query::<AdjustmentsPage>()
+                .returns::<Vec<Adjustment>>(StatusCode::OK),
+            adjustments,
+        )
+}
+
+/// A worker's profile as submitted (by a manager, or hiring's service account).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
-    /// The worker's id; generated when absent.
+pub struct NormalSampleIn {
+    /// The worker's id (its account's); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<WorkerId>,
+    /// One line, at most 100 characters.
     pub name: String,
+    /// False while the worker takes no jobs at all.
     #[serde(default = "yes")]
     pub available: bool,
-    /// Skill -> level 0..100.
+    /// Skill -> level 0..100; at most 100 skills, names 1 to 50 characters.
     #[serde(default)]
     pub skills: BTreeMap<String, i64>,
 }
@@ -31,13 +94,13 @@ fn yes() -> bool {
     true
 }
 
-impl Profile {
+impl NormalSampleIn {
     fn validate(self, id: WorkerId) -> Result<NormalSample, MatchingError> {
         let name = web::text::single_line("name", &self.name, 100)?;
-        if self.skills.len() > profiles::MAX_SKILLS {
+        if self.skills.len() > MAX_SKILLS {
             return Err(MatchingError::invalid(
                 "skills",
-                &format!("at most {} skills", profiles::MAX_SKILLS),
+                &format!("at most {MAX_SKILLS} skills"),
             ));
         }
         for (skill, level) in &self.skills {
@@ -65,137 +128,104 @@ impl Profile {
     }
 }
 
-/// `POST /normal-samples`: register a worker (or replace its profile, audited). Waiting
-/// orders are matched right after.
-pub async fn register(
-    State(app): State<App>,
-    who: Principal,
-    Json(profile): Json<Profile>,
-) -> Result<(StatusCode, Json<NormalSample>), MatchingError> {
-    let id = profile.id.unwrap_or_else(WorkerId::new);
-    let sample = profile.validate(id)?;
-    let created = save(&app, &sample, &who).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(sample)))
-}
-
-/// `PUT /normal-samples/{id}`: replace a worker's profile; changed levels are audited.
-pub async fn update(
-    State(app): State<App>,
-    who: Principal,
-    Path(id): Path<WorkerId>,
-    Json(profile): Json<Profile>,
-) -> Result<Json<NormalSample>, MatchingError> {
-    if profile.id.is_some_and(|p| p != id) {
-        return Err(MatchingError::invalid("id", "does not match the path"));
-    }
-    let sample = profile.validate(id)?;
-    {
-        let mut conn = app.rt.db.pool().acquire().await?;
-        if store::sample(&mut conn, id).await?.is_none() {
-            return Err(MatchingError::NotFound("normal sample"));
-        }
-    }
-    save(&app, &sample, &who).await?;
-    Ok(Json(sample))
-}
-
-async fn save(app: &App, sample: &NormalSample, who: &Principal) -> Result<bool, MatchingError> {
-    let mut tx = app.rt.db.begin().await?;
-    let created = profiles::save(&mut tx, sample, &who.id.to_string(), "profile replaced").await?;
-    tx.commit().await?;
-    app.wake.notify_one();
-    Ok(created)
-}
-
-/// `GET /normal-samples/{id}`: the profile with strengths, weaknesses, bookings and history.
-pub async fn get(
-    State(app): State<App>,
-    Path(id): Path<WorkerId>,
-) -> Result<Json<profiles::Profile>, MatchingError> {
-    let mut conn = app.rt.db.pool().acquire().await?;
-    profiles::profile(&mut conn, id)
-        .await?
-        .map(Json)
-        .ok_or(MatchingError::NotFound("normal sample"))
-}
-
-/// `GET /normal-samples`.
-pub async fn list(State(app): State<App>) -> Result<Json<Vec<NormalSample>>, MatchingError> {
-    let mut conn = app.rt.db.pool().acquire().await?;
-    Ok(Json(store::samples(&mut conn).await?))
-}
-
-/// `POST /normal-samples/{id}/adjustments`: Quality (or a manager) sets or changes one skill
-/// level, with a reason; audited in the same transaction. An `Idempotency-Key` header makes
-/// a retry return the first result (200) instead of applying it again.
-pub async fn adjust(
-    State(app): State<App>,
-    who: Principal,
-    Path(id): Path<WorkerId>,
-    headers: HeaderMap,
-    Json(request): Json<AdjustmentRequest>,
-) -> Result<(StatusCode, Json<Adjustment>), MatchingError> {
-    let key =
-        web::idempotency_key(&headers).map_err(|m| MatchingError::invalid("Idempotency-Key", m))?;
-    let mut tx = app.rt.db.begin().await?;
-    let (adjustment, created) =
-        profiles::adjust(&mut tx, id, request, &who.id.to_string(), key.as_deref()).await?;
-    tx.commit().await?;
-    app.wake.notify_one();
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(adjustment)))
+/// A new absolute level or a change of it, with the reason.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentRequest {
+    /// 1 to 50 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill: Option<String>,
+    /// The new level, 0..100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<i64>,
+    /// Or the change of level, -100..100 (the result is kept within 0..100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<i64>,
+    /// Why (required, 1 to 1000 characters): kept in the audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A page of the audit: `limit` entries (default 50, at most 200) after the entry `after`
 /// (the last id of the previous page).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentsPage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<AdjustmentId>,
 }
 
-/// Largest page of `GET /normal-samples/{id}/adjustments`.
-pub const MAX_ADJUSTMENTS_PAGE: i64 = 200;
+/// `POST /normal-samples`: waiting orders are matched right after.
+async fn register(
+    State(app): State<App>,
+    who: Principal,
+    headers: HeaderMap,
+    Json(body): Json<NormalSampleIn>,
+) -> Result<Response, MatchingError> {
+    let key = Idempotent::of(idempotency_key(&headers)?, &[&serde_json::to_vec(&body)?]);
+    let id = body.id.unwrap_or_else(WorkerId::new);
+    let sample = body.validate(id)?;
+    let done = register::register(&app, sample, &who.id.to_string(), key).await?;
+    Ok(answer(done))
+}
 
-/// `GET /normal-samples/{id}/adjustments[?limit=&after=]`: the audit of the worker's levels,
-/// newest first, a page at a time.
-pub async fn adjustments(
+/// `PUT /normal-samples/{id}`.
+async fn update(
+    State(app): State<App>,
+    who: Principal,
+    Path(id): Path<WorkerId>,
+    Json(body): Json<NormalSampleIn>,
+) -> Result<Json<NormalSample>, MatchingError> {
+    if body.id.is_some_and(|p| p != id) {
+        return Err(MatchingError::invalid("id", "does not match the path"));
+    }
+    let sample = body.validate(id)?;
+    Ok(Json(
+        register::update(&app, sample, &who.id.to_string()).await?,
+    ))
+}
+
+/// `GET /normal-samples/{id}`.
+async fn get(
+    State(app): State<App>,
+    Path(id): Path<WorkerId>,
+) -> Result<Json<Profile>, MatchingError> {
+    Ok(Json(profile::profile(&app, id).await?))
+}
+
+/// `GET /normal-samples`.
+async fn list(State(app): State<App>) -> Result<Json<Vec<NormalSample>>, MatchingError> {
+    Ok(Json(profile::list(&app).await?))
+}
+
+/// `POST /normal-samples/{id}/adjustments`.
+async fn adjust(
+    State(app): State<App>,
+    who: Principal,
+    Path(id): Path<WorkerId>,
+    headers: HeaderMap,
+    Json(body): Json<AdjustmentRequest>,
+) -> Result<Response, MatchingError> {
+    let key = Idempotent::of(idempotency_key(&headers)?, &[&serde_json::to_vec(&body)?]);
+    let change = Change::new(
+        body.skill.as_deref(),
+        body.level,
+        body.delta,
+        body.reason.as_deref(),
+    )?;
+    let done = adjust::adjust(&app, id, change, &who.id.to_string(), key).await?;
+    Ok(answer(done))
+}
+
+/// `GET /normal-samples/{id}/adjustments[?limit=&after=]`.
+async fn adjustments(
     State(app): State<App>,
     Path(id): Path<WorkerId>,
     Query(page): Query<AdjustmentsPage>,
 ) -> Result<Json<Vec<Adjustment>>, MatchingError> {
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=MAX_ADJUSTMENTS_PAGE).contains(&limit) {
-        return Err(MatchingError::invalid(
-            "limit",
-            &format!("must be 1 to {MAX_ADJUSTMENTS_PAGE}"),
-        ));
-    }
-    let mut conn = app.rt.db.pool().acquire().await?;
-    if store::sample(&mut conn, id).await?.is_none() {
-        return Err(MatchingError::NotFound("normal sample"));
-    }
-    let after = match page.after {
-        None => None,
-        Some(a) => Some(
-            store::adjustment_cursor(&mut conn, id, a)
-                .await?
-                .ok_or_else(|| {
-                    MatchingError::invalid("after", "is not an adjustment of this worker")
-                })?,
-        ),
-    };
     Ok(Json(
-        store::adjustments(&mut conn, id, after.as_ref(), limit).await?,
+        audit::adjustments(&app, id, page.limit, page.after).await?,
     ))
 }

@@ -1,27 +1,43 @@
+//! Reference samples: the orders Matching matched, as managers and operators read them.
+
 use std::collections::BTreeMap;
 
+use auth::{Access, Role, Route, Routes};
 use axum::extract::State;
+use axum::http::StatusCode;
 use contracts::OrderId;
 use web::{Json, Path};
 
+use super::STAFF;
 use crate::App;
+use crate::app::assignments;
+use crate::domain::samples::Assignment;
 use crate::error::MatchingError;
-use crate::store::{self, Assignment};
 
-/// `GET /reference-samples/{order_id}`: the order's match, with every step's scores.
-pub async fn get(
+pub fn routes() -> Routes<App> {
+    Routes::new()
+        .route(
+            Route::get("/reference-samples/{order_id}", Access::Roles(STAFF))
+                .summary("An order's match, with every step's scores")
+                .param::<OrderId>("order_id")
+                .returns::<Assignment>(StatusCode::OK),
+            get,
+        )
+        .route(
+            Route::get("/ops/reference-samples", Access::Roles(&[Role::Admin]))
+                .summary("How many orders wait, are assigned or ended, by status")
+                .returns::<BTreeMap<String, i64>>(StatusCode::OK),
+            counts,
+        )
+}
+
+async fn get(
     State(app): State<App>,
     Path(order_id): Path<OrderId>,
 ) -> Result<Json<Assignment>, MatchingError> {
-    let mut conn = app.rt.db.pool().acquire().await?;
-    store::assignment(&mut conn, order_id)
-        .await?
-        .map(Json)
-        .ok_or(MatchingError::NotFound("reference sample"))
+    Ok(Json(assignments::assignment(&app, order_id).await?))
 }
 
-/// `GET /ops/reference-samples`: how many orders wait and how many are assigned.
-pub async fn counts(State(app): State<App>) -> Result<Json<BTreeMap<String, i64>>, MatchingError> {
-    let mut conn = app.rt.db.pool().acquire().await?;
-    Ok(Json(store::count_by_status(&mut conn).await?))
+async fn counts(State(app): State<App>) -> Result<Json<BTreeMap<String, i64>>, MatchingError> {
+    Ok(Json(assignments::counts(&app).await?))
 }

@@ -1,6 +1,8 @@
 //! Tests against a real database (SQLite; PostgreSQL too where noted and available): the
 //! matcher over the roster, order outcomes, adjustments, external steps over HTTP.
 
+mod api;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,37 +10,42 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use contracts::ordering::{OrderCanceled, OrderCompleted, OrderFacts, OrderFailed, OrderRequested};
 use contracts::{AccountId, Envelope, Event, Money, OrderId, ServiceTypeId, WorkerId};
-use messaging::{Handler, Outbox};
-use storage::{Db, DbOptions};
+use messaging::Handler;
+use service::Context;
+use service::testing::{TestContext, TestService};
 
-use crate::domain::pipeline::{MatchingConfig, Pipeline, StepConfig};
-use crate::domain::samples::NormalSample;
-use crate::error::MatchingError;
+use crate::App;
+use crate::app::matcher::Matcher;
+use crate::app::{adjust, profile, register};
+use crate::config::{MatchingConfig, StepConfig};
+use crate::domain::adjustments::Change;
+use crate::domain::pipeline::Pipeline;
+use crate::domain::samples::{Assignment, NormalSample};
 use crate::events::{OnOrderClosed, OnOrderRequested};
-use crate::matcher::Matcher;
-use crate::profiles::{self, AdjustmentRequest};
 use crate::store;
 
+/// Matching's context on a throw-away database, and what keeps it alive.
 struct TestDb {
-    db: Db,
-    _dir: tempfile::TempDir,
+    t: TestContext,
     _pg: Option<testing::Postgres>,
 }
 
+impl TestDb {
+    fn ctx(&self) -> &Context {
+        &self.t.ctx
+    }
+
+    fn app(&self) -> App {
+        App {
+            ctx: self.t.ctx.clone(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+}
+
 async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(
-        &storage::sqlite_url(&dir.path().join("matching.sqlite")),
-        &DbOptions::default(),
-    )
-    .await
-    .unwrap();
-    db.migrate(&[messaging::migrations(), crate::migrations()])
-        .await
-        .unwrap();
     TestDb {
-        db,
-        _dir: dir,
+        t: TestService::builder(&crate::SPEC).context().await,
         _pg: None,
     }
 }
@@ -47,15 +54,11 @@ async fn sqlite() -> TestDb {
 /// skips what it cannot start would pass without testing PostgreSQL at all.
 async fn postgres() -> TestDb {
     let pg = testing::Postgres::start().expect("PostgreSQL for tests (scripts/setup installs it)");
-    let db = Db::connect(&pg.url("matching_test"), &DbOptions::default())
-        .await
-        .unwrap();
-    db.migrate(&[messaging::migrations(), crate::migrations()])
-        .await
-        .unwrap();
     TestDb {
-        db,
-        _dir: tempfile::tempdir().unwrap(),
+        t: TestService::builder(&crate::SPEC)
+            .database(pg.url("matching_test"))
+            .context()
+            .await,
         _pg: Some(pg),
     }
 }
@@ -75,12 +78,12 @@ fn sample(name: &str, skills: &[(&str, i64)]) -> NormalSample {
     }
 }
 
-async fn save(db: &Db, s: &NormalSample) {
-    let mut tx = db.begin().await.unwrap();
-    profiles::save(&mut tx, s, "tester", "profile replaced")
+async fn save(db: &TestDb, s: &NormalSample) {
+    let mut work = db.ctx().begin().await.unwrap();
+    register::save(&mut work, s, "tester", "profile replaced", Utc::now())
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+    work.commit().await.unwrap();
 }
 
 fn at(hours: i64) -> DateTime<Utc> {
@@ -107,26 +110,26 @@ fn requested(hours: i64, excluded: Vec<WorkerId>) -> OrderRequested {
 }
 
 /// Delivers `order.requested` as the consumer would (inbox aside); returns the assignment.
-async fn request(db: &Db, m: &Arc<Matcher>, r: &OrderRequested) -> store::Assignment {
+async fn request(db: &TestDb, m: &Arc<Matcher>, r: &OrderRequested) -> Assignment {
     let h = OnOrderRequested {
         matcher: m.clone(),
         wake: Arc::new(tokio::sync::Notify::new()),
     };
-    let mut work = Outbox::new().begin(db).await.unwrap();
+    let mut work = db.ctx().begin().await.unwrap();
     h.handle(&mut work, &Envelope::new(r, 1, None))
         .await
         .unwrap();
     work.commit().await.unwrap();
     if m.has_external_steps() {
         // What the woken background sweep does.
-        m.decide_one(db, r.order_id).await.unwrap();
+        m.decide_one(db.ctx(), r.order_id).await.unwrap();
     }
     assignment(db, r.order_id).await
 }
 
-async fn assignment(db: &Db, order_id: OrderId) -> store::Assignment {
-    let mut conn = db.pool().acquire().await.unwrap();
-    store::assignment(&mut conn, order_id)
+async fn assignment(db: &TestDb, order_id: OrderId) -> Assignment {
+    let mut conn = db.ctx().db.pool().acquire().await.unwrap();
+    store::references::assignment(&mut conn, order_id)
         .await
         .unwrap()
         .unwrap()
@@ -146,12 +149,14 @@ fn facts(r: &OrderRequested, worker: Option<WorkerId>) -> OrderFacts {
     }
 }
 
-async fn deliver<E: Event>(db: &Db, e: &E) {
-    let mut work = Outbox::new().begin(db).await.unwrap();
-    OnOrderClosed
-        .handle(&mut work, &Envelope::new(e, 2, None))
-        .await
-        .unwrap();
+async fn deliver<E: Event>(db: &TestDb, e: &E) {
+    let mut work = db.ctx().begin().await.unwrap();
+    OnOrderClosed {
+        clock: db.ctx().clock.clone(),
+    }
+    .handle(&mut work, &Envelope::new(e, 2, None))
+    .await
+    .unwrap();
     work.commit().await.unwrap();
 }
 
@@ -184,28 +189,28 @@ fn canceled(r: &OrderRequested, w: Option<WorkerId>) -> OrderCanceled {
     }
 }
 
-fn worker(a: &store::Assignment) -> WorkerId {
+fn worker(a: &Assignment) -> WorkerId {
     a.worker_id.expect("assigned")
 }
 
-async fn snapshot_of_db(db: &Db) -> BTreeMap<WorkerId, crate::domain::roster::SampleState> {
-    let mut conn = db.pool().acquire().await.unwrap();
-    crate::domain::roster::Roster::from_states(store::load_roster(&mut conn).await.unwrap(), 0)
+async fn snapshot_of_db(db: &TestDb) -> BTreeMap<WorkerId, crate::domain::roster::SampleState> {
+    let mut conn = db.ctx().db.pool().acquire().await.unwrap();
+    crate::domain::roster::Roster::from_states(store::roster::load_all(&mut conn).await.unwrap(), 0)
         .snapshot()
 }
 
 async fn snapshot_of(
-    db: &Db,
+    db: &TestDb,
     m: &Matcher,
 ) -> BTreeMap<WorkerId, crate::domain::roster::SampleState> {
-    let mut conn = db.pool().acquire().await.unwrap();
+    let mut conn = db.ctx().db.pool().acquire().await.unwrap();
     m.with_roster(&mut conn, |r| r.snapshot()).await.unwrap()
 }
 
 /// The whole life of a few orders on one backend, with two replicas (two matchers over one
 /// database, like two processes): no double booking, exclusions, results, releases, and
 /// each replica's roster always equal to a fresh load from the database.
-async fn lifecycle(db: &Db) {
+async fn lifecycle(db: &TestDb) {
     let (a, b) = (
         matcher(&MatchingConfig::default()),
         matcher(&MatchingConfig::default()),
@@ -246,8 +251,7 @@ async fn lifecycle(db: &Db) {
     deliver(db, &completed(&r1, ann.id)).await;
     deliver(db, &failed(&r2, Some(bob.id), "no_show")).await;
     deliver(db, &failed(&r2, Some(bob.id), "no_show")).await;
-    let mut conn = db.pool().acquire().await.unwrap();
-    let p = profiles::profile(&mut conn, bob.id).await.unwrap().unwrap();
+    let p = profile::profile(&db.app(), bob.id).await.unwrap();
     assert_eq!((p.history.completed, p.history.failed), (0, 1));
     assert_eq!(p.recent_results[0].outcome, "no_show");
     assert_eq!(
@@ -256,11 +260,10 @@ async fn lifecycle(db: &Db) {
         "only r4 is still booked: {:?}",
         p.bookings
     );
-    let p = profiles::profile(&mut conn, ann.id).await.unwrap().unwrap();
+    let p = profile::profile(&db.app(), ann.id).await.unwrap();
     assert_eq!((p.history.completed, p.history.failed), (1, 0));
     assert_eq!(p.strengths, ["cleaning"]);
     assert!(p.bookings.is_empty());
-    drop(conn);
     assert_eq!(assignment(db, r1.order_id).await.status, "completed");
     assert_eq!(assignment(db, r2.order_id).await.status, "failed");
     assert_eq!(assignment(db, r3.order_id).await.status, "canceled");
@@ -269,39 +272,27 @@ async fn lifecycle(db: &Db) {
     // canceled before its request even arrived is not matched either.
     let empty = sqlite().await;
     let r5 = requested(5, vec![]);
-    request(&empty.db, &matcher(&MatchingConfig::default()), &r5).await;
-    deliver(&empty.db, &canceled(&r5, None)).await;
-    save(&empty.db, &sample("Cid", &[("cleaning", 10)])).await;
-    let mut tx = empty.db.begin().await.unwrap();
+    request(&empty, &matcher(&MatchingConfig::default()), &r5).await;
+    deliver(&empty, &canceled(&r5, None)).await;
+    save(&empty, &sample("Cid", &[("cleaning", 10)])).await;
+    let mut work = empty.ctx().begin().await.unwrap();
     assert!(
         !matcher(&MatchingConfig::default())
-            .match_order(&mut tx, r5.order_id, None)
+            .match_order(&mut work, r5.order_id, None)
             .await
             .unwrap()
     );
-    tx.rollback().await.unwrap();
-    assert_eq!(assignment(&empty.db, r5.order_id).await.status, "canceled");
+    work.rollback().await.unwrap();
+    assert_eq!(assignment(&empty, r5.order_id).await.status, "canceled");
     let r6 = requested(6, vec![]);
     deliver(db, &canceled(&r6, None)).await;
     assert_eq!(request(db, &a, &r6).await.status, "canceled");
 
     // An adjustment is seen by both replicas: Ann drops to 0 and Bob gets the next order.
-    let mut tx = db.begin().await.unwrap();
-    profiles::adjust(
-        &mut tx,
-        ann.id,
-        AdjustmentRequest {
-            skill: Some("cleaning".into()),
-            level: Some(0),
-            delta: None,
-            reason: Some("complaints".into()),
-        },
-        "quality",
-        None,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let complaints = Change::new(Some("cleaning"), Some(0), None, Some("complaints")).unwrap();
+    adjust::adjust(&db.app(), ann.id, complaints, "quality", None)
+        .await
+        .unwrap();
     for m in [&a, &b] {
         assert_eq!(snapshot_of(db, m).await, snapshot_of_db(db).await);
     }
@@ -311,211 +302,28 @@ async fn lifecycle(db: &Db) {
 
 #[tokio::test]
 async fn lifecycle_on_sqlite() {
-    lifecycle(&sqlite().await.db).await;
+    lifecycle(&sqlite().await).await;
 }
 
 #[tokio::test]
 async fn lifecycle_on_postgres() {
-    lifecycle(&postgres().await.db).await;
+    lifecycle(&postgres().await).await;
 }
 
 #[tokio::test]
 async fn a_replica_behind_a_pruned_log_reloads_everything() {
     let t = sqlite().await;
     let m = matcher(&MatchingConfig::default());
-    save(&t.db, &sample("Ann", &[("cleaning", 50)])).await;
-    assert_eq!(snapshot_of(&t.db, &m).await.len(), 1);
-    save(&t.db, &sample("Bob", &[("cleaning", 50)])).await;
-    save(&t.db, &sample("Cid", &[("cleaning", 50)])).await;
-    let mut tx = t.db.begin().await.unwrap();
+    save(&t, &sample("Ann", &[("cleaning", 50)])).await;
+    assert_eq!(snapshot_of(&t, &m).await.len(), 1);
+    save(&t, &sample("Bob", &[("cleaning", 50)])).await;
+    save(&t, &sample("Cid", &[("cleaning", 50)])).await;
+    let mut work = t.ctx().begin().await.unwrap();
     // Everything but the newest change is forgotten: m missed Bob.
-    assert_eq!(store::prune_changes(&mut tx, i64::MAX).await.unwrap(), 2);
-    tx.commit().await.unwrap();
-    assert_eq!(snapshot_of(&t.db, &m).await, snapshot_of_db(&t.db).await);
-    assert_eq!(snapshot_of(&t.db, &m).await.len(), 3);
-}
-
-async fn adjust(
-    db: &Db,
-    id: WorkerId,
-    skill: &str,
-    level: Option<i64>,
-    delta: Option<i64>,
-    reason: &str,
-    key: Option<&str>,
-) -> Result<(store::Adjustment, bool), MatchingError> {
-    let mut tx = db.begin().await.unwrap();
-    let r = profiles::adjust(
-        &mut tx,
-        id,
-        AdjustmentRequest {
-            skill: Some(skill.into()),
-            level,
-            delta,
-            reason: Some(reason.into()),
-        },
-        "manager-7",
-        key,
-    )
-    .await;
-    tx.commit().await.unwrap();
-    r
-}
-
-fn field(e: MatchingError) -> String {
-    match e {
-        MatchingError::Invalid { field, .. } => field,
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn adjustments_are_audited_validated_and_idempotent() {
-    let t = sqlite().await;
-    let db = &t.db;
-    let w = sample("Ann", &[("cleaning", 50), ("ironing", 20)]);
-    save(db, &w).await;
-    let (a, new) = adjust(db, w.id, "cleaning", Some(80), None, "review 12", None)
-        .await
-        .unwrap();
-    assert!(new);
-    assert_eq!(
-        (a.from, a.to, a.actor.as_str()),
-        (Some(50), Some(80), "manager-7")
-    );
-    let (a, _) = adjust(
-        db,
-        w.id,
-        "cleaning",
-        None,
-        Some(30),
-        "review 13",
-        Some("k1"),
-    )
-    .await
-    .unwrap();
-    assert_eq!((a.from, a.to), (Some(80), Some(100)), "clamped to 100");
-    // A retry with the same key is not applied twice.
-    let (again, new) = adjust(
-        db,
-        w.id,
-        "cleaning",
-        None,
-        Some(30),
-        "review 13",
-        Some("k1"),
-    )
-    .await
-    .unwrap();
-    assert!(!new);
-    assert_eq!(again.id, a.id);
-    // The same key with another delta (80 - 10 is not the recorded 100) is refused.
-    let e = adjust(
-        db,
-        w.id,
-        "cleaning",
-        None,
-        Some(-10),
-        "review 13",
-        Some("k1"),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(field(e), "Idempotency-Key");
-    // A new skill starts from nothing.
-    let (a, _) = adjust(db, w.id, "windows", None, Some(-10), "tried", None)
-        .await
-        .unwrap();
-    assert_eq!((a.from, a.to), (None, Some(0)));
-
-    // Bad input names the field; an unknown worker is 404.
-    let bad = [
-        ("", Some(1), None, "r", "skill"),
-        ("cleaning", None, None, "r", "level"),
-        ("cleaning", Some(101), None, "r", "level"),
-        ("cleaning", Some(5), Some(5), "r", "delta"),
-        ("cleaning", None, Some(0), "r", "delta"),
-        ("cleaning", Some(5), None, "  ", "reason"),
-    ];
-    for (skill, level, delta, reason, expected) in bad {
-        let e = adjust(db, w.id, skill, level, delta, reason, None)
-            .await
-            .unwrap_err();
-        assert_eq!(field(e), expected);
-    }
-    let e = adjust(db, WorkerId::new(), "cleaning", Some(5), None, "r", None)
-        .await
-        .unwrap_err();
-    assert!(matches!(e, MatchingError::NotFound(_)));
-
-    // Replacing the profile audits each changed level.
-    let mut replaced = w.clone();
-    replaced.skills = BTreeMap::from([("cleaning".to_owned(), 100), ("cooking".to_owned(), 75)]);
-    save(db, &replaced).await;
-    let mut conn = db.pool().acquire().await.unwrap();
-    let audit = store::adjustments(&mut conn, w.id, None, 200)
-        .await
-        .unwrap();
-    // Pages of 4 then the rest, by cursor, are the whole audit in the same order.
-    let first = store::adjustments(&mut conn, w.id, None, 4).await.unwrap();
-    let cursor = store::adjustment_cursor(&mut conn, w.id, first[3].id)
-        .await
-        .unwrap()
-        .unwrap();
-    let rest = store::adjustments(&mut conn, w.id, Some(&cursor), 4)
-        .await
-        .unwrap();
-    let paged: Vec<_> = first.iter().chain(&rest).map(|a| a.id).collect();
-    assert_eq!(paged, audit.iter().map(|a| a.id).collect::<Vec<_>>());
-    assert!(
-        store::adjustment_cursor(&mut conn, WorkerId::new(), first[0].id)
-            .await
-            .unwrap()
-            .is_none(),
-        "another worker's adjustment is no cursor"
-    );
-    let replaced_rows: Vec<_> = audit
-        .iter()
-        .filter(|a| a.reason == "profile replaced")
-        .map(|a| (a.skill.as_str(), a.from, a.to))
-        .collect();
-    assert_eq!(
-        replaced_rows
-            .iter()
-            .copied()
-            .collect::<std::collections::BTreeSet<_>>(),
-        [
-            ("cooking", None, Some(75)),
-            ("ironing", Some(20), None),
-            ("windows", Some(0), None)
-        ]
-        .into_iter()
-        .collect()
-    );
-    assert_eq!(
-        audit.len(),
-        3 + 3,
-        "three adjustments, three replaced levels"
-    );
-    let p = profiles::profile(&mut conn, w.id).await.unwrap().unwrap();
-    assert_eq!(p.sample.skills, replaced.skills);
-    assert_eq!(p.strengths, ["cleaning", "cooking"]);
-    drop(conn);
-
-    // A full profile takes no new skill by adjustment (an existing one still changes).
-    let full: Vec<(String, i64)> = (0..profiles::MAX_SKILLS)
-        .map(|i| (format!("skill-{i}"), 50))
-        .collect();
-    let full: Vec<(&str, i64)> = full.iter().map(|(s, l)| (s.as_str(), *l)).collect();
-    let f = sample("Full", &full);
-    save(db, &f).await;
-    let e = adjust(db, f.id, "one-more", Some(5), None, "r", None)
-        .await
-        .unwrap_err();
-    assert_eq!(field(e), "skill");
-    adjust(db, f.id, "skill-0", Some(5), None, "r", None)
-        .await
-        .unwrap();
+    assert_eq!(store::changes::prune(&mut work, at(0)).await.unwrap(), 2);
+    work.commit().await.unwrap();
+    assert_eq!(snapshot_of(&t, &m).await, snapshot_of_db(&t).await);
+    assert_eq!(snapshot_of(&t, &m).await.len(), 3);
 }
 
 /// An external scorer: answers by `mode` ("normal", "array", "slow", "garbage", "500").
@@ -557,7 +365,7 @@ async fn scorer(mode: &'static str, favourite: WorkerId) -> (String, tokio::task
 #[tokio::test]
 async fn external_steps_are_asked_over_http_and_fall_back_with_a_note() {
     let t = sqlite().await;
-    let db = &t.db;
+    let db = &t;
     let ann = sample("Ann", &[("cleaning", 90)]);
     let bob = sample("Bob", &[("cleaning", 10)]);
     save(db, &ann).await;
@@ -574,12 +382,12 @@ async fn external_steps_are_asked_over_http_and_fall_back_with_a_note() {
             price: 100,
             steps: vec![
                 StepConfig::built_in("skill_fit", 1.0),
-                StepConfig {
-                    url: Some(url),
-                    kind: Some("score".into()),
-                    timeout_ms: Some(200),
-                    fallback_score: Some(0.5),
-                    ..StepConfig::built_in("reviews", 2.0)
+                StepConfig::ExternalScore {
+                    name: "reviews".into(),
+                    weight: 2.0,
+                    url,
+                    timeout_ms: 200,
+                    fallback_score: 0.5,
                 },
             ],
         };
@@ -616,10 +424,11 @@ async fn external_steps_are_asked_over_http_and_fall_back_with_a_note() {
         price: 100,
         steps: vec![
             StepConfig::built_in("skill_fit", 1.0),
-            StepConfig {
-                url: Some("http://127.0.0.1:9/score".into()),
-                kind: Some("filter".into()),
-                ..StepConfig::built_in("vetting", 1.0)
+            StepConfig::ExternalFilter {
+                name: "vetting".into(),
+                weight: 1.0,
+                url: "http://127.0.0.1:9/score".into(),
+                timeout_ms: 300,
             },
         ],
     };

@@ -1,5 +1,8 @@
-use axum::http::StatusCode;
+//! What IAM refuses, and the one variant for what nobody planned for.
+
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use web::ApiError;
 
 /// Everything IAM can refuse or fail with.
@@ -11,6 +14,15 @@ pub enum IamError {
     NotFound(&'static str),
     #[error("{1}")]
     Conflict(&'static str, String),
+    /// The caller's roles do not allow this (someone else's account).
+    #[error("your roles do not allow this")]
+    Forbidden,
+    /// Too many wrong passwords: blocked for this many more seconds.
+    #[error("too many wrong passwords; try again in {0} s")]
+    TooManyAttempts(i64),
+    /// An `Idempotency-Key` used before for another request.
+    #[error("this Idempotency-Key was used for another request")]
+    IdempotencyKeyReused,
     /// An OAuth 2.0 error (RFC 6749 §5.2), answered as `{error, error_description}`.
     #[error("{error}: {description}")]
     OAuth {
@@ -18,17 +30,29 @@ pub enum IamError {
         error: &'static str,
         description: String,
     },
-    /// A refusal already shaped for the client (e.g. 403 from a role check).
-    #[error("{}", .0.message)]
-    Api(web::ApiError),
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(#[from] web::Unexpected),
 }
 
-impl From<web::ApiError> for IamError {
-    fn from(e: web::ApiError) -> Self {
-        IamError::Api(e)
+web::unexpected_from!(IamError: storage::DbError, sqlx::Error, serde_json::Error, reqwest::Error);
+
+/// What the infrastructure IAM drives reports through anyhow (the argon2 pool, the signing
+/// keys): unplanned, so unexpected.
+impl From<anyhow::Error> for IamError {
+    fn from(e: anyhow::Error) -> Self {
+        IamError::Unexpected(web::Unexpected::from_anyhow(e))
     }
+}
+
+/// The answer of the OAuth endpoints when they refuse (RFC 6749 §5.2, RFC 7009 §2.2.1):
+/// plain JSON, not problem+json, as OAuth clients expect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`,
+    /// `unsupported_token_type`, `temporarily_unavailable`.
+    pub error: String,
+    /// For the developer, in English.
+    pub error_description: String,
 }
 
 impl IamError {
@@ -37,6 +61,11 @@ impl IamError {
             field: field.to_owned(),
             message: message.to_owned(),
         }
+    }
+
+    /// A failure nobody planned for, described by `message` (an invariant found broken).
+    pub fn unexpected(message: impl Into<String>) -> Self {
+        IamError::Unexpected(web::Unexpected::msg(message.into()))
     }
 
     /// `invalid_grant`, 400: a bad, used, expired or revoked code or refresh token.
@@ -77,18 +106,6 @@ impl From<web::text::Invalid> for IamError {
     }
 }
 
-impl From<storage::DbError> for IamError {
-    fn from(e: storage::DbError) -> Self {
-        IamError::Unexpected(e.into())
-    }
-}
-
-impl From<sqlx::Error> for IamError {
-    fn from(e: sqlx::Error) -> Self {
-        IamError::Unexpected(e.into())
-    }
-}
-
 impl IntoResponse for IamError {
     fn into_response(self) -> Response {
         match self {
@@ -97,19 +114,39 @@ impl IntoResponse for IamError {
             }
             IamError::NotFound(what) => ApiError::not_found(what).into_response(),
             IamError::Conflict(code, message) => ApiError::conflict(code, message).into_response(),
+            IamError::Forbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "your roles do not allow this",
+            )
+            .into_response(),
+            IamError::TooManyAttempts(seconds) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many wrong passwords; try again in {seconds} s"),
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+            .into_response(),
+            IamError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request",
+            )
+            .into_response(),
             IamError::OAuth {
                 status,
                 error,
                 description,
             } => {
-                let body = axum::Json(
-                    serde_json::json!({"error": error, "error_description": description}),
-                );
-                let no_store = (axum::http::header::CACHE_CONTROL, "no-store");
+                let body = axum::Json(OAuthError {
+                    error: error.to_owned(),
+                    error_description: description,
+                });
+                let no_store = (header::CACHE_CONTROL, "no-store");
                 if error == "invalid_client" {
                     // RFC 6749 5.2: a 401 names the authentication scheme clients may use.
                     let challenge = (
-                        axum::http::header::WWW_AUTHENTICATE,
+                        header::WWW_AUTHENTICATE,
                         r#"Basic realm="iam", charset="UTF-8""#,
                     );
                     (status, [no_store, challenge], body).into_response()
@@ -117,8 +154,7 @@ impl IntoResponse for IamError {
                     (status, [no_store], body).into_response()
                 }
             }
-            IamError::Api(e) => e.into_response(),
-            IamError::Unexpected(e) => ApiError::internal(e.as_ref()).into_response(),
+            IamError::Unexpected(e) => ApiError::from(e).into_response(),
         }
     }
 }

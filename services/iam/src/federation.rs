@@ -3,21 +3,14 @@
 //! token against its JWKS, creates the client account on first sign-in, and then finishes
 //! the original authorization request as if the person had signed in here.
 
-use std::collections::BTreeMap;
-
-use auth::Role;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::domain::account::{Account, Status, normalize_email};
+use crate::App;
+use crate::app::sign_in::urlencode;
 use crate::domain::pkce;
 use crate::error::IamError;
-use crate::tokens::{digest, random_token};
-use crate::{App, store};
-
-/// How long a person may take at the upstream provider.
-const STATE_TTL_S: i64 = 600;
 
 /// The upstream provider's endpoints (from its discovery document).
 struct Upstream {
@@ -42,7 +35,7 @@ async fn discover(app: &App) -> Result<Upstream, IamError> {
         doc[name]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| IamError::Unexpected(anyhow::anyhow!("upstream discovery lacks {name}")))
+            .ok_or_else(|| IamError::unexpected(format!("upstream discovery lacks {name}")))
     };
     Ok(Upstream {
         authorization_endpoint: field("authorization_endpoint")?,
@@ -59,85 +52,29 @@ fn upstream_down(e: reqwest::Error) -> IamError {
     }
 }
 
-/// Where to send the browser to sign in upstream, remembering the original request.
-pub async fn start(app: &App, request: &BTreeMap<String, String>) -> Result<String, IamError> {
-    let upstream = discover(app).await?;
-    let state = random_token(32);
-    let verifier = random_token(48);
-    let nonce = random_token(16);
-    let mut tx = app.rt.db.begin().await?;
-    storage::query(
-        "INSERT INTO federation_states (state_hash, request, verifier, nonce, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(digest(&state))
-    .bind(serde_json::to_string(request).map_err(anyhow::Error::from)?)
-    .bind(&verifier)
-    .bind(&nonce)
-    .bind(storage::now_micros() + STATE_TTL_S * 1_000_000)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let params = [
-        ("response_type", "code"),
-        ("client_id", app.config.upstream.client_id.as_str()),
-        ("redirect_uri", &callback_uri(app)),
-        ("scope", "openid email profile"),
-        ("state", &state),
-        ("nonce", &nonce),
-        ("code_challenge", &pkce::challenge_of(&verifier)),
-        ("code_challenge_method", "S256"),
-    ];
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", crate::routes::urlencode(v)))
-        .collect();
-    Ok(format!(
-        "{}?{}",
-        upstream.authorization_endpoint,
-        query.join("&")
-    ))
-}
-
 /// Our redirect URI at the upstream provider.
-pub fn callback_uri(app: &App) -> String {
-    format!("{}/federation/callback", app.issuer)
+fn callback_uri(app: &App) -> String {
+    format!("{}/federation/callback", app.issuer())
 }
 
+/// What IAM reads of the upstream's ID token.
 #[derive(Deserialize)]
-struct UpstreamIdClaims {
-    sub: String,
-    email: String,
+pub(crate) struct UpstreamIdClaims {
+    pub sub: String,
+    pub email: String,
     #[serde(default)]
-    name: String,
+    pub name: String,
     nonce: Option<String>,
 }
 
-/// The upstream answered: verify, find or create the account, and return it with the
-/// original authorization request to finish.
-pub async fn callback(
+/// Redeems the upstream's `code` (with our PKCE `verifier`) for its ID token, verified,
+/// with the `nonce` we sent.
+pub(crate) async fn redeem(
     app: &App,
-    state: &str,
     code: &str,
-) -> Result<(Account, BTreeMap<String, String>), IamError> {
-    let mut tx = app.rt.db.begin().await?;
-    // Spent exactly once: only the first callback with this state gets the row back.
-    let row = storage::query(
-        "UPDATE federation_states SET used_at = $1 WHERE state_hash = $2 AND used_at IS NULL \
-         AND expires_at > $1 RETURNING request, verifier, nonce",
-    )
-    .bind(storage::now_micros())
-    .bind(digest(state))
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| IamError::invalid_request("unknown, used or expired federation state"))?;
-    tx.commit().await?;
-    use storage::Row;
-    let request: BTreeMap<String, String> =
-        serde_json::from_str(&row.get::<String, _>("request")).map_err(anyhow::Error::from)?;
-    let verifier: String = row.get("verifier");
-    let nonce: String = row.get("nonce");
-
+    verifier: &str,
+    nonce: &str,
+) -> Result<UpstreamIdClaims, IamError> {
     let upstream = discover(app).await?;
     let tokens: Value = app
         .http
@@ -147,7 +84,7 @@ pub async fn callback(
             ("client_id", app.config.upstream.client_id.as_str()),
             ("redirect_uri", &callback_uri(app)),
             ("code", code),
-            ("code_verifier", &verifier),
+            ("code_verifier", verifier),
         ])
         .send()
         .await
@@ -159,13 +96,42 @@ pub async fn callback(
         .as_str()
         .ok_or_else(|| IamError::invalid_grant("the upstream provider returned no ID token"))?;
     let claims = verify_id_token(app, &upstream, id_token).await?;
-    if claims.nonce.as_deref() != Some(nonce.as_str()) {
+    if claims.nonce.as_deref() != Some(nonce) {
         return Err(IamError::invalid_grant(
             "the upstream ID token's nonce does not match",
         ));
     }
-    let account = find_or_create(app, &claims).await?;
-    Ok((account, request))
+    Ok(claims)
+}
+
+/// Where to send the browser to sign in upstream with our `state`, PKCE `verifier` and
+/// `nonce`.
+pub(crate) async fn authorization_url(
+    app: &App,
+    state: &str,
+    verifier: &str,
+    nonce: &str,
+) -> Result<String, IamError> {
+    let upstream = discover(app).await?;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", app.config.upstream.client_id.as_str()),
+        ("redirect_uri", &callback_uri(app)),
+        ("scope", "openid email profile"),
+        ("state", state),
+        ("nonce", nonce),
+        ("code_challenge", &pkce::challenge_of(verifier)),
+        ("code_challenge_method", "S256"),
+    ];
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    Ok(format!(
+        "{}?{}",
+        upstream.authorization_endpoint,
+        query.join("&")
+    ))
 }
 
 async fn verify_id_token(
@@ -231,44 +197,4 @@ fn upstream_key(jwks: &Value, kid: &str) -> Option<(Algorithm, DecodingKey)> {
     };
     let named = s("alg").map(|a| a == format!("{alg:?}"));
     (named != Some(false)).then_some((alg, key))
-}
-
-/// The account linked to the upstream subject; else created as a client on first sign-in.
-async fn find_or_create(app: &App, claims: &UpstreamIdClaims) -> Result<Account, IamError> {
-    let subject = format!("{}#{}", app.config.upstream.issuer, claims.sub);
-    let mut tx = app.rt.db.begin().await?;
-    let existing: Option<String> =
-        storage::query_scalar("SELECT id FROM accounts WHERE upstream_subject = $1")
-            .bind(&subject)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some(id) = existing {
-        let account = store::account_by_text(&mut tx, &id)
-            .await?
-            .ok_or(IamError::NotFound("account"))?;
-        return Ok(account);
-    }
-    let email = normalize_email(&claims.email)?;
-    // The upstream's display name is not ours to refuse (the person would be locked out),
-    // but it must be one line like every other account name: it goes into mail headers,
-    // and PostgreSQL cannot store a NUL.
-    let name = web::text::to_single_line(&claims.name, 100);
-    let account = Account {
-        id: contracts::AccountId::new(),
-        name: if name.is_empty() { email.clone() } else { name },
-        email,
-        roles: vec![Role::Client],
-        status: Status::Active,
-    };
-    // An existing local account with the same e-mail is not taken over: the insert fails
-    // with email_taken, and an admin decides.
-    store::insert_account(&mut tx, &account, None).await?;
-    storage::query("UPDATE accounts SET upstream_subject = $1 WHERE id = $2")
-        .bind(&subject)
-        .bind(account.id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    tracing::info!(account = %account.id, "client account created on first federated sign-in");
-    Ok(account)
 }

@@ -19,7 +19,8 @@ use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde::Serialize;
 use serde_json::{Value, json};
-use storage::{Db, Row};
+use service::{Clock, Context};
+use storage::Row;
 use tokio::sync::RwLock;
 
 /// RSA modulus size: 2048 bits, the size RFC 7518 requires at least and clients expect.
@@ -106,20 +107,30 @@ async fn generate_off_thread(alg: SigningAlg) -> anyhow::Result<NewKey> {
 type Cached = (std::time::Instant, String, EncodingKey);
 
 /// The key store, with the active keys cached briefly.
+///
+/// Its times are real time ([`Clock::system`]), not business time: the keys' lifetimes
+/// follow the tokens they sign, which every verifier checks against its system clock.
 pub struct Keys {
-    db: Db,
+    ctx: Context,
+    clock: Clock,
     /// Retired keys stay published this long (longer than any token they signed lives).
     keep_retired: Duration,
     active: RwLock<HashMap<SigningAlg, Cached>>,
 }
 
 impl Keys {
-    pub fn new(db: Db, keep_retired: Duration) -> Self {
+    /// The keys in `ctx`'s database; retired ones stay published for `keep_retired`.
+    pub fn new(ctx: Context, keep_retired: Duration) -> Self {
         Keys {
-            db,
+            ctx,
+            clock: Clock::system(),
             keep_retired,
             active: RwLock::new(HashMap::new()),
         }
+    }
+
+    fn now(&self) -> i64 {
+        storage::micros(self.clock.now())
     }
 
     /// Creates an active key of each kind that has none (the first start; and the first
@@ -130,13 +141,13 @@ impl Keys {
                 "SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NULL AND alg = $1",
             )
             .bind(alg.as_str())
-            .fetch_one(self.db.pool())
+            .fetch_one(self.ctx.db.pool())
             .await?;
             if n == 0 {
                 let key = generate_off_thread(alg).await?;
-                let mut tx = self.db.begin().await?;
-                insert(&mut tx, &key, storage::now_micros()).await?;
-                tx.commit().await?;
+                let mut work = self.ctx.begin().await?;
+                insert(&mut work, &key, self.now()).await?;
+                work.commit().await?;
                 tracing::info!(kid = key.kid, alg = alg.as_str(), "signing key created");
             }
         }
@@ -149,16 +160,16 @@ impl Keys {
         for alg in SigningAlg::ALL {
             fresh.push(generate_off_thread(alg).await?);
         }
-        let now = storage::now_micros();
-        let mut tx = self.db.begin().await?;
+        let now = self.now();
+        let mut work = self.ctx.begin().await?;
         storage::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *work)
             .await?;
         for key in &fresh {
-            insert(&mut tx, key, now).await?;
+            insert(&mut work, key, now).await?;
         }
-        tx.commit().await?;
+        work.commit().await?;
         self.active.write().await.clear();
         let kids: HashMap<SigningAlg, String> = fresh.into_iter().map(|k| (k.alg, k.kid)).collect();
         tracing::info!(?kids, "signing keys rotated");
@@ -186,7 +197,7 @@ impl Keys {
              ORDER BY created_at DESC, kid DESC LIMIT 1",
         )
         .bind(alg.as_str())
-        .fetch_optional(self.db.pool())
+        .fetch_optional(self.ctx.db.pool())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no active {} signing key", alg.as_str()))?;
         let kid: String = row.get("kid");
@@ -203,14 +214,14 @@ impl Keys {
     }
 
     async fn published(&self) -> anyhow::Result<Vec<storage::AnyRow>> {
-        let since = storage::now_micros() - self.keep_retired.as_micros() as i64;
+        let since = self.now() - self.keep_retired.as_micros() as i64;
         Ok(storage::query(
             "SELECT kid, alg, public_x, public_e FROM signing_keys \
              WHERE retired_at IS NULL OR retired_at > $1 \
              ORDER BY alg, created_at DESC, kid DESC",
         )
         .bind(since)
-        .fetch_all(self.db.pool())
+        .fetch_all(self.ctx.db.pool())
         .await?)
     }
 

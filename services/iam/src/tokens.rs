@@ -25,8 +25,10 @@ pub fn digest(secret: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Real time, unix seconds: a token's `iat`, `nbf` and `exp` are checked by every service
+/// against its system clock, so they cannot follow a moved business clock.
 fn now_s() -> i64 {
-    chrono::Utc::now().timestamp()
+    service::Clock::system().now().timestamp()
 }
 
 /// A signed access token for `account` via `client`, valid at `audiences`. The subject is
@@ -40,7 +42,7 @@ pub async fn access_token(
 ) -> anyhow::Result<String> {
     let now = now_s();
     let claims = AccessClaims {
-        iss: app.issuer.clone(),
+        iss: app.issuer().to_owned(),
         sub: subject.to_string(),
         aud: audiences.to_vec(),
         exp: now + app.config.access_token_ttl_s as i64,
@@ -94,7 +96,7 @@ pub async fn id_token(
         .sign(
             client.id_token_alg,
             &IdClaims {
-                iss: &app.issuer,
+                iss: app.issuer(),
                 sub: &sub,
                 aud: &client.id,
                 exp: now + app.config.access_token_ttl_s as i64,
@@ -120,7 +122,7 @@ pub async fn is_own_access_token(app: &App, token: &str) -> bool {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
     validation.validate_exp = false;
     validation.validate_aud = false;
-    validation.set_issuer(&[&app.issuer]);
+    validation.set_issuer(&[app.issuer()]);
     validation.set_required_spec_claims(&["iss", "sub"]);
     jsonwebtoken::decode::<AccessClaims>(token, &key, &validation).is_ok()
 }
@@ -139,7 +141,7 @@ pub async fn read_id_token_hint(app: &App, token: &str) -> Option<IdTokenHint> {
     validation.algorithms = vec![alg];
     validation.validate_exp = false;
     validation.validate_aud = false;
-    validation.set_issuer(&[&app.issuer]);
+    validation.set_issuer(&[app.issuer()]);
     validation.set_required_spec_claims(&["iss", "sub", "aud"]);
     jsonwebtoken::decode::<IdTokenHint>(token, &key, &validation)
         .ok()

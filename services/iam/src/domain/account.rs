@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::IamError;
 
 /// An account as the admin API shows it (never the hash).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Account {
     pub id: AccountId,
     pub email: String,
@@ -16,7 +16,7 @@ pub struct Account {
     pub status: Status,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Active,
@@ -68,6 +68,16 @@ pub fn normalize_email(email: &str) -> Result<String, IamError> {
     } else {
         Err(IamError::invalid("email", "is not an e-mail address"))
     }
+}
+
+/// Roles as the admin API accepts them, each checked.
+pub fn parse_roles(names: &[String]) -> Result<Vec<Role>, IamError> {
+    names
+        .iter()
+        .map(|n| {
+            Role::parse(n).ok_or_else(|| IamError::invalid("roles", &format!("unknown role {n:?}")))
+        })
+        .collect()
 }
 
 /// Passwords: at least 12 characters, at most 200 (argon2 takes any length; this caps work).

@@ -1,261 +1,164 @@
-//! The admin API: accounts, roles, service accounts, key rotation. Admins only.
+//! `/accounts`: people's accounts, their roles and set-password links. Admins only, but
+//! everyone may read their own account.
 
-use auth::{Principal, Role};
+use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use contracts::AccountId;
+use serde::{Deserialize, Serialize};
 use web::{Json, Path};
 
-use contracts::iam::{MailRequest, MailRequested};
-use contracts::{AccountId, Envelope};
-use messaging::Outbox;
-
+use super::ADMIN;
 use crate::App;
-use crate::domain::account::{Account, Status, check_password, normalize_email};
+use crate::app::change_account::{Change, change_account};
+use crate::app::create_account::{Created, NewAccount as Asked, create_account, request_of};
+use crate::app::{password_link, read};
+use crate::domain::account::{Account, Status};
 use crate::error::IamError;
-use crate::keys::SigningAlg;
-use crate::store::{self, parse_roles};
-use crate::tokens::{digest, random_token};
 
-fn admin(who: &Principal) -> Result<(), IamError> {
-    Ok(who.require(&[Role::Admin])?)
-}
-
-#[derive(Deserialize)]
+/// `POST /accounts`: a person's account.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
-    email: String,
-    name: String,
-    roles: Vec<String>,
-    /// Optional: without it the person gets a set-password link (mail issue).
-    password: Option<String>,
+    /// Their e-mail address (stored lower-case; one account per address).
+    pub email: String,
+    /// Their name, one line.
+    pub name: String,
+    /// Person roles (`admin`, `manager`, `supply`, `worker`, `client`).
+    pub roles: Vec<String>,
+    /// Optional: without it the person gets a set-password link by mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
-/// `POST /accounts`.
-pub async fn create_account(
+/// `PATCH /accounts/{id}`: what changes (the rest stays).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// `disabled` ends every sign-in of the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A set-password link, to hand to the person.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PasswordLink {
+    /// Works once.
+    pub link: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub(super) fn routes() -> Routes<App> {
+    Routes::new()
+        .route(
+            Route::post("/accounts", ADMIN)
+                .summary("Create a person's account")
+                .idempotency_key()
+                .body::<NewAccount>()
+                .returns::<Account>(StatusCode::CREATED),
+            create,
+        )
+        .route(
+            Route::get("/accounts", ADMIN)
+                .summary("Every account, by e-mail")
+                .returns::<Vec<Account>>(StatusCode::OK),
+            list,
+        )
+        // Everyone may read their own account; the use case checks the owner.
+        .route(
+            Route::get("/accounts/{id}", Access::SignedIn)
+                .summary("An account (admins: any; others: their own)")
+                .param::<AccountId>("id")
+                .returns::<Account>(StatusCode::OK),
+            get,
+        )
+        .route(
+            Route::patch("/accounts/{id}", ADMIN)
+                .summary("Change an account's roles, status or name")
+                .param::<AccountId>("id")
+                .body::<AccountChange>()
+                .returns::<Account>(StatusCode::OK),
+            change,
+        )
+        .route(
+            Route::post("/accounts/{id}/password-link", ADMIN)
+                .summary("A set-password link for the person")
+                .param::<AccountId>("id")
+                .returns::<PasswordLink>(StatusCode::CREATED),
+            create_link,
+        )
+}
+
+async fn create(
     State(app): State<App>,
     who: Principal,
+    headers: HeaderMap,
     Json(new): Json<NewAccount>,
-) -> Result<(StatusCode, Json<Account>), IamError> {
-    admin(&who)?;
-    let email = normalize_email(&new.email)?;
-    // One line: names go into mail headers and pages.
-    let name = web::text::single_line("name", &new.name, 100)?;
-    let roles = parse_roles(&new.roles)?;
-    if roles.is_empty() || roles.contains(&Role::Service) {
-        return Err(IamError::invalid(
-            "roles",
-            "give at least one person role (service accounts have their own endpoint)",
-        ));
-    }
-    let hash = match &new.password {
-        Some(p) => {
-            check_password(p)?;
-            Some(app.passwords.hash(p).await?)
-        }
-        None => None,
+) -> Result<Response, IamError> {
+    let key = web::idempotency_key(&headers)
+        .map_err(|message| IamError::invalid("Idempotency-Key", message))?;
+    let asked = Asked {
+        email: &new.email,
+        name: &new.name,
+        roles: &new.roles,
+        password: new.password.as_deref(),
     };
-    let account = Account {
-        id: AccountId::new(),
-        email,
-        name,
-        roles,
-        status: Status::Active,
-    };
-    let mut tx = app.rt.db.begin().await?;
-    store::insert_account(&mut tx, &account, hash.as_deref()).await?;
-    if hash.is_none() {
-        invite(&app, &mut tx, &account, None).await?;
-    }
-    tx.commit().await?;
-    app.rt.outbox.committed();
-    Ok((StatusCode::CREATED, Json(account)))
+    let key = key.map(|k| (k, request_of(&asked)));
+    let key = key.as_ref().map(|(k, h)| (k.as_str(), h.clone()));
+    Ok(match create_account(&app, who.id, asked, key).await? {
+        Created::Account(account) => (StatusCode::CREATED, Json(account)).into_response(),
+        // The first answer again, as it was.
+        Created::Replay { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+    })
 }
 
-/// `GET /accounts`.
-pub async fn list_accounts(
-    State(app): State<App>,
-    who: Principal,
-) -> Result<Json<Vec<Account>>, IamError> {
-    admin(&who)?;
-    let mut conn = app.rt.db.pool().acquire().await?;
-    Ok(Json(store::accounts(&mut conn).await?))
+async fn list(State(app): State<App>) -> Result<Json<Vec<Account>>, IamError> {
+    Ok(Json(read::accounts(&app).await?))
 }
 
-/// `GET /accounts/{id}`: admins, and everyone for themselves.
-pub async fn get_account(
+async fn get(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Account>, IamError> {
-    if who.id.to_string() != id {
-        admin(&who)?;
-    }
-    let mut conn = app.rt.db.pool().acquire().await?;
-    store::account_by_text(&mut conn, &id)
-        .await?
-        .map(Json)
-        .ok_or(IamError::NotFound("account"))
+    Ok(Json(read::account(&app, &who, &id).await?))
 }
 
-/// Sends `account` a set-password invite: a link, mailed through Mail by a command in the
-/// caller's transaction (never a plaintext password).
-pub(crate) async fn invite(
-    app: &App,
-    conn: &mut storage::AnyConnection,
-    account: &Account,
-    cause: Option<&Envelope>,
-) -> Result<(), IamError> {
-    let (link, _) = super::password::new_link(app, conn, account.id).await?;
-    let invite = MailRequested {
-        account_id: account.id,
-        request: MailRequest {
-            to: account.email.clone(),
-            template: "set_password_invite".into(),
-            variables: serde_json::Map::from_iter([
-                ("name".to_owned(), json!(account.name)),
-                ("link".to_owned(), json!(link)),
-            ]),
-            idempotency_key: format!("invite-{}", account.id),
-        },
-    };
-    Outbox::append(conn, &Envelope::new(&invite, 1, cause)).await?;
-    Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountChange {
-    roles: Option<Vec<String>>,
-    status: Option<Status>,
-    name: Option<String>,
-}
-
-/// `PATCH /accounts/{id}`: roles, status, name. Disabling revokes every refresh token.
-pub async fn change_account(
+async fn change(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<String>,
     Json(change): Json<AccountChange>,
 ) -> Result<Json<Account>, IamError> {
-    admin(&who)?;
-    let mut tx = app.rt.db.begin().await?;
-    let mut account = store::account_by_text(&mut tx, &id)
-        .await?
-        .ok_or(IamError::NotFound("account"))?;
-    if let Some(roles) = &change.roles {
-        account.roles = parse_roles(roles)?;
-    }
-    if let Some(name) = change.name {
-        account.name = web::text::single_line("name", &name, 100)?;
-    }
-    if let Some(status) = change.status {
-        account.status = status;
-    }
-    if account.id == who.id
-        && (!account.roles.contains(&Role::Admin) || account.status != Status::Active)
-    {
-        return Err(IamError::Conflict(
-            "self_lockout",
-            "admins cannot remove their own admin role or disable themselves".into(),
-        ));
-    }
-    store::update_account(&mut tx, &account).await?;
-    if account.status == Status::Disabled {
-        store::revoke_account_tokens(&mut tx, account.id).await?;
-    }
-    tx.commit().await?;
-    Ok(Json(account))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewServiceAccount {
-    name: String,
-    /// Services its tokens are for (default: all).
-    audiences: Option<Vec<String>>,
-}
-
-/// `POST /service-accounts`: a confidential client for service-to-service calls. The
-/// secret is shown once.
-pub async fn create_service_account(
-    State(app): State<App>,
-    who: Principal,
-    Json(new): Json<NewServiceAccount>,
-) -> Result<(StatusCode, Json<Value>), IamError> {
-    admin(&who)?;
-    let name = new.name.trim().to_owned();
-    if name.is_empty()
-        || name.len() > 60
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        return Err(IamError::invalid(
-            "name",
-            "must be 1 to 60 letters, digits or dashes",
-        ));
-    }
-    let audiences = new
-        .audiences
-        .unwrap_or_else(|| app.audiences().iter().map(|s| (*s).to_owned()).collect());
-    if let Some(bad) = audiences
-        .iter()
-        .find(|a| !app.audiences().contains(&a.as_str()))
-    {
-        return Err(IamError::invalid(
-            "audiences",
-            &format!("unknown service {bad:?}"),
-        ));
-    }
-    let account = Account {
-        id: AccountId::new(),
-        email: format!("{name}@services.mcf.local"),
-        name: name.clone(),
-        roles: vec![Role::Service],
-        status: Status::Active,
+    let change = Change {
+        roles: change.roles,
+        status: change.status,
+        name: change.name,
     };
-    let client_id = format!("svc-{name}");
-    let secret = random_token(32);
-    let mut tx = app.rt.db.begin().await?;
-    store::insert_account(&mut tx, &account, None).await?;
-    store::upsert_client(
-        &mut tx,
-        &store::Client {
-            id: client_id.clone(),
-            name,
-            confidential: true,
-            secret_hash: Some(digest(&secret)),
-            redirect_uris: vec![],
-            audiences,
-            account_id: Some(account.id),
-            // Service accounts get no ID tokens; the column wants a value.
-            id_token_alg: crate::keys::SigningAlg::RS256,
-            post_logout_redirect_uris: vec![],
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"client_id": client_id, "client_secret": secret, "account_id": account.id})),
-    ))
+    Ok(Json(change_account(&app, who.id, &id, change).await?))
 }
 
-/// `POST /keys/rotate`: a new signing key; the old one stays published until its tokens
-/// have expired.
-pub async fn rotate_keys(
+async fn create_link(
     State(app): State<App>,
-    who: Principal,
-) -> Result<(StatusCode, Json<Value>), IamError> {
-    admin(&who)?;
-    let kids = app.keys.rotate().await?;
-    let kid = |alg| kids.get(&alg).cloned().unwrap_or_default();
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<PasswordLink>), IamError> {
+    let link = password_link::create_link(&app, &id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            // The key access tokens are signed with, and every new key by algorithm.
-            "kid": kid(SigningAlg::EdDSA),
-            "kids": {"EdDSA": kid(SigningAlg::EdDSA), "RS256": kid(SigningAlg::RS256)},
-        })),
+        Json(PasswordLink {
+            link: link.url,
+            expires_at: link.expires_at,
+        }),
     ))
 }

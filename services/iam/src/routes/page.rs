@@ -30,8 +30,8 @@ pub fn sign_in(
                 .map(|(k, v)| {
                     format!(
                         "{}={}",
-                        super::oidc::urlencode(k),
-                        super::oidc::urlencode(v)
+                        crate::app::sign_in::urlencode(k),
+                        crate::app::sign_in::urlencode(v)
                     )
                 })
                 .collect();

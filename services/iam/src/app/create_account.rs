@@ -1,0 +1,96 @@
+//! An admin creates a person's account: with a password, or with a set-password invite
+//! mailed to them. An `Idempotency-Key` makes a retry answer the first result.
+
+use auth::Role;
+use contracts::AccountId;
+use messaging::idempotency::{Claim, request_hash};
+
+use crate::domain::account::{Account, Status, check_password, normalize_email, parse_roles};
+use crate::error::IamError;
+use crate::{App, app};
+
+/// What the admin asks for.
+pub(crate) struct NewAccount<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub roles: &'a [String],
+    pub password: Option<&'a str>,
+}
+
+/// The account made, or the first answer to the same request under the same key.
+pub(crate) enum Created {
+    Account(Account),
+    Replay { status: u16, body: String },
+}
+
+/// Creates the account (`iam.account.created`; without a password also the invite,
+/// `iam.mail.requested`). `key` is the request's idempotency key with the hash of what it
+/// asked; the first answer is remembered as `201` with the account.
+pub(crate) async fn create_account(
+    app: &App,
+    by: AccountId,
+    new: NewAccount<'_>,
+    key: Option<(&str, String)>,
+) -> Result<Created, IamError> {
+    let email = normalize_email(new.email)?;
+    // One line: names go into mail headers and pages.
+    let name = web::text::single_line("name", new.name, 100)?;
+    let roles = parse_roles(new.roles)?;
+    if roles.is_empty() || roles.contains(&Role::Service) {
+        return Err(IamError::invalid(
+            "roles",
+            "give at least one person role (service accounts have their own endpoint)",
+        ));
+    }
+    // Hashed before the unit of work: an argon2 hash takes a while, and a write transaction
+    // (SQLite's one writer) must not wait for it.
+    let hash = match new.password {
+        Some(p) => {
+            check_password(p)?;
+            Some(app.passwords.hash(p).await?)
+        }
+        None => None,
+    };
+    let mut work = app.ctx.begin().await?;
+    let fresh = match key {
+        None => None,
+        Some((key, hash)) => {
+            match work
+                .idempotency(&format!("{by} POST /accounts"), key, &hash)
+                .await?
+            {
+                Claim::Fresh(fresh) => Some(fresh),
+                Claim::Replay { status, body } => return Ok(Created::Replay { status, body }),
+                Claim::Reused => return Err(IamError::IdempotencyKeyReused),
+            }
+        }
+    };
+    let account = Account {
+        id: AccountId::new(),
+        email,
+        name,
+        roles,
+        status: Status::Active,
+    };
+    app::add_account(app, &mut work, &account, hash.as_deref()).await?;
+    if hash.is_none() {
+        app::password_link::invite(app, &mut work, &account, None).await?;
+    }
+    if let Some(fresh) = fresh {
+        work.remember(fresh, 201, &serde_json::to_string(&account)?)
+            .await?;
+    }
+    work.commit().await?;
+    Ok(Created::Account(account))
+}
+
+/// The hash an idempotency key is checked against: what the request asked for.
+pub(crate) fn request_of(new: &NewAccount<'_>) -> String {
+    let password = new.password.map(crate::tokens::digest);
+    request_hash(&[
+        new.email.as_bytes(),
+        new.name.as_bytes(),
+        new.roles.join(" ").as_bytes(),
+        password.as_deref().unwrap_or("").as_bytes(),
+    ])
+}

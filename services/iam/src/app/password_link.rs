@@ -1,0 +1,74 @@
+//! Set-password links: a long random token, stored hashed, single use, expiring. Admins
+//! ask for one; IAM mails one (an invite) to people who have no password yet.
+
+use chrono::{DateTime, Utc};
+use contracts::iam::{MailRequest, MailRequested};
+use contracts::{AccountId, Envelope};
+use messaging::Work;
+use serde_json::json;
+
+use crate::domain::account::Account;
+use crate::error::IamError;
+use crate::tokens::{digest, random_token};
+use crate::{App, store};
+
+/// How long a link works.
+const LINK_TTL_S: i64 = 72 * 3600;
+
+/// A link as made: the URL (with its token) and when it stops working.
+pub(crate) struct Link {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A link for the account `id` names (any text: not an id is not found).
+pub(crate) async fn create_link(app: &App, id: &str) -> Result<Link, IamError> {
+    let mut work = app.ctx.begin().await?;
+    let account = store::account_by_text(&mut work, id)
+        .await?
+        .ok_or(IamError::NotFound("account"))?;
+    let link = new_link(app, &mut work, account.id).await?;
+    work.commit().await?;
+    Ok(link)
+}
+
+/// Makes a set-password link for `account_id` in `work`.
+pub(crate) async fn new_link(
+    app: &App,
+    work: &mut Work,
+    account_id: AccountId,
+) -> Result<Link, IamError> {
+    let token = random_token(32);
+    let now = app.now();
+    let expires_at = now + LINK_TTL_S * 1_000_000;
+    store::insert_password_link(work, &digest(&token), account_id, "set", expires_at, now).await?;
+    Ok(Link {
+        url: format!("{}/password?token={token}", app.issuer()),
+        expires_at: storage::time(expires_at),
+    })
+}
+
+/// Sends `account` a set-password invite: a link, mailed through Mail by a command
+/// (`iam.mail.requested`) published in `work` (never a plaintext password).
+pub(crate) async fn invite(
+    app: &App,
+    work: &mut Work,
+    account: &Account,
+    cause: Option<&Envelope>,
+) -> Result<(), IamError> {
+    let link = new_link(app, work, account.id).await?;
+    let invite = MailRequested {
+        account_id: account.id,
+        request: MailRequest {
+            to: account.email.clone(),
+            template: "set_password_invite".into(),
+            variables: serde_json::Map::from_iter([
+                ("name".to_owned(), json!(account.name)),
+                ("link".to_owned(), json!(link.url)),
+            ]),
+            idempotency_key: format!("invite-{}", account.id),
+        },
+    };
+    work.publish(&Envelope::new(&invite, 1, cause)).await?;
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! The OpenID Connect endpoints' refusals: pages for browsers, redirects back to the
+//! client, RFC 6749 JSON for clients; and a sign-in with a code and PKCE.
+
+use axum::http::StatusCode;
+use base64::Engine;
+use sha2::Digest;
+
+use super::{ADMIN_PASSWORD, REDIRECT, anonymous, iam};
+use crate::client::{AuthorizeRequest, LogoutRequest, RevokeRequest, TokenRequest, oauth_error};
+
+/// A PKCE verifier and its S256 challenge.
+fn pkce() -> (String, String) {
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::now_v7().simple(),
+        uuid::Uuid::now_v7().simple()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// `mcf-web`'s authorization request with `challenge`.
+fn request(challenge: &str) -> AuthorizeRequest {
+    AuthorizeRequest {
+        response_type: Some("code".into()),
+        client_id: Some("mcf-web".into()),
+        redirect_uri: Some(REDIRECT.into()),
+        scope: Some("openid offline_access".into()),
+        state: Some("xyz".into()),
+        code_challenge: Some(challenge.into()),
+        code_challenge_method: Some("S256".into()),
+        ..AuthorizeRequest::default()
+    }
+}
+
+/// The sign-in form of the first admin with `password`.
+fn sign_in(challenge: &str, password: &str) -> AuthorizeRequest {
+    AuthorizeRequest {
+        email: Some("admin@mcf.local".into()),
+        password: Some(password.into()),
+        ..request(challenge)
+    }
+}
+
+/// A query parameter of a redirect's `Location`.
+fn query_param(location: &str, name: &str) -> Option<String> {
+    location
+        .split_once('?')?
+        .1
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+}
+
+#[tokio::test]
+async fn given_authorization_requests_when_they_are_wrong_then_pages_or_redirects_say_so() {
+    let ts = iam().await;
+    let api = anonymous(&ts);
+    // A valid request gets the sign-in page
+    let page = api.authorize_page(&request(&pkce().1)).await.unwrap();
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("<form method=\"post\""));
+    // An unregistered redirect URI is never redirected to
+    let evil = AuthorizeRequest {
+        redirect_uri: Some("http://evil.test/callback".into()),
+        ..request(&pkce().1)
+    };
+    let refused = api.authorize_page(&evil).await.unwrap();
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.location().is_none());
+    // A wrong password: the page again, no code
+    let wrong = api
+        .authorize(&sign_in(&pkce().1, "wrong-password-123"))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().contains("Wrong e-mail or password"));
+    // PKCE plain is refused at the authorization request, back to the client
+    let plain = AuthorizeRequest {
+        code_challenge: Some("plain-verifier-as-challenge".into()),
+        code_challenge_method: Some("plain".into()),
+        ..sign_in("", ADMIN_PASSWORD)
+    };
+    let back = api.authorize(&plain).await.unwrap();
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        query_param(back.location().unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn given_a_code_when_redeemed_without_or_with_a_wrong_verifier_then_the_grant_is_refused() {
+    let ts = iam().await;
+    let api = anonymous(&ts);
+    let redeem = |code: &str, verifier: Option<String>| TokenRequest {
+        grant_type: Some("authorization_code".into()),
+        client_id: Some("mcf-web".into()),
+        redirect_uri: Some(REDIRECT.into()),
+        code: Some(code.into()),
+        code_verifier: verifier,
+        ..TokenRequest::default()
+    };
+    let code = |reply: client::Reply| query_param(reply.location().unwrap(), "code").unwrap();
+    // Given a code
+    let (verifier, challenge) = pkce();
+    let first = code(
+        api.authorize(&sign_in(&challenge, ADMIN_PASSWORD))
+            .await
+            .unwrap(),
+    );
+    // When redeemed without the verifier, then refused
+    let missing = api.token(&redeem(&first, None)).await.unwrap_err();
+    assert_eq!(missing.status(), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(oauth_error(&missing).unwrap().error, "invalid_grant");
+    // Given a fresh code, when redeemed with a wrong verifier, then refused, and spent
+    let (verifier2, challenge2) = pkce();
+    let second = code(
+        api.authorize(&sign_in(&challenge2, ADMIN_PASSWORD))
+            .await
+            .unwrap(),
+    );
+    let wrong = api
+        .token(&redeem(&second, Some(pkce().0)))
+        .await
+        .unwrap_err();
+    assert_eq!(oauth_error(&wrong).unwrap().error, "invalid_grant");
+    let spent = api
+        .token(&redeem(&second, Some(verifier2)))
+        .await
+        .unwrap_err();
+    assert_eq!(oauth_error(&spent).unwrap().error, "invalid_grant");
+    // Given a third code, when redeemed right, then tokens
+    let (verifier3, challenge3) = pkce();
+    let third = code(
+        api.authorize(&sign_in(&challenge3, ADMIN_PASSWORD))
+            .await
+            .unwrap(),
+    );
+    let tokens = api.token(&redeem(&third, Some(verifier3))).await.unwrap();
+    assert_eq!(tokens.token_type, "Bearer");
+    assert!(tokens.id_token.is_some() && tokens.refresh_token.is_some());
+    drop(verifier);
+}
+
+#[tokio::test]
+async fn given_the_token_and_revoke_endpoints_when_asked_wrong_then_they_answer_oauth_errors() {
+    let ts = iam().await;
+    let api = anonymous(&ts);
+    let cases = [
+        (
+            TokenRequest::default(),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            TokenRequest {
+                grant_type: Some("password".into()),
+                ..TokenRequest::default()
+            },
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ),
+        (
+            TokenRequest {
+                grant_type: Some("client_credentials".into()),
+                client_id: Some("svc-nobody".into()),
+                client_secret: Some("nope".into()),
+                ..TokenRequest::default()
+            },
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            TokenRequest {
+                grant_type: Some("refresh_token".into()),
+                client_id: Some("mcf-web".into()),
+                refresh_token: Some("made-up".into()),
+                ..TokenRequest::default()
+            },
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
+    ];
+    for (form, status, error) in cases {
+        let refused = api.token(&form).await.unwrap_err();
+        assert_eq!(refused.status(), Some(status), "{error}");
+        assert_eq!(oauth_error(&refused).unwrap().error, error);
+    }
+    let refused = api
+        .revoke(&RevokeRequest {
+            client_id: Some("mcf-web".into()),
+            ..RevokeRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(oauth_error(&refused).unwrap().error, "invalid_request");
+    // An unknown token is revoked as far as anyone can tell (RFC 7009)
+    api.revoke(&RevokeRequest {
+        client_id: Some("mcf-web".into()),
+        token: Some("never-issued".into()),
+        ..RevokeRequest::default()
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn given_a_logout_that_cannot_be_trusted_to_redirect_then_it_is_a_page() {
+    let ts = iam().await;
+    let api = anonymous(&ts);
+    let unknown = api
+        .logout_page(&LogoutRequest {
+            client_id: Some("nobody".into()),
+            post_logout_redirect_uri: Some("http://evil.test/".into()),
+            ..LogoutRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.location().is_none());
+    let plain = api.logout_page(&LogoutRequest::default()).await.unwrap();
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.text().contains("signed out"));
+    // Without an upstream provider there is no federation
+    let none = api.federation_start(&request(&pkce().1)).await.unwrap();
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_document_says_who_may_call_what() {
+    let ts = iam().await;
+    let doc = ts.openapi().await;
+    assert_eq!(
+        doc["paths"]["/token"]["post"]["security"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        doc["paths"]["/accounts"]["get"]["x-roles"],
+        serde_json::json!(["admin"])
+    );
+    assert!(
+        doc["paths"]["/token"]["post"]["requestBody"]["content"]
+            ["application/x-www-form-urlencoded"]
+            .is_object()
+    );
+}

@@ -3,6 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use contracts::TestId;
+use hiring::client::HiringClient;
+use hiring::domain::{ApplicationForm, Question, Status, TestSpec};
+use hiring::{PageQuery, TestAnswers};
 use serde_json::{Value, json};
 
 use crate::harness::{Cluster, Mode};
@@ -40,100 +44,105 @@ pub async fn mailed_link(c: &Cluster, needle: &str, path: &str) -> String {
 /// A manager's two-question cleaning test named `name` (the right answers are `[1, 1]`);
 /// its id.
 pub async fn cleaning_test(c: &mut Cluster, manager: &str, name: &str) -> String {
-    let (status, test) = c
-        .post_as(
-            manager,
-            "hiring",
-            "/tests",
-            json!({
-            "name": name, "characteristic": "cleaning", "pass_mark": 50,
-            "questions": [
-                {"text": "Which water for greasy pans?", "choices": ["cold", "hot"], "answer": 1},
-                {"text": "Soap first or water first?", "choices": ["soap", "water"], "answer": 1}
-            ]}),
-        )
-        .await;
-    assert_eq!(status, 201, "{test}");
-    test["id"].as_str().unwrap().to_owned()
+    let question = |text: &str, choices: &[&str]| Question {
+        text: text.into(),
+        choices: choices.iter().map(|c| (*c).to_owned()).collect(),
+        answer: 1,
+    };
+    let spec = TestSpec {
+        name: name.into(),
+        characteristic: "cleaning".into(),
+        pass_mark: 50,
+        questions: vec![
+            question("Which water for greasy pans?", &["cold", "hot"]),
+            question("Soap first or water first?", &["soap", "water"]),
+        ],
+    };
+    let test = hiring_as(c, manager)
+        .create_test(&spec, None)
+        .await
+        .unwrap();
+    test.id.to_string()
+}
+
+/// Hiring's typed client as `token`.
+pub fn hiring_as(c: &mut Cluster, token: &str) -> HiringClient {
+    HiringClient(c.client("hiring", token))
+}
+
+/// Hiring's typed client as a candidate (no account).
+pub fn candidate(c: &mut Cluster) -> HiringClient {
+    HiringClient(c.anonymous("hiring"))
+}
+
+/// The public form as a candidate fills it in.
+pub fn form(name: &str, email: &str) -> ApplicationForm {
+    ApplicationForm {
+        name: name.into(),
+        age: 3,
+        breed: "Siamese".into(),
+        coat_colour: "cream".into(),
+        email: email.into(),
+        photo: PHOTO.into(),
+    }
 }
 
 /// A candidate applies on the public form; the application's id.
 pub async fn apply(c: &mut Cluster, name: &str, email: &str) -> String {
-    let form = json!({"name": name, "age": 3, "breed": "Siamese", "coat_colour": "cream",
-        "email": email, "photo": PHOTO});
-    let url = format!("{}/applications", c.api("hiring"));
-    let r = c.http.post(url).json(&form).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 202);
-    r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let applied = candidate(c).apply(&form(name, email), None).await.unwrap();
+    assert_eq!(applied.status, Status::Open);
+    applied.id.to_string()
 }
 
 /// The manager assigns `test_id` to `application`; the token of the link mailed to the
 /// candidate (the first such mail: one candidate per system).
 pub async fn assign(c: &mut Cluster, manager: &str, application: &str, test_id: &str) -> String {
-    let (status, assigned) = c
-        .post_as(
-            manager,
-            "hiring",
-            &format!("/applications/{application}/tests"),
-            json!({"test_ids": [test_id]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{assigned}");
+    let (application, test_id) = (application.parse().unwrap(), test_id.parse().unwrap());
+    let assigned = hiring_as(c, manager)
+        .assign_tests(application, &[test_id])
+        .await
+        .unwrap();
+    assert_eq!(assigned.tests.len(), 1, "{assigned:?}");
     let link = mailed_link(c, "your tests are ready", "/take?token=").await;
     link.split("token=").nth(1).unwrap().to_owned()
 }
 
+/// The answers to one test, through the private link's `token`.
+pub fn answers(token: &str, test_id: TestId, answers: &[usize]) -> TestAnswers {
+    TestAnswers {
+        token: token.into(),
+        test_id,
+        answers: answers.to_vec(),
+    }
+}
+
 pub async fn apply_test_accept_and_work(mode: Mode) {
+    // Given a manager's test (the refusals of each step are tested in-process, in Hiring)
     let mut c = Cluster::start(mode).await;
     let boss = c.token_for("boss", "manager").await;
-    let (status, test) = c
-        .post_as(&boss, "hiring", "/tests", json!({
-            "name": "Dishes", "characteristic": "cleaning", "pass_mark": 50,
-            "questions": [
-                {"text": "Which water for greasy pans?", "choices": ["cold", "hot"], "answer": 1},
-                {"text": "Soap first or water first?", "choices": ["soap", "water", "neither"], "answer": 1}
-            ]}))
-        .await;
-    assert_eq!(status, 201, "{test}");
-    let test_id = test["id"].as_str().unwrap().to_owned();
+    let test_id: TestId = cleaning_test(&mut c, &boss, "Dishes")
+        .await
+        .parse()
+        .unwrap();
+    let manager = hiring_as(&mut c, &boss);
 
-    // The public form: no account needed; one open application per e-mail.
-    let form = json!({"name": "Leo", "age": 4, "breed": "Maine Coon", "coat_colour": "ginger",
-        "email": "Leo@Cats.test", "photo": PHOTO});
-    let url = format!("{}/applications", c.api("hiring"));
-    let r = c.http.post(&url).json(&form).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 202);
-    let application = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = c.http.post(&url).json(&form).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 409, "deduplicated while open");
-    let mut bad = form.clone();
-    bad["age"] = json!(0);
-    let r = c.http.post(&url).json(&bad).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 422);
-    assert_eq!(r.json::<Value>().await.unwrap()["field"], "age");
+    // When a candidate applies on the public form (no account needed)
+    let mut leo = form("Leo", "Leo@Cats.test");
+    (leo.age, leo.breed, leo.coat_colour) = (4, "Maine Coon".into(), "ginger".into());
+    let application = candidate(&mut c).apply(&leo, None).await.unwrap().id;
 
-    // The manager finds it and assigns the test; the candidate gets a private link by mail.
-    let (_, page) = c.get_as(&boss, "hiring", "/applications?status=open").await;
-    assert_eq!(page["items"][0]["id"], application.as_str());
-    let (status, assigned) = c
-        .post_as(
-            &boss,
-            "hiring",
-            &format!("/applications/{application}/tests"),
-            json!({"test_ids": [test_id]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{assigned}");
+    // Then the manager finds it and assigns the test; the candidate gets a private link
+    let open = PageQuery {
+        status: Some(Status::Open),
+        ..PageQuery::default()
+    };
+    let page = manager.applications(&open).await.unwrap();
+    assert_eq!(page.items[0].id, application);
+    manager.assign_tests(application, &[test_id]).await.unwrap();
     let link = mailed_link(&c, "your tests are ready", "/take?token=").await;
     let token = link.split("token=").nth(1).unwrap().to_owned();
 
-    // Taking the test: no answer key shown, scored on submission, once.
+    // When she opens the link and takes the test
     let shown: Value = c
         .http
         .get(&link)
@@ -145,47 +154,26 @@ pub async fn apply_test_accept_and_work(mode: Mode) {
         .unwrap();
     assert_eq!(shown["tests"][0]["questions"].as_array().unwrap().len(), 2);
     assert!(!shown.to_string().contains("answer"), "{shown}");
-    let take = format!("{}/take", c.api("hiring"));
-    let answers = json!({"token": token, "test_id": test_id, "answers": [1, 1]});
-    let r = c.http.post(&take).json(&answers).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let r = c.http.post(&take).json(&answers).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 409, "each test once");
-
-    let (_, detail) = c
-        .get_as(&boss, "hiring", &format!("/applications/{application}"))
-        .await;
-    assert_eq!(detail["tests"][0]["score"], 100, "{detail}");
-    let (status, accepted) = c
-        .post_as(
-            &boss,
-            "hiring",
-            &format!("/applications/{application}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{accepted}");
-    assert_eq!(accepted["characteristics"], json!({"cleaning": 100}));
-    assert_eq!(accepted["strengths"], json!(["cleaning"]));
-    let worker_id = accepted["worker_id"].as_str().unwrap().to_owned();
-    // The photo is kept, checked by content, for staff.
-    let photo_url = format!("{}/applications/{application}/photo", c.api("hiring"));
-    let r = c
-        .http
-        .get(photo_url)
-        .bearer_auth(&boss)
-        .send()
+    let public = candidate(&mut c);
+    let recorded = public
+        .take(&answers(&token, test_id, &[1, 1]))
         .await
         .unwrap();
-    assert_eq!(r.headers()["content-type"], "image/png");
-    let mut not_an_image = form.clone();
-    not_an_image["email"] = json!("gif@cats.test");
-    not_an_image["photo"] = json!("R0lGODlhAQABAAAAACw=");
-    let r = c.http.post(&url).json(&not_an_image).send().await.unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["field"], "photo");
-    // The link is dead once the application is decided.
-    let r = c.http.post(&take).json(&answers).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 410);
+    assert!(recorded.recorded);
+
+    // Then the manager sees the score and accepts her
+    let detail = manager.application(application).await.unwrap();
+    assert_eq!(detail.tests[0].score, Some(100), "{detail:?}");
+    let accepted = manager.accept(application).await.unwrap();
+    assert_eq!(
+        accepted.characteristics,
+        [("cleaning".to_owned(), 100)].into()
+    );
+    assert_eq!(accepted.strengths, vec!["cleaning"]);
+    let worker_id = accepted.worker_id.to_string();
+    // The photo is kept, checked by content, for staff.
+    let photo = manager.photo(application).await.unwrap();
+    assert_eq!(photo.media_type, "image/png");
 
     // IAM made the account and mailed the invite; the worker sets a password and signs in.
     let invite = mailed_link(&c, "choose your password", "/password?token=").await;
@@ -238,22 +226,15 @@ pub async fn apply_test_accept_and_work(mode: Mode) {
 pub async fn a_flood_from_one_source_is_refused(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     let boss = c.token_for("boss", "manager").await;
-    let url = format!("{}/applications", c.api("hiring"));
+    let public = candidate(&mut c);
     let mut statuses = Vec::new();
     let start = Instant::now();
     for i in 0..30 {
-        let form = json!({"name": "Bot", "age": 2, "breed": "bot", "coat_colour": "grey",
-            "email": format!("bot{i}@flood.test"), "photo": PHOTO});
-        statuses.push(
-            c.http
-                .post(&url)
-                .json(&form)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        let form = form("Bot", &format!("bot{i}@flood.test"));
+        statuses.push(match public.apply(&form, None).await {
+            Ok(_) => 202,
+            Err(e) => e.status().map_or(0, |s| s.as_u16()),
+        });
     }
     let accepted = statuses.iter().filter(|s| **s == 202).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
@@ -263,13 +244,17 @@ pub async fn a_flood_from_one_source_is_refused(mode: Mode) {
     assert!((10..=10 + earned).contains(&accepted), "{statuses:?}");
     assert_eq!(refused, 30 - accepted, "{statuses:?}");
     // A body over the limit is refused before it is read.
-    let big = json!({"name": "x".repeat(2_000_000), "age": 2, "breed": "b", "coat_colour": "c",
-        "email": "big@flood.test", "photo": PHOTO});
-    let r = c.http.post(&url).json(&big).send().await.unwrap();
-    assert!(matches!(r.status().as_u16(), 413 | 429), "{}", r.status());
-    let (status, page) = c
-        .get_as(&boss, "hiring", "/applications?per_page=100")
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(page["items"].as_array().unwrap().len(), accepted);
+    let mut big = form("x", "big@flood.test");
+    big.name = "x".repeat(2_000_000);
+    let status = public.apply(&big, None).await.unwrap_err().status();
+    assert!(
+        matches!(status.map(|s| s.as_u16()), Some(413 | 429)),
+        "{status:?}"
+    );
+    let all = PageQuery {
+        per_page: Some(100),
+        ..PageQuery::default()
+    };
+    let page = hiring_as(&mut c, &boss).applications(&all).await.unwrap();
+    assert_eq!(page.items.len(), accepted);
 }

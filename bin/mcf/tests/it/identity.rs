@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::{Cluster, Mode, account_id};
-use crate::hiring::{PHOTO, apply, assign, cleaning_test};
+use crate::hiring::{PHOTO, answers, apply, assign, candidate, cleaning_test, hiring_as};
 use crate::lifecycle::{advance, business_now};
 
 /// Waits until Hiring has applied every account IAM has announced so far.
@@ -82,28 +82,19 @@ pub async fn a_client_who_is_hired_works_under_her_own_account(mode: Mode) {
     // She applies (the address spelled differently from her account's), takes her test.
     let application = apply(&mut c, "Zoe", " Zoe@Cats.TEST").await;
     let token = assign(&mut c, &boss, &application, &test_id).await;
-    let url = format!("{}/take", c.api("hiring"));
-    let r = c
-        .http
-        .post(url)
-        .json(&json!({"token": token, "test_id": test_id, "answers": [1, 1]}))
-        .send()
+    let recorded = candidate(&mut c)
+        .take(&answers(&token, test_id.parse().unwrap(), &[1, 1]))
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert!(recorded.recorded);
 
     // Accepted: she is hired under her own account's id.
     hiring_knows_every_account(&mut c).await;
-    let (status, accepted) = c
-        .post_as(
-            &boss,
-            "hiring",
-            &format!("/applications/{application}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{accepted}");
-    assert_eq!(accepted["worker_id"], zoe_id.as_str(), "{accepted}");
+    let accepted = hiring_as(&mut c, &boss)
+        .accept(application.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(accepted.worker_id.to_string(), zoe_id, "{accepted:?}");
 
     // IAM adds the worker role to that account; signed in again, she is both.
     c.wait_until(

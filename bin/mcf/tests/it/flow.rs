@@ -1,9 +1,18 @@
 //! The first flow: order -> match -> activate.
 
-use serde_json::json;
+use contracts::{Money, OrderId, ServiceTypeId};
+use ordering::client::{OrderListQuery, OrderingClient};
+use ordering::domain::order::OrderRequest;
+use ordering::domain::service_type::NewServiceType;
+use serde_json::{Value, json};
 
 use crate::harness::{Cluster, Mode, future};
 use crate::invariants::assert_flow_complete;
+
+fn refusal(e: &client::ClientError) -> (u16, Option<&str>, Option<&str>) {
+    let status = e.status().map_or(0, |s| s.as_u16());
+    (status, e.code(), e.field())
+}
 
 pub async fn orders_become_active(mode: Mode) {
     let mut c = Cluster::start(mode).await;
@@ -38,20 +47,24 @@ pub async fn orders_become_active(mode: Mode) {
             "load_balance"
         ]
     );
-    let workers: std::collections::HashSet<String> = {
-        let mut w = std::collections::HashSet::new();
-        for id in &ids {
-            let (_, o) = c.get("ordering", &format!("/orders/{id}")).await;
-            w.insert(o["worker_id"].as_str().unwrap().to_owned());
-        }
-        w
-    };
+    let admin = OrderingClient(c.admin_client("ordering").await);
+    let mut workers = std::collections::HashSet::new();
+    for id in &ids {
+        let o = admin.order(id.parse().unwrap()).await.unwrap();
+        workers.insert(o.order.worker_id.unwrap().to_string());
+    }
     assert!(workers.contains(&best));
 
     // A client reads its orders back.
-    let (status, list) = c.get_as(&client, "ordering", "/orders?status=active").await;
-    assert_eq!(status, 200);
-    assert_eq!(list.as_array().unwrap().len(), 20);
+    let active = OrderListQuery {
+        status: Some("active".into()),
+        ..Default::default()
+    };
+    let list = OrderingClient(c.client("ordering", &client))
+        .orders(&active)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 20);
 }
 
 pub async fn orders_wait_for_a_worker(mode: Mode) {
@@ -70,13 +83,15 @@ pub async fn orders_wait_for_a_worker(mode: Mode) {
         |v| v["status"] == "pending",
     )
     .await;
-    let (_, order) = c.get("ordering", &format!("/orders/{first}")).await;
-    assert_eq!(order["status"], "requested");
+    let admin = OrderingClient(c.admin_client("ordering").await);
+    let first: OrderId = first.parse().unwrap();
+    let order = admin.order(first).await.unwrap();
+    assert_eq!(order.order.status.as_str(), "requested");
 
     let worker = c.register_worker("Late Tom", 70).await;
     assert_flow_complete(&mut c, &ids).await;
-    let (_, order) = c.get("ordering", &format!("/orders/{first}")).await;
-    assert_eq!(order["worker_id"], worker);
+    let order = admin.order(first).await.unwrap();
+    assert_eq!(order.order.worker_id.map(|w| w.to_string()), Some(worker));
 }
 
 pub async fn bad_input_is_refused(mode: Mode) {
@@ -110,37 +125,35 @@ pub async fn bad_input_is_refused(mode: Mode) {
             "scheduled_at",
         ),
     ];
+    // Bodies a typed client cannot write: sent as JSON through the same client.
+    let as_client = c.client("ordering", &client);
     for (body, field) in cases {
-        let (status, problem) = c.post_as(&client, "ordering", "/orders", body).await;
-        assert_eq!(status, 422, "{problem}");
-        assert_eq!(problem["field"], field, "{problem}");
-        assert!(problem["code"].is_string(), "{problem}");
-        assert!(
-            problem["detail"].as_str().unwrap().contains(field),
-            "{problem}"
-        );
+        let e = as_client
+            .post::<_, Value>("/orders", &body)
+            .await
+            .unwrap_err();
+        assert_eq!((refusal(&e).0, refusal(&e).2), (422, Some(field)), "{e}");
+        assert!(e.code().is_some(), "{e}");
+        assert!(e.problem().unwrap().detail.contains(field), "{e}");
     }
-    let (status, problem) = c
-        .post(
-            "ordering",
-            "/service-types",
-            json!({"name": "", "price": 1, "duration_minutes": 5}),
-        )
-        .await;
+    let admin = OrderingClient(c.admin_client("ordering").await);
+    let nameless = NewServiceType {
+        name: String::new(),
+        description: String::new(),
+        skill: None,
+        price: Money::from_minor(1),
+        duration_minutes: 5,
+    };
+    let e = admin.add_service_type(&nameless, None).await.unwrap_err();
+    assert_eq!((refusal(&e).0, refusal(&e).2), (422, Some("name")), "{e}");
+    let twin = NewServiceType {
+        name: "Cleaning".into(),
+        price: Money::from_minor(5),
+        ..nameless
+    };
+    let e = admin.add_service_type(&twin, None).await.unwrap_err();
     assert_eq!(
-        (status, problem["field"].as_str()),
-        (422, Some("name")),
-        "{problem}"
-    );
-    let (status, problem) = c
-        .post(
-            "ordering",
-            "/service-types",
-            json!({"name": "Cleaning", "price": 5, "duration_minutes": 5}),
-        )
-        .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
+        (refusal(&e).0, refusal(&e).1),
         (409, Some("duplicate_service_type"))
     );
     let (status, problem) = c
@@ -154,18 +167,14 @@ pub async fn bad_input_is_refused(mode: Mode) {
         (status, problem["field"].as_str()),
         (422, Some("skills.cleaning"))
     );
-    let (status, _) = c
-        .get("ordering", &format!("/orders/{}", uuid::Uuid::now_v7()))
-        .await;
-    assert_eq!(status, 404);
+    let e = admin.order(OrderId::new()).await.unwrap_err();
+    assert_eq!(refusal(&e).0, 404);
 
     // Nothing was written by the refusals.
-    let (_, counts) = c.get("ordering", "/ops/orders").await;
-    assert_eq!(counts, json!({}));
+    assert!(admin.counts().await.unwrap().is_empty());
     let (_, samples) = c.get("matching", "/normal-samples").await;
     assert_eq!(samples, json!([]));
-    let (_, types) = c.get("ordering", "/service-types").await;
-    assert_eq!(types.as_array().unwrap().len(), 1);
+    assert_eq!(admin.service_types(false).await.unwrap().len(), 1);
 }
 
 pub async fn dead_letter_routes(mode: Mode) {
@@ -184,51 +193,45 @@ pub async fn dead_letter_routes(mode: Mode) {
 
 pub async fn idempotent_order_requests(mode: Mode) {
     let mut c = Cluster::start(mode).await;
-    let st = c.service_type().await;
+    let st: ServiceTypeId = c.service_type().await.parse().unwrap();
     let client = c.token_for("client-d", "client").await;
-    let url = format!("{}/orders", c.api("ordering"));
-    let body = json!({"service_type_id": st, "description": "dishes",
-        "scheduled_at": future(3)});
-    let send = |body: serde_json::Value| {
-        let http = c.http.clone();
-        let url = url.clone();
-        let client = client.clone();
-        async move {
-            let r = http
-                .post(url)
-                .bearer_auth(client)
-                .header("Idempotency-Key", "order-42")
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (
-                r.status().as_u16(),
-                r.json::<serde_json::Value>().await.unwrap(),
-            )
-        }
+    let ordering = OrderingClient(c.client("ordering", &client));
+    let req = OrderRequest {
+        service_type_id: st,
+        description: "dishes".into(),
+        scheduled_at: future(3).parse().unwrap(),
     };
-    let (first_status, first) = send(body.clone()).await;
-    let (again_status, again) = send(body.clone()).await;
-    assert_eq!((first_status, again_status), (201, 200));
-    assert_eq!(first["id"], again["id"]);
-    let mut other = body.clone();
-    other["description"] = json!("something else");
-    let (status, problem) = send(other).await;
+    let first = ordering
+        .request_reply(&req, Some("order-42"))
+        .await
+        .unwrap();
+    let again = ordering
+        .request_reply(&req, Some("order-42"))
+        .await
+        .unwrap();
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 200));
+    let id = |r: &client::Reply| r.json::<ordering::domain::order::Order>().unwrap().id;
+    assert_eq!(id(&first), id(&again));
+    assert_eq!(first.location(), again.location());
+    let other = OrderRequest {
+        description: "something else".into(),
+        ..req
+    };
+    let e = ordering
+        .request(&other, Some("order-42"))
+        .await
+        .unwrap_err();
     assert_eq!(
-        (status, problem["code"].as_str()),
+        (refusal(&e).0, refusal(&e).1),
         (422, Some("idempotency_key_reused"))
     );
-    let (_, counts) = c.get("ordering", "/ops/orders").await;
-    assert_eq!(
-        counts
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|v| v.as_i64().unwrap())
-            .sum::<i64>(),
-        1
-    );
-    let (_, o) = c.get("ordering", "/ops/messaging").await;
-    assert_eq!(o["outbox_by_type"]["ordering.order.requested"], 1);
+    let admin = c.admin_client("ordering").await;
+    let counts = OrderingClient(admin.clone()).counts().await.unwrap();
+    assert_eq!(counts.values().sum::<i64>(), 1);
+    let stats = service::client::OpsClient::new(admin)
+        .messaging()
+        .await
+        .unwrap();
+    let stats = serde_json::to_value(stats).unwrap();
+    assert_eq!(stats["outbox_by_type"]["ordering.order.requested"], 1);
 }

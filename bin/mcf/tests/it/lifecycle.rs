@@ -7,6 +7,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use contracts::{OrderId, ServiceTypeId};
+use ordering::client::{
+    CancelRequest, CheckInRequest, CompleteRequest, JobsQuery, OrderListQuery, OrderingClient,
+    PhotoKind, RebookRequest,
+};
+use ordering::domain::order::OrderRequest;
+use ordering::domain::service_type::ServiceTypeEdit;
 use serde_json::{Value, json};
 
 use crate::harness::{Cluster, Mode, account_id};
@@ -22,26 +29,27 @@ async fn start(mode: Mode) -> Cluster {
     .await
 }
 
+/// Ordering as the holder of `token`.
+fn ordering(c: &mut Cluster, token: &str) -> OrderingClient {
+    OrderingClient(c.client("ordering", token))
+}
+
+/// Ordering as the first admin.
+async fn ordering_admin(c: &mut Cluster) -> OrderingClient {
+    OrderingClient(c.admin_client("ordering").await)
+}
+
 /// Business time now (every ordering replica agrees: they are moved together).
 pub async fn business_now(c: &mut Cluster) -> DateTime<Utc> {
-    let (status, clock) = c.get("ordering", "/ops/clock").await;
-    assert_eq!(status, 200, "{clock}");
-    clock["now"].as_str().unwrap().parse().unwrap()
+    ordering_admin(c).await.clock().await.unwrap().now
 }
 
 /// Moves business time forward on every ordering replica.
 pub async fn advance(c: &mut Cluster, by: chrono::Duration) {
     let token = c.admin_token().await;
     for api in c.apis("ordering") {
-        let r = c
-            .http
-            .post(format!("{api}/ops/clock"))
-            .bearer_auth(&token)
-            .json(&json!({"seconds": by.num_seconds()}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+        let replica = OrderingClient(client::Client::new(api).with_token(&token));
+        replica.advance_clock(by.num_seconds()).await.unwrap();
     }
 }
 
@@ -60,21 +68,30 @@ async fn worker(c: &mut Cluster, name: &str, level: i64) -> (String, String) {
     (token, id)
 }
 
-async fn order(c: &mut Cluster, client: &str, service_type: &str, at: DateTime<Utc>) -> String {
-    let (status, body) = c
-        .post_as(
-            client,
-            "ordering",
-            "/orders",
-            json!({"service_type_id": service_type, "description": "Clean the flat",
-                   "scheduled_at": at.to_rfc3339()}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
+/// The catalog's service type, as the harness made it.
+async fn service_type(c: &mut Cluster) -> ServiceTypeId {
+    c.service_type().await.parse().unwrap()
 }
 
-async fn wait_status(c: &mut Cluster, id: &str, status: &str) -> Value {
+fn cleaning(service_type: ServiceTypeId, description: &str, at: DateTime<Utc>) -> OrderRequest {
+    OrderRequest {
+        service_type_id: service_type,
+        description: description.into(),
+        scheduled_at: at,
+    }
+}
+
+async fn order(
+    c: &mut Cluster,
+    client: &str,
+    service_type: ServiceTypeId,
+    at: DateTime<Utc>,
+) -> OrderId {
+    let req = cleaning(service_type, "Clean the flat", at);
+    ordering(c, client).request(&req, None).await.unwrap().id
+}
+
+async fn wait_status(c: &mut Cluster, id: OrderId, status: &str) -> Value {
     c.wait_until("ordering", &format!("/orders/{id}"), status, |o| {
         o["status"] == status
     })
@@ -90,9 +107,20 @@ fn history(order: &Value) -> Vec<&str> {
         .collect()
 }
 
+fn problem(e: &client::ClientError) -> (u16, Option<&str>, Option<&str>) {
+    let status = e.status().map_or(0, |s| s.as_u16());
+    (status, e.code(), e.field())
+}
+
+fn photo() -> CheckInRequest {
+    CheckInRequest {
+        photo: PHOTO.into(),
+    }
+}
+
 pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     let mut c = start(mode).await;
-    let service_type = c.service_type().await;
+    let service_type = service_type(&mut c).await;
     let client = c.token_for("ann", "client").await;
     let workers = [
         worker(&mut c, "tom", 90).await,
@@ -105,133 +133,91 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
             .map(|(t, _)| t.clone())
             .expect("one of our workers")
     };
+    let ann = ordering(&mut c, &client);
 
     // --- The happy road.
     let now = business_now(&mut c).await;
     let a = order(
         &mut c,
         &client,
-        &service_type,
+        service_type,
         now + chrono::Duration::hours(2),
     )
     .await;
-    let active = wait_status(&mut c, &a, "active").await;
+    let active = wait_status(&mut c, a, "active").await;
     let worker_a = active["worker_id"].as_str().unwrap().to_owned();
-    let token_a = token_of(&worker_a);
+    let tom = ordering(&mut c, &token_of(&worker_a));
     let other_a = workers
         .iter()
         .find(|(_, w)| *w != worker_a)
         .unwrap()
         .0
         .clone();
+    let other = ordering(&mut c, &other_a);
 
-    let path = format!("/orders/{a}/check-in");
-    let (status, body) = c
-        .post_as(&token_a, "ordering", &path, json!({"photo": PHOTO}))
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("check_in_too_early")),
-        "{body}"
-    );
-    let (status, body) = c
-        .post_as(
-            &token_a,
-            "ordering",
-            &path,
-            json!({"photo": "bm90IGFuIGltYWdl"}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["field"].as_str()),
-        (422, Some("photo")),
-        "{body}"
-    );
-    let (status, _) = c
-        .post_as(&other_a, "ordering", &path, json!({"photo": PHOTO}))
-        .await;
-    assert_eq!(status, 404, "another worker's job is not theirs");
+    let e = tom.check_in(a, &photo()).await.unwrap_err();
+    assert_eq!(problem(&e).1, Some("check_in_too_early"), "{e}");
+    assert_eq!(problem(&e).0, 409, "{e}");
+    let not_an_image = CheckInRequest {
+        photo: "bm90IGFuIGltYWdl".into(),
+    };
+    let e = tom.check_in(a, &not_an_image).await.unwrap_err();
+    assert_eq!((problem(&e).0, problem(&e).2), (422, Some("photo")), "{e}");
+    let e = other.check_in(a, &photo()).await.unwrap_err();
+    assert_eq!(problem(&e).0, 404, "another worker's job is not theirs");
 
     advance(&mut c, chrono::Duration::minutes(115)).await;
-    let (status, body) = c
-        .post_as(&token_a, "ordering", &path, json!({"photo": PHOTO}))
-        .await;
+    let started = tom.check_in(a, &photo()).await.unwrap();
+    assert_eq!(started.status.as_str(), "in_progress");
+    let e = tom.check_in(a, &photo()).await.unwrap_err();
     assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("in_progress")),
-        "{body}"
-    );
-    let (status, body) = c
-        .post_as(&token_a, "ordering", &path, json!({"photo": PHOTO}))
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
+        (problem(&e).0, problem(&e).1),
         (409, Some("not_active")),
-        "{body}"
+        "{e}"
     );
-    let (status, body) = c
-        .post_as(
-            &token_a,
-            "ordering",
-            &format!("/orders/{a}/complete"),
-            json!({"report_photo": PHOTO}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("completed")),
-        "{body}"
-    );
+    let report = CompleteRequest {
+        report_photo: PHOTO.into(),
+    };
+    let done = tom.complete(a, &report).await.unwrap();
+    assert_eq!(done.status.as_str(), "completed");
 
-    let (status, done) = c.get_as(&client, "ordering", &format!("/orders/{a}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        history(&done),
-        ["requested", "active", "in_progress", "completed"]
-    );
-    for kind in ["check-in", "report"] {
-        let url = format!("{}/orders/{a}/photos/{kind}", c.api("ordering"));
-        let r = c.http.get(url).bearer_auth(&client).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        assert_eq!(r.headers()["content-type"], "image/png");
+    let done = ann.order(a).await.unwrap();
+    let steps: Vec<&str> = done.history.iter().map(|h| h.status.as_str()).collect();
+    assert_eq!(steps, ["requested", "active", "in_progress", "completed"]);
+    for kind in [PhotoKind::CheckIn, PhotoKind::Report] {
+        let r = ann.photo(a, kind).await.unwrap();
+        assert_eq!(r.status.as_u16(), 200);
+        assert_eq!(r.header("content-type"), Some("image/png"));
     }
-    let (status, jobs) = c
-        .get_as(&token_a, "ordering", "/jobs?status=completed")
-        .await;
-    assert_eq!(status, 200, "{jobs}");
-    assert!(
-        jobs.as_array()
-            .unwrap()
-            .iter()
-            .any(|j| j["id"] == a.as_str())
-    );
+    let completed = JobsQuery {
+        status: Some("completed".into()),
+        ..Default::default()
+    };
+    let jobs = tom.jobs(&completed).await.unwrap();
+    assert!(jobs.iter().any(|j| j.id == a));
 
     // --- The other road: nobody comes.
     let now = business_now(&mut c).await;
     let b = order(
         &mut c,
         &client,
-        &service_type,
+        service_type,
         now + chrono::Duration::hours(1),
     )
     .await;
-    let active = wait_status(&mut c, &b, "active").await;
+    let active = wait_status(&mut c, b, "active").await;
     let worker_b = active["worker_id"].as_str().unwrap().to_owned();
     // Past the scheduled time plus the 30 minutes' grace: the sweep fails it (every
     // replica sweeps; it fails once).
     advance(&mut c, chrono::Duration::minutes(91)).await;
-    let failed = wait_status(&mut c, &b, "failed").await;
+    let failed = wait_status(&mut c, b, "failed").await;
     assert_eq!(failed["reason"], "no_show");
     assert_eq!(history(&failed), ["requested", "active", "failed"]);
-    let (status, body) = c
-        .post_as(
-            &token_of(&worker_b),
-            "ordering",
-            &format!("/orders/{b}/check-in"),
-            json!({"photo": PHOTO}),
-        )
-        .await;
-    assert_eq!(status, 409, "too late once failed: {body}");
+    let e = ordering(&mut c, &token_of(&worker_b))
+        .check_in(b, &photo())
+        .await
+        .unwrap_err();
+    assert_eq!(problem(&e).0, 409, "too late once failed: {e}");
 
     // The client is mailed the offer, with the link to rebook.
     let link = mailed_link(&c, "did not come", &format!("/orders/{b}/rebook")).await;
@@ -240,19 +226,24 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
         "{link}"
     );
     let new_date = business_now(&mut c).await + chrono::Duration::days(1);
-    let rebook = json!({"scheduled_at": new_date.to_rfc3339()});
-    let path = format!("/orders/{b}/rebook");
-    let (status, copy) = c.post_as(&client, "ordering", &path, rebook.clone()).await;
-    assert_eq!(status, 201, "{copy}");
-    let copy_id = copy["id"].as_str().unwrap().to_owned();
-    assert_eq!(copy["rebook_of"], b.as_str());
-    let (status, again) = c.post_as(&client, "ordering", &path, rebook).await;
+    let rebook = RebookRequest {
+        scheduled_at: new_date,
+    };
+    let first = ann.rebook_reply(b, &rebook).await.unwrap();
+    assert_eq!(first.status.as_u16(), 201, "{}", first.text());
+    let copy: ordering::domain::order::Order = first.json().unwrap();
+    assert_eq!(copy.rebook_of, Some(b));
+    let again = ann.rebook_reply(b, &rebook).await.unwrap();
     assert_eq!(
-        (status, again["id"].as_str()),
-        (200, Some(copy_id.as_str())),
+        (
+            again.status.as_u16(),
+            again.json::<ordering::domain::order::Order>().unwrap().id
+        ),
+        (200, copy.id),
         "once"
     );
-    let copy = wait_status(&mut c, &copy_id, "active").await;
+    let copy_id = copy.id;
+    let copy = wait_status(&mut c, copy_id, "active").await;
     assert_ne!(copy["worker_id"], worker_b.as_str(), "a different worker");
 
     // Matching's profiles keep the results (once each), and the copy's explanation shows
@@ -287,35 +278,29 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     let c_order = order(
         &mut c,
         &client,
-        &service_type,
+        service_type,
         new_date + chrono::Duration::days(2),
     )
     .await;
-    let path = format!("/orders/{c_order}/cancel");
-    let (status, body) = c
-        .post_as(
-            &client,
-            "ordering",
-            &path,
-            json!({"reason": "plans changed"}),
-        )
-        .await;
+    let plans_changed = CancelRequest {
+        reason: Some("plans changed".into()),
+    };
+    let canceled = ann.cancel(c_order, &plans_changed).await.unwrap();
+    assert_eq!(canceled.status.as_str(), "canceled");
+    let e = ann
+        .cancel(c_order, &CancelRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(
-        (status, body["status"].as_str()),
-        (200, Some("canceled")),
-        "{body}"
-    );
-    let (status, body) = c.post_as(&client, "ordering", &path, json!({})).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
+        (problem(&e).0, problem(&e).1),
         (409, Some("not_cancelable")),
-        "{body}"
+        "{e}"
     );
 
     // Nothing failed twice: one failed order, one mail about it.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, counts) = c.get("ordering", "/ops/orders").await;
-    assert_eq!(counts["failed"], 1, "{counts}");
+    let counts = ordering_admin(&mut c).await.counts().await.unwrap();
+    assert_eq!(counts["failed"], 1, "{counts:?}");
     let offers = std::fs::read_dir(c.mail_dir())
         .unwrap()
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
@@ -326,93 +311,75 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
 
 pub async fn catalog_and_refusals(mode: Mode) {
     let mut c = start(mode).await;
-    let service_type = c.service_type().await;
+    let service_type = service_type(&mut c).await;
     let client = c.token_for("bea", "client").await;
-    let path = format!("/service-types/{service_type}");
-    let token = c.admin_token().await;
-    let url = format!("{}{path}", c.api("ordering"));
-    let r = c
-        .http
-        .patch(&url)
-        .bearer_auth(&token)
-        .json(&json!({"price": 150}))
-        .send()
+    let bea = ordering(&mut c, &client);
+    let admin = ordering_admin(&mut c).await;
+    let dearer = ServiceTypeEdit {
+        price: Some(contracts::Money::from_minor(150)),
+        ..Default::default()
+    };
+    admin
+        .edit_service_type(service_type, &dearer)
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let r = c
-        .http
-        .patch(&url)
-        .bearer_auth(&token)
-        .json(&json!({"duration_minutes": 0}))
-        .send()
+    let bad = ServiceTypeEdit {
+        duration_minutes: Some(0),
+        ..Default::default()
+    };
+    let e = admin
+        .edit_service_type(service_type, &bad)
         .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 422);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["field"], "duration_minutes");
+        .unwrap_err();
+    assert_eq!(
+        (problem(&e).0, problem(&e).2),
+        (422, Some("duration_minutes"))
+    );
 
     let now = business_now(&mut c).await;
     let first = order(
         &mut c,
         &client,
-        &service_type,
+        service_type,
         now + chrono::Duration::days(1),
     )
     .await;
-    let (status, body) = c
-        .post("ordering", &format!("{path}/retire"), json!({}))
-        .await;
-    assert_eq!(
-        (status, body["retired"].as_bool()),
-        (200, Some(true)),
-        "{body}"
-    );
-    let (status, body) = c
-        .post_as(
-            &client,
-            "ordering",
-            "/orders",
-            json!({"service_type_id": service_type, "description": "x",
-                   "scheduled_at": (now + chrono::Duration::days(1)).to_rfc3339()}),
+    let retired = admin.retire_service_type(service_type).await.unwrap();
+    assert!(retired.retired);
+    let e = bea
+        .request(
+            &cleaning(service_type, "x", now + chrono::Duration::days(1)),
+            None,
         )
-        .await;
+        .await
+        .unwrap_err();
     assert_eq!(
-        (status, body["field"].as_str()),
+        (problem(&e).0, problem(&e).2),
         (422, Some("service_type_id")),
-        "{body}"
+        "{e}"
     );
-    let (_, listed) = c.get_as(&client, "ordering", "/service-types").await;
+    let listed = bea.service_types(false).await.unwrap();
+    assert_eq!(listed.len(), 0, "clients see what they can order");
+    let old = bea.order(first).await.unwrap();
     assert_eq!(
-        listed.as_array().unwrap().len(),
-        0,
-        "clients see what they can order"
-    );
-    let (_, old) = c
-        .get_as(&client, "ordering", &format!("/orders/{first}"))
-        .await;
-    assert_eq!(
-        old["approximate_price"], 150,
+        old.order.approximate_price.minor(),
+        150,
         "old orders keep what they had"
     );
 
     // Lists by status; a bad status names the field.
-    let (status, body) = c.get_as(&client, "ordering", "/orders?status=lost").await;
-    assert_eq!(
-        (status, body["field"].as_str()),
-        (422, Some("status")),
-        "{body}"
-    );
-    let (status, body) = c
-        .get_as(&client, "ordering", "/orders?status=requested")
-        .await;
-    assert_eq!(status, 200);
-    assert!(
-        body.as_array()
-            .unwrap()
-            .iter()
-            .all(|o| o["status"] == "requested")
-    );
+    let lost = OrderListQuery {
+        status: Some("lost".into()),
+        ..Default::default()
+    };
+    let e = bea.orders(&lost).await.unwrap_err();
+    assert_eq!((problem(&e).0, problem(&e).2), (422, Some("status")), "{e}");
+    let requested = OrderListQuery {
+        status: Some("requested".into()),
+        ..Default::default()
+    };
+    let listed = bea.orders(&requested).await.unwrap();
+    assert!(listed.iter().all(|o| o.status.as_str() == "requested"));
     // A manager adjusts a worker's characteristic; the change is audited with who and why.
     let (_, worker_id) = worker(&mut c, "zoe", 40).await;
     let manager = c.token_for("mia", "manager").await;
@@ -501,13 +468,11 @@ pub async fn catalog_and_refusals(mode: Mode) {
     assert_eq!(status, 403, "clients do not read the audit");
 
     // The clock cannot go back.
-    let (status, body) = c
-        .post("ordering", "/ops/clock", json!({"seconds": -5}))
-        .await;
+    let e = admin.advance_clock(-5).await.unwrap_err();
     assert_eq!(
-        (status, body["field"].as_str()),
+        (problem(&e).0, problem(&e).2),
         (422, Some("seconds")),
-        "{body}"
+        "{e}"
     );
 }
 
@@ -524,12 +489,12 @@ pub async fn no_show_after_downtime(mode: Mode) {
         None,
     )
     .await;
-    let service_type = c.service_type().await;
+    let service_type = service_type(&mut c).await;
     let client = c.token_for("cy", "client").await;
     let (_, worker_id) = worker(&mut c, "max", 80).await;
     let at = Utc::now() + chrono::Duration::seconds(8);
-    let id = order(&mut c, &client, &service_type, at).await;
-    let active = wait_status(&mut c, &id, "active").await;
+    let id = order(&mut c, &client, service_type, at).await;
+    let active = wait_status(&mut c, id, "active").await;
     assert_eq!(active["worker_id"], worker_id.as_str());
 
     let role = match mode {
@@ -543,12 +508,12 @@ pub async fn no_show_after_downtime(mode: Mode) {
     tokio::time::sleep(wait).await;
     c.revive(role);
 
-    let failed = wait_status(&mut c, &id, "failed").await;
+    let failed = wait_status(&mut c, id, "failed").await;
     assert_eq!(failed["reason"], "no_show");
     assert_eq!(history(&failed), ["requested", "active", "failed"]);
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let (_, counts) = c.get("ordering", "/ops/orders").await;
-    assert_eq!(counts["failed"], 1, "{counts}");
+    let counts = ordering_admin(&mut c).await.counts().await.unwrap();
+    assert_eq!(counts["failed"], 1, "{counts:?}");
 }
 
 /// Photos in an S3-compatible bucket (moto standing in for S3), distributed mode: the
@@ -570,39 +535,29 @@ pub async fn photos_in_an_s3_bucket() {
         None,
     )
     .await;
-    let service_type = c.service_type().await;
+    let service_type = service_type(&mut c).await;
     let client = c.token_for("eve", "client").await;
     let (worker_token, _) = worker(&mut c, "rex", 70).await;
     let now = business_now(&mut c).await;
     let id = order(
         &mut c,
         &client,
-        &service_type,
+        service_type,
         now + chrono::Duration::hours(1),
     )
     .await;
-    wait_status(&mut c, &id, "active").await;
+    wait_status(&mut c, id, "active").await;
     advance(&mut c, chrono::Duration::minutes(50)).await;
-    let (status, body) = c
-        .post_as(
-            &worker_token,
-            "ordering",
-            &format!("/orders/{id}/check-in"),
-            json!({"photo": PHOTO}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let key = body["check_in_photo"].as_str().unwrap().to_owned();
+    let started = ordering(&mut c, &worker_token)
+        .check_in(id, &photo())
+        .await
+        .unwrap();
+    let key = started.check_in_photo.unwrap();
     for api in c.apis("ordering") {
-        let r = c
-            .http
-            .get(format!("{api}/orders/{id}/photos/check-in"))
-            .bearer_auth(&client)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        assert_eq!(r.headers()["content-type"], "image/png");
+        let replica = OrderingClient(client::Client::new(api).with_token(&client));
+        let r = replica.photo(id, PhotoKind::CheckIn).await.unwrap();
+        assert_eq!(r.status.as_u16(), 200);
+        assert_eq!(r.header("content-type"), Some("image/png"));
     }
     let listing = c
         .http

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use mail::client::{MailClient, SearchQuery, Status, Submission};
+use serde_json::json;
 
 use crate::harness::{Cluster, Mode};
 use crate::mail::{Capture, smtp_env};
@@ -24,31 +25,25 @@ fn mail_role(c: &mut Cluster, mode: Mode) -> &'static str {
 }
 
 /// The message number `i` of a test: its own recipient and idempotency key.
-fn body(i: usize) -> Value {
-    json!({"to": format!("cat{i}@cats.test"), "template": "payout_sent",
-        "variables": {"name": format!("Cat {i}"), "amount": i, "period": "May"},
-        "idempotency_key": format!("crash-{i}")})
+fn body(i: usize) -> Submission {
+    let variables = json!({"name": format!("Cat {i}"), "amount": i, "period": "May"});
+    Submission {
+        to: format!("cat{i}@cats.test"),
+        template: "payout_sent".into(),
+        variables: variables.as_object().unwrap().clone(),
+        idempotency_key: format!("crash-{i}"),
+    }
 }
 
 /// Submits messages `numbers` in a few concurrent streams (so several are due at once),
 /// spread over `apis`; returns the ids of those that were acknowledged (a request cut off by
 /// a kill is simply not).
-async fn submit(
-    http: reqwest::Client,
-    apis: Vec<String>,
-    token: String,
-    numbers: Vec<usize>,
-) -> HashMap<usize, String> {
+async fn submit(apis: Vec<String>, token: String, numbers: Vec<usize>) -> HashMap<usize, String> {
     const STREAMS: usize = 6;
     let streams: Vec<_> = (0..STREAMS)
         .map(|s| {
             let mine: Vec<usize> = numbers.iter().copied().skip(s).step_by(STREAMS).collect();
-            tokio::spawn(submit_stream(
-                http.clone(),
-                apis.clone(),
-                token.clone(),
-                mine,
-            ))
+            tokio::spawn(submit_stream(apis.clone(), token.clone(), mine))
         })
         .collect();
     let mut ids = HashMap::new();
@@ -60,28 +55,18 @@ async fn submit(
 
 /// Submits messages `numbers` one after the other.
 async fn submit_stream(
-    http: reqwest::Client,
     apis: Vec<String>,
     token: String,
     numbers: Vec<usize>,
 ) -> HashMap<usize, String> {
+    let clients: Vec<MailClient> = apis
+        .iter()
+        .map(|api| MailClient(client::Client::new(api.as_str()).with_token(token.as_str())))
+        .collect();
     let mut ids = HashMap::new();
     for (n, i) in numbers.into_iter().enumerate() {
-        let url = format!("{}/messages", apis[n % apis.len()]);
-        let Ok(r) = http
-            .post(url)
-            .bearer_auth(&token)
-            .json(&body(i))
-            .send()
-            .await
-        else {
-            continue;
-        };
-        if r.status().as_u16() == 202
-            && let Ok(v) = r.json::<Value>().await
-            && let Some(id) = v["id"].as_str()
-        {
-            ids.insert(i, id.to_owned());
+        if let Ok(m) = clients[n % clients.len()].submit(&body(i)).await {
+            ids.insert(i, m.id.to_string());
         }
     }
     ids
@@ -95,7 +80,7 @@ async fn submit_the_rest(c: &mut Cluster, n: usize, ids: &mut HashMap<usize, Str
         if missing.is_empty() {
             return;
         }
-        ids.extend(submit(c.http.clone(), c.apis("mail"), token.clone(), missing).await);
+        ids.extend(submit(c.apis("mail"), token.clone(), missing).await);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("{} messages were never acknowledged", n - ids.len());
@@ -119,8 +104,14 @@ async fn all_sent(c: &mut Cluster, n: usize) {
         |list| list.as_array().is_some_and(|l| l.len() == n),
     )
     .await;
-    let (_, dead) = c.get("mail", "/messages?status=dead").await;
-    assert_eq!(dead, json!([]), "no message is dead");
+    let dead = MailClient(c.admin_client("mail").await)
+        .search(&SearchQuery {
+            status: Some(Status::Dead),
+            ..SearchQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(dead, vec![], "no message is dead");
 }
 
 /// The value of header `name` in an .eml text.
@@ -141,12 +132,7 @@ pub async fn one_eml_per_message_despite_kills(mode: Mode) {
     let mut ids = HashMap::new();
     for round in 0..4 {
         let pending: Vec<usize> = (0..N).filter(|i| !ids.contains_key(i)).collect();
-        let submitter = tokio::spawn(submit(
-            c.http.clone(),
-            c.apis("mail"),
-            token.clone(),
-            pending,
-        ));
+        let submitter = tokio::spawn(submit(c.apis("mail"), token.clone(), pending));
         // Delivery keeps pace with the submissions, so the kill lands while it runs.
         tokio::time::sleep(Duration::from_millis(200 + 150 * round as u64)).await;
         kill_one(&mut c, role, round);

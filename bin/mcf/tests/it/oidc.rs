@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_json::json;
+use ::iam::client::{
+    IamClient, NewAccount, PasswordChange, SetPasswordForm, TokenRequest, oauth_error,
+};
 
 use crate::harness::{ADMIN_EMAIL, ADMIN_PASSWORD, Cluster, Mode, REDIRECT, authorize, pkce};
 
@@ -27,7 +29,7 @@ pub async fn a_standard_client_library_signs_in_refreshes_revokes_and_logs_out(m
 
     // What the library checks, also checked here without it: both keys are published and
     // access tokens stay EdDSA (the only kind services accept).
-    let (_, jwks) = c.get("iam", "/jwks.json").await;
+    let jwks = IamClient(c.anonymous("iam")).jwks().await.unwrap();
     let algs: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -87,36 +89,37 @@ fn jwt_header(token: &str) -> serde_json::Value {
 /// a real link works again once the block is over.
 pub async fn a_set_password_flood_is_throttled_and_sign_in_still_works(mode: Mode) {
     let mut c = Cluster::start(mode).await;
-    let (status, luna) = c
-        .post(
-            "iam",
-            "/accounts",
-            json!({"email": "luna@cats.test", "name": "Luna", "roles": ["worker"]}),
+    let admin = IamClient(c.admin_client("iam").await);
+    let luna = admin
+        .create_account(
+            &NewAccount {
+                email: "luna@cats.test".into(),
+                name: "Luna".into(),
+                roles: vec!["worker".into()],
+                password: None,
+            },
+            None,
         )
-        .await;
-    assert_eq!(status, 201, "{luna}");
-    let id = luna["id"].as_str().unwrap();
-    let (status, link) = c
-        .post("iam", &format!("/accounts/{id}/password-link"), json!({}))
-        .await;
-    assert_eq!(status, 201, "{link}");
-    let link = link["link"].as_str().unwrap().to_owned();
-    let (url, token) = link.split_once("?token=").unwrap();
-    let (http, url) = (c.http.clone(), url.to_owned());
+        .await
+        .unwrap();
+    let link = admin
+        .password_link(&luna.id.to_string())
+        .await
+        .unwrap()
+        .link;
+    let (_, token) = link.split_once("?token=").unwrap();
+    let anonymous = IamClient(c.anonymous("iam"));
     let set = |token: String| {
-        let (http, url) = (http.clone(), url.clone());
+        let anonymous = anonymous.clone();
         async move {
-            let r = http
-                .post(url)
-                .form(&[
-                    ("token", token.as_str()),
-                    ("password", "flood-password-123"),
-                ])
-                .send()
+            let r = anonymous
+                .set_password(&SetPasswordForm {
+                    token: Some(token),
+                    password: Some("flood-password-123".into()),
+                })
                 .await
                 .unwrap();
-            let retry = r.headers().get("retry-after").is_some();
-            (r.status().as_u16(), retry)
+            (r.status.as_u16(), r.header("retry-after").is_some())
         }
     };
 
@@ -140,8 +143,10 @@ pub async fn a_set_password_flood_is_throttled_and_sign_in_still_works(mode: Mod
     );
     // While this source is blocked from setting passwords, signing in still works.
     let tokens = c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let (status, _) = c.get_as(&tokens.access, "iam", "/userinfo").await;
-    assert_eq!(status, 200);
+    IamClient(c.client("iam", &tokens.access))
+        .userinfo()
+        .await
+        .unwrap();
 
     // The block ends; the real link then works once.
     let start = std::time::Instant::now();
@@ -167,60 +172,37 @@ pub async fn a_person_changes_their_own_password(mode: Mode) {
     c.token_for("nina", "client").await;
     let first = c.sign_in("nina@cats.test", "password-of-nina").await;
     let second = c.sign_in("nina@cats.test", "password-of-nina").await;
-    let change =
-        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
-
-    let (status, problem) = c
-        .post_as(
-            &first.access,
-            "iam",
-            "/me/password",
-            change("not-my-password", "nina-new-password"),
-        )
-        .await;
-    assert_eq!(
-        (status, problem["field"].as_str()),
-        (422, Some("current_password")),
-        "{problem}"
-    );
-    let (status, problem) = c
-        .post_as(
-            &first.access,
-            "iam",
-            "/me/password",
-            change("password-of-nina", "short"),
-        )
-        .await;
-    assert_eq!(
-        (status, problem["field"].as_str()),
-        (422, Some("new_password")),
-        "{problem}"
-    );
-    let (status, body) = c
-        .post_as(
-            &first.access,
-            "iam",
-            "/me/password",
-            change("password-of-nina", "nina-new-password"),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let change = |current: &str, new: &str| PasswordChange {
+        current_password: current.into(),
+        new_password: new.into(),
+    };
+    // (Wrong and short passwords are refused in-process: services/iam/src/tests.)
+    let changed = IamClient(c.client("iam", &first.access))
+        .change_password(&change("password-of-nina", "nina-new-password"))
+        .await
+        .unwrap();
     // token_for's sign-in and the two here.
-    assert_eq!(body["sessions_ended"], 3, "{body}");
+    assert_eq!(changed.sessions_ended, 3, "{changed:?}");
 
     // Both sessions are over: their refresh tokens no longer work.
+    let anonymous = IamClient(c.anonymous("iam"));
     for session in [&first, &second] {
-        let (status, body) = c
-            .token(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", "mcf-web"),
-                ("refresh_token", &session.refresh),
-            ])
-            .await;
+        let refused = anonymous
+            .token(&TokenRequest {
+                grant_type: Some("refresh_token".into()),
+                client_id: Some("mcf-web".into()),
+                refresh_token: Some(session.refresh.clone()),
+                ..TokenRequest::default()
+            })
+            .await
+            .unwrap_err();
         assert_eq!(
-            (status, body["error"].as_str()),
-            (400, Some("invalid_grant")),
-            "{body}"
+            (
+                refused.status().map(|s| s.as_u16()),
+                oauth_error(&refused).map(|e| e.error)
+            ),
+            (Some(400), Some("invalid_grant".into())),
+            "{refused}"
         );
     }
     let (status, _) = c
@@ -231,17 +213,14 @@ pub async fn a_person_changes_their_own_password(mode: Mode) {
 
     // Wrong current passwords are failed sign-ins: after the account's limit they block.
     let fresh = c.sign_in("nina@cats.test", "nina-new-password").await;
+    let as_nina = IamClient(c.client("iam", &fresh.access));
     let mut statuses = Vec::new();
     for _ in 0..12 {
-        let (status, _) = c
-            .post_as(
-                &fresh.access,
-                "iam",
-                "/me/password",
-                change("a-wrong-guess-123", "another-new-password"),
-            )
-            .await;
-        statuses.push(status);
+        let refused = as_nina
+            .change_password(&change("a-wrong-guess-123", "another-new-password"))
+            .await
+            .unwrap_err();
+        statuses.push(refused.status().unwrap().as_u16());
     }
     // Five are allowed, the sixth starts a block (domain::throttle::ACCOUNT); blocks grow
     // until one catches the next attempt.

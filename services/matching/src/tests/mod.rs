@@ -441,3 +441,63 @@ async fn external_steps_are_asked_over_http_and_fall_back_with_a_note() {
         a.notes
     );
 }
+
+/// Which worker `m` picks for `r`, decided and then rolled back (nothing stays).
+async fn pick_and_forget(db: &TestDb, m: &Arc<Matcher>, r: &OrderRequested) -> WorkerId {
+    let h = OnOrderRequested {
+        matcher: m.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    };
+    let mut work = db.ctx().begin().await.unwrap();
+    h.handle(&mut work, &Envelope::new(r, 1, None))
+        .await
+        .unwrap();
+    let a = store::references::assignment(&mut work, r.order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    work.rollback().await.unwrap();
+    worker(&a)
+}
+
+/// Given Ann booked for a job in a few hours and Bob for one in ten days, when the business
+/// clock has moved past Ann's job, then the matcher counts her as free and picks her; on
+/// the system clock both carry one job and the tie goes to Bob, the smaller id.
+#[tokio::test]
+async fn the_matcher_reads_the_business_clock() {
+    let t = sqlite().await;
+    let config = MatchingConfig {
+        price: 100,
+        steps: vec![
+            StepConfig::built_in("exclude_failed", 1.0),
+            StepConfig::built_in("load_balance", 1.0),
+        ],
+    };
+    let system = matcher(&config);
+    let bob = sample("Bob", &[("cleaning", 50)]);
+    save(&t, &bob).await;
+    let ann = sample("Ann", &[("cleaning", 50)]);
+    save(&t, &ann).await;
+    assert!(bob.id < ann.id);
+    let at = |hours| OrderRequested {
+        scheduled_at: Utc::now() + chrono::Duration::hours(hours),
+        ..requested(0, vec![])
+    };
+    let soon = OrderRequested {
+        excluded_workers: vec![bob.id],
+        ..at(1)
+    };
+    assert_eq!(worker(&request(&t, &system, &soon).await), ann.id);
+    let later = OrderRequested {
+        excluded_workers: vec![ann.id],
+        ..at(240)
+    };
+    assert_eq!(worker(&request(&t, &system, &later).await), bob.id);
+
+    let clock = service::Clock::adjustable();
+    clock.advance(chrono::Duration::days(5)).unwrap();
+    let moved =
+        Arc::new(Matcher::new(Arc::new(Pipeline::from_config(&config).unwrap())).with_clock(clock));
+    assert_eq!(pick_and_forget(&t, &moved, &at(300)).await, ann.id);
+    assert_eq!(pick_and_forget(&t, &system, &at(300)).await, bob.id);
+}

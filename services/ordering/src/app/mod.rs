@@ -4,6 +4,7 @@
 
 mod activate_order;
 mod add_service_type;
+mod advance_clock;
 mod cancel_order;
 mod change_order;
 mod check_in;
@@ -20,6 +21,7 @@ mod retire_service_type;
 
 pub use activate_order::{Activation, activate_order};
 pub use add_service_type::add_service_type;
+pub use advance_clock::advance_clock;
 pub use cancel_order::cancel_order;
 pub use check_in::check_in;
 pub use complete_order::complete_order;

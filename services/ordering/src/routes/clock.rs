@@ -5,7 +5,6 @@ use auth::{Access, Role, Route, Routes};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use service::clock::ClockError;
 use web::Json;
 
 use crate::error::OrderingError;
@@ -64,20 +63,6 @@ async fn advance(
     State(app): State<App>,
     Json(a): Json<Advance>,
 ) -> Result<Json<ClockView>, OrderingError> {
-    // `Duration::seconds` panics past ±i64::MAX / 1000: build it checked, and let the clock
-    // refuse anything beyond its bounds.
-    let by = chrono::Duration::try_seconds(a.seconds).ok_or(ClockError::StepTooLarge);
-    by.and_then(|by| app.ctx.clock.advance(by))
-        .map_err(|e| match e {
-            ClockError::Fixed => OrderingError::Refused {
-                code: "clock_fixed",
-                message: e.to_string(),
-            },
-            ClockError::Backwards => OrderingError::invalid("seconds", "must not be negative"),
-            ClockError::StepTooLarge | ClockError::PastTheEnd => {
-                OrderingError::invalid("seconds", &e.to_string())
-            }
-        })?;
-    app::fail_overdue_orders(&app).await?;
+    app::advance_clock(&app, a.seconds).await?;
     Ok(Json(view(&app)))
 }

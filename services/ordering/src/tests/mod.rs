@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use service::Clock;
 use service::testing::{ADMIN_ID, TestService};
 
-use crate::client::{CancelRequest, CheckInRequest, OrderListQuery, OrderingClient};
-use crate::domain::order::OrderRequest;
+use crate::client::{CancelRequest, CheckInRequest, OrderListQuery, OrderingClient, RebookRequest};
+use crate::domain::order::{Order, OrderRequest};
 use crate::domain::service_type::{NewServiceType, ServiceType, ServiceTypeEdit};
 
 /// Ordering with a business clock an admin may move.
@@ -111,8 +111,8 @@ async fn a_retried_order_request_gets_the_first_order_and_a_reused_key_is_refuse
     // Then the first is created (201) and the retry answers it again (200), both located
     assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 200));
     let (first_order, again_order) = (
-        first.json::<crate::domain::order::Order>().unwrap(),
-        again.json::<crate::domain::order::Order>().unwrap(),
+        first.json::<Order>().unwrap(),
+        again.json::<Order>().unwrap(),
     );
     assert_eq!(first_order.id, again_order.id);
     let location = format!("orders/{}", first_order.id);
@@ -320,6 +320,17 @@ async fn past_its_deadline_an_open_order_fails_once_and_the_clock_never_goes_bac
     assert_eq!(steps, ["requested", "failed"]);
     ops.advance_clock(60).await.unwrap();
     assert_eq!(ops.counts().await.unwrap()["failed"], 1);
+    // When its client rebooks it, twice
+    let rebook = RebookRequest {
+        scheduled_at: now + Duration::days(2),
+    };
+    let first = client.rebook_reply(order.id, &rebook).await.unwrap();
+    let again = client.rebook_reply(order.id, &rebook).await.unwrap();
+    // Then one copy is made (201) and the second answer is that copy (200)
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 200));
+    let copy: Order = first.json().unwrap();
+    assert_eq!(copy.rebook_of, Some(order.id));
+    assert_eq!(again.json::<Order>().unwrap().id, copy.id);
     // And the clock cannot go back
     let e = ops.advance_clock(-5).await.unwrap_err();
     assert_eq!(
@@ -336,4 +347,30 @@ async fn a_fixed_clock_refuses_to_move() {
     let e = admin(&ts).advance_clock(60).await.unwrap_err();
     // Then it is refused
     assert_eq!(refusal(&e), (409, Some("clock_fixed"), None));
+}
+
+#[tokio::test]
+async fn a_retried_service_type_is_added_once() {
+    // Given a manager and a new type
+    let ts = ordering().await;
+    let manager = as_(&ts, AccountId::new(), Role::Manager);
+    let mut new = NewServiceType {
+        name: "Windows".into(),
+        description: String::new(),
+        skill: None,
+        price: Money::from_minor(80),
+        duration_minutes: 30,
+    };
+    // When it is added twice with one key
+    let first = manager.add_service_type(&new, Some("st-1")).await.unwrap();
+    let again = manager.add_service_type(&new, Some("st-1")).await.unwrap();
+    // Then the retry answers the first, and the key on another type is refused
+    assert_eq!(first, again);
+    new.price = Money::from_minor(90);
+    let e = manager
+        .add_service_type(&new, Some("st-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e), (422, Some("idempotency_key_reused"), None));
+    assert_eq!(manager.service_types(true).await.unwrap().len(), 1);
 }

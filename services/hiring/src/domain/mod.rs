@@ -1,5 +1,5 @@
 //! Hiring's rules, without I/O: what a test is and how answers are graded
-//! ([`test`]); what an application must contain, the moves of its lifecycle and how results
+//! ([`mod@test`]); what an application must contain, the moves of its lifecycle and how results
 //! become a worker's characteristics ([`application`]).
 
 pub mod application;

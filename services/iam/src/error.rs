@@ -20,6 +20,10 @@ pub enum IamError {
     /// Too many wrong passwords: blocked for this many more seconds.
     #[error("too many wrong passwords; try again in {0} s")]
     TooManyAttempts(i64),
+    /// A client IAM does not know, outside the OAuth endpoints (the web apps' sign-out):
+    /// problem+json like every MCF API, not RFC 6749 JSON.
+    #[error("unknown client_id")]
+    UnknownClient,
     /// An `Idempotency-Key` used before for another request.
     #[error("this Idempotency-Key was used for another request")]
     IdempotencyKeyReused,
@@ -35,6 +39,9 @@ pub enum IamError {
 }
 
 web::unexpected_from!(IamError: storage::DbError, sqlx::Error, serde_json::Error, reqwest::Error);
+
+/// How clients authenticate to IAM (RFC 6749 5.2: a 401 names the scheme).
+const CLIENT_CHALLENGE: &str = r#"Basic realm="iam", charset="UTF-8""#;
 
 /// What the infrastructure IAM drives reports through anyhow (the argon2 pool, the signing
 /// keys): unplanned, so unexpected.
@@ -127,6 +134,17 @@ impl IntoResponse for IamError {
             )
             .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
             .into_response(),
+            // A 401 names the scheme clients may authenticate with, as the OAuth one does.
+            IamError::UnknownClient => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client_id",
+            )
+            .with_header(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(CLIENT_CHALLENGE),
+            )
+            .into_response(),
             IamError::IdempotencyKeyReused => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -145,10 +163,7 @@ impl IntoResponse for IamError {
                 let no_store = (header::CACHE_CONTROL, "no-store");
                 if error == "invalid_client" {
                     // RFC 6749 5.2: a 401 names the authentication scheme clients may use.
-                    let challenge = (
-                        header::WWW_AUTHENTICATE,
-                        r#"Basic realm="iam", charset="UTF-8""#,
-                    );
+                    let challenge = (header::WWW_AUTHENTICATE, CLIENT_CHALLENGE);
                     (status, [no_store, challenge], body).into_response()
                 } else {
                     (status, [no_store], body).into_response()

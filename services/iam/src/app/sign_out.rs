@@ -68,9 +68,15 @@ async fn authenticate(app: &App, basic: Credentials, p: &Params) -> Result<Strin
 }
 
 /// The MCF web apps' sign-out (`client_id`, `refresh_token`): that sign-in ends. Nothing
-/// says whether the token existed.
+/// says whether the token existed. Not an OAuth endpoint: an unknown client is refused as
+/// every MCF API refuses (problem+json).
 pub(crate) async fn sign_out(app: &App, p: &Params) -> Result<(), IamError> {
-    let client = public_client(app, param(p, "client_id")).await?;
+    let client = public_client(app, param(p, "client_id"))
+        .await
+        .map_err(|e| match e {
+            IamError::OAuth { .. } => IamError::UnknownClient,
+            other => other,
+        })?;
     let mut work = app.ctx.begin().await?;
     if let Some(token) = store::refresh(&mut work, &digest(param(p, "refresh_token"))).await?
         && token.client_id == client.id

@@ -77,8 +77,7 @@ pub(super) fn routes() -> Routes<App> {
                 .returns::<SignedOut>(StatusCode::OK)
                 .returns_media(StatusCode::OK, HTML)
                 .redirects(StatusCode::SEE_OTHER)
-                .returns_media(StatusCode::BAD_REQUEST, HTML)
-                .returns::<OAuthError>(StatusCode::UNAUTHORIZED),
+                .returns_media(StatusCode::BAD_REQUEST, HTML),
             logout,
         )
 }

@@ -245,3 +245,34 @@ async fn the_document_says_who_may_call_what() {
             .is_object()
     );
 }
+
+#[tokio::test]
+async fn given_the_web_apps_sign_out_when_the_client_is_unknown_then_it_is_a_problem() {
+    let ts = iam().await;
+    let reply = anonymous(&ts)
+        .logout(&LogoutRequest {
+            client_id: Some("nobody".into()),
+            refresh_token: Some("whatever".into()),
+            ..LogoutRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.problem().map(|p| p.code),
+        Some("invalid_client".into())
+    );
+    let known = anonymous(&ts)
+        .logout(&LogoutRequest {
+            client_id: Some("mcf-web".into()),
+            refresh_token: Some("whatever".into()),
+            ..LogoutRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        known.status,
+        StatusCode::OK,
+        "the same answer for any token"
+    );
+}

@@ -374,37 +374,6 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         self.push(route.endpoint(), &path, access, method_router)
     }
 
-    /// Adds `handler` (one method, e.g. `get(list)`) at `path` for `access`.
-    ///
-    /// The older form, kept until every service declares its routes with
-    /// [`Routes::route`]; its routes are documented without bodies.
-    pub fn add(self, method: &str, path: &str, access: Access, handler: MethodRouter<S>) -> Self {
-        let endpoint = Endpoint {
-            rule: access.rule(method, path),
-            operation: Operation::default(),
-        };
-        self.push(endpoint, path, access, handler)
-    }
-
-    /// Adds every route of `router` (listed in `routes` as `(method, path)`) for `access`.
-    ///
-    /// The older form, kept until every service declares its routes with
-    /// [`Routes::route`]; its routes are documented without bodies.
-    pub fn merge(mut self, router: Router<S>, routes: &[(&str, &str)], access: Access) -> Self {
-        self.endpoints.extend(routes.iter().map(|(m, p)| Endpoint {
-            rule: access.rule(m, p),
-            operation: Operation::default(),
-        }));
-        let router = match access {
-            Access::Public => router,
-            _ => router.route_layer(middleware::from_fn(move |req: Request, next: Next| {
-                authorize(access, req, next)
-            })),
-        };
-        self.router = self.router.merge(router);
-        self
-    }
-
     /// Adds every route of `other` (e.g. one resource's routes, declared in its own file).
     pub fn include(mut self, other: Routes<S>) -> Self {
         self.router = self.router.merge(other.router);
@@ -430,15 +399,6 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         &self.endpoints
     }
 
-    /// The router and its matrix.
-    ///
-    /// The older form, kept until every service hands its [`Routes`] to `service::assemble`
-    /// as they are (which keeps the declarations for the API document).
-    pub fn finish(self) -> (Router<S>, Vec<RouteRule>) {
-        let rules = self.rules();
-        (self.router, rules)
-    }
-
     /// The router and every route's declaration.
     pub fn into_parts(self) -> (Router<S>, Vec<Endpoint>) {
         (self.router, self.endpoints)
@@ -460,22 +420,6 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         };
         self.router = self.router.route(path, handler);
         self
-    }
-}
-
-/// Routes as the older form returns them (`finish()`): documented without bodies.
-impl From<(Router, Vec<RouteRule>)> for Routes {
-    fn from((router, rules): (Router, Vec<RouteRule>)) -> Self {
-        Routes {
-            router,
-            endpoints: rules
-                .into_iter()
-                .map(|rule| Endpoint {
-                    rule,
-                    operation: Operation::default(),
-                })
-                .collect(),
-        }
     }
 }
 
@@ -617,7 +561,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn layers_state_and_the_older_form_compose() {
+    async fn layers_state_and_included_routes_compose() {
         #[derive(Clone)]
         struct App(&'static str);
         let teapot = |method_router: MethodRouter<App>| {
@@ -638,12 +582,7 @@ mod tests {
                 || async { "brewed" },
                 teapot,
             )
-            .add(
-                "GET",
-                "/old",
-                Access::SignedIn,
-                axum::routing::get(|| async { "old" }),
-            )
+            .route(Route::get("/old", Access::SignedIn), || async { "old" })
             .with_state(App("things"));
         assert_eq!(
             routes
@@ -657,9 +596,9 @@ mod tests {
             routes.endpoints()[1].operation.body.unwrap().media_type,
             FORM
         );
-        // The older form records no bodies.
+        // A route that declares no answers records none.
         assert!(routes.endpoints()[2].operation.answers.is_empty());
-        let (router, rules) = routes.finish();
+        let (router, _) = routes.into_parts();
         assert_eq!(
             status(&router, Method::GET, "/things").await,
             StatusCode::OK
@@ -672,9 +611,5 @@ mod tests {
             status(&router, Method::GET, "/old").await,
             StatusCode::UNAUTHORIZED
         );
-        // What the older form returns converts back, undocumented.
-        let again = Routes::from((router, rules));
-        assert_eq!(again.endpoints().len(), 3);
-        assert!(again.endpoints()[1].operation.body.is_none());
     }
 }

@@ -175,9 +175,6 @@ impl Consumer {
             tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
             return Ok(false);
         }
-        // Handlers may still publish through helpers taking a bare connection, which the
-        // work cannot see: wake the relay after every applied event, as before.
-        work.wake_relay_on_commit();
         self.handler.handle(&mut work, envelope).await?;
         work.commit().await?;
         Ok(true)

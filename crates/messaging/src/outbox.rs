@@ -31,25 +31,16 @@ impl Outbox {
         }
     }
 
-    /// Adds `event` to the outbox inside the caller's transaction: it is published if and
-    /// only if that transaction commits.
-    ///
-    /// Deprecated: use `Context::begin` / [`Work::publish`](crate::Work::publish), whose
-    /// commit wakes the relay; an event appended here through a bare connection waits for
-    /// the relay's next poll unless the caller also calls [`Outbox::committed`].
-    pub async fn append(conn: &mut AnyConnection, event: &Envelope) -> Result<(), DbError> {
-        append(conn, event).await
-    }
-
-    /// Tells the relay that a transaction with events just committed (saves a poll).
-    ///
-    /// Deprecated: use `Context::begin` / [`Work`](crate::Work), whose commit does this.
-    pub fn committed(&self) {
+    /// Tells the relay that a transaction with events just committed (saves a poll); called
+    /// by [`Work::commit`](crate::Work::commit).
+    pub(crate) fn committed(&self) {
         self.wake.notify_one();
     }
 }
 
-/// Writes `event`'s outbox row on `conn`.
+/// Writes `event`'s outbox row on `conn`: published if and only if that transaction commits.
+/// Only [`Work::publish`](crate::Work::publish) calls it, so no event is written without its
+/// commit waking the relay.
 pub(crate) async fn append(conn: &mut AnyConnection, event: &Envelope) -> Result<(), DbError> {
     let body = serde_json::to_string(event).expect("envelopes always serialize");
     storage::query(

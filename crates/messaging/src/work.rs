@@ -75,15 +75,6 @@ impl Work {
         self.wake
     }
 
-    /// Makes the commit wake the relay even if nothing went through [`Work::publish`].
-    ///
-    /// The consumer sets it for every event it applies: some handlers still append events
-    /// through helpers that take a bare connection (the deprecated [`Outbox::append`]),
-    /// which the work cannot see.
-    pub(crate) fn wake_relay_on_commit(&mut self) {
-        self.wake = true;
-    }
-
     /// Commits; once it returned `Ok`, wakes the relay if anything was published.
     ///
     /// # Panics

@@ -16,7 +16,7 @@ use crate::{Context, Service, openapi, ops};
 /// from a service not converted yet, what `Routes::finish` returned.
 pub fn assemble(
     ctx: &Context,
-    routes: impl Into<Routes>,
+    routes: Routes,
     consumers: Vec<messaging::Consumer>,
     tasks: Vec<messaging::Task>,
 ) -> Service {
@@ -26,7 +26,6 @@ pub fn assemble(
     let document: Arc<OnceLock<serde_json::Value>> = Arc::default();
     let served = document.clone();
     let (router, endpoints) = routes
-        .into()
         .include(ops::messaging_routes(ctx.db.clone(), consumers))
         .include(ops::task_routes(task_stats.clone()))
         .include(ops::health_routes(ctx.db.clone()))
@@ -104,14 +103,7 @@ mod tests {
     async fn every_service_gets_ops_health_and_openapi_around_its_routes() {
         let dir = tempfile::tempdir().unwrap();
         let ctx = context(dir.path()).await;
-        let own = Routes::new()
-            .add(
-                "GET",
-                "/things",
-                Access::SignedIn,
-                axum::routing::get(|| async { "[]" }),
-            )
-            .finish();
+        let own = Routes::new().route(Route::get("/things", Access::SignedIn), || async { "[]" });
         let service = assemble(&ctx, own, vec![], vec![ctx.relay_task()]);
         assert_eq!(service.name, "things");
         assert_eq!(service.tasks.len(), 1);

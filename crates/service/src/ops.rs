@@ -18,7 +18,7 @@ const ADMIN: Access = Access::Roles(&[Role::Admin]);
 #[derive(Clone)]
 struct Ops {
     db: Db,
-    consumers: std::sync::Arc<Vec<Consumer>>,
+    consumers: std::sync::Arc<[Consumer]>,
 }
 
 /// The query of `GET /ops/dead-letters`.
@@ -61,7 +61,7 @@ pub fn messaging_routes(db: Db, consumers: Vec<Consumer>) -> Routes {
         )
         .with_state(Ops {
             db,
-            consumers: std::sync::Arc::new(consumers),
+            consumers: consumers.into(),
         })
 }
 

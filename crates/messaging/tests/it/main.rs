@@ -202,9 +202,9 @@ async fn duplicates_and_out_of_order(nats: bool) {
 
     // Through the outbox: the relay publishes, "crashes" before marking sent (rows reset),
     // and publishes the same rows again on its next round.
-    let mut tx = s.db.begin().await.unwrap();
-    Outbox::append(&mut tx, &e1).await.unwrap();
-    tx.commit().await.unwrap();
+    let mut work = Outbox::new().begin(&s.db).await.unwrap();
+    work.publish(&e1).await.unwrap();
+    work.commit().await.unwrap();
     let relay = Relay::new(
         s.db.clone(),
         s.bus.clone(),
@@ -240,11 +240,11 @@ async fn duplicates_and_out_of_order(nats: bool) {
     assert_eq!(scalar(&s.db, "SELECT COUNT(*) FROM dead_letters").await, 0);
 
     // With no retention, pruning forgets published rows and applied ids, never pending ones.
-    let mut tx = s.db.begin().await.unwrap();
-    Outbox::append(&mut tx, &Envelope::new(&tick(4), 4, Some(&e3)))
+    let mut work = Outbox::new().begin(&s.db).await.unwrap();
+    work.publish(&Envelope::new(&tick(4), 4, Some(&e3)))
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+    work.commit().await.unwrap();
     let keep_nothing = MessagingConfig {
         retention_hours: 0,
         ..config()

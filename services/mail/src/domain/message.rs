@@ -221,6 +221,8 @@ impl From<&MailConfig> for Retries {
 }
 
 #[cfg(test)]
+// Tests take "now" from the machine where any instant will do.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use serde_json::json;
 

@@ -1,5 +1,6 @@
-//! Tests against a real database (SQLite; PostgreSQL too where noted and available): the
-//! matcher over the roster, order outcomes, adjustments, external steps over HTTP.
+//! Tests against a real database (SQLite; PostgreSQL too where noted: a test that cannot
+//! start it fails): the matcher over the roster, order outcomes, adjustments, external steps
+//! over HTTP.
 
 mod api;
 

@@ -656,6 +656,8 @@ impl Order {
 }
 
 #[cfg(test)]
+// Tests take "now" from the machine where any instant will do.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use uuid::Uuid;
 

@@ -68,3 +68,52 @@ impl std::fmt::Debug for ServiceSpec {
             .finish_non_exhaustive()
     }
 }
+
+/// Declares a context's registration: `NAME`, `SPEC` and `migrations()` (its own
+/// `migrations/sqlite` and `migrations/postgres`, beside its `Cargo.toml`), its section
+/// type whose defaults are its `config.toml`, and its `build` function (`async` when
+/// building must wait, as IAM's does).
+///
+/// ```ignore
+/// service::spec! {
+///     /// Ordering as the binary registers it.
+///     name: "ordering",
+///     config: OrderingConfig,
+///     build: build,
+/// }
+/// ```
+#[macro_export]
+macro_rules! spec {
+    ($(#[$doc:meta])* name: $name:literal, config: $config:ty, build: async $build:path $(,)?) => {
+        $crate::spec!(@ [$(#[$doc])*] $name, $config, |ctx| ::std::boxed::Box::pin($build(ctx)));
+    };
+    ($(#[$doc:meta])* name: $name:literal, config: $config:ty, build: $build:path $(,)?) => {
+        $crate::spec!(@ [$(#[$doc])*] $name, $config,
+            |ctx| ::std::boxed::Box::pin(async move { $build(ctx) }));
+    };
+    (@ [$($doc:tt)*] $name:literal, $config:ty, $build:expr) => {
+        /// The context's name: its URL prefix `/api/<name>`, config section, database key
+        /// and token audience.
+        pub const NAME: &str = $name;
+
+        $($doc)*
+        pub const SPEC: $crate::ServiceSpec = $crate::ServiceSpec {
+            name: NAME,
+            migrations,
+            config: $crate::SectionSpec::of::<$config>(::core::include_str!(::core::concat!(
+                ::core::env!("CARGO_MANIFEST_DIR"),
+                "/config.toml"
+            ))),
+            build: $build,
+        };
+
+        /// The context's own migrations, one list per backend (the messaging tables come
+        /// separately).
+        pub fn migrations() -> ::storage::Migrations {
+            ::storage::Migrations::new(
+                ::sqlx::migrate!("migrations/sqlite"),
+                ::sqlx::migrate!("migrations/postgres"),
+            )
+        }
+    };
+}

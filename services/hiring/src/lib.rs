@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use contracts::Event;
 use contracts::iam::{AccountChanged, AccountCreated};
-use service::{Context, ServiceSpec};
+use service::Context;
 
 pub use app::Applied;
 pub use config::HiringConfig;
@@ -40,23 +40,11 @@ pub use routes::{
 };
 pub use store::Assignment;
 
-/// The context's name.
-pub const NAME: &str = "hiring";
-
-/// Hiring as the binary registers it.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: NAME,
-    migrations,
-    config: service::SectionSpec::of::<HiringConfig>(include_str!("../config.toml")),
-    build: |ctx| Box::pin(async move { build(ctx) }),
-};
-
-/// Hiring's own migrations.
-pub fn migrations() -> storage::Migrations {
-    storage::Migrations::new(
-        sqlx::migrate!("migrations/sqlite"),
-        sqlx::migrate!("migrations/postgres"),
-    )
+service::spec! {
+    /// Hiring as the binary registers it.
+    name: "hiring",
+    config: HiringConfig,
+    build: build,
 }
 
 /// Shared state of Hiring's handlers and use cases.

@@ -38,30 +38,18 @@ use std::time::Duration;
 
 use contracts::Event;
 use contracts::hiring::WorkerHired;
-use service::{Context, ServiceSpec};
+use service::Context;
 
 pub use config::{IamConfig, UpstreamConfig};
 pub use error::{IamError, OAuthError};
 pub use keys::Keys;
 pub use password::Passwords;
 
-/// The context's name (URL prefix, database name, token audience for its own API).
-pub const NAME: &str = "iam";
-
-/// IAM as the binary registers it.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: NAME,
-    migrations,
-    config: service::SectionSpec::of::<IamConfig>(include_str!("../config.toml")),
-    build: |ctx| Box::pin(build(ctx)),
-};
-
-/// IAM's own migrations (the messaging tables come separately).
-pub fn migrations() -> storage::Migrations {
-    storage::Migrations::new(
-        sqlx::migrate!("migrations/sqlite"),
-        sqlx::migrate!("migrations/postgres"),
-    )
+service::spec! {
+    /// IAM as the binary registers it.
+    name: "iam",
+    config: IamConfig,
+    build: async build,
 }
 
 /// The public web app client every MCF page signs in through.

@@ -35,30 +35,18 @@ mod tests;
 
 use std::sync::Arc;
 
-use service::{Context, ServiceSpec};
+use service::Context;
 use tokio::sync::Notify;
 
 pub use config::MailConfig;
 pub use domain::templates;
 pub use error::MailError;
 
-/// The context's name.
-pub const NAME: &str = "mail";
-
-/// Mail as the binary registers it.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: NAME,
-    migrations,
-    config: service::SectionSpec::of::<MailConfig>(include_str!("../config.toml")),
-    build: |ctx| Box::pin(async move { build(ctx) }),
-};
-
-/// Mail's own migrations.
-pub fn migrations() -> storage::Migrations {
-    storage::Migrations::new(
-        sqlx::migrate!("migrations/sqlite"),
-        sqlx::migrate!("migrations/postgres"),
-    )
+service::spec! {
+    /// Mail as the binary registers it.
+    name: "mail",
+    config: MailConfig,
+    build: build,
 }
 
 /// Shared state of Mail's handlers, consumers and deliverer.

@@ -47,7 +47,7 @@ use std::sync::Arc;
 
 use contracts::Event;
 use contracts::ordering::{OrderCompleted, OrderRequested};
-use service::{Context, ServiceSpec};
+use service::Context;
 use tokio::sync::Notify;
 
 pub use app::matcher::Matcher;
@@ -55,23 +55,11 @@ pub use config::{DEFAULT_FALLBACK_SCORE, DEFAULT_TIMEOUT_MS, MatchingConfig, Ste
 pub use domain::pipeline::{Pipeline, PipelineError};
 pub use error::MatchingError;
 
-/// The context's name (bus stream, URL prefix, database name).
-pub const NAME: &str = "matching";
-
-/// Matching as the binary registers it.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: NAME,
-    migrations,
-    config: service::SectionSpec::of::<MatchingConfig>(include_str!("../config.toml")),
-    build: |ctx| Box::pin(async move { build(ctx) }),
-};
-
-/// Matching's own migrations (the messaging tables come separately).
-pub fn migrations() -> storage::Migrations {
-    storage::Migrations::new(
-        sqlx::migrate!("migrations/sqlite"),
-        sqlx::migrate!("migrations/postgres"),
-    )
+service::spec! {
+    /// Matching as the binary registers it.
+    name: "matching",
+    config: MatchingConfig,
+    build: build,
 }
 
 /// What the use cases of `app` work with: the context, and the background matcher's

@@ -28,28 +28,16 @@ use std::sync::Arc;
 use contracts::Event;
 use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::matching::WorkerAssigned;
-use service::{Context, ServiceSpec};
+use service::Context;
 
 pub use config::OrderingConfig;
 pub use error::OrderingError;
 
-/// The context's name (bus stream, URL prefix, database name).
-pub const NAME: &str = "ordering";
-
-/// Ordering as the binary registers it.
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: NAME,
-    migrations,
-    config: service::SectionSpec::of::<OrderingConfig>(include_str!("../config.toml")),
-    build: |ctx| Box::pin(async move { build(ctx) }),
-};
-
-/// Ordering's own migrations (the messaging tables come separately).
-pub fn migrations() -> storage::Migrations {
-    storage::Migrations::new(
-        sqlx::migrate!("migrations/sqlite"),
-        sqlx::migrate!("migrations/postgres"),
-    )
+service::spec! {
+    /// Ordering as the binary registers it.
+    name: "ordering",
+    config: OrderingConfig,
+    build: build,
 }
 
 /// Shared state of the HTTP handlers, the use cases and the loops.

@@ -91,6 +91,42 @@ pub struct FreshKey {
     key: String,
 }
 
+/// A request's optional key, claimed: what a use case works with (a request without the
+/// header simply goes ahead). See [`Work::claim_key`].
+#[derive(Debug)]
+#[must_use]
+pub enum Keyed {
+    /// Go ahead: do the effect, then hand the ticket to [`Work::answer`] with the answer.
+    Go(Ticket),
+    /// The same request came before with this key: answer what it got.
+    Replay {
+        /// The HTTP status the first request got.
+        status: u16,
+        /// The body it got (JSON).
+        body: String,
+    },
+}
+
+/// What [`Work::answer`] needs to store a keyed request's answer; empty when the request
+/// carried no key.
+#[derive(Debug)]
+#[must_use = "store the answer with Work::answer before committing"]
+pub struct Ticket(Option<FreshKey>);
+
+/// Why a keyed request may not go ahead, or its answer could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The key was used before for a different request: the service answers 422
+    /// `idempotency_key_reused`.
+    #[error("this Idempotency-Key was already used for a different request")]
+    Reused,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The request or the answer does not serialize (a bug).
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 /// The hash identifying a request: SHA-256 over the given parts (each prefixed with its
 /// length, so `["ab", "c"]` and `["a", "bc"]` differ), as 64 lowercase hex digits.
 ///
@@ -119,6 +155,54 @@ fn invalid(message: String) -> DbError {
 }
 
 impl Work {
+    /// Claims the request's optional `key` within `scope` (who and which operation, e.g.
+    /// `"<account> POST /orders"`) for `request`: what makes it the same request (the parsed
+    /// body, or the fields that matter, plus path ids), hashed from its JSON. The one entry
+    /// point of the services' use cases:
+    ///
+    /// ```ignore
+    /// let ticket = match work.claim_key(&scope, key, &req).await? {
+    ///     Keyed::Go(ticket) => ticket,
+    ///     Keyed::Replay { status, body } => return Ok(Created::Replayed { status, body }),
+    /// };
+    /// let order = /* the effect */;
+    /// work.answer(ticket, 201, &order).await?;
+    /// work.commit().await?;
+    /// ```
+    ///
+    /// Claim before any other write of the work.
+    pub async fn claim_key(
+        &mut self,
+        scope: &str,
+        key: Option<&str>,
+        request: &impl serde::Serialize,
+    ) -> Result<Keyed, KeyError> {
+        let Some(key) = key else {
+            return Ok(Keyed::Go(Ticket(None)));
+        };
+        let hash = request_hash(&[&serde_json::to_vec(request)?]);
+        match self.idempotency(scope, key, &hash).await? {
+            Claim::Fresh(fresh) => Ok(Keyed::Go(Ticket(Some(fresh)))),
+            Claim::Replay { status, body } => Ok(Keyed::Replay { status, body }),
+            Claim::Reused => Err(KeyError::Reused),
+        }
+    }
+
+    /// Stores `answer` (sent with `status`) for the key `ticket` claimed, if the request had
+    /// one, so its retries get it. Before the commit.
+    pub async fn answer(
+        &mut self,
+        ticket: Ticket,
+        status: u16,
+        answer: &impl serde::Serialize,
+    ) -> Result<(), KeyError> {
+        if let Some(fresh) = ticket.0 {
+            let body = serde_json::to_string(answer)?;
+            self.remember(fresh, status, &body).await?;
+        }
+        Ok(())
+    }
+
     /// Claims `key` within `scope` for the request hashing to `request_hash` (see the
     /// [module](crate::idempotency) for the pattern and the concurrency argument). Claim
     /// before any other write of the work.

@@ -32,6 +32,23 @@ pub use clock::Clock;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+/// How every service answers a keyed request that may not go ahead: the key reused for
+/// another request is 422 `idempotency_key_reused` naming the `Idempotency-Key` header;
+/// anything else is an unexpected failure (500).
+pub fn key_refusal(error: messaging::idempotency::KeyError) -> web::ApiError {
+    match error {
+        messaging::idempotency::KeyError::Reused => {
+            let mut refusal = web::ApiError::invalid(
+                "Idempotency-Key",
+                "was already used for a different request",
+            );
+            refusal.code = "idempotency_key_reused";
+            refusal
+        }
+        other => web::ApiError::from(web::Unexpected::from(other)),
+    }
+}
+
 /// A built service: its HTTP routes and the background tasks (relay, consumers, ...) that
 /// must run beside them until shutdown, each restartable (the composition supervises them
 /// and records their restarts in `task_stats`, shown by `GET /ops/tasks`).

@@ -19,9 +19,10 @@ pub enum HiringError {
     /// The candidate's private link does not work (any more) (410 `link_expired`).
     #[error("{0}")]
     Gone(&'static str),
-    /// An `Idempotency-Key` already used for another request (422).
-    #[error("this Idempotency-Key was already used for a different request")]
-    IdempotencyKeyReused,
+    /// An `Idempotency-Key` may not go ahead: used before for another request (422
+    /// `idempotency_key_reused`), or its row failed.
+    #[error(transparent)]
+    Key(#[from] messaging::idempotency::KeyError),
     #[error(transparent)]
     Unexpected(#[from] web::Unexpected),
 }
@@ -66,11 +67,7 @@ impl IntoResponse for HiringError {
             e @ HiringError::Gone(_) => {
                 ApiError::new(StatusCode::GONE, "link_expired", e.to_string())
             }
-            e @ HiringError::IdempotencyKeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                e.to_string(),
-            ),
+            HiringError::Key(e) => service::key_refusal(e),
             HiringError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()

@@ -24,9 +24,10 @@ pub enum IamError {
     /// problem+json like every MCF API, not RFC 6749 JSON.
     #[error("unknown client_id")]
     UnknownClient,
-    /// An `Idempotency-Key` used before for another request.
-    #[error("this Idempotency-Key was used for another request")]
-    IdempotencyKeyReused,
+    /// An `Idempotency-Key` may not go ahead: used before for another request (422
+    /// `idempotency_key_reused`), or its row failed.
+    #[error(transparent)]
+    Key(#[from] messaging::idempotency::KeyError),
     /// An OAuth 2.0 error (RFC 6749 §5.2), answered as `{error, error_description}`.
     #[error("{error}: {description}")]
     OAuth {
@@ -145,12 +146,7 @@ impl IntoResponse for IamError {
                 HeaderValue::from_static(CLIENT_CHALLENGE),
             )
             .into_response(),
-            IamError::IdempotencyKeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used for another request",
-            )
-            .into_response(),
+            IamError::Key(e) => service::key_refusal(e).into_response(),
             IamError::OAuth {
                 status,
                 error,

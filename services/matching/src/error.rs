@@ -1,4 +1,3 @@
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use web::ApiError;
 
@@ -9,9 +8,10 @@ pub enum MatchingError {
     Invalid { field: String, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// The `Idempotency-Key` was used before for a different request.
-    #[error("Idempotency-Key: was already used for a different request")]
-    IdempotencyKeyReused,
+    /// An `Idempotency-Key` may not go ahead: used before for another request (422
+    /// `idempotency_key_reused`), or its row failed.
+    #[error(transparent)]
+    Key(#[from] messaging::idempotency::KeyError),
     #[error(transparent)]
     Unexpected(#[from] web::Unexpected),
 }
@@ -42,15 +42,7 @@ impl IntoResponse for MatchingError {
         match self {
             MatchingError::Invalid { field, message } => ApiError::invalid(field, message),
             MatchingError::NotFound(what) => ApiError::not_found(what),
-            e @ MatchingError::IdempotencyKeyReused => {
-                let mut refusal = ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
-                    e.to_string(),
-                );
-                refusal.field = Some("Idempotency-Key".into());
-                refusal
-            }
+            MatchingError::Key(e) => service::key_refusal(e),
             MatchingError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()

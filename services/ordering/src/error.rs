@@ -20,8 +20,10 @@ pub enum OrderingError {
     Refused { code: &'static str, message: String },
     #[error("the order changed meanwhile; read it again and retry")]
     Concurrent,
-    #[error("this Idempotency-Key was already used for a different request")]
-    IdempotencyKeyReused,
+    /// An `Idempotency-Key` may not go ahead: used before for another request (422
+    /// `idempotency_key_reused`), or its row failed.
+    #[error(transparent)]
+    Key(#[from] messaging::idempotency::KeyError),
     #[error(transparent)]
     Unexpected(#[from] web::Unexpected),
 }
@@ -63,11 +65,7 @@ impl IntoResponse for OrderingError {
             OrderingError::Refused { code, message } => ApiError::conflict(code, message),
             e @ OrderingError::Concurrent => ApiError::conflict("concurrent_change", e.to_string()),
             OrderingError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
-            e @ OrderingError::IdempotencyKeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                e.to_string(),
-            ),
+            OrderingError::Key(e) => service::key_refusal(e),
             OrderingError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()

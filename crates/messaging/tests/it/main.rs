@@ -590,6 +590,46 @@ async fn concurrent_twins_apply_once(postgres: bool) {
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM effects").await, 1);
 }
 
+/// The use cases' form: an optional key, the request as a value, the answer as a value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_optional_key_goes_ahead_replays_or_is_refused() {
+    use messaging::idempotency::{KeyError, Keyed};
+    let (db, _dir, _pg) = database(false).await;
+    let order = serde_json::json!({"description": "windows"});
+    // Given a request without a key: it always goes ahead, and nothing is stored.
+    let mut work = Outbox::new().begin(&db).await.unwrap();
+    let Keyed::Go(ticket) = work.claim_key(SCOPE, None, &order).await.unwrap() else {
+        panic!("no key: go ahead")
+    };
+    work.answer(ticket, 201, &"first").await.unwrap();
+    work.commit().await.unwrap();
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM idempotency_keys").await,
+        0
+    );
+    // Given a keyed request answered once
+    let mut work = Outbox::new().begin(&db).await.unwrap();
+    let Keyed::Go(ticket) = work.claim_key(SCOPE, Some("k"), &order).await.unwrap() else {
+        panic!("a new key: go ahead")
+    };
+    work.answer(ticket, 201, &serde_json::json!({"id": 7}))
+        .await
+        .unwrap();
+    work.commit().await.unwrap();
+    // When it comes again, then it gets the first answer
+    let mut work = Outbox::new().begin(&db).await.unwrap();
+    match work.claim_key(SCOPE, Some("k"), &order).await.unwrap() {
+        Keyed::Replay { status, body } => assert_eq!((status, body.as_str()), (201, r#"{"id":7}"#)),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    // When the key comes with another request, then it is refused
+    let other = serde_json::json!({"description": "dishes"});
+    assert!(matches!(
+        work.claim_key(SCOPE, Some("k"), &other).await,
+        Err(KeyError::Reused)
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_idempotency_keys_replay_refuse_reuse_and_expire() {
     idempotency_keys_replay_refuse_reuse_and_expire(false).await;

@@ -3,7 +3,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Claimed, Created, claim, remember, request_mail};
+use messaging::idempotency::Keyed;
+
+use super::{Created, request_mail};
 use crate::App;
 use crate::domain::{Application, ApplicationForm, Status, photo};
 use crate::error::HiringError;
@@ -30,9 +32,9 @@ pub async fn apply(
     let mut work = app.ctx.begin().await?;
     // Candidates have no account: their keys are scoped by the address they apply with.
     let scope = format!("{} POST /applications", form.email);
-    let fresh = match claim(&mut work, &scope, key, &form).await? {
-        Claimed::Fresh(fresh) => fresh,
-        Claimed::Replay { status, body } => return Ok(Created::Replayed { status, body }),
+    let ticket = match work.claim_key(&scope, key, &form).await? {
+        Keyed::Go(ticket) => ticket,
+        Keyed::Replay { status, body } => return Ok(Created::Replayed { status, body }),
     };
     let application = Application::apply(ApplicationId::new(), form);
     if !store::insert_application(&mut work, &application, &photo, app.now()).await? {
@@ -53,7 +55,7 @@ pub async fn apply(
         id: application.id,
         status: application.status,
     };
-    remember(&mut work, fresh, 202, &applied).await?;
+    work.answer(ticket, 202, &applied).await?;
     work.commit().await?;
     Ok(Created::New(applied))
 }

@@ -1,6 +1,8 @@
 use contracts::{AccountId, TestId};
 
-use super::{Claimed, Created, claim, remember};
+use messaging::idempotency::Keyed;
+
+use super::Created;
 use crate::App;
 use crate::domain::{Test, TestSpec};
 use crate::error::HiringError;
@@ -15,9 +17,12 @@ pub async fn create_test(
     spec: TestSpec,
 ) -> Result<Created<Test>, HiringError> {
     let mut work = app.ctx.begin().await?;
-    let fresh = match claim(&mut work, &format!("{who} POST /tests"), key, &spec).await? {
-        Claimed::Fresh(fresh) => fresh,
-        Claimed::Replay { status, body } => return Ok(Created::Replayed { status, body }),
+    let ticket = match work
+        .claim_key(&format!("{who} POST /tests"), key, &spec)
+        .await?
+    {
+        Keyed::Go(ticket) => ticket,
+        Keyed::Replay { status, body } => return Ok(Created::Replayed { status, body }),
     };
     let id = TestId::new();
     store::save_test(&mut work, id, &spec, app.now()).await?;
@@ -26,7 +31,7 @@ pub async fn create_test(
         spec,
         retired: false,
     };
-    remember(&mut work, fresh, 201, &test).await?;
+    work.answer(ticket, 201, &test).await?;
     work.commit().await?;
     Ok(Created::New(test))
 }

@@ -29,8 +29,6 @@ use contracts::Envelope;
 use contracts::hiring::MailRequested;
 use contracts::iam::MailRequest;
 use messaging::Work;
-use messaging::idempotency::{Claim, FreshKey, request_hash};
-use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -44,48 +42,6 @@ pub enum Created<T> {
     New(T),
     /// The same request came with this key before: the first answer, as it was.
     Replayed { status: u16, body: String },
-}
-
-/// A key claimed (or none given): what [`remember`] needs after the effect.
-enum Claimed {
-    Fresh(Option<FreshKey>),
-    Replay { status: u16, body: String },
-}
-
-/// Claims `key` (if the request has one) within `scope` for `request` (the parsed body,
-/// re-serialized, so whitespace and field order do not matter). First thing in the work.
-async fn claim(
-    work: &mut Work,
-    scope: &str,
-    key: Option<&str>,
-    request: &impl Serialize,
-) -> Result<Claimed, HiringError> {
-    let Some(key) = key else {
-        return Ok(Claimed::Fresh(None));
-    };
-    let body = serde_json::to_vec(request).map_err(web::Unexpected::from)?;
-    match work
-        .idempotency(scope, key, &request_hash(&[&body]))
-        .await?
-    {
-        Claim::Fresh(fresh) => Ok(Claimed::Fresh(Some(fresh))),
-        Claim::Replay { status, body } => Ok(Claimed::Replay { status, body }),
-        Claim::Reused => Err(HiringError::IdempotencyKeyReused),
-    }
-}
-
-/// Stores `answer` (with `status`) under the claimed key, if there is one.
-async fn remember(
-    work: &mut Work,
-    fresh: Option<FreshKey>,
-    status: u16,
-    answer: &impl Serialize,
-) -> Result<(), HiringError> {
-    if let Some(fresh) = fresh {
-        let body = serde_json::to_string(answer).map_err(web::Unexpected::from)?;
-        work.remember(fresh, status, &body).await?;
-    }
-    Ok(())
 }
 
 /// Asks Mail to tell the candidate something, in this work.

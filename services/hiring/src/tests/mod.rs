@@ -164,7 +164,7 @@ async fn a_retried_application_with_its_key_answers_the_first_and_a_reused_key_i
     assert_eq!(retried, first);
     assert_eq!(
         refusal(&reused),
-        (422, Some("idempotency_key_reused"), None)
+        (422, Some("idempotency_key_reused"), Some("Idempotency-Key"))
     );
     assert_eq!(
         refusal(&malformed),

@@ -3,7 +3,7 @@
 
 use auth::Role;
 use contracts::AccountId;
-use messaging::idempotency::{Claim, request_hash};
+use messaging::idempotency::Keyed;
 
 use crate::domain::account::{Account, Status, check_password, normalize_email, parse_roles};
 use crate::error::IamError;
@@ -24,14 +24,20 @@ pub(crate) enum Created {
 }
 
 /// Creates the account (`iam.account.created`; without a password also the invite,
-/// `iam.mail.requested`). `key` is the request's idempotency key with the hash of what it
-/// asked; the first answer is remembered as `201` with the account.
+/// `iam.mail.requested`). With an idempotency `key`, the first answer (`201` with the
+/// account) is remembered for the same request (what it asked, the password as a digest).
 pub(crate) async fn create_account(
     app: &App,
     by: AccountId,
     new: NewAccount<'_>,
-    key: Option<(&str, String)>,
+    key: Option<&str>,
 ) -> Result<Created, IamError> {
+    let asked = (
+        new.email,
+        new.name,
+        new.roles,
+        new.password.map(crate::tokens::digest),
+    );
     let email = normalize_email(new.email)?;
     // One line: names go into mail headers and pages.
     let name = web::text::single_line("name", new.name, 100)?;
@@ -52,18 +58,12 @@ pub(crate) async fn create_account(
         None => None,
     };
     let mut work = app.ctx.begin().await?;
-    let fresh = match key {
-        None => None,
-        Some((key, hash)) => {
-            match work
-                .idempotency(&format!("{by} POST /accounts"), key, &hash)
-                .await?
-            {
-                Claim::Fresh(fresh) => Some(fresh),
-                Claim::Replay { status, body } => return Ok(Created::Replay { status, body }),
-                Claim::Reused => return Err(IamError::IdempotencyKeyReused),
-            }
-        }
+    let ticket = match work
+        .claim_key(&format!("{by} POST /accounts"), key, &asked)
+        .await?
+    {
+        Keyed::Go(ticket) => ticket,
+        Keyed::Replay { status, body } => return Ok(Created::Replay { status, body }),
     };
     let account = Account {
         id: AccountId::new(),
@@ -76,21 +76,7 @@ pub(crate) async fn create_account(
     if hash.is_none() {
         app::password_link::invite(app, &mut work, &account, None).await?;
     }
-    if let Some(fresh) = fresh {
-        work.remember(fresh, 201, &serde_json::to_string(&account)?)
-            .await?;
-    }
+    work.answer(ticket, 201, &account).await?;
     work.commit().await?;
     Ok(Created::Account(account))
-}
-
-/// The hash an idempotency key is checked against: what the request asked for.
-pub(crate) fn request_of(new: &NewAccount<'_>) -> String {
-    let password = new.password.map(crate::tokens::digest);
-    request_hash(&[
-        new.email.as_bytes(),
-        new.name.as_bytes(),
-        new.roles.join(" ").as_bytes(),
-        password.as_deref().unwrap_or("").as_bytes(),
-    ])
 }

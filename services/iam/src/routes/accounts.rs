@@ -13,7 +13,7 @@ use web::{Json, Path};
 use super::ADMIN;
 use crate::App;
 use crate::app::change_account::{Change, change_account};
-use crate::app::create_account::{Created, NewAccount as Asked, create_account, request_of};
+use crate::app::create_account::{Created, NewAccount as Asked, create_account};
 use crate::app::{password_link, read};
 use crate::domain::account::{Account, Status};
 use crate::error::IamError;
@@ -109,18 +109,18 @@ async fn create(
         roles: &new.roles,
         password: new.password.as_deref(),
     };
-    let key = key.map(|k| (k, request_of(&asked)));
-    let key = key.as_ref().map(|(k, h)| (k.as_str(), h.clone()));
-    Ok(match create_account(&app, who.id, asked, key).await? {
-        Created::Account(account) => (StatusCode::CREATED, Json(account)).into_response(),
-        // The first answer again, as it was.
-        Created::Replay { status, body } => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
-    })
+    Ok(
+        match create_account(&app, who.id, asked, key.as_deref()).await? {
+            Created::Account(account) => (StatusCode::CREATED, Json(account)).into_response(),
+            // The first answer again, as it was.
+            Created::Replay { status, body } => (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response(),
+        },
+    )
 }
 
 async fn list(State(app): State<App>) -> Result<Json<Vec<Account>>, IamError> {

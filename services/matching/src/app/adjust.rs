@@ -3,7 +3,9 @@
 
 use contracts::WorkerId;
 
-use super::{Answer, Claimed, Idempotent, claim, remember};
+use messaging::idempotency::Keyed;
+
+use super::{Answer, Idempotent};
 use crate::App;
 use crate::domain::adjustments::{Adjustment, Change, audit};
 use crate::error::MatchingError;
@@ -19,9 +21,9 @@ pub async fn adjust(
 ) -> Result<Answer<Adjustment>, MatchingError> {
     let mut work = app.ctx.begin().await?;
     let scope = format!("{actor} POST /normal-samples/{worker_id}/adjustments");
-    let fresh = match claim(&mut work, &scope, key.as_ref()).await? {
-        Claimed::Fresh(fresh) => fresh,
-        Claimed::Replay(body) => return Ok(Answer::Replay { body }),
+    let ticket = match Idempotent::claim(key.as_ref(), &mut work, &scope).await? {
+        Keyed::Go(ticket) => ticket,
+        Keyed::Replay { body, .. } => return Ok(Answer::Replay { body }),
     };
     store::lock_roster(&mut work).await?;
     let mut sample = store::samples::get(&mut work, worker_id)
@@ -39,7 +41,7 @@ pub async fn adjust(
     );
     store::adjustments::insert(&mut work, &a).await?;
     store::changes::log(&mut work, worker_id, now).await?;
-    remember(&mut work, fresh, 201, &a).await?;
+    work.answer(ticket, 201, &a).await?;
     work.commit().await?;
     app.wake.notify_one();
     Ok(Answer::Done {

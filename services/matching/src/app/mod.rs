@@ -18,26 +18,44 @@ pub mod register;
 pub mod request;
 
 use messaging::Work;
-use messaging::idempotency::{Claim, FreshKey};
+use messaging::idempotency::{KeyError, Keyed};
 use serde::Serialize;
 
-use crate::error::MatchingError;
-
-/// A request's `Idempotency-Key` and the hash of what makes it the same request.
+/// A request's `Idempotency-Key` with what makes it the same request: its body as sent
+/// (a registration without an id gets a new one, so the body, not the sample, is the
+/// request).
 #[derive(Debug, Clone)]
 pub struct Idempotent {
     pub key: String,
-    pub hash: String,
+    pub request: serde_json::Value,
 }
 
 impl Idempotent {
-    /// The key `key` (if the request has one) for a request made of `parts` (its body as
-    /// parsed, re-serialized, and its path ids).
-    pub fn of(key: Option<String>, parts: &[&[u8]]) -> Option<Idempotent> {
-        key.map(|key| Idempotent {
-            key,
-            hash: messaging::idempotency::request_hash(parts),
+    /// The key `key` (if the request has one) for `request`.
+    pub fn of(
+        key: Option<String>,
+        request: &impl Serialize,
+    ) -> Result<Option<Idempotent>, serde_json::Error> {
+        key.map(|key| {
+            Ok(Idempotent {
+                key,
+                request: serde_json::to_value(request)?,
+            })
         })
+        .transpose()
+    }
+
+    /// Claims the request's key, if any, in `work` under `scope` (who and which
+    /// operation); before any other write.
+    async fn claim(
+        key: Option<&Idempotent>,
+        work: &mut Work,
+        scope: &str,
+    ) -> Result<Keyed, KeyError> {
+        match key {
+            Some(k) => work.claim_key(scope, Some(&k.key), &k.request).await,
+            None => work.claim_key(scope, None, &()).await,
+        }
     }
 }
 
@@ -48,41 +66,4 @@ pub enum Answer<T> {
     Done { created: bool, value: T },
     /// The same request came before with the same key: the body it was answered.
     Replay { body: String },
-}
-
-/// A fresh claim to remember (None: the request had no key), or the first answer.
-enum Claimed {
-    Fresh(Option<FreshKey>),
-    Replay(String),
-}
-
-/// Claims `key` in `work` under `scope` (who and which operation). Call it before any
-/// other write.
-async fn claim(
-    work: &mut Work,
-    scope: &str,
-    key: Option<&Idempotent>,
-) -> Result<Claimed, MatchingError> {
-    let Some(k) = key else {
-        return Ok(Claimed::Fresh(None));
-    };
-    match work.idempotency(scope, &k.key, &k.hash).await? {
-        Claim::Fresh(fresh) => Ok(Claimed::Fresh(Some(fresh))),
-        Claim::Replay { body, .. } => Ok(Claimed::Replay(body)),
-        Claim::Reused => Err(MatchingError::IdempotencyKeyReused),
-    }
-}
-
-/// Stores the answer of a keyed request beside its effect.
-async fn remember<T: Serialize>(
-    work: &mut Work,
-    fresh: Option<FreshKey>,
-    status: u16,
-    value: &T,
-) -> Result<(), MatchingError> {
-    if let Some(fresh) = fresh {
-        work.remember(fresh, status, &serde_json::to_string(value)?)
-            .await?;
-    }
-    Ok(())
 }

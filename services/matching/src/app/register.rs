@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use messaging::Work;
 use storage::DbError;
 
-use super::{Answer, Claimed, Idempotent, claim, remember};
+use messaging::idempotency::Keyed;
+
+use super::{Answer, Idempotent};
 use crate::App;
 use crate::domain::adjustments::{audit, changed_levels};
 use crate::domain::samples::NormalSample;
@@ -41,15 +43,10 @@ pub async fn register(
     key: Option<Idempotent>,
 ) -> Result<Answer<NormalSample>, MatchingError> {
     let mut work = app.ctx.begin().await?;
-    let fresh = match claim(
-        &mut work,
-        &format!("{actor} POST /normal-samples"),
-        key.as_ref(),
-    )
-    .await?
-    {
-        Claimed::Fresh(fresh) => fresh,
-        Claimed::Replay(body) => return Ok(Answer::Replay { body }),
+    let scope = format!("{actor} POST /normal-samples");
+    let ticket = match Idempotent::claim(key.as_ref(), &mut work, &scope).await? {
+        Keyed::Go(ticket) => ticket,
+        Keyed::Replay { body, .. } => return Ok(Answer::Replay { body }),
     };
     let created = save(
         &mut work,
@@ -59,7 +56,8 @@ pub async fn register(
         app.ctx.clock.now(),
     )
     .await?;
-    remember(&mut work, fresh, if created { 201 } else { 200 }, &sample).await?;
+    work.answer(ticket, if created { 201 } else { 200 }, &sample)
+        .await?;
     work.commit().await?;
     app.wake.notify_one();
     Ok(Answer::Done {

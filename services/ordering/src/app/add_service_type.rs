@@ -1,9 +1,9 @@
 //! A manager adds a service to the catalog.
 
 use contracts::AccountId;
-use messaging::idempotency::request_hash;
+use messaging::idempotency::Keyed;
 
-use super::{Created, Keyed, claim, commit_created};
+use super::Created;
 use crate::App;
 use crate::domain::service_type::{NewServiceType, ServiceType};
 use crate::error::OrderingError;
@@ -17,17 +17,18 @@ pub async fn add_service_type(
     new: NewServiceType,
     key: Option<&str>,
 ) -> Result<Created<ServiceType>, OrderingError> {
-    let hash = request_hash(&[&serde_json::to_vec(&new)?]);
-    let service_type = new.validate()?;
     let mut work = app.ctx.begin().await?;
     let scope = format!("{who} POST /service-types");
-    let fresh = match claim(&mut work, &scope, key, &hash).await? {
-        Keyed::Fresh(fresh) => fresh,
-        Keyed::Replayed(first) => return Ok(Created::Replayed(first)),
+    let ticket = match work.claim_key(&scope, key, &new).await? {
+        Keyed::Go(ticket) => ticket,
+        Keyed::Replay { body, .. } => return Ok(Created::Replayed(serde_json::from_str(&body)?)),
     };
+    // A refused type drops the work: the key stays unused for the corrected request.
+    let service_type = new.validate()?;
     store::insert_service_type(&mut work, &service_type, app.ctx.clock.now())
         .await
         .map_err(|e| super::edit_service_type::name_taken(e, &service_type.name))?;
-    commit_created(work, fresh, &service_type).await?;
+    work.answer(ticket, 201, &service_type).await?;
+    work.commit().await?;
     Ok(Created::New(service_type))
 }

@@ -34,13 +34,6 @@ pub use remember_person::remember_person;
 pub use request_order::request_order;
 pub use retire_service_type::retire_service_type;
 
-use messaging::Work;
-use messaging::idempotency::{Claim, FreshKey};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use crate::error::OrderingError;
-
 /// What a use case that creates something answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created<T> {
@@ -49,44 +42,4 @@ pub enum Created<T> {
     /// Made before: a retry with the same `Idempotency-Key` and the same request (or, for a
     /// rebook, the same failed order) gets the first one back.
     Replayed(T),
-}
-
-/// A request's `Idempotency-Key` as claimed inside a unit of work.
-enum Keyed<T> {
-    /// Go ahead (`None`: the request carries no key).
-    Fresh(Option<FreshKey>),
-    /// The same request was answered before: this is what it got.
-    Replayed(T),
-}
-
-/// Claims `key` (if any) for the request `hash` identifies, within `scope` (who and which
-/// operation). First, before the work writes anything: a concurrent twin waits on it.
-async fn claim<T: DeserializeOwned>(
-    work: &mut Work,
-    scope: &str,
-    key: Option<&str>,
-    hash: &str,
-) -> Result<Keyed<T>, OrderingError> {
-    let Some(key) = key else {
-        return Ok(Keyed::Fresh(None));
-    };
-    match work.idempotency(scope, key, hash).await? {
-        Claim::Fresh(fresh) => Ok(Keyed::Fresh(Some(fresh))),
-        Claim::Replay { body, .. } => Ok(Keyed::Replayed(serde_json::from_str(&body)?)),
-        Claim::Reused => Err(OrderingError::IdempotencyKeyReused),
-    }
-}
-
-/// Remembers what a keyed request created (so its retry gets it), then commits.
-async fn commit_created<T: Serialize>(
-    mut work: Work,
-    fresh: Option<FreshKey>,
-    created: &T,
-) -> Result<(), OrderingError> {
-    if let Some(fresh) = fresh {
-        let body = serde_json::to_string(created)?;
-        work.remember(fresh, 201, &body).await?;
-    }
-    work.commit().await?;
-    Ok(())
 }

@@ -1,9 +1,9 @@
 //! A client requests help.
 
 use contracts::AccountId;
-use messaging::idempotency::request_hash;
+use messaging::idempotency::Keyed;
 
-use super::{Created, Keyed, claim, commit_created};
+use super::Created;
 use crate::App;
 use crate::domain::order::{Order, OrderRequest};
 use crate::error::OrderingError;
@@ -20,10 +20,9 @@ pub async fn request_order(
 ) -> Result<Created<Order>, OrderingError> {
     let mut work = app.ctx.begin().await?;
     let scope = format!("{who} POST /orders");
-    let hash = request_hash(&[&serde_json::to_vec(&req)?]);
-    let fresh = match claim(&mut work, &scope, key, &hash).await? {
-        Keyed::Fresh(fresh) => fresh,
-        Keyed::Replayed(first) => return Ok(Created::Replayed(first)),
+    let ticket = match work.claim_key(&scope, key, &req).await? {
+        Keyed::Go(ticket) => ticket,
+        Keyed::Replay { body, .. } => return Ok(Created::Replayed(serde_json::from_str(&body)?)),
     };
     let service_type = store::service_type(&mut work, req.service_type_id)
         .await?
@@ -33,6 +32,7 @@ pub async fn request_order(
     store::insert_history(&mut work, order.id, &t.entry).await?;
     work.publish(&t.change.envelope(order.version, None))
         .await?;
-    commit_created(work, fresh, &order).await?;
+    work.answer(ticket, 201, &order).await?;
+    work.commit().await?;
     Ok(Created::New(order))
 }

@@ -125,7 +125,10 @@ async fn a_retried_order_request_gets_the_first_order_and_a_reused_key_is_refuse
     };
     let e = client.request(&other, Some("order-42")).await.unwrap_err();
     // Then it is refused, and one order exists, announced once
-    assert_eq!(refusal(&e), (422, Some("idempotency_key_reused"), None));
+    assert_eq!(
+        refusal(&e),
+        (422, Some("idempotency_key_reused"), Some("Idempotency-Key"))
+    );
     let counts = admin(&ts).counts().await.unwrap();
     assert_eq!(counts.values().sum::<i64>(), 1);
     let stats = ts.ops().messaging().await.unwrap();
@@ -371,6 +374,9 @@ async fn a_retried_service_type_is_added_once() {
         .add_service_type(&new, Some("st-1"))
         .await
         .unwrap_err();
-    assert_eq!(refusal(&e), (422, Some("idempotency_key_reused"), None));
+    assert_eq!(
+        refusal(&e),
+        (422, Some("idempotency_key_reused"), Some("Idempotency-Key"))
+    );
     assert_eq!(manager.service_types(true).await.unwrap().len(), 1);
 }

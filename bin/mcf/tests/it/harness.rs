@@ -337,27 +337,30 @@ impl Cluster {
 
     /// A service type every test orders.
     pub async fn service_type(&mut self) -> String {
-        let (status, body) = self
-            .post(
-                "ordering",
-                "/service-types",
-                json!({"name": "Cleaning", "price": 120, "duration_minutes": 60}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["id"].as_str().unwrap().to_owned()
+        let ordering = ordering::client::OrderingClient(self.admin_client("ordering").await);
+        let new = ordering::domain::service_type::NewServiceType {
+            name: "Cleaning".into(),
+            description: String::new(),
+            skill: None,
+            price: contracts::Money::from_minor(120),
+            duration_minutes: 60,
+        };
+        let added = ordering.add_service_type(&new, None).await.unwrap();
+        added.id.to_string()
     }
 
+    /// A worker with one skill, `cleaning` at `level`, registered in Matching.
     pub async fn register_worker(&mut self, name: &str, level: i64) -> String {
-        let (status, body) = self
-            .post(
-                "matching",
-                "/normal-samples",
-                json!({"name": name, "skills": {"cleaning": level}}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["id"].as_str().unwrap().to_owned()
+        let matching = matching::client::MatchingClient(self.admin_client("matching").await);
+        let sample = matching::client::NormalSampleIn {
+            id: None,
+            name: name.into(),
+            available: true,
+            skills: [("cleaning".to_owned(), level)].into(),
+        };
+        let (created, sample) = matching.register(&sample, None).await.unwrap();
+        assert!(created, "{name} is a new worker");
+        sample.id.to_string()
     }
 
     /// Fires `n` order requests of client `client` concurrently across ordering replicas.

@@ -195,6 +195,18 @@ id!(
     schema = uuid
 );
 
+id!(
+    /// A supply kit Inventory assembles for an active order.
+    KitId,
+    schema = uuid
+);
+
+id!(
+    /// A consumable Inventory keeps in stock (gloves, sponges, ...).
+    ConsumableId,
+    schema = uuid
+);
+
 impl From<AccountId> for WorkerId {
     /// The worker whose own account this is (a worker's id is its account's id).
     fn from(id: AccountId) -> WorkerId {

@@ -13,14 +13,15 @@ mod envelope;
 pub mod hiring;
 pub mod iam;
 pub mod ids;
+pub mod inventory;
 pub mod matching;
 mod money;
 pub mod ordering;
 
 pub use envelope::{DecodeError, Envelope, Event};
 pub use ids::{
-    AccountId, AdjustmentId, ApplicationId, MessageId, OrderId, ParseIdError, ServiceTypeId,
-    TestId, WorkerId,
+    AccountId, AdjustmentId, ApplicationId, ConsumableId, KitId, MessageId, OrderId, ParseIdError,
+    ServiceTypeId, TestId, WorkerId,
 };
 pub use money::Money;
 
@@ -46,6 +47,7 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         entry::<ordering::OrderFailed>(),
         entry::<ordering::MailRequested>(),
         entry::<matching::WorkerAssigned>(),
+        entry::<inventory::KitIssued>(),
     ]
 }
 
@@ -136,6 +138,7 @@ mod published {
         check::<ordering::OrderFailed>(&mut problems);
         check::<ordering::MailRequested>(&mut problems);
         check::<matching::WorkerAssigned>(&mut problems);
+        check::<inventory::KitIssued>(&mut problems);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 

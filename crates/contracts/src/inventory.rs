@@ -1,0 +1,44 @@
+//! Events published by Inventory.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::Event;
+use crate::ids::{AccountId, ConsumableId, KitId, OrderId};
+
+/// Supply staff handed out an order's kit: its consumables left stock (one stock move
+/// each): the order's supplies left the warehouse.
+///
+/// The aggregate is the kit: version 1 was its assembly, so an issue is version 2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KitIssued {
+    pub kit_id: KitId,
+    /// The order the kit is for.
+    pub order_id: OrderId,
+    /// The supply employee (or manager) who pressed Issued.
+    pub issued_by: AccountId,
+    /// Business time of the issue.
+    pub issued_at: DateTime<Utc>,
+    /// What went into the kit; each line was taken out of stock.
+    pub items: Vec<IssuedItem>,
+}
+
+/// One consumable of an issued kit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IssuedItem {
+    pub consumable_id: ConsumableId,
+    /// The consumable's name when the kit was issued.
+    pub name: String,
+    /// How many units were taken out of stock (positive).
+    pub quantity: i64,
+}
+
+impl Event for KitIssued {
+    const TYPE: &'static str = "inventory.kit.issued";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "inventory";
+    fn aggregate_id(&self) -> String {
+        self.kit_id.to_string()
+    }
+}

@@ -1,0 +1,25 @@
+use contracts::KitId;
+use contracts::ordering::OrderActivated;
+use messaging::Work;
+
+use crate::App;
+use crate::domain::Kit;
+use crate::error::InventoryError;
+use crate::store;
+
+/// An order became active (`activated`): its kit is assembled from its service type's bill
+/// of materials as it is now (no lines when the type has no bill), in the consumer's unit
+/// of work. An order gets one kit however often its activation is heard: `None` when it
+/// has one already.
+pub async fn assemble_kit(
+    app: &App,
+    work: &mut Work,
+    activated: &OrderActivated,
+) -> Result<Option<Kit>, InventoryError> {
+    let bill = store::bom(work, activated.service_type_id)
+        .await?
+        .map(|b| b.lines)
+        .unwrap_or_default();
+    let kit = Kit::assemble(KitId::new(), activated, bill, app.ctx.clock.now());
+    Ok(store::insert_kit(work, &kit).await?.then_some(kit))
+}

@@ -1,0 +1,26 @@
+//! Inventory's use cases, one file each: load -> decide (the domain's rule) -> save ->
+//! publish -> commit, all in one [`messaging::Work`]. Routes and event handlers call these,
+//! nothing else.
+
+mod add_consumable;
+mod assemble_kit;
+mod issue_kit;
+mod queries;
+mod receive_stock;
+mod write_bom;
+
+pub use add_consumable::add_consumable;
+pub use assemble_kit::assemble_kit;
+pub use issue_kit::issue_kit;
+pub use queries::{KitView, bom, kit, kits, moves, stock};
+pub use receive_stock::receive_stock;
+pub use write_bom::write_bom;
+
+/// What a creation with an optional `Idempotency-Key` answers.
+#[derive(Debug)]
+pub enum Created<T> {
+    /// Made now.
+    New(T),
+    /// The same request came with this key before: the first answer, as it was.
+    Replayed { status: u16, body: String },
+}

@@ -1,0 +1,390 @@
+//! The supply kit of an active order: assembled from its service type's bill of materials,
+//! handed out (issued) by supply staff only while stock covers every line, which takes the
+//! consumables out of stock by moves.
+
+use chrono::{DateTime, Utc};
+use contracts::inventory::{IssuedItem, KitIssued};
+use contracts::ordering::OrderActivated;
+use contracts::{AccountId, ConsumableId, KitId, OrderId, ServiceTypeId};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Line, MoveKind, OnHand, StockMove};
+use crate::error::InventoryError;
+
+/// Where a kit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KitState {
+    /// Supply staff are to put it together and hand it out.
+    ToAssemble,
+    /// Handed out: its consumables left stock.
+    Issued,
+}
+
+impl KitState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KitState::ToAssemble => "to_assemble",
+            KitState::Issued => "issued",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<KitState> {
+        match s {
+            "to_assemble" => Some(KitState::ToAssemble),
+            "issued" => Some(KitState::Issued),
+            _ => None,
+        }
+    }
+}
+
+/// An order's supply kit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Kit {
+    pub id: KitId,
+    pub order_id: OrderId,
+    pub service_type_id: ServiceTypeId,
+    /// When the order's job is to be done: kits are handed out soonest first.
+    pub scheduled_at: DateTime<Utc>,
+    pub state: KitState,
+    /// The bill of materials as it was when the kit was assembled (empty when the service
+    /// type had no bill then).
+    pub lines: Vec<Line>,
+    pub created_at: DateTime<Utc>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub issued_by: Option<AccountId>,
+    /// The kit's aggregate version: 1 assembled, 2 issued.
+    pub version: i64,
+}
+
+/// A line of a kit that stock does not cover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Shortage {
+    pub consumable_id: ConsumableId,
+    pub name: String,
+    /// Units the kit needs.
+    pub needed: i64,
+    /// Units on hand now.
+    pub on_hand: i64,
+}
+
+/// What issuing a kit decides: the kit as issued, the moves taking its consumables out of
+/// stock, and the event announcing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub kit: Kit,
+    pub moves: Vec<StockMove>,
+    pub event: KitIssued,
+}
+
+impl Kit {
+    /// The kit `id` for the order `activated` announced, its lines the service type's bill
+    /// (`bill`, empty if it has none), at `now`.
+    pub fn assemble(
+        id: KitId,
+        activated: &OrderActivated,
+        bill: Vec<Line>,
+        now: DateTime<Utc>,
+    ) -> Kit {
+        Kit {
+            id,
+            order_id: activated.order_id,
+            service_type_id: activated.service_type_id,
+            scheduled_at: activated.scheduled_at,
+            state: KitState::ToAssemble,
+            lines: bill,
+            created_at: now,
+            issued_at: None,
+            issued_by: None,
+            version: 1,
+        }
+    }
+
+    /// The lines `on_hand` does not cover (none once the kit is issued: its consumables
+    /// were taken already).
+    pub fn shortages(&self, on_hand: &OnHand) -> Vec<Shortage> {
+        if self.state == KitState::Issued {
+            return Vec::new();
+        }
+        self.lines
+            .iter()
+            .filter(|l| on_hand.get(l.consumable_id) < l.quantity)
+            .map(|l| Shortage {
+                consumable_id: l.consumable_id,
+                name: l.name.clone(),
+                needed: l.quantity,
+                on_hand: on_hand.get(l.consumable_id),
+            })
+            .collect()
+    }
+
+    /// `who` hands the kit out at `now`, with `on_hand` in stock: refused (409) when it was
+    /// issued already (`kit_already_issued`) or a line is short (`consumables_short`, naming
+    /// each short consumable with what it needs and what there is).
+    pub fn issue(
+        &self,
+        on_hand: &OnHand,
+        who: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Issue, InventoryError> {
+        if self.state == KitState::Issued {
+            return Err(InventoryError::Conflict(
+                "kit_already_issued",
+                format!("kit {} was issued already", self.id),
+            ));
+        }
+        let short = self.shortages(on_hand);
+        if !short.is_empty() {
+            let what: Vec<String> = short
+                .iter()
+                .map(|s| format!("{} (needs {}, {} on hand)", s.name, s.needed, s.on_hand))
+                .collect();
+            return Err(InventoryError::Conflict(
+                "consumables_short",
+                format!(
+                    "kit {} cannot be issued; short of: {}",
+                    self.id,
+                    what.join(", ")
+                ),
+            ));
+        }
+        let moves = self
+            .lines
+            .iter()
+            .map(|l| StockMove {
+                consumable_id: l.consumable_id,
+                quantity: -l.quantity,
+                kind: MoveKind::Issue,
+                kit_id: Some(self.id),
+                actor: who,
+                moved_at: now,
+            })
+            .collect();
+        let kit = Kit {
+            state: KitState::Issued,
+            issued_at: Some(now),
+            issued_by: Some(who),
+            version: self.version + 1,
+            ..self.clone()
+        };
+        let event = KitIssued {
+            kit_id: kit.id,
+            order_id: kit.order_id,
+            issued_by: who,
+            issued_at: now,
+            items: kit
+                .lines
+                .iter()
+                .map(|l| IssuedItem {
+                    consumable_id: l.consumable_id,
+                    name: l.name.clone(),
+                    quantity: l.quantity,
+                })
+                .collect(),
+        };
+        Ok(Issue { kit, moves, event })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use contracts::{Money, WorkerId};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::Receipt;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
+    }
+
+    fn activated() -> OrderActivated {
+        OrderActivated {
+            order_id: OrderId::new(),
+            client_id: AccountId::new(),
+            worker_id: WorkerId::new(),
+            price: Money::from_minor(100),
+            service_type_id: ServiceTypeId::new(),
+            scheduled_at: at(3600),
+            service_type_name: "Cleaning".into(),
+            duration_minutes: 60,
+            rebook_of: None,
+        }
+    }
+
+    fn line(consumable_id: ConsumableId, name: &str, quantity: i64) -> Line {
+        Line {
+            consumable_id,
+            name: name.into(),
+            quantity,
+        }
+    }
+
+    fn code(e: InventoryError) -> &'static str {
+        match e {
+            InventoryError::Conflict(code, _) => code,
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn given_an_activated_order_when_assembled_then_the_kit_waits_with_the_bills_lines() {
+        let order = activated();
+        let bill = vec![line(ConsumableId::new(), "Sponge", 2)];
+        let kit = Kit::assemble(KitId::new(), &order, bill.clone(), at(0));
+        assert_eq!(kit.state, KitState::ToAssemble);
+        assert_eq!(
+            (kit.order_id, kit.service_type_id),
+            (order.order_id, order.service_type_id)
+        );
+        assert_eq!(
+            (kit.scheduled_at, kit.lines, kit.version),
+            (at(3600), bill, 1)
+        );
+    }
+
+    #[test]
+    fn given_short_stock_when_issued_then_refused_naming_what_is_missing() {
+        // Given a kit of 2 sponges and 1 pair of gloves, with 1 sponge and 5 gloves on hand
+        let (sponge, gloves) = (ConsumableId::new(), ConsumableId::new());
+        let kit = Kit::assemble(
+            KitId::new(),
+            &activated(),
+            vec![line(sponge, "Sponge", 2), line(gloves, "Gloves", 1)],
+            at(0),
+        );
+        let on_hand = OnHand::from_sums([(sponge, 1), (gloves, 5)]);
+        // When it is issued
+        let e = kit.issue(&on_hand, AccountId::new(), at(10)).unwrap_err();
+        // Then it is refused, and the shortage names the sponge with what it needs and has
+        assert!(e.to_string().contains("Sponge (needs 2, 1 on hand)"), "{e}");
+        assert!(!e.to_string().contains("Gloves"), "{e}");
+        assert_eq!(code(e), "consumables_short");
+        assert_eq!(
+            kit.shortages(&on_hand),
+            vec![Shortage {
+                consumable_id: sponge,
+                name: "Sponge".into(),
+                needed: 2,
+                on_hand: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn given_enough_stock_when_issued_then_moves_take_each_line_and_the_event_says_so() {
+        // Given a kit of 2 sponges with 3 on hand
+        let sponge = ConsumableId::new();
+        let kit = Kit::assemble(
+            KitId::new(),
+            &activated(),
+            vec![line(sponge, "Sponge", 2)],
+            at(0),
+        );
+        let on_hand = OnHand::from_sums([(sponge, 3)]);
+        let who = AccountId::new();
+        // When supply staff issue it
+        let issue = kit.issue(&on_hand, who, at(10)).unwrap();
+        // Then the kit is issued (version 2), one move takes 2 sponges, the event names them
+        assert_eq!(issue.kit.state, KitState::Issued);
+        assert_eq!(
+            (issue.kit.issued_by, issue.kit.issued_at, issue.kit.version),
+            (Some(who), Some(at(10)), 2)
+        );
+        assert_eq!(issue.moves.len(), 1);
+        let m = &issue.moves[0];
+        assert_eq!(
+            (m.consumable_id, m.quantity, m.kind, m.kit_id),
+            (sponge, -2, MoveKind::Issue, Some(kit.id))
+        );
+        assert_eq!(
+            (issue.event.kit_id, issue.event.order_id),
+            (kit.id, kit.order_id)
+        );
+        assert_eq!(
+            issue.event.items,
+            vec![IssuedItem {
+                consumable_id: sponge,
+                name: "Sponge".into(),
+                quantity: 2
+            }]
+        );
+        assert!(issue.kit.shortages(&OnHand::default()).is_empty());
+        // And issuing it again is refused
+        let again = issue.kit.issue(&on_hand, who, at(20)).unwrap_err();
+        assert_eq!(code(again), "kit_already_issued");
+    }
+
+    /// One step of a random history of the warehouse.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Receive `1` units of consumable `0` (an index into a few).
+        Receive(usize, i64),
+        /// Try to issue a kit of these lines: (consumable index, quantity).
+        Issue(Vec<(usize, i64)>),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0..4usize, 1..50i64).prop_map(|(c, q)| Step::Receive(c, q)),
+            prop::collection::btree_map(0..4usize, 1..30i64, 0..4)
+                .prop_map(|lines| Step::Issue(lines.into_iter().collect())),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the sequence of receipts and issues: what is on hand is the sum of the
+        /// ledger's moves, equals receipts minus what issued kits took, never goes below
+        /// zero, and an issue is refused exactly when a line exceeds what is on hand (and
+        /// then moves nothing).
+        #[test]
+        fn stock_is_always_the_sum_of_its_moves(steps in prop::collection::vec(step(), 0..60)) {
+            let consumables: Vec<ConsumableId> = (0..4).map(|_| ConsumableId::new()).collect();
+            let who = AccountId::new();
+            let mut ledger: Vec<StockMove> = Vec::new();
+            let mut expected: BTreeMap<ConsumableId, i64> = BTreeMap::new();
+            for (i, step) in steps.into_iter().enumerate() {
+                let now = at(i as i64);
+                let on_hand = OnHand::of_moves(&ledger);
+                match step {
+                    Step::Receive(c, q) => {
+                        let c = consumables[c];
+                        ledger.push(StockMove::receipt(c, &Receipt { quantity: q }, who, now).unwrap());
+                        *expected.entry(c).or_default() += q;
+                    }
+                    Step::Issue(lines) => {
+                        let lines: Vec<Line> = lines
+                            .into_iter()
+                            .map(|(c, q)| line(consumables[c], "c", q))
+                            .collect();
+                        let covered = lines.iter().all(|l| on_hand.get(l.consumable_id) >= l.quantity);
+                        let kit = Kit::assemble(KitId::new(), &activated(), lines.clone(), now);
+                        match kit.issue(&on_hand, who, now) {
+                            Ok(issue) => {
+                                prop_assert!(covered);
+                                for l in &lines {
+                                    *expected.entry(l.consumable_id).or_default() -= l.quantity;
+                                }
+                                ledger.extend(issue.moves);
+                            }
+                            Err(e) => {
+                                prop_assert!(!covered);
+                                prop_assert_eq!(code(e), "consumables_short");
+                            }
+                        }
+                    }
+                }
+                let on_hand = OnHand::of_moves(&ledger);
+                for c in &consumables {
+                    let sum: i64 = ledger.iter().filter(|m| m.consumable_id == *c).map(|m| m.quantity).sum();
+                    prop_assert_eq!(on_hand.get(*c), sum);
+                    prop_assert_eq!(on_hand.get(*c), expected.get(c).copied().unwrap_or(0));
+                    prop_assert!(on_hand.get(*c) >= 0);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Inventory's rules, without I/O: consumables and the stock ledger ([`stock`]: quantity on
+//! hand is the sum of stock moves), bills of materials per service type ([`bom`]) and the
+//! supply kit of an order ([`kit`]: assembled from its bill, issued only when stock covers
+//! it, taking its consumables out by moves).
+
+pub mod bom;
+pub mod kit;
+pub mod stock;
+
+pub use bom::{Bom, BomLine, BomSpec};
+pub use kit::{Issue, Kit, KitState, Shortage};
+pub use stock::{Consumable, MoveKind, NewConsumable, OnHand, Receipt, Stock, StockMove};
+
+use contracts::ConsumableId;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A quantity of a named consumable: a line of a bill of materials or of a kit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Line {
+    pub consumable_id: ConsumableId,
+    /// The consumable's name (copied into a kit when it is assembled).
+    pub name: String,
+    /// Units per order (positive).
+    pub quantity: i64,
+}

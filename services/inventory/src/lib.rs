@@ -1,0 +1,78 @@
+//! Inventory (the supplies department): consumables in stock, bills of materials per
+//! service type, and a supply kit for every active order that supply staff hand out.
+//!
+//! # Where the rules live
+//! - [`domain::stock`]: consumables and the stock ledger: receipts add, issued kits take,
+//!   the quantity on hand is always the sum of the moves (never stored on its own).
+//! - [`domain::bom`]: what a bill of materials may contain.
+//! - [`domain::kit`]: a kit assembled from its service type's bill when its order becomes
+//!   active; issued only while stock covers every line, taking the consumables by moves
+//!   and announcing `inventory.kit.issued`.
+//! - `app/`: one file per use case (load -> decide -> save -> publish -> commit).
+//! - `routes/`: one file per resource (consumables, boms, kits): DTOs, access, bodies.
+//! - `events.rs`: Ordering's `order.activated`, which assembles the kit.
+//! - `store/`: SQL only.
+//! - [`client::InventoryClient`]: the typed client of this API.
+//!
+//! Supply staff are the `supply` role; managers and admins may do what they do.
+
+mod app;
+pub mod client;
+mod config;
+pub mod domain;
+mod error;
+pub mod events;
+mod routes;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use contracts::Event;
+use contracts::ordering::OrderActivated;
+use service::Context;
+
+pub use app::KitView;
+pub use config::InventoryConfig;
+pub use error::InventoryError;
+pub use routes::KitQuery;
+
+service::spec! {
+    /// Inventory as the binary registers it.
+    name: "inventory",
+    config: InventoryConfig,
+    build: build,
+}
+
+/// Shared state of Inventory's handlers, use cases and consumers.
+#[derive(Clone)]
+pub struct App {
+    ctx: Context,
+    config: Arc<InventoryConfig>,
+}
+
+/// Builds the service from its context (`[inventory]` is its section): its routes, the
+/// outbox relay and the consumer of Ordering's activations.
+pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
+    let config: InventoryConfig = ctx.config()?;
+    let app = App {
+        ctx: ctx.clone(),
+        config: Arc::new(config),
+    };
+    let on_activated = ctx.consumer(
+        events::ON_ACTIVATED,
+        Arc::new(events::OnOrderActivated { app: app.clone() }),
+    );
+    let tasks = vec![
+        ctx.relay_task(),
+        ctx.consumer_task(
+            OrderActivated::SOURCE,
+            &[OrderActivated::TYPE],
+            on_activated.clone(),
+        ),
+    ];
+    let routes = routes::routes().with_state(app);
+    Ok(service::assemble(&ctx, routes, vec![on_activated], tasks))
+}

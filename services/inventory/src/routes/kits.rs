@@ -1,0 +1,76 @@
+//! `/kits`: the supply staff's queue and the Issued button.
+
+use auth::{Principal, Route, Routes};
+use axum::extract::State;
+use axum::http::StatusCode;
+use contracts::KitId;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use web::{Json, Path, Query};
+
+use super::{SUPPLY, path_id};
+use crate::app::KitView;
+use crate::domain::KitState;
+use crate::error::InventoryError;
+use crate::{App, app};
+
+pub(super) fn routes() -> Routes<App> {
+    Routes::new()
+        .route(
+            Route::get("/kits", SUPPLY)
+                .summary("Kits, soonest job first (at most 500), with what each is short of")
+                .query::<KitQuery>()
+                .returns::<Vec<KitView>>(StatusCode::OK),
+            list,
+        )
+        .route(
+            Route::get("/kits/{id}", SUPPLY)
+                .summary("A kit: what goes in and what stock is short of for it")
+                .param::<KitId>("id")
+                .returns::<KitView>(StatusCode::OK),
+            get,
+        )
+        .route(
+            Route::post("/kits/{id}/issue", SUPPLY)
+                .summary(
+                    "Issued: its consumables leave stock and inventory.kit.issued is \
+                     published (409 consumables_short while stock does not cover it)",
+                )
+                .param::<KitId>("id")
+                .returns::<KitView>(StatusCode::OK),
+            issue,
+        )
+}
+
+/// The query of `GET /kits`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KitQuery {
+    /// Only kits in this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<KitState>,
+}
+
+async fn list(
+    State(app): State<App>,
+    Query(query): Query<KitQuery>,
+) -> Result<Json<Vec<KitView>>, InventoryError> {
+    Ok(Json(app::kits(&app, query.state).await?))
+}
+
+async fn get(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<KitView>, InventoryError> {
+    Ok(Json(app::kit(&app, path_id(&id, "kit")?).await?))
+}
+
+async fn issue(
+    State(app): State<App>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<KitView>, InventoryError> {
+    Ok(Json(
+        app::issue_kit(&app, who.id, path_id(&id, "kit")?).await?,
+    ))
+}

@@ -1,0 +1,140 @@
+//! Supply kits and their lines.
+
+use contracts::{AccountId, KitId};
+use storage::{AnyConnection, AnyRow, Row};
+
+use super::{Result, parsed, undecodable};
+use crate::domain::{Kit, KitState, Line};
+
+/// The most kits one list answers: the soonest jobs first, far more than a warehouse
+/// hands out in a day.
+pub const KITS_LISTED: i64 = 500;
+
+/// Inserts `kit` with its lines unless its order has a kit already; `false` then (a
+/// second activation of the same order makes no second kit).
+pub async fn insert_kit(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
+    let inserted = storage::query(
+        "INSERT INTO kits (id, order_id, service_type_id, scheduled_at, state, version, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id) DO NOTHING",
+    )
+    .bind(kit.id.to_string())
+    .bind(kit.order_id.to_string())
+    .bind(kit.service_type_id.to_string())
+    .bind(storage::micros(kit.scheduled_at))
+    .bind(kit.state.as_str())
+    .bind(kit.version)
+    .bind(storage::micros(kit.created_at))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if !inserted {
+        return Ok(false);
+    }
+    for line in &kit.lines {
+        storage::query(
+            "INSERT INTO kit_lines (kit_id, consumable_id, name, quantity) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(kit.id.to_string())
+        .bind(line.consumable_id.to_string())
+        .bind(&line.name)
+        .bind(line.quantity)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
+}
+
+/// Records that `kit` (as issued) was handed out, if it was still to be assembled; `false`
+/// when another unit of work issued it first.
+pub async fn mark_issued(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
+    Ok(storage::query(
+        "UPDATE kits SET state = $1, version = $2, issued_at = $3, issued_by = $4 \
+         WHERE id = $5 AND state = $6",
+    )
+    .bind(kit.state.as_str())
+    .bind(kit.version)
+    .bind(kit.issued_at.map(storage::micros))
+    .bind(kit.issued_by.map(String::from))
+    .bind(kit.id.to_string())
+    .bind(KitState::ToAssemble.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
+    let id: KitId = parsed(r, "id")?;
+    let state: String = r.get("state");
+    let lines = storage::query(
+        "SELECT consumable_id, name, quantity FROM kit_lines WHERE kit_id = $1 \
+         ORDER BY consumable_id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|l| {
+        Ok(Line {
+            consumable_id: parsed(l, "consumable_id")?,
+            name: l.get("name"),
+            quantity: l.get("quantity"),
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(Kit {
+        id,
+        order_id: parsed(r, "order_id")?,
+        service_type_id: parsed(r, "service_type_id")?,
+        scheduled_at: storage::time(r.get("scheduled_at")),
+        state: KitState::parse(&state).ok_or_else(|| undecodable(format!("state {state:?}")))?,
+        lines,
+        created_at: storage::time(r.get("created_at")),
+        issued_at: r.get::<Option<i64>, _>("issued_at").map(storage::time),
+        issued_by: r
+            .get::<Option<String>, _>("issued_by")
+            .map(|a| a.parse::<AccountId>())
+            .transpose()
+            .map_err(|e| undecodable(format!("issued_by: {e}")))?,
+        version: r.get("version"),
+    })
+}
+
+/// The kit `id`.
+pub async fn kit(conn: &mut AnyConnection, id: KitId) -> Result<Option<Kit>> {
+    let Some(row) = storage::query("SELECT * FROM kits WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(kit_of(conn, &row).await?))
+}
+
+/// Kits in `state` (any state when `None`), the soonest jobs first, at most
+/// [`KITS_LISTED`].
+pub async fn kits(conn: &mut AnyConnection, state: Option<KitState>) -> Result<Vec<Kit>> {
+    let rows = match state {
+        Some(state) => {
+            storage::query("SELECT * FROM kits WHERE state = $1 ORDER BY scheduled_at, id LIMIT $2")
+                .bind(state.as_str())
+                .bind(KITS_LISTED)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        None => {
+            storage::query("SELECT * FROM kits ORDER BY scheduled_at, id LIMIT $1")
+                .bind(KITS_LISTED)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
+    let mut kits = Vec::with_capacity(rows.len());
+    for row in &rows {
+        kits.push(kit_of(conn, row).await?);
+    }
+    Ok(kits)
+}

@@ -1,0 +1,167 @@
+//! Consumables and the stock ledger (`stock_moves`, append-only: inserted, never updated).
+
+use chrono::{DateTime, Utc};
+use contracts::{ConsumableId, KitId};
+use storage::{AnyConnection, AnyRow, Row};
+
+use super::{Result, parsed, undecodable};
+use crate::domain::{Consumable, MoveKind, OnHand, StockMove};
+
+fn consumable_of(r: &AnyRow) -> Result<Consumable> {
+    Ok(Consumable {
+        id: parsed(r, "id")?,
+        name: r.get("name"),
+        unit: r.get("unit"),
+        low_stock_threshold: r.get("low_stock_threshold"),
+    })
+}
+
+/// Inserts a consumable made at `now` (a taken name is a unique violation).
+pub async fn insert_consumable(
+    conn: &mut AnyConnection,
+    c: &Consumable,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    storage::query(
+        "INSERT INTO consumables (id, name, unit, low_stock_threshold, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(c.id.to_string())
+    .bind(&c.name)
+    .bind(&c.unit)
+    .bind(c.low_stock_threshold)
+    .bind(storage::micros(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every consumable, by name.
+pub async fn consumables(conn: &mut AnyConnection) -> Result<Vec<Consumable>> {
+    storage::query("SELECT * FROM consumables ORDER BY name, id")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(consumable_of)
+        .collect()
+}
+
+/// Those of `ids` that exist, in the order asked.
+pub async fn consumables_by_id(
+    conn: &mut AnyConnection,
+    ids: &[ConsumableId],
+) -> Result<Vec<Consumable>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = storage::query("SELECT * FROM consumables WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+        {
+            found.push(consumable_of(&row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Marks each of `ids` as moved at `now`, in id order. On PostgreSQL the update holds the
+/// rows' locks until commit, so a concurrent unit of work moving the same consumables waits
+/// here and then reads the sums this one leaves (SQLite serializes writers anyway); the
+/// fixed order keeps two of them from waiting on each other.
+pub async fn touch_consumables(
+    conn: &mut AnyConnection,
+    ids: &[ConsumableId],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        storage::query("UPDATE consumables SET last_move_at = $1 WHERE id = $2")
+            .bind(storage::micros(now))
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What is on hand of `ids` (every consumable when `None`): the sums of their moves. (The
+/// cast: PostgreSQL sums BIGINTs as NUMERIC, which the portable driver does not read.)
+pub async fn on_hand(conn: &mut AnyConnection, ids: Option<&[ConsumableId]>) -> Result<OnHand> {
+    let sums = match ids {
+        None => {
+            storage::query(
+                "SELECT consumable_id, CAST(SUM(quantity) AS BIGINT) AS on_hand FROM stock_moves \
+                 GROUP BY consumable_id",
+            )
+            .fetch_all(conn)
+            .await?
+        }
+        Some(ids) => {
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                rows.extend(
+                    storage::query(
+                        "SELECT consumable_id, CAST(SUM(quantity) AS BIGINT) AS on_hand FROM stock_moves \
+                         WHERE consumable_id = $1 GROUP BY consumable_id",
+                    )
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?,
+                );
+            }
+            rows
+        }
+    };
+    let sums = sums
+        .iter()
+        .map(|r| Ok((parsed(r, "consumable_id")?, r.get::<i64, _>("on_hand"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(OnHand::from_sums(sums))
+}
+
+/// Appends `m` to the ledger.
+pub async fn insert_move(conn: &mut AnyConnection, m: &StockMove) -> Result<()> {
+    storage::query(
+        "INSERT INTO stock_moves (id, consumable_id, quantity, kind, kit_id, actor, moved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    // UUIDv7: the ledger's ids sort by when the moves were made.
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(m.consumable_id.to_string())
+    .bind(m.quantity)
+    .bind(m.kind.as_str())
+    .bind(m.kit_id.map(String::from))
+    .bind(m.actor.to_string())
+    .bind(storage::micros(m.moved_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The ledger of consumable `id`, oldest first.
+pub async fn moves(conn: &mut AnyConnection, id: ConsumableId) -> Result<Vec<StockMove>> {
+    storage::query("SELECT * FROM stock_moves WHERE consumable_id = $1 ORDER BY moved_at, id")
+        .bind(id.to_string())
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.get("kind");
+            Ok(StockMove {
+                consumable_id: parsed(r, "consumable_id")?,
+                quantity: r.get("quantity"),
+                kind: MoveKind::parse(&kind)
+                    .ok_or_else(|| undecodable(format!("kind {kind:?}")))?,
+                kit_id: r
+                    .get::<Option<String>, _>("kit_id")
+                    .map(|k| k.parse::<KitId>())
+                    .transpose()
+                    .map_err(|e| undecodable(format!("kit_id: {e}")))?,
+                actor: parsed(r, "actor")?,
+                moved_at: storage::time(r.get("moved_at")),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,105 @@
+//! Inventory's routes in-process (`service::testing`): the stock list and its ledger,
+//! bills of materials, kits assembled from Ordering's activations and issued by supply
+//! staff, each refusal with its status, code and field, written given / when / then. Every
+//! answer is also checked against Inventory's OpenAPI document by the kit.
+
+mod kits;
+mod stock;
+
+use std::sync::Arc;
+
+use auth::Role;
+use client::ClientError;
+use contracts::ordering::OrderActivated;
+use contracts::{AccountId, ConsumableId, Envelope, Money, OrderId, ServiceTypeId, WorkerId};
+use messaging::Consumer;
+use serde_json::Value;
+use service::testing::TestService;
+use storage::Row;
+
+use crate::client::InventoryClient;
+use crate::domain::NewConsumable;
+use crate::events::{ON_ACTIVATED, OnOrderActivated};
+use crate::{App, InventoryConfig};
+
+async fn inventory() -> TestService {
+    TestService::start(&crate::SPEC, serde_json::json!({})).await
+}
+
+fn as_role(ts: &TestService, role: Role) -> InventoryClient {
+    InventoryClient(ts.client_as(AccountId::new(), &[role]))
+}
+
+fn supply(ts: &TestService) -> InventoryClient {
+    as_role(ts, Role::Supply)
+}
+
+fn refusal(e: &ClientError) -> (u16, Option<&str>, Option<&str>) {
+    let status = e.status().map_or(0, |s| s.as_u16());
+    (status, e.code(), e.field())
+}
+
+fn consumable(name: &str) -> NewConsumable {
+    NewConsumable {
+        name: name.into(),
+        unit: "piece".into(),
+        low_stock_threshold: None,
+    }
+}
+
+/// A consumable added by supply staff: its id.
+async fn add(ts: &TestService, name: &str) -> ConsumableId {
+    supply(ts)
+        .add_consumable(&consumable(name))
+        .await
+        .unwrap()
+        .consumable
+        .id
+}
+
+/// The consumer of Ordering's activations, as `build` makes it (inbox and all).
+fn on_activated(ts: &TestService) -> Consumer {
+    let app = App {
+        ctx: ts.ctx().clone(),
+        config: Arc::new(InventoryConfig::default()),
+    };
+    ts.ctx()
+        .consumer(ON_ACTIVATED, Arc::new(OnOrderActivated { app }))
+}
+
+/// Ordering's announcement that an order of `service_type` became active.
+fn activation(ts: &TestService, service_type: ServiceTypeId) -> Envelope {
+    let activated = OrderActivated {
+        order_id: OrderId::new(),
+        client_id: AccountId::new(),
+        worker_id: WorkerId::new(),
+        price: Money::from_minor(100),
+        service_type_id: service_type,
+        scheduled_at: ts.ctx().clock.now() + chrono::Duration::hours(2),
+        service_type_name: "Cleaning".into(),
+        duration_minutes: 60,
+        rebook_of: None,
+    };
+    Envelope::new(&activated, 2, None)
+}
+
+/// Hands `event` to `consumer` as the bus would.
+async fn deliver(consumer: &Consumer, event: &Envelope) {
+    let body = serde_json::to_vec(event).unwrap();
+    assert_eq!(
+        consumer.process(&body, 1).await,
+        messaging::consumer::Disposition::Done
+    );
+}
+
+/// The events of `event_type` in Inventory's outbox, oldest first.
+async fn published(ts: &TestService, event_type: &str) -> Vec<Value> {
+    storage::query("SELECT body FROM outbox WHERE event_type = $1 ORDER BY seq")
+        .bind(event_type)
+        .fetch_all(ts.ctx().db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| serde_json::from_str(&r.get::<String, _>("body")).unwrap())
+        .collect()
+}

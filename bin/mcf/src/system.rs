@@ -23,6 +23,7 @@ pub const REGISTRY: &[ServiceSpec] = &[
     hiring::SPEC,
     ordering::SPEC,
     matching::SPEC,
+    inventory::SPEC,
 ];
 
 /// The names of [`REGISTRY`], in the same order.

@@ -10,6 +10,7 @@ mod hiring;
 mod iam;
 mod identity;
 mod invariants;
+mod inventory;
 mod lifecycle;
 mod mail;
 mod mail_crash;
@@ -34,6 +35,7 @@ macro_rules! both_modes {
 }
 
 both_modes! {
+    an_active_order_gets_its_kit_and_issuing_takes_its_stock => crate::inventory::an_active_order_gets_its_kit_and_issuing_takes_its_stock;
     orders_become_active_with_a_worker_and_a_price => crate::flow::orders_become_active;
     orders_wait_until_a_worker_is_registered => crate::flow::orders_wait_for_a_worker;
     bad_input_is_refused_and_changes_nothing => crate::flow::bad_input_is_refused;

@@ -62,7 +62,18 @@ impl InventoryClient {
     pub async fn kits(&self, state: Option<KitState>) -> Result<Vec<KitView>, ClientError> {
         self.0
             .request(Method::GET, "/kits")
-            .query(&KitQuery { state })
+            .query(&KitQuery { state, mine: false })
+            .send()
+            .await?
+            .json()
+    }
+
+    /// `GET /kits?mine=true`: the caller's own kits (those they are the responsible supply
+    /// employee of), only those in `state` if given.
+    pub async fn my_kits(&self, state: Option<KitState>) -> Result<Vec<KitView>, ClientError> {
+        self.0
+            .request(Method::GET, "/kits")
+            .query(&KitQuery { state, mine: true })
             .send()
             .await?
             .json()

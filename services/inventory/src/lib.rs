@@ -10,7 +10,11 @@
 //!   and announcing `inventory.kit.issued`.
 //! - `app/`: one file per use case (load -> decide -> save -> publish -> commit).
 //! - `routes/`: one file per resource (consumables, boms, kits): DTOs, access, bodies.
-//! - `events.rs`: Ordering's `order.activated`, which assembles the kit.
+//! - [`domain::staff`]: the supply staff known from IAM's account events, and the
+//!   responsible supply employee of a new kit: the active `supply` holder with the fewest
+//!   kits not yet issued (ties: the smaller id), the choice explained on the kit.
+//! - `events.rs`: Ordering's `order.activated`, which assembles the kit; IAM's
+//!   `account.created` / `account.changed`, which keep the supply staff.
 //! - `store/`: SQL only.
 //! - [`client::InventoryClient`]: the typed client of this API.
 //!
@@ -31,6 +35,7 @@ mod tests;
 use std::sync::Arc;
 
 use contracts::Event;
+use contracts::iam::{AccountChanged, AccountCreated};
 use contracts::ordering::OrderActivated;
 use service::Context;
 
@@ -54,7 +59,7 @@ pub struct App {
 }
 
 /// Builds the service from its context (`[inventory]` is its section): its routes, the
-/// outbox relay and the consumer of Ordering's activations.
+/// outbox relay, and the consumers of IAM's accounts and Ordering's activations.
 pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let config: InventoryConfig = ctx.config()?;
     let app = App {
@@ -65,8 +70,14 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         events::ON_ACTIVATED,
         Arc::new(events::OnOrderActivated { app: app.clone() }),
     );
+    let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
         ctx.relay_task(),
+        ctx.consumer_task(
+            AccountCreated::SOURCE,
+            &[AccountCreated::TYPE, AccountChanged::TYPE],
+            on_account.clone(),
+        ),
         ctx.consumer_task(
             OrderActivated::SOURCE,
             &[OrderActivated::TYPE],
@@ -74,5 +85,10 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         ),
     ];
     let routes = routes::routes().with_state(app);
-    Ok(service::assemble(&ctx, routes, vec![on_activated], tasks))
+    Ok(service::assemble(
+        &ctx,
+        routes,
+        vec![on_account, on_activated],
+        tasks,
+    ))
 }

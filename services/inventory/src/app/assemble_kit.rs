@@ -3,13 +3,14 @@ use contracts::ordering::OrderActivated;
 use messaging::Work;
 
 use crate::App;
-use crate::domain::Kit;
+use crate::domain::{Kit, choose_responsible};
 use crate::error::InventoryError;
 use crate::store;
 
 /// An order became active (`activated`): its kit is assembled from its service type's bill
 /// of materials as it is now (no lines when the type has no bill), in the consumer's unit
-/// of work. An order gets one kit however often its activation is heard: `None` when it
+/// of work, in the care of the least loaded active supply employee (nobody when none is
+/// known). An order gets one kit however often its activation is heard: `None` when it
 /// has one already.
 pub async fn assemble_kit(
     app: &App,
@@ -20,6 +21,17 @@ pub async fn assemble_kit(
         .await?
         .map(|b| b.lines)
         .unwrap_or_default();
-    let kit = Kit::assemble(KitId::new(), activated, bill, app.ctx.clock.now());
+    // Two kits assembled at once on PostgreSQL may both see the same loads and pick the
+    // same person: a slightly uneven share, which the next choices even out.
+    let staff = store::supply_staff(work).await?;
+    let open = store::open_kits_by_responsible(work).await?;
+    let responsible = choose_responsible(&staff, &open);
+    let kit = Kit::assemble(
+        KitId::new(),
+        activated,
+        bill,
+        responsible,
+        app.ctx.clock.now(),
+    );
     Ok(store::insert_kit(work, &kit).await?.then_some(kit))
 }

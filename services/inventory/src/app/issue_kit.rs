@@ -1,6 +1,7 @@
 use contracts::{AccountId, Envelope, KitId};
 
 use super::KitView;
+use super::queries::responsible_people;
 use crate::App;
 use crate::error::InventoryError;
 use crate::store;
@@ -32,6 +33,7 @@ pub async fn issue_kit(app: &App, who: AccountId, id: KitId) -> Result<KitView, 
     }
     work.publish(&Envelope::new(&issue.event, issue.kit.version, None))
         .await?;
+    let people = responsible_people(&mut work, std::slice::from_ref(&issue.kit)).await?;
     work.commit().await?;
-    Ok(KitView::of(issue.kit, &on_hand))
+    Ok(KitView::of(issue.kit, &on_hand, &people))
 }

@@ -7,6 +7,7 @@ mod assemble_kit;
 mod issue_kit;
 mod queries;
 mod receive_stock;
+mod remember_person;
 mod write_bom;
 
 pub use add_consumable::add_consumable;
@@ -14,6 +15,7 @@ pub use assemble_kit::assemble_kit;
 pub use issue_kit::issue_kit;
 pub use queries::{KitView, bom, kit, kits, moves, stock};
 pub use receive_stock::receive_stock;
+pub use remember_person::remember_person;
 pub use write_bom::write_bom;
 
 /// What a creation with an optional `Idempotency-Key` answers.

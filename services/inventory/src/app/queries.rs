@@ -1,15 +1,19 @@
 //! What the API shows: stock, the ledger, bills and kits with what they are short of.
 
-use contracts::{ConsumableId, KitId, ServiceTypeId};
+use std::collections::BTreeMap;
+
+use contracts::{AccountId, ConsumableId, KitId, ServiceTypeId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use storage::AnyConnection;
 
 use crate::App;
-use crate::domain::{Bom, Kit, KitState, OnHand, Shortage, Stock, StockMove};
+use crate::domain::{Bom, Kit, KitState, OnHand, Person, Shortage, Stock, StockMove};
 use crate::error::InventoryError;
 use crate::store;
 
-/// A kit as supply staff see it: what goes in, and what stock is short of for it now.
+/// A kit as supply staff see it: what goes in, what stock is short of for it now, and who
+/// is responsible for it (why them is the kit's `responsible_reason`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct KitView {
     #[serde(flatten)]
@@ -17,15 +21,35 @@ pub struct KitView {
     /// The lines stock does not cover now (empty once issued): while any is listed, the
     /// kit cannot be issued.
     pub missing: Vec<Shortage>,
+    /// The responsible supply employee as IAM last announced them (name, e-mail, whether
+    /// still an active supply employee); `None` when the kit has nobody responsible.
+    pub responsible: Option<Person>,
 }
 
 impl KitView {
-    pub fn of(kit: Kit, on_hand: &OnHand) -> KitView {
+    /// `kit` with what `on_hand` does not cover, its responsible person found in `people`.
+    pub fn of(kit: Kit, on_hand: &OnHand, people: &BTreeMap<AccountId, Person>) -> KitView {
         KitView {
             missing: kit.shortages(on_hand),
+            responsible: kit.responsible_id.and_then(|id| people.get(&id).cloned()),
             kit,
         }
     }
+}
+
+/// The people responsible for `kits`, by id.
+pub(super) async fn responsible_people(
+    conn: &mut AnyConnection,
+    kits: &[Kit],
+) -> Result<BTreeMap<AccountId, Person>, InventoryError> {
+    let mut ids: Vec<AccountId> = kits.iter().filter_map(|k| k.responsible_id).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(store::people_by_id(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.account_id, p))
+        .collect())
 }
 
 /// Every consumable with what is on hand.
@@ -56,14 +80,20 @@ pub async fn bom(app: &App, service_type: ServiceTypeId) -> Result<Bom, Inventor
         .ok_or(InventoryError::NotFound("bill of materials"))
 }
 
-/// Kits in `state` (all when `None`), soonest job first.
-pub async fn kits(app: &App, state: Option<KitState>) -> Result<Vec<KitView>, InventoryError> {
+/// Kits in `state` (all when `None`) that `responsible` is responsible for (anyone's when
+/// `None`), soonest job first.
+pub async fn kits(
+    app: &App,
+    state: Option<KitState>,
+    responsible: Option<AccountId>,
+) -> Result<Vec<KitView>, InventoryError> {
     let mut conn = app.ctx.db.pool().acquire().await?;
     let on_hand = store::on_hand(&mut conn, None).await?;
-    Ok(store::kits(&mut conn, state)
-        .await?
+    let kits = store::kits(&mut conn, state, responsible).await?;
+    let people = responsible_people(&mut conn, &kits).await?;
+    Ok(kits
         .into_iter()
-        .map(|k| KitView::of(k, &on_hand))
+        .map(|k| KitView::of(k, &on_hand, &people))
         .collect())
 }
 
@@ -75,5 +105,6 @@ pub async fn kit(app: &App, id: KitId) -> Result<KitView, InventoryError> {
         .ok_or(InventoryError::NotFound("kit"))?;
     let ids: Vec<_> = kit.lines.iter().map(|l| l.consumable_id).collect();
     let on_hand = store::on_hand(&mut conn, Some(&ids)).await?;
-    Ok(KitView::of(kit, &on_hand))
+    let people = responsible_people(&mut conn, std::slice::from_ref(&kit)).await?;
+    Ok(KitView::of(kit, &on_hand, &people))
 }

@@ -9,7 +9,7 @@ use contracts::{AccountId, ConsumableId, KitId, OrderId, ServiceTypeId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Line, MoveKind, OnHand, StockMove};
+use super::{Line, MoveKind, OnHand, Responsibility, StockMove};
 use crate::error::InventoryError;
 
 /// Where a kit is.
@@ -54,6 +54,11 @@ pub struct Kit {
     pub created_at: DateTime<Utc>,
     pub issued_at: Option<DateTime<Utc>>,
     pub issued_by: Option<AccountId>,
+    /// The supply employee responsible for it, chosen when it was assembled; `None` when
+    /// no active supply staff were known then (not reassigned later on its own).
+    pub responsible_id: Option<AccountId>,
+    /// Why that person (or why nobody), e.g. "least loaded: 2 open kits; 3 supply staff".
+    pub responsible_reason: String,
     /// The kit's aggregate version: 1 assembled, 2 issued.
     pub version: i64,
 }
@@ -80,11 +85,12 @@ pub struct Issue {
 
 impl Kit {
     /// The kit `id` for the order `activated` announced, its lines the service type's bill
-    /// (`bill`, empty if it has none), at `now`.
+    /// (`bill`, empty if it has none), in the care of `responsible`, at `now`.
     pub fn assemble(
         id: KitId,
         activated: &OrderActivated,
         bill: Vec<Line>,
+        responsible: Responsibility,
         now: DateTime<Utc>,
     ) -> Kit {
         Kit {
@@ -97,6 +103,8 @@ impl Kit {
             created_at: now,
             issued_at: None,
             issued_by: None,
+            responsible_id: responsible.account_id,
+            responsible_reason: responsible.reason,
             version: 1,
         }
     }
@@ -223,6 +231,13 @@ mod tests {
         }
     }
 
+    fn nobody() -> Responsibility {
+        Responsibility {
+            account_id: None,
+            reason: "nobody".into(),
+        }
+    }
+
     fn code(e: InventoryError) -> &'static str {
         match e {
             InventoryError::Conflict(code, _) => code,
@@ -234,7 +249,7 @@ mod tests {
     fn given_an_activated_order_when_assembled_then_the_kit_waits_with_the_bills_lines() {
         let order = activated();
         let bill = vec![line(ConsumableId::new(), "Sponge", 2)];
-        let kit = Kit::assemble(KitId::new(), &order, bill.clone(), at(0));
+        let kit = Kit::assemble(KitId::new(), &order, bill.clone(), nobody(), at(0));
         assert_eq!(kit.state, KitState::ToAssemble);
         assert_eq!(
             (kit.order_id, kit.service_type_id),
@@ -254,6 +269,7 @@ mod tests {
             KitId::new(),
             &activated(),
             vec![line(sponge, "Sponge", 2), line(gloves, "Gloves", 1)],
+            nobody(),
             at(0),
         );
         let on_hand = OnHand::from_sums([(sponge, 1), (gloves, 5)]);
@@ -282,6 +298,7 @@ mod tests {
             KitId::new(),
             &activated(),
             vec![line(sponge, "Sponge", 2)],
+            nobody(),
             at(0),
         );
         let on_hand = OnHand::from_sums([(sponge, 3)]);
@@ -361,7 +378,7 @@ mod tests {
                             .map(|(c, q)| line(consumables[c], "c", q))
                             .collect();
                         let covered = lines.iter().all(|l| on_hand.get(l.consumable_id) >= l.quantity);
-                        let kit = Kit::assemble(KitId::new(), &activated(), lines.clone(), now);
+                        let kit = Kit::assemble(KitId::new(), &activated(), lines.clone(), nobody(), now);
                         match kit.issue(&on_hand, who, now) {
                             Ok(issue) => {
                                 prop_assert!(covered);

@@ -1,14 +1,17 @@
 //! Inventory's rules, without I/O: consumables and the stock ledger ([`stock`]: quantity on
 //! hand is the sum of stock moves), bills of materials per service type ([`bom`]) and the
 //! supply kit of an order ([`kit`]: assembled from its bill, issued only when stock covers
-//! it, taking its consumables out by moves).
+//! it, taking its consumables out by moves) with its responsible supply employee
+//! ([`staff`]: the least loaded active holder of the `supply` role, the choice explained).
 
 pub mod bom;
 pub mod kit;
+pub mod staff;
 pub mod stock;
 
 pub use bom::{Bom, BomLine, BomSpec};
 pub use kit::{Issue, Kit, KitState, Shortage};
+pub use staff::{Person, Responsibility, choose_responsible};
 pub use stock::{Consumable, MoveKind, NewConsumable, OnHand, Receipt, Stock, StockMove};
 
 use contracts::ConsumableId;

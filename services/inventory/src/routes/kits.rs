@@ -18,7 +18,10 @@ pub(super) fn routes() -> Routes<App> {
     Routes::new()
         .route(
             Route::get("/kits", SUPPLY)
-                .summary("Kits, soonest job first (at most 500), with what each is short of")
+                .summary(
+                    "Kits, soonest job first (at most 500), with what each is short of and \
+                     who is responsible (mine=true: only the caller's)",
+                )
                 .query::<KitQuery>()
                 .returns::<Vec<KitView>>(StatusCode::OK),
             list,
@@ -49,13 +52,18 @@ pub struct KitQuery {
     /// Only kits in this state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<KitState>,
+    /// Only the kits the caller is the responsible supply employee of.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mine: bool,
 }
 
 async fn list(
     State(app): State<App>,
+    who: Principal,
     Query(query): Query<KitQuery>,
 ) -> Result<Json<Vec<KitView>>, InventoryError> {
-    Ok(Json(app::kits(&app, query.state).await?))
+    let responsible = query.mine.then_some(who.id);
+    Ok(Json(app::kits(&app, query.state, responsible).await?))
 }
 
 async fn get(

@@ -15,7 +15,8 @@ pub const KITS_LISTED: i64 = 500;
 pub async fn insert_kit(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
     let inserted = storage::query(
         "INSERT INTO kits (id, order_id, service_type_id, scheduled_at, state, version, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id) DO NOTHING",
+         created_at, responsible_id, responsible_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id) DO NOTHING",
     )
     .bind(kit.id.to_string())
     .bind(kit.order_id.to_string())
@@ -24,6 +25,8 @@ pub async fn insert_kit(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
     .bind(kit.state.as_str())
     .bind(kit.version)
     .bind(storage::micros(kit.created_at))
+    .bind(kit.responsible_id.map(String::from))
+    .bind(&kit.responsible_reason)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -98,6 +101,12 @@ async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
             .map(|a| a.parse::<AccountId>())
             .transpose()
             .map_err(|e| undecodable(format!("issued_by: {e}")))?,
+        responsible_id: r
+            .get::<Option<String>, _>("responsible_id")
+            .map(|a| a.parse::<AccountId>())
+            .transpose()
+            .map_err(|e| undecodable(format!("responsible_id: {e}")))?,
+        responsible_reason: r.get("responsible_reason"),
         version: r.get("version"),
     })
 }
@@ -114,24 +123,39 @@ pub async fn kit(conn: &mut AnyConnection, id: KitId) -> Result<Option<Kit>> {
     Ok(Some(kit_of(conn, &row).await?))
 }
 
-/// Kits in `state` (any state when `None`), the soonest jobs first, at most
-/// [`KITS_LISTED`].
-pub async fn kits(conn: &mut AnyConnection, state: Option<KitState>) -> Result<Vec<Kit>> {
-    let rows = match state {
-        Some(state) => {
-            storage::query("SELECT * FROM kits WHERE state = $1 ORDER BY scheduled_at, id LIMIT $2")
-                .bind(state.as_str())
-                .bind(KITS_LISTED)
-                .fetch_all(&mut *conn)
-                .await?
-        }
-        None => {
-            storage::query("SELECT * FROM kits ORDER BY scheduled_at, id LIMIT $1")
-                .bind(KITS_LISTED)
-                .fetch_all(&mut *conn)
-                .await?
-        }
+/// Kits in `state` (any state when `None`) that `responsible` is responsible for (anyone's
+/// when `None`), the soonest jobs first, at most [`KITS_LISTED`].
+pub async fn kits(
+    conn: &mut AnyConnection,
+    state: Option<KitState>,
+    responsible: Option<AccountId>,
+) -> Result<Vec<Kit>> {
+    // Only the filters asked for go into the SQL, so each query can use its index.
+    let mut filters = Vec::new();
+    let mut binds = Vec::new();
+    if let Some(state) = state {
+        binds.push(state.as_str().to_string());
+        filters.push(format!("state = ${}", binds.len()));
+    }
+    if let Some(responsible) = responsible {
+        binds.push(responsible.to_string());
+        filters.push(format!("responsible_id = ${}", binds.len()));
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
     };
+    let sql = format!(
+        "SELECT * FROM kits {filter} ORDER BY scheduled_at, id LIMIT ${}",
+        binds.len() + 1
+    );
+    // Safe: the text is built only from the fixed fragments above; values are bound.
+    let mut query = storage::query(sqlx::AssertSqlSafe(sql));
+    for bind in binds {
+        query = query.bind(bind);
+    }
+    let rows = query.bind(KITS_LISTED).fetch_all(&mut *conn).await?;
     let mut kits = Vec::with_capacity(rows.len());
     for row in &rows {
         kits.push(kit_of(conn, row).await?);

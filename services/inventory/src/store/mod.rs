@@ -4,10 +4,12 @@
 
 mod boms;
 mod kits;
+mod people;
 mod stock;
 
 pub use boms::{bom, save_bom};
 pub use kits::{insert_kit, kit, kits, mark_issued};
+pub use people::{open_kits_by_responsible, people_by_id, supply_staff, upsert_person};
 pub use stock::{
     consumables, consumables_by_id, insert_consumable, insert_move, moves, on_hand,
     touch_consumables,

@@ -1,9 +1,11 @@
 //! Inventory's routes in-process (`service::testing`): the stock list and its ledger,
-//! bills of materials, kits assembled from Ordering's activations and issued by supply
+//! bills of materials, supply staff known from IAM's accounts, kits assembled from
+//! Ordering's activations in the care of the least loaded of them and issued by supply
 //! staff, each refusal with its status, code and field, written given / when / then. Every
 //! answer is also checked against Inventory's OpenAPI document by the kit.
 
 mod kits;
+mod staff;
 mod stock;
 
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use storage::Row;
 
 use crate::client::InventoryClient;
 use crate::domain::NewConsumable;
-use crate::events::{ON_ACTIVATED, OnOrderActivated};
+use crate::events::{ON_ACCOUNT, ON_ACTIVATED, OnAccount, OnOrderActivated};
 use crate::{App, InventoryConfig};
 
 async fn inventory() -> TestService {
@@ -65,6 +67,11 @@ fn on_activated(ts: &TestService) -> Consumer {
     };
     ts.ctx()
         .consumer(ON_ACTIVATED, Arc::new(OnOrderActivated { app }))
+}
+
+/// The consumer of IAM's accounts, as `build` makes it.
+fn on_account(ts: &TestService) -> Consumer {
+    ts.ctx().consumer(ON_ACCOUNT, Arc::new(OnAccount))
 }
 
 /// Ordering's announcement that an order of `service_type` became active.

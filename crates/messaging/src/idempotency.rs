@@ -149,11 +149,6 @@ pub fn request_hash(parts: &[&[u8]]) -> String {
         .collect()
 }
 
-/// A stored row that breaks the table's rules (only a bug or a hand edit makes one).
-fn invalid(message: String) -> DbError {
-    DbError::Sqlx(sqlx::Error::Decode(message.into()))
-}
-
 impl Work {
     /// Claims the request's optional `key` within `scope` (who and which operation, e.g.
     /// `"<account> POST /orders"`) for `request`: what makes it the same request (the parsed
@@ -252,7 +247,7 @@ impl Work {
                 .ok()
                 .filter(|s| *s != 0)
                 .ok_or_else(|| {
-                    invalid(format!(
+                    DbError::undecodable(format!(
                         "idempotency key {key:?} of {scope:?} has no stored response \
                          (status {status}); was it claimed twice in one unit of work?"
                     ))
@@ -262,7 +257,7 @@ impl Work {
                 body: row.get("body"),
             });
         }
-        Err(invalid(format!(
+        Err(DbError::undecodable(format!(
             "idempotency key {key:?} of {scope:?} neither inserts nor reads"
         )))
     }
@@ -291,7 +286,7 @@ impl Work {
         .await?
         .rows_affected();
         if updated != 1 {
-            return Err(invalid(format!(
+            return Err(DbError::undecodable(format!(
                 "idempotency key {:?} of {:?} was not claimed in this unit of work",
                 fresh.key, fresh.scope
             )));

@@ -21,6 +21,12 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// A stored value that does not decode into what the code expects (only a bug or a hand
+    /// edit makes one): reported like the driver's own decode errors.
+    pub fn undecodable(message: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        DbError::Sqlx(sqlx::Error::Decode(message.into()))
+    }
+
     /// True when the failure is a unique-constraint violation (both backends).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -17,6 +17,18 @@ pub use objects::{Objects, ObjectsError};
 pub use sqlx::any::AnyRow;
 pub use sqlx::{AnyConnection, Row, migrate::Migrator, query, query_as, query_scalar};
 
+/// Column `column` of `row`, stored as text and parsed (a typed id, a state): a value that
+/// does not parse is [`DbError::undecodable`], naming the column and the value.
+pub fn parsed<T>(row: &AnyRow, column: &str) -> Result<T, DbError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: String = row.get(column);
+    text.parse()
+        .map_err(|e| DbError::undecodable(format!("{column} {text:?}: {e}")))
+}
+
 /// Current time as unix microseconds, the one time representation in every table.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()

@@ -5,7 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use storage::{AnyConnection, AnyRow, Row};
 
-use super::{Result, parsed, undecodable};
+use storage::DbError;
+
+use super::{Result, parsed};
 use crate::domain::{Application, Grade, Photo, Status};
 
 fn application_of(r: &AnyRow) -> Result<Application> {
@@ -18,12 +20,13 @@ fn application_of(r: &AnyRow) -> Result<Application> {
         breed: r.get("breed"),
         coat_colour: r.get("coat_colour"),
         email: r.get("email"),
-        status: Status::parse(&status).ok_or_else(|| undecodable(format!("status {status:?}")))?,
+        status: Status::parse(&status)
+            .ok_or_else(|| DbError::undecodable(format!("status {status:?}")))?,
         decline_reason: r.get("decline_reason"),
         worker_id: worker_id
             .map(|w| {
                 w.parse()
-                    .map_err(|e| undecodable(format!("worker_id {w:?}: {e}")))
+                    .map_err(|e| DbError::undecodable(format!("worker_id {w:?}: {e}")))
             })
             .transpose()?,
         version: r.get("version"),

@@ -3,7 +3,9 @@
 use contracts::AccountId;
 use storage::AnyConnection;
 
-use super::{Result, undecodable};
+use storage::DbError;
+
+use super::Result;
 
 /// Keeps an account IAM announced (id and normalized e-mail). Versions only move forward:
 /// an older event delivered late never overwrites a newer one.
@@ -38,7 +40,7 @@ pub async fn account_by_email(conn: &mut AnyConnection, email: &str) -> Result<O
     .await?;
     id.map(|id| {
         id.parse().map_err(|e| {
-            undecodable(format!(
+            DbError::undecodable(format!(
                 "IAM announced account {id:?} for {email}, which is not a UUID: {e}"
             ))
         })

@@ -3,7 +3,9 @@
 use contracts::TestId;
 use storage::{AnyConnection, AnyRow, Row};
 
-use super::{Result, parsed, undecodable};
+use storage::DbError;
+
+use super::{Result, parsed};
 use crate::domain::{Test, TestSpec};
 
 fn test_of(r: &AnyRow) -> Result<Test> {
@@ -14,7 +16,7 @@ fn test_of(r: &AnyRow) -> Result<Test> {
             characteristic: r.get("characteristic"),
             pass_mark: r.get("pass_mark"),
             questions: serde_json::from_str(&r.get::<String, _>("questions"))
-                .map_err(|e| undecodable(format!("questions: {e}")))?,
+                .map_err(|e| DbError::undecodable(format!("questions: {e}")))?,
         },
         retired: r.get::<Option<i64>, _>("retired_at").is_some(),
     })

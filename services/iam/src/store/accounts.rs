@@ -3,7 +3,9 @@
 use contracts::AccountId;
 use storage::{AnyConnection, AnyRow, Row};
 
-use super::{Result, account_id, undecodable};
+use storage::DbError;
+
+use super::{Result, account_id};
 use crate::domain::account::{Account, Status, roles_from_text, roles_to_text};
 
 fn account_of(r: &AnyRow) -> Result<Account> {
@@ -129,7 +131,8 @@ pub async fn account_of_upstream(
             .bind(subject)
             .fetch_optional(conn)
             .await?;
-    id.map(|id| id.parse().map_err(undecodable)).transpose()
+    id.map(|id| id.parse().map_err(DbError::undecodable))
+        .transpose()
 }
 
 /// Links an account to an upstream provider's subject.

@@ -3,7 +3,9 @@
 use contracts::AccountId;
 use storage::{AnyConnection, Row};
 
-use super::{Result, undecodable};
+use storage::DbError;
+
+use super::Result;
 use crate::keys::SigningAlg;
 
 /// An OAuth client.
@@ -23,7 +25,7 @@ pub struct Client {
 }
 
 fn list(text: &str) -> Result<Vec<String>> {
-    serde_json::from_str(text).map_err(undecodable)
+    serde_json::from_str(text).map_err(DbError::undecodable)
 }
 
 pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>> {
@@ -41,7 +43,7 @@ pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>
                 audiences: list(&r.get::<String, _>("audiences"))?,
                 account_id: r
                     .get::<Option<String>, _>("account_id")
-                    .map(|id| id.parse().map_err(undecodable))
+                    .map(|id| id.parse().map_err(DbError::undecodable))
                     .transpose()?,
                 // An unknown value (a newer version wrote it) falls back to the default.
                 id_token_alg: SigningAlg::parse(&r.get::<String, _>("id_token_alg"))
@@ -54,7 +56,7 @@ pub async fn client(conn: &mut AnyConnection, id: &str) -> Result<Option<Client>
 
 /// Inserts or replaces a client.
 pub async fn upsert_client(conn: &mut AnyConnection, c: &Client, now: i64) -> Result<()> {
-    let text = |list: &Vec<String>| serde_json::to_string(list).map_err(undecodable);
+    let text = |list: &Vec<String>| serde_json::to_string(list).map_err(DbError::undecodable);
     storage::query(
         "INSERT INTO clients (id, name, kind, secret_hash, redirect_uris, audiences, account_id, \
          created_at, id_token_alg, post_logout_redirect_uris) \

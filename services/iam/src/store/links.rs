@@ -3,7 +3,9 @@
 use contracts::AccountId;
 use storage::AnyConnection;
 
-use super::{Result, undecodable};
+use storage::DbError;
+
+use super::Result;
 
 /// Stores a password link for `account_id`.
 pub async fn insert_password_link(
@@ -42,7 +44,8 @@ pub async fn use_password_link(
     .bind(hash)
     .fetch_optional(conn)
     .await?;
-    id.map(|id| id.parse().map_err(undecodable)).transpose()
+    id.map(|id| id.parse().map_err(DbError::undecodable))
+        .transpose()
 }
 
 /// True when the link exists, is unused and unexpired at `now` (the page checks before

@@ -17,16 +17,11 @@ pub use links::*;
 pub use throttle::*;
 
 use contracts::AccountId;
-use storage::{AnyRow, DbError, Row};
+use storage::{AnyRow, DbError};
 
 type Result<T> = std::result::Result<T, DbError>;
 
-/// A stored value that does not parse: the row is not what this version wrote.
-fn undecodable(e: impl std::error::Error + Send + Sync + 'static) -> DbError {
-    DbError::Sqlx(sqlx::Error::Decode(Box::new(e)))
-}
-
 /// The account id in `column` of a row (ids are stored as their text).
 fn account_id(r: &AnyRow, column: &str) -> Result<AccountId> {
-    r.get::<String, _>(column).parse().map_err(undecodable)
+    storage::parsed(r, column)
 }

@@ -3,7 +3,9 @@
 use contracts::{AccountId, KitId};
 use storage::{AnyConnection, AnyRow, Row};
 
-use super::{Result, parsed, undecodable};
+use storage::DbError;
+
+use super::{Result, parsed};
 use crate::domain::{Kit, KitState, Line};
 
 /// The most kits one list answers: the soonest jobs first, far more than a warehouse
@@ -92,7 +94,8 @@ async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
         order_id: parsed(r, "order_id")?,
         service_type_id: parsed(r, "service_type_id")?,
         scheduled_at: storage::time(r.get("scheduled_at")),
-        state: KitState::parse(&state).ok_or_else(|| undecodable(format!("state {state:?}")))?,
+        state: KitState::parse(&state)
+            .ok_or_else(|| DbError::undecodable(format!("state {state:?}")))?,
         lines,
         created_at: storage::time(r.get("created_at")),
         issued_at: r.get::<Option<i64>, _>("issued_at").map(storage::time),
@@ -100,12 +103,12 @@ async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
             .get::<Option<String>, _>("issued_by")
             .map(|a| a.parse::<AccountId>())
             .transpose()
-            .map_err(|e| undecodable(format!("issued_by: {e}")))?,
+            .map_err(|e| DbError::undecodable(format!("issued_by: {e}")))?,
         responsible_id: r
             .get::<Option<String>, _>("responsible_id")
             .map(|a| a.parse::<AccountId>())
             .transpose()
-            .map_err(|e| undecodable(format!("responsible_id: {e}")))?,
+            .map_err(|e| DbError::undecodable(format!("responsible_id: {e}")))?,
         responsible_reason: r.get("responsible_reason"),
         version: r.get("version"),
     })

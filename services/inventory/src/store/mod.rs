@@ -15,22 +15,7 @@ pub use stock::{
     touch_consumables,
 };
 
-use storage::{AnyRow, DbError, Row};
+use storage::DbError;
+pub(crate) use storage::parsed;
 
 type Result<T> = std::result::Result<T, DbError>;
-
-/// A stored value that does not parse (only a bug or a hand edit makes one).
-fn undecodable(message: String) -> DbError {
-    DbError::Sqlx(sqlx::Error::Decode(message.into()))
-}
-
-/// Column `column` of `row`, parsed (a typed id or a state stored as text).
-fn parsed<T>(row: &AnyRow, column: &str) -> Result<T>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    let text: String = row.get(column);
-    text.parse()
-        .map_err(|e| undecodable(format!("{column} {text:?}: {e}")))
-}

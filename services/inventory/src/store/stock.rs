@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use contracts::{ConsumableId, KitId};
 use storage::{AnyConnection, AnyRow, Row};
 
-use super::{Result, parsed, undecodable};
+use storage::DbError;
+
+use super::{Result, parsed};
 use crate::domain::{Consumable, MoveKind, OnHand, StockMove};
 
 fn consumable_of(r: &AnyRow) -> Result<Consumable> {
@@ -153,12 +155,12 @@ pub async fn moves(conn: &mut AnyConnection, id: ConsumableId) -> Result<Vec<Sto
                 consumable_id: parsed(r, "consumable_id")?,
                 quantity: r.get("quantity"),
                 kind: MoveKind::parse(&kind)
-                    .ok_or_else(|| undecodable(format!("kind {kind:?}")))?,
+                    .ok_or_else(|| DbError::undecodable(format!("kind {kind:?}")))?,
                 kit_id: r
                     .get::<Option<String>, _>("kit_id")
                     .map(|k| k.parse::<KitId>())
                     .transpose()
-                    .map_err(|e| undecodable(format!("kit_id: {e}")))?,
+                    .map_err(|e| DbError::undecodable(format!("kit_id: {e}")))?,
                 actor: parsed(r, "actor")?,
                 moved_at: storage::time(r.get("moved_at")),
             })

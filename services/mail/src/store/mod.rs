@@ -8,16 +8,12 @@ use crate::domain::{Message, Outcome, Status};
 
 type Result<T> = std::result::Result<T, DbError>;
 
-/// A stored row that breaks the table's rules (only a bug or a hand edit makes one).
-fn corrupt(message: String) -> DbError {
-    DbError::Sqlx(sqlx::Error::Decode(message.into()))
-}
-
 fn message_of(r: &AnyRow) -> Result<Message> {
     let id: String = r.get("id");
     let status: String = r.get("status");
     Ok(Message {
-        id: MessageId::parse(&id).map_err(|e| corrupt(format!("messages.id {id:?}: {e}")))?,
+        id: MessageId::parse(&id)
+            .map_err(|e| DbError::undecodable(format!("messages.id {id:?}: {e}")))?,
         sender: r.get("sender"),
         idempotency_key: r.get("idempotency_key"),
         recipient: r.get("recipient"),
@@ -27,7 +23,7 @@ fn message_of(r: &AnyRow) -> Result<Message> {
         body_text: r.get("body_text"),
         body_html: r.get("body_html"),
         status: Status::parse(&status)
-            .ok_or_else(|| corrupt(format!("messages.status {status:?} of {id}")))?,
+            .ok_or_else(|| DbError::undecodable(format!("messages.status {status:?} of {id}")))?,
         attempts: r.get("attempts"),
         last_error: r.get("last_error"),
         created_at: storage::time(r.get("created_at")),

@@ -24,11 +24,6 @@ pub use roster::lock_roster;
 
 type Result<T> = std::result::Result<T, DbError>;
 
-/// A stored value that does not decode (an id, a JSON column): the row is corrupt.
-fn corrupt(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> DbError {
-    DbError::Sqlx(sqlx::Error::Decode(e.into()))
-}
-
 /// A value that cannot be written as JSON.
 fn unwritable(e: serde_json::Error) -> DbError {
     DbError::Sqlx(sqlx::Error::Encode(Box::new(e)))
@@ -36,7 +31,7 @@ fn unwritable(e: serde_json::Error) -> DbError {
 
 /// An id kept as TEXT.
 fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T> {
-    s.parse().map_err(corrupt)
+    s.parse().map_err(DbError::undecodable)
 }
 
 fn id_opt<T: std::str::FromStr<Err = ParseIdError>>(s: Option<String>) -> Result<Option<T>> {
@@ -45,7 +40,7 @@ fn id_opt<T: std::str::FromStr<Err = ParseIdError>>(s: Option<String>) -> Result
 
 /// A JSON column.
 fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(corrupt)
+    serde_json::from_str(s).map_err(DbError::undecodable)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {

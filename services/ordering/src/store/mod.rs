@@ -9,19 +9,14 @@ use storage::{AnyConnection, AnyRow, DbError, Row, micros, time};
 use crate::domain::order::{HistoryEntry, Order, Status};
 use crate::domain::service_type::ServiceType;
 
-/// A stored value that breaks the table's rules (only a bug or a hand edit makes one).
-fn corrupt(message: String) -> DbError {
-    DbError::Sqlx(sqlx::Error::Decode(message.into()))
-}
-
 /// An id kept as TEXT.
 fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T, DbError> {
     s.parse()
-        .map_err(|e: ParseIdError| corrupt(format!("stored id {s:?}: {e}")))
+        .map_err(|e: ParseIdError| DbError::undecodable(format!("stored id {s:?}: {e}")))
 }
 
 fn status(s: &str) -> Result<Status, DbError> {
-    Status::parse(s).ok_or_else(|| corrupt(format!("unknown order status {s:?}")))
+    Status::parse(s).ok_or_else(|| DbError::undecodable(format!("unknown order status {s:?}")))
 }
 
 /// Adds a service type; a name already taken is a unique violation
@@ -304,7 +299,7 @@ fn order_of(r: &AnyRow) -> Result<Order, DbError> {
         rebook_of: opt_id(r, "rebook_of")?,
         rebooked_as: opt_id(r, "rebooked_as")?,
         excluded_workers: serde_json::from_str(&r.get::<String, _>("excluded_workers"))
-            .map_err(|e| corrupt(format!("excluded_workers of an order: {e}")))?,
+            .map_err(|e| DbError::undecodable(format!("excluded_workers of an order: {e}")))?,
     })
 }
 

@@ -49,6 +49,38 @@ pub fn key_refusal(error: messaging::idempotency::KeyError) -> web::ApiError {
     }
 }
 
+/// What a use case reached by a request with an optional `Idempotency-Key` made: the new
+/// thing, or — the same request came with this key before — the first answer as it was.
+#[derive(Debug)]
+pub enum Created<T> {
+    /// Made now.
+    New(T),
+    /// The first answer to the same request, status and JSON body.
+    Replayed { status: u16, body: String },
+}
+
+impl<T: serde::Serialize> Created<T> {
+    /// The HTTP answer: `status` with the new thing, or the first answer again.
+    pub fn respond(self, status: axum::http::StatusCode) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match self {
+            Created::New(thing) => (status, axum::Json(thing)).into_response(),
+            Created::Replayed { status, body } => replay(status, body),
+        }
+    }
+}
+
+/// The stored first answer to a keyed request, sent again as it was (status, JSON body).
+pub fn replay(status: u16, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
 /// A built service: its HTTP routes and the background tasks (relay, consumers, ...) that
 /// must run beside them until shutdown, each restartable (the composition supervises them
 /// and records their restarts in `task_stats`, shown by `GET /ops/tasks`).

@@ -19,8 +19,8 @@ pub use surface::{HTML_CSP, TRACE_ID_HEADER, harden};
 pub use unexpected::Unexpected;
 
 /// The request's `Idempotency-Key` header, if any: 1 to 200 visible ASCII characters
-/// (trimmed). The error is the message for a 422 naming `Idempotency-Key`.
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, &'static str> {
+/// (trimmed). A malformed one is refused naming `Idempotency-Key`, as every service's 422.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, text::Invalid> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -30,5 +30,8 @@ pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200)
         .map(|k| Some(k.to_owned()))
-        .ok_or("must be 1 to 200 visible ASCII characters")
+        .ok_or_else(|| text::Invalid {
+            field: "Idempotency-Key".into(),
+            message: "must be 1 to 200 visible ASCII characters".into(),
+        })
 }

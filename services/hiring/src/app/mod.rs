@@ -35,14 +35,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::Application;
 use crate::error::HiringError;
 
-/// What a creation with an optional `Idempotency-Key` answers.
-#[derive(Debug)]
-pub enum Created<T> {
-    /// Made now.
-    New(T),
-    /// The same request came with this key before: the first answer, as it was.
-    Replayed { status: u16, body: String },
-}
+pub use service::Created;
 
 /// Asks Mail to tell the candidate something, in this work.
 async fn request_mail(

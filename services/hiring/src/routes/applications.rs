@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use web::{Json, Path, Query};
 
-use super::{MANAGERS, Public, created, idempotency_key, path_id};
+use super::{MANAGERS, Public, path_id};
 use crate::app::Applied;
 use crate::domain::{Application, ApplicationForm, Reason, Status};
 use crate::error::HiringError;
@@ -84,9 +84,9 @@ async fn apply(
     headers: HeaderMap,
     Json(form): Json<ApplicationForm>,
 ) -> Result<Response, HiringError> {
-    let key = idempotency_key(&headers)?;
+    let key = web::idempotency_key(&headers)?;
     let applied = app::apply(&app, key.as_deref(), form).await?;
-    Ok(created(applied, StatusCode::ACCEPTED))
+    Ok(applied.respond(StatusCode::ACCEPTED))
 }
 
 /// The query of `GET /applications`.

@@ -12,14 +12,10 @@ pub use take::{Recorded, TakePage, TakenTest, TestAnswers, TokenQuery};
 
 use auth::{Access, Role, Routes};
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use serde::Serialize;
 
 use crate::App;
-use crate::app::Created;
 use crate::error::HiringError;
 
 const MANAGERS: Access = Access::Roles(&[Role::Manager, Role::Admin]);
@@ -58,25 +54,6 @@ impl Public {
                 }))
                 .layer(DefaultBodyLimit::max(body_limit))
         }
-    }
-}
-
-/// The request's `Idempotency-Key`, if it has one (422 naming it if malformed).
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, HiringError> {
-    web::idempotency_key(headers).map_err(|m| HiringError::invalid("Idempotency-Key", m))
-}
-
-/// A creation's answer: `status` with the new thing, or the first answer again (same status
-/// and body) for a retry with the same `Idempotency-Key`.
-fn created<T: Serialize>(created: Created<T>, status: StatusCode) -> Response {
-    match created {
-        Created::New(thing) => (status, axum::Json(thing)).into_response(),
-        Created::Replayed { status, body } => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
     }
 }
 

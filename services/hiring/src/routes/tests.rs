@@ -7,7 +7,7 @@ use axum::response::Response;
 use contracts::TestId;
 use web::{Json, Path};
 
-use super::{MANAGERS, created, idempotency_key, path_id};
+use super::{MANAGERS, path_id};
 use crate::domain::{Test, TestSpec};
 use crate::error::HiringError;
 use crate::{App, app};
@@ -51,9 +51,9 @@ async fn create(
     headers: HeaderMap,
     Json(spec): Json<TestSpec>,
 ) -> Result<Response, HiringError> {
-    let key = idempotency_key(&headers)?;
+    let key = web::idempotency_key(&headers)?;
     let test = app::create_test(&app, who.id, key.as_deref(), spec.validate()?).await?;
-    Ok(created(test, StatusCode::CREATED))
+    Ok(test.respond(StatusCode::CREATED))
 }
 
 async fn list(State(app): State<App>) -> Result<Json<Vec<Test>>, HiringError> {

@@ -3,7 +3,7 @@
 
 use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use contracts::AccountId;
@@ -101,8 +101,7 @@ async fn create(
     headers: HeaderMap,
     Json(new): Json<NewAccount>,
 ) -> Result<Response, IamError> {
-    let key = web::idempotency_key(&headers)
-        .map_err(|message| IamError::invalid("Idempotency-Key", message))?;
+    let key = web::idempotency_key(&headers)?;
     let asked = Asked {
         email: &new.email,
         name: &new.name,
@@ -113,12 +112,7 @@ async fn create(
         match create_account(&app, who.id, asked, key.as_deref()).await? {
             Created::Account(account) => (StatusCode::CREATED, Json(account)).into_response(),
             // The first answer again, as it was.
-            Created::Replay { status, body } => (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response(),
+            Created::Replay { status, body } => service::replay(status, body),
         },
     )
 }

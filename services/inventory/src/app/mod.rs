@@ -18,11 +18,4 @@ pub use receive_stock::receive_stock;
 pub use remember_person::remember_person;
 pub use write_bom::write_bom;
 
-/// What a creation with an optional `Idempotency-Key` answers.
-#[derive(Debug)]
-pub enum Created<T> {
-    /// Made now.
-    New(T),
-    /// The same request came with this key before: the first answer, as it was.
-    Replayed { status: u16, body: String },
-}
+pub use service::Created;

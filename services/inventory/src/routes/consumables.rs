@@ -7,7 +7,7 @@ use axum::response::Response;
 use contracts::ConsumableId;
 use web::{Json, Path};
 
-use super::{SUPPLY, created, idempotency_key, path_id};
+use super::{SUPPLY, path_id};
 use crate::domain::{NewConsumable, Receipt, Stock, StockMove};
 use crate::error::InventoryError;
 use crate::{App, app};
@@ -66,10 +66,10 @@ async fn receive(
     Path(id): Path<String>,
     Json(receipt): Json<Receipt>,
 ) -> Result<Response, InventoryError> {
-    let key = idempotency_key(&headers)?;
+    let key = web::idempotency_key(&headers)?;
     let id = path_id(&id, "consumable")?;
     let stock = app::receive_stock(&app, who.id, id, key.as_deref(), &receipt).await?;
-    Ok(created(stock, StatusCode::CREATED))
+    Ok(stock.respond(StatusCode::CREATED))
 }
 
 async fn moves(

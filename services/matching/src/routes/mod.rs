@@ -11,7 +11,6 @@ use serde::Serialize;
 
 use crate::App;
 use crate::app::Answer;
-use crate::error::MatchingError;
 
 /// Managers run matching; hiring's service account registers workers and Quality's adjusts
 /// their levels.
@@ -24,11 +23,6 @@ pub fn routes(app: App) -> Routes {
         .include(normal_samples::routes())
         .include(reference_samples::routes())
         .with_state(app)
-}
-
-/// The request's `Idempotency-Key`, if any.
-fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, MatchingError> {
-    web::idempotency_key(headers).map_err(|m| MatchingError::invalid("Idempotency-Key", m))
 }
 
 /// A keyed POST's answer: 201 when it created something, 200 when it replaced something

@@ -10,7 +10,7 @@ use contracts::{AdjustmentId, WorkerId};
 use serde::{Deserialize, Serialize};
 use web::{Json, Path, Query};
 
-use super::{STAFF, STAFF_AND_SERVICES, answer, idempotency_key};
+use super::{STAFF, STAFF_AND_SERVICES, answer};
 use crate::App;
 use crate::app::profile::Profile;
 use crate::app::{Idempotent, adjust, audit, profile, register};
@@ -164,7 +164,7 @@ async fn register(
     headers: HeaderMap,
     Json(body): Json<NormalSampleIn>,
 ) -> Result<Response, MatchingError> {
-    let key = Idempotent::of(idempotency_key(&headers)?, &body)?;
+    let key = Idempotent::of(web::idempotency_key(&headers)?, &body)?;
     let id = body.id.unwrap_or_else(WorkerId::new);
     let sample = body.validate(id)?;
     let done = register::register(&app, sample, &who.id.to_string(), key).await?;
@@ -208,7 +208,7 @@ async fn adjust(
     headers: HeaderMap,
     Json(body): Json<AdjustmentRequest>,
 ) -> Result<Response, MatchingError> {
-    let key = Idempotent::of(idempotency_key(&headers)?, &body)?;
+    let key = Idempotent::of(web::idempotency_key(&headers)?, &body)?;
     let change = Change::new(
         body.skill.as_deref(),
         body.level,

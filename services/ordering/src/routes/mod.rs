@@ -53,11 +53,6 @@ fn service_type_id(id: &str) -> Result<ServiceTypeId, OrderingError> {
         .map_err(|_| OrderingError::NotFound("service type"))
 }
 
-/// The `Idempotency-Key` header, if any (a malformed one is a 422 naming it).
-fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, OrderingError> {
-    web::idempotency_key(headers).map_err(|m| OrderingError::invalid("Idempotency-Key", m))
-}
-
 /// 201 with what was made, or 200 with what a retry made before; `location` (relative to
 /// the API) names it when given.
 fn created<T: Serialize>(created: Created<T>, location: Option<String>) -> Response {

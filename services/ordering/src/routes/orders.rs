@@ -10,7 +10,7 @@ use contracts::{OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
 use web::{Json, Path, Query};
 
-use super::{CLIENT_OR_STAFF, PARTIES, created, idempotency_key, order_id};
+use super::{CLIENT_OR_STAFF, PARTIES, created, order_id};
 use crate::App;
 use crate::app::{self, Created, OrderView};
 use crate::domain::order::{Order, OrderRequest};
@@ -65,7 +65,7 @@ async fn request(
     headers: HeaderMap,
     Json(req): Json<OrderRequest>,
 ) -> Result<Response, OrderingError> {
-    let key = idempotency_key(&headers)?;
+    let key = web::idempotency_key(&headers)?;
     let made = app::request_order(&app, who.id, req, key.as_deref()).await?;
     let id = match &made {
         Created::New(o) | Created::Replayed(o) => o.id,

@@ -8,7 +8,7 @@ use contracts::ServiceTypeId;
 use serde::{Deserialize, Serialize};
 use web::{Json, Path, Query};
 
-use super::{STAFF, created, idempotency_key, service_type_id};
+use super::{STAFF, created, service_type_id};
 use crate::domain::service_type::{NewServiceType, ServiceType, ServiceTypeEdit};
 use crate::error::OrderingError;
 use crate::{App, app};
@@ -56,7 +56,7 @@ async fn create(
     headers: HeaderMap,
     Json(new): Json<NewServiceType>,
 ) -> Result<Response, OrderingError> {
-    let key = idempotency_key(&headers)?;
+    let key = web::idempotency_key(&headers)?;
     let made = app::add_service_type(&app, who.id, new, key.as_deref()).await?;
     Ok(created(made, None))
 }

@@ -23,7 +23,7 @@ pub use assemble::assemble;
 pub use auth::RouteRule;
 pub use context::Context;
 pub use openapi::openapi;
-pub use section::{NoSection, Section, SectionError, SectionSpec, parse as parse_section};
+pub use section::{Section, SectionError, SectionSpec, parse as parse_section};
 /// Business time (check-in windows, deadlines), one per process, shared by its services.
 pub mod clock;
 pub use clock::Clock;

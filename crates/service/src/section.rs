@@ -49,18 +49,7 @@ impl SectionSpec {
             is_default: is_default::<T>,
         }
     }
-
-    /// A service without configuration (`[<name>]` may hold only what every service
-    /// understands, such as `public_url`).
-    pub const NONE: SectionSpec = SectionSpec::of::<NoSection>("");
 }
-
-/// The section of a service that has no settings of its own.
-#[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoSection {}
-
-impl Section for NoSection {}
 
 /// Parses `section` as `T` (naming the key that does not fit) and validates it.
 pub fn parse<T: Section>(section: &serde_json::Value) -> Result<T, SectionError> {
@@ -157,6 +146,5 @@ mod tests {
     fn defaults_are_recognised() {
         assert!((SPEC.is_default)(&serde_json::json!({"size": 7})));
         assert!(!(SPEC.is_default)(&serde_json::json!({"size": 8})));
-        assert!((SectionSpec::NONE.check)(&serde_json::json!({})).is_ok());
     }
 }

@@ -38,8 +38,5 @@ pub use work::Work;
 /// Their versions (0001..) sit below the services' timestamped versions; both sets run with
 /// `ignore_missing`, so they share one migrations table.
 pub fn migrations() -> storage::Migrations {
-    storage::Migrations::new(
-        sqlx::migrate!("migrations/sqlite"),
-        sqlx::migrate!("migrations/postgres"),
-    )
+    storage::migrations!("migrations")
 }

@@ -119,7 +119,7 @@ impl std::fmt::Debug for ServiceSpec {
 }
 
 /// Declares a context's registration: `NAME`, `SPEC` and `migrations()` (its own
-/// `migrations/sqlite` and `migrations/postgres`, beside its `Cargo.toml`), its section
+/// `migrations/` beside its `Cargo.toml`, read by [`storage::migrations!`]), its section
 /// type whose defaults are its `config.toml`, and its `build` function (`async` when
 /// building must wait, as IAM's does).
 ///
@@ -156,13 +156,11 @@ macro_rules! spec {
             build: $build,
         };
 
-        /// The context's own migrations, one list per backend (the messaging tables come
+        /// The context's own migrations: `migrations/` for both backends, plus
+        /// `migrations/{sqlite,postgres}` where they differ (the messaging tables come
         /// separately).
         pub fn migrations() -> ::storage::Migrations {
-            ::storage::Migrations::new(
-                ::sqlx::migrate!("migrations/sqlite"),
-                ::sqlx::migrate!("migrations/postgres"),
-            )
+            ::storage::migrations!("migrations")
         }
     };
 }

@@ -45,7 +45,9 @@ impl Default for DbOptions {
     }
 }
 
-/// A set of migrations, one list per backend (`migrations/sqlite`, `migrations/postgres`).
+/// A set of migrations for both backends: those they share plus each backend's own, in
+/// version order. Built by [`migrations!`](crate::migrations) from a crate's `migrations/`
+/// folder (shared files) and its `sqlite/` and `postgres/` subfolders (files that differ).
 ///
 /// Several sets may share a database (the messaging tables and the service's own): each
 /// ignores versions it does not know, so their version ranges must not overlap.
@@ -55,11 +57,35 @@ pub struct Migrations {
 }
 
 impl Migrations {
-    /// Pairs the two backends' migrators (usually from `sqlx::migrate!`).
-    pub fn new(mut sqlite: Migrator, mut postgres: Migrator) -> Self {
-        sqlite.set_ignore_missing(true);
-        postgres.set_ignore_missing(true);
-        Migrations { sqlite, postgres }
+    /// Migrations that are one SQL text for both backends.
+    pub fn shared(shared: Migrator) -> Self {
+        Migrations::new(
+            shared,
+            Migrator::with_migrations(vec![]),
+            Migrator::with_migrations(vec![]),
+        )
+    }
+
+    /// The shared migrations merged with each backend's own, by version (the files move
+    /// between folders unchanged, so the checksums of applied migrations stay the same).
+    pub fn new(shared: Migrator, sqlite: Migrator, postgres: Migrator) -> Self {
+        let merged = |own: Migrator| {
+            let all = shared.migrations.iter().chain(own.migrations.iter());
+            let mut migrator = Migrator::with_migrations(all.cloned().collect());
+            migrator.set_ignore_missing(true);
+            migrator
+        };
+        Migrations {
+            sqlite: merged(sqlite),
+            postgres: merged(postgres),
+        }
+    }
+
+    fn for_backend(&self, backend: Backend) -> &Migrator {
+        match backend {
+            Backend::Sqlite => &self.sqlite,
+            Backend::Postgres => &self.postgres,
+        }
     }
 }
 
@@ -155,11 +181,7 @@ impl Db {
     /// Applies each set's pending migrations for this backend, in order.
     pub async fn migrate(&self, sets: &[Migrations]) -> Result<(), DbError> {
         for set in sets {
-            let migrator = match self.backend {
-                Backend::Sqlite => &set.sqlite,
-                Backend::Postgres => &set.postgres,
-            };
-            migrator.run(&self.pool).await?;
+            set.for_backend(self.backend).run(&self.pool).await?;
         }
         Ok(())
     }
@@ -234,4 +256,70 @@ fn create_parent_dir(url: &str) -> Result<(), DbError> {
 /// The URL of a SQLite database file, created on first use.
 pub fn sqlite_url(path: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType};
+
+    use super::*;
+
+    fn migrator(versions: &[i64]) -> Migrator {
+        let migration = |v: i64| {
+            let sql = format!("SELECT {v};");
+            Migration::new(
+                v,
+                "m".into(),
+                MigrationType::Simple,
+                sqlx::AssertSqlSafe(sql).into_sql_str(),
+                false,
+            )
+        };
+        Migrator::with_migrations(versions.iter().copied().map(migration).collect())
+    }
+
+    fn versions(migrator: &Migrator) -> Vec<i64> {
+        migrator.iter().map(|m| m.version).collect()
+    }
+
+    #[test]
+    fn each_backend_runs_the_shared_migrations_and_its_own_in_version_order() {
+        // Given shared versions 1 and 3, and version 2 written once per backend
+        let set = Migrations::new(migrator(&[3, 1]), migrator(&[2]), migrator(&[2]));
+        // When a backend's list is taken / Then it is 1, 2, 3, ignoring versions it does not know
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            assert_eq!(versions(set.for_backend(backend)), [1, 2, 3]);
+            assert!(set.for_backend(backend).ignore_missing);
+        }
+    }
+
+    #[test]
+    fn shared_migrations_alone_serve_both_backends() {
+        // Given only shared migrations
+        let set = Migrations::shared(migrator(&[1, 2]));
+        // When each backend's list is taken / Then it is the shared list
+        assert_eq!(versions(set.for_backend(Backend::Sqlite)), [1, 2]);
+        assert_eq!(versions(set.for_backend(Backend::Postgres)), [1, 2]);
+    }
+
+    #[test]
+    fn merging_keeps_each_file_and_its_checksum() {
+        // Given a shared migration and a backend's own
+        let (shared, own) = (migrator(&[1]), migrator(&[2]));
+        let checksums: Vec<_> = shared
+            .iter()
+            .chain(own.iter())
+            .map(|m| m.checksum.clone())
+            .collect();
+        // When they are merged
+        let set = Migrations::new(shared, own, migrator(&[2]));
+        // Then the backend runs them with the checksums they had
+        let merged: Vec<_> = set
+            .for_backend(Backend::Sqlite)
+            .iter()
+            .map(|m| m.checksum.clone())
+            .collect();
+        assert_eq!(merged, checksums);
+    }
 }

@@ -16,6 +16,7 @@ pub use error::DbError;
 pub use objects::{Objects, ObjectsError};
 pub use sqlx::any::AnyRow;
 pub use sqlx::{AnyConnection, Row, migrate::Migrator, query, query_as, query_scalar};
+pub use storage_macros::migrations;
 
 /// Column `column` of `row`, stored as text and parsed (a typed id, a state): a value that
 /// does not parse is [`DbError::undecodable`], naming the column and the value.

@@ -24,10 +24,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 fn migrations() -> storage::Migrations {
-    storage::Migrations::new(
-        sqlx::migrate!("src/testing/demo/sqlite"),
-        sqlx::migrate!("src/testing/demo/postgres"),
-    )
+    storage::migrations!("src/testing/demo")
 }
 
 /// `[things]`.

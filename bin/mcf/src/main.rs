@@ -97,6 +97,47 @@ enum SandboxCommand {
         #[arg(long)]
         reject: bool,
     },
+    /// The fortune-cookie contractor: takes orders (POST /cookies), delivers each cookie
+    /// after a delay and calls back signed; GET /baked lists what it baked. Faults switch
+    /// by these flags or at run time with PUT /faults (JSON of the same names).
+    Cookies {
+        /// HTTP listen address (Inventory's default inventory.contractor_url).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// From order to delivery (seconds; the real contractor takes about 10 minutes).
+        #[arg(long, default_value_t = 600.0)]
+        delay_s: f64,
+        /// The secret shared with Inventory (inventory.contractor_secret): callbacks are
+        /// signed with it.
+        #[arg(
+            long,
+            env = "MCF_COOKIES_SECRET",
+            hide_env_values = true,
+            default_value = "sandbox-cookie-secret"
+        )]
+        secret: String,
+        /// Fault: bake, then wait this long before answering (ms).
+        #[arg(long, default_value_t = 0)]
+        slow_ms: u64,
+        /// Fault: bake, then answer 500.
+        #[arg(long)]
+        error_after_work: bool,
+        /// Fault: bake, then close the connection without an answer.
+        #[arg(long)]
+        reset: bool,
+        /// Fault: refuse every order (422 cannot_bake).
+        #[arg(long)]
+        refuse: bool,
+        /// Fault: call back twice.
+        #[arg(long)]
+        duplicate_callbacks: bool,
+        /// Fault: call back this long after the delivery (ms).
+        #[arg(long, default_value_t = 0)]
+        late_callback_ms: u64,
+        /// Fault: never call back (Inventory finds the cookie by asking).
+        #[arg(long)]
+        lost_callbacks: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -164,6 +205,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tokio::select! {
             r = sandbox_smtp::serve_smtp(smtp, dir.clone(), faults) => r?,
             r = sandbox_smtp::serve_http(web, dir.clone()) => r?,
+            _ = shutdown_signal() => {}
+        }
+        return Ok(());
+    }
+    if let Command::Sandbox {
+        command:
+            SandboxCommand::Cookies {
+                listen,
+                delay_s,
+                secret,
+                slow_ms,
+                error_after_work,
+                reset,
+                refuse,
+                duplicate_callbacks,
+                late_callback_ms,
+                lost_callbacks,
+            },
+    } = &cli.command
+    {
+        let delay = std::time::Duration::try_from_secs_f64(*delay_s)
+            .map_err(|_| anyhow::anyhow!("--delay-s: must be 0 or more seconds"))?;
+        let sandbox = sandbox_cookies::Sandbox::new(sandbox_cookies::Settings {
+            delay,
+            secret: secret.clone(),
+            faults: sandbox_cookies::Faults {
+                slow_ms: *slow_ms,
+                error_after_work: *error_after_work,
+                reset: *reset,
+                refuse: *refuse,
+                duplicate_callbacks: *duplicate_callbacks,
+                late_callback_ms: *late_callback_ms,
+                lost_callbacks: *lost_callbacks,
+                times: None,
+            },
+        });
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        println!(
+            "Cookie sandbox listening on {} (delivery after {delay_s} s; GET /baked, PUT /faults)",
+            listener.local_addr()?,
+        );
+        tokio::select! {
+            r = sandbox.serve(listener) => r?,
             _ = shutdown_signal() => {}
         }
         return Ok(());

@@ -144,6 +144,42 @@ impl Client {
         self.request(Method::GET, path).send().await?.json()
     }
 
+    /// `GET path` with `query` (a struct or a list of pairs) as the query string, answered
+    /// with a `T`.
+    pub async fn get_query<Q: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T, ClientError> {
+        self.request(Method::GET, path)
+            .query(query)
+            .send()
+            .await?
+            .json()
+    }
+
+    /// `POST path` without a body (an action the path names: retire, accept, rotate),
+    /// answered with a `T` (`()` for no body).
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.request(Method::POST, path).send().await?.json()
+    }
+
+    /// `POST path` with `body` as JSON and, when given, `key` as its `Idempotency-Key`,
+    /// answered with a `T` (the new thing, or on a replay the first one).
+    pub async fn post_keyed<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        key: Option<&str>,
+    ) -> Result<T, ClientError> {
+        self.request(Method::POST, path)
+            .json(body)
+            .maybe_idempotency_key(key)
+            .send()
+            .await?
+            .json()
+    }
+
     /// `POST path` with `body` as JSON, answered with a `T` (`()` for no body).
     pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
@@ -253,6 +289,14 @@ impl RequestBuilder {
     /// The `Idempotency-Key` header: a retry with the same key gets the first result.
     pub fn idempotency_key(self, key: &str) -> Self {
         self.header("idempotency-key", key)
+    }
+
+    /// The `Idempotency-Key` header if there is a `key`; else the request as it is.
+    pub fn maybe_idempotency_key(self, key: Option<&str>) -> Self {
+        match key {
+            Some(key) => self.idempotency_key(key),
+            None => self,
+        }
     }
 
     /// Calls with `token` instead of the client's.

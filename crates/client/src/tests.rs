@@ -205,6 +205,20 @@ async fn raw_status_headers_query_forms_and_idempotency_keys_are_reachable() {
     );
     assert_eq!(first.location(), Some("/things/t1"));
     assert_eq!(first.json::<Thing>().unwrap(), replay.json().unwrap());
+    // An optional key: sent when there is one.
+    let keyed = |key| {
+        api.request(Method::POST, "/things")
+            .json(&json!({"name": "two"}))
+            .maybe_idempotency_key(key)
+            .send()
+    };
+    assert_eq!(keyed(Some("seen")).await.unwrap().status, StatusCode::OK);
+    assert_eq!(keyed(None).await.unwrap().status, StatusCode::CREATED);
+    let created: Thing = api
+        .post_keyed("/things", &json!({"name": "two"}), Some("seen"))
+        .await
+        .unwrap();
+    assert_eq!(created.name, "two");
 
     // Redirects are answers, not followed.
     let moved = api.request(Method::GET, "/moved").send().await.unwrap();
@@ -220,6 +234,11 @@ async fn raw_status_headers_query_forms_and_idempotency_keys_are_reachable() {
         .json()
         .unwrap();
     assert_eq!(echo["query"], "a=1&b=x+y&c=%26");
+    let echo: Value = api.get_query("/echo", &[("b", "1")]).await.unwrap();
+    assert_eq!(echo["query"], "b=1");
+    // A bodiless POST sends no content type and no body.
+    let echo: Value = api.post_empty("/echo").await.unwrap();
+    assert_eq!(echo, json!({"content_type": null, "body": ""}));
     let echo: Value = api
         .request(Method::POST, "/echo")
         .form(&[("grant_type", "client_credentials")])

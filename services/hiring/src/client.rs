@@ -28,11 +28,7 @@ impl HiringClient {
         spec: &TestSpec,
         key: Option<&str>,
     ) -> Result<Test, ClientError> {
-        let mut request = self.0.request(Method::POST, "/tests").json(spec);
-        if let Some(key) = key {
-            request = request.idempotency_key(key);
-        }
-        request.send().await?.json()
+        self.0.post_keyed("/tests", spec, key).await
     }
 
     /// `GET /tests`.
@@ -47,11 +43,7 @@ impl HiringClient {
 
     /// `POST /tests/{id}/retire`.
     pub async fn retire_test(&self, id: TestId) -> Result<(), ClientError> {
-        self.0
-            .request(Method::POST, &format!("/tests/{id}/retire"))
-            .send()
-            .await?
-            .json()
+        self.0.post_empty(&format!("/tests/{id}/retire")).await
     }
 
     /// `POST /applications` (public); with `key` as `Idempotency-Key`.
@@ -60,21 +52,12 @@ impl HiringClient {
         form: &ApplicationForm,
         key: Option<&str>,
     ) -> Result<Applied, ClientError> {
-        let mut request = self.0.request(Method::POST, "/applications").json(form);
-        if let Some(key) = key {
-            request = request.idempotency_key(key);
-        }
-        request.send().await?.json()
+        self.0.post_keyed("/applications", form, key).await
     }
 
     /// `GET /applications`.
     pub async fn applications(&self, query: &PageQuery) -> Result<ApplicationPage, ClientError> {
-        self.0
-            .request(Method::GET, "/applications")
-            .query(query)
-            .send()
-            .await?
-            .json()
+        self.0.get_query("/applications", query).await
     }
 
     /// `GET /applications/{id}`.
@@ -115,10 +98,8 @@ impl HiringClient {
     /// `POST /applications/{id}/accept`.
     pub async fn accept(&self, id: ApplicationId) -> Result<Accepted, ClientError> {
         self.0
-            .request(Method::POST, &format!("/applications/{id}/accept"))
-            .send()
-            .await?
-            .json()
+            .post_empty(&format!("/applications/{id}/accept"))
+            .await
     }
 
     /// `POST /applications/{id}/decline`.
@@ -136,12 +117,7 @@ impl HiringClient {
         let query = TokenQuery {
             token: token.to_owned(),
         };
-        self.0
-            .request(Method::GET, "/take")
-            .query(&query)
-            .send()
-            .await?
-            .json()
+        self.0.get_query("/take", &query).await
     }
 
     /// `POST /take` (public).

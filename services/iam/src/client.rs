@@ -7,6 +7,8 @@
 
 use axum::http::Method;
 use client::{Client, ClientError, Reply};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use crate::domain::account::{Account, Status};
@@ -43,68 +45,38 @@ impl IamClient {
 
     /// `GET /authorize`: the sign-in page (or a refusal page, or a redirect back).
     pub async fn authorize_page(&self, request: &AuthorizeRequest) -> Result<Reply, ClientError> {
-        self.0
-            .request(Method::GET, "/authorize")
-            .query(request)
-            .send_raw()
-            .await
+        self.page("/authorize", request).await
     }
 
     /// `POST /authorize`: the sign-in form; 303 to the client with a code, or a page.
     pub async fn authorize(&self, form: &AuthorizeRequest) -> Result<Reply, ClientError> {
-        self.0
-            .request(Method::POST, "/authorize")
-            .form(form)
-            .send_raw()
-            .await
+        self.submit("/authorize", form).await
     }
 
     /// `POST /token`. Refusals: [`oauth_error`].
     pub async fn token(&self, form: &TokenRequest) -> Result<TokenResponse, ClientError> {
-        self.0
-            .request(Method::POST, "/token")
-            .form(form)
-            .send()
-            .await?
-            .json()
+        self.oauth("/token", form).await
     }
 
     /// `POST /revoke`. Refusals: [`oauth_error`].
     pub async fn revoke(&self, form: &RevokeRequest) -> Result<Revoked, ClientError> {
-        self.0
-            .request(Method::POST, "/revoke")
-            .form(form)
-            .send()
-            .await?
-            .json()
+        self.oauth("/revoke", form).await
     }
 
     /// `GET /logout` (RP-Initiated Logout): a page or a redirect.
     pub async fn logout_page(&self, request: &LogoutRequest) -> Result<Reply, ClientError> {
-        self.0
-            .request(Method::GET, "/logout")
-            .query(request)
-            .send_raw()
-            .await
+        self.page("/logout", request).await
     }
 
     /// `POST /logout`: with a refresh token the web apps' sign-out (JSON), else a page or
     /// a redirect.
     pub async fn logout(&self, form: &LogoutRequest) -> Result<Reply, ClientError> {
-        self.0
-            .request(Method::POST, "/logout")
-            .form(form)
-            .send_raw()
-            .await
+        self.submit("/logout", form).await
     }
 
     /// `GET /federation/start`: 303 to the upstream provider.
     pub async fn federation_start(&self, request: &AuthorizeRequest) -> Result<Reply, ClientError> {
-        self.0
-            .request(Method::GET, "/federation/start")
-            .query(request)
-            .send_raw()
-            .await
+        self.page("/federation/start", request).await
     }
 
     /// `GET /federation/callback`: the upstream's answer; 303 to the client, or a page.
@@ -112,11 +84,7 @@ impl IamClient {
         &self,
         answer: &FederationCallback,
     ) -> Result<Reply, ClientError> {
-        self.0
-            .request(Method::GET, "/federation/callback")
-            .query(answer)
-            .send_raw()
-            .await
+        self.page("/federation/callback", answer).await
     }
 
     /// `GET /userinfo`.
@@ -126,11 +94,7 @@ impl IamClient {
 
     /// `POST /userinfo`.
     pub async fn userinfo_post(&self) -> Result<UserInfo, ClientError> {
-        self.0
-            .request(Method::POST, "/userinfo")
-            .send()
-            .await?
-            .json()
+        self.0.post_empty("/userinfo").await
     }
 
     /// `POST /me/password`.
@@ -147,12 +111,7 @@ impl IamClient {
         new: &NewAccount,
         key: Option<&str>,
     ) -> Result<Account, ClientError> {
-        let request = self.0.request(Method::POST, "/accounts").json(new);
-        let request = match key {
-            Some(key) => request.idempotency_key(key),
-            None => request,
-        };
-        request.send().await?.json()
+        self.0.post_keyed("/accounts", new, key).await
     }
 
     /// `GET /accounts`.
@@ -177,10 +136,8 @@ impl IamClient {
     /// `POST /accounts/{id}/password-link`.
     pub async fn password_link(&self, id: &str) -> Result<PasswordLink, ClientError> {
         self.0
-            .request(Method::POST, &format!("/accounts/{id}/password-link"))
-            .send()
-            .await?
-            .json()
+            .post_empty(&format!("/accounts/{id}/password-link"))
+            .await
     }
 
     /// `POST /service-accounts`.
@@ -193,30 +150,52 @@ impl IamClient {
 
     /// `POST /keys/rotate`.
     pub async fn rotate_keys(&self) -> Result<RotatedKeys, ClientError> {
-        self.0
-            .request(Method::POST, "/keys/rotate")
-            .send()
-            .await?
-            .json()
+        self.0.post_empty("/keys/rotate").await
     }
 
     /// `GET /password?token=`: the set-password page (410 when the link does not work).
     pub async fn password_page(&self, token: &str) -> Result<Reply, ClientError> {
-        self.0
-            .request(Method::GET, "/password")
-            .query(&LinkQuery {
-                token: Some(token.to_owned()),
-            })
-            .send_raw()
-            .await
+        let link = LinkQuery {
+            token: Some(token.to_owned()),
+        };
+        self.page("/password", &link).await
     }
 
     /// `POST /password`: the set-password form; a page whatever happens.
     pub async fn set_password(&self, form: &SetPasswordForm) -> Result<Reply, ClientError> {
+        self.submit("/password", form).await
+    }
+
+    /// `GET path?query` as answered, whatever the status: a page or a redirect.
+    async fn page(&self, path: &str, query: &impl Serialize) -> Result<Reply, ClientError> {
         self.0
-            .request(Method::POST, "/password")
+            .request(Method::GET, path)
+            .query(query)
+            .send_raw()
+            .await
+    }
+
+    /// `POST path` with `form` as answered, whatever the status: a page or a redirect.
+    async fn submit(&self, path: &str, form: &impl Serialize) -> Result<Reply, ClientError> {
+        self.0
+            .request(Method::POST, path)
             .form(form)
             .send_raw()
             .await
+    }
+
+    /// `POST path` with `form` to an OAuth endpoint, answered with a `T` (refusals: see
+    /// [`oauth_error`]).
+    async fn oauth<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        self.0
+            .request(Method::POST, path)
+            .form(form)
+            .send()
+            .await?
+            .json()
     }
 }

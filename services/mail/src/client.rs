@@ -16,7 +16,7 @@
 //! # Ok(()) }
 //! ```
 
-use client::{Client, ClientError, Method};
+use client::{Client, ClientError};
 
 pub use crate::domain::Status;
 pub use crate::routes::messages::{MessageOut, SearchQuery, Submission, Submitted};
@@ -34,12 +34,7 @@ impl MailClient {
 
     /// `GET /messages`: admins search, newest first.
     pub async fn search(&self, query: &SearchQuery) -> Result<Vec<MessageOut>, ClientError> {
-        self.0
-            .request(Method::GET, "/messages")
-            .query(query)
-            .send()
-            .await?
-            .json()
+        self.0.get_query("/messages", query).await
     }
 
     /// `GET /messages/{id}` (any text: one that is no message id is a 404 like any other).
@@ -49,11 +44,7 @@ impl MailClient {
 
     /// `POST /messages/{id}/retry`: a dead message goes back in the queue (204).
     pub async fn retry(&self, id: &str) -> Result<(), ClientError> {
-        self.0
-            .request(Method::POST, &format!("/messages/{id}/retry"))
-            .send()
-            .await?
-            .json()
+        self.0.post_empty(&format!("/messages/{id}/retry")).await
     }
 
     /// `GET /templates`.

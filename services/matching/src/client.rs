@@ -47,11 +47,13 @@ impl MatchingClient {
         sample: &NormalSampleIn,
         key: Option<&str>,
     ) -> Result<(bool, NormalSample), ClientError> {
-        let mut request = self.0.request(Method::POST, "/normal-samples").json(sample);
-        if let Some(key) = key {
-            request = request.idempotency_key(key);
-        }
-        let reply = request.send().await?;
+        let reply = self
+            .0
+            .request(Method::POST, "/normal-samples")
+            .json(sample)
+            .maybe_idempotency_key(key)
+            .send()
+            .await?;
         Ok((created(&reply), reply.json()?))
     }
 
@@ -77,14 +79,13 @@ impl MatchingClient {
         adjustment: &AdjustmentRequest,
         key: Option<&str>,
     ) -> Result<(bool, Adjustment), ClientError> {
-        let mut request = self
+        let reply = self
             .0
             .request(Method::POST, &format!("/normal-samples/{id}/adjustments"))
-            .json(adjustment);
-        if let Some(key) = key {
-            request = request.idempotency_key(key);
-        }
-        let reply = request.send().await?;
+            .json(adjustment)
+            .maybe_idempotency_key(key)
+            .send()
+            .await?;
         Ok((created(&reply), reply.json()?))
     }
 
@@ -95,11 +96,8 @@ impl MatchingClient {
         page: &AdjustmentsPage,
     ) -> Result<Vec<Adjustment>, ClientError> {
         self.0
-            .request(Method::GET, &format!("/normal-samples/{id}/adjustments"))
-            .query(page)
-            .send()
-            .await?
-            .json()
+            .get_query(&format!("/normal-samples/{id}/adjustments"), page)
+            .await
     }
 
     /// `GET /reference-samples/{order_id}`: the order's match and why.

@@ -39,13 +39,7 @@ impl OrderingClient {
         new: &NewServiceType,
         key: Option<&str>,
     ) -> Result<ServiceType, ClientError> {
-        keyed(
-            self.0.request(Method::POST, "/service-types").json(new),
-            key,
-        )
-        .send()
-        .await?
-        .json()
+        self.0.post_keyed("/service-types", new, key).await
     }
 
     /// `GET /service-types`: the catalog by name (retired types too, for staff who ask).
@@ -53,12 +47,8 @@ impl OrderingClient {
         &self,
         include_retired: bool,
     ) -> Result<Vec<ServiceType>, ClientError> {
-        self.0
-            .request(Method::GET, "/service-types")
-            .query(&ServiceTypeListQuery { include_retired })
-            .send()
-            .await?
-            .json()
+        let query = ServiceTypeListQuery { include_retired };
+        self.0.get_query("/service-types", &query).await
     }
 
     /// `PATCH /service-types/{id}` (staff).
@@ -73,10 +63,8 @@ impl OrderingClient {
     /// `POST /service-types/{id}/retire` (staff).
     pub async fn retire_service_type(&self, id: ServiceTypeId) -> Result<ServiceType, ClientError> {
         self.0
-            .request(Method::POST, &format!("/service-types/{id}/retire"))
-            .send()
-            .await?
-            .json()
+            .post_empty(&format!("/service-types/{id}/retire"))
+            .await
     }
 
     /// `POST /orders` (a client): the new order, or with `key` on a retry the first one.
@@ -94,19 +82,17 @@ impl OrderingClient {
         req: &OrderRequest,
         key: Option<&str>,
     ) -> Result<Reply, ClientError> {
-        keyed(self.0.request(Method::POST, "/orders").json(req), key)
+        self.0
+            .request(Method::POST, "/orders")
+            .json(req)
+            .maybe_idempotency_key(key)
             .send()
             .await
     }
 
     /// `GET /orders`: a client's own, or for staff anyone's.
     pub async fn orders(&self, query: &OrderListQuery) -> Result<Vec<Order>, ClientError> {
-        self.0
-            .request(Method::GET, "/orders")
-            .query(query)
-            .send()
-            .await?
-            .json()
+        self.0.get_query("/orders", query).await
     }
 
     /// `GET /orders/{id}`: with its history and check-in deadline, for its parties.
@@ -162,12 +148,7 @@ impl OrderingClient {
 
     /// `GET /jobs` (a worker): its jobs.
     pub async fn jobs(&self, query: &JobsQuery) -> Result<Vec<Order>, ClientError> {
-        self.0
-            .request(Method::GET, "/jobs")
-            .query(query)
-            .send()
-            .await?
-            .json()
+        self.0.get_query("/jobs", query).await
     }
 
     /// `GET /ops/orders` (admin): orders per status.
@@ -183,12 +164,5 @@ impl OrderingClient {
     /// `POST /ops/clock` (admin): moves business time forward and sweeps no-shows.
     pub async fn advance_clock(&self, seconds: i64) -> Result<ClockView, ClientError> {
         self.0.post("/ops/clock", &Advance { seconds }).await
-    }
-}
-
-fn keyed(request: client::RequestBuilder, key: Option<&str>) -> client::RequestBuilder {
-    match key {
-        Some(key) => request.idempotency_key(key),
-        None => request,
     }
 }

@@ -263,12 +263,7 @@ impl ThingsClient {
     }
 
     pub async fn list(&self, query: &ThingQuery) -> Result<Vec<Thing>, ClientError> {
-        self.0
-            .request(Method::GET, "/things")
-            .query(query)
-            .send()
-            .await?
-            .json()
+        self.0.get_query("/things", query).await
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Thing, ClientError> {

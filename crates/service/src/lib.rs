@@ -12,6 +12,7 @@ pub mod client;
 mod context;
 mod openapi;
 pub mod ops;
+mod refused;
 mod section;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ pub use assemble::assemble;
 pub use auth::RouteRule;
 pub use context::Context;
 pub use openapi::openapi;
+pub use refused::Refused;
 pub use section::{Section, SectionError, SectionSpec, parse as parse_section};
 /// Business time (check-in windows, deadlines), one per process, shared by its services.
 pub mod clock;

@@ -3,20 +3,17 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use service::Refused;
 use web::ApiError;
 
 /// Everything IAM can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum IamError {
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{1}")]
-    Conflict(&'static str, String),
-    /// The caller's roles do not allow this (someone else's account).
-    #[error("your roles do not allow this")]
-    Forbidden,
+    /// What every context refuses alike: an invalid field (422 naming it), no such thing
+    /// (404), a move that breaks a rule (409 with `code`), someone else's account (403), a
+    /// reused `Idempotency-Key`.
+    #[error(transparent)]
+    Refused(#[from] Refused),
     /// Too many wrong passwords: blocked for this many more seconds.
     #[error("too many wrong passwords; try again in {0} s")]
     TooManyAttempts(i64),
@@ -24,10 +21,6 @@ pub enum IamError {
     /// problem+json like every MCF API, not RFC 6749 JSON.
     #[error("unknown client_id")]
     UnknownClient,
-    /// An `Idempotency-Key` may not go ahead: used before for another request (422
-    /// `idempotency_key_reused`), or its row failed.
-    #[error(transparent)]
-    Key(#[from] messaging::idempotency::KeyError),
     /// An OAuth 2.0 error (RFC 6749 §5.2), answered as `{error, error_description}`.
     #[error("{error}: {description}")]
     OAuth {
@@ -40,6 +33,7 @@ pub enum IamError {
 }
 
 web::unexpected_from!(IamError: storage::DbError, sqlx::Error, serde_json::Error, reqwest::Error);
+service::refused_from!(IamError: web::text::Invalid, messaging::idempotency::KeyError);
 
 /// How clients authenticate to IAM (RFC 6749 5.2: a 401 names the scheme).
 const CLIENT_CHALLENGE: &str = r#"Basic realm="iam", charset="UTF-8""#;
@@ -64,11 +58,9 @@ pub struct OAuthError {
 }
 
 impl IamError {
+    /// 422 `validation_failed` naming `field`.
     pub fn invalid(field: &str, message: &str) -> Self {
-        IamError::Invalid {
-            field: field.to_owned(),
-            message: message.to_owned(),
-        }
+        Refused::invalid(field, message).into()
     }
 
     /// A failure nobody planned for, described by `message` (an invariant found broken).
@@ -104,30 +96,10 @@ impl IamError {
     }
 }
 
-/// A text check of `web::text` refused a value: the same 422 as any other invalid field.
-impl From<web::text::Invalid> for IamError {
-    fn from(e: web::text::Invalid) -> Self {
-        IamError::Invalid {
-            field: e.field,
-            message: e.message,
-        }
-    }
-}
-
 impl IntoResponse for IamError {
     fn into_response(self) -> Response {
         match self {
-            IamError::Invalid { field, message } => {
-                ApiError::invalid(field, message).into_response()
-            }
-            IamError::NotFound(what) => ApiError::not_found(what).into_response(),
-            IamError::Conflict(code, message) => ApiError::conflict(code, message).into_response(),
-            IamError::Forbidden => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "your roles do not allow this",
-            )
-            .into_response(),
+            IamError::Refused(refused) => refused.into_response(),
             IamError::TooManyAttempts(seconds) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
@@ -146,7 +118,6 @@ impl IntoResponse for IamError {
                 HeaderValue::from_static(CLIENT_CHALLENGE),
             )
             .into_response(),
-            IamError::Key(e) => service::key_refusal(e).into_response(),
             IamError::OAuth {
                 status,
                 error,

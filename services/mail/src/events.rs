@@ -56,7 +56,7 @@ impl Handler for OnMailRequested {
             .await
             .map_err(|e| match e {
                 // A request that can never render is parked for an operator, not retried.
-                MailError::Invalid { field, message } => {
+                MailError::Refused(service::Refused::Invalid { field, message }) => {
                     HandlerError::Rejected(format!("{field}: {message}"))
                 }
                 other => HandlerError::Failed(anyhow::Error::new(other)),

@@ -1,48 +1,32 @@
 use axum::response::{IntoResponse, Response};
+use service::Refused;
 use web::ApiError;
 
 /// What Matching refuses (its domain's answers), or a failure nobody planned for.
 #[derive(Debug, thiserror::Error)]
 pub enum MatchingError {
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// An `Idempotency-Key` may not go ahead: used before for another request (422
-    /// `idempotency_key_reused`), or its row failed.
+    /// What every context refuses alike: an invalid field (422 naming it), no such sample
+    /// (404), a reused `Idempotency-Key`.
     #[error(transparent)]
-    Key(#[from] messaging::idempotency::KeyError),
+    Refused(#[from] Refused),
     #[error(transparent)]
     Unexpected(#[from] web::Unexpected),
 }
 
 web::unexpected_from!(MatchingError: storage::DbError, sqlx::Error, serde_json::Error);
+service::refused_from!(MatchingError: web::text::Invalid, messaging::idempotency::KeyError);
 
 impl MatchingError {
+    /// 422 `validation_failed` naming `field`.
     pub fn invalid(field: impl Into<String>, message: &str) -> Self {
-        MatchingError::Invalid {
-            field: field.into(),
-            message: message.to_owned(),
-        }
-    }
-}
-
-/// A text check of `web::text` refused a value: the same 422 as any other invalid field.
-impl From<web::text::Invalid> for MatchingError {
-    fn from(e: web::text::Invalid) -> Self {
-        MatchingError::Invalid {
-            field: e.field,
-            message: e.message,
-        }
+        Refused::invalid(field, message).into()
     }
 }
 
 impl IntoResponse for MatchingError {
     fn into_response(self) -> Response {
         match self {
-            MatchingError::Invalid { field, message } => ApiError::invalid(field, message),
-            MatchingError::NotFound(what) => ApiError::not_found(what),
-            MatchingError::Key(e) => service::key_refusal(e),
+            MatchingError::Refused(refused) => ApiError::from(refused),
             MatchingError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()

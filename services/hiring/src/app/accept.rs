@@ -1,5 +1,6 @@
 use contracts::hiring::WorkerHired;
 use contracts::{ApplicationId, Envelope, WorkerId};
+use service::Refused;
 use storage::AnyConnection;
 
 use crate::App;
@@ -13,7 +14,7 @@ pub async fn accept(app: &App, id: ApplicationId) -> Result<(Application, Hired)
     let mut work = app.ctx.begin().await?;
     let a = store::application(&mut work, id)
         .await?
-        .ok_or(HiringError::NotFound("application"))?;
+        .ok_or(Refused::NotFound("application"))?;
     let results: Vec<(String, i64)> = store::assignments(&mut work, id)
         .await?
         .into_iter()

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use messaging::idempotency::Keyed;
+use service::Refused;
 
 use super::{Created, request_mail};
 use crate::App;
@@ -38,10 +39,11 @@ pub async fn apply(
     };
     let application = Application::apply(ApplicationId::new(), form);
     if !store::insert_application(&mut work, &application, &photo, app.now()).await? {
-        return Err(HiringError::Conflict(
+        return Err(Refused::conflict(
             "application_open",
-            "an application with this e-mail is already being considered".into(),
-        ));
+            "an application with this e-mail is already being considered",
+        )
+        .into());
     }
     request_mail(
         &mut work,

@@ -3,6 +3,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use contracts::{ApplicationId, TestId};
 use rand::RngCore;
 use serde_json::json;
+use service::Refused;
 
 use super::{link_hash, request_mail};
 use crate::App;
@@ -21,7 +22,7 @@ pub async fn assign_tests(
     let mut work = app.ctx.begin().await?;
     let application = store::application(&mut work, id)
         .await?
-        .ok_or(HiringError::NotFound("application"))?;
+        .ok_or(Refused::NotFound("application"))?;
     let application = application.assign_tests(now + app.config.link_ttl_hours * 3_600_000_000)?;
     for (i, test_id) in test_ids.iter().enumerate() {
         match store::test(&mut work, *test_id).await? {

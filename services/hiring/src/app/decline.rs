@@ -1,5 +1,6 @@
 use contracts::ApplicationId;
 use serde_json::json;
+use service::Refused;
 
 use super::request_mail;
 use crate::App;
@@ -16,7 +17,7 @@ pub async fn decline(
     let mut work = app.ctx.begin().await?;
     let a = store::application(&mut work, id)
         .await?
-        .ok_or(HiringError::NotFound("application"))?;
+        .ok_or(Refused::NotFound("application"))?;
     let declined = a.decline(reason)?;
     if !store::decide(&mut work, &declined, app.now()).await? {
         return Err(HiringError::closed());

@@ -1,4 +1,5 @@
 use contracts::TestId;
+use service::Refused;
 
 use crate::App;
 use crate::domain::{Test, TestSpec};
@@ -10,12 +11,9 @@ pub async fn edit_test(app: &App, id: TestId, spec: TestSpec) -> Result<Test, Hi
     let mut work = app.ctx.begin().await?;
     let existing = store::test(&mut work, id)
         .await?
-        .ok_or(HiringError::NotFound("test"))?;
+        .ok_or(Refused::NotFound("test"))?;
     if existing.retired {
-        return Err(HiringError::Conflict(
-            "test_retired",
-            "a retired test cannot be edited".into(),
-        ));
+        return Err(Refused::conflict("test_retired", "a retired test cannot be edited").into());
     }
     store::save_test(&mut work, id, &spec, app.now()).await?;
     work.commit().await?;

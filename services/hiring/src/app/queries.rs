@@ -1,6 +1,7 @@
 //! What managers read: no decision, no write.
 
 use contracts::ApplicationId;
+use service::Refused;
 
 use crate::App;
 use crate::domain::{Application, Status, Test};
@@ -31,7 +32,7 @@ pub async fn application_detail(
     let mut conn = app.ctx.db.pool().acquire().await?;
     let a = store::application(&mut conn, id)
         .await?
-        .ok_or(HiringError::NotFound("application"))?;
+        .ok_or(Refused::NotFound("application"))?;
     let tests = store::assignments(&mut conn, id).await?;
     Ok((a, tests))
 }
@@ -41,5 +42,5 @@ pub async fn photo(app: &App, id: ApplicationId) -> Result<(Vec<u8>, String), Hi
     let mut conn = app.ctx.db.pool().acquire().await?;
     store::photo(&mut conn, id)
         .await?
-        .ok_or(HiringError::NotFound("application"))
+        .ok_or(Refused::NotFound("application").into())
 }

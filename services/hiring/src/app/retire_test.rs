@@ -1,4 +1,5 @@
 use contracts::TestId;
+use service::Refused;
 
 use crate::App;
 use crate::error::HiringError;
@@ -8,7 +9,7 @@ use crate::store;
 pub async fn retire_test(app: &App, id: TestId) -> Result<(), HiringError> {
     let mut work = app.ctx.begin().await?;
     if !store::retire_test(&mut work, id, app.now()).await? {
-        return Err(HiringError::NotFound("active test"));
+        return Err(Refused::NotFound("active test").into());
     }
     work.commit().await?;
     Ok(())

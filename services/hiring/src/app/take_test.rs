@@ -1,4 +1,5 @@
 use contracts::TestId;
+use service::Refused;
 use storage::AnyConnection;
 
 use super::link_hash;
@@ -32,7 +33,7 @@ pub async fn tests_to_take(
     for assignment in store::assignments(&mut conn, a.id).await? {
         let t = store::test(&mut conn, assignment.test_id)
             .await?
-            .ok_or(HiringError::NotFound("test"))?;
+            .ok_or(Refused::NotFound("test"))?;
         tests.push((t, assignment));
     }
     Ok((a, tests))
@@ -55,10 +56,11 @@ pub async fn take_test(
         .ok_or_else(|| HiringError::invalid("test_id", "not one of your tests"))?;
     let grade = test.spec.grade(answers)?;
     if !store::record(&mut work, application.id, test_id, grade, now).await? {
-        return Err(HiringError::Conflict(
+        return Err(Refused::conflict(
             "already_taken",
-            "this test was already taken (or is not yours)".into(),
-        ));
+            "this test was already taken (or is not yours)",
+        )
+        .into());
     }
     work.commit().await?;
     Ok(())

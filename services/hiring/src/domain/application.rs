@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use contracts::{ApplicationId, WorkerId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use service::Refused;
 
 use crate::error::HiringError;
 
@@ -158,10 +159,11 @@ impl Application {
         worker_id: WorkerId,
     ) -> Result<(Application, Hired), HiringError> {
         if results.is_empty() {
-            return Err(HiringError::Conflict(
+            return Err(Refused::conflict(
                 "no_results",
-                "accept after the candidate has taken at least one test".into(),
-            ));
+                "accept after the candidate has taken at least one test",
+            )
+            .into());
         }
         if self.status != Status::Open {
             return Err(HiringError::closed());
@@ -348,7 +350,7 @@ mod tests {
 
     fn code(e: HiringError) -> &'static str {
         match e {
-            HiringError::Conflict(code, _) => code,
+            HiringError::Refused(Refused::Conflict { code, .. }) => code,
             HiringError::Gone(_) => "gone",
             other => panic!("{other:?}"),
         }

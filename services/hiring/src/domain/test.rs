@@ -164,6 +164,8 @@ pub struct ShownTest {
 
 #[cfg(test)]
 mod tests {
+    use service::Refused;
+
     use super::*;
 
     fn test(answers: &[usize]) -> TestSpec {
@@ -202,7 +204,7 @@ mod tests {
     fn impossible_answers_are_refused_naming_the_answer() {
         let t = test(&[0, 1]).validate().unwrap();
         let field = |r: Result<i64, HiringError>| match r {
-            Err(HiringError::Invalid { field, .. }) => field,
+            Err(HiringError::Refused(Refused::Invalid { field, .. })) => field,
             other => panic!("{other:?}"),
         };
         // Three choices per question: 0..=2.
@@ -219,7 +221,9 @@ mod tests {
         let mut t = test(&[0]);
         t.questions[0].answer = 7;
         match t.validate() {
-            Err(HiringError::Invalid { field, .. }) => assert_eq!(field, "questions[0].answer"),
+            Err(HiringError::Refused(Refused::Invalid { field, .. })) => {
+                assert_eq!(field, "questions[0].answer")
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -14,6 +14,7 @@ use auth::{Access, Role, Routes};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::routing::MethodRouter;
+use service::Refused;
 
 use crate::App;
 use crate::error::HiringError;
@@ -59,5 +60,5 @@ impl Public {
 
 /// A path id that is not a UUID names nothing: "not found", as before ids were typed.
 fn path_id<T: std::str::FromStr>(id: &str, what: &'static str) -> Result<T, HiringError> {
-    id.parse().map_err(|_| HiringError::NotFound(what))
+    id.parse().map_err(|_| Refused::NotFound(what).into())
 }

@@ -2,6 +2,7 @@
 
 use auth::Role;
 use contracts::AccountId;
+use service::Refused;
 
 use crate::domain::account::{Account, Status, parse_roles};
 use crate::error::IamError;
@@ -25,7 +26,7 @@ pub(crate) async fn change_account(
     let mut work = app.ctx.begin().await?;
     let mut account = store::account_by_text(&mut work, id)
         .await?
-        .ok_or(IamError::NotFound("account"))?;
+        .ok_or(Refused::NotFound("account"))?;
     if let Some(roles) = &change.roles {
         account.roles = parse_roles(roles)?;
     }
@@ -38,10 +39,11 @@ pub(crate) async fn change_account(
     if account.id == by
         && (!account.roles.contains(&Role::Admin) || account.status != Status::Active)
     {
-        return Err(IamError::Conflict(
+        return Err(Refused::conflict(
             "self_lockout",
-            "admins cannot remove their own admin role or disable themselves".into(),
-        ));
+            "admins cannot remove their own admin role or disable themselves",
+        )
+        .into());
     }
     app::save_account(app, &mut work, &account).await?;
     if account.status == Status::Disabled {

@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use contracts::AccountId;
+use service::Refused;
 
 use super::guesses::Guesses;
 use crate::domain::account::{Status, check_password};
@@ -26,7 +27,9 @@ pub(crate) async fn change_password(
     new: &str,
 ) -> Result<u64, IamError> {
     check_password(new).map_err(|e| match e {
-        IamError::Invalid { message, .. } => IamError::invalid("new_password", &message),
+        IamError::Refused(Refused::Invalid { message, .. }) => {
+            IamError::invalid("new_password", &message)
+        }
         other => other,
     })?;
     if new == current {
@@ -40,10 +43,10 @@ pub(crate) async fn change_password(
         let account = store::account(&mut conn, who)
             .await?
             .filter(|a| a.status == Status::Active)
-            .ok_or(IamError::NotFound("account"))?;
+            .ok_or(Refused::NotFound("account"))?;
         store::credentials(&mut conn, &account.email)
             .await?
-            .ok_or(IamError::NotFound("account"))?
+            .ok_or(Refused::NotFound("account"))?
     };
     // The sign-in page's budget: both count the same guesses.
     let guesses = Guesses::new(&account.email, peer);

@@ -3,6 +3,7 @@
 //! Their client account is created on the first sign-in.
 
 use auth::Role;
+use service::Refused;
 
 use super::Params;
 use super::sign_in::{Refusal, check_request, issue_code};
@@ -19,7 +20,7 @@ const STATE_TTL_S: i64 = 600;
 /// Where to send the browser for the authorization request `p`: upstream, remembering it.
 pub(crate) async fn start(app: &App, p: &Params) -> Result<String, Refusal> {
     if app.config.upstream.issuer.is_empty() {
-        return Err(IamError::NotFound("federation").into());
+        return Err(IamError::from(Refused::NotFound("federation")).into());
     }
     check_request(app, p).await?;
     let mut request = p.clone();
@@ -83,7 +84,7 @@ async fn find_or_create(app: &App, claims: &UpstreamIdClaims) -> Result<Account,
     if let Some(id) = store::account_of_upstream(&mut work, &subject).await? {
         return store::account(&mut work, id)
             .await?
-            .ok_or(IamError::NotFound("account"));
+            .ok_or(Refused::NotFound("account").into());
     }
     let email = normalize_email(&claims.email)?;
     // The upstream's display name is not ours to refuse (the person would be locked out),

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
 use messaging::Work;
+use service::Refused;
 
 use crate::domain::account::Account;
 use crate::error::IamError;
@@ -48,10 +49,11 @@ pub(crate) async fn add_account(
     match store::insert_account(work, account, password_hash, app.now()).await {
         Ok(()) => {}
         Err(e) if e.is_unique_violation() => {
-            return Err(IamError::Conflict(
+            return Err(Refused::conflict(
                 "email_taken",
                 format!("an account with e-mail {} exists", account.email),
-            ));
+            )
+            .into());
         }
         Err(e) => return Err(e.into()),
     }

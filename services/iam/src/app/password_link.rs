@@ -6,6 +6,7 @@ use contracts::iam::{MailRequest, MailRequested};
 use contracts::{AccountId, Envelope};
 use messaging::Work;
 use serde_json::json;
+use service::Refused;
 
 use crate::domain::account::Account;
 use crate::error::IamError;
@@ -26,7 +27,7 @@ pub(crate) async fn create_link(app: &App, id: &str) -> Result<Link, IamError> {
     let mut work = app.ctx.begin().await?;
     let account = store::account_by_text(&mut work, id)
         .await?
-        .ok_or(IamError::NotFound("account"))?;
+        .ok_or(Refused::NotFound("account"))?;
     let link = new_link(app, &mut work, account.id).await?;
     work.commit().await?;
     Ok(link)

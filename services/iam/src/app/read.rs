@@ -1,6 +1,7 @@
 //! What IAM shows of its accounts (reads only: no unit of work).
 
 use auth::{Principal, Role};
+use service::Refused;
 
 use crate::domain::account::Account;
 use crate::error::IamError;
@@ -16,12 +17,12 @@ pub(crate) async fn accounts(app: &App) -> Result<Vec<Account>, IamError> {
 /// only their own.
 pub(crate) async fn account(app: &App, who: &Principal, id: &str) -> Result<Account, IamError> {
     if who.id.to_string() != id && !who.has(Role::Admin) {
-        return Err(IamError::Forbidden);
+        return Err(Refused::Forbidden("your roles do not allow this").into());
     }
     let mut conn = app.ctx.db.pool().acquire().await?;
     store::account_by_text(&mut conn, id)
         .await?
-        .ok_or(IamError::NotFound("account"))
+        .ok_or(Refused::NotFound("account").into())
 }
 
 /// The bearer's own account (`/userinfo`).
@@ -29,5 +30,5 @@ pub(crate) async fn me(app: &App, who: &Principal) -> Result<Account, IamError> 
     let mut conn = app.ctx.db.pool().acquire().await?;
     store::account(&mut conn, who.id)
         .await?
-        .ok_or(IamError::NotFound("account"))
+        .ok_or(Refused::NotFound("account").into())
 }

@@ -10,6 +10,8 @@
 
 use std::net::IpAddr;
 
+use service::Refused;
+
 use crate::domain::account::check_password;
 use crate::error::IamError;
 use crate::tokens::digest;
@@ -48,7 +50,7 @@ pub(crate) async fn set_password(
         app.link_throttle.fail(peer, now);
         return Ok(Outcome::Gone);
     }
-    if let Err(IamError::Invalid { message, .. }) = check_password(password) {
+    if let Err(IamError::Refused(Refused::Invalid { message, .. })) = check_password(password) {
         return Ok(Outcome::Refused(message));
     }
     let hash = app.passwords.hash(password).await?;

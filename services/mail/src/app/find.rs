@@ -2,6 +2,7 @@
 
 use auth::{Principal, Role};
 use contracts::MessageId;
+use service::Refused;
 
 use crate::App;
 use crate::domain::{Message, Status};
@@ -13,9 +14,9 @@ pub async fn message(app: &App, who: &Principal, id: MessageId) -> Result<Messag
     let mut conn = app.ctx.db.pool().acquire().await?;
     let m = store::get(&mut conn, id)
         .await?
-        .ok_or(MailError::NotFound)?;
+        .ok_or(Refused::NotFound("message"))?;
     if m.sender != who.id.to_string() && !who.has(Role::Admin) {
-        return Err(MailError::NotFound);
+        return Err(Refused::NotFound("message").into());
     }
     Ok(m)
 }

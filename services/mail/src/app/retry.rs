@@ -1,6 +1,7 @@
 //! An operator puts a dead message back in the queue.
 
 use contracts::MessageId;
+use service::Refused;
 
 use crate::App;
 use crate::error::MailError;
@@ -12,10 +13,11 @@ pub async fn retry(app: &App, id: MessageId) -> Result<(), MailError> {
     if !store::retry(&mut work, id, app.ctx.clock.now()).await? {
         let exists = store::get(&mut work, id).await?.is_some();
         return Err(if exists {
-            MailError::NotDead
+            Refused::conflict("not_dead", "only dead messages can be retried")
         } else {
-            MailError::NotFound
-        });
+            Refused::NotFound("message")
+        }
+        .into());
     }
     work.commit().await?;
     app.wake.notify_one();

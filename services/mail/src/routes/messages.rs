@@ -8,6 +8,7 @@ use contracts::MessageId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use service::Refused;
 use web::{Json, Path, Query};
 
 use super::SENDERS;
@@ -145,7 +146,7 @@ async fn submit(
 
 /// A path id: one that is not a message id names no message (404, as any unknown id).
 fn message_id(id: &str) -> Result<MessageId, MailError> {
-    MessageId::parse(id).map_err(|_| MailError::NotFound)
+    MessageId::parse(id).map_err(|_| Refused::NotFound("message").into())
 }
 
 /// `GET /messages/{id}`.

@@ -4,6 +4,7 @@
 use contracts::WorkerId;
 
 use messaging::idempotency::Keyed;
+use service::Refused;
 
 use super::{Answer, Idempotent};
 use crate::App;
@@ -28,7 +29,7 @@ pub async fn adjust(
     store::lock_roster(&mut work).await?;
     let mut sample = store::samples::get(&mut work, worker_id)
         .await?
-        .ok_or(MatchingError::NotFound("normal sample"))?;
+        .ok_or(Refused::NotFound("normal sample"))?;
     let (from, to) = change.apply(&mut sample)?;
     let now = app.ctx.clock.now();
     store::samples::upsert(&mut work, &sample, now).await?;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use contracts::OrderId;
+use service::Refused;
 
 use crate::App;
 use crate::domain::samples::Assignment;
@@ -14,7 +15,7 @@ pub async fn assignment(app: &App, order_id: OrderId) -> Result<Assignment, Matc
     let mut conn = app.ctx.db.pool().acquire().await?;
     store::references::assignment(&mut conn, order_id)
         .await?
-        .ok_or(MatchingError::NotFound("reference sample"))
+        .ok_or(Refused::NotFound("reference sample").into())
 }
 
 /// `GET /ops/reference-samples`: how many orders wait, are assigned, ended, by status.

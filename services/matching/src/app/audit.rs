@@ -1,6 +1,7 @@
 //! The audit of a worker's skill levels, newest first, a page at a time.
 
 use contracts::{AdjustmentId, WorkerId};
+use service::Refused;
 
 use crate::App;
 use crate::domain::adjustments::Adjustment;
@@ -27,7 +28,7 @@ pub async fn adjustments(
     }
     let mut conn = app.ctx.db.pool().acquire().await?;
     if store::samples::get(&mut conn, worker_id).await?.is_none() {
-        return Err(MatchingError::NotFound("normal sample"));
+        return Err(Refused::NotFound("normal sample").into());
     }
     let after = match after {
         None => None,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use contracts::{OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
+use service::Refused;
 use storage::time;
 
 use crate::App;
@@ -58,7 +59,7 @@ pub struct BookingView {
 pub async fn profile(app: &App, id: WorkerId) -> Result<Profile, MatchingError> {
     let mut conn = app.ctx.db.pool().acquire().await?;
     let Some(state) = store::roster::load_one(&mut conn, id).await? else {
-        return Err(MatchingError::NotFound("normal sample"));
+        return Err(Refused::NotFound("normal sample").into());
     };
     let mut bookings = state.bookings;
     bookings.sort_unstable();

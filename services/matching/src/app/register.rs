@@ -6,6 +6,7 @@ use messaging::Work;
 use storage::DbError;
 
 use messaging::idempotency::Keyed;
+use service::Refused;
 
 use super::{Answer, Idempotent};
 use crate::App;
@@ -74,7 +75,7 @@ pub async fn update(
 ) -> Result<NormalSample, MatchingError> {
     let mut work = app.ctx.begin().await?;
     if store::samples::get(&mut work, sample.id).await?.is_none() {
-        return Err(MatchingError::NotFound("normal sample"));
+        return Err(Refused::NotFound("normal sample").into());
     }
     save(
         &mut work,

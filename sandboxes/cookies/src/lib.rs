@@ -8,6 +8,8 @@
 //! the cookie's state for callers that poll; `GET /baked` lists every cookie baked, so a test
 //! can count them.
 //!
+//! `DELETE /cookies/by-key/{key}` cancels a cookie still on its way.
+//!
 //! The same key twice bakes nothing new and answers the same. Faults can be switched on by
 //! flags or at run time (`PUT /faults`): slow answers, 500 after the work was done, a closed
 //! connection without an answer, refusals, duplicate, late or lost callbacks.
@@ -104,6 +106,8 @@ pub enum CookieState {
     Delivered,
     /// The contractor would not bake for this client.
     Refused,
+    /// Canceled by the caller before delivery: it will not come.
+    Canceled,
 }
 
 /// An order as the caller sends it.
@@ -249,11 +253,13 @@ impl Sandbox {
         self.book().faults = faults;
     }
 
-    /// The HTTP API: `POST /cookies`, `GET /cookies/{id}`, `GET /baked`, `GET|PUT /faults`.
+    /// The HTTP API: `POST /cookies`, `GET /cookies/{id}`, `DELETE /cookies/by-key/{key}`,
+    /// `GET /baked`, `GET|PUT /faults`.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/cookies", post(order))
             .route("/cookies/{id}", get(cookie))
+            .route("/cookies/by-key/{key}", axum::routing::delete(cancel))
             .route("/baked", get(baked))
             .route("/faults", get(faults).put(put_faults))
             .with_state(self.clone())
@@ -344,6 +350,9 @@ impl Sandbox {
                 let Some(cookie) = book.cookies.get_mut(&cookie_id) else {
                     return;
                 };
+                if cookie.state == CookieState::Canceled {
+                    return;
+                }
                 cookie.state = CookieState::Delivered;
                 Delivery::from(&*cookie)
             };
@@ -531,6 +540,36 @@ async fn cookie(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Respo
     }
 }
 
+/// `DELETE /cookies/by-key/{key}`: cancels the cookie ordered under `key` while it is on
+/// its way (200 with it, canceled; again: the same); 404 when nothing was baked under the
+/// key, 409 `already_delivered` once it was delivered.
+async fn cancel(State(sandbox): State<Sandbox>, Path(key): Path<String>) -> Response {
+    let mut book = sandbox.book();
+    let Some(id) = book.by_key.get(&key).cloned() else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no cookie under this key",
+        );
+    };
+    let Some(cookie) = book.cookies.get_mut(&id) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no cookie under this key",
+        );
+    };
+    if cookie.state == CookieState::Delivered {
+        return problem(
+            StatusCode::CONFLICT,
+            "already_delivered",
+            "the cookie was delivered already",
+        );
+    }
+    cookie.state = CookieState::Canceled;
+    Json(Delivery::from(&*cookie)).into_response()
+}
+
 async fn baked(State(sandbox): State<Sandbox>) -> Json<Vec<Cookie>> {
     Json(sandbox.baked())
 }
@@ -550,5 +589,128 @@ async fn put_faults(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             "invalid_body",
             &e.to_string(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn sandbox(faults: Faults) -> Sandbox {
+        Sandbox::new(Settings {
+            delay: Duration::from_secs(600),
+            secret: "s".into(),
+            faults,
+        })
+    }
+
+    async fn call(
+        s: &Sandbox,
+        method: &str,
+        uri: &str,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let order = serde_json::json!({"client_name": "Kim", "client_email": "kim@x.test",
+            "order_id": "o-1", "callback_url": "http://127.0.0.1:1/cb"});
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let body = if method == "POST" {
+            Body::from(order.to_string())
+        } else {
+            Body::empty()
+        };
+        let response = s
+            .router()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn given_the_same_key_twice_then_one_cookie_is_baked_and_the_answer_is_the_same() {
+        let s = sandbox(Faults::default());
+        let (first, a) = call(&s, "POST", "/cookies", Some("kit-1")).await;
+        let (second, b) = call(&s, "POST", "/cookies", Some("kit-1")).await;
+        assert_eq!((first, second), (202, 202));
+        assert_eq!(a["cookie_id"], b["cookie_id"]);
+        assert_eq!(s.baked().len(), 1);
+        // And without a key nothing is baked
+        let (status, problem) = call(&s, "POST", "/cookies", None).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (400, Some("idempotency_key_missing"))
+        );
+        assert_eq!(s.baked().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn given_a_500_after_work_for_one_order_then_the_retry_answers_the_baked_cookie() {
+        let s = sandbox(Faults {
+            error_after_work: true,
+            times: Some(1),
+            ..Faults::default()
+        });
+        let (failed, _) = call(&s, "POST", "/cookies", Some("kit-1")).await;
+        let (ok, answer) = call(&s, "POST", "/cookies", Some("kit-1")).await;
+        assert_eq!((failed, ok), (500, 202));
+        assert_eq!(s.baked().len(), 1);
+        assert_eq!(
+            answer["cookie_id"].as_str(),
+            Some(s.baked()[0].cookie_id.as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_refusal_then_nothing_is_baked_and_the_key_may_be_tried_again() {
+        let s = sandbox(Faults {
+            refuse: true,
+            times: Some(1),
+            ..Faults::default()
+        });
+        let (refused, problem) = call(&s, "POST", "/cookies", Some("kit-1")).await;
+        assert_eq!(
+            (refused, problem["code"].as_str()),
+            (422, Some("cannot_bake"))
+        );
+        assert!(s.baked().is_empty());
+        let (ok, _) = call(&s, "POST", "/cookies", Some("kit-1")).await;
+        assert_eq!(ok, 202);
+        assert_eq!(s.baked().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn given_a_cookie_on_its_way_when_canceled_then_it_shows_canceled() {
+        let s = sandbox(Faults::default());
+        let (_, accepted) = call(&s, "POST", "/cookies", Some("kit-1")).await;
+        let (status, canceled) = call(&s, "DELETE", "/cookies/by-key/kit-1", None).await;
+        assert_eq!(
+            (status, canceled["state"].as_str()),
+            (200, Some("canceled"))
+        );
+        let id = accepted["cookie_id"].as_str().unwrap();
+        let (_, shown) = call(&s, "GET", &format!("/cookies/{id}"), None).await;
+        assert_eq!(shown["state"].as_str(), Some("canceled"));
+        let (unknown, _) = call(&s, "DELETE", "/cookies/by-key/kit-2", None).await;
+        assert_eq!(unknown, 404);
+    }
+
+    #[test]
+    fn a_signature_is_the_hex_hmac_sha256_of_the_body() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
+        assert_eq!(
+            sign("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

@@ -1,6 +1,11 @@
-//! What both benchmarks share: starting the whole system in-process in either mode (in
+//! What the benchmarks share: starting the whole system in-process in either mode (in
 //! distributed mode with its own durable PostgreSQL and NATS), signing in as the first
-//! admin, and reading this process's memory figures.
+//! admin, reading this process's memory figures, and for the floods, counting answers by
+//! status ([`Tally`]) while timing a probe ([`probe_until`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use mcf::Config;
@@ -113,7 +118,6 @@ fn web_redirect(config: &Config) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("iam.web_redirect_uris is empty"))
 }
 
-/// A `/proc/self/status` figure in KiB (`VmHWM` peak, `VmRSS` now); 0 where /proc is missing.
 /// The `q` quantile (0..=1) of `sorted` samples (ascending), by rank; NaN when empty.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted
@@ -122,6 +126,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// A `/proc/self/status` figure in KiB (`VmHWM` peak, `VmRSS` now); 0 where /proc is missing.
 pub fn memory_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -131,4 +136,83 @@ pub fn memory_kib(field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// How a flood was answered: a count per status of interest, and one for the rest
+/// (other statuses and requests that got no answer). Cheap to clone: every flooder counts
+/// into the same one, without a lock.
+#[derive(Clone)]
+pub struct Tally {
+    statuses: &'static [u16],
+    /// One per status, then "other".
+    counts: Arc<[AtomicU64]>,
+}
+
+impl Tally {
+    /// Counts `statuses` apart; anything else is "other".
+    pub fn new(statuses: &'static [u16]) -> Self {
+        let counts = (0..=statuses.len()).map(|_| AtomicU64::new(0)).collect();
+        Tally { statuses, counts }
+    }
+
+    /// Counts one answer: its status, or none when the request failed.
+    pub fn count(&self, status: Option<u16>) {
+        let slot = status
+            .and_then(|s| self.statuses.iter().position(|&known| known == s))
+            .unwrap_or(self.statuses.len());
+        self.counts[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many answers had `status` (one of those counted apart).
+    pub fn of(&self, status: u16) -> u64 {
+        let slot = self.statuses.iter().position(|&s| s == status);
+        slot.map_or(0, |slot| self.counts[slot].load(Ordering::Relaxed))
+    }
+
+    /// How many had another status or no answer.
+    pub fn other(&self) -> u64 {
+        self.counts[self.statuses.len()].load(Ordering::Relaxed)
+    }
+}
+
+/// What a probe measured while a flood ran: the latencies of the calls that succeeded (ms,
+/// ascending) and how many did not.
+pub struct Probed {
+    pub latencies_ms: Vec<f64>,
+    pub failed: u64,
+}
+
+impl Probed {
+    /// The `q` quantile of the latencies (see [`quantile`]).
+    pub fn quantile(&self, q: f64) -> f64 {
+        quantile(&self.latencies_ms, q)
+    }
+}
+
+/// Calls `probe` (`Ok(true)`: it succeeded) again and again, `pause` apart, until `end`,
+/// timing each call. An `Err` stops the benchmark.
+pub async fn probe_until<F, Fut>(
+    end: Instant,
+    pause: Duration,
+    mut probe: F,
+) -> anyhow::Result<Probed>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let mut probed = Probed {
+        latencies_ms: Vec::new(),
+        failed: 0,
+    };
+    while Instant::now() < end {
+        let t = Instant::now();
+        if probe().await? {
+            probed.latencies_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        } else {
+            probed.failed += 1;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    probed.latencies_ms.sort_by(f64::total_cmp);
+    Ok(probed)
 }

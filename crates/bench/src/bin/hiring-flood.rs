@@ -3,11 +3,9 @@
 //! JSON: accepted, rejected (429), shed (503), the manager API's p99 during the flood, and
 //! the server's memory growth. Not a test: nothing asserts on time.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::{Bench, Mode, memory_kib};
+use bench::{Bench, Mode, Tally, memory_kib, probe_until};
 use clap::Parser;
 use serde_json::{Value, json};
 
@@ -40,13 +38,13 @@ async fn main() -> anyhow::Result<()> {
     let mut phases = serde_json::Map::new();
     for (name, many) in [("one_source", false), ("many_sources", true)] {
         let rss_before = memory_kib("VmRSS");
-        let counts: Arc<[AtomicU64; 4]> = Arc::new(Default::default());
+        let tally = Tally::new(&[202, 429, 503]);
         let end = Instant::now() + Duration::from_secs_f64(args.seconds);
         let mut flooders = Vec::new();
         for worker in 0..args.concurrency {
             let http = http.clone();
             let url = format!("{base}/api/hiring/applications");
-            let counts = counts.clone();
+            let tally = tally.clone();
             flooders.push(tokio::spawn(async move {
                 let mut i = 0u64;
                 while Instant::now() < end {
@@ -60,45 +58,34 @@ async fn main() -> anyhow::Result<()> {
                         let ip = format!("10.{}.{}.{}", worker % 250, (i / 250) % 250, i % 250);
                         req = req.header("x-forwarded-for", ip);
                     }
-                    let slot = match req.send().await.map(|r| r.status().as_u16()) {
-                        Ok(202) => 0,
-                        Ok(429) => 1,
-                        Ok(503) => 2,
-                        _ => 3,
-                    };
-                    counts[slot].fetch_add(1, Ordering::Relaxed);
+                    tally.count(req.send().await.ok().map(|r| r.status().as_u16()));
                 }
             }));
         }
         // The manager API, meanwhile.
-        let mut latencies = Vec::new();
-        while Instant::now() < end {
-            let t = Instant::now();
+        let (http, base, admin) = (&http, &base, &admin);
+        let manager = probe_until(end, Duration::from_millis(20), || async move {
             let r = http
                 .get(format!("{base}/api/hiring/applications?per_page=10"))
-                .bearer_auth(&admin)
+                .bearer_auth(admin)
                 .send()
                 .await?;
-            if r.status().is_success() {
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            anyhow::Ok(r.status().is_success())
+        })
+        .await?;
         for f in flooders {
             f.await?;
         }
-        latencies.sort_by(f64::total_cmp);
-        let p = |q: f64| bench::quantile(&latencies, q);
         phases.insert(
             name.into(),
             json!({
-                "accepted": counts[0].load(Ordering::Relaxed),
-                "rejected_429": counts[1].load(Ordering::Relaxed),
-                "shed_503": counts[2].load(Ordering::Relaxed),
-                "other": counts[3].load(Ordering::Relaxed),
-                "manager_api_requests": latencies.len(),
-                "manager_api_p50_ms": p(0.5),
-                "manager_api_p99_ms": p(0.99),
+                "accepted": tally.of(202),
+                "rejected_429": tally.of(429),
+                "shed_503": tally.of(503),
+                "other": tally.other(),
+                "manager_api_requests": manager.latencies_ms.len(),
+                "manager_api_p50_ms": manager.quantile(0.5),
+                "manager_api_p99_ms": manager.quantile(0.99),
                 "rss_growth_mib": (memory_kib("VmRSS") as f64 - rss_before as f64) / 1024.0,
             }),
         );

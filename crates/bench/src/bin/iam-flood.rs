@@ -9,11 +9,9 @@
 //! may never take the hashing pool's last slot. Prints JSON. Not a test: nothing asserts.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::{Bench, Mode};
+use bench::{Bench, Mode, Tally, probe_until};
 use clap::Parser;
 use serde_json::{Value, json};
 
@@ -72,8 +70,7 @@ async fn main() -> anyhow::Result<()> {
         ("bad_links_many_sources", Flood::BadLinksManySources),
         ("new_password_hashes", Flood::NewPasswords),
     ] {
-        // [200, 201, 410, 429, other]
-        let counts: Arc<[AtomicU64; 5]> = Arc::new(Default::default());
+        let tally = Tally::new(&[200, 201, 410, 429]);
         let flooders = if flood == Flood::Nothing {
             0
         } else if flood == Flood::NewPasswords {
@@ -102,8 +99,8 @@ async fn main() -> anyhow::Result<()> {
         let end = Instant::now() + Duration::from_secs_f64(args.seconds);
         let mut tasks = Vec::new();
         for (worker, sources) in sources.into_iter().enumerate() {
-            let (http, base, admin, counts) =
-                (http.clone(), base.clone(), admin.clone(), counts.clone());
+            let (http, base, admin, tally) =
+                (http.clone(), base.clone(), admin.clone(), tally.clone());
             tasks.push(tokio::spawn(async move {
                 let mut i = 0u64;
                 while Instant::now() < end {
@@ -126,47 +123,33 @@ async fn main() -> anyhow::Result<()> {
                         }
                         _ => set_password(&http, &base, worker, i).await,
                     };
-                    let slot = match sent.map(|r| r.status().as_u16()) {
-                        Ok(200) => 0,
-                        Ok(201) => 1,
-                        Ok(410) => 2,
-                        Ok(429) => 3,
-                        _ => 4,
-                    };
-                    counts[slot].fetch_add(1, Ordering::Relaxed);
+                    tally.count(sent.ok().map(|r| r.status().as_u16()));
                 }
             }));
         }
         // Meanwhile, a person signs in again and again.
-        let mut latencies = Vec::new();
-        let mut failed = 0u64;
-        while Instant::now() < end {
-            let t = Instant::now();
-            match bench.login(USER, PASSWORD).await {
-                Ok(_) => latencies.push(t.elapsed().as_secs_f64() * 1000.0),
-                Err(_) => failed += 1,
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let bench = &bench;
+        let sign_ins = probe_until(end, Duration::from_millis(50), || async move {
+            anyhow::Ok(bench.login(USER, PASSWORD).await.is_ok())
+        })
+        .await?;
         for t in tasks {
             t.await?;
         }
-        latencies.sort_by(f64::total_cmp);
-        let p = |q: f64| bench::quantile(&latencies, q);
-        let n = |slot: usize| counts[slot].load(Ordering::Relaxed);
+        let n = |status| tally.of(status);
         phases.insert(
             name.into(),
             json!({
                 "flooders": flooders,
                 "flood_answers": {
-                    "200": n(0), "201": n(1), "410_gone": n(2), "429_throttled": n(3),
-                    "other": n(4),
+                    "200": n(200), "201": n(201), "410_gone": n(410), "429_throttled": n(429),
+                    "other": tally.other(),
                 },
-                "sign_ins": latencies.len(),
-                "sign_ins_failed": failed,
-                "sign_in_p50_ms": p(0.5),
-                "sign_in_p99_ms": p(0.99),
-                "sign_in_max_ms": latencies.last().copied().unwrap_or(f64::NAN),
+                "sign_ins": sign_ins.latencies_ms.len(),
+                "sign_ins_failed": sign_ins.failed,
+                "sign_in_p50_ms": sign_ins.quantile(0.5),
+                "sign_in_p99_ms": sign_ins.quantile(0.99),
+                "sign_in_max_ms": sign_ins.latencies_ms.last().copied().unwrap_or(f64::NAN),
             }),
         );
         // Let throttles and queues settle between phases.

@@ -23,6 +23,10 @@ pub struct MessagingConfig {
     /// JetStream: deliveries one consumer handles at the same time (per process). The
     /// embedded bus delivers in log order, one at a time.
     pub consumer_concurrency: usize,
+    /// Deliveries a consumer applies in one transaction at most (each under its own
+    /// savepoint): one durable write for the batch instead of one per event. A batch takes
+    /// what is ready; an idle consumer still applies a lone event at once.
+    pub consumer_batch: usize,
     /// How long published outbox rows, inbox ids and embedded-bus events are kept, hours.
     /// Inbox ids must outlive any redelivery, so keep this well above the NATS duplicate
     /// window and the longest outage you expect to recover from.
@@ -43,6 +47,7 @@ impl Default for MessagingConfig {
             nats_duplicate_window_s: 120,
             nats_ack_wait_s: 30,
             consumer_concurrency: 8,
+            consumer_batch: 64,
             retention_hours: 168,
             crash_at: String::new(),
         }

@@ -110,6 +110,11 @@ impl Consumer {
         &self.name
     }
 
+    /// The most deliveries [`Consumer::process_batch`] should be handed at once.
+    pub fn batch_size(&self) -> usize {
+        self.config.consumer_batch.max(1)
+    }
+
     /// Handles delivery number `attempt` (from 1) of `body`.
     pub async fn process(&self, body: &[u8], attempt: i64) -> Disposition {
         let envelope: Envelope = match serde_json::from_slice(body) {
@@ -119,9 +124,7 @@ impl Consumer {
                 return self.park(body, None, &error, attempt).await;
             }
         };
-        let span = tracing::info_span!("event", consumer = %self.name, event_id = %envelope.id,
-            event_type = %envelope.event_type, correlation_id = %envelope.correlation_id,
-            traceparent = envelope.traceparent.as_deref().unwrap_or(""), attempt);
+        let span = self.span(&envelope, attempt);
         // A handler that panics is a failed delivery like any other (retried, then parked):
         // the transaction is dropped (rolled back) and the consumer goes on with the next
         // event, instead of the panic ending the consumer task on every redelivery.
@@ -157,6 +160,18 @@ impl Consumer {
     /// transaction. Returns `false` for a duplicate.
     pub(crate) async fn apply(&self, envelope: &Envelope) -> Result<bool, HandlerError> {
         let mut work = self.outbox.begin(&self.db).await?;
+        if !self.record(&mut work, envelope).await? {
+            work.rollback().await?;
+            tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
+            return Ok(false);
+        }
+        self.handler.handle(&mut work, envelope).await?;
+        work.commit().await?;
+        Ok(true)
+    }
+
+    /// Writes the event's inbox row; `false` when it is there already (a duplicate).
+    async fn record(&self, work: &mut Work, envelope: &Envelope) -> Result<bool, HandlerError> {
         let fresh = storage::query(
             "INSERT INTO inbox (consumer, event_id, event_type, applied_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, event_id) DO NOTHING",
@@ -165,19 +180,107 @@ impl Consumer {
         .bind(envelope.id.to_string())
         .bind(&envelope.event_type)
         .bind(storage::now_micros())
-        .execute(&mut *work)
+        .execute(&mut **work)
         .await
         .map_err(storage::DbError::from)?
         .rows_affected()
             == 1;
-        if !fresh {
-            work.rollback().await?;
-            tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
-            return Ok(false);
+        Ok(fresh)
+    }
+
+    /// Handles a batch of deliveries (`(body, attempt)`, in delivery order) with one commit:
+    /// each event is applied under its own savepoint with its inbox row, so the batch costs
+    /// one durable write however many events it holds.
+    ///
+    /// Returns the dispositions of a prefix of `deliveries`, in order: it stops after the
+    /// first delivery that is not done (a retry), so a caller that keeps per-aggregate order
+    /// retries that one before going on with the rest. An event that fails inside the batch
+    /// is rolled back to its savepoint, the events before it commit, and it is then handled
+    /// alone by [`Consumer::process`] (its retries, dead letter and panic handling), so one
+    /// bad event neither spoils nor delays the others.
+    pub async fn process_batch(&self, deliveries: &[(&[u8], i64)]) -> Vec<Disposition> {
+        let mut done = Vec::with_capacity(deliveries.len());
+        while done.len() < deliveries.len() {
+            let rest = &deliveries[done.len()..];
+            let applied = self.apply_run(rest).await;
+            done.extend(std::iter::repeat_n(Disposition::Done, applied));
+            if let Some(&(body, attempt)) = rest.get(applied) {
+                let disposition = self.process(body, attempt).await;
+                done.push(disposition);
+                if disposition != Disposition::Done {
+                    break;
+                }
+            }
         }
-        self.handler.handle(&mut work, envelope).await?;
-        work.commit().await?;
-        Ok(true)
+        done
+    }
+
+    /// Applies the longest prefix of `deliveries` that goes through cleanly in one
+    /// transaction and commits it; returns its length (0 when the first one needs handling
+    /// alone, or the commit failed).
+    async fn apply_run(&self, deliveries: &[(&[u8], i64)]) -> usize {
+        let Ok(mut work) = self.outbox.begin(&self.db).await else {
+            return 0;
+        };
+        let mut applied = 0;
+        for &(body, attempt) in deliveries {
+            let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+                break;
+            };
+            let span = self.span(&envelope, attempt);
+            let Ok(savepoint) = work.savepoint().await else {
+                return 0;
+            };
+            let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                tracing::Instrument::instrument(self.apply_within(&mut work, &envelope), span),
+            ))
+            .await;
+            match outcome {
+                Ok(Ok(())) => {
+                    if work.release(savepoint).await.is_err() {
+                        return 0;
+                    }
+                    applied += 1;
+                    self.faults.hit(points::CONSUMER_IN_BATCH);
+                }
+                Ok(Err(_)) => {
+                    // Handled alone next, where its error is reported, retried or parked.
+                    if work.rollback_to(savepoint).await.is_err() {
+                        return 0;
+                    }
+                    break;
+                }
+                // A panic may have left a statement half-done on the connection: drop the
+                // whole transaction; everything is handled again, the panicking one alone.
+                Err(_) => return 0,
+            }
+        }
+        if applied == 0 {
+            return 0;
+        }
+        match work.commit().await {
+            Ok(()) => applied,
+            Err(e) => {
+                tracing::warn!(consumer = %self.name, error = %e, "a batch did not commit; handling its events one by one");
+                0
+            }
+        }
+    }
+
+    /// One delivery inside a batch's transaction: its inbox row, then (if new) the handler.
+    async fn apply_within(&self, work: &mut Work, envelope: &Envelope) -> Result<(), HandlerError> {
+        if self.record(work, envelope).await? {
+            self.handler.handle(work, envelope).await?;
+        } else {
+            tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
+        }
+        Ok(())
+    }
+
+    fn span(&self, envelope: &Envelope, attempt: i64) -> tracing::Span {
+        tracing::info_span!("event", consumer = %self.name, event_id = %envelope.id,
+            event_type = %envelope.event_type, correlation_id = %envelope.correlation_id,
+            traceparent = envelope.traceparent.as_deref().unwrap_or(""), attempt)
     }
 
     /// Called between a committed effect and the acknowledgement (a crash point).

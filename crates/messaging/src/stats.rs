@@ -16,6 +16,13 @@ pub struct MessagingStats {
     pub inbox_by_consumer: BTreeMap<String, i64>,
     /// Dead letters not yet replayed.
     pub dead_letters_pending: i64,
+    /// SQLite: write transactions committed since the process started...
+    #[serde(default)]
+    pub write_transactions: Option<u64>,
+    /// ...and the commits (fsyncs) they took: under load one group commit serves many
+    /// writers. Both `null` on PostgreSQL.
+    #[serde(default)]
+    pub commits: Option<u64>,
 }
 
 /// Reads the counters.
@@ -32,6 +39,8 @@ pub async fn read(db: &Db) -> Result<MessagingStats, DbError> {
         )
         .fetch_one(pool)
         .await?,
+        write_transactions: db.write_stats().map(|(writers, _)| writers),
+        commits: db.write_stats().map(|(_, commits)| commits),
         ..Default::default()
     };
     for r in storage::query("SELECT event_type, COUNT(*) AS n FROM outbox GROUP BY event_type")

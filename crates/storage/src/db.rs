@@ -5,9 +5,9 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::DbError;
+use crate::group::{Group, Member};
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,46 +91,66 @@ impl Migrations {
 
 /// A service's database: a connection pool plus the backend it talks to.
 ///
-/// Cheap to clone. On SQLite, write transactions are serialized in-process by a semaphore
-/// and start with `BEGIN IMMEDIATE`, so a read-then-write transaction never fails to upgrade
-/// its lock and writers queue without the busy handler's sleep-and-retry.
+/// Cheap to clone. On SQLite, write transactions take turns in-process (first come, first
+/// served) inside a group transaction begun with `BEGIN IMMEDIATE`, so a read-then-write
+/// transaction never fails to upgrade its lock, writers queue without the busy handler's
+/// sleep-and-retry, and a burst of writers shares one commit (module `group`).
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    writer: Option<Arc<Semaphore>>,
+    /// SQLite: the group its write transactions share commits in.
+    group: Option<Arc<Group>>,
 }
 
 /// A write transaction. Dereferences to the connection, so `&mut *tx` is an executor.
+///
+/// On SQLite it is one writer's turn in a group transaction (module `group`): its changes
+/// are atomic (a savepoint) and [`Tx::commit`] returns once the group's commit made them
+/// durable; on PostgreSQL it is a transaction of its own.
 pub struct Tx {
-    inner: Transaction<'static, Any>,
-    _writer: Option<OwnedSemaphorePermit>,
+    inner: Inner,
+}
+
+enum Inner {
+    Own(Transaction<'static, Any>),
+    Member(Member),
 }
 
 impl Tx {
     /// Commits; nothing is visible to others before this returns `Ok`.
     pub async fn commit(self) -> Result<(), DbError> {
-        self.inner.commit().await?;
-        Ok(())
+        match self.inner {
+            Inner::Own(tx) => Ok(tx.commit().await?),
+            Inner::Member(m) => m.commit().await,
+        }
     }
 
     /// Rolls back explicitly (dropping a `Tx` also rolls back).
     pub async fn rollback(self) -> Result<(), DbError> {
-        self.inner.rollback().await?;
-        Ok(())
+        match self.inner {
+            Inner::Own(tx) => Ok(tx.rollback().await?),
+            Inner::Member(m) => m.rollback().await,
+        }
     }
 }
 
 impl Deref for Tx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        &self.inner
+        match &self.inner {
+            Inner::Own(tx) => tx,
+            Inner::Member(m) => m.conn(),
+        }
     }
 }
 
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.inner
+        match &mut self.inner {
+            Inner::Own(tx) => tx,
+            Inner::Member(m) => m.conn_mut(),
+        }
     }
 }
 
@@ -170,11 +190,11 @@ impl Db {
             })
             .connect(url)
             .await?;
-        let writer = (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1)));
+        let group = (backend == Backend::Sqlite).then(Group::start);
         Ok(Db {
             pool,
             backend,
-            writer,
+            group,
         })
     }
 
@@ -186,26 +206,19 @@ impl Db {
         Ok(())
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction (on SQLite, the next turn of its group: see [`Tx`]).
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        match &self.writer {
-            Some(writer) => {
-                let permit = writer
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the writer semaphore is never closed");
-                let inner = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx {
-                    inner,
-                    _writer: Some(permit),
-                })
-            }
-            None => Ok(Tx {
-                inner: self.pool.begin().await?,
-                _writer: None,
-            }),
-        }
+        let inner = match &self.group {
+            Some(group) => Inner::Member(group.begin(&self.pool).await?),
+            None => Inner::Own(self.pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// On SQLite, (write transactions committed, `COMMIT`s made) since the database was
+    /// opened: how many writers a commit (an fsync) served on average. `None` on PostgreSQL.
+    pub fn write_stats(&self) -> Option<(u64, u64)> {
+        self.group.as_ref().map(|g| g.stats())
     }
 
     /// The pool, for reads outside a transaction.

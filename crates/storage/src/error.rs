@@ -11,6 +11,10 @@ pub enum DbError {
     /// A migration failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The shared commit of a SQLite write group failed (or the database closed first):
+    /// nothing of this transaction was kept.
+    #[error("the group commit failed: {0}")]
+    GroupCommit(String),
     /// Creating the directory for a SQLite file failed.
     #[error("cannot create {path}: {source}")]
     Io {

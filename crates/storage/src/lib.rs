@@ -8,6 +8,7 @@
 
 mod db;
 mod error;
+mod group;
 pub mod objects;
 pub mod schema;
 

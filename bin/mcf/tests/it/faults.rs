@@ -63,6 +63,12 @@ pub async fn crash_after_effect(mode: Mode) {
     crash_at(mode, "matching", "consumer.after_effect", 3).await;
 }
 
+/// A consumer applied some events of a batch under their savepoints and dies before the
+/// batch's commit: none of them is kept, all are delivered again and applied once.
+pub async fn crash_in_batch(mode: Mode) {
+    crash_at(mode, "matching", "consumer.in_batch", 3).await;
+}
+
 /// kill -9 of a process in the middle of the flow, then a restart on the same data.
 pub async fn kill_mid_flow(mode: Mode) {
     let mut c = Cluster::start(mode).await;

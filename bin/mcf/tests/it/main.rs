@@ -44,6 +44,7 @@ both_modes! {
     crash_between_commit_and_publish_loses_nothing => crate::faults::crash_before_publish;
     crash_between_publish_and_marking_sent_doubles_nothing => crate::faults::crash_after_publish;
     crash_between_effect_and_ack_doubles_nothing => crate::faults::crash_after_effect;
+    crash_inside_a_batch_before_its_commit_loses_nothing => crate::faults::crash_in_batch;
     killing_a_process_mid_flow_loses_nothing => crate::faults::kill_mid_flow;
     sign_in_with_authorization_code_and_pkce => crate::iam::sign_in_with_code_and_pkce;
     refresh_tokens_rotate_and_reuse_revokes_the_family => crate::iam::refresh_rotation_and_reuse_detection;

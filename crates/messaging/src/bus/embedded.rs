@@ -139,44 +139,68 @@ impl EmbeddedBus {
         .await?;
         let rows = storage::query(
             "SELECT seq, subject, body FROM bus_events WHERE seq > $1 AND stream = $2 \
-             ORDER BY seq LIMIT 256",
+             ORDER BY seq LIMIT $3",
         )
         .bind(position)
         .bind(&sub.source)
+        .bind(i64::try_from(consumer.batch_size()).unwrap_or(256))
         .fetch_all(self.db.pool())
         .await?;
         if rows.is_empty() {
             return Ok(false);
         }
         // The cursor is written once per batch, after every effect in it committed: a crash
-        // mid-batch redelivers the batch's head, which the inbox turns into no-ops. This
-        // saves a durable write per event.
-        let mut done = position;
-        for row in rows {
-            let seq: i64 = row.get("seq");
-            let subject: String = row.get("subject");
-            if sub.event_types.contains(&subject) {
-                let body: String = row.get("body");
-                let mut attempt = 1;
-                loop {
-                    match consumer.process(body.as_bytes(), attempt).await {
-                        Disposition::Done => break,
-                        Disposition::Retry(delay) => {
+        // mid-batch redelivers the batch's head, which the inbox turns into no-ops. The
+        // events themselves are applied a run at a time in one transaction each
+        // (`Consumer::process_batch`), so a batch costs a couple of durable writes, not one
+        // per event. Order is kept: an event that must be retried is retried (blocking the
+        // ones after it) before the rest of the batch goes on.
+        let last = rows
+            .last()
+            .map(|r| r.get::<i64, _>("seq"))
+            .unwrap_or(position);
+        let wanted: Vec<(i64, String)> = rows
+            .into_iter()
+            .filter(|r| sub.event_types.contains(&r.get::<String, _>("subject")))
+            .map(|r| (r.get("seq"), r.get("body")))
+            .collect();
+        let mut next = 0;
+        while next < wanted.len() {
+            let deliveries: Vec<(&[u8], i64)> = wanted[next..]
+                .iter()
+                .map(|(_, body)| (body.as_bytes(), 1))
+                .collect();
+            let dispositions = consumer.process_batch(&deliveries).await;
+            for d in &dispositions {
+                match *d {
+                    Disposition::Done => consumer.before_ack(),
+                    Disposition::Retry(delay) => {
+                        // Retry this one alone until it is done, then go on with the rest.
+                        let (seq, body) = &wanted[next + dispositions.len() - 1];
+                        let mut attempt = 1;
+                        let mut delay = delay;
+                        loop {
                             if *shutdown.borrow() {
-                                if done > position {
-                                    self.set_cursor(&sub.consumer, done).await?;
+                                // Everything before it is done: resume from it next time.
+                                if seq - 1 > position {
+                                    self.set_cursor(&sub.consumer, seq - 1).await?;
                                 }
                                 return Ok(true);
                             }
                             tokio::time::sleep(delay.min(Duration::from_secs(60))).await;
                             attempt += 1;
+                            match consumer.process(body.as_bytes(), attempt).await {
+                                Disposition::Done => break,
+                                Disposition::Retry(d) => delay = d,
+                            }
                         }
+                        consumer.before_ack();
                     }
                 }
-                consumer.before_ack();
             }
-            done = seq;
+            next += dispositions.len();
         }
+        let done = last;
         self.set_cursor(&sub.consumer, done).await?;
         Ok(true)
     }

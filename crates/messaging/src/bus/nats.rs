@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage, stream};
 use contracts::Envelope;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use tokio::sync::{Mutex, watch};
 
 use super::{BusError, Subscription};
@@ -177,22 +177,44 @@ impl NatsBus {
             .messages()
             .await
             .map_err(BusError::nats)?;
-        // Deliveries are handled concurrently: each is applied in its own transaction and
-        // acknowledged on its own, and consumers tolerate any order anyway.
+        // Deliveries are taken in chunks of whatever is ready (up to `consumer_batch`) and a
+        // chunk is applied with one commit (`Consumer::process_batch`); chunks are handled
+        // concurrently and each delivery is acknowledged on its own after its chunk
+        // committed. Order across deliveries is not kept on NATS (consumers tolerate any).
+        let batch = config.consumer_batch.max(1);
         messages
-            .map_err(BusError::nats)
-            .try_for_each_concurrent(config.consumer_concurrency.max(1), |msg| async move {
-                let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
-                match consumer.process(&msg.payload, attempt).await {
-                    Disposition::Done => {
-                        consumer.before_ack();
-                        msg.double_ack().await.map_err(BusError::nats)
-                    }
-                    Disposition::Retry(delay) => msg
-                        .ack_with(AckKind::Nak(Some(delay)))
-                        .await
-                        .map_err(BusError::nats),
+            .ready_chunks(batch)
+            .map(Ok::<_, BusError>)
+            .try_for_each_concurrent(config.consumer_concurrency.max(1), |chunk| async move {
+                let msgs = chunk
+                    .into_iter()
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(BusError::nats)?;
+                let deliveries: Vec<(&[u8], i64)> = msgs
+                    .iter()
+                    .map(|m| (&m.payload[..], m.info().map(|i| i.delivered).unwrap_or(1)))
+                    .collect();
+                let mut dispositions = Vec::with_capacity(msgs.len());
+                while dispositions.len() < deliveries.len() {
+                    dispositions.extend(
+                        consumer
+                            .process_batch(&deliveries[dispositions.len()..])
+                            .await,
+                    );
                 }
+                let acks = msgs.iter().zip(dispositions).map(|(msg, d)| async move {
+                    match d {
+                        Disposition::Done => {
+                            consumer.before_ack();
+                            msg.double_ack().await.map_err(BusError::nats)
+                        }
+                        Disposition::Retry(delay) => msg
+                            .ack_with(AckKind::Nak(Some(delay)))
+                            .await
+                            .map_err(BusError::nats),
+                    }
+                });
+                futures::future::try_join_all(acks).await.map(|_| ())
             })
             .await?;
         Err(BusError::Nats("message stream ended".into()))

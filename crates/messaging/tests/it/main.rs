@@ -671,3 +671,108 @@ async fn committing_a_claim_without_its_response_panics_and_keeps_nothing() {
         0
     );
 }
+
+/// Applies ticks like [`Recorder`], publishes a follow-up event for each, and misbehaves on
+/// purpose: value 3 is bad data (rejected), value 5 fails the first time it is tried (after
+/// publishing), value 7 panics every time.
+struct Picky {
+    failed_once: AtomicBool,
+}
+
+#[async_trait]
+impl Handler for Picky {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
+        let tick: Ticked = event.decode()?;
+        work.publish(&Envelope::new(&tick, event.aggregate_version, Some(event)))
+            .await?;
+        match tick.value {
+            3 => return Err(HandlerError::Rejected("three is not a tick".into())),
+            5 if !self.failed_once.swap(true, Ordering::SeqCst) => {
+                return Err(HandlerError::Failed(anyhow::anyhow!("a blip")));
+            }
+            7 => panic!("handler bug on seven"),
+            _ => {}
+        }
+        storage::query("INSERT INTO applied (event_id, counter, version) VALUES ($1, $2, $3)")
+            .bind(event.id.to_string())
+            .bind(&tick.counter)
+            .bind(tick.value)
+            .execute(&mut **work)
+            .await
+            .map_err(storage::DbError::from)?;
+        Ok(())
+    }
+}
+
+/// A batch is applied with one commit, each event under its own savepoint: a rejected, a
+/// failing and a panicking event neither spoil nor lose the others, their rolled-back
+/// publications are gone, the batch stops at the first event to retry (so order is kept),
+/// and applying the batch again changes nothing.
+async fn a_batch_applies_each_event_once_whatever_its_neighbours_do(postgres: bool) {
+    let (db, _dir, _pg) = database(postgres).await;
+    storage::query(
+        "CREATE TABLE applied (event_id TEXT PRIMARY KEY, counter TEXT NOT NULL, version BIGINT NOT NULL)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let consumer = Consumer::new(
+        "test.picky",
+        db.clone(),
+        Arc::new(Picky {
+            failed_once: AtomicBool::new(false),
+        }),
+        Outbox::new(),
+        config(),
+        Faults::default(),
+    );
+    let events: Vec<Vec<u8>> = (1..=8)
+        .map(|v| serde_json::to_vec(&Envelope::new(&tick(v), v, None)).unwrap())
+        .collect();
+    let deliveries: Vec<(&[u8], i64)> = events.iter().map(|e| (&e[..], 1)).collect();
+
+    let first = consumer.process_batch(&deliveries).await;
+    // 1, 2 done; 3 parked (done); 4 done; 5 failed in the batch and applied alone; 6 done;
+    // 7 panicked: to be retried, and the batch stops there.
+    assert_eq!(first.len(), 7, "{first:?}");
+    assert!(
+        first[..6].iter().all(|d| *d == Disposition::Done),
+        "{first:?}"
+    );
+    assert!(matches!(first[6], Disposition::Retry(_)), "{first:?}");
+    assert_eq!(
+        consumer.process_batch(&deliveries[7..]).await,
+        vec![Disposition::Done]
+    );
+
+    let applied: Vec<i64> = storage::query_scalar("SELECT version FROM applied ORDER BY version")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![1, 2, 4, 5, 6, 8]);
+    // Only the applied events' follow-ups were published: not those of 3, 7 or 5's failure.
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM outbox").await, 6);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM dead_letters").await, 1);
+
+    // Delivered again (a crash before the ack): duplicates, nothing changes.
+    let again: Vec<(&[u8], i64)> = [0, 1, 3, 4, 5, 7].iter().map(|&i| deliveries[i]).collect();
+    assert!(
+        consumer
+            .process_batch(&again)
+            .await
+            .iter()
+            .all(|d| *d == Disposition::Done)
+    );
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM applied").await, 6);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM outbox").await, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_batch_applies_each_event_once_whatever_its_neighbours_do() {
+    a_batch_applies_each_event_once_whatever_its_neighbours_do(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_batch_applies_each_event_once_whatever_its_neighbours_do() {
+    a_batch_applies_each_event_once_whatever_its_neighbours_do(true).await;
+}

@@ -1,0 +1,398 @@
+//! Group commit for SQLite: write transactions of one database that queue up behind each
+//! other share one `COMMIT`, so one fsync makes a whole burst durable.
+//!
+//! SQLite has one writer per file, and with `synchronous = FULL` every commit is an fsync:
+//! under load, writers spend their time waiting for each other's fsync. Here the writers
+//! still run one at a time (the writer semaphore, first come first served), but each runs
+//! inside a savepoint of a transaction that stays open for the next one; a **committer**
+//! task commits it once every writer that was already queued has had its turn. A writer's
+//! `commit()` returns only after that real `COMMIT`, so nothing is reported durable before it
+//! is, and each writer's changes stay atomic (its savepoint is released or rolled back as a
+//! whole).
+//!
+//! What changes for a writer: it may see the uncommitted changes of the writers before it in
+//! the same group (it would have seen them committed a moment later anyway), and if the
+//! group's `COMMIT` fails, every writer of the group gets the error (none of them is kept).
+//! A writer must not hold its transaction across slow I/O (it never should): the group waits
+//! for it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+
+use crate::DbError;
+
+/// The group state of one SQLite database.
+pub(crate) struct Group {
+    /// One writer (or the committer) at a time; fair, so the committer's turn comes after
+    /// every writer queued before it.
+    writer: Arc<Semaphore>,
+    slot: Mutex<Slot>,
+    /// A writer finished its turn: the committer should commit after those queued.
+    finished: Arc<Notify>,
+    /// Writers committed and `COMMIT`s made, since start (how well commits are shared).
+    committed_writers: AtomicU64,
+    commits: AtomicU64,
+}
+
+/// What is between two writers' turns.
+#[derive(Default)]
+struct Slot {
+    /// The group's open transaction, when one is open.
+    tx: Option<Transaction<'static, Any>>,
+    /// The last writer was dropped without commit or rollback: its savepoint must be rolled
+    /// back before anyone goes on.
+    abandoned: bool,
+    /// The writers of the open transaction waiting for its `COMMIT`.
+    waiting: Vec<oneshot::Sender<Result<(), String>>>,
+}
+
+const SAVEPOINT: &str = "SAVEPOINT group_member";
+const RELEASE: &str = "RELEASE SAVEPOINT group_member";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT group_member";
+
+impl Group {
+    /// A group for one database, with its committer task.
+    pub(crate) fn start() -> Arc<Group> {
+        let group = Arc::new(Group {
+            writer: Arc::new(Semaphore::new(1)),
+            slot: Mutex::new(Slot::default()),
+            finished: Arc::new(Notify::new()),
+            committed_writers: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+        });
+        tokio::spawn(commit_loop(Arc::downgrade(&group), group.finished.clone()));
+        group
+    }
+
+    /// (writers committed, `COMMIT`s made) since start.
+    pub(crate) fn stats(&self) -> (u64, u64) {
+        (
+            self.committed_writers.load(Ordering::Relaxed),
+            self.commits.load(Ordering::Relaxed),
+        )
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for the writer's turn and starts a member transaction: the group's open one (or
+    /// a new `BEGIN IMMEDIATE`) under a fresh savepoint.
+    pub(crate) async fn begin(self: &Arc<Self>, pool: &AnyPool) -> Result<Member, DbError> {
+        let permit = self
+            .writer
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the writer semaphore is never closed");
+        let (open, abandoned) = {
+            let mut slot = self.slot();
+            (slot.tx.take(), std::mem::take(&mut slot.abandoned))
+        };
+        let mut tx = match open {
+            Some(mut tx) => {
+                if abandoned && let Err(e) = undo_member(&mut tx).await {
+                    // The group is beyond repair: it ends, and its writers hear why.
+                    self.fail_waiting(&e);
+                    return Err(e);
+                }
+                tx
+            }
+            None => pool.begin_with("BEGIN IMMEDIATE").await?,
+        };
+        if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *tx).await {
+            self.hand_back(tx, false);
+            return Err(e.into());
+        }
+        Ok(Member {
+            group: self.clone(),
+            tx: Some(tx),
+            _permit: Some(permit),
+        })
+    }
+
+    /// Puts the open transaction back for the next writer and tells the committer.
+    fn hand_back(&self, tx: Transaction<'static, Any>, abandoned: bool) {
+        {
+            let mut slot = self.slot();
+            slot.tx = Some(tx);
+            slot.abandoned = abandoned;
+        }
+        self.finished.notify_one();
+    }
+
+    fn fail_waiting(&self, e: &DbError) {
+        let waiting = std::mem::take(&mut self.slot().waiting);
+        for w in waiting {
+            let _ = w.send(Err(e.to_string()));
+        }
+    }
+}
+
+/// Rolls back the savepoint of a writer that was dropped mid-way.
+async fn undo_member(tx: &mut Transaction<'static, Any>) -> Result<(), DbError> {
+    sqlx::query(ROLLBACK_TO).execute(&mut **tx).await?;
+    sqlx::query(RELEASE).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Commits the group's transaction whenever a writer finished and every writer queued by
+/// then has had its turn. Ends when the database is gone.
+async fn commit_loop(group: Weak<Group>, finished: Arc<Notify>) {
+    loop {
+        finished.notified().await;
+        let Some(group) = group.upgrade() else {
+            return;
+        };
+        let _turn = group
+            .writer
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the writer semaphore is never closed");
+        let (open, abandoned, waiting) = {
+            let mut slot = group.slot();
+            (
+                slot.tx.take(),
+                std::mem::take(&mut slot.abandoned),
+                std::mem::take(&mut slot.waiting),
+            )
+        };
+        let Some(mut tx) = open else {
+            continue;
+        };
+        let result = async {
+            if abandoned {
+                undo_member(&mut tx).await?;
+            }
+            tx.commit().await.map_err(DbError::from)
+        }
+        .await;
+        match &result {
+            Ok(()) => {
+                group.commits.fetch_add(1, Ordering::Relaxed);
+                group
+                    .committed_writers
+                    .fetch_add(waiting.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writers = waiting.len(), "a group commit failed");
+            }
+        }
+        for w in waiting {
+            let _ = w.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // Lets the committer see the group is gone and end.
+        self.finished.notify_one();
+    }
+}
+
+/// One writer's part of a group transaction (inside [`crate::Tx`]).
+pub(crate) struct Member {
+    group: Arc<Group>,
+    /// Always `Some` until the member ends (commit, rollback or drop).
+    tx: Option<Transaction<'static, Any>>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Member {
+    pub(crate) fn conn(&self) -> &AnyConnection {
+        self.tx
+            .as_deref()
+            .expect("a member holds its transaction until it ends")
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut AnyConnection {
+        self.tx
+            .as_deref_mut()
+            .expect("a member holds its transaction until it ends")
+    }
+
+    /// Keeps the member's changes and returns once the group's `COMMIT` made them durable.
+    pub(crate) async fn commit(mut self) -> Result<(), DbError> {
+        let mut tx = self.tx.take().expect("a member holds its transaction");
+        if let Err(e) = sqlx::query(RELEASE).execute(&mut *tx).await {
+            self.group.hand_back(tx, true);
+            return Err(e.into());
+        }
+        let (done, committed) = oneshot::channel();
+        self.group.slot().waiting.push(done);
+        self.group.hand_back(tx, false);
+        // The turn ends here (the permit drops with `self`), before waiting for the commit.
+        drop(self);
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DbError::GroupCommit(e)),
+            Err(_) => Err(DbError::GroupCommit(
+                "the database closed before the commit".into(),
+            )),
+        }
+    }
+
+    /// Undoes the member's changes; the group goes on.
+    pub(crate) async fn rollback(mut self) -> Result<(), DbError> {
+        let mut tx = self.tx.take().expect("a member holds its transaction");
+        let undone = undo_member(&mut tx).await;
+        self.group.hand_back(tx, undone.is_err());
+        undone
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        // Dropped without commit or rollback (an error, a cancelled request): whoever comes
+        // next rolls its savepoint back first.
+        if let Some(tx) = self.tx.take() {
+            self.group.hand_back(tx, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{Db, DbOptions, sqlite_url};
+
+    async fn db() -> (Db, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(
+            &sqlite_url(&dir.path().join("g.sqlite")),
+            &DbOptions::default(),
+        )
+        .await
+        .unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        (db, dir)
+    }
+
+    async fn ids(db: &Db) -> Vec<i64> {
+        sqlx::query_scalar("SELECT id FROM t ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn insert(tx: &mut crate::Tx, id: i64) {
+        sqlx::query("INSERT INTO t (id, v) VALUES ($1, 'x')")
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+
+    /// Given many writers at once, when each commits, then each sees its row committed as
+    /// soon as its commit returns, and every row is there.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writers_are_durable_when_their_commit_returns() {
+        let (db, _dir) = db().await;
+        let writers: Vec<_> = (1..=200)
+            .map(|id| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await.unwrap();
+                    insert(&mut tx, id).await;
+                    tx.commit().await.unwrap();
+                    // Read-your-writes through another connection: committed, not just released.
+                    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(db.pool())
+                        .await
+                        .unwrap();
+                    assert_eq!(seen, 1, "row {id} not visible after its commit returned");
+                })
+            })
+            .collect();
+        for w in futures_join(writers.into_iter()).await {
+            w.unwrap();
+        }
+        assert_eq!(ids(&db).await, (1..=200).collect::<Vec<_>>());
+        // They shared commits: far fewer fsyncs than writers.
+        let (writers, commits) = db.write_stats().expect("SQLite groups its writers");
+        assert_eq!(writers, 200);
+        assert!(commits < 100, "{commits} commits for {writers} writers");
+    }
+
+    /// Given writers in one group, when one rolls back, one fails a statement and is
+    /// dropped, and one is dropped mid-way (a cancelled request), then only theirs is undone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_that_rolls_back_or_is_dropped_undoes_only_itself() {
+        let (db, _dir) = db().await;
+        // Hold the turn so the others queue up into one group.
+        let mut first = db.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let kept = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                insert(&mut tx, 2).await;
+                tx.commit().await
+            })
+        };
+        let rolled_back = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                insert(&mut tx, 3).await;
+                tx.rollback().await
+            })
+        };
+        let failed = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                insert(&mut tx, 4).await;
+                // A duplicate key: the statement fails, the writer gives up (drop).
+                let e = sqlx::query("INSERT INTO t (id, v) VALUES (2, 'dup')")
+                    .execute(&mut *tx)
+                    .await;
+                assert!(e.is_err());
+            })
+        };
+        let cancelled = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                insert(&mut tx, 5).await;
+                // Never commits: the task is aborted while it holds its turn.
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                drop(tx);
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The group's commit waits for every queued writer's turn, the stuck one's too.
+        let first = tokio::spawn(first.commit());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cancelled.abort();
+        let _ = cancelled.await;
+        first.await.unwrap().unwrap();
+        kept.await.unwrap().unwrap();
+        rolled_back.await.unwrap().unwrap();
+        failed.await.unwrap();
+        let mut last = db.begin().await.unwrap();
+        insert(&mut last, 6).await;
+        last.commit().await.unwrap();
+        assert_eq!(ids(&db).await, vec![1, 2, 6]);
+    }
+
+    async fn futures_join<T>(
+        handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+    ) -> Vec<Result<T, tokio::task::JoinError>> {
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await);
+        }
+        out
+    }
+}

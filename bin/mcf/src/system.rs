@@ -179,7 +179,60 @@ pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
             open_db(spec.name, &embedded_db_url(config, spec.name)).await?,
         ));
     }
-    start(config, bus, dbs).await
+    let mut running = start(config, bus, dbs).await?;
+    start_cookie_sandbox(config, &mut running).await;
+    Ok(running)
+}
+
+/// Where `mcf sandbox cookies` listens by default: Inventory's default `contractor_url`.
+const COOKIE_SANDBOX: &str = "127.0.0.1:8090";
+
+/// Fortune cookies without set-up: while Inventory's `contractor_url` is the sandbox
+/// contractor's default address (nobody configured a real contractor), `mcf up` runs the
+/// sandbox there in this process, with Inventory's secret, delivering after 10 minutes as
+/// the real one does. When the address is taken (say, by `mcf sandbox cookies` started by
+/// hand with faults), that one serves and this process says so.
+async fn start_cookie_sandbox(config: &Config, running: &mut Running) {
+    let section = config.services.get(inventory::NAME);
+    let setting = |key: &str| {
+        section
+            .and_then(|s| s.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let url = setting("contractor_url").unwrap_or_default();
+    if url.trim_end_matches('/') != format!("http://{COOKIE_SANDBOX}") {
+        return;
+    }
+    let listener = match tokio::net::TcpListener::bind(COOKIE_SANDBOX).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::info!(
+                error = %e,
+                "cookie sandbox not started here: {COOKIE_SANDBOX} is taken (another contractor serves)"
+            );
+            return;
+        }
+    };
+    let mut settings = sandbox_cookies::Settings::default();
+    if let Some(secret) = setting("contractor_secret") {
+        settings.secret = secret;
+    }
+    let sandbox = sandbox_cookies::Sandbox::new(settings);
+    let mut stop = running.shutdown.subscribe();
+    tracing::info!(
+        "cookie sandbox contractor at http://{COOKIE_SANDBOX} (cookies after 10 minutes)"
+    );
+    running.tasks.spawn(async move {
+        tokio::select! {
+            served = sandbox.serve(listener) => {
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "cookie sandbox failed");
+                }
+            }
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    });
 }
 
 /// Distributed mode: the named services in this process, each on its PostgreSQL database,

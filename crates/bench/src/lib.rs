@@ -27,12 +27,27 @@ impl Mode {
     }
 }
 
+/// The command line of a flood benchmark (`hiring-flood`, `iam-flood`).
+#[derive(clap::Parser)]
+#[command(
+    about = "Floods a public endpoint phase by phase while timing a normal call; prints JSON"
+)]
+pub struct FloodArgs {
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub mode: Mode,
+    /// Seconds each phase (a flood, or the quiet before) lasts.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Concurrent flooding connections.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+}
+
 const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 /// A running system under benchmark. Dropping it removes its servers and data.
 pub struct Bench {
     running: Option<Running>,
-    pub mode: Mode,
     pub config: Config,
     /// `http://addr`.
     pub base: String,
@@ -78,7 +93,6 @@ impl Bench {
             mcf::login::access_token(&base, &admin_email, ADMIN_PASSWORD, &redirect).await?;
         Ok(Bench {
             running: Some(running),
-            mode,
             config,
             base,
             admin,

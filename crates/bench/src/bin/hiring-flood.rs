@@ -5,25 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use bench::{Bench, Mode, Tally, memory_kib, probe_until};
+use bench::{Bench, FloodArgs, Tally, memory_kib, probe_until};
 use clap::Parser;
 use serde_json::{Value, json};
 
-#[derive(Parser)]
-struct Args {
-    #[arg(long, value_enum, default_value = "embedded")]
-    mode: Mode,
-    /// Seconds each flood lasts.
-    #[arg(long, default_value_t = 5.0)]
-    seconds: f64,
-    /// Concurrent flooding connections.
-    #[arg(long, default_value_t = 64)]
-    concurrency: usize,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args = FloodArgs::parse();
     // The many-sources flood comes through the trusted-proxy path.
     let mut bench = Bench::start(args.mode, |c| {
         c.set("hiring.public_limits.trusted_proxies", ["127.0.0.1"])

@@ -11,21 +11,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use bench::{Bench, Mode, Tally, probe_until};
+use bench::{Bench, FloodArgs, Tally, probe_until};
 use clap::Parser;
 use serde_json::{Value, json};
-
-#[derive(Parser)]
-struct Args {
-    #[arg(long, value_enum, default_value = "embedded")]
-    mode: Mode,
-    /// Seconds each phase lasts.
-    #[arg(long, default_value_t = 5.0)]
-    seconds: f64,
-    /// Concurrent flooding connections.
-    #[arg(long, default_value_t = 64)]
-    concurrency: usize,
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Flood {
@@ -45,7 +33,7 @@ const PASSWORD: &str = "victim-password-123";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args = FloodArgs::parse();
     let mut bench = Bench::start(args.mode, |_| {}).await?;
     let (base, admin) = (bench.base.clone(), bench.admin.clone());
     let http = reqwest::Client::builder()

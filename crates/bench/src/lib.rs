@@ -48,6 +48,7 @@ const ADMIN_PASSWORD: &str = "bench-admin-password";
 /// A running system under benchmark. Dropping it removes its servers and data.
 pub struct Bench {
     running: Option<Running>,
+    pub mode: Mode,
     pub config: Config,
     /// `http://addr`.
     pub base: String,
@@ -93,6 +94,7 @@ impl Bench {
             mcf::login::access_token(&base, &admin_email, ADMIN_PASSWORD, &redirect).await?;
         Ok(Bench {
             running: Some(running),
+            mode,
             config,
             base,
             admin,

@@ -116,6 +116,8 @@ pub struct HttpConfig {
 #[serde(deny_unknown_fields)]
 pub struct EmbeddedConfig {
     pub data_dir: PathBuf,
+    /// The delivery delay of the sandbox cookie contractor `mcf up` runs itself (seconds).
+    pub cookie_delay_s: u64,
 }
 
 /// PostgreSQL URL per service (distributed mode), keyed by the service's name as

@@ -189,8 +189,8 @@ const COOKIE_SANDBOX: &str = "127.0.0.1:8090";
 
 /// Fortune cookies without set-up: while Inventory's `contractor_url` is the sandbox
 /// contractor's default address (nobody configured a real contractor), `mcf up` runs the
-/// sandbox there in this process, with Inventory's secret, delivering after 10 minutes as
-/// the real one does. When the address is taken (say, by `mcf sandbox cookies` started by
+/// sandbox there in this process, with Inventory's secret, delivering after
+/// `embedded.cookie_delay_s`. When the address is taken (say, by `mcf sandbox cookies` started by
 /// hand with faults), that one serves and this process says so.
 async fn start_cookie_sandbox(config: &Config, running: &mut Running) {
     let section = config.services.get(inventory::NAME);
@@ -214,14 +214,18 @@ async fn start_cookie_sandbox(config: &Config, running: &mut Running) {
             return;
         }
     };
-    let mut settings = sandbox_cookies::Settings::default();
+    let mut settings = sandbox_cookies::Settings {
+        delay: Duration::from_secs(config.embedded.cookie_delay_s),
+        ..sandbox_cookies::Settings::default()
+    };
     if let Some(secret) = setting("contractor_secret") {
         settings.secret = secret;
     }
     let sandbox = sandbox_cookies::Sandbox::new(settings);
     let mut stop = running.shutdown.subscribe();
     tracing::info!(
-        "cookie sandbox contractor at http://{COOKIE_SANDBOX} (cookies after 10 minutes)"
+        delay_s = config.embedded.cookie_delay_s,
+        "cookie sandbox contractor at http://{COOKIE_SANDBOX}"
     );
     running.tasks.spawn(async move {
         tokio::select! {

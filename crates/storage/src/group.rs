@@ -3,12 +3,17 @@
 //!
 //! SQLite has one writer per file, and with `synchronous = FULL` every commit is an fsync:
 //! under load, writers spend their time waiting for each other's fsync. Here the writers
-//! still run one at a time (the writer semaphore, first come first served), but each runs
-//! inside a savepoint of a transaction that stays open for the next one; a **committer**
-//! task commits it once every writer that was already queued has had its turn. A writer's
-//! `commit()` returns only after that real `COMMIT`, so nothing is reported durable before it
-//! is, and each writer's changes stay atomic (its savepoint is released or rolled back as a
-//! whole).
+//! still run one at a time (the writer semaphore, first come first served), but a writer
+//! that finishes while others are queued leaves the transaction open for them (each runs
+//! inside a savepoint of it), and the last of the burst commits for all. A writer's
+//! `commit()` returns only after that real `COMMIT`, so nothing is reported durable before
+//! it is, and each writer's changes stay atomic (its savepoint is released or rolled back as
+//! a whole). A writer alone (nobody queued) costs what a plain transaction costs: it begins,
+//! and commits itself, with no savepoint.
+//!
+//! A **committer** task is the safety net: whenever a writer leaves the transaction open, it
+//! queues for a turn and commits whatever is still open, so a writer that was queued and
+//! then went away (a cancelled request) never leaves the others waiting.
 //!
 //! What changes for a writer: it may see the uncommitted changes of the writers before it in
 //! the same group (it would have seen them committed a moment later anyway), and if the
@@ -16,7 +21,7 @@
 //! A writer must not hold its transaction across slow I/O (it never should): the group waits
 //! for it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
@@ -29,9 +34,12 @@ pub(crate) struct Group {
     /// One writer (or the committer) at a time; fair, so the committer's turn comes after
     /// every writer queued before it.
     writer: Arc<Semaphore>,
+    /// Writers waiting for a turn: a finishing writer leaves the transaction open for them
+    /// instead of committing.
+    queued: AtomicUsize,
     slot: Mutex<Slot>,
-    /// A writer finished its turn: the committer should commit after those queued.
-    finished: Arc<Notify>,
+    /// A writer left the transaction open: the committer should commit after those queued.
+    left_open: Arc<Notify>,
     /// Writers committed and `COMMIT`s made, since start (how well commits are shared).
     committed_writers: AtomicU64,
     commits: AtomicU64,
@@ -53,17 +61,27 @@ const SAVEPOINT: &str = "SAVEPOINT group_member";
 const RELEASE: &str = "RELEASE SAVEPOINT group_member";
 const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT group_member";
 
+/// Counts a writer as queued until it has its turn (or gives up waiting).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Group {
     /// A group for one database, with its committer task.
     pub(crate) fn start() -> Arc<Group> {
         let group = Arc::new(Group {
             writer: Arc::new(Semaphore::new(1)),
+            queued: AtomicUsize::new(0),
             slot: Mutex::new(Slot::default()),
-            finished: Arc::new(Notify::new()),
+            left_open: Arc::new(Notify::new()),
             committed_writers: AtomicU64::new(0),
             commits: AtomicU64::new(0),
         });
-        tokio::spawn(commit_loop(Arc::downgrade(&group), group.finished.clone()));
+        tokio::spawn(commit_loop(Arc::downgrade(&group), group.left_open.clone()));
         group
     }
 
@@ -79,49 +97,55 @@ impl Group {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for the writer's turn and starts a member transaction: the group's open one (or
-    /// a new `BEGIN IMMEDIATE`) under a fresh savepoint.
-    pub(crate) async fn begin(self: &Arc<Self>, pool: &AnyPool) -> Result<Member, DbError> {
-        let permit = self
-            .writer
+    async fn turn(&self) -> OwnedSemaphorePermit {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let _queued = Queued(&self.queued);
+        self.writer
             .clone()
             .acquire_owned()
             .await
-            .expect("the writer semaphore is never closed");
+            .expect("the writer semaphore is never closed")
+    }
+
+    /// Waits for the writer's turn and starts a member: of the group's open transaction
+    /// (under a savepoint), or of a new one (`BEGIN IMMEDIATE`) it has to itself so far.
+    pub(crate) async fn begin(self: &Arc<Self>, pool: &AnyPool) -> Result<Member, DbError> {
+        let permit = self.turn().await;
         let (open, abandoned) = {
             let mut slot = self.slot();
             (slot.tx.take(), std::mem::take(&mut slot.abandoned))
         };
-        let mut tx = match open {
+        let (tx, joined) = match open {
             Some(mut tx) => {
                 if abandoned && let Err(e) = undo_member(&mut tx).await {
                     // The group is beyond repair: it ends, and its writers hear why.
                     self.fail_waiting(&e);
                     return Err(e);
                 }
-                tx
+                if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *tx).await {
+                    self.leave_open(tx, false);
+                    return Err(e.into());
+                }
+                (tx, true)
             }
-            None => pool.begin_with("BEGIN IMMEDIATE").await?,
+            None => (pool.begin_with("BEGIN IMMEDIATE").await?, false),
         };
-        if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *tx).await {
-            self.hand_back(tx, false);
-            return Err(e.into());
-        }
         Ok(Member {
             group: self.clone(),
             tx: Some(tx),
+            joined,
             _permit: Some(permit),
         })
     }
 
     /// Puts the open transaction back for the next writer and tells the committer.
-    fn hand_back(&self, tx: Transaction<'static, Any>, abandoned: bool) {
+    fn leave_open(&self, tx: Transaction<'static, Any>, abandoned: bool) {
         {
             let mut slot = self.slot();
             slot.tx = Some(tx);
             slot.abandoned = abandoned;
         }
-        self.finished.notify_one();
+        self.left_open.notify_one();
     }
 
     fn fail_waiting(&self, e: &DbError) {
@@ -129,6 +153,36 @@ impl Group {
         for w in waiting {
             let _ = w.send(Err(e.to_string()));
         }
+    }
+
+    /// Commits the group's transaction (the caller has the turn) and tells the writers
+    /// waiting for it; returns the outcome.
+    async fn commit(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        abandoned: bool,
+        writers: u64,
+    ) -> Result<(), DbError> {
+        let waiting = std::mem::take(&mut self.slot().waiting);
+        let result = async {
+            if abandoned {
+                undo_member(&mut tx).await?;
+            }
+            tx.commit().await.map_err(DbError::from)
+        }
+        .await;
+        let writers = writers + waiting.len() as u64;
+        match &result {
+            Ok(()) => {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                self.committed_writers.fetch_add(writers, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!(error = %e, writers, "a group commit failed"),
+        }
+        for w in waiting {
+            let _ = w.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        }
+        result
     }
 }
 
@@ -139,51 +193,22 @@ async fn undo_member(tx: &mut Transaction<'static, Any>) -> Result<(), DbError> 
     Ok(())
 }
 
-/// Commits the group's transaction whenever a writer finished and every writer queued by
-/// then has had its turn. Ends when the database is gone.
-async fn commit_loop(group: Weak<Group>, finished: Arc<Notify>) {
+/// Commits what a writer left open, once every writer queued by then has had its turn.
+/// Ends when the database is gone.
+async fn commit_loop(group: Weak<Group>, left_open: Arc<Notify>) {
     loop {
-        finished.notified().await;
+        left_open.notified().await;
         let Some(group) = group.upgrade() else {
             return;
         };
-        let _turn = group
-            .writer
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the writer semaphore is never closed");
-        let (open, abandoned, waiting) = {
+        let _turn = group.turn().await;
+        let (open, abandoned) = {
             let mut slot = group.slot();
-            (
-                slot.tx.take(),
-                std::mem::take(&mut slot.abandoned),
-                std::mem::take(&mut slot.waiting),
-            )
+            (slot.tx.take(), std::mem::take(&mut slot.abandoned))
         };
-        let Some(mut tx) = open else {
-            continue;
-        };
-        let result = async {
-            if abandoned {
-                undo_member(&mut tx).await?;
-            }
-            tx.commit().await.map_err(DbError::from)
-        }
-        .await;
-        match &result {
-            Ok(()) => {
-                group.commits.fetch_add(1, Ordering::Relaxed);
-                group
-                    .committed_writers
-                    .fetch_add(waiting.len() as u64, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, writers = waiting.len(), "a group commit failed");
-            }
-        }
-        for w in waiting {
-            let _ = w.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        if let Some(tx) = open {
+            // Its outcome goes to the waiting writers.
+            let _ = group.commit(tx, abandoned, 0).await;
         }
     }
 }
@@ -191,7 +216,7 @@ async fn commit_loop(group: Weak<Group>, finished: Arc<Notify>) {
 impl Drop for Group {
     fn drop(&mut self) {
         // Lets the committer see the group is gone and end.
-        self.finished.notify_one();
+        self.left_open.notify_one();
     }
 }
 
@@ -200,6 +225,8 @@ pub(crate) struct Member {
     group: Arc<Group>,
     /// Always `Some` until the member ends (commit, rollback or drop).
     tx: Option<Transaction<'static, Any>>,
+    /// Joined an open transaction (under a savepoint); `false`: began it, alone in it so far.
+    joined: bool,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -216,16 +243,23 @@ impl Member {
             .expect("a member holds its transaction until it ends")
     }
 
-    /// Keeps the member's changes and returns once the group's `COMMIT` made them durable.
+    /// Keeps the member's changes and returns once a `COMMIT` made them durable: its own,
+    /// when nobody is queued behind it, else the one that ends the group.
     pub(crate) async fn commit(mut self) -> Result<(), DbError> {
         let mut tx = self.tx.take().expect("a member holds its transaction");
-        if let Err(e) = sqlx::query(RELEASE).execute(&mut *tx).await {
-            self.group.hand_back(tx, true);
+        if self.joined
+            && let Err(e) = sqlx::query(RELEASE).execute(&mut *tx).await
+        {
+            self.group.leave_open(tx, true);
             return Err(e.into());
+        }
+        if self.group.queued.load(Ordering::SeqCst) == 0 {
+            // The last of the burst: commit for everyone, still holding the turn.
+            return self.group.commit(tx, false, 1).await;
         }
         let (done, committed) = oneshot::channel();
         self.group.slot().waiting.push(done);
-        self.group.hand_back(tx, false);
+        self.group.leave_open(tx, false);
         // The turn ends here (the permit drops with `self`), before waiting for the commit.
         drop(self);
         match committed.await {
@@ -240,18 +274,25 @@ impl Member {
     /// Undoes the member's changes; the group goes on.
     pub(crate) async fn rollback(mut self) -> Result<(), DbError> {
         let mut tx = self.tx.take().expect("a member holds its transaction");
+        if !self.joined {
+            // Alone in the transaction: roll all of it back.
+            return Ok(tx.rollback().await?);
+        }
         let undone = undo_member(&mut tx).await;
-        self.group.hand_back(tx, undone.is_err());
+        self.group.leave_open(tx, undone.is_err());
         undone
     }
 }
 
 impl Drop for Member {
     fn drop(&mut self) {
-        // Dropped without commit or rollback (an error, a cancelled request): whoever comes
-        // next rolls its savepoint back first.
-        if let Some(tx) = self.tx.take() {
-            self.group.hand_back(tx, true);
+        // Dropped without commit or rollback (an error, a cancelled request). Alone in the
+        // transaction, dropping it rolls it back; in a group, whoever comes next rolls its
+        // savepoint back first.
+        if let Some(tx) = self.tx.take()
+            && self.joined
+        {
+            self.group.leave_open(tx, true);
         }
     }
 }
@@ -383,6 +424,13 @@ mod tests {
         let mut last = db.begin().await.unwrap();
         insert(&mut last, 6).await;
         last.commit().await.unwrap();
+        // A writer alone in its transaction, rolled back or dropped.
+        let mut alone = db.begin().await.unwrap();
+        insert(&mut alone, 7).await;
+        alone.rollback().await.unwrap();
+        let mut alone = db.begin().await.unwrap();
+        insert(&mut alone, 8).await;
+        drop(alone);
         assert_eq!(ids(&db).await, vec![1, 2, 6]);
     }
 

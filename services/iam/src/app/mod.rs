@@ -61,11 +61,7 @@ pub(crate) async fn add_account(
         account_id: account.id,
         email: account.email.clone(),
         name: account.name.clone(),
-        roles: account
-            .roles
-            .iter()
-            .map(|r| r.as_str().to_owned())
-            .collect(),
+        roles: account.role_names(),
     };
     work.publish(&Envelope::new(&event, 1, None)).await?;
     Ok(())
@@ -83,11 +79,7 @@ pub(crate) async fn save_account(
         account_id: account.id,
         email: account.email.clone(),
         name: account.name.clone(),
-        roles: account
-            .roles
-            .iter()
-            .map(|r| r.as_str().to_owned())
-            .collect(),
+        roles: account.role_names(),
         status: account.status.as_str().to_owned(),
     };
     work.publish(&Envelope::new(&event, version, None)).await?;

@@ -6,7 +6,7 @@ use contracts::AccountId;
 
 use super::{Params, param};
 use crate::App;
-use crate::domain::account::Status;
+use crate::domain::account::{Account, Status};
 use crate::domain::pkce;
 use crate::error::IamError;
 use crate::store::{self, Refresh};
@@ -22,6 +22,31 @@ pub(crate) struct Issued {
     pub scope: Option<String>,
     /// Only when the scope has `openid`.
     pub id_token: Option<String>,
+}
+
+impl Issued {
+    /// An access token alone, for `account` signed in through `client`.
+    async fn access(
+        app: &App,
+        account: &Account,
+        client: &store::Client,
+    ) -> Result<Issued, IamError> {
+        let access_token = tokens::access_token(
+            app,
+            account.id,
+            &account.roles,
+            &client.id,
+            &client.audiences,
+        )
+        .await?;
+        Ok(Issued {
+            access_token,
+            expires_in: app.config.access_token_ttl_s,
+            refresh_token: None,
+            scope: None,
+            id_token: None,
+        })
+    }
 }
 
 /// A client's credentials as sent: HTTP Basic, else the form's `client_id`/`client_secret`.
@@ -179,24 +204,16 @@ async fn issue(
     )
     .await?;
     work.commit().await?;
-    let access = tokens::access_token(
-        app,
-        account.id,
-        &account.roles,
-        &client.id,
-        &client.audiences,
-    )
-    .await?;
+    let access = Issued::access(app, &account, client).await?;
     let id_token = match scope.split_whitespace().any(|s| s == "openid") {
         true => Some(tokens::id_token(app, &account, client, nonce, family).await?),
         false => None,
     };
     Ok(Issued {
-        access_token: access,
-        expires_in: app.config.access_token_ttl_s,
         refresh_token: Some(refresh),
         scope: Some(scope.to_owned()),
         id_token,
+        ..access
     })
 }
 
@@ -216,19 +233,5 @@ async fn client_credentials(app: &App, basic: Credentials, p: &Params) -> Result
         .await?
         .filter(|a| a.status == Status::Active)
         .ok_or_else(|| IamError::invalid_client("the service account is disabled"))?;
-    let access = tokens::access_token(
-        app,
-        account.id,
-        &account.roles,
-        &client.id,
-        &client.audiences,
-    )
-    .await?;
-    Ok(Issued {
-        access_token: access,
-        expires_in: app.config.access_token_ttl_s,
-        refresh_token: None,
-        scope: None,
-        id_token: None,
-    })
+    Issued::access(app, &account, &client).await
 }

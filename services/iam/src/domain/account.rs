@@ -16,6 +16,13 @@ pub struct Account {
     pub status: Status,
 }
 
+impl Account {
+    /// Its roles' names, as the account events carry them.
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles.iter().map(|r| r.as_str().to_owned()).collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {

@@ -15,6 +15,13 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
+/// The refusal a form shows above itself, if any (announced to screen readers).
+fn alert(error: Option<&str>) -> String {
+    error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
+        .unwrap_or_default()
+}
+
 /// The form, carrying the authorization request's parameters as hidden fields.
 pub fn sign_in(
     params: &BTreeMap<String, String>,
@@ -57,9 +64,7 @@ pub fn sign_in(
             )
         })
         .collect();
-    let error = error
-        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
-        .unwrap_or_default();
+    let error = alert(error);
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in to MCF</title>
@@ -92,9 +97,7 @@ pub fn error(message: &str) -> String {
 
 /// The set-password form.
 pub fn set_password(token: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
-        .unwrap_or_default();
+    let error = alert(error);
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Choose your MCF password</title>

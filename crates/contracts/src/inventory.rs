@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Event;
 use crate::ids::{AccountId, ConsumableId, KitId, OrderId};
+use crate::iam::MailRequest;
 
 /// Supply staff handed out an order's kit: its consumables left stock (one stock move
 /// each): the order's supplies left the warehouse.
@@ -40,5 +41,29 @@ impl Event for KitIssued {
     const SOURCE: &'static str = "inventory";
     fn aggregate_id(&self) -> String {
         self.kit_id.to_string()
+    }
+}
+
+/// Inventory asks Mail to tell supply staff something: a kit to assemble (to its
+/// responsible employee), a consumable that fell below its low-stock mark (to each active
+/// supply employee). Through Inventory's outbox, committed with the change it reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MailRequested {
+    /// The kit the mail is about, if any.
+    #[serde(default)]
+    pub kit_id: Option<KitId>,
+    /// The consumable the mail is about, if any.
+    #[serde(default)]
+    pub consumable_id: Option<ConsumableId>,
+    pub request: MailRequest,
+}
+
+impl Event for MailRequested {
+    const TYPE: &'static str = "inventory.mail.requested";
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = "inventory";
+    /// Each request is its own aggregate (version 1).
+    fn aggregate_id(&self) -> String {
+        format!("mail:{}", self.request.idempotency_key)
     }
 }

@@ -48,6 +48,7 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         entry::<ordering::MailRequested>(),
         entry::<matching::WorkerAssigned>(),
         entry::<inventory::KitIssued>(),
+        entry::<inventory::MailRequested>(),
     ]
 }
 
@@ -139,6 +140,7 @@ mod published {
         check::<ordering::MailRequested>(&mut problems);
         check::<matching::WorkerAssigned>(&mut problems);
         check::<inventory::KitIssued>(&mut problems);
+        check::<inventory::MailRequested>(&mut problems);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 

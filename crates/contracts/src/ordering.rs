@@ -56,6 +56,17 @@ pub struct OrderActivated {
     /// When this order is a copy of a failed one: the original.
     #[serde(default)]
     pub rebook_of: Option<OrderId>,
+    /// What the client wrote: the job and where it is (the address is part of it). Empty
+    /// in events published before Ordering sent it.
+    #[serde(default)]
+    pub description: String,
+    /// The client's name as IAM announced it to Ordering; `None` while Ordering had not
+    /// heard of the account (and in events published before Ordering sent it).
+    #[serde(default)]
+    pub client_name: Option<String>,
+    /// The assigned worker's name, on the same terms as `client_name`.
+    #[serde(default)]
+    pub worker_name: Option<String>,
 }
 
 impl Event for OrderActivated {
@@ -155,10 +166,28 @@ pub struct OrderFailed {
     /// (no worker was ever assigned).
     pub from_status: String,
     /// `no_show` or `not_matched`.
+    // Since issue 14 also `kit_not_ready`: the supply kit was not issued by the scheduled
+    // time, so the worker could not start (not his fault). The text above is the published
+    // v1 schema's and stays as it is.
     pub reason: String,
+    /// Whether the worker is to blame (Billing fines only then): `no_show` is his fault,
+    /// `not_matched` and `kit_not_ready` (his supply kit was not issued by the scheduled
+    /// time) are not. `None` in events published before the field existed: read
+    /// [`OrderFailed::worker_at_fault`], which falls back to the reason.
+    #[serde(default)]
+    pub worker_at_fault: Option<bool>,
     /// The check-in deadline that passed (scheduled time + grace).
     pub deadline: DateTime<Utc>,
     pub failed_at: DateTime<Utc>,
+}
+
+impl OrderFailed {
+    /// Whether the worker is to blame for the failure: the field when the event carries
+    /// it, otherwise only a `no_show` is (the only reason that blamed him before).
+    pub fn worker_at_fault(&self) -> bool {
+        self.worker_at_fault
+            .unwrap_or(self.reason == "no_show")
+    }
 }
 
 impl Event for OrderFailed {

@@ -28,6 +28,11 @@ pub const REQUEST_TYPES: &[(&str, &str, &str)] = &[
         contracts::ordering::MailRequested::SOURCE,
         contracts::ordering::MailRequested::TYPE,
     ),
+    (
+        "mail.on-inventory-mail-requested",
+        contracts::inventory::MailRequested::SOURCE,
+        contracts::inventory::MailRequested::TYPE,
+    ),
 ];
 
 /// Stores each requested message ([`app::submit::by_event`]) and wakes the deliverer.

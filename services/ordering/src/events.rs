@@ -1,8 +1,10 @@
-//! What Ordering does when other contexts publish: decode, then the use case.
+//! What Ordering does when other contexts publish: decode, then the use case. Matching's
+//! assignments, IAM's accounts, Inventory's issued kits.
 
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
+use contracts::inventory::KitIssued;
 use contracts::matching::WorkerAssigned;
 use messaging::{Handler, HandlerError, Work};
 
@@ -70,6 +72,22 @@ impl Handler for OnAccount {
             )
         };
         app::remember_person(work, id, &person, event.aggregate_version)
+            .await
+            .map_err(failed)
+    }
+}
+
+/// The consumer's durable name.
+pub const ON_KIT_ISSUED: &str = "ordering.on-kit-issued";
+
+/// Inventory issued an order's supply kit: its worker may check in from now on.
+pub struct OnKitIssued;
+
+#[async_trait]
+impl Handler for OnKitIssued {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
+        let issued: KitIssued = event.decode()?;
+        app::remember_kit_issued(work, &issued)
             .await
             .map_err(failed)
     }

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use contracts::Event;
 use contracts::iam::{AccountChanged, AccountCreated};
+use contracts::inventory::KitIssued;
 use contracts::matching::WorkerAssigned;
 use service::Context;
 
@@ -73,6 +74,7 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         }),
     );
     let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
+    let on_kit_issued = ctx.consumer(events::ON_KIT_ISSUED, Arc::new(events::OnKitIssued));
     let tasks = vec![
         ctx.relay_task(),
         ctx.consumer_task(
@@ -85,6 +87,7 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
             &[AccountCreated::TYPE, AccountChanged::TYPE],
             on_account.clone(),
         ),
+        ctx.consumer_task(KitIssued::SOURCE, &[KitIssued::TYPE], on_kit_issued.clone()),
         {
             let app = app.clone();
             messaging::Task::new("no-show sweep", move || jobs::no_show_sweep(app.clone()))
@@ -93,7 +96,7 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     Ok(service::assemble(
         &ctx,
         routes::routes(app),
-        vec![on_assignment, on_account],
+        vec![on_assignment, on_account, on_kit_issued],
         tasks,
     ))
 }

@@ -161,6 +161,8 @@ pub async fn a_client_who_is_hired_works_under_her_own_account(mode: Mode) {
         .get_as(&zoe, "ordering", &format!("/orders/{order_id}"))
         .await;
     assert_eq!(status, 200, "{seen}");
+    // Supply hands out her kit; then, on time, she checks in.
+    c.issue_kit(&order_id).await;
     advance(&mut c, chrono::Duration::minutes(115)).await;
     let (status, body) = c
         .post_as(

@@ -1,7 +1,8 @@
 //! An order's whole life over HTTP: requested -> active -> in progress (check-in with a
-//! photo, inside its window) -> completed (the signed report's photo); and the other
-//! road: nobody checks in, the order fails once, the client is mailed the offer, rebooks,
-//! and a different worker gets the copy. Business time is moved with the admin's clock
+//! photo, inside its window, once the supply kit was issued) -> completed (the signed
+//! report's photo); and the other roads: nobody checks in, the order fails once, the client
+//! is mailed the offer, rebooks, and a different worker gets the copy; the kit is not
+//! issued by the scheduled time, and the order fails without blaming the worker. Business time is moved with the admin's clock
 //! route (`clock.adjustable` is on for these systems only).
 
 use std::time::Duration;
@@ -167,6 +168,14 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     assert_eq!(problem(&e).0, 404, "another worker's job is not theirs");
 
     advance(&mut c, chrono::Duration::minutes(115)).await;
+    // On time, but his supply kit was not handed out yet: refused, naming the kit.
+    let e = tom.check_in(a, &photo()).await.unwrap_err();
+    assert_eq!(
+        (problem(&e).0, problem(&e).1),
+        (409, Some("kit_not_issued")),
+        "{e}"
+    );
+    c.issue_kit(&a.to_string()).await;
     let started = tom.check_in(a, &photo()).await.unwrap();
     assert_eq!(started.status.as_str(), "in_progress");
     let e = tom.check_in(a, &photo()).await.unwrap_err();
@@ -207,6 +216,8 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     .await;
     let active = wait_status(&mut c, b, "active").await;
     let worker_b = active["worker_id"].as_str().unwrap().to_owned();
+    // His kit was ready for him: not coming is his fault.
+    c.issue_kit(&b.to_string()).await;
     // Past the scheduled time plus the 30 minutes' grace: the sweep fails it (every
     // replica sweeps; it fails once).
     advance(&mut c, chrono::Duration::minutes(91)).await;
@@ -274,6 +285,50 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
         "{why}"
     );
 
+    // --- The supplies were not ready: the kit of an active order is not issued by its
+    // scheduled time. The order fails then, for the kit, not as the worker's no-show: the
+    // client is told so, and the worker's record in Matching does not count it.
+    let now = business_now(&mut c).await;
+    let d = order(
+        &mut c,
+        &client,
+        service_type,
+        now + chrono::Duration::hours(1),
+    )
+    .await;
+    let active = wait_status(&mut c, d, "active").await;
+    let worker_d = active["worker_id"].as_str().unwrap().to_owned();
+    let profile_path = format!("/normal-samples/{worker_d}");
+    let (_, before) = c.get("matching", &profile_path).await;
+    advance(&mut c, chrono::Duration::minutes(61)).await;
+    let failed = wait_status(&mut c, d, "failed").await;
+    assert_eq!(failed["reason"], "kit_not_ready");
+    assert_eq!(history(&failed), ["requested", "active", "failed"]);
+    let e = ordering(&mut c, &token_of(&worker_d))
+        .check_in(d, &photo())
+        .await
+        .unwrap_err();
+    assert_eq!(problem(&e).0, 409, "failed orders take no check-in: {e}");
+    mailed_link(
+        &c,
+        "could not get the supplies",
+        &format!("/orders/{d}/rebook"),
+    )
+    .await;
+    // Matching closed the job without a failure on the worker's record.
+    c.wait_until(
+        "matching",
+        &format!("/reference-samples/{d}"),
+        "Matching to close the job",
+        |r| r["status"] == "failed",
+    )
+    .await;
+    let (_, after) = c.get("matching", &profile_path).await;
+    assert_eq!(
+        after["history"]["failed"], before["history"]["failed"],
+        "{before} -> {after}"
+    );
+
     // --- Cancel: the client, from requested or active; never twice.
     let c_order = order(
         &mut c,
@@ -297,10 +352,11 @@ pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
         "{e}"
     );
 
-    // Nothing failed twice: one failed order, one mail about it.
+    // Nothing failed twice: two failed orders (the no-show, the kit not ready), one
+    // "did not come" mail.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let counts = ordering_admin(&mut c).await.counts().await.unwrap();
-    assert_eq!(counts["failed"], 1, "{counts:?}");
+    assert_eq!(counts["failed"], 2, "{counts:?}");
     let offers = std::fs::read_dir(c.mail_dir())
         .unwrap()
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
@@ -492,10 +548,12 @@ pub async fn no_show_after_downtime(mode: Mode) {
     let service_type = service_type(&mut c).await;
     let client = c.token_for("cy", "client").await;
     let (_, worker_id) = worker(&mut c, "max", 80).await;
-    let at = Utc::now() + chrono::Duration::seconds(8);
+    let at = Utc::now() + chrono::Duration::seconds(15);
     let id = order(&mut c, &client, service_type, at).await;
     let active = wait_status(&mut c, id, "active").await;
     assert_eq!(active["worker_id"], worker_id.as_str());
+    // Its kit is issued: failing is the worker's no-show, not the kit's lateness.
+    c.issue_kit(&id.to_string()).await;
 
     let role = match mode {
         Mode::Embedded => "embedded",
@@ -547,6 +605,7 @@ pub async fn photos_in_an_s3_bucket() {
     )
     .await;
     wait_status(&mut c, id, "active").await;
+    c.issue_kit(&id.to_string()).await;
     advance(&mut c, chrono::Duration::minutes(50)).await;
     let started = ordering(&mut c, &worker_token)
         .check_in(id, &photo())

@@ -2,6 +2,7 @@ use contracts::KitId;
 use contracts::ordering::OrderActivated;
 use messaging::Work;
 
+use super::notify;
 use crate::App;
 use crate::domain::{Kit, choose_responsible};
 use crate::error::InventoryError;
@@ -10,8 +11,8 @@ use crate::store;
 /// An order became active (`activated`): its kit is assembled from its service type's bill
 /// of materials as it is now (no lines when the type has no bill), in the consumer's unit
 /// of work, in the care of the least loaded active supply employee (nobody when none is
-/// known). An order gets one kit however often its activation is heard: `None` when it
-/// has one already.
+/// known), who is mailed about it with links to the kit and its acceptance form. An order
+/// gets one kit however often its activation is heard: `None` when it has one already.
 pub async fn assemble_kit(
     app: &App,
     work: &mut Work,
@@ -33,5 +34,15 @@ pub async fn assemble_kit(
         responsible,
         app.ctx.clock.now(),
     );
-    Ok(store::insert_kit(work, &kit).await?.then_some(kit))
+    if !store::insert_kit(work, &kit).await? {
+        return Ok(None);
+    }
+    // The responsible employee hears of the new kit by mail, in this unit of work.
+    if let Some(person) = staff
+        .iter()
+        .find(|p| Some(p.account_id) == kit.responsible_id)
+    {
+        notify::kit_to_assemble(app, work, &kit, person, None).await?;
+    }
+    Ok(Some(kit))
 }

@@ -1,7 +1,7 @@
 use contracts::{AccountId, Envelope, KitId};
 
-use super::KitView;
 use super::queries::responsible_people;
+use super::{KitView, notify};
 use crate::App;
 use crate::error::InventoryError;
 use crate::store;
@@ -31,6 +31,7 @@ pub async fn issue_kit(app: &App, who: AccountId, id: KitId) -> Result<KitView, 
     for stock_move in &issue.moves {
         store::insert_move(&mut work, stock_move).await?;
     }
+    notify::low_stock(app, &mut work, &ids).await?;
     work.publish(&Envelope::new(&issue.event, issue.kit.version, None))
         .await?;
     let people = responsible_people(&mut work, std::slice::from_ref(&issue.kit)).await?;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use auth::{Principal, Role};
 use contracts::{AccountId, ConsumableId, KitId, ServiceTypeId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,9 +29,12 @@ pub struct KitView {
 
 impl KitView {
     /// `kit` with what `on_hand` does not cover, its responsible person found in `people`.
-    pub fn of(kit: Kit, on_hand: &OnHand, people: &BTreeMap<AccountId, Person>) -> KitView {
+    /// Its `state` is where it is in the queue ([`Kit::stage`]).
+    pub fn of(mut kit: Kit, on_hand: &OnHand, people: &BTreeMap<AccountId, Person>) -> KitView {
+        let missing = kit.shortages(on_hand);
+        kit.state = kit.stage(&missing);
         KitView {
-            missing: kit.shortages(on_hand),
+            missing,
             responsible: kit.responsible_id.and_then(|id| people.get(&id).cloned()),
             kit,
         }
@@ -89,11 +93,21 @@ pub async fn kits(
 ) -> Result<Vec<KitView>, InventoryError> {
     let mut conn = app.ctx.db.pool().acquire().await?;
     let on_hand = store::on_hand(&mut conn, None).await?;
-    let kits = store::kits(&mut conn, state, responsible).await?;
+    // The open kits' queue states depend on stock and the cookie: the open ones are read
+    // and split here.
+    let stored = state.map(|s| {
+        if super::cookies::open_stage(s) {
+            KitState::ToAssemble
+        } else {
+            s
+        }
+    });
+    let kits = store::kits(&mut conn, stored, responsible).await?;
     let people = responsible_people(&mut conn, &kits).await?;
     Ok(kits
         .into_iter()
         .map(|k| KitView::of(k, &on_hand, &people))
+        .filter(|v| state.is_none_or(|s| v.kit.state == s))
         .collect())
 }
 
@@ -107,4 +121,32 @@ pub async fn kit(app: &App, id: KitId) -> Result<KitView, InventoryError> {
     let on_hand = store::on_hand(&mut conn, Some(&ids)).await?;
     let people = responsible_people(&mut conn, std::slice::from_ref(&kit)).await?;
     Ok(KitView::of(kit, &on_hand, &people))
+}
+
+/// The job acceptance form of kit `id` (PDF bytes), for `who`: supply staff, managers and
+/// admins see any kit's; a worker only the form of his own job (another's is "not found",
+/// as if it did not exist). A kit assembled before Inventory kept its order's facts has no
+/// form (409 `form_unavailable`).
+pub async fn form(app: &App, who: &Principal, id: KitId) -> Result<Vec<u8>, InventoryError> {
+    let mut conn = app.ctx.db.pool().acquire().await?;
+    let kit = store::kit(&mut conn, id)
+        .await?
+        .ok_or(InventoryError::NotFound("kit"))?;
+    let staff = [Role::Supply, Role::Manager, Role::Admin]
+        .iter()
+        .any(|r| who.has(*r));
+    let own_job = kit
+        .job
+        .as_ref()
+        .is_some_and(|j| AccountId::from(j.worker_id) == who.id);
+    if !staff && !own_job {
+        return Err(InventoryError::NotFound("kit"));
+    }
+    let Some(job) = &kit.job else {
+        return Err(InventoryError::Conflict(
+            "form_unavailable",
+            format!("kit {id} was assembled before Inventory kept its order's facts"),
+        ));
+    };
+    Ok(crate::form::acceptance_form(&kit, job))
 }

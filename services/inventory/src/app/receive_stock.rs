@@ -2,6 +2,7 @@ use contracts::{AccountId, ConsumableId};
 use messaging::idempotency::Keyed;
 
 use super::Created;
+use super::notify;
 use crate::App;
 use crate::domain::{Receipt, Stock, StockMove};
 use crate::error::InventoryError;
@@ -30,6 +31,7 @@ pub async fn receive_stock(
         .ok_or(InventoryError::NotFound("consumable"))?;
     store::touch_consumables(&mut work, &[id], now).await?;
     store::insert_move(&mut work, &stock_move).await?;
+    notify::low_stock(app, &mut work, &[id]).await?;
     let on_hand = store::on_hand(&mut work, Some(&[id])).await?;
     let stock = Stock::of(consumable, &on_hand);
     work.answer(ticket, 201, &stock).await?;

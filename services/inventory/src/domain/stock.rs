@@ -188,6 +188,30 @@ impl Stock {
     }
 }
 
+/// What supply staff are to hear about a consumable's stock after a move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowStockNews {
+    /// It fell below its mark and they were not told yet: tell them (once).
+    Tell,
+    /// It is back at or above its mark: forget they were told, so that falling again is
+    /// news again.
+    Recovered,
+    /// Nothing new: still low and told already, or still fine.
+    Nothing,
+}
+
+impl LowStockNews {
+    /// The news once a move leaves `on_hand` of a consumable marked low below `threshold`,
+    /// given whether staff were `told` it is low (and it has not recovered since).
+    pub fn after_move(threshold: i64, on_hand: i64, told: bool) -> LowStockNews {
+        match (on_hand < threshold, told) {
+            (true, false) => LowStockNews::Tell,
+            (false, true) => LowStockNews::Recovered,
+            _ => LowStockNews::Nothing,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +309,47 @@ mod tests {
             assert_eq!(MoveKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(MoveKind::parse("theft"), None);
+    }
+
+    #[test]
+    fn given_a_consumable_falling_and_rising_then_staff_are_told_once_per_fall() {
+        // Given a mark of 10 and nobody told: falling to 9 is news, once
+        assert_eq!(LowStockNews::after_move(10, 9, false), LowStockNews::Tell);
+        assert_eq!(LowStockNews::after_move(10, 3, true), LowStockNews::Nothing);
+        // Back at the mark (not below it) it recovered; above it and untold, nothing
+        assert_eq!(LowStockNews::after_move(10, 10, true), LowStockNews::Recovered);
+        assert_eq!(LowStockNews::after_move(10, 50, false), LowStockNews::Nothing);
+        // A mark of 0 is never low, even at 0
+        assert_eq!(LowStockNews::after_move(0, 0, false), LowStockNews::Nothing);
+    }
+
+    proptest::proptest! {
+        /// Whatever the moves: staff are told exactly as often as stock crossed from at or
+        /// above the mark to below it (starting from "fine"), never twice in a row.
+        #[test]
+        fn told_once_per_fall_below_the_mark(
+            threshold in 0i64..20,
+            levels in proptest::collection::vec(0i64..40, 0..50),
+        ) {
+            let (mut told, mut tells, mut falls, mut was_low) = (false, 0, 0, false);
+            for on_hand in levels {
+                let low = on_hand < threshold;
+                if low && !was_low {
+                    falls += 1;
+                }
+                was_low = low;
+                match LowStockNews::after_move(threshold, on_hand, told) {
+                    LowStockNews::Tell => {
+                        proptest::prop_assert!(!told);
+                        told = true;
+                        tells += 1;
+                    }
+                    LowStockNews::Recovered => told = false,
+                    LowStockNews::Nothing => {}
+                }
+                proptest::prop_assert_eq!(told, low);
+            }
+            proptest::prop_assert_eq!(tells, falls);
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! `/kits`: the supply staff's queue and the Issued button.
 
-use auth::{Principal, Route, Routes};
+use auth::{Access, Principal, Role, Route, Routes};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use contracts::KitId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,11 @@ use crate::app::KitView;
 use crate::domain::KitState;
 use crate::error::InventoryError;
 use crate::{App, app};
+
+/// Who may print a kit's acceptance form: supply staff, managers, admins, and workers (only
+/// the form of their own job: the use case checks).
+const FORM_READERS: Access =
+    Access::Roles(&[Role::Supply, Role::Manager, Role::Admin, Role::Worker]);
 
 pub(super) fn routes() -> Routes<App> {
     Routes::new()
@@ -32,6 +38,16 @@ pub(super) fn routes() -> Routes<App> {
                 .param::<KitId>("id")
                 .returns::<KitView>(StatusCode::OK),
             get,
+        )
+        .route(
+            Route::get("/kits/{id}/form", FORM_READERS)
+                .summary(
+                    "The job acceptance form of the kit's order (PDF): the order's facts, \
+                     its id as text and QR code, a box for the client's signature",
+                )
+                .param::<KitId>("id")
+                .returns_media(StatusCode::OK, "application/pdf"),
+            form,
         )
         .route(
             Route::post("/kits/{id}/issue", SUPPLY)
@@ -81,4 +97,13 @@ async fn issue(
     Ok(Json(
         app::issue_kit(&app, who.id, path_id(&id, "kit")?).await?,
     ))
+}
+
+async fn form(
+    State(app): State<App>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, InventoryError> {
+    let pdf = app::form(&app, &who, path_id(&id, "kit")?).await?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

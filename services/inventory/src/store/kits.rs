@@ -6,7 +6,7 @@ use storage::{AnyConnection, AnyRow, Row};
 use storage::DbError;
 
 use super::{Result, parsed};
-use crate::domain::{Kit, KitState, Line};
+use crate::domain::{Job, Kit, KitState, Line};
 
 /// The most kits one list answers: the soonest jobs first, far more than a warehouse
 /// hands out in a day.
@@ -15,10 +15,13 @@ pub const KITS_LISTED: i64 = 500;
 /// Inserts `kit` with its lines unless its order has a kit already; `false` then (a
 /// second activation of the same order makes no second kit).
 pub async fn insert_kit(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
+    let job = kit.job.as_ref();
     let inserted = storage::query(
         "INSERT INTO kits (id, order_id, service_type_id, scheduled_at, state, version, \
-         created_at, responsible_id, responsible_reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id) DO NOTHING",
+         created_at, responsible_id, responsible_reason, client_id, client_name, worker_id, \
+         worker_name, service_type_name, description, duration_minutes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (order_id) DO NOTHING",
     )
     .bind(kit.id.to_string())
     .bind(kit.order_id.to_string())
@@ -29,6 +32,13 @@ pub async fn insert_kit(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
     .bind(storage::micros(kit.created_at))
     .bind(kit.responsible_id.map(String::from))
     .bind(&kit.responsible_reason)
+    .bind(job.map(|j| j.client_id.to_string()))
+    .bind(job.and_then(|j| j.client_name.clone()))
+    .bind(job.map(|j| j.worker_id.to_string()))
+    .bind(job.and_then(|j| j.worker_name.clone()))
+    .bind(job.map(|j| j.service_type_name.clone()))
+    .bind(job.map(|j| j.description.clone()))
+    .bind(job.map(|j| j.duration_minutes))
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -110,8 +120,30 @@ async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
             .transpose()
             .map_err(|e| DbError::undecodable(format!("responsible_id: {e}")))?,
         responsible_reason: r.get("responsible_reason"),
+        cookie: super::cookies::cookie_of(r)?,
+        job: job_of(r)?,
         version: r.get("version"),
     })
+}
+
+/// The order's facts of a kit row; `None` for kits assembled before they were kept.
+fn job_of(r: &AnyRow) -> Result<Option<Job>> {
+    if r.get::<Option<String>, _>("client_id").is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Job {
+        client_id: parsed(r, "client_id")?,
+        client_name: r.get("client_name"),
+        worker_id: parsed(r, "worker_id")?,
+        worker_name: r.get("worker_name"),
+        service_type_name: r
+            .get::<Option<String>, _>("service_type_name")
+            .unwrap_or_default(),
+        description: r.get::<Option<String>, _>("description").unwrap_or_default(),
+        duration_minutes: r
+            .get::<Option<i64>, _>("duration_minutes")
+            .unwrap_or_default(),
+    }))
 }
 
 /// The kit `id`.

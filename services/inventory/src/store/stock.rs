@@ -167,3 +167,34 @@ pub async fn moves(conn: &mut AnyConnection, id: ConsumableId) -> Result<Vec<Sto
         })
         .collect()
 }
+
+/// Whether supply staff were told consumable `id` is low (and it has not recovered since),
+/// and how many falls below its mark they were told of; `None` for an unknown consumable.
+pub async fn low_stock_state(
+    conn: &mut AnyConnection,
+    id: ConsumableId,
+) -> Result<Option<(bool, i64)>> {
+    Ok(
+        storage::query("SELECT low_told, low_alerts FROM consumables WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?
+            .map(|r| (r.get::<i64, _>("low_told") != 0, r.get("low_alerts"))),
+    )
+}
+
+/// Records whether staff were told consumable `id` is low, and the count of falls told.
+pub async fn set_low_stock_state(
+    conn: &mut AnyConnection,
+    id: ConsumableId,
+    told: bool,
+    alerts: i64,
+) -> Result<()> {
+    storage::query("UPDATE consumables SET low_told = $1, low_alerts = $2 WHERE id = $3")
+        .bind(i64::from(told))
+        .bind(alerts)
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,8 +1,12 @@
 //! Kits: assembled from Ordering's activations, issued by supply staff.
 
+use auth::Role;
 use contracts::ServiceTypeId;
 
-use super::{activation, add, deliver, inventory, on_activated, published, refusal, supply};
+use super::{
+    activation, add, as_role, deliver, inventory, on_activated, published, refusal, supply,
+};
+use crate::client::InventoryClient;
 use crate::domain::{BomLine, BomSpec, KitState, MoveKind};
 
 #[tokio::test]
@@ -95,8 +99,9 @@ async fn issue_only_when_covered(ts: &service::testing::TestService) {
     assert_eq!(staff.moves(sponge).await.unwrap().len(), 1);
     assert!(published(ts, "inventory.kit.issued").await.is_empty());
 
-    // When 5 more arrive and they press Issued again
+    // When 5 more arrive, and its fortune cookie, and they press Issued again
     staff.receive(sponge, 5, None).await.unwrap();
+    super::cookies::cookie_arrives(ts, kit.id).await;
     let issued = staff.issue(kit.id).await.unwrap();
 
     // Then the kit is issued, stock went down by its lines, by a move naming the kit
@@ -143,9 +148,49 @@ async fn a_service_type_without_a_bill_gets_an_empty_kit_that_can_be_issued() {
     // When its kit is issued
     let kit = staff.kits(None).await.unwrap()[0].kit.clone();
     assert!(kit.lines.is_empty());
+    super::cookies::cookie_arrives(&ts, kit.id).await;
     let issued = staff.issue(kit.id).await.unwrap();
     // Then it is, with nothing taken from stock
     assert_eq!(issued.kit.state, KitState::Issued);
     let events = published(&ts, "inventory.kit.issued").await;
     assert_eq!(events[0]["data"]["items"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn the_acceptance_form_is_printed_for_staff_and_the_orders_worker_only() {
+    // Given an active order's kit (client Kim Client, worker Tom Worker)
+    let ts = inventory().await;
+    let event = activation(&ts, ServiceTypeId::new());
+    deliver(&on_activated(&ts), &event).await;
+    let kit = supply(&ts).kits(None).await.unwrap()[0].kit.clone();
+    let worker: contracts::AccountId = event.data["worker_id"].as_str().unwrap().parse().unwrap();
+
+    // When supply staff print its form
+    let pdf = supply(&ts).form(kit.id).await.unwrap();
+
+    // Then it is a PDF whose text names the order, its people and its job
+    assert!(pdf.starts_with(b"%PDF-"));
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let text = doc.extract_text(&[1]).unwrap();
+    for fact in [
+        kit.order_id.to_string().as_str(),
+        "Kim Client",
+        "Tom Worker",
+        "Cleaning (60 minutes)",
+        "Kitchen, 2nd floor, Elm St 4",
+    ] {
+        assert!(text.contains(fact), "{fact:?} not in {text:?}");
+    }
+    // And the order's worker gets the same form, a manager too
+    let own = InventoryClient(ts.client_as(worker, &[Role::Worker]));
+    assert_eq!(own.form(kit.id).await.unwrap(), pdf);
+    assert_eq!(as_role(&ts, Role::Manager).form(kit.id).await.unwrap(), pdf);
+    // But another worker finds no such kit, a client may not ask, and an unknown kit is
+    // not found
+    let other = as_role(&ts, Role::Worker).form(kit.id).await.unwrap_err();
+    assert_eq!(refusal(&other), (404, Some("not_found"), None));
+    let client = as_role(&ts, Role::Client).form(kit.id).await.unwrap_err();
+    assert_eq!(refusal(&client).0, 403);
+    let unknown = supply(&ts).form(contracts::KitId::new()).await.unwrap_err();
+    assert_eq!(refusal(&unknown), (404, Some("not_found"), None));
 }

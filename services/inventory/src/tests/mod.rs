@@ -4,7 +4,9 @@
 //! staff, each refusal with its status, code and field, written given / when / then. Every
 //! answer is also checked against Inventory's OpenAPI document by the kit.
 
+mod cookies;
 mod kits;
+mod notify;
 mod staff;
 mod stock;
 
@@ -61,10 +63,7 @@ async fn add(ts: &TestService, name: &str) -> ConsumableId {
 
 /// The consumer of Ordering's activations, as `build` makes it (inbox and all).
 fn on_activated(ts: &TestService) -> Consumer {
-    let app = App {
-        ctx: ts.ctx().clone(),
-        config: Arc::new(InventoryConfig::default()),
-    };
+    let app = App::new(ts.ctx().clone(), InventoryConfig::default()).unwrap();
     ts.ctx()
         .consumer(ON_ACTIVATED, Arc::new(OnOrderActivated { app }))
 }
@@ -86,6 +85,9 @@ fn activation(ts: &TestService, service_type: ServiceTypeId) -> Envelope {
         service_type_name: "Cleaning".into(),
         duration_minutes: 60,
         rebook_of: None,
+        description: "Kitchen, 2nd floor, Elm St 4".into(),
+        client_name: Some("Kim Client".into()),
+        worker_name: Some("Tom Worker".into()),
     };
     Envelope::new(&activated, 2, None)
 }

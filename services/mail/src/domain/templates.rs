@@ -52,8 +52,14 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         name: "kit_to_assemble",
         subject: "Kit to assemble for order {{order}}",
-        text: "Hello {{name}},\n\nplease assemble the supply kit for order {{order}} ({{service}}, {{when}}).\n\nMCF supplies",
-        html: "<p>Hello {{name}},</p><p>please assemble the supply kit for order {{order}} ({{service}}, {{when}}).</p><p>MCF supplies</p>",
+        text: "Hello {{name}},\n\nplease assemble the supply kit for order {{order}} ({{service}}, {{when}}):\n{{link}}\n\nPrint its job acceptance form and give it to the worker with the kit:\n{{form}}\n\nMCF supplies",
+        html: "<p>Hello {{name}},</p><p>please assemble <a href=\"{{link}}\">the supply kit</a> for order {{order}} ({{service}}, {{when}}).</p><p>Print <a href=\"{{form}}\">its job acceptance form</a> and give it to the worker with the kit.</p><p>MCF supplies</p>",
+    },
+    Template {
+        name: "low_stock",
+        subject: "Low stock: {{consumable}}",
+        text: "Hello {{name}},\n\n{{consumable}} is low: {{on_hand}} {{unit}} on hand, below its mark of {{threshold}}. Please order more.\n{{link}}\n\nMCF supplies",
+        html: "<p>Hello {{name}},</p><p>{{consumable}} is low: {{on_hand}} {{unit}} on hand, below its mark of {{threshold}}. Please <a href=\"{{link}}\">order more</a>.</p><p>MCF supplies</p>",
     },
     Template {
         name: "no_show_rebook",
@@ -66,6 +72,12 @@ pub const TEMPLATES: &[Template] = &[
         subject: "We could not find anyone for your order",
         text: "Hello {{name}},\n\nwe found no worker for your order on {{when}}. Pick a new date and we will try again:\n{{link}}\n\nMCF",
         html: "<p>Hello {{name}},</p><p>we found no worker for your order on {{when}}. <a href=\"{{link}}\">Pick a new date</a> and we will try again.</p><p>MCF</p>",
+    },
+    Template {
+        name: "order_kit_not_ready",
+        subject: "We are sorry: your order could not take place",
+        text: "Hello {{name}},\n\nwe could not get the supplies for your order on {{when}} ready in time, so it could not take place. Pick a new date and we will come:\n{{link}}\n\nMCF",
+        html: "<p>Hello {{name}},</p><p>we could not get the supplies for your order on {{when}} ready in time, so it could not take place. <a href=\"{{link}}\">Pick a new date</a> and we will come.</p><p>MCF</p>",
     },
     Template {
         name: "invoice_issued",
@@ -321,7 +333,7 @@ mod tests {
                 .collect();
             render(t.name, &v).unwrap_or_else(|e| panic!("{}: {e}", t.name));
         }
-        assert_eq!(TEMPLATES.len(), 10);
+        assert_eq!(TEMPLATES.len(), 12);
     }
 
     #[test]

@@ -175,6 +175,7 @@ fn failed(r: &OrderRequested, w: Option<WorkerId>, reason: &str) -> OrderFailed 
         order: facts(r, w),
         from_status: if w.is_some() { "active" } else { "requested" }.into(),
         reason: reason.into(),
+        worker_at_fault: Some(reason == "no_show"),
         deadline: r.scheduled_at,
         failed_at: r.scheduled_at,
     }

@@ -6,6 +6,7 @@ use contracts::matching::WorkerAssigned;
 use messaging::Work;
 
 use super::notify;
+use crate::domain::order::Change;
 use crate::error::OrderingError;
 use crate::store;
 
@@ -32,7 +33,7 @@ pub async fn activate_order(
         return Ok(Activation::OrderUnknown);
     };
     let before = order.version;
-    let Some(t) = order.assign(
+    let Some(mut t) = order.assign(
         assigned.worker_id,
         assigned.price,
         event.aggregate_version,
@@ -42,6 +43,16 @@ pub async fn activate_order(
             status = order.status.as_str(), "stale or late assignment ignored");
         return Ok(Activation::Ignored);
     };
+    if let Change::Activated(activated) = &mut t.change {
+        // The names the job acceptance form prints (Inventory has no other source of
+        // them); unknown people stay `None`, and the form says so.
+        activated.client_name = store::person(work, order.client_id)
+            .await?
+            .map(|p| p.name);
+        activated.worker_name = store::person(work, assigned.worker_id.into())
+            .await?
+            .map(|p| p.name);
+    }
     if !store::update_order(work, &order, before, Some(&t.entry)).await? {
         return Err(OrderingError::Concurrent);
     }

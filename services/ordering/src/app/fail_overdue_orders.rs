@@ -1,5 +1,6 @@
 //! The no-show rule: an open order whose check-in deadline passed fails, and the client is
-//! offered a rebook.
+//! offered a rebook. An active order whose supply kit was not issued by its scheduled time
+//! fails then (`kit_not_ready`, not the worker's fault).
 //!
 //! Exactly once without a lease: each failure is a conditional update on the order's
 //! version committed with its event, so when two replicas (or a sweep and a late check-in)
@@ -24,7 +25,8 @@ pub async fn fail_overdue_orders(app: &App) -> Result<usize, OrderingError> {
         let now = app.ctx.clock.now();
         let ids = {
             let mut conn = app.ctx.db.pool().acquire().await?;
-            store::overdue(&mut conn, now - app.config.policy().grace, BATCH as i64).await?
+            store::overdue(&mut conn, now - app.config.policy().grace, now, BATCH as i64)
+                .await?
         };
         let mut moved = 0;
         for id in &ids {
@@ -51,7 +53,9 @@ async fn fail_one(app: &App, id: OrderId) -> Result<bool, OrderingError> {
         return Ok(false);
     };
     let before = order.version;
-    let Some(t) = order.fail_if_overdue(app.ctx.clock.now(), &app.config.policy()) else {
+    let kit_issued = store::kit_issued(&mut work, id).await?;
+    let Some(t) = order.fail_if_overdue(app.ctx.clock.now(), &app.config.policy(), kit_issued)
+    else {
         return Ok(false);
     };
     if !store::update_order(&mut work, &order, before, Some(&t.entry)).await? {

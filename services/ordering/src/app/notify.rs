@@ -90,10 +90,11 @@ pub(super) async fn failed(
         json!(format!("{public_url}/orders/{}/rebook", order.id)),
     );
     let key = format!("failed:{}", order.id);
-    let template = if order.reason.as_deref() == Some("not_matched") {
-        "order_not_matched"
-    } else {
-        "no_show_rebook"
+    let template = match order.reason.as_deref() {
+        Some("not_matched") => "order_not_matched",
+        // The supplies were not ready: the client hears that, not that the worker failed.
+        Some("kit_not_ready") => "order_kit_not_ready",
+        _ => "no_show_rebook",
     };
     send(work, order, template, vars, key, None).await
 }

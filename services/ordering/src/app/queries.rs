@@ -26,6 +26,8 @@ pub struct OrderView {
     pub check_in_deadline: DateTime<Utc>,
     /// Every status it went through, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// Inventory announced its supply kit issued: its worker may check in (not before).
+    pub kit_issued: bool,
 }
 
 pub(super) async fn read_order(app: &App, id: OrderId) -> Result<Order, OrderingError> {
@@ -60,10 +62,12 @@ pub async fn order_view(
         .ok_or(OrderingError::NotFound("order"))?;
     visible_to(&order, who)?;
     let history = store::history(&mut conn, id).await?;
+    let kit_issued = store::kit_issued(&mut conn, id).await?;
     Ok(OrderView {
         check_in_deadline: order.deadline(&app.config.policy()),
         order,
         history,
+        kit_issued,
     })
 }
 

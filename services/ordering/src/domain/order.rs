@@ -367,7 +367,11 @@ impl Order {
         }
         check_schedule(scheduled_at, now)?;
         let mut excluded = self.excluded_workers.clone();
-        excluded.extend(self.worker_id.filter(|w| !excluded.contains(w)));
+        // Only a worker who did not come is kept off the copy: one who could not start for
+        // want of his kit may well do it next time.
+        if self.reason.as_deref() == Some("no_show") {
+            excluded.extend(self.worker_id.filter(|w| !excluded.contains(w)));
+        }
         // The copy is of what the client ordered, whatever the catalog says today (even if
         // the type was retired since).
         let ordered = ServiceType {
@@ -461,6 +465,10 @@ impl Order {
             service_type_name: self.service_type_name.clone(),
             duration_minutes: self.duration_minutes,
             rebook_of: self.rebook_of,
+            description: self.description.clone(),
+            // Names are not the order's: the use case adds them from the people it knows.
+            client_name: None,
+            worker_name: None,
         };
         Some(self.become_(
             Status::Active,
@@ -528,13 +536,16 @@ impl Order {
     }
 
     /// The assigned worker checks in on site with a photo (stored under `photo`), inside
-    /// the window from `check_in_early` before the scheduled time to the deadline.
+    /// the window from `check_in_early` before the scheduled time to the deadline, and only
+    /// once the order's supply kit was handed out to him (`kit_issued`; 409
+    /// `kit_not_issued` before: he would have nothing to work with).
     pub fn check_in(
         &mut self,
         worker: WorkerId,
         photo: String,
         now: DateTime<Utc>,
         policy: &Policy,
+        kit_issued: bool,
     ) -> Result<Transition, OrderingError> {
         if self.worker_id != Some(worker) {
             return Err(OrderingError::NotFound("order"));
@@ -564,6 +575,12 @@ impl Order {
             return Err(refused(
                 "check_in_too_late",
                 format!("check-in closed at {}", deadline.to_rfc3339()),
+            ));
+        }
+        if !kit_issued {
+            return Err(refused(
+                "kit_not_issued",
+                "the order's supply kit has not been issued yet: collect it from supply first",
             ));
         }
         let now = to_micros(now);
@@ -623,14 +640,29 @@ impl Order {
     }
 
     /// Fails the order if nobody checked in by the deadline: `no_show` when a worker was
-    /// assigned, `not_matched` when none ever was. `None` when it is not (or no longer) due.
-    pub fn fail_if_overdue(&mut self, now: DateTime<Utc>, policy: &Policy) -> Option<Transition> {
-        let deadline = self.deadline(policy);
+    /// assigned, `not_matched` when none ever was. An active order whose supply kit was not
+    /// issued (`kit_issued`) by its scheduled time fails then, as `kit_not_ready`: the
+    /// worker could not start without it, so he is not at fault. `None` when it is not (or
+    /// no longer) due.
+    pub fn fail_if_overdue(
+        &mut self,
+        now: DateTime<Utc>,
+        policy: &Policy,
+        kit_issued: bool,
+    ) -> Option<Transition> {
+        let kit_late = self.status == Status::Active && !kit_issued;
+        let deadline = if kit_late {
+            self.scheduled_at
+        } else {
+            self.deadline(policy)
+        };
         if now <= deadline || !self.status.can_become(Status::Failed) {
             return None;
         }
         let from = self.status;
-        let reason = if from == Status::Active {
+        let reason = if kit_late {
+            "kit_not_ready"
+        } else if from == Status::Active {
             "no_show"
         } else {
             "not_matched"
@@ -642,6 +674,7 @@ impl Order {
             order: self.facts(),
             from_status: from.as_str().to_owned(),
             reason: reason.to_owned(),
+            worker_at_fault: Some(reason == "no_show"),
             deadline,
             failed_at: now,
         };
@@ -803,21 +836,21 @@ mod tests {
         order.assign(w, money(100), 1, now).unwrap();
         let early = order.scheduled_at - Duration::minutes(31);
         assert_eq!(
-            code(order.check_in(w, "p".into(), early, &policy)),
+            code(order.check_in(w, "p".into(), early, &policy, true)),
             "check_in_too_early"
         );
         let late = order.scheduled_at + Duration::minutes(31);
         assert_eq!(
-            code(order.check_in(w, "p".into(), late, &policy)),
+            code(order.check_in(w, "p".into(), late, &policy, true)),
             "check_in_too_late"
         );
         assert!(matches!(
-            order.check_in(WorkerId::new(), "p".into(), order.scheduled_at, &policy),
+            order.check_in(WorkerId::new(), "p".into(), order.scheduled_at, &policy, true),
             Err(OrderingError::NotFound(_))
         ));
         assert_eq!(order.version, 2, "refusals change nothing");
         let on_time = order.scheduled_at - Duration::minutes(5);
-        let t = order.check_in(w, "p".into(), on_time, &policy).unwrap();
+        let t = order.check_in(w, "p".into(), on_time, &policy, true).unwrap();
         assert!(matches!(t.change, Change::Started(_)));
         assert_eq!(order.status, Status::InProgress);
         let t = order
@@ -836,17 +869,17 @@ mod tests {
         order.assign(w, money(100), 1, now).unwrap();
         assert!(
             order
-                .fail_if_overdue(order.deadline(&policy), &policy)
+                .fail_if_overdue(order.deadline(&policy), &policy, true)
                 .is_none()
         );
         let after = order.deadline(&policy) + Duration::seconds(1);
-        let t = order.fail_if_overdue(after, &policy).expect("fails");
+        let t = order.fail_if_overdue(after, &policy, true).expect("fails");
         let Change::Failed(failed) = t.change else {
             panic!("expected order.failed")
         };
         assert_eq!(failed.reason, "no_show");
         assert_eq!(failed.order.worker_id, Some(w));
-        assert!(order.fail_if_overdue(after, &policy).is_none(), "only once");
+        assert!(order.fail_if_overdue(after, &policy, true).is_none(), "only once");
 
         let (copy, t) = order
             .rebook(CLIENT, after + Duration::days(1), after)
@@ -864,12 +897,72 @@ mod tests {
     }
 
     #[test]
+    fn given_an_active_order_whose_kit_was_not_issued_then_check_in_is_refused_and_it_fails_at_its_start_blaming_nobody()
+     {
+        // Given an active order whose kit was not issued
+        let now = Utc::now();
+        let policy = Policy::default();
+        let mut order = order_at(now, Duration::hours(1));
+        let w = WorkerId::new();
+        order.assign(w, money(100), 1, now).unwrap();
+        // When the worker checks in on time, then he is refused, naming the kit
+        let on_time = order.scheduled_at - Duration::minutes(5);
+        assert_eq!(
+            code(order.check_in(w, "p".into(), on_time, &policy, false)),
+            "kit_not_issued"
+        );
+        assert_eq!(order.status, Status::Active, "a refusal changes nothing");
+        // When the sweep runs at the scheduled time, nothing yet; just after it, it fails
+        assert!(
+            order
+                .fail_if_overdue(order.scheduled_at, &policy, false)
+                .is_none()
+        );
+        let after = order.scheduled_at + Duration::seconds(1);
+        let t = order.fail_if_overdue(after, &policy, false).expect("fails");
+        // Then the reason is the kit, the worker is not at fault, the client is not told
+        // the worker did not come, and the copy may go to the same worker
+        let Change::Failed(failed) = t.change else {
+            panic!("expected order.failed")
+        };
+        assert_eq!(failed.reason, "kit_not_ready");
+        assert_eq!(failed.worker_at_fault, Some(false));
+        assert!(!failed.worker_at_fault());
+        assert_eq!(failed.deadline, order.scheduled_at);
+        assert_eq!(order.reason.as_deref(), Some("kit_not_ready"));
+        let (copy, _) = order
+            .rebook(CLIENT, after + Duration::days(1), after)
+            .unwrap();
+        assert!(copy.excluded_workers.is_empty());
+    }
+
+    #[test]
+    fn given_an_issued_kit_then_the_order_waits_for_the_usual_deadline_and_a_no_show_is_the_workers_fault()
+     {
+        let now = Utc::now();
+        let policy = Policy::default();
+        let mut order = order_at(now, Duration::hours(1));
+        order.assign(WorkerId::new(), money(100), 1, now).unwrap();
+        let after_start = order.scheduled_at + Duration::seconds(1);
+        assert!(order.fail_if_overdue(after_start, &policy, true).is_none());
+        let after = order.deadline(&policy) + Duration::seconds(1);
+        let Change::Failed(failed) = order.fail_if_overdue(after, &policy, true).unwrap().change
+        else {
+            panic!("expected order.failed")
+        };
+        assert_eq!(
+            (failed.reason.as_str(), failed.worker_at_fault),
+            ("no_show", Some(true))
+        );
+    }
+
+    #[test]
     fn a_requested_order_past_its_deadline_fails_as_not_matched() {
         let now = Utc::now();
         let policy = Policy::default();
         let mut order = order_at(now, Duration::hours(1));
         let t = order
-            .fail_if_overdue(now + Duration::hours(2), &policy)
+            .fail_if_overdue(now + Duration::hours(2), &policy, false)
             .unwrap();
         assert!(matches!(t.change, Change::Failed(ref f) if f.reason == "not_matched"));
     }
@@ -890,6 +983,8 @@ mod tests {
             CheckIn { worker: usize, minutes: i64 },
             Complete { worker: usize },
             Sweep { minutes: i64 },
+            /// Inventory announces the order's kit issued.
+            IssueKit,
         }
 
         fn command() -> impl Strategy<Value = Command> {
@@ -901,6 +996,7 @@ mod tests {
                     .prop_map(|(worker, minutes)| Command::CheckIn { worker, minutes }),
                 (0..3usize).prop_map(|worker| Command::Complete { worker }),
                 (-120..120i64).prop_map(|minutes| Command::Sweep { minutes }),
+                Just(Command::IssueKit),
             ]
         }
 
@@ -924,6 +1020,7 @@ mod tests {
                 let start = Utc::now();
                 let mut order = order_at(start, Duration::hours(3));
                 let workers = [WorkerId::new(), WorkerId::new(), WorkerId::new()];
+                let mut kit_issued = false;
                 for c in commands {
                     let before = order.clone();
                     let outcome: Result<Option<Transition>, OrderingError> = match c {
@@ -940,16 +1037,30 @@ mod tests {
                         }
                         Command::CheckIn { worker, minutes } => {
                             let at = order.scheduled_at + Duration::minutes(minutes);
-                            order.check_in(workers[worker], "p".into(), at, &policy).map(Some)
+                            order.check_in(workers[worker], "p".into(), at, &policy, kit_issued).map(Some)
                         }
                         Command::Complete { worker } => {
                             order.complete(workers[worker], "r".into(), start).map(Some)
                         }
                         Command::Sweep { minutes } => {
                             let at = order.scheduled_at + Duration::minutes(minutes);
-                            Ok(order.fail_if_overdue(at, &policy))
+                            Ok(order.fail_if_overdue(at, &policy, kit_issued))
+                        }
+                        Command::IssueKit => {
+                            kit_issued = true;
+                            Ok(None)
                         }
                     };
+                    // Nobody starts without the kit; a failure for want of it blames nobody
+                    if let Ok(Some(t)) = &outcome {
+                        if let Change::Started(_) = t.change {
+                            prop_assert!(kit_issued, "checked in without the kit");
+                        }
+                        if let Change::Failed(f) = &t.change {
+                            prop_assert_eq!(f.worker_at_fault(), f.reason == "no_show");
+                            prop_assert_eq!(f.reason == "kit_not_ready", !kit_issued && f.from_status == "active");
+                        }
+                    }
                     match outcome {
                         Ok(Some(t)) => {
                             prop_assert!(before.status.can_become(order.status),

@@ -3,7 +3,7 @@
 //! Times are unix microseconds, ids TEXT.
 
 use chrono::{DateTime, Utc};
-use contracts::{AccountId, Money, OrderId, ParseIdError, ServiceTypeId, WorkerId};
+use contracts::{AccountId, KitId, Money, OrderId, ParseIdError, ServiceTypeId, WorkerId};
 use storage::{AnyConnection, AnyRow, DbError, Row, micros, time};
 
 use crate::domain::order::{HistoryEntry, Order, Status};
@@ -353,17 +353,22 @@ pub async fn orders(
 }
 
 /// Open (requested or active) orders whose scheduled time is before `scheduled_before`
-/// (i.e. whose check-in deadline has passed), oldest first.
+/// (i.e. whose check-in deadline has passed), and active orders whose kit was not issued
+/// and whose scheduled time is before `kit_due_before`, oldest first.
 pub async fn overdue(
     conn: &mut AnyConnection,
     scheduled_before: chrono::DateTime<chrono::Utc>,
+    kit_due_before: chrono::DateTime<chrono::Utc>,
     limit: i64,
 ) -> Result<Vec<OrderId>, DbError> {
     storage::query_scalar::<_, String>(
-        "SELECT id FROM orders WHERE status IN ('requested', 'active') AND scheduled_at < $1 \
-         ORDER BY scheduled_at LIMIT $2",
+        "SELECT id FROM orders o WHERE (status IN ('requested', 'active') AND scheduled_at < $1) \
+         OR (status = 'active' AND scheduled_at < $2 AND NOT EXISTS \
+             (SELECT 1 FROM issued_kits k WHERE k.order_id = o.id)) \
+         ORDER BY scheduled_at LIMIT $3",
     )
     .bind(micros(scheduled_before))
+    .bind(micros(kit_due_before))
     .bind(limit)
     .fetch_all(conn)
     .await?
@@ -449,4 +454,35 @@ pub async fn order_for_update(
     .await?
     .map(|r| order_of(&r))
     .transpose()
+}
+
+/// Records that Inventory issued kit `kit_id` for order `order_id` at `issued_at` (a
+/// repeated announcement changes nothing).
+pub async fn insert_issued_kit(
+    conn: &mut AnyConnection,
+    order_id: OrderId,
+    kit_id: KitId,
+    issued_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbError> {
+    storage::query(
+        "INSERT INTO issued_kits (order_id, kit_id, issued_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (order_id) DO NOTHING",
+    )
+    .bind(order_id.to_string())
+    .bind(kit_id.to_string())
+    .bind(micros(issued_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the kit of order `id` was issued.
+pub async fn kit_issued(conn: &mut AnyConnection, id: OrderId) -> Result<bool, DbError> {
+    Ok(
+        storage::query("SELECT 1 AS one FROM issued_kits WHERE order_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
 }

@@ -380,3 +380,155 @@ async fn a_retried_service_type_is_added_once() {
     );
     assert_eq!(manager.service_types(true).await.unwrap().len(), 1);
 }
+
+/// A one-pixel PNG, base64: what a check-in photo must be.
+const PHOTO: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==";
+
+/// Hands `event` to a consumer made as `build` makes it, as the bus would.
+async fn deliver(ts: &TestService, name: &str, handler: std::sync::Arc<dyn messaging::Handler>, event: &contracts::Envelope) {
+    let consumer = ts.ctx().consumer(name, handler);
+    let body = serde_json::to_vec(event).unwrap();
+    assert_eq!(
+        consumer.process(&body, 1).await,
+        messaging::consumer::Disposition::Done
+    );
+}
+
+/// Matching's assignment of `worker` to `order`: the order becomes active.
+async fn assign(ts: &TestService, order: OrderId, worker: contracts::WorkerId) {
+    let assigned = contracts::matching::WorkerAssigned {
+        order_id: order,
+        worker_id: worker,
+        price: Money::from_minor(100),
+        fallback: false,
+        candidates: 1,
+        explanation: vec![],
+    };
+    let handler = std::sync::Arc::new(crate::events::OnWorkerAssigned {
+        clock: ts.ctx().clock.clone(),
+    });
+    let event = contracts::Envelope::new(&assigned, 1, None);
+    deliver(ts, crate::events::ON_ASSIGNMENT, handler, &event).await;
+}
+
+/// Inventory's announcement that the kit of `order` was issued.
+async fn kit_issued(ts: &TestService, order: OrderId) {
+    let issued = contracts::inventory::KitIssued {
+        kit_id: contracts::KitId::new(),
+        order_id: order,
+        issued_by: AccountId::new(),
+        issued_at: ts.ctx().clock.now(),
+        items: vec![],
+    };
+    let event = contracts::Envelope::new(&issued, 2, None);
+    let handler = std::sync::Arc::new(crate::events::OnKitIssued);
+    deliver(ts, crate::events::ON_KIT_ISSUED, handler.clone(), &event).await;
+    // Heard twice, it is remembered once
+    let mut again = event.clone();
+    again.id = uuid::Uuid::now_v7();
+    deliver(ts, crate::events::ON_KIT_ISSUED, handler, &again).await;
+}
+
+/// The `data` of the events of `event_type` in Ordering's outbox, oldest first.
+async fn published(ts: &TestService, event_type: &str) -> Vec<Value> {
+    use storage::Row;
+    storage::query("SELECT body FROM outbox WHERE event_type = $1 ORDER BY seq")
+        .bind(event_type)
+        .fetch_all(ts.ctx().db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| serde_json::from_str::<Value>(&r.get::<String, _>("body")).unwrap()["data"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_worker_checks_in_only_once_his_kit_was_issued() {
+    // Given an active order in 20 minutes (check-in is open), assigned to Tom
+    let ts = ordering().await;
+    let st = cleaning(&ts).await.id;
+    let now = admin(&ts).clock().await.unwrap().now;
+    let client = as_(&ts, AccountId::new(), Role::Client);
+    let order = client
+        .request(&request(st, now + Duration::minutes(20)), None)
+        .await
+        .unwrap();
+    let tom = contracts::WorkerId::new();
+    assign(&ts, order.id, tom).await;
+    let tom_client = as_(&ts, tom.into(), Role::Worker);
+    let photo = CheckInRequest {
+        photo: PHOTO.into(),
+    };
+
+    // When Tom checks in before Inventory issued the kit
+    let e = tom_client.check_in(order.id, &photo).await.unwrap_err();
+
+    // Then he is refused, naming the kit, and the order stays active
+    assert_eq!(refusal(&e), (409, Some("kit_not_issued"), None));
+    assert_eq!(client.order(order.id).await.unwrap().order.status.as_str(), "active");
+
+    assert!(!client.order(order.id).await.unwrap().kit_issued);
+    // When the kit is issued, then the order says so and he checks in
+    kit_issued(&ts, order.id).await;
+    assert!(tom_client.order(order.id).await.unwrap().kit_issued);
+    let started = tom_client.check_in(order.id, &photo).await.unwrap();
+    assert_eq!(started.status.as_str(), "in_progress");
+}
+
+#[tokio::test]
+async fn an_order_whose_kit_was_not_issued_by_its_start_fails_without_blaming_the_worker() {
+    // Given two active orders in an hour, one whose kit was issued and one whose was not
+    let ts = ordering().await;
+    let st = cleaning(&ts).await.id;
+    let ops = admin(&ts);
+    let now = ops.clock().await.unwrap().now;
+    let client = as_(&ts, AccountId::new(), Role::Client);
+    let without = client
+        .request(&request(st, now + Duration::hours(1)), None)
+        .await
+        .unwrap();
+    let with = client
+        .request(&request(st, now + Duration::hours(1)), None)
+        .await
+        .unwrap();
+    let tom = contracts::WorkerId::new();
+    assign(&ts, without.id, tom).await;
+    assign(&ts, with.id, contracts::WorkerId::new()).await;
+    kit_issued(&ts, with.id).await;
+
+    // When business time is a minute short of the scheduled time, nothing fails yet
+    ops.advance_clock(59 * 60).await.unwrap();
+    assert_eq!(client.order(without.id).await.unwrap().order.status.as_str(), "active");
+
+    // When it passes it
+    ops.advance_clock(2 * 60).await.unwrap();
+
+    // Then the order without its kit failed, for the kit, with the worker not at fault,
+    // and the one with its kit still waits for its worker
+    let failed = client.order(without.id).await.unwrap().order;
+    assert_eq!(
+        (failed.status.as_str(), failed.reason.as_deref()),
+        ("failed", Some("kit_not_ready"))
+    );
+    assert_eq!(client.order(with.id).await.unwrap().order.status.as_str(), "active");
+    let events = published(&ts, "ordering.order.failed").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["order_id"], without.id.to_string());
+    assert_eq!(events[0]["reason"], "kit_not_ready");
+    assert_eq!(events[0]["worker_at_fault"], false);
+    // And the rebooked copy may go to Tom again: he did nothing wrong
+    let copy = client
+        .rebook(without.id, &RebookRequest { scheduled_at: now + Duration::days(2) })
+        .await
+        .unwrap();
+    assert!(copy.excluded_workers.is_empty(), "{:?}", copy.excluded_workers);
+
+    // When the grace passes too, the order with its kit fails as a no-show: his fault
+    ops.advance_clock(31 * 60).await.unwrap();
+    let events = published(&ts, "ordering.order.failed").await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        (&events[1]["reason"], &events[1]["worker_at_fault"]),
+        (&json!("no_show"), &json!(true))
+    );
+}

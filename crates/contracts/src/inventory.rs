@@ -5,8 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::Event;
-use crate::ids::{AccountId, ConsumableId, KitId, OrderId};
 use crate::iam::MailRequest;
+use crate::ids::{AccountId, ConsumableId, KitId, OrderId};
 
 /// Supply staff handed out an order's kit: its consumables left stock (one stock move
 /// each): the order's supplies left the warehouse.

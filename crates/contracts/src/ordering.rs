@@ -185,8 +185,7 @@ impl OrderFailed {
     /// Whether the worker is to blame for the failure: the field when the event carries
     /// it, otherwise only a `no_show` is (the only reason that blamed him before).
     pub fn worker_at_fault(&self) -> bool {
-        self.worker_at_fault
-            .unwrap_or(self.reason == "no_show")
+        self.worker_at_fault.unwrap_or(self.reason == "no_show")
     }
 }
 

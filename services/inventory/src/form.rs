@@ -61,7 +61,10 @@ pub fn acceptance_form(kit: &Kit, job: &Job) -> Vec<u8> {
         None => format!("worker {}", job.worker_id),
     };
     let service = if job.duration_minutes > 0 {
-        format!("{} ({} minutes)", job.service_type_name, job.duration_minutes)
+        format!(
+            "{} ({} minutes)",
+            job.service_type_name, job.duration_minutes
+        )
     } else {
         job.service_type_name.clone()
     };
@@ -96,9 +99,13 @@ pub fn acceptance_form(kit: &Kit, job: &Job) -> Vec<u8> {
         layout.text(REGULAR, 10.0, MARGIN, "none");
     }
     for line in &kit.lines {
-        for (i, text) in wrap(&format!("{} x {}", line.quantity, line.name), 10.0, TEXT_WIDTH)
-            .iter()
-            .enumerate()
+        for (i, text) in wrap(
+            &format!("{} x {}", line.quantity, line.name),
+            10.0,
+            TEXT_WIDTH,
+        )
+        .iter()
+        .enumerate()
         {
             let x = if i == 0 { MARGIN } else { MARGIN + 20.0 };
             layout.text(REGULAR, 10.0, x, text);
@@ -182,7 +189,14 @@ impl Layout {
         let date_width = 150.0;
         let sign_width = TEXT_WIDTH - date_width - 20.0;
         let page = self.page();
-        show(page, REGULAR, 9.0, MARGIN, label_y, "Client's name and signature");
+        show(
+            page,
+            REGULAR,
+            9.0,
+            MARGIN,
+            label_y,
+            "Client's name and signature",
+        );
         show(
             page,
             REGULAR,
@@ -193,7 +207,12 @@ impl Layout {
         );
         page.set_line_width(1.0);
         page.rect(MARGIN, box_bottom, sign_width, box_height);
-        page.rect(MARGIN + sign_width + 20.0, box_bottom, date_width, box_height);
+        page.rect(
+            MARGIN + sign_width + 20.0,
+            box_bottom,
+            date_width,
+            box_height,
+        );
         page.stroke();
         self.y = box_bottom - 16.0;
     }
@@ -225,10 +244,7 @@ impl Layout {
             page.parent(tree);
             page.contents(*content_id);
             let mut resources = page.resources();
-            resources
-                .fonts()
-                .pair(REGULAR, regular)
-                .pair(BOLD, bold);
+            resources.fonts().pair(REGULAR, regular).pair(BOLD, bold);
             resources.finish();
             page.finish();
             pdf.stream(*content_id, &content.finish());
@@ -484,12 +500,14 @@ mod tests {
             assert!(text.contains(fact), "{fact:?} not in {text:?}");
         }
         // And the QR code is drawn, one square per dark module of the order id's code
-        let code = QrCode::with_error_correction_level(
-            kit.order_id.to_string().as_bytes(),
-            EcLevel::M,
-        )
-        .unwrap();
-        let dark = code.to_colors().iter().filter(|c| **c == Color::Dark).count();
+        let code =
+            QrCode::with_error_correction_level(kit.order_id.to_string().as_bytes(), EcLevel::M)
+                .unwrap();
+        let dark = code
+            .to_colors()
+            .iter()
+            .filter(|c| **c == Color::Dark)
+            .count();
         assert!(dark > 100, "{dark}");
         // And two boxes are drawn for the signature and the date
         assert_eq!(rectangles(&doc), (dark, 2));
@@ -523,7 +541,12 @@ mod tests {
         assert!(all.contains(&format!("account {}", job.client_id)), "{all}");
         assert!(all.contains(&format!("worker {}", job.worker_id)), "{all}");
         assert!(all.contains("60 x Consumable number 59"), "{all}");
-        assert!(pages.last().unwrap().contains("Client's name and signature"));
+        assert!(
+            pages
+                .last()
+                .unwrap()
+                .contains("Client's name and signature")
+        );
         let count = pages.len();
         for (i, page) in pages.iter().enumerate() {
             assert!(

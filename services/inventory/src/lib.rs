@@ -15,12 +15,10 @@
 //!   kits not yet issued (ties: the smaller id), the choice explained on the kit.
 //! - `events.rs`: Ordering's `order.activated`, which assembles the kit; IAM's
 //!   `account.created` / `account.changed`, which keep the supply staff.
-//! - [`domain::cookie`]: the kit's fortune cookie (to order -> ordered -> arrived, or
-//!   failed with the reason and ordered again by staff); [`domain::kit`]'s `stage` puts an
-//!   open kit in the queue: to assemble (stock short), waiting for the cookie, ready.
-//! - [`contractor`]: the cookie contractor's client (timeout, retries with backoff on the
-//!   same key, circuit breaker, callback signatures); `jobs.rs` orders cookies outside any
-//!   unit of work and asks about those whose callback did not come.
+//! - [`form`]: the job acceptance form of a kit's order, a printable PDF (the order's
+//!   facts, its id as text and QR code, the client's signature box).
+//! - `app/notify.rs`: mails to supply staff (a kit to assemble, to its responsible
+//!   employee; a consumable fallen below its mark, once per fall, to every one).
 //! - `store/`: SQL only.
 //! - [`client::InventoryClient`]: the typed client of this API.
 //!
@@ -29,11 +27,9 @@
 mod app;
 pub mod client;
 mod config;
-pub mod contractor;
 pub mod domain;
 mod error;
 pub mod events;
-mod jobs;
 pub mod form;
 mod routes;
 mod store;
@@ -51,7 +47,7 @@ use service::Context;
 pub use app::KitView;
 pub use config::InventoryConfig;
 pub use error::InventoryError;
-pub use routes::{ContractorView, CookieCallback, KitQuery};
+pub use routes::KitQuery;
 
 service::spec! {
     /// Inventory as the binary registers it.
@@ -65,27 +61,16 @@ service::spec! {
 pub struct App {
     ctx: Context,
     config: Arc<InventoryConfig>,
-    /// The fortune-cookie contractor's client (its breaker is shared by the job and the
-    /// admins' view).
-    contractor: Arc<contractor::Contractor>,
-}
-
-impl App {
-    /// The state of a service built from `ctx` with `config`.
-    pub fn new(ctx: Context, config: InventoryConfig) -> anyhow::Result<App> {
-        Ok(App {
-            contractor: Arc::new(contractor::Contractor::new(&config)?),
-            ctx,
-            config: Arc::new(config),
-        })
-    }
 }
 
 /// Builds the service from its context (`[inventory]` is its section): its routes, the
 /// outbox relay, and the consumers of IAM's accounts and Ordering's activations.
 pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let config: InventoryConfig = ctx.config()?;
-    let app = App::new(ctx.clone(), config)?;
+    let app = App {
+        ctx: ctx.clone(),
+        config: Arc::new(config),
+    };
     let on_activated = ctx.consumer(
         events::ON_ACTIVATED,
         Arc::new(events::OnOrderActivated { app: app.clone() }),
@@ -93,7 +78,6 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
         ctx.relay_task(),
-        jobs::cookies(app.clone()),
         ctx.consumer_task(
             AccountCreated::SOURCE,
             &[AccountCreated::TYPE, AccountChanged::TYPE],

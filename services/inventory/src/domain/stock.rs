@@ -317,8 +317,14 @@ mod tests {
         assert_eq!(LowStockNews::after_move(10, 9, false), LowStockNews::Tell);
         assert_eq!(LowStockNews::after_move(10, 3, true), LowStockNews::Nothing);
         // Back at the mark (not below it) it recovered; above it and untold, nothing
-        assert_eq!(LowStockNews::after_move(10, 10, true), LowStockNews::Recovered);
-        assert_eq!(LowStockNews::after_move(10, 50, false), LowStockNews::Nothing);
+        assert_eq!(
+            LowStockNews::after_move(10, 10, true),
+            LowStockNews::Recovered
+        );
+        assert_eq!(
+            LowStockNews::after_move(10, 50, false),
+            LowStockNews::Nothing
+        );
         // A mark of 0 is never low, even at 0
         assert_eq!(LowStockNews::after_move(0, 0, false), LowStockNews::Nothing);
     }

@@ -120,7 +120,6 @@ async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
             .transpose()
             .map_err(|e| DbError::undecodable(format!("responsible_id: {e}")))?,
         responsible_reason: r.get("responsible_reason"),
-        cookie: super::cookies::cookie_of(r)?,
         job: job_of(r)?,
         version: r.get("version"),
     })
@@ -139,7 +138,9 @@ fn job_of(r: &AnyRow) -> Result<Option<Job>> {
         service_type_name: r
             .get::<Option<String>, _>("service_type_name")
             .unwrap_or_default(),
-        description: r.get::<Option<String>, _>("description").unwrap_or_default(),
+        description: r
+            .get::<Option<String>, _>("description")
+            .unwrap_or_default(),
         duration_minutes: r
             .get::<Option<i64>, _>("duration_minutes")
             .unwrap_or_default(),

@@ -4,7 +4,6 @@
 //! staff, each refusal with its status, code and field, written given / when / then. Every
 //! answer is also checked against Inventory's OpenAPI document by the kit.
 
-mod cookies;
 mod kits;
 mod notify;
 mod staff;
@@ -63,7 +62,10 @@ async fn add(ts: &TestService, name: &str) -> ConsumableId {
 
 /// The consumer of Ordering's activations, as `build` makes it (inbox and all).
 fn on_activated(ts: &TestService) -> Consumer {
-    let app = App::new(ts.ctx().clone(), InventoryConfig::default()).unwrap();
+    let app = App {
+        ctx: ts.ctx().clone(),
+        config: Arc::new(InventoryConfig::default()),
+    };
     ts.ctx()
         .consumer(ON_ACTIVATED, Arc::new(OnOrderActivated { app }))
 }

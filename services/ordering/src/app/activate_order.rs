@@ -46,9 +46,7 @@ pub async fn activate_order(
     if let Change::Activated(activated) = &mut t.change {
         // The names the job acceptance form prints (Inventory has no other source of
         // them); unknown people stay `None`, and the form says so.
-        activated.client_name = store::person(work, order.client_id)
-            .await?
-            .map(|p| p.name);
+        activated.client_name = store::person(work, order.client_id).await?.map(|p| p.name);
         activated.worker_name = store::person(work, assigned.worker_id.into())
             .await?
             .map(|p| p.name);

@@ -31,5 +31,8 @@ pub async fn check_in(
         o.check_in(worker, key, now, &policy, kit_issued)
     })
     .await?;
-    change_order(app, id, |o| o.check_in(worker, key, now, &policy, kit_issued)).await
+    change_order(app, id, |o| {
+        o.check_in(worker, key, now, &policy, kit_issued)
+    })
+    .await
 }

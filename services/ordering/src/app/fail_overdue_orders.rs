@@ -25,8 +25,13 @@ pub async fn fail_overdue_orders(app: &App) -> Result<usize, OrderingError> {
         let now = app.ctx.clock.now();
         let ids = {
             let mut conn = app.ctx.db.pool().acquire().await?;
-            store::overdue(&mut conn, now - app.config.policy().grace, now, BATCH as i64)
-                .await?
+            store::overdue(
+                &mut conn,
+                now - app.config.policy().grace,
+                now,
+                BATCH as i64,
+            )
+            .await?
         };
         let mut moved = 0;
         for id in &ids {

@@ -845,12 +845,20 @@ mod tests {
             "check_in_too_late"
         );
         assert!(matches!(
-            order.check_in(WorkerId::new(), "p".into(), order.scheduled_at, &policy, true),
+            order.check_in(
+                WorkerId::new(),
+                "p".into(),
+                order.scheduled_at,
+                &policy,
+                true
+            ),
             Err(OrderingError::NotFound(_))
         ));
         assert_eq!(order.version, 2, "refusals change nothing");
         let on_time = order.scheduled_at - Duration::minutes(5);
-        let t = order.check_in(w, "p".into(), on_time, &policy, true).unwrap();
+        let t = order
+            .check_in(w, "p".into(), on_time, &policy, true)
+            .unwrap();
         assert!(matches!(t.change, Change::Started(_)));
         assert_eq!(order.status, Status::InProgress);
         let t = order
@@ -879,7 +887,10 @@ mod tests {
         };
         assert_eq!(failed.reason, "no_show");
         assert_eq!(failed.order.worker_id, Some(w));
-        assert!(order.fail_if_overdue(after, &policy, true).is_none(), "only once");
+        assert!(
+            order.fail_if_overdue(after, &policy, true).is_none(),
+            "only once"
+        );
 
         let (copy, t) = order
             .rebook(CLIENT, after + Duration::days(1), after)
@@ -978,11 +989,23 @@ mod tests {
 
         #[derive(Debug, Clone)]
         enum Command {
-            Assign { worker: usize, version: i64 },
-            Cancel { by_client: bool },
-            CheckIn { worker: usize, minutes: i64 },
-            Complete { worker: usize },
-            Sweep { minutes: i64 },
+            Assign {
+                worker: usize,
+                version: i64,
+            },
+            Cancel {
+                by_client: bool,
+            },
+            CheckIn {
+                worker: usize,
+                minutes: i64,
+            },
+            Complete {
+                worker: usize,
+            },
+            Sweep {
+                minutes: i64,
+            },
             /// Inventory announces the order's kit issued.
             IssueKit,
         }

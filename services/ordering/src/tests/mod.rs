@@ -385,7 +385,12 @@ async fn a_retried_service_type_is_added_once() {
 const PHOTO: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==";
 
 /// Hands `event` to a consumer made as `build` makes it, as the bus would.
-async fn deliver(ts: &TestService, name: &str, handler: std::sync::Arc<dyn messaging::Handler>, event: &contracts::Envelope) {
+async fn deliver(
+    ts: &TestService,
+    name: &str,
+    handler: std::sync::Arc<dyn messaging::Handler>,
+    event: &contracts::Envelope,
+) {
     let consumer = ts.ctx().consumer(name, handler);
     let body = serde_json::to_vec(event).unwrap();
     assert_eq!(
@@ -438,7 +443,9 @@ async fn published(ts: &TestService, event_type: &str) -> Vec<Value> {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| serde_json::from_str::<Value>(&r.get::<String, _>("body")).unwrap()["data"].clone())
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.get::<String, _>("body")).unwrap()["data"].clone()
+        })
         .collect()
 }
 
@@ -465,7 +472,10 @@ async fn a_worker_checks_in_only_once_his_kit_was_issued() {
 
     // Then he is refused, naming the kit, and the order stays active
     assert_eq!(refusal(&e), (409, Some("kit_not_issued"), None));
-    assert_eq!(client.order(order.id).await.unwrap().order.status.as_str(), "active");
+    assert_eq!(
+        client.order(order.id).await.unwrap().order.status.as_str(),
+        "active"
+    );
 
     assert!(!client.order(order.id).await.unwrap().kit_issued);
     // When the kit is issued, then the order says so and he checks in
@@ -498,7 +508,16 @@ async fn an_order_whose_kit_was_not_issued_by_its_start_fails_without_blaming_th
 
     // When business time is a minute short of the scheduled time, nothing fails yet
     ops.advance_clock(59 * 60).await.unwrap();
-    assert_eq!(client.order(without.id).await.unwrap().order.status.as_str(), "active");
+    assert_eq!(
+        client
+            .order(without.id)
+            .await
+            .unwrap()
+            .order
+            .status
+            .as_str(),
+        "active"
+    );
 
     // When it passes it
     ops.advance_clock(2 * 60).await.unwrap();
@@ -510,7 +529,10 @@ async fn an_order_whose_kit_was_not_issued_by_its_start_fails_without_blaming_th
         (failed.status.as_str(), failed.reason.as_deref()),
         ("failed", Some("kit_not_ready"))
     );
-    assert_eq!(client.order(with.id).await.unwrap().order.status.as_str(), "active");
+    assert_eq!(
+        client.order(with.id).await.unwrap().order.status.as_str(),
+        "active"
+    );
     let events = published(&ts, "ordering.order.failed").await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["order_id"], without.id.to_string());
@@ -518,10 +540,19 @@ async fn an_order_whose_kit_was_not_issued_by_its_start_fails_without_blaming_th
     assert_eq!(events[0]["worker_at_fault"], false);
     // And the rebooked copy may go to Tom again: he did nothing wrong
     let copy = client
-        .rebook(without.id, &RebookRequest { scheduled_at: now + Duration::days(2) })
+        .rebook(
+            without.id,
+            &RebookRequest {
+                scheduled_at: now + Duration::days(2),
+            },
+        )
         .await
         .unwrap();
-    assert!(copy.excluded_workers.is_empty(), "{:?}", copy.excluded_workers);
+    assert!(
+        copy.excluded_workers.is_empty(),
+        "{:?}",
+        copy.excluded_workers
+    );
 
     // When the grace passes too, the order with its kit fails as a no-show: his fault
     ops.advance_clock(31 * 60).await.unwrap();

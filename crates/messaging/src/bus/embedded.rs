@@ -14,6 +14,16 @@ use crate::MessagingConfig;
 use crate::consumer::{Consumer, Disposition};
 use crate::tasks::{self, Progress, Wake};
 
+/// How often a consumer's cursor is saved at most (see `consume_batch`).
+const CURSOR_SAVE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A consumer's place in the log: how far it has applied, and what is saved.
+struct Cursor {
+    position: i64,
+    saved: i64,
+    saved_at: tokio::time::Instant,
+}
+
 /// Handle to the embedded log. Cheap to clone.
 #[derive(Clone)]
 pub struct EmbeddedBus {
@@ -114,29 +124,72 @@ impl EmbeddedBus {
             .woken_by(Wake::Changes(self.published.subscribe()));
         let name = format!("embedded consumer {}", sub.consumer);
         let stop = shutdown.clone();
+        let cursor = tokio::sync::Mutex::new(None);
         tasks::repeat(&name, shutdown, pace, || async {
-            Ok(match self.consume_batch(&sub, &consumer, &stop).await? {
-                true => Progress::Busy,
-                false => Progress::Idle,
-            })
+            let mut cursor = cursor.lock().await;
+            Ok(
+                match self
+                    .consume_batch(&sub, &consumer, &stop, &mut cursor)
+                    .await?
+                {
+                    true => Progress::Busy,
+                    false => Progress::Idle,
+                },
+            )
         })
-        .await
+        .await;
+        // Leaving (shutdown): keep what is done, so a restart does not go over it again.
+        if let Some(c) = cursor.lock().await.as_mut()
+            && let Err(e) = self.flush_cursor(&sub.consumer, c).await
+        {
+            tracing::warn!(consumer = %sub.consumer, error = %e, "cursor not saved at shutdown");
+        }
+    }
+
+    /// Saves the cursor if it moved since last saved.
+    async fn flush_cursor(&self, consumer: &str, cursor: &mut Cursor) -> Result<(), BusError> {
+        if cursor.position > cursor.saved {
+            self.set_cursor(consumer, cursor.position).await?;
+            cursor.saved = cursor.position;
+        }
+        cursor.saved_at = tokio::time::Instant::now();
+        Ok(())
     }
 
     /// Handles the next batch after the consumer's cursor. Returns whether anything was
     /// there.
+    ///
+    /// The cursor is kept in memory and saved at most every [`CURSOR_SAVE_INTERVAL`] (and at
+    /// shutdown), not after every batch: saving is a durable write on the log, and on the
+    /// path of the next hop's append. A crash loses at most that much progress, and what is
+    /// delivered again is a duplicate the consumer's inbox turns into a no-op.
     async fn consume_batch(
         &self,
         sub: &Subscription,
         consumer: &Consumer,
         shutdown: &watch::Receiver<bool>,
+        cursor: &mut Option<Cursor>,
     ) -> anyhow::Result<bool> {
-        let position: i64 = storage::query_scalar(
-            "SELECT COALESCE(MAX(position), 0) FROM bus_cursors WHERE consumer = $1",
-        )
-        .bind(&sub.consumer)
-        .fetch_one(self.db.pool())
-        .await?;
+        let cursor = match cursor {
+            Some(c) => c,
+            None => {
+                let saved: i64 = storage::query_scalar(
+                    "SELECT COALESCE(MAX(position), 0) FROM bus_cursors WHERE consumer = $1",
+                )
+                .bind(&sub.consumer)
+                .fetch_one(self.db.pool())
+                .await?;
+                cursor.insert(Cursor {
+                    position: saved,
+                    saved,
+                    saved_at: tokio::time::Instant::now(),
+                })
+            }
+        };
+        if cursor.saved_at.elapsed() >= CURSOR_SAVE_INTERVAL {
+            self.flush_cursor(&sub.consumer, cursor).await?;
+        }
+        let position = cursor.position;
         let rows = storage::query(
             "SELECT seq, subject, body FROM bus_events WHERE seq > $1 AND stream = $2 \
              ORDER BY seq LIMIT $3",
@@ -149,12 +202,11 @@ impl EmbeddedBus {
         if rows.is_empty() {
             return Ok(false);
         }
-        // The cursor is written once per batch, after every effect in it committed: a crash
-        // mid-batch redelivers the batch's head, which the inbox turns into no-ops. The
-        // events themselves are applied a run at a time in one transaction each
-        // (`Consumer::process_batch`), so a batch costs a couple of durable writes, not one
-        // per event. Order is kept: an event that must be retried is retried (blocking the
-        // ones after it) before the rest of the batch goes on.
+        // The cursor moves past the batch once every effect in it committed: a crash before
+        // it is saved redelivers events the inbox turns into no-ops. The events are applied
+        // a run at a time in one transaction each (`Consumer::process_batch`), so a batch
+        // costs a durable write or two, not one per event. Order is kept: an event that must
+        // be retried is retried (blocking the ones after it) before the rest goes on.
         let last = rows
             .last()
             .map(|r| r.get::<i64, _>("seq"))
@@ -182,9 +234,7 @@ impl EmbeddedBus {
                         loop {
                             if *shutdown.borrow() {
                                 // Everything before it is done: resume from it next time.
-                                if seq - 1 > position {
-                                    self.set_cursor(&sub.consumer, seq - 1).await?;
-                                }
+                                cursor.position = cursor.position.max(seq - 1);
                                 return Ok(true);
                             }
                             tokio::time::sleep(delay.min(Duration::from_secs(60))).await;
@@ -200,8 +250,7 @@ impl EmbeddedBus {
             }
             next += dispositions.len();
         }
-        let done = last;
-        self.set_cursor(&sub.consumer, done).await?;
+        cursor.position = last;
         Ok(true)
     }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use ::iam::client::{IamClient, NewServiceAccount, TokenRequest};
 use mcf::Config;
 use serde_json::{Value, json};
 
@@ -45,6 +46,15 @@ struct Caller {
 }
 
 impl Caller {
+    /// IAM's API, called with `token` if there is one.
+    fn iam(&self, token: Option<&str>) -> IamClient {
+        let api = client::Client::new(format!("{}/api/iam", self.base));
+        IamClient(match token {
+            Some(token) => api.with_token(token),
+            None => api,
+        })
+    }
+
     async fn sign_in(&self, email: &str, password: &str) -> (String, String) {
         let (verifier, challenge) = pkce();
         let form = [
@@ -66,34 +76,17 @@ impl Caller {
             .unwrap();
         let location = r.headers()["location"].to_str().unwrap().to_owned();
         let code = location_params(&location)["code"].clone();
-        let body: Value = self
-            .http
-            .post(format!("{}/api/iam/token", self.base))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("client_id", "mcf-web"),
-                ("redirect_uri", REDIRECT),
-                ("code", code.as_str()),
-                ("code_verifier", verifier.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = body["access_token"].as_str().unwrap().to_owned();
-        let me: Value = self
-            .http
-            .get(format!("{}/api/iam/userinfo", self.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (token, me["sub"].as_str().unwrap().to_owned())
+        let exchange = TokenRequest {
+            grant_type: Some("authorization_code".into()),
+            client_id: Some("mcf-web".into()),
+            redirect_uri: Some(REDIRECT.into()),
+            code: Some(code),
+            code_verifier: Some(verifier),
+            ..TokenRequest::default()
+        };
+        let token = self.iam(None).token(&exchange).await.unwrap().access_token;
+        let me = self.iam(Some(&token)).userinfo().await.unwrap();
+        (token, me.sub.to_string())
     }
 
     async fn call(&self, service: &str, method: &str, path: &str, token: Option<&str>) -> u16 {
@@ -179,38 +172,23 @@ async fn every_route_is_in_the_matrix_and_every_cell_holds() {
         assert_eq!(r.status().as_u16(), 201);
         tokens.insert(role, caller.sign_in(&email, "a-long-password").await);
     }
-    let svc: Value = caller
-        .http
-        .post(format!("{}/api/iam/service-accounts", caller.base))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "matrix"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let new = NewServiceAccount {
+        name: "matrix".into(),
+        audiences: None,
+    };
+    let svc = caller
+        .iam(Some(&admin))
+        .create_service_account(&new)
         .await
         .unwrap();
-    let token: Value = caller
-        .http
-        .post(format!("{}/api/iam/token", caller.base))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", svc["client_id"].as_str().unwrap()),
-            ("client_secret", svc["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    tokens.insert(
-        "service",
-        (
-            token["access_token"].as_str().unwrap().to_owned(),
-            svc["account_id"].as_str().unwrap().to_owned(),
-        ),
-    );
+    let grant = TokenRequest {
+        grant_type: Some("client_credentials".into()),
+        client_id: Some(svc.client_id),
+        client_secret: Some(svc.client_secret),
+        ..TokenRequest::default()
+    };
+    let token = caller.iam(None).token(&grant).await.unwrap().access_token;
+    tokens.insert("service", (token, svc.account_id.to_string()));
 
     let mut wrong = Vec::new();
     for (service, rule) in &running.authz {

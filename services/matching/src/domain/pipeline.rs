@@ -542,6 +542,20 @@ mod tests {
             .unwrap()
     }
 
+    /// The decision when the pipeline's one external step answered `outcome` for this roster.
+    fn decide_after(
+        p: &Pipeline,
+        r: &ReferenceSample,
+        roster: &Roster,
+        outcome: ExternalOutcome,
+    ) -> Decision {
+        let scores = ExternalScores {
+            generation: roster.generation(),
+            outcomes: vec![outcome],
+        };
+        p.decide(r, roster, now(), &scores).unwrap()
+    }
+
     fn config(steps: &[(&str, f64)]) -> MatchingConfig {
         MatchingConfig {
             price: 100,
@@ -761,31 +775,15 @@ mod tests {
         };
         let p = Pipeline::from_config(&c).unwrap();
         assert_eq!(p.externals().len(), 1);
-        let scores = |o: ExternalOutcome| ExternalScores {
-            generation: roster.generation(),
-            outcomes: vec![o],
-        };
         let by_id = HashMap::from([(ids[0], 0.0), (ids[1], 1.0)]);
-        let d = p
-            .decide(
-                &r,
-                &roster,
-                now(),
-                &scores(ExternalScores::align(&roster, |id| by_id.get(id).copied())),
-            )
-            .unwrap();
+        let aligned = ExternalScores::align(&roster, |id| by_id.get(id).copied());
+        let d = decide_after(&p, &r, &roster, aligned);
         assert_eq!(d.worker_id, ids[1]);
         assert_eq!(d.explanation[1].score, 1.0);
         assert_eq!(d.explanation[1].note, None);
         // Failed call: everyone gets the fallback, skill decides, the note says why.
-        let d = p
-            .decide(
-                &r,
-                &roster,
-                now(),
-                &scores(ExternalOutcome::Failed("timed out after 300 ms".into())),
-            )
-            .unwrap();
+        let failed = ExternalOutcome::Failed("timed out after 300 ms".into());
+        let d = decide_after(&p, &r, &roster, failed);
         assert_eq!(d.worker_id, ids[0]);
         assert_eq!(d.explanation[1].score, 0.25);
         let note = d.explanation[1].note.clone().unwrap();
@@ -795,14 +793,8 @@ mod tests {
         );
         assert!(d.summary.contains("vibes: timed out"), "{}", d.summary);
         // A score missing for one worker: that worker falls back.
-        let d = p
-            .decide(
-                &r,
-                &roster,
-                now(),
-                &scores(ExternalOutcome::Scored(vec![None, Some(0.1)])),
-            )
-            .unwrap();
+        let one_missing = ExternalOutcome::Scored(vec![None, Some(0.1)]);
+        let d = decide_after(&p, &r, &roster, one_missing);
         assert_eq!(d.worker_id, ids[0]);
         assert!(
             d.explanation[1]
@@ -837,30 +829,10 @@ mod tests {
             ],
         };
         let p = Pipeline::from_config(&c).unwrap();
-        let generation = roster.generation();
-        let d = p
-            .decide(
-                &r,
-                &roster,
-                now(),
-                &ExternalScores {
-                    generation,
-                    outcomes: vec![ExternalOutcome::Scored(vec![Some(0.0), Some(1.0)])],
-                },
-            )
-            .unwrap();
+        let scored = ExternalOutcome::Scored(vec![Some(0.0), Some(1.0)]);
+        let d = decide_after(&p, &r, &roster, scored);
         assert_eq!(d.worker_id, ids[1]);
-        let d = p
-            .decide(
-                &r,
-                &roster,
-                now(),
-                &ExternalScores {
-                    generation,
-                    outcomes: vec![ExternalOutcome::Failed("HTTP 500".into())],
-                },
-            )
-            .unwrap();
+        let d = decide_after(&p, &r, &roster, ExternalOutcome::Failed("HTTP 500".into()));
         assert_eq!(d.worker_id, ids[0]);
         assert!(d.explanation[0].passed);
         assert!(!d.fallback);

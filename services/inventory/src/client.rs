@@ -5,7 +5,7 @@ use contracts::{ConsumableId, KitId, ServiceTypeId};
 
 use crate::app::KitView;
 use crate::domain::{Bom, BomSpec, KitState, NewConsumable, Receipt, Stock, StockMove};
-use crate::routes::KitQuery;
+use crate::routes::{ContractorView, KitQuery};
 
 /// Inventory's API over a [`Client`] (its base is Inventory's, e.g. `…/api/inventory`).
 #[derive(Clone)]
@@ -92,6 +92,34 @@ impl InventoryClient {
             .send()
             .await?;
         Ok(reply.body.to_vec())
+    }
+
+    /// `POST /kits/{id}/cookie`: order a failed fortune cookie again.
+    pub async fn reorder_cookie(&self, id: KitId) -> Result<KitView, ClientError> {
+        self.0.post_empty(&format!("/kits/{id}/cookie")).await
+    }
+
+    /// `POST /cookies/callback` as the contractor sends it: `body` with `signature` (the
+    /// `X-Cookie-Signature` header) if given.
+    pub async fn cookie_callback(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let mut request = self
+            .0
+            .request(Method::POST, "/cookies/callback")
+            .body("application/json", body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header(crate::contractor::SIGNATURE_HEADER, signature);
+        }
+        request.send().await?;
+        Ok(())
+    }
+
+    /// `GET /ops/contractor` (admins): the contractor line and its circuit breaker.
+    pub async fn contractor(&self) -> Result<ContractorView, ClientError> {
+        self.0.get("/ops/contractor").await
     }
 
     /// `POST /kits/{id}/issue`: the Issued button.

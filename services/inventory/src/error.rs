@@ -21,6 +21,10 @@ pub enum InventoryError {
     /// `idempotency_key_reused`), or its row failed.
     #[error(transparent)]
     Key(#[from] messaging::idempotency::KeyError),
+    /// A cookie contractor's callback without its valid signature (401
+    /// `invalid_signature`): it changes nothing.
+    #[error("the callback is not signed by the cookie contractor")]
+    BadSignature,
     #[error(transparent)]
     Unexpected(#[from] web::Unexpected),
 }
@@ -56,6 +60,14 @@ impl IntoResponse for InventoryError {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
             InventoryError::Key(e) => service::key_refusal(e),
+            InventoryError::BadSignature => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                format!(
+                    "{}: missing or not the cookie contractor's signature of this body",
+                    crate::contractor::SIGNATURE_HEADER
+                ),
+            ),
             InventoryError::Unexpected(e) => ApiError::from(e),
         }
         .into_response()

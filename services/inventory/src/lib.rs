@@ -19,6 +19,12 @@
 //!   facts, its id as text and QR code, the client's signature box).
 //! - `app/notify.rs`: mails to supply staff (a kit to assemble, to its responsible
 //!   employee; a consumable fallen below its mark, once per fall, to every one).
+//! - [`domain::cookie`]: the kit's fortune cookie (to order -> ordered -> arrived, or
+//!   failed with the reason and ordered again by staff); [`domain::kit`]'s `stage` puts an
+//!   open kit in the queue: to assemble (stock short), waiting for the cookie, ready.
+//! - [`contractor`]: the cookie contractor's client (timeout, retries with backoff on the
+//!   same key, circuit breaker, callback signatures); `jobs.rs` orders cookies outside any
+//!   unit of work and asks about those whose callback did not come.
 //! - `store/`: SQL only.
 //! - [`client::InventoryClient`]: the typed client of this API.
 //!
@@ -27,10 +33,12 @@
 mod app;
 pub mod client;
 mod config;
+pub mod contractor;
 pub mod domain;
 mod error;
 pub mod events;
 pub mod form;
+mod jobs;
 mod routes;
 mod store;
 
@@ -47,7 +55,7 @@ use service::Context;
 pub use app::KitView;
 pub use config::InventoryConfig;
 pub use error::InventoryError;
-pub use routes::KitQuery;
+pub use routes::{ContractorView, CookieCallback, KitQuery};
 
 service::spec! {
     /// Inventory as the binary registers it.
@@ -61,16 +69,27 @@ service::spec! {
 pub struct App {
     ctx: Context,
     config: Arc<InventoryConfig>,
+    /// The fortune-cookie contractor's client (its breaker is shared by the job and the
+    /// admins' view).
+    contractor: Arc<contractor::Contractor>,
+}
+
+impl App {
+    /// The state of a service built from `ctx` with `config`.
+    pub fn new(ctx: Context, config: InventoryConfig) -> anyhow::Result<App> {
+        Ok(App {
+            contractor: Arc::new(contractor::Contractor::new(&config)?),
+            ctx,
+            config: Arc::new(config),
+        })
+    }
 }
 
 /// Builds the service from its context (`[inventory]` is its section): its routes, the
 /// outbox relay, and the consumers of IAM's accounts and Ordering's activations.
 pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let config: InventoryConfig = ctx.config()?;
-    let app = App {
-        ctx: ctx.clone(),
-        config: Arc::new(config),
-    };
+    let app = App::new(ctx.clone(), config)?;
     let on_activated = ctx.consumer(
         events::ON_ACTIVATED,
         Arc::new(events::OnOrderActivated { app: app.clone() }),
@@ -78,6 +97,7 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
         ctx.relay_task(),
+        jobs::cookies(app.clone()),
         ctx.consumer_task(
             AccountCreated::SOURCE,
             &[AccountCreated::TYPE, AccountChanged::TYPE],

@@ -56,6 +56,54 @@ pub struct Cluster {
     tokens: std::collections::HashMap<String, String>,
     /// Extra environment for every process.
     env: Vec<(String, String)>,
+    /// The fortune-cookie contractor every test system orders from (in this test's
+    /// process, delivering after [`COOKIE_DELAY`]): count what it baked, switch its faults.
+    pub cookies: CookieContractor,
+}
+
+/// From a cookie order to its delivery in test systems (the real contractor: ~10 minutes).
+pub const COOKIE_DELAY: Duration = Duration::from_secs(1);
+
+/// The secret test systems share with their cookie contractor.
+const COOKIE_SECRET: &str = "e2e-cookie-contractor-secret";
+
+/// The sandbox cookie contractor of a test system, stopped with it.
+pub struct CookieContractor {
+    pub sandbox: sandbox_cookies::Sandbox,
+    /// Its base URL (`http://127.0.0.1:port`).
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CookieContractor {
+    async fn start() -> CookieContractor {
+        let sandbox = sandbox_cookies::Sandbox::new(sandbox_cookies::Settings {
+            delay: COOKIE_DELAY,
+            secret: COOKIE_SECRET.into(),
+            faults: Default::default(),
+        });
+        let (addr, task) = sandbox
+            .clone()
+            .start("127.0.0.1:0")
+            .await
+            .expect("the cookie sandbox binds a free port");
+        CookieContractor {
+            sandbox,
+            url: format!("http://{addr}"),
+            task,
+        }
+    }
+
+    /// How many cookies it baked for kit `kit` (its Idempotency-Key).
+    pub fn baked_for(&self, kit: &str) -> usize {
+        self.sandbox.baked().iter().filter(|c| c.key == kit).count()
+    }
+}
+
+impl Drop for CookieContractor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The first admin's password in every test system.
@@ -104,6 +152,7 @@ impl Cluster {
             issuer: String::new(),
             tokens: Default::default(),
             env,
+            cookies: CookieContractor::start().await,
         };
         // Distributed: one process per registered service, two for those run replicated.
         let roles: Vec<&'static str> = match mode {
@@ -173,6 +222,15 @@ impl Cluster {
             .env("MCF_MESSAGING__BACKOFF_INITIAL_MS", "50")
             .env("MCF_MESSAGING__BACKOFF_MAX_MS", "1000")
             .env("MCF_MESSAGING__NATS_ACK_WAIT_S", "5")
+            // Cookies from the test's contractor, quickly; asked about if no callback came
+            // 2 s after the order.
+            .env("MCF_INVENTORY__CONTRACTOR_URL", &self.cookies.url)
+            .env("MCF_INVENTORY__CONTRACTOR_SECRET", COOKIE_SECRET)
+            .env("MCF_INVENTORY__CONTRACTOR_TIMEOUT_MS", "1000")
+            .env("MCF_INVENTORY__CONTRACTOR_BACKOFF_MS", "50")
+            .env("MCF_INVENTORY__COOKIE_CHECK_AFTER_MS", "2000")
+            .env("MCF_INVENTORY__COOKIE_CHECK_EVERY_MS", "500")
+            .env("MCF_INVENTORY__COOKIE_JOB_EVERY_MS", "200")
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())

@@ -4,6 +4,7 @@
 
 mod add_consumable;
 mod assemble_kit;
+pub(crate) mod cookies;
 mod issue_kit;
 mod notify;
 mod queries;
@@ -13,6 +14,9 @@ mod write_bom;
 
 pub use add_consumable::add_consumable;
 pub use assemble_kit::assemble_kit;
+pub use cookies::{
+    callback_url, cancel_cookies, check_cookies, cookie_called_back, order_cookies, reorder_cookie,
+};
 pub use issue_kit::issue_kit;
 pub use queries::{KitView, bom, form, kit, kits, moves, stock};
 pub use receive_stock::receive_stock;

@@ -29,9 +29,12 @@ pub struct KitView {
 
 impl KitView {
     /// `kit` with what `on_hand` does not cover, its responsible person found in `people`.
-    pub fn of(kit: Kit, on_hand: &OnHand, people: &BTreeMap<AccountId, Person>) -> KitView {
+    /// Its `state` is where it is in the queue ([`Kit::stage`]).
+    pub fn of(mut kit: Kit, on_hand: &OnHand, people: &BTreeMap<AccountId, Person>) -> KitView {
+        let missing = kit.shortages(on_hand);
+        kit.state = kit.stage(&missing);
         KitView {
-            missing: kit.shortages(on_hand),
+            missing,
             responsible: kit.responsible_id.and_then(|id| people.get(&id).cloned()),
             kit,
         }
@@ -90,11 +93,21 @@ pub async fn kits(
 ) -> Result<Vec<KitView>, InventoryError> {
     let mut conn = app.ctx.db.pool().acquire().await?;
     let on_hand = store::on_hand(&mut conn, None).await?;
-    let kits = store::kits(&mut conn, state, responsible).await?;
+    // The open kits' queue states depend on stock and the cookie: the open ones are read
+    // and split here.
+    let stored = state.map(|s| {
+        if super::cookies::open_stage(s) {
+            KitState::ToAssemble
+        } else {
+            s
+        }
+    });
+    let kits = store::kits(&mut conn, stored, responsible).await?;
     let people = responsible_people(&mut conn, &kits).await?;
     Ok(kits
         .into_iter()
         .map(|k| KitView::of(k, &on_hand, &people))
+        .filter(|v| state.is_none_or(|s| v.kit.state == s))
         .collect())
 }
 

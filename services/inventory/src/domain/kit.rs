@@ -9,15 +9,22 @@ use contracts::{AccountId, ConsumableId, KitId, OrderId, ServiceTypeId, WorkerId
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Line, MoveKind, OnHand, Responsibility, StockMove};
+use super::{Cookie, Line, MoveKind, OnHand, Responsibility, StockMove};
 use crate::error::InventoryError;
 
-/// Where a kit is.
+/// Where a kit is. A kit is stored as open (`to_assemble`) or closed (`issued`...); supply
+/// staff's queue splits the open ones by [`Kit::stage`]: consumables short
+/// (`to_assemble`), waiting for the fortune cookie (`waiting_for_cookie`), or `ready` to be
+/// issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KitState {
-    /// Supply staff are to put it together and hand it out.
+    /// Supply staff are to put it together: stock does not cover it yet. (Stored: open.)
     ToAssemble,
+    /// Stock covers it; its fortune cookie has not arrived.
+    WaitingForCookie,
+    /// Stock covers it and its cookie arrived: Issued may be pressed.
+    Ready,
     /// Handed out: its consumables left stock.
     Issued,
 }
@@ -26,6 +33,8 @@ impl KitState {
     pub fn as_str(self) -> &'static str {
         match self {
             KitState::ToAssemble => "to_assemble",
+            KitState::WaitingForCookie => "waiting_for_cookie",
+            KitState::Ready => "ready",
             KitState::Issued => "issued",
         }
     }
@@ -33,6 +42,8 @@ impl KitState {
     pub fn parse(s: &str) -> Option<KitState> {
         match s {
             "to_assemble" => Some(KitState::ToAssemble),
+            "waiting_for_cookie" => Some(KitState::WaitingForCookie),
+            "ready" => Some(KitState::Ready),
             "issued" => Some(KitState::Issued),
             _ => None,
         }
@@ -93,6 +104,8 @@ pub struct Kit {
     pub responsible_id: Option<AccountId>,
     /// Why that person (or why nobody), e.g. "least loaded: 2 open kits; 3 supply staff".
     pub responsible_reason: String,
+    /// Its fortune cookie: ordered from the contractor, arriving about 10 minutes later.
+    pub cookie: Cookie,
     /// The kit's aggregate version: 1 assembled, 2 issued.
     pub version: i64,
 }
@@ -140,6 +153,7 @@ impl Kit {
             issued_by: None,
             responsible_id: responsible.account_id,
             responsible_reason: responsible.reason,
+            cookie: Cookie::to_order(),
             version: 1,
         }
     }
@@ -162,9 +176,37 @@ impl Kit {
             .collect()
     }
 
+    /// Where the kit is in supply staff's queue, `missing` being what stock does not cover
+    /// now ([`Kit::shortages`]): closed kits as stored; an open one is `to_assemble` while
+    /// anything is missing, then `waiting_for_cookie` until its cookie arrived, then
+    /// `ready`. The one place the queue's states are decided.
+    pub fn stage(&self, missing: &[Shortage]) -> KitState {
+        match self.state {
+            KitState::ToAssemble | KitState::WaitingForCookie | KitState::Ready => {
+                if !missing.is_empty() {
+                    KitState::ToAssemble
+                } else if !self.cookie.arrived() {
+                    KitState::WaitingForCookie
+                } else {
+                    KitState::Ready
+                }
+            }
+            closed => closed,
+        }
+    }
+
+    /// Whether the kit is open: not handed out (nor otherwise closed).
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.state,
+            KitState::ToAssemble | KitState::WaitingForCookie | KitState::Ready
+        )
+    }
+
     /// `who` hands the kit out at `now`, with `on_hand` in stock: refused (409) when it was
-    /// issued already (`kit_already_issued`) or a line is short (`consumables_short`, naming
-    /// each short consumable with what it needs and what there is).
+    /// issued already (`kit_already_issued`), a line is short (`consumables_short`, naming
+    /// each short consumable with what it needs and what there is, and the cookie too if
+    /// it has not come) or its fortune cookie has not arrived (`cookie_not_arrived`).
     pub fn issue(
         &self,
         on_hand: &OnHand,
@@ -177,19 +219,32 @@ impl Kit {
                 format!("kit {} was issued already", self.id),
             ));
         }
+        let cookie = (!self.cookie.arrived()).then(|| {
+            format!(
+                "its fortune cookie has not arrived ({})",
+                self.cookie.describe()
+            )
+        });
         let short = self.shortages(on_hand);
         if !short.is_empty() {
             let what: Vec<String> = short
                 .iter()
                 .map(|s| format!("{} (needs {}, {} on hand)", s.name, s.needed, s.on_hand))
                 .collect();
+            let also = cookie.map(|c| format!("; and {c}")).unwrap_or_default();
             return Err(InventoryError::Conflict(
                 "consumables_short",
                 format!(
-                    "kit {} cannot be issued; short of: {}",
+                    "kit {} cannot be issued; short of: {}{also}",
                     self.id,
                     what.join(", ")
                 ),
+            ));
+        }
+        if let Some(cookie) = cookie {
+            return Err(InventoryError::Conflict(
+                "cookie_not_arrived",
+                format!("kit {} cannot be issued: {cookie}", self.id),
             ));
         }
         let moves = self
@@ -269,6 +324,12 @@ mod tests {
         }
     }
 
+    /// `kit` with its fortune cookie arrived.
+    fn with_cookie(mut kit: Kit) -> Kit {
+        kit.cookie = kit.cookie.came("cookie-1", at(0)).unwrap();
+        kit
+    }
+
     fn nobody() -> Responsibility {
         Responsibility {
             account_id: None,
@@ -330,15 +391,15 @@ mod tests {
 
     #[test]
     fn given_enough_stock_when_issued_then_moves_take_each_line_and_the_event_says_so() {
-        // Given a kit of 2 sponges with 3 on hand
+        // Given a kit of 2 sponges with 3 on hand, its cookie arrived
         let sponge = ConsumableId::new();
-        let kit = Kit::assemble(
+        let kit = with_cookie(Kit::assemble(
             KitId::new(),
             &activated(),
             vec![line(sponge, "Sponge", 2)],
             nobody(),
             at(0),
-        );
+        ));
         let on_hand = OnHand::from_sums([(sponge, 3)]);
         let who = AccountId::new();
         // When supply staff issue it
@@ -371,6 +432,70 @@ mod tests {
         // And issuing it again is refused
         let again = issue.kit.issue(&on_hand, who, at(20)).unwrap_err();
         assert_eq!(code(again), "kit_already_issued");
+    }
+
+    #[test]
+    fn given_covered_stock_when_the_cookie_has_not_arrived_then_issuing_is_refused_naming_it() {
+        // Given a kit of 1 sponge, 1 on hand, its cookie ordered but not arrived
+        let sponge = ConsumableId::new();
+        let mut kit = Kit::assemble(
+            KitId::new(),
+            &activated(),
+            vec![line(sponge, "Sponge", 1)],
+            nobody(),
+            at(0),
+        );
+        kit.cookie = kit.cookie.took_order("c-1", false, at(0), at(900)).unwrap();
+        let on_hand = OnHand::from_sums([(sponge, 1)]);
+        // When it is issued, then it is refused: the cookie has not arrived
+        let e = kit.issue(&on_hand, AccountId::new(), at(10)).unwrap_err();
+        assert!(
+            e.to_string().contains("fortune cookie has not arrived"),
+            "{e}"
+        );
+        assert_eq!(code(e), "cookie_not_arrived");
+        // And with stock short too, the refusal names both
+        let e = kit
+            .issue(&OnHand::default(), AccountId::new(), at(10))
+            .unwrap_err();
+        assert!(e.to_string().contains("Sponge (needs 1, 0 on hand)"), "{e}");
+        assert!(
+            e.to_string().contains("fortune cookie has not arrived"),
+            "{e}"
+        );
+        assert_eq!(code(e), "consumables_short");
+    }
+
+    #[test]
+    fn the_queue_state_follows_stock_then_the_cookie_then_issue() {
+        // Given a kit of 1 sponge, nothing on hand, its cookie not arrived
+        let sponge = ConsumableId::new();
+        let kit = Kit::assemble(
+            KitId::new(),
+            &activated(),
+            vec![line(sponge, "Sponge", 1)],
+            nobody(),
+            at(0),
+        );
+        let none = OnHand::default();
+        let one = OnHand::from_sums([(sponge, 1)]);
+        // Then: short -> to assemble; covered -> waiting for the cookie; cookie -> ready
+        assert_eq!(kit.stage(&kit.shortages(&none)), KitState::ToAssemble);
+        assert_eq!(kit.stage(&kit.shortages(&one)), KitState::WaitingForCookie);
+        let kit = with_cookie(kit);
+        assert_eq!(kit.stage(&kit.shortages(&none)), KitState::ToAssemble);
+        assert_eq!(kit.stage(&kit.shortages(&one)), KitState::Ready);
+        // And once issued it is issued, whatever stock says
+        let issued = kit.issue(&one, AccountId::new(), at(5)).unwrap().kit;
+        assert_eq!(issued.stage(&issued.shortages(&none)), KitState::Issued);
+        for state in [
+            KitState::ToAssemble,
+            KitState::WaitingForCookie,
+            KitState::Ready,
+            KitState::Issued,
+        ] {
+            assert_eq!(KitState::parse(state.as_str()), Some(state));
+        }
     }
 
     /// One step of a random history of the warehouse.
@@ -416,7 +541,7 @@ mod tests {
                             .map(|(c, q)| line(consumables[c], "c", q))
                             .collect();
                         let covered = lines.iter().all(|l| on_hand.get(l.consumable_id) >= l.quantity);
-                        let kit = Kit::assemble(KitId::new(), &activated(), lines.clone(), nobody(), now);
+                        let kit = with_cookie(Kit::assemble(KitId::new(), &activated(), lines.clone(), nobody(), now));
                         match kit.issue(&on_hand, who, now) {
                             Ok(issue) => {
                                 prop_assert!(covered);

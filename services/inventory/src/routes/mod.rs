@@ -3,8 +3,10 @@
 
 mod boms;
 mod consumables;
+mod cookies;
 mod kits;
 
+pub use cookies::{ContractorView, CookieCallback};
 pub use kits::KitQuery;
 
 use auth::{Access, Role, Routes};
@@ -21,6 +23,7 @@ pub fn routes() -> Routes<App> {
         .include(consumables::routes())
         .include(boms::routes())
         .include(kits::routes())
+        .include(cookies::routes())
 }
 
 /// A path id that is not a UUID names nothing: "not found".

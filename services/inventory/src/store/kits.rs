@@ -120,6 +120,7 @@ async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
             .transpose()
             .map_err(|e| DbError::undecodable(format!("responsible_id: {e}")))?,
         responsible_reason: r.get("responsible_reason"),
+        cookie: super::cookies::cookie_of(r)?,
         job: job_of(r)?,
         version: r.get("version"),
     })

@@ -3,11 +3,13 @@
 //! none decides. Times are the business clock's, passed in, stored as unix microseconds.
 
 mod boms;
+mod cookies;
 mod kits;
 mod people;
 mod stock;
 
 pub use boms::{bom, save_bom};
+pub use cookies::{cookies_to_cancel, cookies_to_check, cookies_to_order, save_cookie};
 pub use kits::{insert_kit, kit, kits, mark_issued};
 pub use people::{open_kits_by_responsible, people_by_id, supply_staff, upsert_person};
 pub use stock::{

@@ -99,8 +99,9 @@ async fn issue_only_when_covered(ts: &service::testing::TestService) {
     assert_eq!(staff.moves(sponge).await.unwrap().len(), 1);
     assert!(published(ts, "inventory.kit.issued").await.is_empty());
 
-    // When 5 more arrive and they press Issued again
+    // When 5 more arrive, and its fortune cookie, and they press Issued again
     staff.receive(sponge, 5, None).await.unwrap();
+    super::cookies::cookie_arrives(ts, kit.id).await;
     let issued = staff.issue(kit.id).await.unwrap();
 
     // Then the kit is issued, stock went down by its lines, by a move naming the kit
@@ -147,6 +148,7 @@ async fn a_service_type_without_a_bill_gets_an_empty_kit_that_can_be_issued() {
     // When its kit is issued
     let kit = staff.kits(None).await.unwrap()[0].kit.clone();
     assert!(kit.lines.is_empty());
+    super::cookies::cookie_arrives(&ts, kit.id).await;
     let issued = staff.issue(kit.id).await.unwrap();
     // Then it is, with nothing taken from stock
     assert_eq!(issued.kit.state, KitState::Issued);

@@ -4,6 +4,7 @@
 //! staff, each refusal with its status, code and field, written given / when / then. Every
 //! answer is also checked against Inventory's OpenAPI document by the kit.
 
+mod cookies;
 mod kits;
 mod notify;
 mod staff;
@@ -62,10 +63,7 @@ async fn add(ts: &TestService, name: &str) -> ConsumableId {
 
 /// The consumer of Ordering's activations, as `build` makes it (inbox and all).
 fn on_activated(ts: &TestService) -> Consumer {
-    let app = App {
-        ctx: ts.ctx().clone(),
-        config: Arc::new(InventoryConfig::default()),
-    };
+    let app = App::new(ts.ctx().clone(), InventoryConfig::default()).unwrap();
     ts.ctx()
         .consumer(ON_ACTIVATED, Arc::new(OnOrderActivated { app }))
 }

@@ -163,7 +163,7 @@ async fn supply_staff_hear_once_per_fall_below_the_mark() {
     assert_eq!(told[3]["request"]["variables"]["on_hand"], 3);
 }
 
-/// An order of `service_type` becomes active and its kit is issued.
+/// An order of `service_type` becomes active, its cookie arrives and its kit is issued.
 async fn issue_one(ts: &TestService, service_type: ServiceTypeId) {
     deliver(&on_activated(ts), &activation(ts, service_type)).await;
     let staff = supply(ts);
@@ -175,5 +175,6 @@ async fn issue_one(ts: &TestService, service_type: ServiceTypeId) {
         .find(|k| k.kit.issued_at.is_none())
         .unwrap()
         .kit;
+    super::cookies::cookie_arrives(ts, kit.id).await;
     staff.issue(kit.id).await.unwrap();
 }

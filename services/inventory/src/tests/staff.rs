@@ -111,6 +111,7 @@ async fn least_loaded_and_mine(ts: &TestService) {
 
     // When Ann issues both of hers, and Bob leaves the supply role
     for k in &anns {
+        super::cookies::cookie_arrives(ts, k.kit.id).await;
         as_person(ts, ann).issue(k.kit.id).await.unwrap();
     }
     assert_eq!(

@@ -1,10 +1,11 @@
 //! What Inventory does when other contexts publish: decode, then the use case. IAM's
-//! accounts (who is supply staff) and Ordering's activations (a kit per active order).
+//! accounts (who is supply staff), Ordering's activations (a kit per active order) and
+//! cancels (the kit canceled, its consumables back).
 
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::iam::{AccountChanged, AccountCreated};
-use contracts::ordering::OrderActivated;
+use contracts::ordering::{OrderActivated, OrderCanceled};
 use messaging::{Handler, HandlerError, Work};
 
 use crate::domain::Person;
@@ -57,5 +58,30 @@ impl Handler for OnOrderActivated {
             .await
             .map_err(failed)?;
         Ok(())
+    }
+}
+
+/// The cancel consumer's durable name.
+pub const ON_CANCELED: &str = "inventory.on-canceled";
+
+/// An order was canceled: cancel its kit, put back what it took, call off its cookie.
+pub struct OnOrderCanceled {
+    pub app: App,
+}
+
+#[async_trait]
+impl Handler for OnOrderCanceled {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
+        let canceled: OrderCanceled = event.decode()?;
+        match app::cancel_kit(&self.app, work, &canceled)
+            .await
+            .map_err(failed)?
+        {
+            app::KitCancel::NotYet => Err(HandlerError::NotYet(format!(
+                "the kit of order {} is not here yet or changed meanwhile",
+                canceled.order.order_id
+            ))),
+            app::KitCancel::Canceled(_) | app::KitCancel::Already | app::KitCancel::NoKit => Ok(()),
+        }
     }
 }

@@ -13,8 +13,11 @@
 //! - [`domain::staff`]: the supply staff known from IAM's account events, and the
 //!   responsible supply employee of a new kit: the active `supply` holder with the fewest
 //!   kits not yet issued (ties: the smaller id), the choice explained on the kit.
-//! - `events.rs`: Ordering's `order.activated`, which assembles the kit; IAM's
-//!   `account.created` / `account.changed`, which keep the supply staff.
+//! - `events.rs`: Ordering's `order.activated`, which assembles the kit, and
+//!   `order.canceled`, which cancels it; IAM's `account.created` / `account.changed`,
+//!   which keep the supply staff.
+//! - [`domain::cancel`]: a canceled order's kit: canceled, what it took back in stock by
+//!   `return` moves, its cookie to be called off.
 //! - [`form`]: the job acceptance form of a kit's order, a printable PDF (the order's
 //!   facts, its id as text and QR code, the client's signature box).
 //! - `app/notify.rs`: mails to supply staff (a kit to assemble, to its responsible
@@ -49,7 +52,7 @@ use std::sync::Arc;
 
 use contracts::Event;
 use contracts::iam::{AccountChanged, AccountCreated};
-use contracts::ordering::OrderActivated;
+use contracts::ordering::{OrderActivated, OrderCanceled};
 use service::Context;
 
 pub use app::KitView;
@@ -94,6 +97,10 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         events::ON_ACTIVATED,
         Arc::new(events::OnOrderActivated { app: app.clone() }),
     );
+    let on_canceled = ctx.consumer(
+        events::ON_CANCELED,
+        Arc::new(events::OnOrderCanceled { app: app.clone() }),
+    );
     let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
     let tasks = vec![
         ctx.relay_task(),
@@ -108,12 +115,17 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
             &[OrderActivated::TYPE],
             on_activated.clone(),
         ),
+        ctx.consumer_task(
+            OrderCanceled::SOURCE,
+            &[OrderCanceled::TYPE],
+            on_canceled.clone(),
+        ),
     ];
     let routes = routes::routes().with_state(app);
     Ok(service::assemble(
         &ctx,
         routes,
-        vec![on_account, on_activated],
+        vec![on_account, on_activated, on_canceled],
         tasks,
     ))
 }

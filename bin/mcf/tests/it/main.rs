@@ -18,6 +18,7 @@ mod oidc;
 mod readme;
 mod robustness;
 mod schema;
+mod supply;
 mod surface;
 
 /// Runs an async test body once per mode, as two named tests.
@@ -36,6 +37,7 @@ macro_rules! both_modes {
 
 both_modes! {
     an_active_order_gets_its_kit_and_issuing_takes_its_stock => crate::inventory::an_active_order_gets_its_kit_and_issuing_takes_its_stock;
+    a_kit_goes_from_the_supply_queue_to_the_worker_on_site => crate::supply::a_kit_goes_from_the_supply_queue_to_the_worker_on_site;
     every_contractor_fault_ends_with_one_cookie_per_kit => crate::inventory::every_contractor_fault_ends_with_one_cookie_per_kit;
     orders_become_active_with_a_worker_and_a_price => crate::flow::orders_become_active;
     orders_wait_until_a_worker_is_registered => crate::flow::orders_wait_for_a_worker;

@@ -143,13 +143,6 @@ pub async fn cancel_cookies(app: &App) -> Result<usize, InventoryError> {
 /// In `work` (the unit of work canceling `kit`): its cookie is to be called off at the
 /// contractor, which the cookie job does after the commit; nothing when there is nothing
 /// to call off (arrived, none needed).
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the kit's cancel (issue 14, item 8) calls it; until it lands only tests do"
-    )
-)]
 pub(crate) async fn call_off_cookie(
     work: &mut messaging::Work,
     kit: &Kit,

@@ -4,6 +4,7 @@
 
 mod add_consumable;
 mod assemble_kit;
+mod cancel_kit;
 pub(crate) mod cookies;
 mod issue_kit;
 mod notify;
@@ -14,6 +15,7 @@ mod write_bom;
 
 pub use add_consumable::add_consumable;
 pub use assemble_kit::assemble_kit;
+pub use cancel_kit::{KitCancel, cancel_kit};
 pub use cookies::{
     callback_url, cancel_cookies, check_cookies, cookie_called_back, order_cookies, reorder_cookie,
 };

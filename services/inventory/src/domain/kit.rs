@@ -27,6 +27,9 @@ pub enum KitState {
     Ready,
     /// Handed out: its consumables left stock.
     Issued,
+    /// Its order was canceled: nothing is to be handed out; what had left stock came back
+    /// by `return` moves, its cookie is called off at the contractor.
+    Canceled,
 }
 
 impl KitState {
@@ -36,6 +39,7 @@ impl KitState {
             KitState::WaitingForCookie => "waiting_for_cookie",
             KitState::Ready => "ready",
             KitState::Issued => "issued",
+            KitState::Canceled => "canceled",
         }
     }
 
@@ -45,6 +49,7 @@ impl KitState {
             "waiting_for_cookie" => Some(KitState::WaitingForCookie),
             "ready" => Some(KitState::Ready),
             "issued" => Some(KitState::Issued),
+            "canceled" => Some(KitState::Canceled),
             _ => None,
         }
     }
@@ -158,10 +163,10 @@ impl Kit {
         }
     }
 
-    /// The lines `on_hand` does not cover (none once the kit is issued: its consumables
-    /// were taken already).
+    /// The lines `on_hand` does not cover (none once the kit is closed: issued, its
+    /// consumables were taken already; canceled, they are needed no more).
     pub fn shortages(&self, on_hand: &OnHand) -> Vec<Shortage> {
-        if self.state == KitState::Issued {
+        if !self.is_open() {
             return Vec::new();
         }
         self.lines
@@ -217,6 +222,12 @@ impl Kit {
             return Err(InventoryError::Conflict(
                 "kit_already_issued",
                 format!("kit {} was issued already", self.id),
+            ));
+        }
+        if self.state == KitState::Canceled {
+            return Err(InventoryError::Conflict(
+                "kit_canceled",
+                format!("kit {} was canceled with its order", self.id),
             ));
         }
         let cookie = (!self.cookie.arrived()).then(|| {

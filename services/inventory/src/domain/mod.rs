@@ -5,12 +5,14 @@
 //! ([`staff`]: the least loaded active holder of the `supply` role, the choice explained).
 
 pub mod bom;
+pub mod cancel;
 pub mod cookie;
 pub mod kit;
 pub mod staff;
 pub mod stock;
 
 pub use bom::{Bom, BomLine, BomSpec};
+pub use cancel::Cancel;
 pub use cookie::{Cookie, CookieStatus};
 pub use kit::{Issue, Job, Kit, KitState, Shortage};
 pub use staff::{Person, Responsibility, choose_responsible};

@@ -83,6 +83,8 @@ pub enum MoveKind {
     Receipt,
     /// An issued kit: takes.
     Issue,
+    /// An issued kit's consumables back in stock, its order canceled: adds.
+    Return,
 }
 
 impl MoveKind {
@@ -90,6 +92,7 @@ impl MoveKind {
         match self {
             MoveKind::Receipt => "receipt",
             MoveKind::Issue => "issue",
+            MoveKind::Return => "return",
         }
     }
 
@@ -97,6 +100,7 @@ impl MoveKind {
         match s {
             "receipt" => Some(MoveKind::Receipt),
             "issue" => Some(MoveKind::Issue),
+            "return" => Some(MoveKind::Return),
             _ => None,
         }
     }
@@ -109,7 +113,7 @@ pub struct StockMove {
     /// Signed: positive adds to stock (receipts), negative takes (issues).
     pub quantity: i64,
     pub kind: MoveKind,
-    /// The kit an issue was for.
+    /// The kit an issue or a return was for.
     pub kit_id: Option<KitId>,
     /// Who made the move.
     pub actor: AccountId,
@@ -305,7 +309,7 @@ mod tests {
 
     #[test]
     fn move_kinds_read_back_from_their_names() {
-        for kind in [MoveKind::Receipt, MoveKind::Issue] {
+        for kind in [MoveKind::Receipt, MoveKind::Issue, MoveKind::Return] {
             assert_eq!(MoveKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(MoveKind::parse("theft"), None);

@@ -1,6 +1,6 @@
 //! Supply kits and their lines.
 
-use contracts::{AccountId, KitId};
+use contracts::{AccountId, KitId, OrderId};
 use storage::{AnyConnection, AnyRow, Row};
 
 use storage::DbError;
@@ -158,6 +158,34 @@ pub async fn kit(conn: &mut AnyConnection, id: KitId) -> Result<Option<Kit>> {
         return Ok(None);
     };
     Ok(Some(kit_of(conn, &row).await?))
+}
+
+/// The kit of order `id`, if it has one.
+pub async fn kit_of_order(conn: &mut AnyConnection, id: OrderId) -> Result<Option<Kit>> {
+    let Some(row) = storage::query("SELECT * FROM kits WHERE order_id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(kit_of(conn, &row).await?))
+}
+
+/// Records that `kit` (as canceled) was canceled, if it was still stored as `from` (its
+/// state when read); `false` when another unit of work changed it first.
+pub async fn mark_canceled(conn: &mut AnyConnection, kit: &Kit, from: KitState) -> Result<bool> {
+    Ok(
+        storage::query("UPDATE kits SET state = $1, version = $2 WHERE id = $3 AND state = $4")
+            .bind(kit.state.as_str())
+            .bind(kit.version)
+            .bind(kit.id.to_string())
+            .bind(from.as_str())
+            .execute(conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Kits in `state` (any state when `None`) that `responsible` is responsible for (anyone's

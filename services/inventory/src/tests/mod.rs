@@ -4,6 +4,7 @@
 //! staff, each refusal with its status, code and field, written given / when / then. Every
 //! answer is also checked against Inventory's OpenAPI document by the kit.
 
+mod cancel;
 mod cookies;
 mod kits;
 mod notify;

@@ -46,10 +46,11 @@ pub async fn an_active_order_gets_its_kit_and_issuing_takes_its_stock(mode: Mode
     assert_eq!(ids.len(), 1);
     let order = ids[0].clone();
 
-    // Then its kit appears in the clerk's queue with the bill's consumables, one short
+    // Then its kit appears in the clerk's own queue (the only supply employee, so the
+    // responsible one) with the bill's consumables, one short
     let start = std::time::Instant::now();
     let kit = loop {
-        let kits = supply.kits(Some(KitState::ToAssemble)).await.unwrap();
+        let kits = supply.my_kits(Some(KitState::ToAssemble)).await.unwrap();
         if let Some(kit) = kits
             .into_iter()
             .find(|k| k.kit.order_id.to_string() == order)
@@ -64,6 +65,8 @@ pub async fn an_active_order_gets_its_kit_and_issuing_takes_its_stock(mode: Mode
     };
     assert_eq!(kit.kit.lines.len(), 1);
     assert_eq!(kit.missing.len(), 1, "{:?}", kit.missing);
+    let responsible = kit.responsible.as_ref().map(|p| p.name.as_str());
+    assert_eq!(responsible, Some("clerk"), "{kit:?}");
 
     // When the clerk presses Issued while a sponge is missing, then it is refused, naming why
     let refused = supply.issue(kit.kit.id).await.unwrap_err();

@@ -161,7 +161,9 @@ impl Consumer {
     pub(crate) async fn apply(&self, envelope: &Envelope) -> Result<bool, HandlerError> {
         let mut work = self.outbox.begin(&self.db).await?;
         if !self.record(&mut work, envelope).await? {
-            work.rollback().await?;
+            // Committed, not rolled back: on SQLite the inbox row seen may be another
+            // writer's in the same group commit, and the ack must wait until it is durable.
+            work.commit().await?;
             tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
             return Ok(false);
         }
@@ -235,24 +237,24 @@ impl Consumer {
                 tracing::Instrument::instrument(self.apply_within(&mut work, &envelope), span),
             ))
             .await;
-            match outcome {
-                Ok(Ok(())) => {
-                    if work.release(savepoint).await.is_err() {
-                        return 0;
-                    }
-                    applied += 1;
-                    self.faults.hit(points::CONSUMER_IN_BATCH);
+            // An idempotency key claimed without its response stored would make the commit
+            // refuse the whole batch: that event is a failure of its own, like an error.
+            let clean = matches!(outcome, Ok(Ok(()))) && !work.claims_opened_since(&savepoint);
+            if clean {
+                if work.release(savepoint).await.is_err() {
+                    return 0;
                 }
-                Ok(Err(_)) => {
-                    // Handled alone next, where its error is reported, retried or parked.
-                    if work.rollback_to(savepoint).await.is_err() {
-                        return 0;
-                    }
-                    break;
+                applied += 1;
+                self.faults.hit(points::CONSUMER_IN_BATCH);
+            } else {
+                // An error, a panic (the connection runs its statements in order, so the
+                // rollback comes after whatever the panicking handler left in flight) or an
+                // open claim: undone, then handled alone next, where it is reported,
+                // retried or parked; the ones before it commit.
+                if work.rollback_to(savepoint).await.is_err() {
+                    return 0;
                 }
-                // A panic may have left a statement half-done on the connection: drop the
-                // whole transaction; everything is handled again, the panicking one alone.
-                Err(_) => return 0,
+                break;
             }
         }
         if applied == 0 {

@@ -109,8 +109,21 @@ impl Group {
 
     /// Waits for the writer's turn and starts a member: of the group's open transaction
     /// (under a savepoint), or of a new one (`BEGIN IMMEDIATE`) it has to itself so far.
+    ///
+    /// Once the turn is taken, the rest runs as a task of its own: the open transaction is
+    /// out of the slot meanwhile, and a caller that gives up (a dropped future) must not drop
+    /// it with the group's work in it. A member nobody takes is dropped like any other.
     pub(crate) async fn begin(self: &Arc<Self>, pool: &AnyPool) -> Result<Member, DbError> {
         let permit = self.turn().await;
+        let (group, pool) = (self.clone(), pool.clone());
+        uncancellable(async move { group.join(pool, permit).await }).await
+    }
+
+    async fn join(
+        self: Arc<Self>,
+        pool: AnyPool,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Member, DbError> {
         let (open, abandoned) = {
             let mut slot = self.slot();
             (slot.tx.take(), std::mem::take(&mut slot.abandoned))
@@ -131,7 +144,7 @@ impl Group {
             None => (pool.begin_with("BEGIN IMMEDIATE").await?, false),
         };
         Ok(Member {
-            group: self.clone(),
+            group: self,
             tx: Some(tx),
             joined,
             _permit: Some(permit),
@@ -245,7 +258,27 @@ impl Member {
 
     /// Keeps the member's changes and returns once a `COMMIT` made them durable: its own,
     /// when nobody is queued behind it, else the one that ends the group.
-    pub(crate) async fn commit(mut self) -> Result<(), DbError> {
+    ///
+    /// Up to the hand-over (or its own `COMMIT`) it runs as a task of its own, so a caller
+    /// that gives up mid-way cannot drop the group's transaction nor lose the others' answer;
+    /// only the wait for the group's `COMMIT` belongs to the caller.
+    pub(crate) async fn commit(self) -> Result<(), DbError> {
+        let handed = uncancellable(self.finish()).await?;
+        match handed {
+            None => Ok(()),
+            Some(committed) => match committed.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(DbError::GroupCommit(e)),
+                Err(_) => Err(DbError::GroupCommit(
+                    "the database closed before the commit".into(),
+                )),
+            },
+        }
+    }
+
+    /// Releases the member's savepoint, then commits the group (`None`: done) or leaves it
+    /// open for those queued (`Some`: where the outcome will be told).
+    async fn finish(mut self) -> Result<Option<oneshot::Receiver<Result<(), String>>>, DbError> {
         let mut tx = self.tx.take().expect("a member holds its transaction");
         if self.joined
             && let Err(e) = sqlx::query(RELEASE).execute(&mut *tx).await
@@ -255,24 +288,21 @@ impl Member {
         }
         if self.group.queued.load(Ordering::SeqCst) == 0 {
             // The last of the burst: commit for everyone, still holding the turn.
-            return self.group.commit(tx, false, 1).await;
+            return self.group.commit(tx, false, 1).await.map(|()| None);
         }
         let (done, committed) = oneshot::channel();
         self.group.slot().waiting.push(done);
         self.group.leave_open(tx, false);
-        // The turn ends here (the permit drops with `self`), before waiting for the commit.
-        drop(self);
-        match committed.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(DbError::GroupCommit(e)),
-            Err(_) => Err(DbError::GroupCommit(
-                "the database closed before the commit".into(),
-            )),
-        }
+        // The turn ends here (the permit drops with `self`).
+        Ok(Some(committed))
     }
 
     /// Undoes the member's changes; the group goes on.
-    pub(crate) async fn rollback(mut self) -> Result<(), DbError> {
+    pub(crate) async fn rollback(self) -> Result<(), DbError> {
+        uncancellable(self.undo()).await
+    }
+
+    async fn undo(mut self) -> Result<(), DbError> {
         let mut tx = self.tx.take().expect("a member holds its transaction");
         if !self.joined {
             // Alone in the transaction: roll all of it back.
@@ -282,6 +312,17 @@ impl Member {
         self.group.leave_open(tx, undone.is_err());
         undone
     }
+}
+
+/// Runs `work` as a task of its own and waits for it: dropping the wait does not stop it.
+async fn uncancellable<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, DbError>> + Send + 'static,
+) -> Result<T, DbError> {
+    tokio::spawn(work).await.unwrap_or_else(|e| {
+        Err(DbError::GroupCommit(format!(
+            "a group transaction step failed: {e}"
+        )))
+    })
 }
 
 impl Drop for Member {
@@ -432,6 +473,42 @@ mod tests {
         insert(&mut alone, 8).await;
         drop(alone);
         assert_eq!(ids(&db).await, vec![1, 2, 6]);
+    }
+
+    /// Given a writer waiting for its group's commit, when the next writer of the group is
+    /// given up at any moment of its commit (a cancelled request), then the first writer is
+    /// told the truth: Ok only if its row is there, and never left waiting.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_given_up_mid_commit_never_costs_the_others_their_commit() {
+        let (db, _dir) = db().await;
+        for round in 0..40_i64 {
+            let mut first = db.begin().await.unwrap();
+            insert(&mut first, round * 10 + 1).await;
+            let second = {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await.unwrap();
+                    insert(&mut tx, round * 10 + 2).await;
+                    tx.commit().await
+                })
+            };
+            // The second is queued: the first leaves the transaction open for it.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let first = tokio::spawn(first.commit());
+            // Give the second up somewhere in its turn or its commit.
+            tokio::time::sleep(Duration::from_micros(50 * round as u64)).await;
+            second.abort();
+            let committed = tokio::time::timeout(Duration::from_secs(10), first)
+                .await
+                .expect("the first writer was left waiting")
+                .unwrap();
+            let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t WHERE id = $1")
+                .bind(round * 10 + 1)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            assert_eq!(committed.is_ok(), kept == 1, "round {round}: {committed:?}");
+        }
     }
 
     async fn futures_join<T>(

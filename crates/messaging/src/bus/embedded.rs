@@ -173,6 +173,17 @@ impl EmbeddedBus {
         let cursor = match cursor {
             Some(c) => c,
             None => {
+                // The row exists from the first run on, so pruning waits for this consumer
+                // even before it saved a position.
+                let mut tx = self.db.begin().await?;
+                storage::query(
+                    "INSERT INTO bus_cursors (consumer, position) VALUES ($1, 0) \
+                     ON CONFLICT (consumer) DO NOTHING",
+                )
+                .bind(&sub.consumer)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
                 let saved: i64 = storage::query_scalar(
                     "SELECT COALESCE(MAX(position), 0) FROM bus_cursors WHERE consumer = $1",
                 )

@@ -52,9 +52,11 @@
 //! response before the commit. On PostgreSQL (READ COMMITTED) a second claim of the same
 //! key blocks on the first's uncommitted row until that transaction ends: if it committed,
 //! the second sees the stored response ([`Claim::Replay`]); if it rolled back, the second
-//! claims it ([`Claim::Fresh`]). On SQLite writers are serialized, so the second starts after
-//! the first ended, with the same outcomes. Never two effects. Claiming before any other
-//! write keeps the wait free of lock-order inversions.
+//! claims it ([`Claim::Fresh`]). On SQLite writers take turns, so the second starts after
+//! the first's turn ended, with the same outcomes; with group commit that may be before the
+//! group's `COMMIT`, so a replay can be answered from a response whose commit then fails
+//! (a failed fsync: rare, and the first request then fails too). Never two effects.
+//! Claiming before any other write keeps the wait free of lock-order inversions.
 //!
 //! Rows are kept for the messaging retention (`messaging.retention_hours`) and pruned by
 //! the relay with the outbox and inbox rows.

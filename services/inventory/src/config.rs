@@ -24,6 +24,10 @@ pub struct InventoryConfig {
     pub contractor_breaker_failures: u32,
     /// How long the breaker stays open before a trial call (ms).
     pub contractor_breaker_cool_down_ms: u64,
+    /// Inventory's public base URL (`https://host/api/inventory`) for the links it mails
+    /// (a kit, its form, the stock list) and the contractor's callback; empty: this
+    /// process's own listener. The binary reads it into the service's context.
+    pub public_url: String,
     /// Where the contractor calls back; empty: Inventory's URL + `/cookies/callback`.
     pub callback_url: String,
     /// A cookie without a callback this long after its order is asked about (ms).
@@ -45,6 +49,7 @@ impl Default for InventoryConfig {
             contractor_backoff_ms: 200,
             contractor_breaker_failures: 5,
             contractor_breaker_cool_down_ms: 30_000,
+            public_url: String::new(),
             callback_url: String::new(),
             cookie_check_after_ms: 900_000,
             cookie_check_every_ms: 300_000,
@@ -76,6 +81,9 @@ impl InventoryConfig {
         }
         if self.contractor_secret.len() < 16 {
             anyhow::bail!("inventory.contractor_secret: must be at least 16 characters");
+        }
+        if !self.public_url.is_empty() && !web_url(&self.public_url) {
+            anyhow::bail!("inventory.public_url: must be empty or an http(s) URL");
         }
         if !self.callback_url.is_empty() && !web_url(&self.callback_url) {
             anyhow::bail!("inventory.callback_url: must be empty or an http(s) URL");
@@ -170,6 +178,10 @@ mod tests {
             (
                 serde_json::json!({"callback_url": "nowhere"}),
                 "callback_url",
+            ),
+            (
+                serde_json::json!({"public_url": "ftp://x/api/inventory"}),
+                "public_url",
             ),
             (
                 serde_json::json!({"contractor_attempts": 0}),

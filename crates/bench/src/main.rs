@@ -54,6 +54,14 @@ struct Driver {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // For looking inside a run, e.g. MCF_BENCH_LOG=sqlx::query=debug lists every statement
+    // with its time and rows (to stderr; the figures stay alone on stdout).
+    if let Ok(filter) = std::env::var("MCF_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let mut bench = Bench::start(args.mode, |_| {}).await?;
     let mut driver = Driver::new(&bench, args.workers).await?;
     // The system started, signed in and set up, before any order.

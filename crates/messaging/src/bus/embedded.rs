@@ -46,6 +46,13 @@ impl EmbeddedBus {
         .execute(&mut *tx)
         .await
         .map_err(storage::DbError::from)?;
+        // A consumer reads its own stream from its cursor on.
+        storage::query(
+            "CREATE INDEX IF NOT EXISTS bus_events_by_stream ON bus_events (stream, seq)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(storage::DbError::from)?;
         storage::query(
             "CREATE TABLE IF NOT EXISTS bus_cursors (\
                  consumer TEXT PRIMARY KEY, position BIGINT NOT NULL)",
@@ -201,18 +208,29 @@ impl EmbeddedBus {
             self.flush_cursor(&sub.consumer, cursor).await?;
         }
         let position = cursor.position;
+        // The log's end now: appends commit in sequence order, so nothing will appear at or
+        // below it later. A stream with nothing more up to it lets the cursor move there, so
+        // a consumer of a quiet stream neither reads past other streams' events again and
+        // again nor holds back pruning.
+        let end: i64 = storage::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM bus_events")
+            .fetch_one(self.db.pool())
+            .await?;
+        let limit = consumer.batch_size();
         let rows = storage::query(
-            "SELECT seq, subject, body FROM bus_events WHERE seq > $1 AND stream = $2 \
-             ORDER BY seq LIMIT $3",
+            "SELECT seq, subject, body FROM bus_events WHERE stream = $1 AND seq > $2 \
+             AND seq <= $3 ORDER BY seq LIMIT $4",
         )
-        .bind(position)
         .bind(&sub.source)
-        .bind(i64::try_from(consumer.batch_size()).unwrap_or(256))
+        .bind(position)
+        .bind(end)
+        .bind(i64::try_from(limit).unwrap_or(256))
         .fetch_all(self.db.pool())
         .await?;
         if rows.is_empty() {
+            cursor.position = cursor.position.max(end);
             return Ok(false);
         }
+        let read_all = rows.len() < limit;
         // The cursor moves past the batch once every effect in it committed: a crash before
         // it is saved redelivers events the inbox turns into no-ops. The events are applied
         // a run at a time in one transaction each (`Consumer::process_batch`), so a batch
@@ -261,7 +279,7 @@ impl EmbeddedBus {
             }
             next += dispositions.len();
         }
-        cursor.position = last;
+        cursor.position = if read_all { last.max(end) } else { last };
         Ok(true)
     }
 

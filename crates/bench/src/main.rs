@@ -33,6 +33,10 @@ struct Args {
     /// Workers (normal samples) registered before the run.
     #[arg(long, default_value_t = 50)]
     workers: usize,
+    /// Deliveries a consumer applies in one transaction at most (`messaging.consumer_batch`;
+    /// 1 turns batching off, to compare).
+    #[arg(long)]
+    consumer_batch: Option<usize>,
     /// Seconds spent measuring the raw storage ceiling.
     #[arg(long, default_value_t = 3.0)]
     ceiling_seconds: f64,
@@ -62,7 +66,12 @@ async fn main() -> anyhow::Result<()> {
             .with_writer(std::io::stderr)
             .init();
     }
-    let mut bench = Bench::start(args.mode, |_| {}).await?;
+    let mut bench = Bench::start(args.mode, |config| {
+        if let Some(n) = args.consumer_batch {
+            config.messaging.consumer_batch = n;
+        }
+    })
+    .await?;
     let mut driver = Driver::new(&bench, args.workers).await?;
     // The system started, signed in and set up, before any order.
     let idle_rss_kib = memory_kib("VmRSS");

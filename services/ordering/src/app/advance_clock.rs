@@ -1,6 +1,7 @@
 //! An operator moves business time forward (where `clock.adjustable` is set: tests of
 //! deadlines), and what the new time makes overdue fails at once.
 
+use service::Refused;
 use service::clock::ClockError;
 
 use super::fail_overdue_orders;
@@ -15,10 +16,7 @@ pub async fn advance_clock(app: &App, seconds: i64) -> Result<(), OrderingError>
     let by = chrono::Duration::try_seconds(seconds).ok_or(ClockError::StepTooLarge);
     by.and_then(|by| app.ctx.clock.advance(by))
         .map_err(|e| match e {
-            ClockError::Fixed => OrderingError::Refused {
-                code: "clock_fixed",
-                message: e.to_string(),
-            },
+            ClockError::Fixed => Refused::conflict("clock_fixed", e.to_string()).into(),
             ClockError::Backwards => OrderingError::invalid("seconds", "must not be negative"),
             ClockError::StepTooLarge | ClockError::PastTheEnd => {
                 OrderingError::invalid("seconds", &e.to_string())

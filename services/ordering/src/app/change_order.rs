@@ -2,6 +2,7 @@
 //! the new state with its history line, publish its event, commit.
 
 use contracts::OrderId;
+use service::Refused;
 
 use crate::App;
 use crate::domain::order::{Order, Transition};
@@ -19,7 +20,7 @@ pub(super) async fn change_order(
     let mut work = app.ctx.begin().await?;
     let mut order = store::order(&mut work, id)
         .await?
-        .ok_or(OrderingError::NotFound("order"))?;
+        .ok_or(Refused::NotFound("order"))?;
     let before = order.version;
     let t = change(&mut order)?;
     if !store::update_order(&mut work, &order, before, Some(&t.entry)).await? {

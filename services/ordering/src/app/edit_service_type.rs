@@ -1,6 +1,7 @@
 //! A manager changes a service type's name, description, skill, price or duration.
 
 use contracts::ServiceTypeId;
+use service::Refused;
 use storage::{AnyConnection, DbError};
 
 use crate::App;
@@ -30,13 +31,13 @@ pub(super) async fn existing(
 ) -> Result<ServiceType, OrderingError> {
     store::service_type(conn, id)
         .await?
-        .ok_or(OrderingError::NotFound("service type"))
+        .ok_or(Refused::NotFound("service type").into())
 }
 
 /// Service type names are unique: a clash is the manager's error, not ours.
 pub(super) fn name_taken(e: DbError, name: &str) -> OrderingError {
     if e.is_unique_violation() {
-        OrderingError::DuplicateServiceType(name.to_owned())
+        OrderingError::duplicate_service_type(name)
     } else {
         e.into()
     }

@@ -4,6 +4,7 @@
 use auth::Principal;
 use contracts::OrderId;
 use serde::{Deserialize, Serialize};
+use service::Refused;
 use uuid::Uuid;
 
 use super::queries::{read_order, visible_to};
@@ -78,12 +79,12 @@ pub async fn photo(
         PhotoKind::CheckIn => order.check_in_photo,
         PhotoKind::Report => order.report_photo,
     }
-    .ok_or(OrderingError::NotFound("photo"))?;
+    .ok_or(Refused::NotFound("photo"))?;
     let bytes = app
         .objects
         .get(&key)
         .await?
-        .ok_or(OrderingError::NotFound("photo"))?;
+        .ok_or(Refused::NotFound("photo"))?;
     let media_type = web::image::media_type(&bytes).unwrap_or("application/octet-stream");
     Ok((bytes, media_type))
 }

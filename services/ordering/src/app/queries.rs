@@ -7,6 +7,7 @@ use auth::{Principal, Role};
 use chrono::{DateTime, Utc};
 use contracts::{AccountId, OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
+use service::Refused;
 
 use crate::App;
 use crate::domain::order::{HistoryEntry, Order, Status};
@@ -34,7 +35,7 @@ pub(super) async fn read_order(app: &App, id: OrderId) -> Result<Order, Ordering
     let mut conn = app.ctx.db.pool().acquire().await?;
     store::order(&mut conn, id)
         .await?
-        .ok_or(OrderingError::NotFound("order"))
+        .ok_or(Refused::NotFound("order").into())
 }
 
 /// Whether `who` may see `order`: its client, its worker, staff. Anyone else is told
@@ -46,7 +47,7 @@ pub fn visible_to(order: &Order, who: &Principal) -> Result<(), OrderingError> {
     if who.id == order.client_id || is_worker || who.require(STAFF).is_ok() {
         Ok(())
     } else {
-        Err(OrderingError::NotFound("order"))
+        Err(Refused::NotFound("order").into())
     }
 }
 
@@ -59,7 +60,7 @@ pub async fn order_view(
     let mut conn = app.ctx.db.pool().acquire().await?;
     let order = store::order(&mut conn, id)
         .await?
-        .ok_or(OrderingError::NotFound("order"))?;
+        .ok_or(Refused::NotFound("order"))?;
     visible_to(&order, who)?;
     let history = store::history(&mut conn, id).await?;
     let kit_issued = store::kit_issued(&mut conn, id).await?;
@@ -84,9 +85,7 @@ pub async fn orders(
         client_id
     } else {
         if client_id.as_ref().is_some_and(|c| *c != who.id.to_string()) {
-            return Err(OrderingError::Forbidden(
-                "clients see only their own orders",
-            ));
+            return Err(Refused::Forbidden("clients see only their own orders").into());
         }
         Some(who.id.to_string())
     };

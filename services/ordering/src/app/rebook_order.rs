@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use contracts::{AccountId, OrderId};
+use service::Refused;
 
 use super::Created;
 use crate::App;
@@ -22,7 +23,7 @@ pub async fn rebook_order(
     let original = store::order(&mut work, id)
         .await?
         .filter(|o| o.client_id == who)
-        .ok_or(OrderingError::NotFound("order"))?;
+        .ok_or(Refused::NotFound("order"))?;
     if let Some(copy) = original.rebooked_as {
         let copy = store::order(&mut work, copy).await?.ok_or_else(|| {
             web::Unexpected::msg(format!("rebooked copy {copy} of order {id} is missing"))

@@ -18,6 +18,7 @@ use contracts::ordering::{
 };
 use contracts::{AccountId, Envelope, Money, OrderId, ServiceTypeId, WorkerId};
 use serde::{Deserialize, Serialize};
+use service::Refused;
 
 use super::service_type::ServiceType;
 use crate::error::OrderingError;
@@ -238,10 +239,7 @@ fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 fn refused(code: &'static str, message: impl Into<String>) -> OrderingError {
-    OrderingError::Refused {
-        code,
-        message: message.into(),
-    }
+    Refused::conflict(code, message).into()
 }
 
 impl Order {
@@ -348,7 +346,7 @@ impl Order {
         now: DateTime<Utc>,
     ) -> Result<(Order, Transition), OrderingError> {
         if by != self.client_id {
-            return Err(OrderingError::NotFound("order"));
+            return Err(Refused::NotFound("order").into());
         }
         if self.status != Status::Failed {
             return Err(refused(
@@ -494,7 +492,7 @@ impl Order {
             Canceler::Client(id) if id == self.client_id => id,
             // Another client's order does not exist for this caller (as when reading it);
             // the assigned worker may read the order but not cancel it for the client.
-            Canceler::Client(_) => return Err(OrderingError::NotFound("order")),
+            Canceler::Client(_) => return Err(Refused::NotFound("order").into()),
             Canceler::Staff(id) => id,
         };
         if !self.status.can_become(Status::Canceled) {
@@ -548,7 +546,7 @@ impl Order {
         kit_issued: bool,
     ) -> Result<Transition, OrderingError> {
         if self.worker_id != Some(worker) {
-            return Err(OrderingError::NotFound("order"));
+            return Err(Refused::NotFound("order").into());
         }
         if self.status != Status::Active {
             return Err(refused(
@@ -609,7 +607,7 @@ impl Order {
         now: DateTime<Utc>,
     ) -> Result<Transition, OrderingError> {
         if self.worker_id != Some(worker) {
-            return Err(OrderingError::NotFound("order"));
+            return Err(Refused::NotFound("order").into());
         }
         if self.status != Status::InProgress {
             return Err(refused(
@@ -732,7 +730,7 @@ mod tests {
 
     fn code(r: Result<Transition, OrderingError>) -> &'static str {
         match r {
-            Err(OrderingError::Refused { code, .. }) => code,
+            Err(OrderingError::Refused(Refused::Conflict { code, .. })) => code,
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
@@ -748,7 +746,7 @@ mod tests {
         // for them and nothing changes
         assert!(matches!(
             order.cancel(Canceler::Client(OTHER_CLIENT), None, now),
-            Err(OrderingError::NotFound("order"))
+            Err(OrderingError::Refused(Refused::NotFound("order")))
         ));
         assert_eq!(order, before);
         // When its client asks, then it is canceled by the client
@@ -796,7 +794,7 @@ mod tests {
     fn a_time_in_the_past_or_a_retired_type_is_refused_naming_the_field() {
         let now = Utc::now();
         let field = |r: Result<(Order, Transition), OrderingError>| match r {
-            Err(OrderingError::Invalid { field, .. }) => field,
+            Err(OrderingError::Refused(Refused::Invalid { field, .. })) => field,
             other => panic!("expected refusal, got {other:?}"),
         };
         let past = Order::request(
@@ -852,7 +850,7 @@ mod tests {
                 &policy,
                 true
             ),
-            Err(OrderingError::NotFound(_))
+            Err(OrderingError::Refused(Refused::NotFound(_)))
         ));
         assert_eq!(order.version, 2, "refusals change nothing");
         let on_time = order.scheduled_at - Duration::minutes(5);
@@ -903,7 +901,7 @@ mod tests {
         assert_eq!(req.excluded_workers, vec![w]);
         assert!(matches!(
             order.rebook(OTHER_CLIENT, after + Duration::days(1), after),
-            Err(OrderingError::NotFound(_))
+            Err(OrderingError::Refused(Refused::NotFound(_)))
         ));
     }
 

@@ -108,6 +108,8 @@ impl NewServiceType {
 
 #[cfg(test)]
 mod tests {
+    use service::Refused;
+
     use super::*;
 
     fn new(name: &str, price: i64, duration: i64) -> NewServiceType {
@@ -130,7 +132,7 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let field = |r: Result<ServiceType, OrderingError>| match r {
-            Err(OrderingError::Invalid { field, .. }) => field,
+            Err(OrderingError::Refused(Refused::Invalid { field, .. })) => field,
             other => panic!("expected a validation error, got {other:?}"),
         };
         assert_eq!(field(new("", 100, 60).validate()), "name");
@@ -161,7 +163,7 @@ mod tests {
             ..Default::default()
         });
         assert!(
-            matches!(bad, Err(OrderingError::Invalid { field, .. }) if field == "duration_minutes")
+            matches!(bad, Err(OrderingError::Refused(Refused::Invalid { field, .. })) if field == "duration_minutes")
         );
     }
 }

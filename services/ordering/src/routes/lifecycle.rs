@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use contracts::{OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
+use service::Refused;
 use web::{Json, Path};
 
 use super::{CLIENT_OR_STAFF, PARTIES, STAFF, created, order_id};
@@ -154,7 +155,7 @@ async fn photo(
     Path((id, kind)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, OrderingError> {
     let id = order_id(&id)?;
-    let kind = PhotoKind::parse(&kind).ok_or(OrderingError::NotFound("photo"))?;
+    let kind = PhotoKind::parse(&kind).ok_or(Refused::NotFound("photo"))?;
     let (bytes, media_type) = app::photo(&app, &who, id, kind).await?;
     Ok(([(header::CONTENT_TYPE, media_type)], bytes))
 }

@@ -17,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use contracts::{OrderId, ServiceTypeId};
 use serde::Serialize;
+use service::Refused;
 use uuid::Uuid;
 use web::Json;
 
@@ -43,14 +44,14 @@ pub fn routes(app: App) -> Routes {
 fn order_id(id: &str) -> Result<OrderId, OrderingError> {
     Uuid::parse_str(id)
         .map(OrderId::from_uuid)
-        .map_err(|_| OrderingError::NotFound("order"))
+        .map_err(|_| Refused::NotFound("order").into())
 }
 
 /// A service type id from the path; a malformed one is not found either.
 fn service_type_id(id: &str) -> Result<ServiceTypeId, OrderingError> {
     Uuid::parse_str(id)
         .map(ServiceTypeId::from_uuid)
-        .map_err(|_| OrderingError::NotFound("service type"))
+        .map_err(|_| Refused::NotFound("service type").into())
 }
 
 /// 201 with what was made, or 200 with what a retry made before; `location` (relative to

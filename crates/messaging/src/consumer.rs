@@ -168,6 +168,8 @@ impl Consumer {
             return Ok(false);
         }
         self.handler.handle(&mut work, envelope).await?;
+        // A batch of one: applied, not committed (the same crash point as inside a batch).
+        self.faults.hit(points::CONSUMER_IN_BATCH);
         work.commit().await?;
         Ok(true)
     }
@@ -201,6 +203,10 @@ impl Consumer {
     /// alone by [`Consumer::process`] (its retries, dead letter and panic handling), so one
     /// bad event neither spoils nor delays the others.
     pub async fn process_batch(&self, deliveries: &[(&[u8], i64)]) -> Vec<Disposition> {
+        if let [(body, attempt)] = deliveries {
+            // Alone: no savepoints needed (two round trips saved on PostgreSQL).
+            return vec![self.process(body, *attempt).await];
+        }
         let mut done = Vec::with_capacity(deliveries.len());
         while done.len() < deliveries.len() {
             let rest = &deliveries[done.len()..];

@@ -11,8 +11,8 @@ pub mod points {
     pub const RELAY_BEFORE_PUBLISH: &str = "relay.before_publish";
     /// The broker acknowledged, the rows are not yet marked sent.
     pub const RELAY_AFTER_PUBLISH: &str = "relay.after_publish";
-    /// A consumer applied an event of a batch under its savepoint; the batch is not
-    /// committed yet.
+    /// A consumer applied an event (in a batch, under its savepoint) and has not committed
+    /// its transaction yet.
     pub const CONSUMER_IN_BATCH: &str = "consumer.in_batch";
     /// A consumer committed its effect but has not acknowledged the delivery.
     pub const CONSUMER_AFTER_EFFECT: &str = "consumer.after_effect";

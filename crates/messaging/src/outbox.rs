@@ -217,13 +217,19 @@ fn prune_due(next: &std::sync::Mutex<tokio::time::Instant>) -> bool {
 }
 
 async fn mark_sent(conn: &mut AnyConnection, batch: &[Pending]) -> Result<(), DbError> {
-    let now = storage::now_micros();
-    for p in batch {
-        storage::query("UPDATE outbox SET published_at = $1 WHERE seq = $2")
-            .bind(now)
-            .bind(p.seq)
-            .execute(&mut *conn)
-            .await?;
+    if batch.is_empty() {
+        return Ok(());
     }
+    // One statement for the batch (one round trip on PostgreSQL): the sequence numbers are
+    // integers we read ourselves, written into the text as numbers.
+    let seqs: Vec<String> = batch.iter().map(|p| p.seq.to_string()).collect();
+    let sql = format!(
+        "UPDATE outbox SET published_at = $1 WHERE seq IN ({})",
+        seqs.join(", ")
+    );
+    storage::query(sqlx::AssertSqlSafe(sql))
+        .bind(storage::now_micros())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

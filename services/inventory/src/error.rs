@@ -2,25 +2,18 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use service::Refused;
 use web::ApiError;
 
 /// Everything Inventory can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    /// A field of the request is not acceptable (422 naming it).
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
-    /// No such thing (404).
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// The move does not fit the state of things (409 with a stable `code`): a consumable
-    /// name taken, a kit already issued, a kit whose consumables are short.
-    #[error("{1}")]
-    Conflict(&'static str, String),
-    /// An `Idempotency-Key` may not go ahead: used before for another request (422
-    /// `idempotency_key_reused`), or its row failed.
+    /// What every context refuses alike: an invalid field (422 naming it), no such thing
+    /// (404), a move that does not fit the state of things (409 with `code`: a consumable
+    /// name taken, a kit already issued, a kit whose consumables are short), a reused
+    /// `Idempotency-Key`.
     #[error(transparent)]
-    Key(#[from] messaging::idempotency::KeyError),
+    Refused(#[from] Refused),
     /// A cookie contractor's callback without its valid signature (401
     /// `invalid_signature`): it changes nothing.
     #[error("the callback is not signed by the cookie contractor")]
@@ -30,36 +23,19 @@ pub enum InventoryError {
 }
 
 web::unexpected_from!(InventoryError: storage::DbError, sqlx::Error);
+service::refused_from!(InventoryError: web::text::Invalid, messaging::idempotency::KeyError);
 
 impl InventoryError {
     /// 422 `validation_failed` naming `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        InventoryError::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// A text check of `web::text` refused a value: the same 422 as any other invalid field.
-impl From<web::text::Invalid> for InventoryError {
-    fn from(e: web::text::Invalid) -> Self {
-        InventoryError::Invalid {
-            field: e.field,
-            message: e.message,
-        }
+        Refused::invalid(field, message).into()
     }
 }
 
 impl IntoResponse for InventoryError {
     fn into_response(self) -> Response {
         match self {
-            InventoryError::Invalid { field, message } => ApiError::invalid(field, message),
-            InventoryError::NotFound(what) => ApiError::not_found(what),
-            InventoryError::Conflict(code, message) => {
-                ApiError::new(StatusCode::CONFLICT, code, message)
-            }
-            InventoryError::Key(e) => service::key_refusal(e),
+            InventoryError::Refused(refused) => ApiError::from(refused),
             InventoryError::BadSignature => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_signature",

@@ -1,4 +1,5 @@
 use contracts::ConsumableId;
+use service::Refused;
 
 use crate::App;
 use crate::domain::{NewConsumable, OnHand, Stock};
@@ -12,10 +13,11 @@ pub async fn add_consumable(app: &App, spec: &NewConsumable) -> Result<Stock, In
     let mut work = app.ctx.begin().await?;
     if let Err(e) = store::insert_consumable(&mut work, &consumable, app.ctx.clock.now()).await {
         return Err(if e.is_unique_violation() {
-            InventoryError::Conflict(
+            Refused::conflict(
                 "consumable_exists",
                 format!("a consumable is named {:?} already", consumable.name),
             )
+            .into()
         } else {
             e.into()
         });

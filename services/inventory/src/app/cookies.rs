@@ -5,6 +5,7 @@
 
 use chrono::Duration;
 use contracts::{AccountId, KitId};
+use service::Refused;
 
 use super::KitView;
 use super::queries::responsible_people;
@@ -251,7 +252,7 @@ pub async fn cookie_called_back(
     let mut work = app.ctx.begin().await?;
     let kit = store::kit(&mut work, id)
         .await?
-        .ok_or(InventoryError::NotFound("kit"))?;
+        .ok_or(Refused::NotFound("kit"))?;
     if let Some(cookie) = reported(&kit.cookie, &delivery, now) {
         store::save_cookie(&mut work, id, &kit.cookie, &cookie).await?;
     }
@@ -271,22 +272,24 @@ pub async fn reorder_cookie(
     let mut work = app.ctx.begin().await?;
     let kit = store::kit(&mut work, id)
         .await?
-        .ok_or(InventoryError::NotFound("kit"))?;
+        .ok_or(Refused::NotFound("kit"))?;
     if !kit.is_open() {
-        return Err(InventoryError::Conflict(
+        return Err(Refused::conflict(
             "kit_closed",
             format!(
                 "kit {id} is {}: its cookie is not needed",
                 kit.state.as_str()
             ),
-        ));
+        )
+        .into());
     }
     let cookie = kit.cookie.reorder()?;
     if !store::save_cookie(&mut work, id, &kit.cookie, &cookie).await? {
-        return Err(InventoryError::Conflict(
+        return Err(Refused::conflict(
             "cookie_not_failed",
             format!("kit {id}'s cookie changed meanwhile; look again"),
-        ));
+        )
+        .into());
     }
     tracing::info!(kit = %id, by = %who, "fortune cookie ordered again");
     let ids: Vec<_> = kit.lines.iter().map(|l| l.consumable_id).collect();

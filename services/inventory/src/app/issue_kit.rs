@@ -1,4 +1,5 @@
 use contracts::{AccountId, Envelope, KitId};
+use service::Refused;
 
 use super::queries::responsible_people;
 use super::{KitView, notify};
@@ -15,7 +16,7 @@ pub async fn issue_kit(app: &App, who: AccountId, id: KitId) -> Result<KitView, 
     let mut work = app.ctx.begin().await?;
     let kit = store::kit(&mut work, id)
         .await?
-        .ok_or(InventoryError::NotFound("kit"))?;
+        .ok_or(Refused::NotFound("kit"))?;
     let ids: Vec<_> = kit.lines.iter().map(|l| l.consumable_id).collect();
     // Locks the consumables before their sums are read (see `touch_consumables`).
     store::touch_consumables(&mut work, &ids, now).await?;
@@ -23,10 +24,11 @@ pub async fn issue_kit(app: &App, who: AccountId, id: KitId) -> Result<KitView, 
     let issue = kit.issue(&on_hand, who, now)?;
     if !store::mark_issued(&mut work, &issue.kit).await? {
         // Issued by someone else since it was read: the same refusal as above.
-        return Err(InventoryError::Conflict(
+        return Err(Refused::conflict(
             "kit_already_issued",
             format!("kit {id} was issued already"),
-        ));
+        )
+        .into());
     }
     for stock_move in &issue.moves {
         store::insert_move(&mut work, stock_move).await?;

@@ -6,6 +6,7 @@ use auth::{Principal, Role};
 use contracts::{AccountId, ConsumableId, KitId, ServiceTypeId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use service::Refused;
 use storage::AnyConnection;
 
 use crate::App;
@@ -71,7 +72,7 @@ pub async fn stock(app: &App) -> Result<Vec<Stock>, InventoryError> {
 pub async fn moves(app: &App, id: ConsumableId) -> Result<Vec<StockMove>, InventoryError> {
     let mut conn = app.ctx.db.pool().acquire().await?;
     if store::consumables_by_id(&mut conn, &[id]).await?.is_empty() {
-        return Err(InventoryError::NotFound("consumable"));
+        return Err(Refused::NotFound("consumable").into());
     }
     Ok(store::moves(&mut conn, id).await?)
 }
@@ -81,7 +82,7 @@ pub async fn bom(app: &App, service_type: ServiceTypeId) -> Result<Bom, Inventor
     let mut conn = app.ctx.db.pool().acquire().await?;
     store::bom(&mut conn, service_type)
         .await?
-        .ok_or(InventoryError::NotFound("bill of materials"))
+        .ok_or(Refused::NotFound("bill of materials").into())
 }
 
 /// Kits in `state` (all when `None`) that `responsible` is responsible for (anyone's when
@@ -116,7 +117,7 @@ pub async fn kit(app: &App, id: KitId) -> Result<KitView, InventoryError> {
     let mut conn = app.ctx.db.pool().acquire().await?;
     let kit = store::kit(&mut conn, id)
         .await?
-        .ok_or(InventoryError::NotFound("kit"))?;
+        .ok_or(Refused::NotFound("kit"))?;
     let ids: Vec<_> = kit.lines.iter().map(|l| l.consumable_id).collect();
     let on_hand = store::on_hand(&mut conn, Some(&ids)).await?;
     let people = responsible_people(&mut conn, std::slice::from_ref(&kit)).await?;
@@ -131,7 +132,7 @@ pub async fn form(app: &App, who: &Principal, id: KitId) -> Result<Vec<u8>, Inve
     let mut conn = app.ctx.db.pool().acquire().await?;
     let kit = store::kit(&mut conn, id)
         .await?
-        .ok_or(InventoryError::NotFound("kit"))?;
+        .ok_or(Refused::NotFound("kit"))?;
     let staff = [Role::Supply, Role::Manager, Role::Admin]
         .iter()
         .any(|r| who.has(*r));
@@ -140,13 +141,14 @@ pub async fn form(app: &App, who: &Principal, id: KitId) -> Result<Vec<u8>, Inve
         .as_ref()
         .is_some_and(|j| AccountId::from(j.worker_id) == who.id);
     if !staff && !own_job {
-        return Err(InventoryError::NotFound("kit"));
+        return Err(Refused::NotFound("kit").into());
     }
     let Some(job) = &kit.job else {
-        return Err(InventoryError::Conflict(
+        return Err(Refused::conflict(
             "form_unavailable",
             format!("kit {id} was assembled before Inventory kept its order's facts"),
-        ));
+        )
+        .into());
     };
     Ok(crate::form::acceptance_form(&kit, job))
 }

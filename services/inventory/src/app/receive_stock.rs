@@ -1,5 +1,6 @@
 use contracts::{AccountId, ConsumableId};
 use messaging::idempotency::Keyed;
+use service::Refused;
 
 use super::Created;
 use super::notify;
@@ -28,7 +29,7 @@ pub async fn receive_stock(
     let consumable = store::consumables_by_id(&mut work, &[id])
         .await?
         .pop()
-        .ok_or(InventoryError::NotFound("consumable"))?;
+        .ok_or(Refused::NotFound("consumable"))?;
     store::touch_consumables(&mut work, &[id], now).await?;
     store::insert_move(&mut work, &stock_move).await?;
     notify::low_stock(app, &mut work, &[id]).await?;

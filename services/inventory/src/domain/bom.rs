@@ -100,6 +100,8 @@ impl BomSpec {
 
 #[cfg(test)]
 mod tests {
+    use service::Refused;
+
     use super::*;
 
     fn at() -> DateTime<Utc> {
@@ -115,7 +117,7 @@ mod tests {
 
     fn refused_field(spec: &BomSpec, known: &BTreeMap<ConsumableId, String>) -> String {
         match spec.validate(ServiceTypeId::new(), known, AccountId::new(), at()) {
-            Err(InventoryError::Invalid { field, .. }) => field,
+            Err(InventoryError::Refused(Refused::Invalid { field, .. })) => field,
             other => panic!("expected a refused field, got {other:?}"),
         }
     }

@@ -114,7 +114,13 @@ mod tests {
             .issue(&OnHand::default(), AccountId::new(), at(20))
             .unwrap_err();
         assert!(
-            matches!(e, crate::InventoryError::Conflict("kit_canceled", _)),
+            matches!(
+                e,
+                crate::InventoryError::Refused(service::Refused::Conflict {
+                    code: "kit_canceled",
+                    ..
+                })
+            ),
             "{e:?}"
         );
         assert_eq!(cancel.kit.cancel(AccountId::new(), at(30)), None);

@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use service::Refused;
 
 use crate::error::InventoryError;
 
@@ -226,13 +227,14 @@ impl Cookie {
     /// Refused (409 `cookie_not_failed`) unless it failed.
     pub fn reorder(&self) -> Result<Cookie, InventoryError> {
         if self.status != CookieStatus::Failed {
-            return Err(InventoryError::Conflict(
+            return Err(Refused::conflict(
                 "cookie_not_failed",
                 format!(
                     "only a failed cookie can be ordered again; this one is {}",
                     self.status.as_str()
                 ),
-            ));
+            )
+            .into());
         }
         Ok(Cookie {
             status: CookieStatus::ToOrder,
@@ -253,7 +255,7 @@ mod tests {
 
     fn code(e: InventoryError) -> &'static str {
         match e {
-            InventoryError::Conflict(code, _) => code,
+            InventoryError::Refused(Refused::Conflict { code, .. }) => code,
             other => panic!("expected a conflict, got {other:?}"),
         }
     }

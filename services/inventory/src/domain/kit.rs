@@ -8,6 +8,7 @@ use contracts::ordering::OrderActivated;
 use contracts::{AccountId, ConsumableId, KitId, OrderId, ServiceTypeId, WorkerId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use service::Refused;
 
 use super::{Cookie, Line, MoveKind, OnHand, Responsibility, StockMove};
 use crate::error::InventoryError;
@@ -219,16 +220,18 @@ impl Kit {
         now: DateTime<Utc>,
     ) -> Result<Issue, InventoryError> {
         if self.state == KitState::Issued {
-            return Err(InventoryError::Conflict(
+            return Err(Refused::conflict(
                 "kit_already_issued",
                 format!("kit {} was issued already", self.id),
-            ));
+            )
+            .into());
         }
         if self.state == KitState::Canceled {
-            return Err(InventoryError::Conflict(
+            return Err(Refused::conflict(
                 "kit_canceled",
                 format!("kit {} was canceled with its order", self.id),
-            ));
+            )
+            .into());
         }
         let cookie = (!self.cookie.arrived()).then(|| {
             format!(
@@ -243,20 +246,22 @@ impl Kit {
                 .map(|s| format!("{} (needs {}, {} on hand)", s.name, s.needed, s.on_hand))
                 .collect();
             let also = cookie.map(|c| format!("; and {c}")).unwrap_or_default();
-            return Err(InventoryError::Conflict(
+            return Err(Refused::conflict(
                 "consumables_short",
                 format!(
                     "kit {} cannot be issued; short of: {}{also}",
                     self.id,
                     what.join(", ")
                 ),
-            ));
+            )
+            .into());
         }
         if let Some(cookie) = cookie {
-            return Err(InventoryError::Conflict(
+            return Err(Refused::conflict(
                 "cookie_not_arrived",
                 format!("kit {} cannot be issued: {cookie}", self.id),
-            ));
+            )
+            .into());
         }
         let moves = self
             .lines
@@ -350,7 +355,7 @@ mod tests {
 
     fn code(e: InventoryError) -> &'static str {
         match e {
-            InventoryError::Conflict(code, _) => code,
+            InventoryError::Refused(Refused::Conflict { code, .. }) => code,
             other => panic!("expected a conflict, got {other:?}"),
         }
     }

@@ -218,6 +218,8 @@ impl LowStockNews {
 
 #[cfg(test)]
 mod tests {
+    use service::Refused;
+
     use super::*;
 
     fn spec(name: &str, threshold: Option<i64>) -> NewConsumable {
@@ -235,7 +237,7 @@ mod tests {
 
     fn field(e: InventoryError) -> String {
         match e {
-            InventoryError::Invalid { field, .. } => field,
+            InventoryError::Refused(Refused::Invalid { field, .. }) => field,
             other => panic!("expected a refused field, got {other:?}"),
         }
     }

@@ -10,6 +10,7 @@ pub use cookies::{ContractorView, CookieCallback};
 pub use kits::KitQuery;
 
 use auth::{Access, Role, Routes};
+use service::Refused;
 
 use crate::App;
 use crate::error::InventoryError;
@@ -28,5 +29,5 @@ pub fn routes() -> Routes<App> {
 
 /// A path id that is not a UUID names nothing: "not found".
 fn path_id<T: std::str::FromStr>(id: &str, what: &'static str) -> Result<T, InventoryError> {
-    id.parse().map_err(|_| InventoryError::NotFound(what))
+    id.parse().map_err(|_| Refused::NotFound(what).into())
 }

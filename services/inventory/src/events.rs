@@ -28,7 +28,9 @@ fn failed(e: InventoryError) -> HandlerError {
 }
 
 /// IAM created or changed an account: keep who holds the `supply` role and is active.
-pub struct OnAccount;
+pub struct OnAccount {
+    pub app: App,
+}
 
 #[async_trait]
 impl Handler for OnAccount {
@@ -38,7 +40,7 @@ impl Handler for OnAccount {
         } else {
             Person::changed(&event.decode::<AccountChanged>()?)
         };
-        app::remember_person(work, &person, event.aggregate_version)
+        app::remember_person(&self.app, work, &person, event.aggregate_version)
             .await
             .map_err(failed)
     }

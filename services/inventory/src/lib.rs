@@ -101,7 +101,10 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         events::ON_CANCELED,
         Arc::new(events::OnOrderCanceled { app: app.clone() }),
     );
-    let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
+    let on_account = ctx.consumer(
+        events::ON_ACCOUNT,
+        Arc::new(events::OnAccount { app: app.clone() }),
+    );
     let tasks = vec![
         ctx.relay_task(),
         jobs::cookies(app.clone()),

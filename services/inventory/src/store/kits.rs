@@ -188,6 +188,41 @@ pub async fn mark_canceled(conn: &mut AnyConnection, kit: &Kit, from: KitState) 
     )
 }
 
+/// Kits still to be assembled that nobody is responsible for (assembled while no supply
+/// staff were known), the soonest jobs first, at most [`KITS_LISTED`].
+pub async fn unassigned_kits(conn: &mut AnyConnection) -> Result<Vec<Kit>> {
+    let rows = storage::query(
+        "SELECT * FROM kits WHERE responsible_id IS NULL AND state = $1 \
+         ORDER BY scheduled_at, id LIMIT $2",
+    )
+    .bind(KitState::ToAssemble.as_str())
+    .bind(KITS_LISTED)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut kits = Vec::with_capacity(rows.len());
+    for row in &rows {
+        kits.push(kit_of(conn, row).await?);
+    }
+    Ok(kits)
+}
+
+/// Gives `kit` (nobody's so far, still to be assembled) to `responsible`; `false` when it
+/// is somebody's already or no longer to be assembled.
+pub async fn assign_responsible(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
+    Ok(storage::query(
+        "UPDATE kits SET responsible_id = $1, responsible_reason = $2 \
+         WHERE id = $3 AND responsible_id IS NULL AND state = $4",
+    )
+    .bind(kit.responsible_id.map(String::from))
+    .bind(&kit.responsible_reason)
+    .bind(kit.id.to_string())
+    .bind(KitState::ToAssemble.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 /// Kits in `state` (any state when `None`) that `responsible` is responsible for (anyone's
 /// when `None`), the soonest jobs first, at most [`KITS_LISTED`].
 pub async fn kits(

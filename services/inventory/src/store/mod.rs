@@ -10,7 +10,10 @@ mod stock;
 
 pub use boms::{bom, save_bom};
 pub use cookies::{cookies_to_cancel, cookies_to_check, cookies_to_order, save_cookie};
-pub use kits::{insert_kit, kit, kit_of_order, kits, mark_canceled, mark_issued};
+pub use kits::{
+    assign_responsible, insert_kit, kit, kit_of_order, kits, mark_canceled, mark_issued,
+    unassigned_kits,
+};
 pub use people::{open_kits_by_responsible, people_by_id, supply_staff, upsert_person};
 pub use stock::{
     consumables, consumables_by_id, insert_consumable, insert_move, low_stock_state, moves,

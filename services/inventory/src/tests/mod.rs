@@ -71,7 +71,8 @@ fn on_activated(ts: &TestService) -> Consumer {
 
 /// The consumer of IAM's accounts, as `build` makes it.
 fn on_account(ts: &TestService) -> Consumer {
-    ts.ctx().consumer(ON_ACCOUNT, Arc::new(OnAccount))
+    let app = App::new(ts.ctx().clone(), InventoryConfig::default()).unwrap();
+    ts.ctx().consumer(ON_ACCOUNT, Arc::new(OnAccount { app }))
 }
 
 /// Ordering's announcement that an order of `service_type` became active.

@@ -23,7 +23,7 @@ fn supply_employee(id: AccountId, name: &str) -> Envelope {
 }
 
 /// The mail requests Inventory published with `template`: their `data`.
-async fn mails(ts: &TestService, template: &str) -> Vec<Value> {
+pub(super) async fn mails(ts: &TestService, template: &str) -> Vec<Value> {
     published(ts, MAIL)
         .await
         .into_iter()

@@ -147,7 +147,7 @@ async fn least_loaded_and_mine(ts: &TestService) {
 }
 
 #[tokio::test]
-async fn without_supply_staff_a_kit_has_nobody_responsible_and_is_not_reassigned_later() {
+async fn without_supply_staff_a_kit_waits_for_the_first_one_who_is_then_mailed() {
     // Given no supply staff known, only a disabled one
     let ts = inventory().await;
     let accounts = on_account(&ts);
@@ -159,23 +159,56 @@ async fn without_supply_staff_a_kit_has_nobody_responsible_and_is_not_reassigned
     )
     .await;
 
-    // When an order becomes active
+    // When two orders become active
+    deliver(&on_activated(&ts), &activation(&ts, ServiceTypeId::new())).await;
     deliver(&on_activated(&ts), &activation(&ts, ServiceTypeId::new())).await;
 
-    // Then its kit has nobody responsible, and says so
-    let kit = supply(&ts).kits(None).await.unwrap().remove(0);
-    assert_eq!((kit.kit.responsible_id, &kit.responsible), (None, &None));
-    assert_eq!(
-        kit.kit.responsible_reason,
-        "nobody responsible: no active supply staff known"
+    // Then their kits have nobody responsible, and say so; nobody is mailed
+    let kits = supply(&ts).kits(None).await.unwrap();
+    assert_eq!(kits.len(), 2);
+    for kit in &kits {
+        assert_eq!((kit.kit.responsible_id, &kit.responsible), (None, &None));
+        assert_eq!(
+            kit.kit.responsible_reason,
+            "nobody responsible: no active supply staff known"
+        );
+    }
+    assert!(
+        super::notify::mails(&ts, "kit_to_assemble")
+            .await
+            .is_empty()
     );
 
-    // When a supply employee appears afterwards
+    // When a client account appears, nothing changes; when supply employee Eve appears
+    deliver(&accounts, &created(AccountId::new(), "Carl", &["client"])).await;
+    assert!(
+        supply(&ts).kits(None).await.unwrap()[0]
+            .kit
+            .responsible_id
+            .is_none()
+    );
     let eve = AccountId::new();
     deliver(&accounts, &created(eve, "Eve", &["supply"])).await;
 
-    // Then the kit stays without anyone responsible (no automatic reassignment)
-    let again = supply(&ts).kit(kit.kit.id).await.unwrap();
-    assert_eq!(again.kit.responsible_id, None);
-    assert!(as_person(&ts, eve).my_kits(None).await.unwrap().is_empty());
+    // Then both kits are hers, the reason says they were given out later, and she is
+    // mailed about each (keyed by the kit)
+    let hers = as_person(&ts, eve).my_kits(None).await.unwrap();
+    assert_eq!(hers.len(), 2);
+    for kit in &hers {
+        assert_eq!(
+            kit.kit.responsible_reason.split(',').next(),
+            Some("given out later")
+        );
+    }
+    let mails = super::notify::mails(&ts, "kit_to_assemble").await;
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails
+            .iter()
+            .all(|m| m["request"]["to"] == "eve@example.com")
+    );
+
+    // And when Eve's announcement is heard again, nothing is given out or mailed twice
+    deliver(&accounts, &changed(eve, "Eve", &["supply"], "active", 2)).await;
+    assert_eq!(super::notify::mails(&ts, "kit_to_assemble").await.len(), 2);
 }

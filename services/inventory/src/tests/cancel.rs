@@ -9,8 +9,8 @@ use messaging::Consumer;
 use messaging::consumer::Disposition;
 use service::testing::TestService;
 
-use super::{activation, add, deliver, inventory, on_activated, refusal, supply};
-use crate::domain::{BomLine, BomSpec, CookieStatus, KitState, MoveKind};
+use super::{activation, deliver, inventory, on_activated, refusal, sponge_bill, supply};
+use crate::domain::{CookieStatus, KitState, MoveKind};
 use crate::events::{ON_CANCELED, OnOrderCanceled};
 use crate::{App, InventoryConfig};
 
@@ -57,15 +57,7 @@ async fn an_issued_kits_consumables_come_back_by_a_move_when_its_order_is_cancel
     // Given a cleaning order's kit of 2 sponges, issued (5 received, 3 left)
     let ts = inventory().await;
     let staff = supply(&ts);
-    let sponge = add(&ts, "Sponge").await;
-    let cleaning = ServiceTypeId::new();
-    let bill = BomSpec {
-        lines: vec![BomLine {
-            consumable_id: sponge,
-            quantity: 2,
-        }],
-    };
-    staff.write_bom(cleaning, &bill).await.unwrap();
+    let (sponge, cleaning) = sponge_bill(&ts).await;
     staff.receive(sponge, 5, None).await.unwrap();
     let activated = activation(&ts, cleaning);
     deliver(&on_activated(&ts), &activated).await;

@@ -4,25 +4,17 @@ use auth::Role;
 use contracts::ServiceTypeId;
 
 use super::{
-    activation, add, as_role, deliver, inventory, on_activated, published, refusal, supply,
+    activation, as_role, deliver, inventory, on_activated, published, refusal, sponge_bill, supply,
 };
 use crate::client::InventoryClient;
-use crate::domain::{BomLine, BomSpec, KitState, MoveKind};
+use crate::domain::{KitState, MoveKind};
 
 #[tokio::test]
 async fn an_activated_order_gets_one_kit_from_its_bill_however_often_it_is_heard() {
     // Given a bill of 2 sponges for cleaning
     let ts = inventory().await;
     let staff = supply(&ts);
-    let sponge = add(&ts, "Sponge").await;
-    let cleaning = ServiceTypeId::new();
-    let bill = BomSpec {
-        lines: vec![BomLine {
-            consumable_id: sponge,
-            quantity: 2,
-        }],
-    };
-    staff.write_bom(cleaning, &bill).await.unwrap();
+    let (_, cleaning) = sponge_bill(&ts).await;
 
     // When Ordering's activation of a cleaning order arrives twice, and then again as a
     // new event of the same order
@@ -74,15 +66,7 @@ async fn a_kit_is_issued_only_when_stock_covers_it_on_postgres() {
 async fn issue_only_when_covered(ts: &service::testing::TestService) {
     // Given a cleaning order's kit of 2 sponges, with 1 sponge in stock
     let staff = supply(ts);
-    let sponge = add(ts, "Sponge").await;
-    let cleaning = ServiceTypeId::new();
-    let bill = BomSpec {
-        lines: vec![BomLine {
-            consumable_id: sponge,
-            quantity: 2,
-        }],
-    };
-    staff.write_bom(cleaning, &bill).await.unwrap();
+    let (sponge, cleaning) = sponge_bill(ts).await;
     deliver(&on_activated(ts), &activation(ts, cleaning)).await;
     let kit = staff.kits(Some(KitState::ToAssemble)).await.unwrap()[0]
         .kit

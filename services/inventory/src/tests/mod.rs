@@ -23,7 +23,7 @@ use service::testing::TestService;
 use storage::Row;
 
 use crate::client::InventoryClient;
-use crate::domain::NewConsumable;
+use crate::domain::{BomLine, BomSpec, NewConsumable};
 use crate::events::{ON_ACCOUNT, ON_ACTIVATED, OnAccount, OnOrderActivated};
 use crate::{App, InventoryConfig};
 
@@ -60,6 +60,21 @@ async fn add(ts: &TestService, name: &str) -> ConsumableId {
         .unwrap()
         .consumable
         .id
+}
+
+/// Given a bill of 2 sponges for cleaning, written by supply staff: the sponge's id and
+/// the cleaning service type.
+async fn sponge_bill(ts: &TestService) -> (ConsumableId, ServiceTypeId) {
+    let sponge = add(ts, "Sponge").await;
+    let cleaning = ServiceTypeId::new();
+    let bill = BomSpec {
+        lines: vec![BomLine {
+            consumable_id: sponge,
+            quantity: 2,
+        }],
+    };
+    supply(ts).write_bom(cleaning, &bill).await.unwrap();
+    (sponge, cleaning)
 }
 
 /// The consumer of Ordering's activations, as `build` makes it (inbox and all).

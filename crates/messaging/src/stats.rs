@@ -43,12 +43,11 @@ pub async fn read(db: &Db) -> Result<MessagingStats, DbError> {
         commits: db.write_stats().map(|(_, commits)| commits),
         ..Default::default()
     };
-    for r in storage::query("SELECT event_type, COUNT(*) AS n FROM outbox GROUP BY event_type")
-        .fetch_all(pool)
-        .await?
-    {
-        stats.outbox_by_type.insert(r.get("event_type"), r.get("n"));
-    }
+    stats.outbox_by_type = storage::counts(
+        pool,
+        "SELECT event_type AS key, COUNT(*) AS n FROM outbox GROUP BY event_type",
+    )
+    .await?;
     for r in storage::query(
         "SELECT consumer, event_type, COUNT(*) AS n FROM inbox GROUP BY consumer, event_type",
     )

@@ -31,6 +31,23 @@ where
         .map_err(|e| DbError::undecodable(format!("{column} {text:?}: {e}")))
 }
 
+/// Counts per key: `sql` answers rows of a text `key` and a `BIGINT` `n`, e.g.
+/// `SELECT status AS key, COUNT(*) AS n FROM orders GROUP BY status` (operators' counters).
+pub async fn counts<'e, E>(
+    executor: E,
+    sql: &'static str,
+) -> Result<std::collections::BTreeMap<String, i64>, DbError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(query(sql)
+        .fetch_all(executor)
+        .await?
+        .into_iter()
+        .map(|r| (r.get("key"), r.get("n")))
+        .collect())
+}
+
 /// Current time as unix microseconds, the one time representation in every table.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()

@@ -231,12 +231,9 @@ pub async fn assignment(conn: &mut AnyConnection, order_id: OrderId) -> Result<O
 
 /// Reference samples per status (operators, tests).
 pub async fn count_by_status(conn: &mut AnyConnection) -> Result<BTreeMap<String, i64>> {
-    Ok(
-        storage::query("SELECT status, COUNT(*) AS n FROM reference_samples GROUP BY status")
-            .fetch_all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.get("status"), r.get("n")))
-            .collect(),
+    storage::counts(
+        conn,
+        "SELECT status AS key, COUNT(*) AS n FROM reference_samples GROUP BY status",
     )
+    .await
 }

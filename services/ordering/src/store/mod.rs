@@ -425,14 +425,11 @@ pub async fn person(
 pub async fn count_by_status(
     conn: &mut AnyConnection,
 ) -> Result<std::collections::BTreeMap<String, i64>, DbError> {
-    Ok(
-        storage::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
-            .fetch_all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.get("status"), r.get("n")))
-            .collect(),
+    storage::counts(
+        conn,
+        "SELECT status AS key, COUNT(*) AS n FROM orders GROUP BY status",
     )
+    .await
 }
 
 /// An order locked for a change, on PostgreSQL skipping one another replica holds (then

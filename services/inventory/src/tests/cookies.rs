@@ -182,6 +182,23 @@ async fn fault_case(faults: Faults, section: serde_json::Value) -> (World, KitId
     (w, kit, end)
 }
 
+/// A fault the contractor recovers from: the kit ends ready with exactly one cookie baked.
+async fn fault_ends_ready_baked_once(faults: Faults, section: serde_json::Value) {
+    let (w, kit, end) = fault_case(faults, section).await;
+    assert_eq!(end.kit.state, KitState::Ready, "{end:#?}");
+    assert_eq!(baked_for(&w.sandbox, kit), 1);
+}
+
+/// Waits (within `within`) until the contractor has had `count` callbacks about its first
+/// cookie acknowledged; `what` names the callback that never came.
+async fn callbacks_acknowledged(sandbox: &Sandbox, count: u32, within: Duration, what: &str) {
+    let start = std::time::Instant::now();
+    while sandbox.baked()[0].callbacks_acknowledged < count {
+        assert!(start.elapsed() < within, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn fault_slow_answers_time_out_and_the_retry_gets_the_same_cookie() {
     // The first answer comes after 1 s; each attempt may take 400 ms
@@ -190,9 +207,7 @@ async fn fault_slow_answers_time_out_and_the_retry_gets_the_same_cookie() {
         times: Some(1),
         ..Faults::default()
     };
-    let (w, kit, end) = fault_case(faults, serde_json::json!({})).await;
-    assert_eq!(end.kit.state, KitState::Ready, "{end:#?}");
-    assert_eq!(baked_for(&w.sandbox, kit), 1);
+    fault_ends_ready_baked_once(faults, serde_json::json!({})).await;
 }
 
 #[tokio::test]
@@ -202,9 +217,7 @@ async fn fault_500_after_the_work_is_retried_with_the_same_key_and_bakes_once() 
         times: Some(2),
         ..Faults::default()
     };
-    let (w, kit, end) = fault_case(faults, serde_json::json!({})).await;
-    assert_eq!(end.kit.state, KitState::Ready, "{end:#?}");
-    assert_eq!(baked_for(&w.sandbox, kit), 1);
+    fault_ends_ready_baked_once(faults, serde_json::json!({})).await;
 }
 
 #[tokio::test]
@@ -214,9 +227,7 @@ async fn fault_connection_reset_is_retried_and_bakes_once() {
         times: Some(2),
         ..Faults::default()
     };
-    let (w, kit, end) = fault_case(faults, serde_json::json!({})).await;
-    assert_eq!(end.kit.state, KitState::Ready, "{end:#?}");
-    assert_eq!(baked_for(&w.sandbox, kit), 1);
+    fault_ends_ready_baked_once(faults, serde_json::json!({})).await;
 }
 
 #[tokio::test]
@@ -286,14 +297,7 @@ async fn fault_duplicate_callbacks_arrive_once() {
     let (w, kit, end) = fault_case(faults, serde_json::json!({})).await;
     assert_eq!(end.kit.state, KitState::Ready, "{end:#?}");
     // Both callbacks were answered; the second changed nothing
-    let start = std::time::Instant::now();
-    while w.sandbox.baked()[0].callbacks_acknowledged < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no second callback"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    callbacks_acknowledged(&w.sandbox, 2, Duration::from_secs(10), "no second callback").await;
     let after = supply(&w.ts).kit(kit).await.unwrap();
     assert_eq!(after.kit.cookie.arrived_at, end.kit.cookie.arrived_at);
     assert_eq!(baked_for(&w.sandbox, kit), 1);
@@ -311,14 +315,7 @@ async fn fault_late_callback_the_cookie_is_found_by_asking_and_the_callback_chan
     assert_eq!(end.kit.state, KitState::Ready, "{end:#?}");
     assert_eq!(w.sandbox.baked()[0].callbacks_acknowledged, 0);
     // And when the late callback comes, it changes nothing
-    let start = std::time::Instant::now();
-    while w.sandbox.baked()[0].callbacks_acknowledged < 1 {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "no late callback"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    callbacks_acknowledged(&w.sandbox, 1, Duration::from_secs(15), "no late callback").await;
     let after = supply(&w.ts).kit(kit).await.unwrap();
     assert_eq!(after.kit.cookie, end.kit.cookie);
     assert_eq!(baked_for(&w.sandbox, kit), 1);
@@ -330,9 +327,7 @@ async fn fault_lost_callbacks_the_cookie_is_found_by_asking() {
         lost_callbacks: true,
         ..Faults::default()
     };
-    let (w, kit, end) = fault_case(faults, serde_json::json!({"cookie_check_after_ms": 200})).await;
-    assert_eq!(end.kit.state, KitState::Ready, "{end:#?}");
-    assert_eq!(baked_for(&w.sandbox, kit), 1);
+    fault_ends_ready_baked_once(faults, serde_json::json!({"cookie_check_after_ms": 200})).await;
 }
 
 #[tokio::test]

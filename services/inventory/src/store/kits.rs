@@ -12,6 +12,9 @@ use crate::domain::{Job, Kit, KitState, Line};
 /// hands out in a day.
 pub const KITS_LISTED: i64 = 500;
 
+/// A query with its values bound, selecting whole rows of `kits`.
+type KitsQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
 /// Inserts `kit` with its lines unless its order has a kit already; `false` then (a
 /// second activation of the same order makes no second kit).
 pub async fn insert_kit(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
@@ -150,26 +153,32 @@ fn job_of(r: &AnyRow) -> Result<Option<Job>> {
 
 /// The kit `id`.
 pub async fn kit(conn: &mut AnyConnection, id: KitId) -> Result<Option<Kit>> {
-    let Some(row) = storage::query("SELECT * FROM kits WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let query = storage::query("SELECT * FROM kits WHERE id = $1").bind(id.to_string());
+    found_kit(conn, query).await
+}
+
+/// The kit of order `id`, if it has one.
+pub async fn kit_of_order(conn: &mut AnyConnection, id: OrderId) -> Result<Option<Kit>> {
+    let query = storage::query("SELECT * FROM kits WHERE order_id = $1").bind(id.to_string());
+    found_kit(conn, query).await
+}
+
+/// The kit of the one row `query` selects from `kits`, if any.
+async fn found_kit(conn: &mut AnyConnection, query: KitsQuery<'_>) -> Result<Option<Kit>> {
+    let Some(row) = query.fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
     Ok(Some(kit_of(conn, &row).await?))
 }
 
-/// The kit of order `id`, if it has one.
-pub async fn kit_of_order(conn: &mut AnyConnection, id: OrderId) -> Result<Option<Kit>> {
-    let Some(row) = storage::query("SELECT * FROM kits WHERE order_id = $1")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(kit_of(conn, &row).await?))
+/// The kits of the rows `query` selects from `kits`, in its order.
+async fn listed_kits(conn: &mut AnyConnection, query: KitsQuery<'_>) -> Result<Vec<Kit>> {
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut kits = Vec::with_capacity(rows.len());
+    for row in &rows {
+        kits.push(kit_of(conn, row).await?);
+    }
+    Ok(kits)
 }
 
 /// Records that `kit` (as canceled) was canceled, if it was still stored as `from` (its
@@ -191,19 +200,13 @@ pub async fn mark_canceled(conn: &mut AnyConnection, kit: &Kit, from: KitState) 
 /// Kits still to be assembled that nobody is responsible for (assembled while no supply
 /// staff were known), the soonest jobs first, at most [`KITS_LISTED`].
 pub async fn unassigned_kits(conn: &mut AnyConnection) -> Result<Vec<Kit>> {
-    let rows = storage::query(
+    let query = storage::query(
         "SELECT * FROM kits WHERE responsible_id IS NULL AND state = $1 \
          ORDER BY scheduled_at, id LIMIT $2",
     )
     .bind(KitState::ToAssemble.as_str())
-    .bind(KITS_LISTED)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut kits = Vec::with_capacity(rows.len());
-    for row in &rows {
-        kits.push(kit_of(conn, row).await?);
-    }
-    Ok(kits)
+    .bind(KITS_LISTED);
+    listed_kits(conn, query).await
 }
 
 /// Gives `kit` (nobody's so far, still to be assembled) to `responsible`; `false` when it
@@ -255,10 +258,5 @@ pub async fn kits(
     for bind in binds {
         query = query.bind(bind);
     }
-    let rows = query.bind(KITS_LISTED).fetch_all(&mut *conn).await?;
-    let mut kits = Vec::with_capacity(rows.len());
-    for row in &rows {
-        kits.push(kit_of(conn, row).await?);
-    }
-    Ok(kits)
+    listed_kits(conn, query.bind(KITS_LISTED)).await
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use contracts::KitId;
 use storage::{AnyConnection, AnyRow, DbError, Row};
 
-use super::{Result, parsed};
+use super::{BoundQuery, Result, parsed};
 use crate::domain::{Cookie, CookieStatus, KitState};
 
 /// The cookie of a kit row.
@@ -61,30 +61,22 @@ pub async fn save_cookie(
 
 /// Up to `limit` open kits whose cookie is to be ordered, the soonest jobs first.
 pub async fn cookies_to_order(conn: &mut AnyConnection, limit: i64) -> Result<Vec<KitId>> {
-    storage::query(
+    let query = storage::query(
         "SELECT id FROM kits WHERE cookie_state = $1 AND state = $2 \
          ORDER BY scheduled_at, id LIMIT $3",
     )
     .bind(CookieStatus::ToOrder.as_str())
     .bind(KitState::ToAssemble.as_str())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(|r| parsed(r, "id"))
-    .collect()
+    .bind(limit);
+    kit_ids(conn, query).await
 }
 
 /// Up to `limit` kits whose cookie is to be called off (their kits were canceled).
 pub async fn cookies_to_cancel(conn: &mut AnyConnection, limit: i64) -> Result<Vec<KitId>> {
-    storage::query("SELECT id FROM kits WHERE cookie_state = $1 ORDER BY id LIMIT $2")
+    let query = storage::query("SELECT id FROM kits WHERE cookie_state = $1 ORDER BY id LIMIT $2")
         .bind(CookieStatus::ToCancel.as_str())
-        .bind(limit)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| parsed(r, "id"))
-        .collect()
+        .bind(limit);
+    kit_ids(conn, query).await
 }
 
 /// Up to `limit` open kits whose cookie was ordered and is due to be asked about at `now`
@@ -94,17 +86,23 @@ pub async fn cookies_to_check(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<KitId>> {
-    storage::query(
+    let query = storage::query(
         "SELECT id FROM kits WHERE cookie_state = $1 AND cookie_check_at <= $2 AND state = $3 \
          ORDER BY cookie_check_at, id LIMIT $4",
     )
     .bind(CookieStatus::Ordered.as_str())
     .bind(storage::micros(now))
     .bind(KitState::ToAssemble.as_str())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(|r| parsed(r, "id"))
-    .collect()
+    .bind(limit);
+    kit_ids(conn, query).await
+}
+
+/// The ids of the kits `query` selects (`SELECT id FROM kits ...`), in its order.
+async fn kit_ids(conn: &mut AnyConnection, query: BoundQuery<'_>) -> Result<Vec<KitId>> {
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| parsed(r, "id"))
+        .collect()
 }

@@ -5,15 +5,12 @@ use storage::{AnyConnection, AnyRow, Row};
 
 use storage::DbError;
 
-use super::{Result, parsed};
+use super::{BoundQuery, Result, parsed};
 use crate::domain::{Job, Kit, KitState, Line};
 
 /// The most kits one list answers: the soonest jobs first, far more than a warehouse
 /// hands out in a day.
 pub const KITS_LISTED: i64 = 500;
-
-/// A query with its values bound, selecting whole rows of `kits`.
-type KitsQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Inserts `kit` with its lines unless its order has a kit already; `false` then (a
 /// second activation of the same order makes no second kit).
@@ -164,7 +161,7 @@ pub async fn kit_of_order(conn: &mut AnyConnection, id: OrderId) -> Result<Optio
 }
 
 /// The kit of the one row `query` selects from `kits`, if any.
-async fn found_kit(conn: &mut AnyConnection, query: KitsQuery<'_>) -> Result<Option<Kit>> {
+async fn found_kit(conn: &mut AnyConnection, query: BoundQuery<'_>) -> Result<Option<Kit>> {
     let Some(row) = query.fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
@@ -172,7 +169,7 @@ async fn found_kit(conn: &mut AnyConnection, query: KitsQuery<'_>) -> Result<Opt
 }
 
 /// The kits of the rows `query` selects from `kits`, in its order.
-async fn listed_kits(conn: &mut AnyConnection, query: KitsQuery<'_>) -> Result<Vec<Kit>> {
+async fn listed_kits(conn: &mut AnyConnection, query: BoundQuery<'_>) -> Result<Vec<Kit>> {
     let rows = query.fetch_all(&mut *conn).await?;
     let mut kits = Vec::with_capacity(rows.len());
     for row in &rows {

@@ -24,3 +24,6 @@ use storage::DbError;
 pub(crate) use storage::parsed;
 
 type Result<T> = std::result::Result<T, DbError>;
+
+/// A query with its values bound, ready to run on a connection.
+type BoundQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;

@@ -51,36 +51,14 @@ impl Kit {
 
 #[cfg(test)]
 mod tests {
-    use contracts::ordering::OrderActivated;
-    use contracts::{ConsumableId, KitId, Money, OrderId, ServiceTypeId, WorkerId};
+    use contracts::{ConsumableId, KitId};
 
     use super::*;
-    use crate::domain::{Line, OnHand, Responsibility};
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
+    use crate::domain::fixtures::{activated, at, nobody};
+    use crate::domain::{Line, OnHand};
 
     fn kit(lines: Vec<Line>) -> Kit {
-        let activated = OrderActivated {
-            order_id: OrderId::new(),
-            client_id: AccountId::new(),
-            worker_id: WorkerId::new(),
-            price: Money::from_minor(100),
-            service_type_id: ServiceTypeId::new(),
-            scheduled_at: at(3600),
-            service_type_name: "Cleaning".into(),
-            duration_minutes: 60,
-            rebook_of: None,
-            description: String::new(),
-            client_name: None,
-            worker_name: None,
-        };
-        let nobody = Responsibility {
-            account_id: None,
-            reason: "nobody".into(),
-        };
-        Kit::assemble(KitId::new(), &activated, lines, nobody, at(0))
+        Kit::assemble(KitId::new(), &activated(), lines, nobody(), at(0))
     }
 
     fn sponges(n: i64) -> (ConsumableId, Vec<Line>) {

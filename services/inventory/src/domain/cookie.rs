@@ -248,10 +248,7 @@ impl Cookie {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
+    use crate::domain::fixtures::at;
 
     fn code(e: InventoryError) -> &'static str {
         match e {

@@ -305,32 +305,11 @@ impl Kit {
 mod tests {
     use std::collections::BTreeMap;
 
-    use contracts::Money;
     use proptest::prelude::*;
 
     use super::*;
     use crate::domain::Receipt;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
-
-    fn activated() -> OrderActivated {
-        OrderActivated {
-            order_id: OrderId::new(),
-            client_id: AccountId::new(),
-            worker_id: WorkerId::new(),
-            price: Money::from_minor(100),
-            service_type_id: ServiceTypeId::new(),
-            scheduled_at: at(3600),
-            service_type_name: "Cleaning".into(),
-            duration_minutes: 60,
-            rebook_of: None,
-            description: "Kitchen, 2nd floor, Elm St 4".into(),
-            client_name: Some("Kim".into()),
-            worker_name: None,
-        }
-    }
+    use crate::domain::fixtures::{activated, at, nobody};
 
     fn line(consumable_id: ConsumableId, name: &str, quantity: i64) -> Line {
         Line {
@@ -344,13 +323,6 @@ mod tests {
     fn with_cookie(mut kit: Kit) -> Kit {
         kit.cookie = kit.cookie.came("cookie-1", at(0)).unwrap();
         kit
-    }
-
-    fn nobody() -> Responsibility {
-        Responsibility {
-            account_id: None,
-            reason: "nobody".into(),
-        }
     }
 
     fn code(e: InventoryError) -> &'static str {

@@ -7,6 +7,8 @@
 pub mod bom;
 pub mod cancel;
 pub mod cookie;
+#[cfg(test)]
+mod fixtures;
 pub mod kit;
 pub mod staff;
 pub mod stock;

@@ -79,11 +79,9 @@ pub async fn check_cookies(app: &App) -> Result<usize, InventoryError> {
     };
     let mut done = 0;
     for id in due {
-        let kit = {
-            let mut conn = app.ctx.db.pool().acquire().await?;
-            store::kit(&mut conn, id).await?
+        let Some(kit) = stored_kit(app, id).await? else {
+            continue;
         };
-        let Some(kit) = kit else { continue };
         let Some(contractor_id) = kit.cookie.contractor_id.clone() else {
             continue;
         };
@@ -111,6 +109,13 @@ pub async fn check_cookies(app: &App) -> Result<usize, InventoryError> {
     Ok(done)
 }
 
+/// Kit `id` as stored, read on a connection of its own: the job holds none while it calls
+/// the contractor.
+async fn stored_kit(app: &App, id: KitId) -> Result<Option<Kit>, InventoryError> {
+    let mut conn = app.ctx.db.pool().acquire().await?;
+    Ok(store::kit(&mut conn, id).await?)
+}
+
 /// Calls off the cookies of canceled kits at the contractor: the number called off. One it
 /// had delivered first counts as arrived; one whose call fails is tried again next time.
 pub async fn cancel_cookies(app: &App) -> Result<usize, InventoryError> {
@@ -120,11 +125,9 @@ pub async fn cancel_cookies(app: &App) -> Result<usize, InventoryError> {
     };
     let mut done = 0;
     for id in due {
-        let kit = {
-            let mut conn = app.ctx.db.pool().acquire().await?;
-            store::kit(&mut conn, id).await?
+        let Some(kit) = stored_kit(app, id).await? else {
+            continue;
         };
-        let Some(kit) = kit else { continue };
         let delivered_first = match app.contractor.cancel(&id.to_string()).await {
             Ok(delivered) => delivered,
             Err(CallError::CircuitOpen) => break,

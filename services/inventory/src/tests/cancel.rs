@@ -9,7 +9,10 @@ use messaging::Consumer;
 use messaging::consumer::Disposition;
 use service::testing::TestService;
 
-use super::{activation, deliver, inventory, on_activated, refusal, sponge_bill, supply};
+use super::{
+    activation, deliver, deliver_as_new_event, inventory, on_activated, refusal, sponge_bill,
+    supply,
+};
 use crate::domain::{CookieStatus, KitState, MoveKind};
 use crate::events::{ON_CANCELED, OnOrderCanceled};
 use crate::{App, InventoryConfig};
@@ -70,9 +73,7 @@ async fn an_issued_kits_consumables_come_back_by_a_move_when_its_order_is_cancel
     let (event, client) = cancellation(&activated, "active");
     let consumer = on_canceled(&ts);
     deliver(&consumer, &event).await;
-    let mut again = event.clone();
-    again.id = uuid::Uuid::now_v7();
-    deliver(&consumer, &again).await;
+    deliver_as_new_event(&consumer, &event).await;
 
     // Then the kit is canceled and the 2 sponges are back, by one return move naming the
     // kit and the client who canceled

@@ -4,7 +4,8 @@ use auth::Role;
 use contracts::ServiceTypeId;
 
 use super::{
-    activation, as_role, deliver, inventory, on_activated, published, refusal, sponge_bill, supply,
+    activation, as_role, deliver, deliver_as_new_event, inventory, on_activated, published,
+    refusal, sponge_bill, supply,
 };
 use crate::client::InventoryClient;
 use crate::domain::{KitState, MoveKind};
@@ -22,9 +23,7 @@ async fn an_activated_order_gets_one_kit_from_its_bill_however_often_it_is_heard
     let event = activation(&ts, cleaning);
     deliver(&consumer, &event).await;
     deliver(&consumer, &event).await;
-    let mut again = event.clone();
-    again.id = uuid::Uuid::now_v7();
-    deliver(&consumer, &again).await;
+    deliver_as_new_event(&consumer, &event).await;
 
     // Then the order has one kit to assemble, with the bill's lines and what is missing
     let kits = staff.kits(None).await.unwrap();

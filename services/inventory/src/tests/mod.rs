@@ -118,6 +118,14 @@ async fn deliver(consumer: &Consumer, event: &Envelope) {
     );
 }
 
+/// Hands `event` to `consumer` again as a new event (another id) of the same fact, as a
+/// producer that published it twice would.
+async fn deliver_as_new_event(consumer: &Consumer, event: &Envelope) {
+    let mut again = event.clone();
+    again.id = uuid::Uuid::now_v7();
+    deliver(consumer, &again).await;
+}
+
 /// The events of `event_type` in Inventory's outbox, oldest first.
 async fn published(ts: &TestService, event_type: &str) -> Vec<Value> {
     storage::query("SELECT body FROM outbox WHERE event_type = $1 ORDER BY seq")

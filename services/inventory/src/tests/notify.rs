@@ -6,7 +6,10 @@ use contracts::{AccountId, Envelope, ServiceTypeId};
 use serde_json::Value;
 use service::testing::TestService;
 
-use super::{activation, add, deliver, inventory, on_account, on_activated, published, supply};
+use super::{
+    activation, add, deliver, deliver_as_new_event, inventory, on_account, on_activated, published,
+    supply,
+};
 use crate::domain::{BomLine, BomSpec, NewConsumable};
 
 const MAIL: &str = "inventory.mail.requested";
@@ -43,9 +46,7 @@ async fn the_responsible_employee_is_mailed_once_with_links_to_the_kit_and_its_f
     let event = activation(&ts, ServiceTypeId::new());
     let consumer = on_activated(&ts);
     deliver(&consumer, &event).await;
-    let mut again = event.clone();
-    again.id = uuid::Uuid::now_v7();
-    deliver(&consumer, &again).await;
+    deliver_as_new_event(&consumer, &event).await;
 
     // Then Sam is asked once, by a request keyed by the kit, with the order's facts and
     // links to the kit and its form

@@ -3,6 +3,8 @@
 //! Same contract as JetStream: an event stored once per id, delivered at least once to every
 //! consumer, in log order; a consumer's cursor moves only after its effect is committed.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contracts::Envelope;
@@ -28,8 +30,9 @@ struct Cursor {
 #[derive(Clone)]
 pub struct EmbeddedBus {
     db: Db,
-    /// Bumped after every publish so idle consumers wake at once.
-    published: watch::Sender<u64>,
+    /// Per stream, bumped after every publish to it so its idle consumers wake at once (and
+    /// only they: a wake-up costs a consumer a read, and its cursor a save now and then).
+    published: Arc<Mutex<HashMap<String, watch::Sender<u64>>>>,
 }
 
 impl EmbeddedBus {
@@ -63,7 +66,7 @@ impl EmbeddedBus {
         tx.commit().await?;
         Ok(EmbeddedBus {
             db,
-            published: watch::Sender::new(0),
+            published: Arc::default(),
         })
     }
 
@@ -85,8 +88,22 @@ impl EmbeddedBus {
             .map_err(storage::DbError::from)?;
         }
         tx.commit().await?;
-        self.published.send_modify(|n| *n += 1);
+        let mut streams: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        for stream in streams {
+            self.stream(stream).send_modify(|n| *n += 1);
+        }
         Ok(())
+    }
+
+    /// The wake-up channel of `stream`.
+    fn stream(&self, stream: &str) -> watch::Sender<u64> {
+        let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        published
+            .entry(stream.to_owned())
+            .or_insert_with(|| watch::Sender::new(0))
+            .clone()
     }
 
     /// Deletes events stored before `before` (unix µs) that every consumer has passed.
@@ -128,7 +145,7 @@ impl EmbeddedBus {
     ) {
         let pace = config
             .pace()
-            .woken_by(Wake::Changes(self.published.subscribe()));
+            .woken_by(Wake::Changes(self.stream(&sub.source).subscribe()));
         let name = format!("embedded consumer {}", sub.consumer);
         let stop = shutdown.clone();
         let cursor = tokio::sync::Mutex::new(None);
@@ -151,6 +168,14 @@ impl EmbeddedBus {
         {
             tracing::warn!(consumer = %sub.consumer, error = %e, "cursor not saved at shutdown");
         }
+    }
+
+    /// Saves the cursor if [`CURSOR_SAVE_INTERVAL`] has passed since it was last saved.
+    async fn save_if_due(&self, consumer: &str, cursor: &mut Cursor) -> Result<(), BusError> {
+        if cursor.saved_at.elapsed() >= CURSOR_SAVE_INTERVAL {
+            self.flush_cursor(consumer, cursor).await?;
+        }
+        Ok(())
     }
 
     /// Saves the cursor if it moved since last saved.
@@ -204,9 +229,6 @@ impl EmbeddedBus {
                 })
             }
         };
-        if cursor.saved_at.elapsed() >= CURSOR_SAVE_INTERVAL {
-            self.flush_cursor(&sub.consumer, cursor).await?;
-        }
         let position = cursor.position;
         // The log's end now: appends commit in sequence order, so nothing will appear at or
         // below it later. A stream with nothing more up to it lets the cursor move there, so
@@ -228,6 +250,7 @@ impl EmbeddedBus {
         .await?;
         if rows.is_empty() {
             cursor.position = cursor.position.max(end);
+            self.save_if_due(&sub.consumer, cursor).await?;
             return Ok(false);
         }
         let read_all = rows.len() < limit;
@@ -280,6 +303,8 @@ impl EmbeddedBus {
             next += dispositions.len();
         }
         cursor.position = if read_all { last.max(end) } else { last };
+        // Saved after the work, off the path of what was just read.
+        self.save_if_due(&sub.consumer, cursor).await?;
         Ok(true)
     }
 

@@ -2,9 +2,6 @@
 //! try the API with a real token.
 
 use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 
 /// Signs in at `base` (`http://host:port`) and returns an access token.
 pub async fn access_token(
@@ -17,12 +14,7 @@ pub async fn access_token(
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let iam = format!("{}/api/iam", base.trim_end_matches('/'));
-    let verifier = format!(
-        "{}{}",
-        uuid::Uuid::now_v7().simple(),
-        uuid::Uuid::now_v7().simple()
-    );
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let (verifier, challenge) = iam::domain::pkce::new_pair();
     let r = http
         .post(format!("{iam}/authorize"))
         .form(&[

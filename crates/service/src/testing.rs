@@ -563,10 +563,38 @@ impl TestService {
             .expect("every service serves /openapi.json")
     }
 
+    /// The events of `event_type` in the service's outbox (whole envelopes as JSON), oldest
+    /// first: what the service published.
+    pub async fn published(&self, event_type: &str) -> Vec<serde_json::Value> {
+        use storage::Row;
+        storage::query("SELECT body FROM outbox WHERE event_type = $1 ORDER BY seq")
+            .bind(event_type)
+            .fetch_all(self.ctx().db.pool())
+            .await
+            .expect("the outbox is readable")
+            .into_iter()
+            .map(|r| {
+                serde_json::from_str(&r.get::<String, _>("body")).expect("outbox bodies are JSON")
+            })
+            .collect()
+    }
+
     /// Asks the background tasks to stop and waits for them (bounded).
     pub async fn stop(mut self) {
         let _ = self.test.shutdown.send(true);
         let all = async { while self.tasks.join_next().await.is_some() {} };
         let _ = tokio::time::timeout(Duration::from_secs(10), all).await;
     }
+}
+
+/// Hands `event` to `consumer` as the bus would (first delivery) and checks it was applied
+/// (or recognised as a duplicate): what a service's in-process tests do with its handlers.
+pub async fn deliver(consumer: &messaging::Consumer, event: &contracts::Envelope) {
+    let body = serde_json::to_vec(event).expect("envelopes serialize");
+    assert_eq!(
+        consumer.process(&body, 1).await,
+        messaging::consumer::Disposition::Done,
+        "{} was not applied",
+        event.event_type
+    );
 }

@@ -591,16 +591,7 @@ pub struct Tokens {
 
 /// A PKCE verifier and its S256 challenge.
 pub fn pkce() -> (String, String) {
-    use base64::Engine;
-    use sha2::Digest;
-    let verifier = format!(
-        "{}{}",
-        uuid::Uuid::now_v7().simple(),
-        uuid::Uuid::now_v7().simple()
-    );
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
+    iam::domain::pkce::new_pair()
 }
 
 pub const REDIRECT: &str = "http://app.test/callback";

@@ -28,6 +28,18 @@ pub fn challenge_of(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
+/// A fresh verifier (64 unreserved characters, 148 random bits) and its S256 challenge: what a
+/// client starting the authorization code flow sends (`mcf login`, tests).
+pub fn new_pair() -> (String, String) {
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::now_v7().simple(),
+        uuid::Uuid::now_v7().simple()
+    );
+    let challenge = challenge_of(&verifier);
+    (verifier, challenge)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,23 +2,11 @@
 //! client, RFC 6749 JSON for clients; and a sign-in with a code and PKCE.
 
 use axum::http::StatusCode;
-use base64::Engine;
-use sha2::Digest;
 
 use super::{ADMIN_PASSWORD, REDIRECT, anonymous, iam};
 use crate::client::{AuthorizeRequest, LogoutRequest, RevokeRequest, TokenRequest, oauth_error};
 
-/// A PKCE verifier and its S256 challenge.
-fn pkce() -> (String, String) {
-    let verifier = format!(
-        "{}{}",
-        uuid::Uuid::now_v7().simple(),
-        uuid::Uuid::now_v7().simple()
-    );
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
+use crate::domain::pkce::new_pair as pkce;
 
 /// `mcf-web`'s authorization request with `challenge`.
 fn request(challenge: &str) -> AuthorizeRequest {

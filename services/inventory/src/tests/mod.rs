@@ -20,7 +20,6 @@ use contracts::{AccountId, ConsumableId, Envelope, Money, OrderId, ServiceTypeId
 use messaging::Consumer;
 use serde_json::Value;
 use service::testing::TestService;
-use storage::Row;
 
 use crate::client::InventoryClient;
 use crate::domain::{BomLine, BomSpec, NewConsumable};
@@ -111,11 +110,7 @@ fn activation(ts: &TestService, service_type: ServiceTypeId) -> Envelope {
 
 /// Hands `event` to `consumer` as the bus would.
 async fn deliver(consumer: &Consumer, event: &Envelope) {
-    let body = serde_json::to_vec(event).unwrap();
-    assert_eq!(
-        consumer.process(&body, 1).await,
-        messaging::consumer::Disposition::Done
-    );
+    service::testing::deliver(consumer, event).await;
 }
 
 /// Hands `event` to `consumer` again as a new event (another id) of the same fact, as a
@@ -128,12 +123,5 @@ async fn deliver_as_new_event(consumer: &Consumer, event: &Envelope) {
 
 /// The events of `event_type` in Inventory's outbox, oldest first.
 async fn published(ts: &TestService, event_type: &str) -> Vec<Value> {
-    storage::query("SELECT body FROM outbox WHERE event_type = $1 ORDER BY seq")
-        .bind(event_type)
-        .fetch_all(ts.ctx().db.pool())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| serde_json::from_str(&r.get::<String, _>("body")).unwrap())
-        .collect()
+    ts.published(event_type).await
 }

@@ -392,11 +392,7 @@ async fn deliver(
     event: &contracts::Envelope,
 ) {
     let consumer = ts.ctx().consumer(name, handler);
-    let body = serde_json::to_vec(event).unwrap();
-    assert_eq!(
-        consumer.process(&body, 1).await,
-        messaging::consumer::Disposition::Done
-    );
+    service::testing::deliver(&consumer, event).await;
 }
 
 /// Matching's assignment of `worker` to `order`: the order becomes active.
@@ -436,17 +432,8 @@ async fn kit_issued(ts: &TestService, order: OrderId) {
 
 /// The `data` of the events of `event_type` in Ordering's outbox, oldest first.
 async fn published(ts: &TestService, event_type: &str) -> Vec<Value> {
-    use storage::Row;
-    storage::query("SELECT body FROM outbox WHERE event_type = $1 ORDER BY seq")
-        .bind(event_type)
-        .fetch_all(ts.ctx().db.pool())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| {
-            serde_json::from_str::<Value>(&r.get::<String, _>("body")).unwrap()["data"].clone()
-        })
-        .collect()
+    let events = ts.published(event_type).await;
+    events.into_iter().map(|e| e["data"].clone()).collect()
 }
 
 #[tokio::test]

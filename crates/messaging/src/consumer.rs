@@ -156,22 +156,17 @@ impl Consumer {
         }
     }
 
-    /// Applies the event once: records it in the inbox and runs the handler in one
-    /// transaction. Returns `false` for a duplicate.
-    pub(crate) async fn apply(&self, envelope: &Envelope) -> Result<bool, HandlerError> {
+    /// Applies the event once in a transaction of its own: its inbox row, then (if new) the
+    /// handler. A duplicate is committed too, not rolled back: on SQLite the inbox row seen
+    /// may be another writer's in the same group commit, and the ack must wait until it is
+    /// durable.
+    pub(crate) async fn apply(&self, envelope: &Envelope) -> Result<(), HandlerError> {
         let mut work = self.outbox.begin(&self.db).await?;
-        if !self.record(&mut work, envelope).await? {
-            // Committed, not rolled back: on SQLite the inbox row seen may be another
-            // writer's in the same group commit, and the ack must wait until it is durable.
-            work.commit().await?;
-            tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
-            return Ok(false);
-        }
-        self.handler.handle(&mut work, envelope).await?;
+        self.apply_within(&mut work, envelope).await?;
         // A batch of one: applied, not committed (the same crash point as inside a batch).
         self.faults.hit(points::CONSUMER_IN_BATCH);
         work.commit().await?;
-        Ok(true)
+        Ok(())
     }
 
     /// Writes the event's inbox row; `false` when it is there already (a duplicate).

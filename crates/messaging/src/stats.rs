@@ -28,6 +28,7 @@ pub struct MessagingStats {
 /// Reads the counters.
 pub async fn read(db: &Db) -> Result<MessagingStats, DbError> {
     let pool = db.pool();
+    let write_stats = db.write_stats();
     let mut stats = MessagingStats {
         outbox_pending: storage::query_scalar(
             "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL",
@@ -39,8 +40,8 @@ pub async fn read(db: &Db) -> Result<MessagingStats, DbError> {
         )
         .fetch_one(pool)
         .await?,
-        write_transactions: db.write_stats().map(|(writers, _)| writers),
-        commits: db.write_stats().map(|(_, commits)| commits),
+        write_transactions: write_stats.map(|(writers, _)| writers),
+        commits: write_stats.map(|(_, commits)| commits),
         ..Default::default()
     };
     stats.outbox_by_type = storage::counts(

@@ -12,8 +12,7 @@ use crate::{Context, Service, openapi, ops};
 /// (public, generated from every declaration), every request able to reach the context's
 /// token verifier; and its background tasks.
 ///
-/// `routes` are the service's [`Routes`] with their state given (`.with_state(app)`), or,
-/// from a service not converted yet, what `Routes::finish` returned.
+/// `routes` are the service's [`Routes`] with their state given (`.with_state(app)`).
 pub fn assemble(
     ctx: &Context,
     routes: Routes,

@@ -147,7 +147,7 @@ impl Group {
             group: self,
             tx: Some(tx),
             joined,
-            _permit: Some(permit),
+            _permit: permit,
         })
     }
 
@@ -214,6 +214,12 @@ async fn commit_loop(group: Weak<Group>, left_open: Arc<Notify>) {
         let Some(group) = group.upgrade() else {
             return;
         };
+        // A notice left over from a group already committed (the last writer commits
+        // itself): nothing to do, and queueing for a turn would make a lone writer hand its
+        // commit over instead of committing itself.
+        if group.slot().tx.is_none() {
+            continue;
+        }
         let _turn = group.turn().await;
         let (open, abandoned) = {
             let mut slot = group.slot();
@@ -240,7 +246,7 @@ pub(crate) struct Member {
     tx: Option<Transaction<'static, Any>>,
     /// Joined an open transaction (under a savepoint); `false`: began it, alone in it so far.
     joined: bool,
-    _permit: Option<OwnedSemaphorePermit>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Member {

@@ -193,15 +193,11 @@ const COOKIE_SANDBOX: &str = "127.0.0.1:8090";
 /// `embedded.cookie_delay_s`. When the address is taken (say, by `mcf sandbox cookies` started by
 /// hand with faults), that one serves and this process says so.
 async fn start_cookie_sandbox(config: &Config, running: &mut Running) {
-    let section = config.services.get(inventory::NAME);
-    let setting = |key: &str| {
-        section
-            .and_then(|s| s.get(key))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+    // The section was checked at load: it parses.
+    let Ok(inventory) = config.section::<inventory::InventoryConfig>(inventory::NAME) else {
+        return;
     };
-    let url = setting("contractor_url").unwrap_or_default();
-    if url.trim_end_matches('/') != format!("http://{COOKIE_SANDBOX}") {
+    if inventory.contractor_url.trim_end_matches('/') != format!("http://{COOKIE_SANDBOX}") {
         return;
     }
     let listener = match tokio::net::TcpListener::bind(COOKIE_SANDBOX).await {
@@ -214,14 +210,11 @@ async fn start_cookie_sandbox(config: &Config, running: &mut Running) {
             return;
         }
     };
-    let mut settings = sandbox_cookies::Settings {
+    let sandbox = sandbox_cookies::Sandbox::new(sandbox_cookies::Settings {
         delay: Duration::from_secs(config.embedded.cookie_delay_s),
+        secret: inventory.contractor_secret,
         ..sandbox_cookies::Settings::default()
-    };
-    if let Some(secret) = setting("contractor_secret") {
-        settings.secret = secret;
-    }
-    let sandbox = sandbox_cookies::Sandbox::new(settings);
+    });
     let mut stop = running.shutdown.subscribe();
     tracing::info!(
         delay_s = config.embedded.cookie_delay_s,

@@ -11,7 +11,7 @@ use super::KitView;
 use super::queries::responsible_people;
 use crate::App;
 use crate::contractor::{CallError, CookieOrder, CookieReport, Delivery};
-use crate::domain::{Cookie, Kit, KitState};
+use crate::domain::{Cookie, Kit};
 use crate::error::InventoryError;
 use crate::store;
 
@@ -301,12 +301,4 @@ pub async fn reorder_cookie(
     let people = responsible_people(&mut work, std::slice::from_ref(&kit)).await?;
     work.commit().await?;
     Ok(KitView::of(kit, &on_hand, &people))
-}
-
-/// Whether `state` is one of the open kits' queue states (stored as open).
-pub(super) fn open_stage(state: KitState) -> bool {
-    matches!(
-        state,
-        KitState::ToAssemble | KitState::WaitingForCookie | KitState::Ready
-    )
 }

@@ -96,13 +96,7 @@ pub async fn kits(
     let on_hand = store::on_hand(&mut conn, None).await?;
     // The open kits' queue states depend on stock and the cookie: the open ones are read
     // and split here.
-    let stored = state.map(|s| {
-        if super::cookies::open_stage(s) {
-            KitState::ToAssemble
-        } else {
-            s
-        }
-    });
+    let stored = state.map(|s| if s.is_open() { KitState::ToAssemble } else { s });
     let kits = store::kits(&mut conn, stored, responsible).await?;
     let people = responsible_people(&mut conn, &kits).await?;
     Ok(kits

@@ -283,12 +283,8 @@ fn detail(status: reqwest::StatusCode, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sign(secret: &str, body: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(body);
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-    }
+    // The contractor's own signing: what the sandbox does, as a real contractor would.
+    use sandbox_cookies::sign;
 
     #[test]
     fn given_a_body_signed_with_the_secret_then_it_verifies_and_nothing_else_does() {

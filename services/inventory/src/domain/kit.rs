@@ -34,6 +34,14 @@ pub enum KitState {
 }
 
 impl KitState {
+    /// One of the open kits' queue states (an open kit is stored as `to_assemble`).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            KitState::ToAssemble | KitState::WaitingForCookie | KitState::Ready
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             KitState::ToAssemble => "to_assemble",
@@ -188,7 +196,7 @@ impl Kit {
     /// `ready`. The one place the queue's states are decided.
     pub fn stage(&self, missing: &[Shortage]) -> KitState {
         match self.state {
-            KitState::ToAssemble | KitState::WaitingForCookie | KitState::Ready => {
+            open if open.is_open() => {
                 if !missing.is_empty() {
                     KitState::ToAssemble
                 } else if !self.cookie.arrived() {
@@ -203,10 +211,7 @@ impl Kit {
 
     /// Whether the kit is open: not handed out (nor otherwise closed).
     pub fn is_open(&self) -> bool {
-        matches!(
-            self.state,
-            KitState::ToAssemble | KitState::WaitingForCookie | KitState::Ready
-        )
+        self.state.is_open()
     }
 
     /// `who` hands the kit out at `now`, with `on_hand` in stock: refused (409) when it was

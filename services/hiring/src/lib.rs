@@ -52,8 +52,6 @@ service::spec! {
 pub struct App {
     ctx: Context,
     config: HiringConfig,
-    /// Hiring's public base URL (`http://host:port/api/hiring`), for the links it mails.
-    public_url: String,
 }
 
 impl App {
@@ -69,7 +67,6 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     let app = App {
         ctx: ctx.clone(),
         config,
-        public_url: ctx.public_url.clone(),
     };
     // The accounts IAM announces: whoever already has one is hired under its id.
     let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));

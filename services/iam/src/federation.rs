@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::App;
-use crate::app::sign_in::urlencode;
 use crate::domain::pkce;
 use crate::error::IamError;
 
@@ -123,14 +122,9 @@ pub(crate) async fn authorization_url(
         ("code_challenge", &pkce::challenge_of(verifier)),
         ("code_challenge_method", "S256"),
     ];
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect();
-    Ok(format!(
-        "{}?{}",
-        upstream.authorization_endpoint,
-        query.join("&")
+    Ok(crate::app::sign_in::with_query(
+        &upstream.authorization_endpoint,
+        &params,
     ))
 }
 

@@ -48,8 +48,6 @@ pub struct App {
     config: Arc<OrderingConfig>,
     /// Photos (check-in, report).
     objects: storage::Objects,
-    /// Ordering's public base URL (`http://host:port/api/ordering`), for mailed links.
-    public_url: String,
 }
 
 /// Builds the service: routes, the outbox relay, the consumers and the no-show sweep.
@@ -65,7 +63,6 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         ctx: ctx.clone(),
         config: Arc::new(config),
         objects,
-        public_url: ctx.public_url.clone(),
     };
     let on_assignment = ctx.consumer(
         events::ON_ASSIGNMENT,

@@ -33,7 +33,7 @@ pub async fn accept(app: &App, id: ApplicationId) -> Result<(Application, Hired)
         breed: accepted.breed.clone(),
         coat_colour: accepted.coat_colour.clone(),
         email: accepted.email.clone(),
-        photo_url: format!("{}/applications/{id}/photo", app.public_url),
+        photo_url: format!("{}/applications/{id}/photo", app.ctx.public_url),
         characteristics: hired.characteristics.clone(),
         strengths: hired.strengths.clone(),
         weaknesses: hired.weaknesses.clone(),

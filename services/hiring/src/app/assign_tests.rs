@@ -40,7 +40,7 @@ pub async fn assign_tests(
         .link_expires_at
         .expect("assigning tests sets the link's expiry");
     store::set_link(&mut work, id, &link_hash(&token), expires_at).await?;
-    let link = format!("{}/take?token={token}", app.public_url);
+    let link = format!("{}/take?token={token}", app.ctx.public_url);
     request_mail(
         &mut work,
         &application,

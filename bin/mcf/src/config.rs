@@ -42,6 +42,7 @@ const CORE_SECTIONS: &[&str] = &[
     "embedded",
     "databases",
     "nats",
+    "peers",
     "log",
     "messaging",
     "auth",
@@ -51,11 +52,14 @@ const CORE_SECTIONS: &[&str] = &[
 /// Every key with its default, as `mcf config default` prints it: the core sections, with
 /// one (empty) database key per registered service, then each service's own section.
 pub fn default_toml() -> String {
-    let databases: String = SERVICES.iter().map(|s| format!("{s} = \"\"\n")).collect();
-    let mut text = match CORE_TOML.split_once("\n[nats]") {
-        Some((before, after)) => format!("{before}\n{databases}\n[nats]{after}"),
-        None => CORE_TOML.to_owned(),
-    };
+    // One empty key per service in the sections keyed by service: before the next section.
+    let keys: String = SERVICES.iter().map(|s| format!("{s} = \"\"\n")).collect();
+    let mut text = CORE_TOML.to_owned();
+    for next in ["\n[nats]", "\n[log]"] {
+        if let Some((before, after)) = text.split_once(next) {
+            text = format!("{before}\n{keys}{next}{after}");
+        }
+    }
     for spec in REGISTRY {
         if !spec.config.default_toml.is_empty() {
             text.push('\n');
@@ -71,6 +75,7 @@ pub struct Config {
     pub embedded: EmbeddedConfig,
     pub databases: Databases,
     pub nats: NatsConfig,
+    pub peers: Peers,
     pub log: LogConfig,
     pub messaging: MessagingConfig,
     pub auth: AuthConfig,
@@ -104,12 +109,18 @@ pub struct AuthConfig {
     pub jwks_min_refetch_s: u64,
     /// Clock skew tolerated on token times, seconds.
     pub leeway_s: u64,
+    /// The secret the system's processes share, from which each service's credentials at
+    /// IAM are derived (`service::peers`). Empty: generated per data dir by `mcf up`, unset
+    /// (so no service-to-service calls) in distributed mode.
+    pub service_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: String,
+    /// The limit of one synchronous call to another service, ms.
+    pub peer_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +135,10 @@ pub struct EmbeddedConfig {
 /// registered (`[databases] iam = "..."`, env `MCF_DATABASES__IAM`); keys that name no
 /// service are refused when the configuration is loaded.
 pub type Databases = BTreeMap<String, String>;
+
+/// Base URL per service for the others' synchronous calls (`[peers] ordering = "..."`, env
+/// `MCF_PEERS__ORDERING`); empty or absent: this process's own listener.
+pub type Peers = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,6 +224,7 @@ impl Config {
             embedded: figment.extract_inner("embedded")?,
             databases: figment.extract_inner("databases")?,
             nats: figment.extract_inner("nats")?,
+            peers: figment.extract_inner("peers")?,
             log: figment.extract_inner("log")?,
             messaging: figment.extract_inner("messaging")?,
             auth: figment.extract_inner("auth")?,
@@ -265,15 +281,16 @@ impl Config {
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             anyhow::bail!("log.format: must be \"pretty\" or \"json\"");
         }
-        if let Some(unknown) = self
-            .databases
-            .keys()
-            .find(|k| !SERVICES.contains(&k.as_str()))
-        {
-            anyhow::bail!(
-                "databases.{unknown}: no such service (known: {})",
-                SERVICES.join(", ")
-            );
+        for (section, keys) in [("databases", &self.databases), ("peers", &self.peers)] {
+            if let Some(unknown) = keys.keys().find(|k| !SERVICES.contains(&k.as_str())) {
+                anyhow::bail!(
+                    "{section}.{unknown}: no such service (known: {})",
+                    SERVICES.join(", ")
+                );
+            }
+        }
+        if self.http.peer_timeout_ms < 1 {
+            anyhow::bail!("http.peer_timeout_ms: must be at least 1");
         }
         if self.messaging.max_deliver < 1 {
             anyhow::bail!("messaging.max_deliver: must be at least 1");
@@ -319,6 +336,9 @@ impl Config {
             redact_section(section);
         }
         c.nats.url = redact_url(&c.nats.url);
+        if !c.auth.service_secret.is_empty() {
+            c.auth.service_secret = "***".into();
+        }
         c
     }
 

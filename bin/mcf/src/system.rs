@@ -161,6 +161,25 @@ impl Process<'_> {
         ctx.data_dir = config.embedded.data_dir.clone();
         ctx.services = std::sync::Arc::from(SERVICES);
         ctx.section = std::sync::Arc::new(section);
+        ctx.peers = service::Peers::configured(
+            spec.name,
+            service::peers::PeerSettings {
+                urls: config
+                    .peers
+                    .iter()
+                    .filter(|(_, url)| !url.is_empty())
+                    .map(|(name, url)| (name.clone(), url.clone()))
+                    .collect(),
+                default_base: format!("http://{}/api", issuer.listen),
+                system_secret: Some(config.auth.service_secret.clone()).filter(|s| !s.is_empty()),
+                no_secret: "auth.service_secret is not set (env MCF_AUTH__SERVICE_SECRET): \
+                            every process of the system needs the same value to call another \
+                            service"
+                    .into(),
+                issuer: issuer.url.clone(),
+                timeout: Duration::from_millis(config.http.peer_timeout_ms),
+            },
+        );
         ctx
     }
 }
@@ -179,9 +198,40 @@ pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
             open_db(spec.name, &embedded_db_url(config, spec.name)).await?,
         ));
     }
+    let mut config = config.clone();
+    if config.auth.service_secret.is_empty() {
+        config.auth.service_secret = embedded_service_secret(dir)?;
+    }
+    let config = &config;
     let mut running = start(config, bus, dbs).await?;
     start_cookie_sandbox(config, &mut running).await;
     Ok(running)
+}
+
+/// The system secret of an embedded system that was not given one: generated on the first
+/// start into `<data dir>/service-secret` (readable by its owner only) and read back after,
+/// so service tokens stay valid across restarts of the same data.
+fn embedded_service_secret(dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = dir.join("service-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => anyhow::bail!("{}: {e}", path.display()),
+    }
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        file.write_all(secret.as_bytes())?;
+        file.sync_all()
+    };
+    write().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(secret)
 }
 
 /// Where `mcf sandbox cookies` listens by default: Inventory's default `contractor_url`.

@@ -48,6 +48,9 @@ pub struct Context {
     pub services: Arc<[&'static str]>,
     /// The service's configuration section (`[<name>]`), parsed by [`Context::config`].
     pub section: Arc<serde_json::Value>,
+    /// The other services, for the few synchronous calls the design names, called with this
+    /// service's own token ([`Peers`](crate::Peers)).
+    pub peers: crate::Peers,
 }
 
 impl Context {
@@ -79,6 +82,7 @@ impl Context {
             data_dir: PathBuf::from("."),
             services: Arc::from(vec![name]),
             section: Arc::new(serde_json::Value::Object(Default::default())),
+            peers: crate::Peers::none("no peers: this context was not given any"),
         }
     }
 

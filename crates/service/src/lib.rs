@@ -12,6 +12,7 @@ pub mod client;
 mod context;
 mod openapi;
 pub mod ops;
+pub mod peers;
 mod refused;
 mod section;
 
@@ -24,6 +25,7 @@ pub use assemble::assemble;
 pub use auth::RouteRule;
 pub use context::Context;
 pub use openapi::openapi;
+pub use peers::{PeerError, Peers};
 pub use refused::Refused;
 pub use section::{Section, SectionError, SectionSpec, parse as parse_section};
 /// Business time (check-in windows, deadlines), one per process, shared by its services.

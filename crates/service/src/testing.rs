@@ -350,6 +350,7 @@ pub struct Builder {
     messaging: MessagingConfig,
     database: Option<String>,
     run_tasks: bool,
+    peers: Option<crate::Peers>,
 }
 
 impl Builder {
@@ -382,6 +383,14 @@ impl Builder {
     /// the `testing` crate (the bus stays embedded).
     pub fn database(mut self, url: impl Into<String>) -> Self {
         self.database = Some(url.into());
+        self
+    }
+
+    /// The services it calls synchronously, e.g. `Peers::fixed([("ordering",
+    /// ordering.client_as(id, &[Role::Service]))])` with another [`TestService`]; default:
+    /// none (a call answers `PeerError::NotConfigured`).
+    pub fn peers(mut self, peers: crate::Peers) -> Self {
+        self.peers = Some(peers);
         self
     }
 
@@ -430,6 +439,9 @@ impl Builder {
         ctx.section = Arc::new(self.section);
         if let Some(services) = self.services {
             ctx.services = Arc::from(services);
+        }
+        if let Some(peers) = self.peers {
+            ctx.peers = peers;
         }
         TestContext {
             ctx,
@@ -521,6 +533,7 @@ impl TestService {
             messaging: MessagingConfig::default(),
             database: None,
             run_tasks: false,
+            peers: None,
         }
     }
 

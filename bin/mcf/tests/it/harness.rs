@@ -111,6 +111,14 @@ impl Drop for CookieContractor {
 /// replica killed while the other goes on).
 const REPLICATED: &[&str] = &["ordering", "matching"];
 
+/// The system secret every process of a test system shares (service-to-service calls).
+const SERVICE_SECRET: &str = "e2e-system-service-secret";
+
+/// The variable telling processes where `service` is reached: `MCF_PEERS__<NAME>`.
+fn peer_variable(service: &str) -> String {
+    format!("MCF_PEERS__{}", service.to_ascii_uppercase())
+}
+
 pub const ADMIN_EMAIL: &str = "admin@mcf.local";
 pub const ADMIN_PASSWORD: &str = "test-admin-password-123";
 
@@ -165,11 +173,23 @@ impl Cluster {
                 })
                 .collect(),
         };
-        for (i, role) in roles.iter().enumerate() {
-            let port = match (i, first_port) {
+        let ports: Vec<u16> = (0..roles.len())
+            .map(|i| match (i, first_port) {
                 (0, Some(p)) => p,
                 _ => testing::free_port(),
-            };
+            })
+            .collect();
+        // Services call each other (Bets -> Ordering, ...) at the first process of each.
+        if mode == Mode::Distributed {
+            for (role, port) in roles.iter().zip(&ports).rev() {
+                cluster.env.retain(|(k, _)| *k != peer_variable(role));
+                cluster.env.push((
+                    peer_variable(role),
+                    format!("http://127.0.0.1:{port}/api/{role}"),
+                ));
+            }
+        }
+        for (role, &port) in roles.iter().zip(&ports) {
             let p = cluster.spawn(role, "", port);
             if cluster.issuer.is_empty() {
                 cluster.issuer = format!("{}/api/iam", p.base);
@@ -201,6 +221,8 @@ impl Cluster {
                     );
                 }
                 cmd.env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
+                // Embedded, `mcf up` generates the system secret into its data dir.
+                cmd.env("MCF_AUTH__SERVICE_SECRET", SERVICE_SECRET);
             }
         }
         let log = std::fs::OpenOptions::new()
@@ -336,6 +358,14 @@ impl Cluster {
     /// in the service's own client (`ordering::client::OrderingClient(c.client(..))`).
     pub fn client(&mut self, service: &str, token: &str) -> client::Client {
         client::Client::new(self.api(service)).with_token(token)
+    }
+
+    /// The credentials `service` signs in to IAM with: derived from the system secret, the
+    /// one `mcf up` generated into its data dir (embedded) or the one the test gave.
+    pub fn service_credentials(&self, service: &str) -> service::peers::Credentials {
+        let generated = self.dir.path().join("data").join("service-secret");
+        let secret = std::fs::read_to_string(generated).unwrap_or_else(|_| SERVICE_SECRET.into());
+        service::peers::credentials(secret.trim(), service)
     }
 
     /// The same without a token (public routes, and refusals of anonymous callers).

@@ -169,6 +169,27 @@ pub async fn admin_accounts_service_tokens_and_key_rotation(mode: Mode) {
         .unwrap();
     assert_eq!(json!(me.roles), json!(["service"]));
 
+    // The system's own services sign in as themselves: IAM registered credentials derived
+    // from the system secret at start (service::peers), for every registered service.
+    let own = c.service_credentials("ordering");
+    let body = anonymous
+        .token(&TokenRequest {
+            grant_type: Some("client_credentials".into()),
+            client_id: Some(own.client_id.clone()),
+            client_secret: Some(own.client_secret.clone()),
+            ..TokenRequest::default()
+        })
+        .await
+        .unwrap();
+    let me = IamClient(c.client("iam", &body.access_token))
+        .userinfo()
+        .await
+        .unwrap();
+    assert_eq!(
+        (json!(me.roles), me.name.as_str()),
+        (json!(["service"]), "mcf-ordering")
+    );
+
     // Key rotation: new tokens use the new key; tokens signed before stay valid.
     let rotated = admin.rotate_keys().await.unwrap();
     let jwks = anonymous.jwks().await.unwrap();

@@ -3,6 +3,9 @@
 
 use auth::Role;
 
+use contracts::AccountId;
+
+use super::create_service_account::{Registration, register};
 use crate::domain::account::{Account, Status, check_password, normalize_email};
 use crate::keys::SigningAlg;
 use crate::tokens::random_token;
@@ -58,5 +61,54 @@ pub(crate) async fn bootstrap(app: &App) -> anyhow::Result<()> {
         }
     }
     work.commit().await?;
+    register_services(app).await
+}
+
+/// The system's own services sign in to IAM as themselves (`service::peers`) with
+/// credentials derived from the system secret; they are registered (again) at every start, so
+/// a changed secret takes effect with the restart. Without a secret nothing is registered
+/// and services cannot call each other (they say so).
+async fn register_services(app: &App) -> anyhow::Result<()> {
+    let audiences: Vec<String> = app.audiences().iter().map(|s| (*s).to_owned()).collect();
+    for &service in app.audiences() {
+        let Some(creds) = app.ctx.peers.credentials_of(service) else {
+            return Ok(());
+        };
+        // Another IAM replica starting at the same time may create the account between our
+        // read and our write: then the second try finds it.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut work = app.ctx.begin().await?;
+            let existing = store::client(&mut work, &creds.client_id)
+                .await?
+                .and_then(|c| c.account_id);
+            let registered = register(
+                app,
+                &mut work,
+                Registration {
+                    account_id: existing.unwrap_or_else(AccountId::new),
+                    email: format!("{service}@system.mcf.local"),
+                    name: creds.client_id.clone(),
+                    client_id: creds.client_id.clone(),
+                    secret: &creds.client_secret,
+                    audiences: audiences.clone(),
+                    new_account: existing.is_none(),
+                },
+            )
+            .await;
+            match registered {
+                Ok(()) => {
+                    work.commit().await?;
+                    break;
+                }
+                Err(e) if tries < 3 => {
+                    tracing::debug!(service, error = %e, "service client registration raced; again");
+                    drop(work);
+                }
+                Err(e) => anyhow::bail!("registering service {service}: {e}"),
+            }
+        }
+    }
     Ok(())
 }

@@ -45,27 +45,71 @@ pub(crate) async fn create_service_account(
             &format!("unknown service {bad:?}"),
         ));
     }
-    let account = Account {
-        id: AccountId::new(),
-        email: format!("{name}@services.mcf.local"),
-        name: name.clone(),
-        roles: vec![Role::Service],
-        status: Status::Active,
-    };
-    let client_id = format!("svc-{name}");
+    let account_id = AccountId::new();
     let secret = random_token(32);
+    let client_id = format!("svc-{name}");
     let mut work = app.ctx.begin().await?;
-    app::add_account(app, &mut work, &account, None).await?;
-    store::upsert_client(
+    register(
+        app,
         &mut work,
-        &store::Client {
-            id: client_id.clone(),
+        Registration {
+            account_id,
+            email: format!("{name}@services.mcf.local"),
             name,
-            confidential: true,
-            secret_hash: Some(digest(&secret)),
-            redirect_uris: vec![],
+            client_id: client_id.clone(),
+            secret: &secret,
             audiences,
-            account_id: Some(account.id),
+            new_account: true,
+        },
+    )
+    .await?;
+    work.commit().await?;
+    Ok(ServiceAccount {
+        client_id,
+        client_secret: secret,
+        account_id,
+    })
+}
+
+/// A service account's account and confidential client, as [`register`] writes them.
+pub(crate) struct Registration<'a> {
+    pub account_id: AccountId,
+    pub email: String,
+    pub name: String,
+    pub client_id: String,
+    pub secret: &'a str,
+    pub audiences: Vec<String>,
+    /// Whether the account is to be created too (else it exists: only the client changes).
+    pub new_account: bool,
+}
+
+/// Writes a service account (role `service`) and its confidential client in `work`: an
+/// admin's (above) or one of the system's own services' (bootstrap).
+pub(crate) async fn register(
+    app: &App,
+    work: &mut messaging::Work,
+    r: Registration<'_>,
+) -> Result<(), IamError> {
+    if r.new_account {
+        let account = Account {
+            id: r.account_id,
+            email: r.email,
+            name: r.name.clone(),
+            roles: vec![Role::Service],
+            status: Status::Active,
+        };
+        app::add_account(app, work, &account, None).await?;
+    }
+    store::upsert_client(
+        work,
+        &store::Client {
+            id: r.client_id,
+            name: r.name,
+            confidential: true,
+            secret_hash: Some(digest(r.secret)),
+            redirect_uris: vec![],
+            audiences: r.audiences,
+            account_id: Some(r.account_id),
             // Service accounts get no ID tokens; the column wants a value.
             id_token_alg: SigningAlg::RS256,
             post_logout_redirect_uris: vec![],
@@ -73,10 +117,5 @@ pub(crate) async fn create_service_account(
         app.now(),
     )
     .await?;
-    work.commit().await?;
-    Ok(ServiceAccount {
-        client_id,
-        client_secret: secret,
-        account_id: account.id,
-    })
+    Ok(())
 }

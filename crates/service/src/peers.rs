@@ -1,0 +1,293 @@
+//! The few synchronous calls between services (Bets asks Ordering and Billing, Quality asks
+//! Matching): where a peer is reached and the service token it is called with.
+//!
+//! Every service of a system signs in to IAM as itself with the OAuth client credentials
+//! grant. Its credentials are derived from one secret the whole system shares
+//! (`auth.service_secret`): client `mcf-<name>`, secret `HMAC-SHA256(system secret, name)`.
+//! IAM derives the same credentials for every registered service at start and registers
+//! them (see IAM's bootstrap), so no operator has to create, copy or rotate per-service
+//! secrets: changing the one system secret and restarting rotates them all.
+//!
+//! Tokens are cached until shortly before they expire. A peer's URL comes from
+//! `[peers] <name> = "http://host:port/api/<name>"` (distributed mode), else this process's
+//! own listener (embedded mode: every service is here).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use client::{Client, HttpTransport};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::sync::Mutex;
+
+/// The OAuth client id a registered service signs in to IAM with.
+pub fn client_id(service: &str) -> String {
+    format!("mcf-{service}")
+}
+
+/// A service's credentials at IAM: its client id and the secret derived from the system's.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// `mcf-<name>` ([`client_id`]).
+    pub client_id: String,
+    /// Hex of `HMAC-SHA256(system secret, name)`.
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret is a credential: never printed.
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The credentials of `service` in a system whose shared secret is `system_secret`.
+pub fn credentials(system_secret: &str, service: &str) -> Credentials {
+    let mut mac = Hmac::<Sha256>::new_from_slice(system_secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(b"mcf-service:");
+    mac.update(service.as_bytes());
+    Credentials {
+        client_id: client_id(service),
+        client_secret: hex::encode(mac.finalize().into_bytes()),
+    }
+}
+
+/// Why a peer could not be called. Services answer it as 503: the caller may retry later.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// Nothing tells this process how to reach or sign in to peers (`reason` says what is
+    /// missing and which setting provides it).
+    #[error("{0}")]
+    NotConfigured(String),
+    /// IAM did not hand out a service token.
+    #[error("no service token from IAM: {0}")]
+    Token(String),
+}
+
+/// How a service reaches the others: one per service, in its [`Context`](crate::Context).
+#[derive(Clone)]
+pub struct Peers {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.inner {
+            Inner::None(reason) => f.debug_tuple("Peers::None").field(reason).finish(),
+            Inner::Fixed(clients) => f
+                .debug_tuple("Peers::Fixed")
+                .field(&clients.keys().collect::<Vec<_>>())
+                .finish(),
+            Inner::Configured(c) => f
+                .debug_struct("Peers::Configured")
+                .field("me", &c.me)
+                .field("urls", &c.urls)
+                .field("default_base", &c.default_base)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+enum Inner {
+    /// Calls are impossible; the text says why.
+    None(String),
+    /// Tests: each peer a ready client (its own transport and token).
+    Fixed(BTreeMap<String, Client>),
+    Configured(Configured),
+}
+
+struct Configured {
+    /// The calling service's name (whose credentials sign in).
+    me: String,
+    urls: BTreeMap<String, String>,
+    /// `http://<listener>/api`: a peer without a configured URL is in this process.
+    default_base: String,
+    /// `None`: no system secret, so no tokens (the reason is in `no_secret`).
+    secret: Option<Arc<str>>,
+    no_secret: String,
+    token_url: String,
+    transport: HttpTransport,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+/// How long before a token's expiry a fresh one is fetched.
+const EARLY: Duration = Duration::from_secs(30);
+
+/// How a process's services reach each other: see [`Peers::configured`].
+#[derive(Debug, Clone)]
+pub struct PeerSettings {
+    /// `[peers]`: peer name -> base URL (`http://host:port/api/<name>`).
+    pub urls: BTreeMap<String, String>,
+    /// Where a peer without a URL is: `http://<this listener>/api`.
+    pub default_base: String,
+    /// The system's shared secret, `None` when it is not set.
+    pub system_secret: Option<String>,
+    /// What to tell the operator when it is not set.
+    pub no_secret: String,
+    /// IAM's base URL (the issuer); its token endpoint is `<issuer>/token`.
+    pub issuer: String,
+    /// The limit of one call to a peer (and to IAM's token endpoint).
+    pub timeout: Duration,
+}
+
+impl Peers {
+    /// No peer can be called (`reason` says why), the default of a bare [`Context`](crate::Context).
+    pub fn none(reason: impl Into<String>) -> Self {
+        Peers {
+            inner: Arc::new(Inner::None(reason.into())),
+        }
+    }
+
+    /// Peers reached through ready clients (tests: another in-process service's router and a
+    /// token its verifier accepts).
+    pub fn fixed<'a>(clients: impl IntoIterator<Item = (&'a str, Client)>) -> Self {
+        Peers {
+            inner: Arc::new(Inner::Fixed(
+                clients
+                    .into_iter()
+                    .map(|(name, client)| (name.to_owned(), client))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Peers of service `me` as `settings` say, signing in with `me`'s derived credentials.
+    pub fn configured(me: &str, settings: PeerSettings) -> Self {
+        Peers {
+            inner: Arc::new(Inner::Configured(Configured {
+                me: me.to_owned(),
+                urls: settings.urls,
+                default_base: settings.default_base.trim_end_matches('/').to_owned(),
+                secret: settings.system_secret.map(Arc::from),
+                no_secret: settings.no_secret,
+                token_url: format!("{}/token", settings.issuer.trim_end_matches('/')),
+                transport: HttpTransport::with_timeout(settings.timeout),
+                cached: Mutex::new(None),
+            })),
+        }
+    }
+
+    /// The credentials of `service` in this system (IAM registers them for every service);
+    /// `None` when the system secret is not set.
+    pub fn credentials_of(&self, service: &str) -> Option<Credentials> {
+        match &*self.inner {
+            Inner::Configured(c) => c.secret.as_deref().map(|s| credentials(s, service)),
+            _ => None,
+        }
+    }
+
+    /// A client of `peer`'s API calling with this service's token (fetched or cached).
+    pub async fn client(&self, peer: &str) -> Result<Client, PeerError> {
+        match &*self.inner {
+            Inner::None(reason) => Err(PeerError::NotConfigured(reason.clone())),
+            Inner::Fixed(clients) => clients.get(peer).cloned().ok_or_else(|| {
+                PeerError::NotConfigured(format!("no client for peer {peer:?} in this test"))
+            }),
+            Inner::Configured(c) => {
+                let base = match c.urls.get(peer) {
+                    Some(url) => url.trim_end_matches('/').to_owned(),
+                    None => format!("{}/{peer}", c.default_base),
+                };
+                let token = c.token().await?;
+                Ok(Client::over(base, c.transport.clone()).with_token(token))
+            }
+        }
+    }
+}
+
+impl Configured {
+    async fn token(&self) -> Result<String, PeerError> {
+        let secret = self
+            .secret
+            .as_deref()
+            .ok_or_else(|| PeerError::NotConfigured(self.no_secret.clone()))?;
+        // One fetch at a time: callers arriving while a token is fetched wait for it.
+        let mut cached = self.cached.lock().await;
+        if let Some((token, until)) = &*cached
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let creds = credentials(secret, &self.me);
+        let iam = Client::over(self.token_url.clone(), self.transport.clone());
+        let reply = iam
+            .request(client::Method::POST, "")
+            .header(
+                "authorization",
+                &format!(
+                    "Basic {}",
+                    base64_basic(&creds.client_id, &creds.client_secret)
+                ),
+            )
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .map_err(|e| PeerError::Token(e.to_string()))?;
+        #[derive(serde::Deserialize)]
+        struct Issued {
+            access_token: String,
+            expires_in: u64,
+        }
+        let issued: Issued = reply.json().map_err(|e| PeerError::Token(e.to_string()))?;
+        let until = Instant::now() + Duration::from_secs(issued.expires_in).saturating_sub(EARLY);
+        *cached = Some((issued.access_token.clone(), until));
+        Ok(issued.access_token)
+    }
+}
+
+/// HTTP Basic credentials (RFC 7617; the client id and secret are URL-safe already: letters,
+/// digits, dashes, hex).
+fn base64_basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_derived_per_service_and_per_system() {
+        let a = credentials("system-one", "bets");
+        assert_eq!(a.client_id, "mcf-bets");
+        assert_eq!(a.client_secret.len(), 64);
+        assert_eq!(a, credentials("system-one", "bets"));
+        assert_ne!(
+            a.client_secret,
+            credentials("system-one", "billing").client_secret
+        );
+        assert_ne!(
+            a.client_secret,
+            credentials("system-two", "bets").client_secret
+        );
+        assert!(!format!("{a:?}").contains(&a.client_secret));
+    }
+
+    #[tokio::test]
+    async fn without_configuration_a_call_says_why() {
+        let e = Peers::none("no peers in this test")
+            .client("billing")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, PeerError::NotConfigured(ref r) if r == "no peers in this test"));
+        let e = Peers::configured(
+            "bets",
+            PeerSettings {
+                urls: BTreeMap::new(),
+                default_base: "http://127.0.0.1:1/api".into(),
+                system_secret: None,
+                no_secret: "auth.service_secret is not set".into(),
+                issuer: "http://127.0.0.1:1/api/iam".into(),
+                timeout: Duration::from_secs(1),
+            },
+        )
+        .client("billing")
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_string(), "auth.service_secret is not set");
+    }
+}

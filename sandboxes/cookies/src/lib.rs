@@ -21,23 +21,20 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use sandbox_http::{Cut, problem};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 /// The header carrying a callback's signature: `sha256=` and the hex HMAC-SHA256 of the body
 /// under the shared secret.
 pub const SIGNATURE_HEADER: &str = "x-cookie-signature";
-
-/// The longest `Idempotency-Key` taken (a kit id is 36 characters).
-const MAX_KEY: usize = 200;
 
 /// How often a callback is tried before the contractor gives up on it (the caller can still
 /// poll), and the first pause between tries (doubling).
@@ -268,32 +265,7 @@ impl Sandbox {
     /// Serves the API on `listener` until the task is dropped. Each connection is served on
     /// its own, so the `reset` fault can drop one without an answer.
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
-        let router = self.router();
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let router = router.clone();
-            tokio::spawn(async move {
-                let cut = Arc::new(Notify::new());
-                let service = {
-                    let cut = cut.clone();
-                    hyper::service::service_fn(move |mut request: axum::http::Request<_>| {
-                        request.extensions_mut().insert(Cut(cut.clone()));
-                        tower::ServiceExt::oneshot(router.clone(), request)
-                    })
-                };
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                tokio::select! {
-                    r = connection => {
-                        if let Err(e) = r {
-                            tracing::debug!(error = %e, "cookie sandbox connection ended");
-                        }
-                    }
-                    // Dropping the connection closes the socket with nothing written.
-                    _ = cut.notified() => {}
-                }
-            });
-        }
+        sandbox_http::serve("cookie", self.router(), listener).await
     }
 
     /// Binds `listen` and serves there in the background: the bound address and the task
@@ -302,14 +274,7 @@ impl Sandbox {
         self,
         listen: &str,
     ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-        let listener = TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            if let Err(e) = self.serve(listener).await {
-                tracing::error!(error = %e, "cookie sandbox stopped");
-            }
-        });
-        Ok((addr, task))
+        sandbox_http::start("cookie", self.router(), listen).await
     }
 
     /// Bakes the cookie of `order` under `key` unless that key has one: the cookie, and
@@ -425,41 +390,15 @@ impl Sandbox {
     }
 }
 
-/// Closes the request's connection without an answer (the `reset` fault).
-#[derive(Clone)]
-struct Cut(Arc<Notify>);
-
-fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("error"),
-        "status": status.as_u16(),
-        "code": code,
-        "detail": detail,
-    });
-    let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    response
-}
-
 async fn order(
     State(sandbox): State<Sandbox>,
     cut: Option<axum::Extension<Cut>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        Some(Ok(key)) if !key.trim().is_empty() && key.len() <= MAX_KEY => key.to_owned(),
-        _ => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_missing",
-                "Idempotency-Key: required (1 to 200 visible characters)",
-            );
-        }
+    let key = match sandbox_http::idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(refused) => return refused.into_response(),
     };
     let order: CookieOrder = match serde_json::from_slice(&body) {
         Ok(order) => order,
@@ -512,11 +451,9 @@ async fn order(
         tokio::time::sleep(Duration::from_millis(faults.slow_ms)).await;
     }
     if faults.reset
-        && let Some(axum::Extension(Cut(cut))) = cut
+        && let Some(axum::Extension(cut)) = cut
     {
-        cut.notify_one();
-        // The connection is dropped before this answer could be written.
-        std::future::pending::<()>().await;
+        cut.drop_connection().await;
     }
     if faults.error_after_work {
         return problem(

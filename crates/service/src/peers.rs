@@ -188,18 +188,92 @@ impl Peers {
                 PeerError::NotConfigured(format!("no client for peer {peer:?} in this test"))
             }),
             Inner::Configured(c) => {
-                let base = match c.urls.get(peer) {
-                    Some(url) => url.trim_end_matches('/').to_owned(),
-                    None => format!("{}/{peer}", c.default_base),
-                };
                 let token = c.token().await?;
-                Ok(Client::over(base, c.transport.clone()).with_token(token))
+                Ok(Client::over(c.base(peer), c.transport.clone()).with_token(token))
             }
+        }
+    }
+
+    /// A client of `peer`'s API calling with `token`, someone else's: the person whose request
+    /// this is, so the peer applies that person's rights and names them in its audit (Quality
+    /// adjusting a worker for a manager). No token is fetched.
+    pub fn client_with(&self, peer: &str, token: &str) -> Result<Client, PeerError> {
+        match &*self.inner {
+            Inner::None(reason) => Err(PeerError::NotConfigured(reason.clone())),
+            Inner::Fixed(clients) => clients
+                .get(peer)
+                .map(|c| c.with_token(token))
+                .ok_or_else(|| {
+                    PeerError::NotConfigured(format!("no client for peer {peer:?} in this test"))
+                }),
+            Inner::Configured(c) => Ok(Client::over(c.base(peer), c.transport.clone()).with_token(token)),
+        }
+    }
+}
+
+/// How often and how patiently a call to a peer is tried: see [`retrying`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Tries in all (at least one).
+    pub attempts: u32,
+    /// The pause after the first failed try; it doubles after each, up to [`Retry::max_pause`].
+    pub first_pause: Duration,
+    /// The longest pause.
+    pub max_pause: Duration,
+}
+
+impl Default for Retry {
+    /// Four tries, 200 ms, 400 ms, 800 ms apart.
+    fn default() -> Self {
+        Retry {
+            attempts: 4,
+            first_pause: Duration::from_millis(200),
+            max_pause: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether trying a call again may help: there was no answer, or the peer failed (5xx). A
+/// refusal (4xx) is an answer: trying again would be refused again.
+pub fn transient(e: &client::ClientError) -> bool {
+    match e {
+        client::ClientError::Transport(_) => true,
+        other => other.status().is_some_and(|s| s.is_server_error()),
+    }
+}
+
+/// `call` tried as `retry` says while it fails [`transient`]ly; the last answer or failure
+/// is handed back. A call that changes something must carry an idempotency key, so that a
+/// try whose answer was lost is not applied twice.
+pub async fn retrying<T, F, Fut>(retry: Retry, mut call: F) -> Result<T, client::ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, client::ClientError>>,
+{
+    let mut pause = retry.first_pause;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e) if transient(&e) && attempt < retry.attempts.max(1) => {
+                tracing::debug!(attempt, error = %e, "peer call failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = pause.saturating_mul(2).min(retry.max_pause);
+                attempt += 1;
+            }
+            other => return other,
         }
     }
 }
 
 impl Configured {
+    /// Where `peer` is reached: its configured URL, else this process's listener.
+    fn base(&self, peer: &str) -> String {
+        match self.urls.get(peer) {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("{}/{peer}", self.default_base),
+        }
+    }
+
     async fn token(&self) -> Result<String, PeerError> {
         let secret = self
             .secret
@@ -265,6 +339,61 @@ mod tests {
             credentials("system-two", "bets").client_secret
         );
         assert!(!format!("{a:?}").contains(&a.client_secret));
+    }
+
+    #[tokio::test]
+    async fn failures_are_tried_again_refusals_are_not() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let retry = Retry {
+            attempts: 3,
+            first_pause: Duration::from_millis(1),
+            max_pause: Duration::from_millis(2),
+        };
+        let tries = AtomicU32::new(0);
+        let lost = || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(client::ClientError::Transport("connection reset".into()))
+        };
+        assert!(retrying(retry, lost).await.is_err());
+        assert_eq!(tries.load(Ordering::SeqCst), 3, "every attempt used");
+
+        let tries = AtomicU32::new(0);
+        let then_fine = || async {
+            match tries.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(client::ClientError::Transport("timed out".into())),
+                _ => Ok(7),
+            }
+        };
+        assert_eq!(retrying(retry, then_fine).await.unwrap(), 7);
+        assert_eq!(tries.load(Ordering::SeqCst), 2);
+
+        // A peer answering with a status: 5xx is a failure to try again, 4xx an answer.
+        struct Answers(u16, Arc<AtomicU32>);
+        impl client::Transport for Answers {
+            fn send(&self, _: http::Request<bytes::Bytes>) -> client::Sending<'_> {
+                self.1.fetch_add(1, Ordering::SeqCst);
+                let status = self.0;
+                Box::pin(async move {
+                    let body = format!(r#"{{"type":"about:blank","title":"t","status":{status},"code":"c","detail":"d"}}"#);
+                    let mut answer = http::Response::new(bytes::Bytes::from(body));
+                    *answer.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                    answer.headers_mut().insert(
+                        "content-type",
+                        http::HeaderValue::from_static("application/problem+json"),
+                    );
+                    Ok(answer)
+                })
+            }
+        }
+        for (status, expected_tries) in [(503, 3), (500, 3), (404, 1), (409, 1)] {
+            let tries = Arc::new(AtomicU32::new(0));
+            let peer = Client::over("http://peer/api/x", Answers(status, tries.clone()));
+            let e = retrying(retry, || peer.get::<serde_json::Value>("/y"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
+            assert_eq!(tries.load(Ordering::SeqCst), expected_tries, "{status}");
+        }
     }
 
     #[tokio::test]

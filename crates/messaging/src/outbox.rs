@@ -147,7 +147,7 @@ impl Relay {
             // One process owns a SQLite file: no claiming needed.
             Backend::Sqlite => {
                 let batch = self
-                    .pending(self.db.pool().acquire().await?.as_mut(), false)
+                    .pending(self.db.pool().acquire().await?.as_mut())
                     .await?;
                 if batch.is_empty() {
                     return Ok(0);
@@ -162,7 +162,7 @@ impl Relay {
             // published by one relay at a time.
             Backend::Postgres => {
                 let mut tx = self.db.begin().await?;
-                let batch = self.pending(&mut tx, true).await?;
+                let batch = self.pending(&mut tx).await?;
                 if batch.is_empty() {
                     tx.rollback().await?;
                     return Ok(0);
@@ -175,14 +175,13 @@ impl Relay {
         }
     }
 
-    async fn pending(&self, conn: &mut AnyConnection, claim: bool) -> anyhow::Result<Vec<Pending>> {
-        let sql = if claim {
-            "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 \
-             FOR UPDATE SKIP LOCKED"
-        } else {
-            "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1"
-        };
-        let rows = storage::query(sql)
+    /// The next batch to publish; on PostgreSQL claimed for the transaction `conn` is in.
+    async fn pending(&self, conn: &mut AnyConnection) -> anyhow::Result<Vec<Pending>> {
+        let sql = format!(
+            "SELECT seq, body FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1{}",
+            storage::skip_locked(conn)
+        );
+        let rows = storage::query(sqlx::AssertSqlSafe(sql))
             .bind(self.config.relay_batch)
             .fetch_all(conn)
             .await?;

@@ -102,6 +102,9 @@ impl Work {
     }
 }
 
+/// The savepoint of one delivery in a consumer's batch.
+const DELIVERY: storage::Savepoint = storage::Savepoint::named("delivery");
+
 /// What a savepoint restores besides the database: whether the work had published and how
 /// many idempotency claims were open when it was taken.
 pub(crate) struct Savepoint {
@@ -114,9 +117,7 @@ impl Work {
     /// undoes everything done since, [`Work::release`] keeps it. One level only: the name is
     /// fixed, and a batch releases or rolls back each before taking the next.
     pub(crate) async fn savepoint(&mut self) -> Result<Savepoint, DbError> {
-        storage::query("SAVEPOINT delivery")
-            .execute(&mut *self.tx)
-            .await?;
+        DELIVERY.open(&mut self.tx).await?;
         Ok(Savepoint {
             wake: self.wake,
             open_claims: self.open_claims,
@@ -131,21 +132,13 @@ impl Work {
 
     /// Keeps what was done since the savepoint (it commits with the work).
     pub(crate) async fn release(&mut self, _savepoint: Savepoint) -> Result<(), DbError> {
-        storage::query("RELEASE SAVEPOINT delivery")
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+        DELIVERY.release(&mut self.tx).await
     }
 
     /// Undoes what was done since the savepoint, events published and keys claimed included;
     /// the rest of the work goes on (on PostgreSQL this also clears an aborted statement).
     pub(crate) async fn rollback_to(&mut self, savepoint: Savepoint) -> Result<(), DbError> {
-        storage::query("ROLLBACK TO SAVEPOINT delivery")
-            .execute(&mut *self.tx)
-            .await?;
-        storage::query("RELEASE SAVEPOINT delivery")
-            .execute(&mut *self.tx)
-            .await?;
+        DELIVERY.undo(&mut self.tx).await?;
         self.wake = savepoint.wake;
         self.open_claims = savepoint.open_claims;
         Ok(())

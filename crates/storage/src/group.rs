@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
-use crate::DbError;
+use crate::{DbError, Savepoint};
 
 /// The group state of one SQLite database.
 pub(crate) struct Group {
@@ -57,9 +57,8 @@ struct Slot {
     waiting: Vec<oneshot::Sender<Result<(), String>>>,
 }
 
-const SAVEPOINT: &str = "SAVEPOINT group_member";
-const RELEASE: &str = "RELEASE SAVEPOINT group_member";
-const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT group_member";
+/// Each writer's changes inside the shared transaction.
+const MEMBER: Savepoint = Savepoint::named("group_member");
 
 /// Counts a writer as queued until it has its turn (or gives up waiting).
 struct Queued<'a>(&'a AtomicUsize);
@@ -130,14 +129,14 @@ impl Group {
         };
         let (tx, joined) = match open {
             Some(mut tx) => {
-                if abandoned && let Err(e) = undo_member(&mut tx).await {
+                if abandoned && let Err(e) = MEMBER.undo(&mut tx).await {
                     // The group is beyond repair: it ends, and its writers hear why.
                     self.fail_waiting(&e);
                     return Err(e);
                 }
-                if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *tx).await {
+                if let Err(e) = MEMBER.open(&mut tx).await {
                     self.leave_open(tx, false);
-                    return Err(e.into());
+                    return Err(e);
                 }
                 (tx, true)
             }
@@ -179,7 +178,7 @@ impl Group {
         let waiting = std::mem::take(&mut self.slot().waiting);
         let result = async {
             if abandoned {
-                undo_member(&mut tx).await?;
+                MEMBER.undo(&mut tx).await?;
             }
             tx.commit().await.map_err(DbError::from)
         }
@@ -197,13 +196,6 @@ impl Group {
         }
         result
     }
-}
-
-/// Rolls back the savepoint of a writer that was dropped mid-way.
-async fn undo_member(tx: &mut Transaction<'static, Any>) -> Result<(), DbError> {
-    sqlx::query(ROLLBACK_TO).execute(&mut **tx).await?;
-    sqlx::query(RELEASE).execute(&mut **tx).await?;
-    Ok(())
 }
 
 /// Commits what a writer left open, once every writer queued by then has had its turn.
@@ -287,10 +279,10 @@ impl Member {
     async fn finish(mut self) -> Result<Option<oneshot::Receiver<Result<(), String>>>, DbError> {
         let mut tx = self.tx.take().expect("a member holds its transaction");
         if self.joined
-            && let Err(e) = sqlx::query(RELEASE).execute(&mut *tx).await
+            && let Err(e) = MEMBER.release(&mut tx).await
         {
             self.group.leave_open(tx, true);
-            return Err(e.into());
+            return Err(e);
         }
         if self.group.queued.load(Ordering::SeqCst) == 0 {
             // The last of the burst: commit for everyone, still holding the turn.
@@ -314,7 +306,7 @@ impl Member {
             // Alone in the transaction: roll all of it back.
             return Ok(tx.rollback().await?);
         }
-        let undone = undo_member(&mut tx).await;
+        let undone = MEMBER.undo(&mut tx).await;
         self.group.leave_open(tx, undone.is_err());
         undone
     }

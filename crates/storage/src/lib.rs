@@ -4,17 +4,19 @@
 //! Queries go through sqlx's `Any` driver, so columns stay portable: ids and text as `TEXT`,
 //! money, times (unix microseconds) and counters as `BIGINT`, flags as `INTEGER` 0/1.
 //! Backend-specific SQL is kept to the few places where it pays (claiming work with
-//! `FOR UPDATE SKIP LOCKED`), behind [`Db::backend`].
+//! `FOR UPDATE SKIP LOCKED`), decided here once ([`skip_locked`], [`for_update`]).
 
 mod db;
 mod error;
 mod group;
 pub mod objects;
 pub mod schema;
+mod sql;
 
 pub use db::{Backend, Db, DbOptions, Migrations, Tx, sqlite_url};
 pub use error::DbError;
 pub use objects::{Objects, ObjectsError};
+pub use sql::{Savepoint, for_update, placeholders, skip_locked};
 pub use sqlx::any::AnyRow;
 pub use sqlx::{AnyConnection, Row, migrate::Migrator, query, query_as, query_scalar};
 pub use storage_macros::migrations;
@@ -27,6 +29,24 @@ where
     T::Err: std::fmt::Display,
 {
     let text: String = row.get(column);
+    parse_text(column, &text)
+}
+
+/// Column `column` of `row`, nullable text parsed as [`parsed`] does: `None` for NULL.
+pub fn parsed_opt<T>(row: &AnyRow, column: &str) -> Result<Option<T>, DbError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: Option<String> = row.get(column);
+    text.map(|text| parse_text(column, &text)).transpose()
+}
+
+fn parse_text<T>(column: &str, text: &str) -> Result<T, DbError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
     text.parse()
         .map_err(|e| DbError::undecodable(format!("{column} {text:?}: {e}")))
 }

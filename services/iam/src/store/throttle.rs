@@ -39,13 +39,9 @@ pub async fn record_failure(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let lock = if storage::Backend::of(conn) == storage::Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
     let current = storage::query(sqlx::AssertSqlSafe(format!(
-        "SELECT failures, window_start, blocked_until FROM sign_in_throttle WHERE key = $1{lock}"
+        "SELECT failures, window_start, blocked_until FROM sign_in_throttle WHERE key = $1{}",
+        storage::for_update(conn)
     )))
     .bind(key)
     .fetch_one(&mut *conn)

@@ -23,7 +23,7 @@ pub async fn next(
         // until its outcome is committed (the others skip it); a crash ends the
         // transaction, and the message is due again for whoever comes next.
         let mut work = ctx.begin().await?;
-        let Some(m) = store::due(&mut work, ctx.clock.now(), true, 1).await?.pop() else {
+        let Some(m) = store::due(&mut work, ctx.clock.now(), 1).await?.pop() else {
             return Ok(false);
         };
         let outcome = attempt(ctx, transport, retries, &m).await;
@@ -34,9 +34,7 @@ pub async fn next(
         // talking SMTP.
         let due = {
             let mut conn = ctx.db.pool().acquire().await?;
-            store::due(&mut conn, ctx.clock.now(), false, 1)
-                .await?
-                .pop()
+            store::due(&mut conn, ctx.clock.now(), 1).await?.pop()
         };
         let Some(m) = due else {
             return Ok(false);

@@ -117,22 +117,15 @@ pub async fn retry(conn: &mut AnyConnection, id: MessageId, now: DateTime<Utc>) 
         == 1)
 }
 
-/// Queued messages due at `now`, the longest waiting first; with `claim` (PostgreSQL)
-/// locked for this transaction, skipping those another transaction holds.
-pub async fn due(
-    conn: &mut AnyConnection,
-    now: DateTime<Utc>,
-    claim: bool,
-    limit: i64,
-) -> Result<Vec<Message>> {
-    let sql = if claim {
+/// Queued messages due at `now`, the longest waiting first; on PostgreSQL locked for the
+/// transaction `conn` is in, skipping those another transaction holds.
+pub async fn due(conn: &mut AnyConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<Message>> {
+    let sql = format!(
         "SELECT * FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
-         ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED"
-    } else {
-        "SELECT * FROM messages WHERE status = 'queued' AND next_attempt_at <= $1 \
-         ORDER BY next_attempt_at LIMIT $2"
-    };
-    let rows = storage::query(sql)
+         ORDER BY next_attempt_at LIMIT $2{}",
+        storage::skip_locked(conn)
+    );
+    let rows = storage::query(sqlx::AssertSqlSafe(sql))
         .bind(storage::micros(now))
         .bind(limit)
         .fetch_all(conn)

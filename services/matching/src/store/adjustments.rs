@@ -5,13 +5,15 @@
 use contracts::{AdjustmentId, WorkerId};
 use storage::{AnyConnection, AnyRow, Row, micros, time};
 
-use super::{Result, parse_id};
+use storage::parsed;
+
+use super::Result;
 use crate::domain::adjustments::Adjustment;
 
 fn adjustment_of(r: &AnyRow) -> Result<Adjustment> {
     Ok(Adjustment {
-        id: parse_id(&r.get::<String, _>("id"))?,
-        worker_id: parse_id(&r.get::<String, _>("worker_id"))?,
+        id: parsed(r, "id")?,
+        worker_id: parsed(r, "worker_id")?,
         skill: r.get("skill"),
         from: r.get("from_level"),
         to: r.get("to_level"),

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use contracts::WorkerId;
 use storage::{AnyConnection, Row, micros};
 
-use super::{Result, parse_id};
+use storage::parsed;
+
+use super::Result;
 
 /// Logs that `worker_id`'s sample or bookings changed. Call under
 /// [`lock_roster`](super::lock_roster): the sequence is then gap-free and in commit order.
@@ -28,7 +30,7 @@ pub async fn since(conn: &mut AnyConnection, from_seq: i64) -> Result<Vec<(i64, 
         .fetch_all(conn)
         .await?
         .iter()
-        .map(|r| Ok((r.get("seq"), parse_id(&r.get::<String, _>("worker_id"))?)))
+        .map(|r| Ok((r.get("seq"), parsed(r, "worker_id")?)))
         .collect()
 }
 

@@ -17,7 +17,6 @@ pub mod results;
 pub mod roster;
 pub mod samples;
 
-use contracts::ParseIdError;
 use storage::DbError;
 
 pub use roster::lock_roster;
@@ -27,15 +26,6 @@ type Result<T> = std::result::Result<T, DbError>;
 /// A value that cannot be written as JSON.
 fn unwritable(e: serde_json::Error) -> DbError {
     DbError::Sqlx(sqlx::Error::Encode(Box::new(e)))
-}
-
-/// An id kept as TEXT.
-fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T> {
-    s.parse().map_err(DbError::undecodable)
-}
-
-fn id_opt<T: std::str::FromStr<Err = ParseIdError>>(s: Option<String>) -> Result<Option<T>> {
-    s.map(|s| parse_id(&s)).transpose()
 }
 
 /// A JSON column.

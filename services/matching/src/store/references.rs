@@ -10,7 +10,9 @@ use contracts::{Money, OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
 use storage::{AnyConnection, Row, micros, time};
 
-use super::{Result, id_opt, json, parse_id, to_json};
+use storage::{parsed, parsed_opt};
+
+use super::{Result, json, to_json};
 use crate::domain::pipeline::{Decision, RunnerUp};
 use crate::domain::samples::{Assignment, ReferenceSample};
 
@@ -61,12 +63,12 @@ pub async fn pending(conn: &mut AnyConnection, order_id: OrderId) -> Result<Opti
             Ok(Pending {
                 reference: ReferenceSample {
                     order_id,
-                    client_id: parse_id(&r.get::<String, _>("client_id"))?,
+                    client_id: parsed(&r, "client_id")?,
                     skill: r.get("skill"),
                     scheduled_at: time(r.get("scheduled_at")),
                     ends_at: time(r.get("ends_at")),
                     excluded_workers: json(&r.get::<String, _>("excluded_workers"))?,
-                    rebook_of: id_opt(r.get("rebook_of"))?,
+                    rebook_of: parsed_opt(&r, "rebook_of")?,
                 },
                 assignment_version: r.get("assignment_version"),
                 cause: r.get("cause"),
@@ -77,7 +79,7 @@ pub async fn pending(conn: &mut AnyConnection, order_id: OrderId) -> Result<Opti
 
 /// Oldest pending orders first.
 pub async fn pending_ids(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OrderId>> {
-    storage::query_scalar::<_, String>(
+    storage::query(
         "SELECT order_id FROM reference_samples WHERE status = 'pending' \
          ORDER BY requested_at LIMIT $1",
     )
@@ -85,7 +87,7 @@ pub async fn pending_ids(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Ord
     .fetch_all(conn)
     .await?
     .iter()
-    .map(|s| parse_id(s))
+    .map(|r| parsed(r, "order_id"))
     .collect()
 }
 
@@ -173,7 +175,7 @@ pub async fn close(
         return Ok(None);
     };
     let was: String = row.get("status");
-    let worker = id_opt(row.get("worker_id"))?;
+    let worker = parsed_opt(&row, "worker_id")?;
     if was == "pending" || was == "assigned" {
         storage::query(
             "UPDATE reference_samples SET status = $1, closed_at = $2 WHERE order_id = $3",
@@ -207,7 +209,7 @@ pub async fn assignment(conn: &mut AnyConnection, order_id: OrderId) -> Result<O
                 order_id,
                 status: r.get("status"),
                 skill: r.get("skill"),
-                worker_id: id_opt(r.get("worker_id"))?,
+                worker_id: parsed_opt(&r, "worker_id")?,
                 price: r.get::<Option<i64>, _>("price").map(Money::from_minor),
                 fallback: r.get::<i64, _>("fallback") != 0,
                 candidates: r.get("candidates"),
@@ -221,7 +223,7 @@ pub async fn assignment(conn: &mut AnyConnection, order_id: OrderId) -> Result<O
                 explanation,
                 runner_ups: details.map(|d| d.runner_ups).unwrap_or_default(),
                 excluded_workers: json(&r.get::<String, _>("excluded_workers"))?,
-                rebook_of: id_opt(r.get("rebook_of"))?,
+                rebook_of: parsed_opt(&r, "rebook_of")?,
                 scheduled_at: time(r.get("scheduled_at")),
                 ends_at: time(r.get("ends_at")),
             })

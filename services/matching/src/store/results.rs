@@ -5,7 +5,9 @@ use contracts::WorkerId;
 use contracts::ordering::OrderFacts;
 use storage::{AnyConnection, Row, micros, time};
 
-use super::{Result, parse_id};
+use storage::parsed;
+
+use super::Result;
 use crate::domain::samples::SampleResult;
 
 /// Records how a worker's order ended. Returns false if it was recorded already.
@@ -50,7 +52,7 @@ pub async fn recent(
     .iter()
     .map(|r| {
         Ok(SampleResult {
-            order_id: parse_id(&r.get::<String, _>("order_id"))?,
+            order_id: parsed(r, "order_id")?,
             outcome: r.get("outcome"),
             service_type_name: r.get("service_type_name"),
             scheduled_at: time(r.get("scheduled_at")),

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use contracts::WorkerId;
 use storage::{AnyConnection, AnyRow, Row};
 
-use super::{Result, parse_id};
+use storage::parsed;
+
+use super::Result;
 use crate::domain::roster::{Booking, SampleState};
 use crate::domain::samples::History;
 
@@ -23,11 +25,11 @@ pub async fn lock_roster(conn: &mut AnyConnection) -> Result<()> {
 
 fn booking_of(r: &AnyRow) -> Result<(WorkerId, Booking)> {
     Ok((
-        parse_id(&r.get::<String, _>("worker_id"))?,
+        parsed(r, "worker_id")?,
         Booking {
             start: r.get("scheduled_at"),
             end: r.get("ends_at"),
-            order_id: parse_id(&r.get::<String, _>("order_id"))?,
+            order_id: parsed(r, "order_id")?,
         },
     ))
 }
@@ -60,7 +62,7 @@ pub async fn load_all(conn: &mut AnyConnection) -> Result<Vec<SampleState>> {
     .fetch_all(&mut *conn)
     .await?
     {
-        let w = parse_id(&r.get::<String, _>("worker_id"))?;
+        let w = parsed(&r, "worker_id")?;
         add_result(
             history.entry(w).or_default(),
             &r.get::<String, _>("outcome"),

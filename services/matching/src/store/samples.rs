@@ -4,12 +4,14 @@ use chrono::{DateTime, Utc};
 use contracts::WorkerId;
 use storage::{AnyConnection, AnyRow, Row, micros};
 
-use super::{Result, json, parse_id, to_json};
+use storage::parsed;
+
+use super::{Result, json, to_json};
 use crate::domain::samples::NormalSample;
 
 pub(super) fn sample_of(r: &AnyRow) -> Result<NormalSample> {
     Ok(NormalSample {
-        id: parse_id(&r.get::<String, _>("id"))?,
+        id: parsed(r, "id")?,
         name: r.get("name"),
         available: r.get::<i64, _>("available") != 0,
         skills: json(&r.get::<String, _>("skills"))?,

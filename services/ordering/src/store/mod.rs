@@ -3,17 +3,11 @@
 //! Times are unix microseconds, ids TEXT.
 
 use chrono::{DateTime, Utc};
-use contracts::{AccountId, KitId, Money, OrderId, ParseIdError, ServiceTypeId, WorkerId};
-use storage::{AnyConnection, AnyRow, DbError, Row, micros, time};
+use contracts::{AccountId, KitId, Money, OrderId, ServiceTypeId, WorkerId};
+use storage::{AnyConnection, AnyRow, DbError, Row, micros, parsed, parsed_opt, time};
 
 use crate::domain::order::{HistoryEntry, Order, Status};
 use crate::domain::service_type::ServiceType;
-
-/// An id kept as TEXT.
-fn parse_id<T: std::str::FromStr<Err = ParseIdError>>(s: &str) -> Result<T, DbError> {
-    s.parse()
-        .map_err(|e: ParseIdError| DbError::undecodable(format!("stored id {s:?}: {e}")))
-}
 
 fn status(s: &str) -> Result<Status, DbError> {
     Status::parse(s).ok_or_else(|| DbError::undecodable(format!("unknown order status {s:?}")))
@@ -44,7 +38,7 @@ pub async fn insert_service_type(
 
 fn service_type_of(r: &AnyRow) -> Result<ServiceType, DbError> {
     Ok(ServiceType {
-        id: parse_id(&r.get::<String, _>("id"))?,
+        id: parsed(r, "id")?,
         name: r.get("name"),
         description: r.get("description"),
         skill: r.get("skill"),
@@ -257,15 +251,6 @@ const ORDER_COLUMNS: &str = "o.id, o.client_id, o.service_type_id, o.service_typ
     o.check_in_photo, o.report_photo, o.reason, o.rebook_of, o.rebooked_as, \
     o.excluded_workers";
 
-fn opt_id<T: std::str::FromStr<Err = ParseIdError>>(
-    r: &AnyRow,
-    column: &str,
-) -> Result<Option<T>, DbError> {
-    r.get::<Option<String>, _>(column)
-        .map(|w| parse_id(&w))
-        .transpose()
-}
-
 fn opt_time(r: &AnyRow, column: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     r.get::<Option<i64>, _>(column).map(time)
 }
@@ -273,16 +258,16 @@ fn opt_time(r: &AnyRow, column: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 fn order_of(r: &AnyRow) -> Result<Order, DbError> {
     let status: String = r.get("status");
     Ok(Order {
-        id: parse_id(&r.get::<String, _>("id"))?,
-        client_id: parse_id(&r.get::<String, _>("client_id"))?,
-        service_type_id: parse_id(&r.get::<String, _>("service_type_id"))?,
+        id: parsed(r, "id")?,
+        client_id: parsed(r, "client_id")?,
+        service_type_id: parsed(r, "service_type_id")?,
         service_type_name: r.get("service_type_name"),
         skill: r.get("skill"),
         description: r.get("description"),
         scheduled_at: time(r.get("scheduled_at")),
         duration_minutes: r.get("duration_minutes"),
         status: self::status(&status)?,
-        worker_id: opt_id(r, "worker_id")?,
+        worker_id: parsed_opt(r, "worker_id")?,
         price: r.get::<Option<i64>, _>("price").map(Money::from_minor),
         approximate_price: Money::from_minor(r.get("approximate_price")),
         assignment_version: r.get("assignment_version"),
@@ -296,8 +281,8 @@ fn order_of(r: &AnyRow) -> Result<Order, DbError> {
         check_in_photo: r.get("check_in_photo"),
         report_photo: r.get("report_photo"),
         reason: r.get("reason"),
-        rebook_of: opt_id(r, "rebook_of")?,
-        rebooked_as: opt_id(r, "rebooked_as")?,
+        rebook_of: parsed_opt(r, "rebook_of")?,
+        rebooked_as: parsed_opt(r, "rebooked_as")?,
         excluded_workers: serde_json::from_str(&r.get::<String, _>("excluded_workers"))
             .map_err(|e| DbError::undecodable(format!("excluded_workers of an order: {e}")))?,
     })
@@ -361,7 +346,7 @@ pub async fn overdue(
     kit_due_before: chrono::DateTime<chrono::Utc>,
     limit: i64,
 ) -> Result<Vec<OrderId>, DbError> {
-    storage::query_scalar::<_, String>(
+    storage::query(
         "SELECT id FROM orders o WHERE (status IN ('requested', 'active') AND scheduled_at < $1) \
          OR (status = 'active' AND scheduled_at < $2 AND NOT EXISTS \
              (SELECT 1 FROM issued_kits k WHERE k.order_id = o.id)) \
@@ -373,7 +358,7 @@ pub async fn overdue(
     .fetch_all(conn)
     .await?
     .iter()
-    .map(|s| parse_id(s))
+    .map(|r| parsed(r, "id"))
     .collect()
 }
 
@@ -438,13 +423,9 @@ pub async fn order_for_update(
     conn: &mut AnyConnection,
     id: OrderId,
 ) -> Result<Option<Order>, DbError> {
-    let lock = if storage::Backend::of(conn) == storage::Backend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
     storage::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{lock}"
+        "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{}",
+        storage::skip_locked(conn)
     )))
     .bind(id.to_string())
     .fetch_optional(conn)

@@ -58,7 +58,7 @@ use service::Context;
 pub use app::KitView;
 pub use config::InventoryConfig;
 pub use error::InventoryError;
-pub use routes::{ContractorView, CookieCallback, KitQuery};
+pub use routes::{ContractorView, KitQuery};
 
 service::spec! {
     /// Inventory as the binary registers it.

@@ -63,8 +63,9 @@ pub(super) async fn low_stock(
 ) -> Result<(), InventoryError> {
     let consumables = store::consumables_by_id(work, ids).await?;
     let on_hand = store::on_hand(work, Some(ids)).await?;
+    let states = store::low_stock_states(work, ids).await?;
     for consumable in consumables {
-        let Some((told, alerts)) = store::low_stock_state(work, consumable.id).await? else {
+        let Some(&(told, alerts)) = states.get(&consumable.id) else {
             continue;
         };
         let level = on_hand.get(consumable.id);

@@ -36,9 +36,11 @@ pub struct CookieOrder {
     pub callback_url: String,
 }
 
-/// The contractor's word on a cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The contractor's word on a cookie. (Named in the OpenAPI document as before it served
+/// both the client and the callback route.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "ReportedState")]
 pub enum CookieReport {
     Baking,
     Delivered,
@@ -54,11 +56,14 @@ pub struct Taken {
     pub state: CookieReport,
 }
 
-/// A callback's body (and the answer of `GET /cookies/{id}`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The contractor's callback, signed: `X-Cookie-Signature: sha256=<hex HMAC-SHA256 of the
+/// body under the shared secret>` (also the answer of its `GET /cookies/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "CookieCallback")]
 pub struct Delivery {
+    /// The contractor's id of the cookie.
     pub cookie_id: String,
-    /// Our key: the kit id.
+    /// The `Idempotency-Key` it was ordered with: the kit id.
     pub key: String,
     pub state: CookieReport,
 }

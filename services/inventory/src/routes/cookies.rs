@@ -12,30 +12,9 @@ use web::{Json, Path};
 
 use super::{SUPPLY, path_id};
 use crate::app::KitView;
-use crate::contractor::{BreakerView, SIGNATURE_HEADER};
+use crate::contractor::{BreakerView, Delivery, SIGNATURE_HEADER};
 use crate::error::InventoryError;
 use crate::{App, app};
-
-/// A cookie's state as the contractor reports it.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportedState {
-    Baking,
-    Delivered,
-    Refused,
-    Canceled,
-}
-
-/// The contractor's callback, signed: `X-Cookie-Signature: sha256=<hex HMAC-SHA256 of the
-/// body under the shared secret>`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct CookieCallback {
-    /// The contractor's id of the cookie.
-    pub cookie_id: String,
-    /// The `Idempotency-Key` it was ordered with: the kit id.
-    pub key: String,
-    pub state: ReportedState,
-}
 
 /// The contractor line as admins see it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -56,7 +35,7 @@ pub(super) fn routes() -> Routes<App> {
                      Signed with X-Cookie-Signature; unsigned or badly signed: 401 \
                      invalid_signature, nothing changes. A repeated callback changes nothing.",
                 )
-                .body::<CookieCallback>()
+                .body::<Delivery>()
                 .returns_empty(StatusCode::NO_CONTENT),
             callback,
         )

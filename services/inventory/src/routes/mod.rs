@@ -6,7 +6,7 @@ mod consumables;
 mod cookies;
 mod kits;
 
-pub use cookies::{ContractorView, CookieCallback};
+pub use cookies::ContractorView;
 pub use kits::KitQuery;
 
 use auth::{Access, Role, Routes};

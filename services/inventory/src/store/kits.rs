@@ -1,11 +1,13 @@
 //! Supply kits and their lines.
 
+use std::collections::BTreeMap;
+
 use contracts::{AccountId, KitId, OrderId};
 use storage::{AnyConnection, AnyRow, Row};
 
 use storage::DbError;
 
-use super::{BoundQuery, Result, parsed};
+use super::{BoundQuery, Result, parsed, parsed_opt, with_ids};
 use crate::domain::{Job, Kit, KitState, Line};
 
 /// The most kits one list answers: the soonest jobs first, far more than a warehouse
@@ -46,18 +48,26 @@ pub async fn insert_kit(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
     if !inserted {
         return Ok(false);
     }
-    for line in &kit.lines {
-        storage::query(
-            "INSERT INTO kit_lines (kit_id, consumable_id, name, quantity) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(kit.id.to_string())
-        .bind(line.consumable_id.to_string())
-        .bind(&line.name)
-        .bind(line.quantity)
-        .execute(&mut *conn)
-        .await?;
+    if kit.lines.is_empty() {
+        return Ok(true);
     }
+    // All lines in one statement: one round trip however many lines the kit has.
+    let rows: Vec<String> = (0..kit.lines.len())
+        .map(|i| format!("({})", storage::placeholders(4 * i + 1, 4)))
+        .collect();
+    // Safe: only placeholders go into the text; the values are bound.
+    let mut query = storage::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO kit_lines (kit_id, consumable_id, name, quantity) VALUES {}",
+        rows.join(", ")
+    )));
+    for line in &kit.lines {
+        query = query
+            .bind(kit.id.to_string())
+            .bind(line.consumable_id.to_string())
+            .bind(line.name.clone())
+            .bind(line.quantity);
+    }
+    query.execute(&mut *conn).await?;
     Ok(true)
 }
 
@@ -80,27 +90,34 @@ pub async fn mark_issued(conn: &mut AnyConnection, kit: &Kit) -> Result<bool> {
         == 1)
 }
 
-async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
-    let id: KitId = parsed(r, "id")?;
-    let state: String = r.get("state");
-    let lines = storage::query(
-        "SELECT consumable_id, name, quantity FROM kit_lines WHERE kit_id = $1 \
-         ORDER BY consumable_id",
+/// The lines of the kits `ids`, each kit's by consumable: one query for them all.
+async fn lines_of(conn: &mut AnyConnection, ids: &[KitId]) -> Result<BTreeMap<KitId, Vec<Line>>> {
+    let mut lines: BTreeMap<KitId, Vec<Line>> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(lines);
+    }
+    let rows = with_ids(
+        "SELECT kit_id, consumable_id, name, quantity FROM kit_lines \
+         WHERE kit_id IN ({ids}) ORDER BY kit_id, consumable_id",
+        ids,
     )
-    .bind(id.to_string())
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|l| {
-        Ok(Line {
+    .fetch_all(conn)
+    .await?;
+    for l in &rows {
+        lines.entry(parsed(l, "kit_id")?).or_default().push(Line {
             consumable_id: parsed(l, "consumable_id")?,
             name: l.get("name"),
             quantity: l.get("quantity"),
-        })
-    })
-    .collect::<Result<Vec<_>>>()?;
+        });
+    }
+    Ok(lines)
+}
+
+/// The kit of row `r` with its `lines`.
+fn kit_of(r: &AnyRow, lines: Vec<Line>) -> Result<Kit> {
+    let state: String = r.get("state");
     Ok(Kit {
-        id,
+        id: parsed(r, "id")?,
         order_id: parsed(r, "order_id")?,
         service_type_id: parsed(r, "service_type_id")?,
         scheduled_at: storage::time(r.get("scheduled_at")),
@@ -109,16 +126,8 @@ async fn kit_of(conn: &mut AnyConnection, r: &AnyRow) -> Result<Kit> {
         lines,
         created_at: storage::time(r.get("created_at")),
         issued_at: r.get::<Option<i64>, _>("issued_at").map(storage::time),
-        issued_by: r
-            .get::<Option<String>, _>("issued_by")
-            .map(|a| a.parse::<AccountId>())
-            .transpose()
-            .map_err(|e| DbError::undecodable(format!("issued_by: {e}")))?,
-        responsible_id: r
-            .get::<Option<String>, _>("responsible_id")
-            .map(|a| a.parse::<AccountId>())
-            .transpose()
-            .map_err(|e| DbError::undecodable(format!("responsible_id: {e}")))?,
+        issued_by: parsed_opt(r, "issued_by")?,
+        responsible_id: parsed_opt(r, "responsible_id")?,
         responsible_reason: r.get("responsible_reason"),
         cookie: super::cookies::cookie_of(r)?,
         job: job_of(r)?,
@@ -162,20 +171,31 @@ pub async fn kit_of_order(conn: &mut AnyConnection, id: OrderId) -> Result<Optio
 
 /// The kit of the one row `query` selects from `kits`, if any.
 async fn found_kit(conn: &mut AnyConnection, query: BoundQuery<'_>) -> Result<Option<Kit>> {
-    let Some(row) = query.fetch_optional(&mut *conn).await? else {
-        return Ok(None);
-    };
-    Ok(Some(kit_of(conn, &row).await?))
+    let rows: Vec<AnyRow> = query
+        .fetch_optional(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(kits_of(conn, &rows).await?.pop())
 }
 
 /// The kits of the rows `query` selects from `kits`, in its order.
 async fn listed_kits(conn: &mut AnyConnection, query: BoundQuery<'_>) -> Result<Vec<Kit>> {
     let rows = query.fetch_all(&mut *conn).await?;
-    let mut kits = Vec::with_capacity(rows.len());
-    for row in &rows {
-        kits.push(kit_of(conn, row).await?);
-    }
-    Ok(kits)
+    kits_of(conn, &rows).await
+}
+
+/// The kits of `rows` (of `kits`), in their order, with their lines (read together).
+async fn kits_of(conn: &mut AnyConnection, rows: &[AnyRow]) -> Result<Vec<Kit>> {
+    let ids = rows
+        .iter()
+        .map(|r| parsed(r, "id"))
+        .collect::<Result<Vec<KitId>>>()?;
+    let mut lines = lines_of(conn, &ids).await?;
+    rows.iter()
+        .zip(&ids)
+        .map(|(row, id)| kit_of(row, lines.remove(id).unwrap_or_default()))
+        .collect()
 }
 
 /// Records that `kit` (as canceled) was canceled, if it was still stored as `from` (its

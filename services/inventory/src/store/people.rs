@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use contracts::AccountId;
 use storage::{AnyConnection, AnyRow, Row};
 
-use super::{Result, parsed};
+use super::{Result, parsed, with_ids};
 use crate::domain::{KitState, Person};
 
 /// Keeps `person` as IAM announced them at account `version`. Versions only move forward:
@@ -52,21 +52,21 @@ pub async fn supply_staff(conn: &mut AnyConnection) -> Result<Vec<Person>> {
     .collect()
 }
 
-/// The people `ids` name that IAM announced (others are left out).
+/// The people `ids` name that IAM announced (others are left out), by id.
 pub async fn people_by_id(conn: &mut AnyConnection, ids: &[AccountId]) -> Result<Vec<Person>> {
-    let mut people = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(row) = storage::query(
-            "SELECT account_id, name, email, supply, active FROM people WHERE account_id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        {
-            people.push(person_of(&row)?);
-        }
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(people)
+    with_ids(
+        "SELECT account_id, name, email, supply, active FROM people \
+         WHERE account_id IN ({ids}) ORDER BY account_id",
+        ids,
+    )
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(person_of)
+    .collect()
 }
 
 /// How many kits not yet issued each person is responsible for (people with none are

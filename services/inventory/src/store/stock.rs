@@ -1,12 +1,14 @@
 //! Consumables and the stock ledger (`stock_moves`, append-only: inserted, never updated).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
-use contracts::{ConsumableId, KitId};
+use contracts::ConsumableId;
 use storage::{AnyConnection, AnyRow, Row};
 
 use storage::DbError;
 
-use super::{Result, parsed};
+use super::{Result, parsed, parsed_opt, with_ids};
 use crate::domain::{Consumable, MoveKind, OnHand, StockMove};
 
 fn consumable_of(r: &AnyRow) -> Result<Consumable> {
@@ -48,22 +50,21 @@ pub async fn consumables(conn: &mut AnyConnection) -> Result<Vec<Consumable>> {
         .collect()
 }
 
-/// Those of `ids` that exist, in the order asked.
+/// Those of `ids` that exist, each once, in the order first asked.
 pub async fn consumables_by_id(
     conn: &mut AnyConnection,
     ids: &[ConsumableId],
 ) -> Result<Vec<Consumable>> {
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(row) = storage::query("SELECT * FROM consumables WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-        {
-            found.push(consumable_of(&row)?);
-        }
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let mut found = with_ids("SELECT * FROM consumables WHERE id IN ({ids})", ids)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok((parsed(r, "id")?, consumable_of(r)?)))
+        .collect::<Result<BTreeMap<ConsumableId, Consumable>>>()?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// Marks each of `ids` as moved at `now`, in id order. On PostgreSQL the update holds the
@@ -91,31 +92,23 @@ pub async fn touch_consumables(
 /// What is on hand of `ids` (every consumable when `None`): the sums of their moves. (The
 /// cast: PostgreSQL sums BIGINTs as NUMERIC, which the portable driver does not read.)
 pub async fn on_hand(conn: &mut AnyConnection, ids: Option<&[ConsumableId]>) -> Result<OnHand> {
-    let sums = match ids {
-        None => {
-            storage::query(
+    let sums =
+        match ids {
+            None => storage::query(
                 "SELECT consumable_id, CAST(SUM(quantity) AS BIGINT) AS on_hand FROM stock_moves \
                  GROUP BY consumable_id",
             )
             .fetch_all(conn)
-            .await?
-        }
-        Some(ids) => {
-            let mut rows = Vec::with_capacity(ids.len());
-            for id in ids {
-                rows.extend(
-                    storage::query(
-                        "SELECT consumable_id, CAST(SUM(quantity) AS BIGINT) AS on_hand FROM stock_moves \
-                         WHERE consumable_id = $1 GROUP BY consumable_id",
-                    )
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?,
-                );
-            }
-            rows
-        }
-    };
+            .await?,
+            Some([]) => Vec::new(),
+            Some(ids) => with_ids(
+                "SELECT consumable_id, CAST(SUM(quantity) AS BIGINT) AS on_hand FROM stock_moves \
+                 WHERE consumable_id IN ({ids}) GROUP BY consumable_id",
+                ids,
+            )
+            .fetch_all(conn)
+            .await?,
+        };
     let sums = sums
         .iter()
         .map(|r| Ok((parsed(r, "consumable_id")?, r.get::<i64, _>("on_hand"))))
@@ -156,11 +149,7 @@ pub async fn moves(conn: &mut AnyConnection, id: ConsumableId) -> Result<Vec<Sto
                 quantity: r.get("quantity"),
                 kind: MoveKind::parse(&kind)
                     .ok_or_else(|| DbError::undecodable(format!("kind {kind:?}")))?,
-                kit_id: r
-                    .get::<Option<String>, _>("kit_id")
-                    .map(|k| k.parse::<KitId>())
-                    .transpose()
-                    .map_err(|e| DbError::undecodable(format!("kit_id: {e}")))?,
+                kit_id: parsed_opt(r, "kit_id")?,
                 actor: parsed(r, "actor")?,
                 moved_at: storage::time(r.get("moved_at")),
             })
@@ -168,19 +157,27 @@ pub async fn moves(conn: &mut AnyConnection, id: ConsumableId) -> Result<Vec<Sto
         .collect()
 }
 
-/// Whether supply staff were told consumable `id` is low (and it has not recovered since),
-/// and how many falls below its mark they were told of; `None` for an unknown consumable.
-pub async fn low_stock_state(
+/// For each of `ids` that exists: whether supply staff were told it is low (and it has not
+/// recovered since), and how many falls below its mark they were told of.
+pub async fn low_stock_states(
     conn: &mut AnyConnection,
-    id: ConsumableId,
-) -> Result<Option<(bool, i64)>> {
-    Ok(
-        storage::query("SELECT low_told, low_alerts FROM consumables WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(conn)
-            .await?
-            .map(|r| (r.get::<i64, _>("low_told") != 0, r.get("low_alerts"))),
+    ids: &[ConsumableId],
+) -> Result<BTreeMap<ConsumableId, (bool, i64)>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    with_ids(
+        "SELECT id, low_told, low_alerts FROM consumables WHERE id IN ({ids})",
+        ids,
     )
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| {
+        let told = r.get::<i64, _>("low_told") != 0;
+        Ok((parsed(r, "id")?, (told, r.get("low_alerts"))))
+    })
+    .collect()
 }
 
 /// Records whether staff were told consumable `id` is low, and the count of falls told.

@@ -4,6 +4,7 @@
 use auth::Role;
 use contracts::AccountId;
 use messaging::idempotency::Keyed;
+use service::Created;
 
 use crate::domain::account::{Account, Status, check_password, normalize_email, parse_roles};
 use crate::error::IamError;
@@ -17,12 +18,6 @@ pub(crate) struct NewAccount<'a> {
     pub password: Option<&'a str>,
 }
 
-/// The account made, or the first answer to the same request under the same key.
-pub(crate) enum Created {
-    Account(Account),
-    Replay { status: u16, body: String },
-}
-
 /// Creates the account (`iam.account.created`; without a password also the invite,
 /// `iam.mail.requested`). With an idempotency `key`, the first answer (`201` with the
 /// account) is remembered for the same request (what it asked, the password as a digest).
@@ -31,7 +26,7 @@ pub(crate) async fn create_account(
     by: AccountId,
     new: NewAccount<'_>,
     key: Option<&str>,
-) -> Result<Created, IamError> {
+) -> Result<Created<Account>, IamError> {
     let asked = (
         new.email,
         new.name,
@@ -63,7 +58,7 @@ pub(crate) async fn create_account(
         .await?
     {
         Keyed::Go(ticket) => ticket,
-        Keyed::Replay { status, body } => return Ok(Created::Replay { status, body }),
+        Keyed::Replay { status, body } => return Ok(Created::Replayed { status, body }),
     };
     let account = Account {
         id: AccountId::new(),
@@ -78,5 +73,5 @@ pub(crate) async fn create_account(
     }
     work.answer(ticket, 201, &account).await?;
     work.commit().await?;
-    Ok(Created::Account(account))
+    Ok(Created::New(account))
 }

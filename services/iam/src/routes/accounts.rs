@@ -4,7 +4,7 @@
 use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use contracts::AccountId;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use web::{Json, Path};
 use super::ADMIN;
 use crate::App;
 use crate::app::change_account::{Change, change_account};
-use crate::app::create_account::{Created, NewAccount as Asked, create_account};
+use crate::app::create_account::{NewAccount as Asked, create_account};
 use crate::app::{password_link, read};
 use crate::domain::account::{Account, Status};
 use crate::error::IamError;
@@ -108,13 +108,10 @@ async fn create(
         roles: &new.roles,
         password: new.password.as_deref(),
     };
-    Ok(
-        match create_account(&app, who.id, asked, key.as_deref()).await? {
-            Created::Account(account) => (StatusCode::CREATED, Json(account)).into_response(),
-            // The first answer again, as it was.
-            Created::Replay { status, body } => service::replay(status, body),
-        },
-    )
+    // A retry with the key gets the first answer again, as it was.
+    Ok(create_account(&app, who.id, asked, key.as_deref())
+        .await?
+        .respond(StatusCode::CREATED))
 }
 
 async fn list(State(app): State<App>) -> Result<Json<Vec<Account>>, IamError> {

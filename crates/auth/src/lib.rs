@@ -8,6 +8,7 @@
 
 mod principal;
 mod routes;
+pub mod secret;
 mod verifier;
 
 pub use principal::{Principal, Role};

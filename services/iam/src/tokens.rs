@@ -1,29 +1,15 @@
 //! Issuing tokens.
 
 use auth::{AccessClaims, Role};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use contracts::AccountId;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::App;
 use crate::domain::account::Account;
 use crate::keys::SigningAlg;
 use crate::store::Client;
 
-/// A random, URL-safe secret of `bytes` bytes of entropy.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
-/// How secrets (codes, refresh tokens, client secrets) are stored: their SHA-256.
-pub fn digest(secret: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
-}
+pub use auth::secret::{digest, random_token};
 
 /// Real time, unix seconds: a token's `iat`, `nbf` and `exp` are checked by every service
 /// against its system clock, so they cannot follow a moved business clock.

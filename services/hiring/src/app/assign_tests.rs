@@ -1,11 +1,9 @@
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use auth::secret::{digest, random_token};
 use contracts::{ApplicationId, TestId};
-use rand::RngCore;
 use serde_json::json;
 use service::Refused;
 
-use super::{link_hash, request_mail};
+use super::request_mail;
 use crate::App;
 use crate::error::HiringError;
 use crate::store::{self, Assignment};
@@ -35,28 +33,23 @@ pub async fn assign_tests(
             }
         }
     }
-    let token = random_token();
+    // 32 random bytes: the private link's token.
+    let token = random_token(32);
     let expires_at = application
         .link_expires_at
         .expect("assigning tests sets the link's expiry");
-    store::set_link(&mut work, id, &link_hash(&token), expires_at).await?;
+    // Only its digest is stored (a leaked table opens nothing).
+    store::set_link(&mut work, id, &digest(&token), expires_at).await?;
     let link = format!("{}/take?token={token}", app.ctx.public_url);
     request_mail(
         &mut work,
         &application,
         "tests_assigned",
         json!({"name": application.name, "link": link}),
-        format!("tests-{}-{}", id, link_hash(&token)),
+        format!("tests-{}-{}", id, digest(&token)),
     )
     .await?;
     let assigned = store::assignments(&mut work, id).await?;
     work.commit().await?;
     Ok(assigned)
-}
-
-/// 32 random bytes, URL-safe: the private link's token.
-fn random_token() -> String {
-    let mut buf = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
 }

@@ -23,14 +23,11 @@ pub use record_account::record_account;
 pub use retire_test::retire_test;
 pub use take_test::{take_test, tests_to_take};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use contracts::Envelope;
 use contracts::hiring::MailRequested;
 use contracts::iam::MailRequest;
 use messaging::Work;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::domain::Application;
 use crate::error::HiringError;
@@ -56,9 +53,4 @@ async fn request_mail(
     };
     work.publish(&Envelope::new(&request, 1, None)).await?;
     Ok(())
-}
-
-/// What is stored of a private link's token: its SHA-256 (a leaked table opens nothing).
-fn link_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }

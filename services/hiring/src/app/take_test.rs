@@ -1,8 +1,8 @@
+use auth::secret::digest;
 use contracts::TestId;
 use service::Refused;
 use storage::AnyConnection;
 
-use super::link_hash;
 use crate::App;
 use crate::domain::{Application, Test};
 use crate::error::HiringError;
@@ -14,7 +14,7 @@ async fn by_link(
     token: &str,
     now: i64,
 ) -> Result<Application, HiringError> {
-    let a = store::application_by_link(conn, &link_hash(token))
+    let a = store::application_by_link(conn, &digest(token))
         .await?
         .ok_or(HiringError::Gone("this link does not work (any more)"))?;
     a.take_test(now)?;

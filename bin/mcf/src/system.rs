@@ -24,6 +24,7 @@ pub const REGISTRY: &[ServiceSpec] = &[
     ordering::SPEC,
     matching::SPEC,
     inventory::SPEC,
+    billing::SPEC,
 ];
 
 /// The names of [`REGISTRY`], in the same order.

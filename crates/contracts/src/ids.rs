@@ -207,6 +207,19 @@ id!(
     schema = uuid
 );
 
+id!(
+    /// A manager's award to a worker, booked by Billing.
+    AwardId,
+    schema = uuid
+);
+
+id!(
+    /// A bet managers place on an order's outcome (Bets'); Billing books its stakes,
+    /// winnings and unwon pool under it.
+    BetId,
+    schema = uuid
+);
+
 impl From<AccountId> for WorkerId {
     /// The worker whose own account this is (a worker's id is its account's id).
     fn from(id: AccountId) -> WorkerId {

@@ -8,6 +8,7 @@
 //! The events carry typed ids ([`ids`]) and [`Money`]; both keep the JSON and the schema of
 //! the plain `Uuid`, `String` and `i64` fields they replaced.
 
+pub mod billing;
 pub mod compat;
 mod envelope;
 pub mod hiring;
@@ -20,8 +21,8 @@ pub mod ordering;
 
 pub use envelope::{DecodeError, Envelope, Event};
 pub use ids::{
-    AccountId, AdjustmentId, ApplicationId, ConsumableId, KitId, MessageId, OrderId, ParseIdError,
-    ServiceTypeId, TestId, WorkerId,
+    AccountId, AdjustmentId, ApplicationId, AwardId, BetId, ConsumableId, KitId, MessageId,
+    OrderId, ParseIdError, ServiceTypeId, TestId, WorkerId,
 };
 pub use money::Money;
 
@@ -49,6 +50,10 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         entry::<matching::WorkerAssigned>(),
         entry::<inventory::KitIssued>(),
         entry::<inventory::MailRequested>(),
+        entry::<billing::ClientCharged>(),
+        entry::<billing::WorkerCredited>(),
+        entry::<billing::WorkerPenalized>(),
+        entry::<billing::AwardGranted>(),
     ]
 }
 
@@ -141,6 +146,10 @@ mod published {
         check::<matching::WorkerAssigned>(&mut problems);
         check::<inventory::KitIssued>(&mut problems);
         check::<inventory::MailRequested>(&mut problems);
+        check::<billing::ClientCharged>(&mut problems);
+        check::<billing::WorkerCredited>(&mut problems);
+        check::<billing::WorkerPenalized>(&mut problems);
+        check::<billing::AwardGranted>(&mut problems);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 

@@ -1,7 +1,8 @@
-//! Matching's loop: the matcher deciding the orders that had to wait.
+//! Matching's loops: the matcher deciding the orders that had to wait, and the pruning of
+//! the roster change log.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use messaging::tasks::{Pace, Progress, Wake, repeat};
 use service::Context;
@@ -16,7 +17,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// The background matcher: whenever woken (a worker registered or changed, an order needs
 /// its external steps asked) and every [`POLL`], it tries every waiting order, oldest first,
-/// a batch per step. Every ten minutes it prunes the roster change log.
+/// a batch per step.
 pub async fn matcher(ctx: Context, matcher: Arc<Matcher>, wake: Arc<Notify>) {
     // Load the roster now rather than during the first order (seconds at 100k samples).
     let warm = async {
@@ -29,23 +30,11 @@ pub async fn matcher(ctx: Context, matcher: Arc<Matcher>, wake: Arc<Notify>) {
             tracing::warn!(error = %e, "loading the matching roster failed; retried per decision")
         }
     }
-    let last_prune = std::sync::Mutex::new(Instant::now());
     // A failed sweep waits the plain interval, as a quiet one does.
     let pace = Pace::polling(POLL)
         .woken_by(Wake::Notify(wake))
         .backoff(POLL, POLL);
     repeat("matcher", ctx.shutdown.clone(), pace, || async {
-        let due = {
-            let mut last = last_prune.lock().unwrap_or_else(|e| e.into_inner());
-            let due = last.elapsed() > PRUNE_EVERY;
-            if due {
-                *last = Instant::now();
-            }
-            due
-        };
-        if due && let Err(e) = matcher.prune_changes(&ctx).await {
-            tracing::warn!(error = %e.chain(), "pruning the roster change log failed");
-        }
         let (tried, assigned) = matcher.sweep(&ctx).await.map_err(|e| e.into_anyhow())?;
         // Another batch at once while orders get assigned from a full one; otherwise no
         // worker fits yet or the queue is drained.
@@ -55,5 +44,29 @@ pub async fn matcher(ctx: Context, matcher: Arc<Matcher>, wake: Arc<Notify>) {
             Progress::Idle
         })
     })
+    .await
+}
+
+/// Prunes the roster change log every [`PRUNE_EVERY`], the first time [`PRUNE_EVERY`] after
+/// start; a failed prune is tried again at the next turn.
+pub async fn prune_changes(ctx: Context, matcher: Arc<Matcher>) {
+    let mut shutdown = ctx.shutdown.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(PRUNE_EVERY) => {}
+        _ = shutdown.wait_for(|stopping| *stopping) => return,
+    }
+    let pace = Pace::polling(PRUNE_EVERY).backoff(PRUNE_EVERY, PRUNE_EVERY);
+    repeat(
+        "roster change log pruning",
+        ctx.shutdown.clone(),
+        pace,
+        || async {
+            matcher
+                .prune_changes(&ctx)
+                .await
+                .map_err(|e| e.into_anyhow())?;
+            Ok(Progress::Idle)
+        },
+    )
     .await
 }

@@ -120,9 +120,15 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
             // A restarted matcher keeps the shared roster cache: a refresh cut short leaves
             // the cache's sequence number behind its changes, so the next refresh puts them
             // again (a put replaces the sample's whole state).
-            let (ctx, wake) = (ctx.clone(), wake.clone());
+            let (ctx, matcher, wake) = (ctx.clone(), matcher.clone(), wake.clone());
             messaging::Task::new("matcher", move || {
                 jobs::matcher(ctx.clone(), matcher.clone(), wake.clone())
+            })
+        },
+        {
+            let ctx = ctx.clone();
+            messaging::Task::new("roster change log pruning", move || {
+                jobs::prune_changes(ctx.clone(), matcher.clone())
             })
         },
     ];

@@ -1,0 +1,18 @@
+//! Billing's use cases, one file each: load -> decide (the domain's rule) -> save ->
+//! publish -> commit, all in one [`messaging::Work`]. Routes and event handlers call these,
+//! nothing else. Every booking goes through [`post`].
+
+mod accounts;
+mod orders;
+mod post;
+mod queries;
+mod statements;
+
+pub use accounts::{open_worker_account, remember_account};
+pub use orders::{charge_activated, credit_completed, penalize_failed};
+pub use post::{Posted, post};
+pub use queries::{BalanceLine, TrialBalance, trial_balance};
+pub use statements::{
+    Reader, Statement, StatementLine, Summary, Upcoming, my_statements, statement, summary,
+    upcoming,
+};

@@ -1,0 +1,12 @@
+//! Billing's rules, pure: no I/O, no clock (times are passed in). One file per thing.
+
+pub mod ledger;
+pub mod orders;
+pub mod period;
+
+pub use ledger::{
+    AccountKind, Actor, Cause, CauseKind, CompanyAccount, Entry, EntryHead, EntryId, EntryKind,
+    LedgerAccount, LedgerError, Posting,
+};
+pub use orders::{Charge, LoyaltyTable, OrderMoneyError};
+pub use period::{Period, PeriodKind, Zone, month_of, period_of, week_of};

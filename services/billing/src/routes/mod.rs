@@ -1,0 +1,30 @@
+//! Billing's HTTP API, one file per resource: the whole ledger (`/trial-balance`) and
+//! statements (`/me/...`, `/accounts/{account}/statement`, `/summary`).
+
+mod ledger;
+mod statements;
+
+pub use statements::SummaryQuery;
+
+use auth::{Access, Role, Routes};
+use service::Refused;
+
+use crate::App;
+use crate::domain::LedgerAccount;
+use crate::error::BillingError;
+
+/// Managers and admins: they see every account.
+const STAFF: Access = Access::Roles(&[Role::Manager, Role::Admin]);
+
+/// Every route of Billing.
+pub fn routes() -> Routes<App> {
+    Routes::new()
+        .include(ledger::routes())
+        .include(statements::routes())
+}
+
+/// A path account that does not parse names nothing: "not found".
+fn path_account(text: &str) -> Result<LedgerAccount, BillingError> {
+    text.parse()
+        .map_err(|_| Refused::NotFound("account").into())
+}

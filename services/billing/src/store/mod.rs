@@ -1,0 +1,18 @@
+//! Billing's tables: SQL only. Every function reads or writes rows on the connection it is
+//! given (a [`messaging::Work`] derefs to one) and returns `DbError`; none publishes, none
+//! decides. Times are the business clock's, passed in, stored as unix microseconds.
+
+mod accounts;
+mod ledger;
+
+pub use accounts::{
+    AccountRow, Holder, account, accounts, accounts_of_holder, open_account, remember_holder,
+};
+pub use ledger::{
+    StatementRow, balance, balances, entry, insert_entry, kind_total, paid_by_client, statement,
+};
+
+use storage::DbError;
+pub(crate) use storage::parsed;
+
+type Result<T> = std::result::Result<T, DbError>;

@@ -1,0 +1,62 @@
+//! Billing in-process (`service::testing`): the ledger, accounts from IAM's and Hiring's
+//! events, charges, earnings and penalties from Ordering's, awards, bets, statements and
+//! who may see what, written given / when / then. Every answer is also checked against
+//! Billing's OpenAPI document by the kit.
+
+mod accounts;
+mod ledger;
+mod orders;
+
+use std::sync::Arc;
+
+use auth::Role;
+use contracts::{AccountId, Envelope};
+use messaging::Consumer;
+use service::testing::TestService;
+
+use crate::client::BillingClient;
+use crate::events::{ON_ACCOUNT, ON_HIRED, ON_ORDER, OnAccount, OnHired, OnOrder};
+use crate::{App, BillingConfig};
+
+async fn billing() -> TestService {
+    TestService::start(&crate::SPEC, serde_json::json!({})).await
+}
+
+fn as_role(ts: &TestService, role: Role) -> BillingClient {
+    BillingClient(ts.client_as(AccountId::new(), &[role]))
+}
+
+fn app(ts: &TestService) -> App {
+    App::new(ts.ctx().clone(), BillingConfig::default()).unwrap()
+}
+
+/// The consumer of Ordering's order events, as `build` makes it (inbox and all).
+fn on_order(ts: &TestService) -> Consumer {
+    ts.ctx()
+        .consumer(ON_ORDER, Arc::new(OnOrder { app: app(ts) }))
+}
+
+/// The consumer of IAM's accounts, as `build` makes it.
+fn on_account(ts: &TestService) -> Consumer {
+    ts.ctx()
+        .consumer(ON_ACCOUNT, Arc::new(OnAccount { app: app(ts) }))
+}
+
+/// The consumer of Hiring's hires, as `build` makes it.
+fn on_hired(ts: &TestService) -> Consumer {
+    ts.ctx()
+        .consumer(ON_HIRED, Arc::new(OnHired { app: app(ts) }))
+}
+
+/// Hands `event` to `consumer` as the bus would.
+async fn deliver(consumer: &Consumer, event: &Envelope) {
+    service::testing::deliver(consumer, event).await;
+}
+
+/// Hands `event` to `consumer` again as a new event (another id) of the same fact, as a
+/// producer that published it twice would.
+async fn deliver_as_new_event(consumer: &Consumer, event: &Envelope) {
+    let mut again = event.clone();
+    again.id = uuid::Uuid::now_v7();
+    deliver(consumer, &again).await;
+}

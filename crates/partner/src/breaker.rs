@@ -1,7 +1,7 @@
-//! The circuit breaker in front of the cookie contractor: after `threshold` failed calls
-//! in a row it opens and Inventory stops calling (kits wait, to be ordered later) instead
-//! of piling timeouts on a contractor that is down; after `cool_down` one trial call goes
-//! through (half-open): its success closes the breaker, its failure opens it again.
+//! The circuit breaker in front of a partner: after `threshold` failed calls in a row it
+//! opens and the caller stops calling (its work waits, to be done later) instead of piling
+//! timeouts on a partner that is down; after `cool_down` one trial call goes through
+//! (half-open): its success closes the breaker, its failure opens it again.
 //!
 //! Pure: the caller passes the time (a monotonic instant), so tests need no waiting.
 

@@ -1,6 +1,7 @@
 //! `Query`, `Path` and `Form`: axum's extractors, but every refusal is a problem+json 422
 //! naming the parameter (axum answers `text/plain` 400s that name nothing), and a value
 //! holding a control character is refused before any handler (or database) sees it.
+//! `IdempotencyKey`: the optional header of a "create once" request, checked alike.
 
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
@@ -11,6 +12,28 @@ use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 use crate::text::no_control;
+
+/// The request's optional `Idempotency-Key` header, checked as [`crate::idempotency_key`]
+/// does: a malformed one is refused 422 naming `Idempotency-Key` before the handler runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl IdempotencyKey {
+    /// The key, if the request has one.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        crate::idempotency_key(&parts.headers)
+            .map(IdempotencyKey)
+            .map_err(|e| ApiError::invalid(e.field, e.message))
+    }
+}
 
 /// The query string, deserialized like `axum::extract::Query`. Refusals (a value that does
 /// not parse, a missing or unknown parameter, a control character) are 422 naming it.

@@ -12,7 +12,7 @@ mod surface;
 pub mod text;
 mod unexpected;
 
-pub use extract::{Form, Path, Query};
+pub use extract::{Form, IdempotencyKey, Path, Query};
 pub use json::Json;
 pub use problem::ApiError;
 pub use surface::{HTML_CSP, TRACE_ID_HEADER, harden};

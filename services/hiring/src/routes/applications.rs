@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use auth::{Access, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use contracts::{ApplicationId, TestId, WorkerId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use web::{Json, Path, Query};
+use web::{IdempotencyKey, Json, Path, Query};
 
 use super::{MANAGERS, Public, path_id};
 use crate::app::Applied;
@@ -81,10 +81,9 @@ pub(super) fn routes(public: &Public) -> Routes<App> {
 /// `POST /applications` (public): checked, one open application per e-mail.
 async fn apply(
     State(app): State<App>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(form): Json<ApplicationForm>,
 ) -> Result<Response, HiringError> {
-    let key = web::idempotency_key(&headers)?;
     let applied = app::apply(&app, key.as_deref(), form).await?;
     Ok(applied.respond(StatusCode::ACCEPTED))
 }

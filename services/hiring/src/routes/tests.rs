@@ -2,10 +2,10 @@
 
 use auth::{Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use contracts::TestId;
-use web::{Json, Path};
+use web::{IdempotencyKey, Json, Path};
 
 use super::{MANAGERS, path_id};
 use crate::domain::{Test, TestSpec};
@@ -48,10 +48,9 @@ pub(super) fn routes() -> Routes<App> {
 async fn create(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(spec): Json<TestSpec>,
 ) -> Result<Response, HiringError> {
-    let key = web::idempotency_key(&headers)?;
     let test = app::create_test(&app, who.id, key.as_deref(), spec.validate()?).await?;
     Ok(test.respond(StatusCode::CREATED))
 }

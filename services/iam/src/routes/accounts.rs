@@ -3,12 +3,12 @@
 
 use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use contracts::AccountId;
 use serde::{Deserialize, Serialize};
-use web::{Json, Path};
+use web::{IdempotencyKey, Json, Path};
 
 use super::ADMIN;
 use crate::App;
@@ -98,10 +98,9 @@ pub(super) fn routes() -> Routes<App> {
 async fn create(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(new): Json<NewAccount>,
 ) -> Result<Response, IamError> {
-    let key = web::idempotency_key(&headers)?;
     let asked = Asked {
         email: &new.email,
         name: &new.name,

@@ -2,10 +2,10 @@
 
 use auth::{Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use contracts::ConsumableId;
-use web::{Json, Path};
+use web::{IdempotencyKey, Json, Path};
 
 use super::{SUPPLY, path_id};
 use crate::domain::{NewConsumable, Receipt, Stock, StockMove};
@@ -62,11 +62,10 @@ async fn list(State(app): State<App>) -> Result<Json<Vec<Stock>>, InventoryError
 async fn receive(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     Json(receipt): Json<Receipt>,
 ) -> Result<Response, InventoryError> {
-    let key = web::idempotency_key(&headers)?;
     let id = path_id(&id, "consumable")?;
     let stock = app::receive_stock(&app, who.id, id, key.as_deref(), &receipt).await?;
     Ok(stock.respond(StatusCode::CREATED))

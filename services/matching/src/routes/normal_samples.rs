@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use contracts::{AdjustmentId, WorkerId};
 use serde::{Deserialize, Serialize};
-use web::{Json, Path, Query};
+use web::{IdempotencyKey, Json, Path, Query};
 
 use super::{STAFF, STAFF_AND_SERVICES, answer};
 use crate::App;
@@ -161,10 +161,10 @@ pub struct AdjustmentsPage {
 async fn register(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<NormalSampleIn>,
 ) -> Result<Response, MatchingError> {
-    let key = Idempotent::of(web::idempotency_key(&headers)?, &body)?;
+    let key = Idempotent::of(key.0, &body)?;
     let id = body.id.unwrap_or_else(WorkerId::new);
     let sample = body.validate(id)?;
     let done = register::register(&app, sample, &who.id.to_string(), key).await?;
@@ -205,10 +205,10 @@ async fn adjust(
     State(app): State<App>,
     who: Principal,
     Path(id): Path<WorkerId>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<AdjustmentRequest>,
 ) -> Result<Response, MatchingError> {
-    let key = Idempotent::of(web::idempotency_key(&headers)?, &body)?;
+    let key = Idempotent::of(key.0, &body)?;
     let change = Change::new(
         body.skill.as_deref(),
         body.level,

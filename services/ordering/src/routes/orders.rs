@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use auth::{Access, Principal, Role, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use contracts::{OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
-use web::{Json, Path, Query};
+use web::{IdempotencyKey, Json, Path, Query};
 
 use super::{CLIENT_OR_STAFF, PARTIES, created, order_id};
 use crate::App;
@@ -62,10 +62,9 @@ pub(super) fn routes() -> Routes<App> {
 async fn request(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(req): Json<OrderRequest>,
 ) -> Result<Response, OrderingError> {
-    let key = web::idempotency_key(&headers)?;
     let made = app::request_order(&app, who.id, req, key.as_deref()).await?;
     let id = match &made {
         Created::New(o) | Created::Replayed(o) => o.id,

@@ -2,11 +2,11 @@
 
 use auth::{Access, Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use contracts::ServiceTypeId;
 use serde::{Deserialize, Serialize};
-use web::{Json, Path, Query};
+use web::{IdempotencyKey, Json, Path, Query};
 
 use super::{STAFF, created, service_type_id};
 use crate::domain::service_type::{NewServiceType, ServiceType, ServiceTypeEdit};
@@ -53,10 +53,9 @@ pub(super) fn routes() -> Routes<App> {
 async fn create(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(new): Json<NewServiceType>,
 ) -> Result<Response, OrderingError> {
-    let key = web::idempotency_key(&headers)?;
     let made = app::add_service_type(&app, who.id, new, key.as_deref()).await?;
     Ok(created(made, None))
 }

@@ -196,6 +196,19 @@ id!(
 );
 
 id!(
+    /// A manager's stake in a bet (Bets'); Billing charges it with this id as its key.
+    StakeId,
+    schema = uuid
+);
+
+id!(
+    /// One payout of a settled bet (a winner's share, or an unwon pool to the developers'
+    /// fund); Billing books it with this id as its key.
+    PayoutId,
+    schema = uuid
+);
+
+id!(
     /// A supply kit Inventory assembles for an active order.
     KitId,
     schema = uuid

@@ -8,6 +8,7 @@
 //! The events carry typed ids ([`ids`]) and [`Money`]; both keep the JSON and the schema of
 //! the plain `Uuid`, `String` and `i64` fields they replaced.
 
+pub mod bets;
 pub mod billing;
 pub mod compat;
 mod envelope;
@@ -22,7 +23,7 @@ pub mod ordering;
 pub use envelope::{DecodeError, Envelope, Event};
 pub use ids::{
     AccountId, AdjustmentId, ApplicationId, AwardId, BetId, ConsumableId, KitId, MessageId,
-    OrderId, ParseIdError, ServiceTypeId, TestId, WorkerId,
+    OrderId, ParseIdError, PayoutId, ServiceTypeId, StakeId, TestId, WorkerId,
 };
 pub use money::Money;
 
@@ -54,6 +55,9 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         entry::<billing::WorkerCredited>(),
         entry::<billing::WorkerPenalized>(),
         entry::<billing::AwardGranted>(),
+        entry::<bets::BetOpened>(),
+        entry::<bets::StakePlaced>(),
+        entry::<bets::BetSettled>(),
     ]
 }
 
@@ -150,6 +154,9 @@ mod published {
         check::<billing::WorkerCredited>(&mut problems);
         check::<billing::WorkerPenalized>(&mut problems);
         check::<billing::AwardGranted>(&mut problems);
+        check::<bets::BetOpened>(&mut problems);
+        check::<bets::StakePlaced>(&mut problems);
+        check::<bets::BetSettled>(&mut problems);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 

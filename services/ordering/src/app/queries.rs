@@ -38,13 +38,18 @@ pub(super) async fn read_order(app: &App, id: OrderId) -> Result<Order, Ordering
         .ok_or(Refused::NotFound("order").into())
 }
 
-/// Whether `who` may see `order`: its client, its worker, staff. Anyone else is told
-/// "not found", not "forbidden": its existence is not theirs to learn.
+/// Whether `who` may see `order`: its client, its worker, staff, and other services
+/// (calling with their own token). Anyone else is told "not found", not "forbidden": its
+/// existence is not theirs to learn.
 pub fn visible_to(order: &Order, who: &Principal) -> Result<(), OrderingError> {
     let is_worker = order
         .worker_id
         .is_some_and(|w| AccountId::from(w) == who.id);
-    if who.id == order.client_id || is_worker || who.require(STAFF).is_ok() {
+    if who.id == order.client_id
+        || is_worker
+        || who.require(STAFF).is_ok()
+        || who.has(Role::Service)
+    {
         Ok(())
     } else {
         Err(Refused::NotFound("order").into())

@@ -28,6 +28,15 @@ use crate::error::OrderingError;
 const STAFF: &[Role] = crate::app::STAFF;
 const CLIENT_OR_STAFF: &[Role] = &[Role::Client, Role::Manager, Role::Admin];
 const PARTIES: &[Role] = &[Role::Client, Role::Worker, Role::Manager, Role::Admin];
+/// An order's parties, and other services reading it with their own token (Bets asks an
+/// order's status when a bet opens, a stake comes and a bet closes).
+const PARTIES_AND_SERVICES: &[Role] = &[
+    Role::Client,
+    Role::Worker,
+    Role::Manager,
+    Role::Admin,
+    Role::Service,
+];
 
 /// Every route of Ordering, its handlers given `app`.
 pub fn routes(app: App) -> Routes {

@@ -10,7 +10,7 @@ use contracts::{OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
 use web::{IdempotencyKey, Json, Path, Query};
 
-use super::{CLIENT_OR_STAFF, PARTIES, created, order_id};
+use super::{CLIENT_OR_STAFF, PARTIES_AND_SERVICES, created, order_id};
 use crate::App;
 use crate::app::{self, Created, OrderView};
 use crate::domain::order::{Order, OrderRequest};
@@ -35,8 +35,8 @@ pub(super) fn routes() -> Routes<App> {
             list,
         )
         .route(
-            Route::get("/orders/{id}", Access::Roles(PARTIES))
-                .summary("An order with its history, for its parties")
+            Route::get("/orders/{id}", Access::Roles(PARTIES_AND_SERVICES))
+                .summary("An order with its history, for its parties and other services")
                 .param::<OrderId>("id")
                 .returns::<OrderView>(StatusCode::OK),
             get,
@@ -72,7 +72,7 @@ async fn request(
     Ok(created(made, Some(format!("orders/{id}"))))
 }
 
-/// `GET /orders/{id}`: its client, its worker, and staff.
+/// `GET /orders/{id}`: its client, its worker, staff, and services.
 async fn get(
     State(app): State<App>,
     who: Principal,

@@ -5,6 +5,7 @@ use client::{Client, ClientError, Method};
 
 use crate::app::{Statement, Summary, TrialBalance, Upcoming};
 use crate::domain::LedgerAccount;
+pub use crate::domain::{Award, BetBooking, NewAward, StakeCharge, Unwon, Winning};
 use crate::routes::SummaryQuery;
 
 /// Billing's API over a [`Client`] (its base is Billing's, e.g. `…/api/billing`).
@@ -40,5 +41,33 @@ impl BillingClient {
             .send()
             .await?
             .json()
+    }
+
+    /// `POST /awards` under `key` (a manager's or admin's token).
+    pub async fn award(&self, award: &NewAward, key: &str) -> Result<Award, ClientError> {
+        self.0.post_keyed("/awards", award, Some(key)).await
+    }
+
+    /// `POST /bets/stakes` under `key` (Bets' service token; its stake id as the key).
+    pub async fn charge_stake(
+        &self,
+        stake: &StakeCharge,
+        key: &str,
+    ) -> Result<BetBooking, ClientError> {
+        self.0.post_keyed("/bets/stakes", stake, Some(key)).await
+    }
+
+    /// `POST /bets/payouts` under `key` (Bets' service token; its payout id as the key).
+    pub async fn pay_winning(
+        &self,
+        winning: &Winning,
+        key: &str,
+    ) -> Result<BetBooking, ClientError> {
+        self.0.post_keyed("/bets/payouts", winning, Some(key)).await
+    }
+
+    /// `POST /bets/unwon` under `key` (Bets' service token; its payout id as the key).
+    pub async fn move_unwon(&self, unwon: &Unwon, key: &str) -> Result<BetBooking, ClientError> {
+        self.0.post_keyed("/bets/unwon", unwon, Some(key)).await
     }
 }

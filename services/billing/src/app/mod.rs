@@ -3,12 +3,16 @@
 //! nothing else. Every booking goes through [`post`].
 
 mod accounts;
+mod bets;
+mod grant_award;
 mod orders;
 mod post;
 mod queries;
 mod statements;
 
 pub use accounts::{open_worker_account, remember_account};
+pub use bets::{charge_stake, move_unwon, pay_winning};
+pub use grant_award::grant_award;
 pub use orders::{charge_activated, credit_completed, penalize_failed};
 pub use post::{Posted, post};
 pub use queries::{BalanceLine, TrialBalance, trial_balance};

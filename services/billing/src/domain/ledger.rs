@@ -552,6 +552,17 @@ impl Entry {
         &self.postings
     }
 
+    /// Whether `other` moves the same amounts between the same accounts (in any order).
+    pub fn moves_the_same(&self, other: &Entry) -> bool {
+        let sorted = |e: &Entry| {
+            let mut p: Vec<(LedgerAccount, Money)> =
+                e.postings.iter().map(|p| (p.account, p.amount)).collect();
+            p.sort();
+            p
+        };
+        sorted(self) == sorted(other)
+    }
+
     /// What the entry posts to `account` (zero when it does not touch it).
     pub fn amount_for(&self, account: LedgerAccount) -> Money {
         self.postings

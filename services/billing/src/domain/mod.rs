@@ -1,9 +1,13 @@
 //! Billing's rules, pure: no I/O, no clock (times are passed in). One file per thing.
 
+pub mod awards;
+pub mod bets;
 pub mod ledger;
 pub mod orders;
 pub mod period;
 
+pub use awards::{Award, NewAward};
+pub use bets::{BetBooking, StakeCharge, Unwon, Winning};
 pub use ledger::{
     AccountKind, Actor, Cause, CauseKind, CompanyAccount, Entry, EntryHead, EntryId, EntryKind,
     LedgerAccount, LedgerError, Posting,

@@ -1,6 +1,9 @@
-//! Billing's HTTP API, one file per resource: the whole ledger (`/trial-balance`) and
-//! statements (`/me/...`, `/accounts/{account}/statement`, `/summary`).
+//! Billing's HTTP API, one file per resource: the whole ledger (`/trial-balance`),
+//! statements (`/me/...`, `/accounts/{account}/statement`, `/summary`), managers' awards
+//! (`/awards`) and Bets' calls (`/bets/...`).
 
+mod awards;
+mod bets;
 mod ledger;
 mod statements;
 
@@ -21,6 +24,8 @@ pub fn routes() -> Routes<App> {
     Routes::new()
         .include(ledger::routes())
         .include(statements::routes())
+        .include(awards::routes())
+        .include(bets::routes())
 }
 
 /// A path account that does not parse names nothing: "not found".

@@ -174,6 +174,26 @@ pub async fn paid_by_client(conn: &mut AnyConnection, client: AccountId) -> Resu
         .ok_or_else(|| DbError::undecodable(format!("client {client} paid beyond 64 bits")))
 }
 
+/// What entries of `cause` (a bet, an order) posted to `account`, summed.
+pub async fn cause_balance(
+    conn: &mut AnyConnection,
+    account: LedgerAccount,
+    cause: CauseKind,
+    cause_id: &str,
+) -> Result<Money> {
+    let sum: i64 = storage::query_scalar(
+        "SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM ledger_postings p \
+         JOIN ledger_entries e ON e.id = p.entry_id \
+         WHERE p.account_id = $1 AND e.cause_kind = $2 AND e.cause_id = $3",
+    )
+    .bind(account.to_string())
+    .bind(cause.as_str())
+    .bind(cause_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Money::from_minor(sum))
+}
+
 /// The sum of postings to accounts of `kind` booked in `[from, to)`: what a period
 /// summary adds up.
 pub async fn kind_total(

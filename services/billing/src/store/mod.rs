@@ -9,7 +9,8 @@ pub use accounts::{
     AccountRow, Holder, account, accounts, accounts_of_holder, open_account, remember_holder,
 };
 pub use ledger::{
-    StatementRow, balance, balances, entry, insert_entry, kind_total, paid_by_client, statement,
+    StatementRow, balance, balances, cause_balance, entry, insert_entry, kind_total,
+    paid_by_client, statement,
 };
 
 use storage::DbError;

@@ -4,6 +4,8 @@
 //! Billing's OpenAPI document by the kit.
 
 mod accounts;
+mod awards;
+mod bets;
 mod ledger;
 mod orders;
 

@@ -4,7 +4,7 @@
 # registered later finds its database missing and creates it (the role may CREATEDB), so this
 # list is a convenience for the first start, kept equal to the registry by scripts/check-deploy.
 set -euo pipefail
-psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \
   -v password="$MCF_APP_PASSWORD" <<'SQL'
 CREATE ROLE mcf LOGIN CREATEDB PASSWORD :'password';
 CREATE DATABASE mcf_iam OWNER mcf;

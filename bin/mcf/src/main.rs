@@ -70,10 +70,30 @@ enum Command {
         #[command(subcommand)]
         command: SandboxCommand,
     },
+    /// Order quality's operator commands.
+    Quality {
+        #[command(subcommand)]
+        command: QualityCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QualityCommand {
+    /// Rebuild Quality's timeline from the streams. Run it while Quality is stopped: its
+    /// timeline consumers start from the beginning of the streams at the next start and
+    /// replay every event (what the bus still keeps); reviews, samples and hypotheses stay.
+    /// The embedded data dir, or with --distributed Quality's PostgreSQL database and NATS.
+    Rebuild {
+        /// Data directory (embedded; default ./mcf-data; config embedded.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        distributed: bool,
     },
 }
 
@@ -300,6 +320,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 system::open_db(service, &url).await?.close().await;
                 println!("{service}: migrated");
             }
+        }
+        Command::Quality {
+            command:
+                QualityCommand::Rebuild {
+                    data_dir,
+                    distributed,
+                },
+        } => {
+            if let Some(d) = data_dir {
+                config.embedded.data_dir = d;
+            }
+            let reset = system::rebuild_quality(&config, distributed).await?;
+            println!(
+                "quality: timeline reset ({} entries, {} order files, {} inbox rows); \
+                 start Quality to replay the streams into it",
+                reset.entries, reset.files, reset.inbox
+            );
         }
         Command::Config {
             command: ConfigCommand::Show,

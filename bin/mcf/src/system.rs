@@ -24,6 +24,7 @@ pub const REGISTRY: &[ServiceSpec] = &[
     ordering::SPEC,
     matching::SPEC,
     inventory::SPEC,
+    quality::SPEC,
     billing::SPEC,
 ];
 
@@ -98,6 +99,30 @@ pub async fn open_db(service: &str, url: &str) -> anyhow::Result<Db> {
         .await
         .map_err(|e| anyhow::anyhow!("{service} migrations: {e}"))?;
     Ok(db)
+}
+
+/// Resets Quality's timeline for a rebuild from the streams (`mcf quality rebuild`):
+/// embedded, its SQLite file and the embedded bus in the data dir; distributed, its
+/// PostgreSQL database and NATS.
+pub async fn rebuild_quality(
+    config: &Config,
+    distributed: bool,
+) -> anyhow::Result<quality::rebuild::Reset> {
+    let (db, bus) = if distributed {
+        let db = open_db(quality::NAME, config.database_url(quality::NAME)?).await?;
+        let bus = Bus::Nats(std::sync::Arc::new(
+            NatsBus::connect(&config.nats.url, &config.messaging).await?,
+        ));
+        (db, bus)
+    } else {
+        let dir = &config.embedded.data_dir;
+        let db = open_db(quality::NAME, &embedded_db_url(config, quality::NAME)).await?;
+        let bus = Bus::Embedded(EmbeddedBus::open(&dir.join("bus.sqlite")).await?);
+        (db, bus)
+    };
+    let reset = quality::rebuild::reset(&db, &bus).await;
+    db.close().await;
+    reset
 }
 
 /// Where tokens come from, as this process sees it.

@@ -49,6 +49,7 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         entry::<ordering::OrderFailed>(),
         entry::<ordering::MailRequested>(),
         entry::<matching::WorkerAssigned>(),
+        entry::<inventory::KitAssembled>(),
         entry::<inventory::KitIssued>(),
         entry::<inventory::MailRequested>(),
         entry::<billing::ClientCharged>(),
@@ -148,6 +149,7 @@ mod published {
         check::<ordering::OrderFailed>(&mut problems);
         check::<ordering::MailRequested>(&mut problems);
         check::<matching::WorkerAssigned>(&mut problems);
+        check::<inventory::KitAssembled>(&mut problems);
         check::<inventory::KitIssued>(&mut problems);
         check::<inventory::MailRequested>(&mut problems);
         check::<billing::ClientCharged>(&mut problems);

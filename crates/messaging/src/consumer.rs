@@ -67,6 +67,20 @@ pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError>;
 }
 
+/// Forgets what consumer `consumer` applied (its inbox rows on `conn`, the consuming
+/// service's database), so that events delivered again are applied again: for rebuilding
+/// a projection together with [`crate::Bus::forget_consumer`]. Returns how many rows went.
+pub async fn forget_inbox(
+    conn: &mut storage::AnyConnection,
+    consumer: &str,
+) -> Result<u64, storage::DbError> {
+    Ok(storage::query("DELETE FROM inbox WHERE consumer = $1")
+        .bind(consumer)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
 /// What the bus should do with a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {

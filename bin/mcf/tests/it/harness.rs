@@ -319,6 +319,48 @@ impl Cluster {
         }
     }
 
+    /// Stops every process serving `service`, runs `mcf <args>` on its data as an operator
+    /// would (embedded: the data dir; distributed: `--distributed` on its database and
+    /// NATS), then starts the processes again. Returns what the command printed.
+    pub fn offline(&mut self, service: &str, args: &[&str]) -> String {
+        let idx: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| matches!(self.procs[i].role, r if r == service || r == "embedded"))
+            .collect();
+        for &i in &idx {
+            self.procs[i].kill9();
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcf"));
+        cmd.args(args);
+        match (&self.pg, &self.nats) {
+            (Some(pg), Some(nats)) => {
+                cmd.arg("--distributed")
+                    .env(
+                        format!("MCF_DATABASES__{}", service.to_ascii_uppercase()),
+                        pg.url(&format!("mcf_{service}")),
+                    )
+                    .env("MCF_NATS__URL", nats.url());
+            }
+            _ => {
+                cmd.arg("--data-dir").arg(self.dir.path().join("data"));
+            }
+        }
+        let out = cmd
+            .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("the mcf binary runs");
+        assert!(
+            out.status.success(),
+            "mcf {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for i in idx {
+            let (role, port) = (self.procs[i].role, self.procs[i].port);
+            self.procs[i] = self.spawn(role, "", port);
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Restarts every process of `role` that has died.
     pub fn revive(&mut self, role: &str) {
         for i in 0..self.procs.len() {

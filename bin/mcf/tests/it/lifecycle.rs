@@ -21,7 +21,7 @@ use crate::harness::{Cluster, Mode, account_id};
 use crate::hiring::{PHOTO, mailed_link};
 
 /// A system whose business clock an admin may move.
-async fn start(mode: Mode) -> Cluster {
+pub(crate) async fn start(mode: Mode) -> Cluster {
     Cluster::start_with(
         mode,
         vec![("MCF_CLOCK__ADJUSTABLE".into(), "true".into())],
@@ -31,7 +31,7 @@ async fn start(mode: Mode) -> Cluster {
 }
 
 /// Ordering as the holder of `token`.
-fn ordering(c: &mut Cluster, token: &str) -> OrderingClient {
+pub(crate) fn ordering(c: &mut Cluster, token: &str) -> OrderingClient {
     OrderingClient(c.client("ordering", token))
 }
 
@@ -55,7 +55,7 @@ pub async fn advance(c: &mut Cluster, by: chrono::Duration) {
 }
 
 /// A worker who can sign in (IAM) and be matched (Matching), with the same id.
-async fn worker(c: &mut Cluster, name: &str, level: i64) -> (String, String) {
+pub(crate) async fn worker(c: &mut Cluster, name: &str, level: i64) -> (String, String) {
     let token = c.token_for(name, "worker").await;
     let id = account_id(&token);
     let (status, body) = c
@@ -82,7 +82,7 @@ fn cleaning(service_type: ServiceTypeId, description: &str, at: DateTime<Utc>) -
     }
 }
 
-async fn order(
+pub(crate) async fn order(
     c: &mut Cluster,
     client: &str,
     service_type: ServiceTypeId,
@@ -92,7 +92,7 @@ async fn order(
     ordering(c, client).request(&req, None).await.unwrap().id
 }
 
-async fn wait_status(c: &mut Cluster, id: OrderId, status: &str) -> Value {
+pub(crate) async fn wait_status(c: &mut Cluster, id: OrderId, status: &str) -> Value {
     c.wait_until("ordering", &format!("/orders/{id}"), status, |o| {
         o["status"] == status
     })
@@ -113,7 +113,7 @@ fn problem(e: &client::ClientError) -> (u16, Option<&str>, Option<&str>) {
     (status, e.code(), e.field())
 }
 
-fn photo() -> CheckInRequest {
+pub(crate) fn photo() -> CheckInRequest {
     CheckInRequest {
         photo: PHOTO.into(),
     }

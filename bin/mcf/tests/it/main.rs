@@ -15,6 +15,7 @@ mod lifecycle;
 mod mail;
 mod mail_crash;
 mod oidc;
+mod quality;
 mod readme;
 mod robustness;
 mod schema;
@@ -39,6 +40,7 @@ both_modes! {
     an_active_order_gets_its_kit_and_issuing_takes_its_stock => crate::inventory::an_active_order_gets_its_kit_and_issuing_takes_its_stock;
     a_kit_goes_from_the_supply_queue_to_the_worker_on_site => crate::supply::a_kit_goes_from_the_supply_queue_to_the_worker_on_site;
     every_contractor_fault_ends_with_one_cookie_per_kit => crate::inventory::every_contractor_fault_ends_with_one_cookie_per_kit;
+    a_failed_order_is_reviewed_and_its_worker_adjusted_in_matching => crate::quality::a_failed_order_is_reviewed_and_its_worker_adjusted;
     orders_become_active_with_a_worker_and_a_price => crate::flow::orders_become_active;
     orders_wait_until_a_worker_is_registered => crate::flow::orders_wait_for_a_worker;
     bad_input_is_refused_and_changes_nothing => crate::flow::bad_input_is_refused;

@@ -136,6 +136,17 @@ impl EmbeddedBus {
         Ok(self.len().await? == 0)
     }
 
+    pub(crate) async fn forget_consumer(&self, consumer: &str) -> Result<(), BusError> {
+        let mut tx = self.db.begin().await?;
+        storage::query("DELETE FROM bus_cursors WHERE consumer = $1")
+            .bind(consumer)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage::DbError::from)?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(crate) async fn run_consumer(
         &self,
         sub: Subscription,

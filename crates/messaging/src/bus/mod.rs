@@ -56,6 +56,18 @@ impl Bus {
         }
     }
 
+    /// Forgets the durable consumer `consumer` of `source`'s stream: the next time it runs
+    /// it starts from the beginning of the stream (as much of it as the bus still keeps:
+    /// `messaging.retention_hours` embedded, the stream's age limit on NATS). For rebuilding
+    /// a projection; run it while that consumer is stopped, and forget its inbox
+    /// ([`crate::consumer::forget_inbox`]) with it, or the inbox skips what it applied.
+    pub async fn forget_consumer(&self, source: &str, consumer: &str) -> Result<(), BusError> {
+        match self {
+            Bus::Embedded(b) => b.forget_consumer(consumer).await,
+            Bus::Nats(b) => b.forget_consumer(source, consumer).await,
+        }
+    }
+
     /// Runs `consumer` on `subscription` until shutdown: at-least-once delivery, each event
     /// applied once through the consumer's inbox.
     pub async fn run_consumer(

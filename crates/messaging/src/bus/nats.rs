@@ -135,6 +135,28 @@ impl NatsBus {
             .map_err(BusError::nats)
     }
 
+    pub(crate) async fn forget_consumer(
+        &self,
+        source: &str,
+        consumer: &str,
+    ) -> Result<(), BusError> {
+        let stream = self.ensure_stream(source).await?;
+        match stream.delete_consumer(&durable_name(consumer)).await {
+            Ok(_) => Ok(()),
+            // Never created, or forgotten already: nothing to do.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    jetstream::stream::ConsumerErrorKind::JetStream(ref js)
+                        if js.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(BusError::nats(e)),
+        }
+    }
+
     pub(crate) async fn run_consumer(
         &self,
         sub: Subscription,

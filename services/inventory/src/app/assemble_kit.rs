@@ -1,5 +1,5 @@
-use contracts::KitId;
 use contracts::ordering::OrderActivated;
+use contracts::{Envelope, KitId};
 use messaging::Work;
 
 use super::notify;
@@ -11,8 +11,9 @@ use crate::store;
 /// An order became active (`activated`): its kit is assembled from its service type's bill
 /// of materials as it is now (no lines when the type has no bill), in the consumer's unit
 /// of work, in the care of the least loaded active supply employee (nobody when none is
-/// known), who is mailed about it with links to the kit and its acceptance form. An order
-/// gets one kit however often its activation is heard: `None` when it has one already.
+/// known), who is mailed about it with links to the kit and its acceptance form, and
+/// `inventory.kit.assembled` is published. An order gets one kit however often its
+/// activation is heard: `None` when it has one already.
 pub async fn assemble_kit(
     app: &App,
     work: &mut Work,
@@ -37,6 +38,8 @@ pub async fn assemble_kit(
     if !store::insert_kit(work, &kit).await? {
         return Ok(None);
     }
+    work.publish(&Envelope::new(&kit.assembled(), kit.version, None))
+        .await?;
     // The responsible employee hears of the new kit by mail, in this unit of work.
     if let Some(person) = staff
         .iter()

@@ -3,7 +3,7 @@
 //! consumables out of stock by moves.
 
 use chrono::{DateTime, Utc};
-use contracts::inventory::{IssuedItem, KitIssued};
+use contracts::inventory::{IssuedItem, KitAssembled, KitIssued, KitItem};
 use contracts::ordering::OrderActivated;
 use contracts::{AccountId, ConsumableId, KitId, OrderId, ServiceTypeId, WorkerId};
 use schemars::JsonSchema;
@@ -169,6 +169,27 @@ impl Kit {
             responsible_reason: responsible.reason,
             cookie: Cookie::to_order(),
             version: 1,
+        }
+    }
+
+    /// The announcement of this kit's assembly (`inventory.kit.assembled`, version 1): what
+    /// goes in and who is responsible, so other contexts (Quality) can tell the kit's story.
+    pub fn assembled(&self) -> KitAssembled {
+        KitAssembled {
+            kit_id: self.id,
+            order_id: self.order_id,
+            assembled_at: self.created_at,
+            responsible_id: self.responsible_id,
+            responsible_reason: self.responsible_reason.clone(),
+            items: self
+                .lines
+                .iter()
+                .map(|l| KitItem {
+                    consumable_id: l.consumable_id,
+                    name: l.name.clone(),
+                    quantity: l.quantity,
+                })
+                .collect(),
         }
     }
 
@@ -350,6 +371,29 @@ mod tests {
         assert_eq!(
             (kit.scheduled_at, kit.lines, kit.version),
             (at(3600), bill, 1)
+        );
+    }
+
+    #[test]
+    fn given_an_assembled_kit_then_its_announcement_names_the_lines_and_who_is_responsible() {
+        // Given a kit of 2 sponges in nobody's care
+        let sponge = ConsumableId::new();
+        let kit = Kit::assemble(
+            KitId::new(),
+            &activated(),
+            vec![line(sponge, "Sponge", 2)],
+            nobody(),
+            at(0),
+        );
+        // When announced
+        let event = kit.assembled();
+        // Then it names the kit, its order, what goes in, nobody and why, at assembly time
+        assert_eq!((event.kit_id, event.order_id), (kit.id, kit.order_id));
+        assert_eq!((event.assembled_at, event.responsible_id), (at(0), None));
+        assert_eq!(event.responsible_reason, kit.responsible_reason);
+        assert_eq!(
+            (event.items[0].consumable_id, event.items[0].quantity),
+            (sponge, 2)
         );
     }
 

@@ -42,6 +42,16 @@ async fn an_activated_order_gets_one_kit_from_its_bill_however_often_it_is_heard
     assert_eq!(kit.missing.len(), 1);
     assert_eq!((kit.missing[0].needed, kit.missing[0].on_hand), (2, 0));
     assert_eq!(staff.kit(kit.kit.id).await.unwrap(), *kit);
+    // And its assembly was announced once, naming the kit, what goes in and who is
+    // responsible
+    let assembled = published(&ts, "inventory.kit.assembled").await;
+    assert_eq!(assembled.len(), 1, "{assembled:?}");
+    assert_eq!(assembled[0]["data"]["kit_id"], kit.kit.id.to_string());
+    assert_eq!(assembled[0]["data"]["items"][0]["quantity"], 2);
+    assert_eq!(
+        assembled[0]["data"]["responsible_reason"],
+        kit.kit.responsible_reason
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,24 @@ pub use problem::ApiError;
 pub use surface::{HTML_CSP, TRACE_ID_HEADER, harden};
 pub use unexpected::Unexpected;
 
+/// `s` percent-encoded for a URL's query or path: every byte but RFC 3986's unreserved
+/// characters (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
+///
+/// ```
+/// assert_eq!(web::percent_encode("a b/c?d=é~"), "a%20b%2Fc%3Fd%3D%C3%A9~");
+/// ```
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The request's `Idempotency-Key` header, if any: 1 to 200 visible ASCII characters
 /// (trimmed). A malformed one is refused naming `Idempotency-Key`, as every service's 422.
 pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, text::Invalid> {

@@ -159,7 +159,7 @@ pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let query: String = pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .map(|(k, v)| format!("{k}={}", web::percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
     if query.is_empty() {
@@ -167,16 +167,4 @@ pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     }
     let sep = if uri.contains('?') { '&' } else { '?' };
     format!("{uri}{sep}{query}")
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -34,13 +34,7 @@ pub fn sign_in(
             let query: Vec<String> = params
                 .iter()
                 .filter(|(k, _)| k.as_str() != "email" && k.as_str() != "password")
-                .map(|(k, v)| {
-                    format!(
-                        "{}={}",
-                        crate::app::sign_in::urlencode(k),
-                        crate::app::sign_in::urlencode(v)
-                    )
-                })
+                .map(|(k, v)| format!("{}={}", web::percent_encode(k), web::percent_encode(v)))
                 .collect();
             format!(
                 r#"<p><a href="federation/start?{}">Sign in with {}</a></p>"#,

@@ -13,5 +13,6 @@ CREATE DATABASE mcf_hiring OWNER mcf;
 CREATE DATABASE mcf_ordering OWNER mcf;
 CREATE DATABASE mcf_matching OWNER mcf;
 CREATE DATABASE mcf_inventory OWNER mcf;
+CREATE DATABASE mcf_quality OWNER mcf;
 CREATE DATABASE mcf_billing OWNER mcf;
 SQL

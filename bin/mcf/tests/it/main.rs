@@ -1,6 +1,7 @@
 //! End-to-end tests of the MCF system, driven over HTTP like its users do, in both modes.
 
 mod authz;
+mod billing;
 mod browser;
 mod faults;
 mod flow;
@@ -37,6 +38,7 @@ macro_rules! both_modes {
 }
 
 both_modes! {
+    an_order_charges_its_client_and_credits_its_worker => crate::billing::an_order_charges_its_client_and_credits_its_worker;
     an_active_order_gets_its_kit_and_issuing_takes_its_stock => crate::inventory::an_active_order_gets_its_kit_and_issuing_takes_its_stock;
     a_kit_goes_from_the_supply_queue_to_the_worker_on_site => crate::supply::a_kit_goes_from_the_supply_queue_to_the_worker_on_site;
     every_contractor_fault_ends_with_one_cookie_per_kit => crate::inventory::every_contractor_fault_ends_with_one_cookie_per_kit;

@@ -74,8 +74,35 @@ async fn given_an_entry_posted_twice_then_the_second_is_a_no_op_answering_the_fi
 
 #[tokio::test]
 async fn given_a_booked_entry_then_the_database_refuses_to_update_or_delete_it() {
+    append_only(&billing().await).await;
+}
+
+/// The same on PostgreSQL, whose triggers are its own (a plpgsql function). A cluster that
+/// cannot start fails the test: one that skipped would pass without testing PostgreSQL.
+#[tokio::test]
+async fn given_a_booked_entry_on_postgres_then_the_database_refuses_to_change_it() {
+    let pg = testing::Postgres::start().expect("PostgreSQL for tests (scripts/setup installs it)");
+    let ts = service::testing::TestService::builder(&crate::SPEC)
+        .database(pg.url("billing_ledger_test"))
+        .start()
+        .await;
+    append_only(&ts).await;
+    // TRUNCATE too, which SQLite does not have
+    for table in ["ledger_postings", "ledger_entries"] {
+        let e = storage::query(if table == "ledger_postings" {
+            "TRUNCATE ledger_postings"
+        } else {
+            "TRUNCATE ledger_entries CASCADE"
+        })
+        .execute(ts.ctx().db.pool())
+        .await
+        .expect_err(table);
+        assert!(e.to_string().contains("append-only"), "{table}: {e}");
+    }
+}
+
+async fn append_only(ts: &service::testing::TestService) {
     // Given an entry in the ledger
-    let ts = billing().await;
     let now = ts.ctx().clock.now();
     let mut work = ts.ctx().begin().await.unwrap();
     post(&mut work, award(AccountId::new(), 500, now), now)
@@ -96,7 +123,7 @@ async fn given_a_booked_entry_then_the_database_refuses_to_update_or_delete_it()
         assert!(e.to_string().contains("append-only"), "{sql}: {e}");
     }
     // And the entry is as it was
-    let trial = as_role(&ts, Role::Manager).trial_balance().await.unwrap();
+    let trial = as_role(ts, Role::Manager).trial_balance().await.unwrap();
     assert_eq!(trial.total, Money::zero());
     assert!(
         trial

@@ -55,7 +55,7 @@ pub(super) fn completed(a: &OrderActivated) -> OrderCompleted {
     }
 }
 
-fn failed(a: &OrderActivated, reason: &str, at_fault: bool) -> OrderFailed {
+pub(super) fn failed(a: &OrderActivated, reason: &str, at_fault: bool) -> OrderFailed {
     OrderFailed {
         order: facts(a),
         from_status: "active".into(),
@@ -142,8 +142,23 @@ async fn given_failures_then_only_a_worker_at_fault_pays_the_penalty_and_the_cli
 
 #[tokio::test]
 async fn given_an_event_heard_again_under_a_new_id_then_nothing_more_is_booked() {
-    let ts = billing().await;
-    let consumer = on_order(&ts);
+    heard_again_books_once(&billing().await).await;
+}
+
+/// The same on PostgreSQL (the conflict-ignoring insert and the sums are SQL both backends
+/// must run alike).
+#[tokio::test]
+async fn given_an_event_heard_again_on_postgres_then_nothing_more_is_booked() {
+    let pg = testing::Postgres::start().expect("PostgreSQL for tests (scripts/setup installs it)");
+    let ts = service::testing::TestService::builder(&crate::SPEC)
+        .database(pg.url("billing_orders_test"))
+        .start()
+        .await;
+    heard_again_books_once(&ts).await;
+}
+
+async fn heard_again_books_once(ts: &service::testing::TestService) {
+    let consumer = on_order(ts);
     let (client, worker) = (AccountId::new(), WorkerId::new());
     let order = activated(client, worker, 100);
     let events = [
@@ -157,7 +172,7 @@ async fn given_an_event_heard_again_under_a_new_id_then_nothing_more_is_booked()
         deliver_as_new_event(&consumer, e).await;
     }
     // Then each was booked and announced once
-    let admin = as_role(&ts, Role::Admin);
+    let admin = as_role(ts, Role::Admin);
     assert_eq!(
         statement_of(&admin, LedgerAccount::Client(client)).await.0,
         m(100)

@@ -159,7 +159,7 @@ def check_mcf_env(p: Problems, where: str, env: dict[str, str], keys: set[tuple[
         p.expect(path in keys, where, f"{name} names no configuration key (mcf would refuse to start)")
 
 
-def check_service_env(p: Problems, where: str, env: dict[str, str], services: list[str], host: str) -> None:
+def check_service_env(p: Problems, where: str, env: dict[str, str], services: list[str]) -> None:
     """The settings every process needs: databases and peers of exactly the registered
     services, NATS, IAM's URL, JSON logs."""
     for kind in ("DATABASES", "PEERS"):
@@ -172,10 +172,10 @@ def check_service_env(p: Problems, where: str, env: dict[str, str], services: li
         db = env.get(f"MCF_DATABASES__{name.upper()}", "")
         p.expect(db == "" or db.startswith("postgres://") and db.endswith(f"/mcf_{name}"), where,
                  f"MCF_DATABASES__{name.upper()} should be postgres://.../mcf_{name}, not {db!r}")
-        p.expect(":" not in db.split("://", 1)[-1].split("@", 1)[0] if "@" in db else True, where,
-                 f"MCF_DATABASES__{name.upper()} carries a password: use PGPASSWORD from a secret")
+        userinfo = db.split("://", 1)[-1].split("@", 1)[0] if "@" in db else ""
+        p.expect(":" not in userinfo, where, f"MCF_DATABASES__{name.upper()} carries a password: use PGPASSWORD from a secret")
         peer = env.get(f"MCF_PEERS__{name.upper()}")
-        expected = f"http://{name}{host}:8080/api/{name}"
+        expected = f"http://{name}:8080/api/{name}"
         p.expect(peer is None or peer == expected, where, f"MCF_PEERS__{name.upper()} should be {expected}, not {peer!r}")
     for required in ("MCF_NATS__URL", "MCF_AUTH__ISSUER", "MCF_HTTP__LISTEN"):
         p.expect(bool(env.get(required)), where, f"{required} is missing")
@@ -244,7 +244,7 @@ def check_compose(p: Problems, root: Path, services: list[str], keys: set, tools
         where = f"{path}: the environment of services {', '.join(names)}"
         env = {k: str(v) for k, v in json.loads(env_json).items()}
         check_mcf_env(p, where, env, keys)
-        check_service_env(p, where, env, services, host="")
+        check_service_env(p, where, env, services)
         for secret in ("MCF_AUTH__SERVICE_SECRET", "PGPASSWORD"):
             p.expect(re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", env.get(secret, "")) is not None, where,
                      f"{secret} must come from the environment, required: ${{NAME:?message}}")
@@ -335,7 +335,7 @@ def check_kubernetes(p: Problems, root: Path, services: list[str], keys: set, to
     secret_keys = set(read_env_file(base / "secrets.env.example"))
     config = read_env_file(base / "config.env")
     check_mcf_env(p, str(base / "config.env"), config, keys)
-    check_service_env(p, str(base / "config.env"), config, services, host="")
+    check_service_env(p, str(base / "config.env"), config, services)
     for name in config:
         p.expect(not re.search(r"SECRET|PASSWORD", name), str(base / "config.env"), f"{name} is a secret: put it in mcf-secrets")
 
@@ -427,6 +427,10 @@ BREAKS = [
      "  MCF_DATABASES__MAIL: postgres://mcf@postgres:5432/mcf_mail\n", ""),
     ("a secret with a default", "deploy/compose/compose.yaml",
      "${SERVICE_SECRET:?set SERVICE_SECRET", "${SERVICE_SECRET:-x}${IGNORED:?set SERVICE_SECRET"),
+    ("a password in a database URL", "deploy/kubernetes/config.env", "postgres://mcf@postgres:5432/mcf_iam",
+     "postgres://mcf:pw@postgres:5432/mcf_iam"),
+    ("a secret in the ConfigMap", "deploy/kubernetes/config.env", "MCF_LOG__FORMAT=json\n",
+     "MCF_LOG__FORMAT=json\nMCF_AUTH__SERVICE_SECRET=x\n"),
     ("an unknown configuration key", "deploy/kubernetes/config.env",
      "MCF_LOG__FORMAT=json\n", "MCF_LOG__FORMAT=json\nMCF_LOG__COLOUR=red\n"),
     ("no route to a service", "deploy/compose/proxy/default.conf.template",

@@ -158,6 +158,30 @@ enum SandboxCommand {
         #[arg(long)]
         lost_callbacks: bool,
     },
+    /// The bank "Gold Hat": payment methods (POST /payment-methods) MCF collects from (POST
+    /// /collections), accounts (POST /accounts) it pays out to (POST /payouts), the
+    /// statement of executed operations (GET /statement). Faults switch by these flags or
+    /// at run time with PUT /faults (JSON of the same names).
+    Bank {
+        /// HTTP listen address.
+        #[arg(long, default_value = system::BANK_SANDBOX)]
+        listen: String,
+        /// Fault: execute, then wait this long before answering (ms).
+        #[arg(long, default_value_t = 0)]
+        slow_ms: u64,
+        /// Fault: execute, then answer 500.
+        #[arg(long)]
+        error_after_work: bool,
+        /// Fault: execute, then close the connection without an answer.
+        #[arg(long)]
+        reset: bool,
+        /// Fault: answer 503 before executing anything.
+        #[arg(long)]
+        unavailable: bool,
+        /// Fault: decline every collection (402 declined).
+        #[arg(long)]
+        decline: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,6 +292,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         );
         tokio::select! {
             r = sandbox.serve(listener) => r?,
+            _ = shutdown_signal() => {}
+        }
+        return Ok(());
+    }
+    if let Command::Sandbox {
+        command:
+            SandboxCommand::Bank {
+                listen,
+                slow_ms,
+                error_after_work,
+                reset,
+                unavailable,
+                decline,
+            },
+    } = &cli.command
+    {
+        let bank = sandbox_bank::Sandbox::new(sandbox_bank::Settings {
+            faults: sandbox_bank::Faults {
+                slow_ms: *slow_ms,
+                error_after_work: *error_after_work,
+                reset: *reset,
+                unavailable: *unavailable,
+                decline: *decline,
+                only: None,
+                times: None,
+            },
+        });
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        println!(
+            "Bank sandbox listening on {} (GET /statement, PUT /faults)",
+            listener.local_addr()?,
+        );
+        tokio::select! {
+            r = bank.serve(listener) => r?,
             _ = shutdown_signal() => {}
         }
         return Ok(());

@@ -231,6 +231,7 @@ pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
     let config = &config;
     let mut running = start(config, bus, dbs).await?;
     start_cookie_sandbox(config, &mut running).await;
+    start_bank_sandbox(config, &mut running).await;
     Ok(running)
 }
 
@@ -263,11 +264,13 @@ fn embedded_service_secret(dir: &std::path::Path) -> anyhow::Result<String> {
 /// Where `mcf sandbox cookies` listens by default: Inventory's default `contractor_url`.
 const COOKIE_SANDBOX: &str = "127.0.0.1:8090";
 
+/// Where `mcf sandbox bank` listens by default.
+pub const BANK_SANDBOX: &str = "127.0.0.1:8091";
+
 /// Fortune cookies without set-up: while Inventory's `contractor_url` is the sandbox
 /// contractor's default address (nobody configured a real contractor), `mcf up` runs the
 /// sandbox there in this process, with Inventory's secret, delivering after
-/// `embedded.cookie_delay_s`. When the address is taken (say, by `mcf sandbox cookies` started by
-/// hand with faults), that one serves and this process says so.
+/// `embedded.cookie_delay_s`.
 async fn start_cookie_sandbox(config: &Config, running: &mut Running) {
     // The section was checked at load: it parses.
     let Ok(inventory) = config.section::<inventory::InventoryConfig>(inventory::NAME) else {
@@ -276,31 +279,68 @@ async fn start_cookie_sandbox(config: &Config, running: &mut Running) {
     if inventory.contractor_url.trim_end_matches('/') != format!("http://{COOKIE_SANDBOX}") {
         return;
     }
-    let listener = match tokio::net::TcpListener::bind(COOKIE_SANDBOX).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            tracing::info!(
-                error = %e,
-                "cookie sandbox not started here: {COOKIE_SANDBOX} is taken (another contractor serves)"
-            );
-            return;
-        }
-    };
     let sandbox = sandbox_cookies::Sandbox::new(sandbox_cookies::Settings {
         delay: Duration::from_secs(config.embedded.cookie_delay_s),
         secret: inventory.contractor_secret,
         ..sandbox_cookies::Settings::default()
     });
-    let mut stop = running.shutdown.subscribe();
     tracing::info!(
         delay_s = config.embedded.cookie_delay_s,
         "cookie sandbox contractor at http://{COOKIE_SANDBOX}"
     );
+    start_sandbox(running, "cookie", COOKIE_SANDBOX, |listener| {
+        sandbox.serve(listener)
+    })
+    .await;
+}
+
+/// A bank without set-up: while Billing's `bank_url` is the sandbox bank's default address,
+/// `mcf up` runs the sandbox bank ("Gold Hat") there in this process (register payment
+/// methods and open accounts there: docs/bank.md).
+async fn start_bank_sandbox(config: &Config, running: &mut Running) {
+    // The section was checked at load: it parses.
+    let Ok(billing) = config.section::<billing::BillingConfig>(billing::NAME) else {
+        return;
+    };
+    if billing.bank_url.trim_end_matches('/') != format!("http://{BANK_SANDBOX}") {
+        return;
+    }
+    let bank = sandbox_bank::Sandbox::new(sandbox_bank::Settings::default());
+    tracing::info!("sandbox bank at http://{BANK_SANDBOX}");
+    start_sandbox(running, "bank", BANK_SANDBOX, |listener| {
+        bank.serve(listener)
+    })
+    .await;
+}
+
+/// Serves a sandbox on `addr` among `running`'s tasks until shutdown. When the address is
+/// taken (say, by `mcf sandbox <name>` started by hand with faults), that one serves and
+/// this process says so.
+async fn start_sandbox<F>(
+    running: &mut Running,
+    name: &'static str,
+    addr: &'static str,
+    serve: impl FnOnce(tokio::net::TcpListener) -> F,
+) where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::info!(
+                error = %e,
+                "{name} sandbox not started here: {addr} is taken (another one serves)"
+            );
+            return;
+        }
+    };
+    let served = serve(listener);
+    let mut stop = running.shutdown.subscribe();
     running.tasks.spawn(async move {
         tokio::select! {
-            served = sandbox.serve(listener) => {
+            served = served => {
                 if let Err(e) = served {
-                    tracing::error!(error = %e, "cookie sandbox failed");
+                    tracing::error!(error = %e, "{name} sandbox failed");
                 }
             }
             _ = stop.wait_for(|s| *s) => {}

@@ -56,6 +56,11 @@ pub fn published_schemas() -> Vec<(&'static str, u32, schemars::Schema)> {
         entry::<billing::WorkerCredited>(),
         entry::<billing::WorkerPenalized>(),
         entry::<billing::AwardGranted>(),
+        entry::<billing::InvoiceIssued>(),
+        entry::<billing::InvoicePaid>(),
+        entry::<billing::InvoiceFailed>(),
+        entry::<billing::PayoutSent>(),
+        entry::<billing::MailRequested>(),
         entry::<bets::BetOpened>(),
         entry::<bets::StakePlaced>(),
         entry::<bets::BetSettled>(),
@@ -156,6 +161,11 @@ mod published {
         check::<billing::WorkerCredited>(&mut problems);
         check::<billing::WorkerPenalized>(&mut problems);
         check::<billing::AwardGranted>(&mut problems);
+        check::<billing::InvoiceIssued>(&mut problems);
+        check::<billing::InvoicePaid>(&mut problems);
+        check::<billing::InvoiceFailed>(&mut problems);
+        check::<billing::PayoutSent>(&mut problems);
+        check::<billing::MailRequested>(&mut problems);
         check::<bets::BetOpened>(&mut problems);
         check::<bets::StakePlaced>(&mut problems);
         check::<bets::BetSettled>(&mut problems);

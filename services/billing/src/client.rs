@@ -3,7 +3,9 @@
 
 use client::{Client, ClientError, Method};
 
+pub use crate::app::{BankDetailsView, BankView};
 use crate::app::{Statement, Summary, TrialBalance, Upcoming};
+pub use crate::domain::Invoice;
 use crate::domain::LedgerAccount;
 pub use crate::domain::{Award, BetBooking, NewAward, StakeCharge, Unwon, Winning};
 use crate::routes::SummaryQuery;
@@ -69,5 +71,38 @@ impl BillingClient {
     /// `POST /bets/unwon` under `key` (Bets' service token; its payout id as the key).
     pub async fn move_unwon(&self, unwon: &Unwon, key: &str) -> Result<BetBooking, ClientError> {
         self.0.post_keyed("/bets/unwon", unwon, Some(key)).await
+    }
+
+    /// `GET /me/invoices`.
+    pub async fn my_invoices(&self) -> Result<Vec<Invoice>, ClientError> {
+        self.0.get("/me/invoices").await
+    }
+
+    /// `GET /invoices` (managers and admins).
+    pub async fn invoices(&self) -> Result<Vec<Invoice>, ClientError> {
+        self.0.get("/invoices").await
+    }
+
+    /// `GET /invoices/{id}`.
+    pub async fn invoice(&self, id: &str) -> Result<Invoice, ClientError> {
+        self.0.get(&format!("/invoices/{id}")).await
+    }
+
+    /// `GET /me/bank`.
+    pub async fn my_bank(&self) -> Result<BankDetailsView, ClientError> {
+        self.0.get("/me/bank").await
+    }
+
+    /// `PUT /me/bank`: the caller's payment method token and/or bank account number.
+    pub async fn set_my_bank(
+        &self,
+        details: &BankDetailsView,
+    ) -> Result<BankDetailsView, ClientError> {
+        self.0.put("/me/bank", details).await
+    }
+
+    /// `GET /ops/bank` (admins).
+    pub async fn ops_bank(&self) -> Result<BankView, ClientError> {
+        self.0.get("/ops/bank").await
     }
 }

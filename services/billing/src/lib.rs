@@ -11,6 +11,12 @@
 //!   order's penalty to a worker at fault; the units and the rounding rules.
 //! - [`domain::period`]: the billing calendar (week ending Sunday, month ending on its last
 //!   day, in `billing.week_time_zone`), boundaries as UTC instants, a key per period.
+//! - [`domain::invoice`]: the cycles' invoices (a client's week collected, a worker's month
+//!   paid out or carried over), their statuses, retries and the entry that books them;
+//!   `app/cycles.rs` runs each ended period once (a claimed `cycle_runs` row, catch-up after
+//!   downtime), `app/settle.rs` asks the bank outside any unit of work (intent, call,
+//!   result; a lost answer is settled from the bank's statement), `bank/` is the bank's
+//!   client, `jobs.rs` the loop.
 //! - `app/post.rs`: the one way money moves: a balanced entry appended in a unit of work,
 //!   idempotently by its id (a replay is a no-op).
 //! - `app/`: one file per use case (load -> decide -> save -> publish -> commit).
@@ -21,11 +27,13 @@
 //! - [`client::BillingClient`]: the typed client of this API.
 
 mod app;
+mod bank;
 pub mod client;
 mod config;
 pub mod domain;
 mod error;
 pub mod events;
+mod jobs;
 mod routes;
 mod store;
 
@@ -58,6 +66,8 @@ pub struct App {
     config: Arc<BillingConfig>,
     /// The billing calendar's zone (`billing.week_time_zone`, checked at start).
     zone: domain::Zone,
+    /// The bank invoices are collected and paid out through (`billing.bank_url`).
+    bank: Arc<bank::Bank>,
 }
 
 impl App {
@@ -65,6 +75,7 @@ impl App {
     pub fn new(ctx: Context, config: BillingConfig) -> anyhow::Result<App> {
         Ok(App {
             zone: config.zone()?,
+            bank: Arc::new(bank::Bank::new(&config)?),
             ctx,
             config: Arc::new(config),
         })
@@ -101,6 +112,7 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
             &events::ORDER_EVENTS,
             on_order.clone(),
         ),
+        jobs::cycles(app.clone()),
     ];
     let routes = routes::routes().with_state(app);
     Ok(service::assemble(

@@ -33,6 +33,11 @@ pub const REQUEST_TYPES: &[(&str, &str, &str)] = &[
         contracts::inventory::MailRequested::SOURCE,
         contracts::inventory::MailRequested::TYPE,
     ),
+    (
+        "mail.on-billing-mail-requested",
+        contracts::billing::MailRequested::SOURCE,
+        contracts::billing::MailRequested::TYPE,
+    ),
 ];
 
 /// Stores each requested message ([`app::submit::by_event`]) and wakes the deliverer.

@@ -2,12 +2,14 @@
 
 pub mod awards;
 pub mod bets;
+pub mod invoice;
 pub mod ledger;
 pub mod orders;
 pub mod period;
 
 pub use awards::{Award, NewAward};
 pub use bets::{BetBooking, StakeCharge, Unwon, Winning};
+pub use invoice::{Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Outcome, Retry};
 pub use ledger::{
     AccountKind, Actor, Cause, CauseKind, CompanyAccount, Entry, EntryHead, EntryId, EntryKind,
     LedgerAccount, LedgerError, Posting,

@@ -4,6 +4,7 @@
 
 mod awards;
 mod bets;
+mod invoices;
 mod ledger;
 mod statements;
 
@@ -26,6 +27,7 @@ pub fn routes() -> Routes<App> {
         .include(statements::routes())
         .include(awards::routes())
         .include(bets::routes())
+        .include(invoices::routes())
 }
 
 /// A path account that does not parse names nothing: "not found".

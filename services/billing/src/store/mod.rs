@@ -3,10 +3,16 @@
 //! decides. Times are the business clock's, passed in, stored as unix microseconds.
 
 mod accounts;
+mod invoices;
 mod ledger;
 
 pub use accounts::{
     AccountRow, Holder, account, accounts, accounts_of_holder, open_account, remember_holder,
+};
+pub use invoices::{
+    BankDetails, bank_details, carried_over, claim_run, count_run, due, first_booking,
+    insert_invoice, invoice, invoice_counts, invoices, last_run, lease, set_bank_details,
+    uninvoiced, update_invoice,
 };
 pub use ledger::{
     StatementRow, balance, balances, cause_balance, entry, insert_entry, kind_total,

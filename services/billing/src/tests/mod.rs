@@ -6,6 +6,7 @@
 mod accounts;
 mod awards;
 mod bets;
+mod cycles;
 mod ledger;
 mod orders;
 
@@ -22,6 +23,18 @@ use crate::{App, BillingConfig};
 
 async fn billing() -> TestService {
     TestService::start(&crate::SPEC, serde_json::json!({})).await
+}
+
+/// Billing on a throw-away PostgreSQL database `name` (the cluster lives as long as the
+/// first value). A cluster that cannot start fails the test: one that skipped would pass
+/// without testing PostgreSQL at all.
+async fn billing_on_postgres(name: &str) -> (testing::Postgres, TestService) {
+    let pg = testing::Postgres::start().expect("PostgreSQL for tests (scripts/setup installs it)");
+    let ts = TestService::builder(&crate::SPEC)
+        .database(pg.url(name))
+        .start()
+        .await;
+    (pg, ts)
 }
 
 fn as_role(ts: &TestService, role: Role) -> BillingClient {

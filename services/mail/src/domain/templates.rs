@@ -56,6 +56,24 @@ pub const TEMPLATES: &[Template] = &[
         html: "<p>Hello {{name}},</p><p>please assemble <a href=\"{{link}}\">the supply kit</a> for order {{order}} ({{service}}, {{when}}).</p><p>Print <a href=\"{{form}}\">its job acceptance form</a> and give it to the worker with the kit.</p><p>MCF supplies</p>",
     },
     Template {
+        name: "invoice_issued",
+        subject: "Your MCF invoice for {{period}}: {{total}}",
+        text: "Hello {{name}},\n\nyour invoice for {{period}} is {{total}}. We collect it from your payment method at the bank; you will hear from us if that fails.\n{{link}}\n\nMCF billing",
+        html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">invoice for {{period}}</a> is {{total}}. We collect it from your payment method at the bank; you will hear from us if that fails.</p><p>MCF billing</p>",
+    },
+    Template {
+        name: "invoice_failed",
+        subject: "We could not settle your MCF invoice for {{period}}",
+        text: "Hello {{name}},\n\nyour invoice for {{period}} ({{total}}) could not be settled at the bank: {{reason}}. We will try again; please check the details you gave us.\n{{link}}\n\nMCF billing",
+        html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">invoice for {{period}}</a> ({{total}}) could not be settled at the bank: {{reason}}. We will try again; please check the details you gave us.</p><p>MCF billing</p>",
+    },
+    Template {
+        name: "payment_notice",
+        subject: "Your MCF payment notice for {{period}}",
+        text: "Hello {{name}},\n\nyour statement for {{period}} comes to {{total}} ({{status}}): a positive amount is paid to your bank account, a negative one is carried over to next month.\n{{link}}\n\nMCF billing",
+        html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">statement for {{period}}</a> comes to {{total}} ({{status}}): a positive amount is paid to your bank account, a negative one is carried over to next month.</p><p>MCF billing</p>",
+    },
+    Template {
         name: "low_stock",
         subject: "Low stock: {{consumable}}",
         text: "Hello {{name}},\n\n{{consumable}} is low: {{on_hand}} {{unit}} on hand, below its mark of {{threshold}}. Please order more.\n{{link}}\n\nMCF supplies",
@@ -78,12 +96,6 @@ pub const TEMPLATES: &[Template] = &[
         subject: "We are sorry: your order could not take place",
         text: "Hello {{name}},\n\nwe could not get the supplies for your order on {{when}} ready in time, so it could not take place. Pick a new date and we will come:\n{{link}}\n\nMCF",
         html: "<p>Hello {{name}},</p><p>we could not get the supplies for your order on {{when}} ready in time, so it could not take place. <a href=\"{{link}}\">Pick a new date</a> and we will come.</p><p>MCF</p>",
-    },
-    Template {
-        name: "invoice_issued",
-        subject: "Your MCF invoice {{invoice}}",
-        text: "Hello {{name}},\n\nyour invoice {{invoice}} for {{period}} is {{amount}}.\n\nMCF billing",
-        html: "<p>Hello {{name}},</p><p>your invoice {{invoice}} for {{period}} is {{amount}}.</p><p>MCF billing</p>",
     },
     Template {
         name: "payout_sent",
@@ -333,7 +345,7 @@ mod tests {
                 .collect();
             render(t.name, &v).unwrap_or_else(|e| panic!("{}: {e}", t.name));
         }
-        assert_eq!(TEMPLATES.len(), 12);
+        assert_eq!(TEMPLATES.len(), 14);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use contracts::ordering::{OrderCanceled, OrderCompleted, OrderFacts, OrderFailed, OrderRequested};
 use contracts::{AccountId, Envelope, Event, Money, OrderId, ServiceTypeId, WorkerId};
-use messaging::Handler;
+use messaging::{Handler, Work};
 use service::Context;
 use service::testing::{TestContext, TestService};
 
@@ -110,8 +110,9 @@ fn requested(hours: i64, excluded: Vec<WorkerId>) -> OrderRequested {
     }
 }
 
-/// Delivers `order.requested` as the consumer would (inbox aside); returns the assignment.
-async fn request(db: &TestDb, m: &Arc<Matcher>, r: &OrderRequested) -> Assignment {
+/// Handles `order.requested` as the consumer would (inbox aside), in a unit of work left
+/// open for the caller to commit or roll back.
+async fn handled(db: &TestDb, m: &Arc<Matcher>, r: &OrderRequested) -> Work {
     let h = OnOrderRequested {
         matcher: m.clone(),
         wake: Arc::new(tokio::sync::Notify::new()),
@@ -120,7 +121,12 @@ async fn request(db: &TestDb, m: &Arc<Matcher>, r: &OrderRequested) -> Assignmen
     h.handle(&mut work, &Envelope::new(r, 1, None))
         .await
         .unwrap();
-    work.commit().await.unwrap();
+    work
+}
+
+/// Delivers `order.requested` as the consumer would (inbox aside); returns the assignment.
+async fn request(db: &TestDb, m: &Arc<Matcher>, r: &OrderRequested) -> Assignment {
+    handled(db, m, r).await.commit().await.unwrap();
     if m.has_external_steps() {
         // What the woken background sweep does.
         m.decide_one(db.ctx(), r.order_id).await.unwrap();
@@ -446,14 +452,7 @@ async fn external_steps_are_asked_over_http_and_fall_back_with_a_note() {
 
 /// Which worker `m` picks for `r`, decided and then rolled back (nothing stays).
 async fn pick_and_forget(db: &TestDb, m: &Arc<Matcher>, r: &OrderRequested) -> WorkerId {
-    let h = OnOrderRequested {
-        matcher: m.clone(),
-        wake: Arc::new(tokio::sync::Notify::new()),
-    };
-    let mut work = db.ctx().begin().await.unwrap();
-    h.handle(&mut work, &Envelope::new(r, 1, None))
-        .await
-        .unwrap();
+    let mut work = handled(db, m, r).await;
     let a = store::references::assignment(&mut work, r.order_id)
         .await
         .unwrap()

@@ -26,6 +26,7 @@ pub const REGISTRY: &[ServiceSpec] = &[
     inventory::SPEC,
     quality::SPEC,
     billing::SPEC,
+    bets::SPEC,
 ];
 
 /// The names of [`REGISTRY`], in the same order.

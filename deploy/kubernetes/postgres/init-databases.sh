@@ -15,4 +15,5 @@ CREATE DATABASE mcf_matching OWNER mcf;
 CREATE DATABASE mcf_inventory OWNER mcf;
 CREATE DATABASE mcf_quality OWNER mcf;
 CREATE DATABASE mcf_billing OWNER mcf;
+CREATE DATABASE mcf_bets OWNER mcf;
 SQL

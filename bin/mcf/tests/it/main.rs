@@ -1,6 +1,7 @@
 //! End-to-end tests of the MCF system, driven over HTTP like its users do, in both modes.
 
 mod authz;
+mod bets;
 mod billing;
 mod browser;
 mod faults;
@@ -43,6 +44,7 @@ both_modes! {
     a_kit_goes_from_the_supply_queue_to_the_worker_on_site => crate::supply::a_kit_goes_from_the_supply_queue_to_the_worker_on_site;
     every_contractor_fault_ends_with_one_cookie_per_kit => crate::inventory::every_contractor_fault_ends_with_one_cookie_per_kit;
     a_failed_order_is_reviewed_and_its_worker_adjusted_in_matching => crate::quality::a_failed_order_is_reviewed_and_its_worker_adjusted;
+    three_managers_bet_on_an_order_and_billing_pays_the_winners => crate::bets::three_managers_bet_and_billing_pays_the_winners;
     orders_become_active_with_a_worker_and_a_price => crate::flow::orders_become_active;
     orders_wait_until_a_worker_is_registered => crate::flow::orders_wait_for_a_worker;
     bad_input_is_refused_and_changes_nothing => crate::flow::bad_input_is_refused;
@@ -88,6 +90,11 @@ both_modes! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_nats_killed_and_restarted_mid_flow_loses_nothing() {
     faults::nats_killed_and_restarted().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_bets_with_billing_stopped_lose_nothing_and_book_nothing_twice() {
+    bets::with_billing_stopped_nothing_is_lost_or_booked_twice().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

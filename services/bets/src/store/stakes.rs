@@ -127,7 +127,7 @@ pub async fn pending_stakes(
 pub async fn pools(conn: &mut AnyConnection, bets: Which) -> Result<Pools> {
     // Safe: the status is a constant of the code.
     let sql = format!(
-        "SELECT bet_id, outcome, SUM(amount) AS total FROM stakes \
+        "SELECT bet_id, outcome, CAST(SUM(amount) AS BIGINT) AS total FROM stakes \
          WHERE status = '{}' AND bet_id IN ({{ids}}) GROUP BY bet_id, outcome",
         StakeStatus::Confirmed.as_str()
     );

@@ -31,7 +31,7 @@
 
 use chrono::{DateTime, Utc};
 use contracts::ordering::{OrderActivated, OrderCompleted, OrderFailed};
-use contracts::{Money, WorkerId};
+use contracts::{Money, OrderId, WorkerId};
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{
@@ -122,6 +122,25 @@ impl Charge {
     }
 }
 
+/// The head of order `order`'s entry of `kind` (`<kind>:<order id>`), booked by Billing on
+/// the event `event_id`.
+fn order_head(
+    kind: EntryKind,
+    order: OrderId,
+    reason: String,
+    event_id: uuid::Uuid,
+    now: DateTime<Utc>,
+) -> EntryHead {
+    EntryHead {
+        id: EntryId::of(kind, order),
+        kind,
+        reason,
+        actor: Actor::Billing,
+        cause: Cause::order(order, Some(event_id)),
+        booked_at: now,
+    }
+}
+
 /// The client's charge for the order `activated` announces, as entry
 /// `client_charge:<order>`: the client debited, revenue credited. `None` for a free order
 /// (nothing to book).
@@ -149,14 +168,13 @@ pub fn client_charge(
             activated.order_id, activated.service_type_name, charge.price
         )
     };
-    let head = EntryHead {
-        id: EntryId::of(EntryKind::ClientCharge, activated.order_id),
-        kind: EntryKind::ClientCharge,
+    let head = order_head(
+        EntryKind::ClientCharge,
+        activated.order_id,
         reason,
-        actor: Actor::Billing,
-        cause: Cause::order(activated.order_id, Some(event_id)),
-        booked_at: now,
-    };
+        event_id,
+        now,
+    );
     Ok(Some(Entry::transfer(
         head,
         LedgerAccount::Client(activated.client_id),
@@ -186,17 +204,17 @@ pub fn worker_earning(
     if share == Money::zero() {
         return Ok(None);
     }
-    let head = EntryHead {
-        id: EntryId::of(EntryKind::WorkerEarning, order.order_id),
-        kind: EntryKind::WorkerEarning,
-        reason: format!(
-            "order {} ({}) completed: {share_percent} % of {price}",
-            order.order_id, order.service_type_name
-        ),
-        actor: Actor::Billing,
-        cause: Cause::order(order.order_id, Some(event_id)),
-        booked_at: now,
-    };
+    let reason = format!(
+        "order {} ({}) completed: {share_percent} % of {price}",
+        order.order_id, order.service_type_name
+    );
+    let head = order_head(
+        EntryKind::WorkerEarning,
+        order.order_id,
+        reason,
+        event_id,
+        now,
+    );
     let entry = Entry::transfer(
         head,
         LedgerAccount::Company(CompanyAccount::WorkerEarnings),
@@ -222,17 +240,17 @@ pub fn worker_penalty(
     if !failed.worker_at_fault() || penalty <= Money::zero() {
         return Ok(None);
     }
-    let head = EntryHead {
-        id: EntryId::of(EntryKind::WorkerPenalty, order.order_id),
-        kind: EntryKind::WorkerPenalty,
-        reason: format!(
-            "order {} ({}) failed ({}): penalty {penalty}",
-            order.order_id, order.service_type_name, failed.reason
-        ),
-        actor: Actor::Billing,
-        cause: Cause::order(order.order_id, Some(event_id)),
-        booked_at: now,
-    };
+    let reason = format!(
+        "order {} ({}) failed ({}): penalty {penalty}",
+        order.order_id, order.service_type_name, failed.reason
+    );
+    let head = order_head(
+        EntryKind::WorkerPenalty,
+        order.order_id,
+        reason,
+        event_id,
+        now,
+    );
     let entry = Entry::transfer(
         head,
         LedgerAccount::Worker(worker),

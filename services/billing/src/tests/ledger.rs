@@ -4,7 +4,7 @@ use auth::Role;
 use chrono::{DateTime, Utc};
 use contracts::{AccountId, Money};
 
-use super::{as_role, billing};
+use super::{as_role, billing, billing_on_postgres};
 use crate::app::{Posted, post};
 use crate::domain::{
     Actor, Cause, CauseKind, CompanyAccount, Entry, EntryHead, EntryId, EntryKind, LedgerAccount,
@@ -77,15 +77,10 @@ async fn given_a_booked_entry_then_the_database_refuses_to_update_or_delete_it()
     append_only(&billing().await).await;
 }
 
-/// The same on PostgreSQL, whose triggers are its own (a plpgsql function). A cluster that
-/// cannot start fails the test: one that skipped would pass without testing PostgreSQL.
+/// The same on PostgreSQL, whose triggers are its own (a plpgsql function).
 #[tokio::test]
 async fn given_a_booked_entry_on_postgres_then_the_database_refuses_to_change_it() {
-    let pg = testing::Postgres::start().expect("PostgreSQL for tests (scripts/setup installs it)");
-    let ts = service::testing::TestService::builder(&crate::SPEC)
-        .database(pg.url("billing_ledger_test"))
-        .start()
-        .await;
+    let (_pg, ts) = billing_on_postgres("billing_ledger_test").await;
     append_only(&ts).await;
     // TRUNCATE too, which SQLite does not have
     for table in ["ledger_postings", "ledger_entries"] {

@@ -7,7 +7,7 @@ use contracts::ordering::{OrderActivated, OrderCompleted, OrderFacts, OrderFaile
 use contracts::{AccountId, Envelope, Money, OrderId, ServiceTypeId, WorkerId};
 use proptest::prelude::*;
 
-use super::{as_role, billing, deliver, deliver_as_new_event, on_order};
+use super::{as_role, billing, billing_on_postgres, deliver, deliver_as_new_event, on_order};
 use crate::client::BillingClient;
 use crate::domain::{EntryKind, LedgerAccount};
 
@@ -149,11 +149,7 @@ async fn given_an_event_heard_again_under_a_new_id_then_nothing_more_is_booked()
 /// must run alike).
 #[tokio::test]
 async fn given_an_event_heard_again_on_postgres_then_nothing_more_is_booked() {
-    let pg = testing::Postgres::start().expect("PostgreSQL for tests (scripts/setup installs it)");
-    let ts = service::testing::TestService::builder(&crate::SPEC)
-        .database(pg.url("billing_orders_test"))
-        .start()
-        .await;
+    let (_pg, ts) = billing_on_postgres("billing_orders_test").await;
     heard_again_books_once(&ts).await;
 }
 

@@ -399,6 +399,14 @@ def check_dockerfile(p: Problems, root: Path) -> None:
     path = root / "Dockerfile"
     text = path.read_text()
     p.expect(re.search(r"cargo build --release --locked -p mcf", text) is not None, str(path), "builds mcf (release, locked)")
+    # The build image's Rust must be at least the workspace's rust-version, and both stages the
+    # same Debian release (the binary links against the build stage's glibc).
+    wanted = re.search(r'^rust-version = "(\d+)\.(\d+)"', (root / "Cargo.toml").read_text(), re.M)
+    rust = re.search(r"^FROM rust:(\d+)\.(\d+)[\w.]*-slim-(\w+)", text, re.M)
+    run = re.findall(r"^FROM debian:(\w+)-slim\s*$", text, re.M)
+    p.expect(bool(wanted and rust) and tuple(map(int, rust.groups()[:2])) >= tuple(map(int, wanted.groups())),
+             str(path), "the build stage's Rust is older than the workspace's rust-version (or not found)")
+    p.expect(bool(rust) and run == [rust.group(3)], str(path), "build and run stages on the same Debian release")
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     p.expect(bool(users) and not users[-1].startswith(("0", "root")), str(path), "runs as a non-root user")
     ignore = (root / ".dockerignore").read_text().split()
@@ -446,6 +454,8 @@ BREAKS = [
      "path: /api/ordering/health"),
     ("a database not created", "deploy/kubernetes/postgres/init-databases.sh", "CREATE DATABASE mcf_iam OWNER mcf;\n", ""),
     ("an undocumented Secret key", "deploy/kubernetes/secrets.env.example", "smtp-url=\n", ""),
+    ("an old Rust", "Dockerfile", "FROM rust:1.95-slim-bookworm", "FROM rust:1.80-slim-bookworm"),
+    ("another Debian to run on", "Dockerfile", "FROM debian:bookworm-slim", "FROM debian:trixie-slim"),
     ("no Ingress path", "deploy/kubernetes/ingress.yaml", "          - path: /api/billing\n", "          - path: /api/billingx\n"),
 ]
 
@@ -462,7 +472,7 @@ def self_test(root: Path, tools: Tools) -> list[str]:
         shutil.copy(root / "bin/mcf/src/system.rs", copy / "bin/mcf/src/system.rs")
         for lib in root.glob("services/*/src/lib.rs"):
             shutil.copy(lib, copy / lib.relative_to(root))
-        for f in ("Dockerfile", ".dockerignore"):
+        for f in ("Dockerfile", ".dockerignore", "Cargo.toml"):
             shutil.copy(root / f, copy / f)
         for what, file, old, new in BREAKS:
             target = copy / file

@@ -34,8 +34,8 @@ enum Command {
     },
     /// Run the named services (distributed mode: PostgreSQL per service, NATS JetStream).
     Serve {
-        /// Services to run in this process (one or more).
-        #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(system::SERVICES.iter().copied()))]
+        /// Services to run in this process (one or more); `portal` is the web portal.
+        #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(system::SERVICES.iter().copied().chain([system::PORTAL])))]
         services: Vec<String>,
         /// Listen address (config http.listen).
         #[arg(long)]

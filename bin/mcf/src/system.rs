@@ -152,7 +152,8 @@ struct Process<'a> {
     /// The whole configuration as JSON, to hand each service its own section.
     sections: serde_json::Value,
     issuer: Issuer,
-    bus: Bus,
+    /// `None` in a process serving only the portal (it has no events).
+    bus: Option<Bus>,
     shutdown: watch::Receiver<bool>,
     /// One business clock per process, shared by its services.
     clock: service::Clock,
@@ -162,7 +163,7 @@ impl Process<'_> {
     /// The context `spec` is built from: its database, the process's bus, clock and
     /// shutdown, a verifier for tokens meant for it, its URLs, the data dir and its
     /// configuration section.
-    fn context(&self, spec: &ServiceSpec, db: Db) -> Context {
+    fn context(&self, spec: &ServiceSpec, db: Db, bus: Bus) -> Context {
         let (config, issuer) = (self.config, &self.issuer);
         let section = match self.sections.get(spec.name) {
             Some(section) => section.clone(),
@@ -177,7 +178,7 @@ impl Process<'_> {
         let mut ctx = Context::new(
             spec.name,
             db,
-            self.bus.clone(),
+            bus,
             config.messaging.clone(),
             self.shutdown.clone(),
             issuer.verifier(config, spec.name),
@@ -188,27 +189,70 @@ impl Process<'_> {
         ctx.data_dir = config.embedded.data_dir.clone();
         ctx.services = std::sync::Arc::from(SERVICES);
         ctx.section = std::sync::Arc::new(section);
-        ctx.peers = service::Peers::configured(
-            spec.name,
-            service::peers::PeerSettings {
-                urls: config
-                    .peers
-                    .iter()
-                    .filter(|(_, url)| !url.is_empty())
-                    .map(|(name, url)| (name.clone(), url.clone()))
-                    .collect(),
-                default_base: format!("http://{}/api", issuer.listen),
-                system_secret: Some(config.auth.service_secret.clone()).filter(|s| !s.is_empty()),
-                no_secret: "auth.service_secret is not set (env MCF_AUTH__SERVICE_SECRET): \
-                            every process of the system needs the same value to call another \
-                            service"
-                    .into(),
-                issuer: issuer.url.clone(),
-                timeout: Duration::from_millis(config.http.peer_timeout_ms),
-            },
-        );
+        ctx.peers = service::Peers::configured(spec.name, peer_settings(config, issuer));
         ctx
     }
+}
+
+/// How a process reaches the services it does not run: `[peers]`, else its own listener.
+fn peer_settings(config: &Config, issuer: &Issuer) -> service::peers::PeerSettings {
+    service::peers::PeerSettings {
+        urls: config
+            .peers
+            .iter()
+            .filter(|(_, url)| !url.is_empty())
+            .map(|(name, url)| (name.clone(), url.clone()))
+            .collect(),
+        default_base: format!("http://{}/api", issuer.listen),
+        system_secret: Some(config.auth.service_secret.clone()).filter(|s| !s.is_empty()),
+        no_secret: "auth.service_secret is not set (env MCF_AUTH__SERVICE_SECRET): \
+                    every process of the system needs the same value to call another \
+                    service"
+            .into(),
+        issuer: issuer.url.clone(),
+        timeout: Duration::from_millis(config.http.peer_timeout_ms),
+    }
+}
+
+/// The portal of a process: sign-in at the issuer, its own URL on this listener, the
+/// services through the peers' URLs.
+fn portal_settings(config: &Config, issuer: &Issuer) -> anyhow::Result<portal::Settings> {
+    if config.auth.service_secret.is_empty() {
+        anyhow::bail!(
+            "auth.service_secret is not set (env MCF_AUTH__SERVICE_SECRET): the portal's \
+             session cookies are sealed with a key derived from it"
+        );
+    }
+    Ok(portal::Settings {
+        issuer: issuer.url.clone(),
+        public_url: format!("http://{}", issuer.listen),
+        peers: service::Peers::configured("portal", peer_settings(config, issuer)),
+        system_secret: config.auth.service_secret.clone(),
+        services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
+    })
+}
+
+/// IAM's section with `portal`'s callback and sign-out return added to `mcf-web`'s
+/// registered URIs: the portal's port is only known once the listener is bound.
+fn register_portal(
+    sections: &mut serde_json::Value,
+    config: &Config,
+    portal: &portal::Settings,
+) -> anyhow::Result<()> {
+    let mut iam: iam::IamConfig = config.section(iam::NAME)?;
+    for (list, uri) in [
+        (&mut iam.web_redirect_uris, portal.callback_url()),
+        (
+            &mut iam.web_post_logout_redirect_uris,
+            portal.after_sign_out_url(),
+        ),
+    ] {
+        if !list.contains(&uri) {
+            list.push(uri);
+        }
+    }
+    sections[iam::NAME] = serde_json::to_value(iam)?;
+    Ok(())
 }
 
 /// Embedded mode: every service in this process, SQLite files and the SQLite bus under the
@@ -230,7 +274,7 @@ pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
         config.auth.service_secret = embedded_service_secret(dir)?;
     }
     let config = &config;
-    let mut running = start(config, bus, dbs).await?;
+    let mut running = start(config, Some(bus), dbs, true).await?;
     start_cookie_sandbox(config, &mut running).await;
     start_bank_sandbox(config, &mut running).await;
     Ok(running)
@@ -360,21 +404,36 @@ pub async fn start_distributed(config: &Config, services: &[String]) -> anyhow::
         );
     }
     let mut dbs = Vec::new();
+    let mut portal = false;
     for service in services {
+        if service == PORTAL {
+            portal = true;
+            continue;
+        }
         let spec = spec(service)?;
         let url = config.database_url(service)?;
         dbs.push((spec, open_db(service, url).await?));
     }
-    let bus = Bus::Nats(std::sync::Arc::new(
-        NatsBus::connect(&config.nats.url, &config.messaging).await?,
-    ));
-    start(config, bus, dbs).await
+    // The portal alone has no events: it needs no bus.
+    let bus = if dbs.is_empty() {
+        None
+    } else {
+        Some(Bus::Nats(std::sync::Arc::new(
+            NatsBus::connect(&config.nats.url, &config.messaging).await?,
+        )))
+    };
+    start(config, bus, dbs, portal).await
 }
+
+/// The web portal's name for `mcf serve`: no registered service (it has no database and
+/// no events), served beside them or alone.
+pub const PORTAL: &str = "portal";
 
 async fn start(
     config: &Config,
-    bus: Bus,
+    bus: Option<Bus>,
     dbs: Vec<(&'static ServiceSpec, Db)>,
+    portal: bool,
 ) -> anyhow::Result<Running> {
     // Bind first: the issuer may be this very listener.
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
@@ -415,17 +474,31 @@ async fn start(
     } else {
         service::Clock::system()
     };
+    // Each service reads its own section from the configuration as its own type.
+    let mut sections = serde_json::to_value(&config.services)?;
+    let portal = match portal {
+        true => Some(portal_settings(config, &issuer)?),
+        false => None,
+    };
+    if let Some(portal) = &portal
+        && dbs.iter().any(|(spec, _)| spec.name == iam::NAME)
+    {
+        register_portal(&mut sections, config, portal)?;
+    }
     let process = Process {
         config,
-        // Each service reads its own section from the configuration as its own type.
-        sections: serde_json::to_value(&config.services)?,
+        sections,
         issuer,
         bus,
         shutdown: shutdown_rx.clone(),
         clock,
     };
     for (spec, db) in dbs {
-        let service = (spec.build)(process.context(spec, db)).await?;
+        let bus = process
+            .bus
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("{}: no bus", spec.name))?;
+        let service = (spec.build)(process.context(spec, db, bus)).await?;
         authz.extend(service.authz.iter().cloned().map(|r| (service.name, r)));
         router = router.nest(&format!("/api/{}", service.name), service.router);
         // Each background task runs under a supervisor: a panic restarts that task (logged
@@ -438,6 +511,10 @@ async fn start(
                 messaging::tasks::Backoff::default(),
             ));
         }
+    }
+    // The portal's pages beside the APIs (`/`, `/orders`, `/static/...`).
+    if let Some(portal) = portal {
+        router = router.merge(portal::router(portal));
     }
     // Problem+json fallbacks, panics answered, keep-alive honesty and security headers for
     // every service in this process (after nesting: nested routers inherit the fallbacks).

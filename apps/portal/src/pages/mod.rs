@@ -1,0 +1,10 @@
+//! The pages, one file per audience.
+
+pub mod account;
+pub mod admin;
+pub mod candidate;
+pub mod client;
+pub mod home;
+pub mod manager;
+pub mod supply;
+pub mod worker;

@@ -18,8 +18,11 @@ use crate::domain::{
 use crate::error::BillingError;
 use crate::store;
 
-/// What a bet's pool holds now (its entries' credits to the pool less their debits).
+/// What a bet's pool holds now (its entries' credits to the pool less their debits). On
+/// PostgreSQL the pool's account row is locked first, so two payouts of one bet on two
+/// replicas take turns and the second sees what the first took (SQLite has one writer).
 async fn pool(work: &mut Work, bet: BetId) -> Result<Money, BillingError> {
+    store::lock_account(work, LedgerAccount::Company(CompanyAccount::BetPool)).await?;
     let postings = store::cause_balance(
         work,
         LedgerAccount::Company(CompanyAccount::BetPool),

@@ -475,6 +475,11 @@ pub struct Entry {
     postings: Vec<Posting>,
 }
 
+/// The largest amount one posting may move (10^12 minor units, ten billion in major
+/// units): far beyond any real order, award or stake, and small enough that millions of
+/// postings still sum within 64 bits, so balances and sums never overflow.
+pub const MAX_AMOUNT: Money = Money::from_minor(1_000_000_000_000);
+
 /// Why an entry cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
@@ -488,6 +493,8 @@ pub enum LedgerError {
     Unbalanced(Money),
     #[error("the amounts do not fit in 64 bits")]
     Overflow,
+    #[error("{0} is more than one posting may move ({MAX_AMOUNT})")]
+    TooLarge(Money),
     #[error("an entry needs a reason")]
     NoReason,
 }
@@ -506,6 +513,9 @@ impl Entry {
         for (i, p) in postings.iter().enumerate() {
             if p.amount == Money::zero() {
                 return Err(LedgerError::ZeroPosting(p.account));
+            }
+            if p.amount.minor().unsigned_abs() > MAX_AMOUNT.minor().unsigned_abs() {
+                return Err(LedgerError::TooLarge(p.amount));
             }
             if postings[..i].iter().any(|q| q.account == p.account) {
                 return Err(LedgerError::AccountTwice(p.account));
@@ -634,7 +644,14 @@ mod tests {
                     posting(REVENUE, 1),
                     posting(AWARDS, -1),
                 ],
-                LedgerError::Overflow,
+                LedgerError::TooLarge(Money::from_minor(i64::MAX)),
+            ),
+            (
+                vec![
+                    posting(client, 1_000_000_000_001),
+                    posting(REVENUE, -1_000_000_000_001),
+                ],
+                LedgerError::TooLarge(Money::from_minor(1_000_000_000_001)),
             ),
         ];
         for (postings, refusal) in cases {

@@ -98,6 +98,19 @@ pub async fn account(
         .transpose()
 }
 
+/// Locks `account`'s row until the work ends (PostgreSQL; SQLite's one writer needs no
+/// lock): money moved out of it by two units of work at once is checked one after the other.
+pub async fn lock_account(conn: &mut AnyConnection, account: LedgerAccount) -> Result<()> {
+    storage::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM accounts WHERE id = $1{}",
+        storage::for_update(conn)
+    )))
+    .bind(account.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(())
+}
+
 /// The accounts `holder` holds (a client who is also a manager holds two).
 pub async fn accounts_of_holder(
     conn: &mut AnyConnection,

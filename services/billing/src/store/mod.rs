@@ -7,7 +7,8 @@ mod invoices;
 mod ledger;
 
 pub use accounts::{
-    AccountRow, Holder, account, accounts, accounts_of_holder, open_account, remember_holder,
+    AccountRow, Holder, account, accounts, accounts_of_holder, lock_account, open_account,
+    remember_holder,
 };
 pub use invoices::{
     BankDetails, bank_details, carried_over, claim_run, count_run, due, first_booking,

@@ -135,6 +135,15 @@ async fn given_bad_bet_bookings_then_each_is_refused_and_nothing_moves() {
         (e.code(), e.field()),
         (Some("validation_failed"), Some("amount"))
     );
+    // More than one posting may move
+    let e = bets
+        .charge_stake(&stake(bet, ann, 1_000_000_000_001), "k0")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.field()),
+        (Some("validation_failed"), Some("amount"))
+    );
     // A manager Billing has no account for
     let e = bets
         .charge_stake(&stake(bet, AccountId::new(), 10), "k2")

@@ -43,6 +43,29 @@ pub struct FloodArgs {
     pub concurrency: usize,
 }
 
+impl FloodArgs {
+    /// Prints a flood's report as JSON: the mode, these arguments, the system's `setting`
+    /// the flood is against (a name and its value), the `phases` and a `note` on what the
+    /// figures cover.
+    pub fn print_report(
+        &self,
+        setting: (&str, serde_json::Value),
+        phases: serde_json::Map<String, serde_json::Value>,
+        note: &str,
+    ) -> anyhow::Result<()> {
+        let mut report = serde_json::json!({
+            "mode": self.mode.name(),
+            "seconds": self.seconds,
+            "concurrency": self.concurrency,
+            "phases": phases,
+            "note": note,
+        });
+        report[setting.0] = setting.1;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        Ok(())
+    }
+}
+
 const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 /// A running system under benchmark. Dropping it removes its servers and data.

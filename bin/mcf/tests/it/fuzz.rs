@@ -399,7 +399,7 @@ fn body(
                 .collect();
             let encoded = pairs
                 .iter()
-                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+                .map(|(k, v)| format!("{}={}", web::percent_encode(k), web::percent_encode(v)))
                 .collect::<Vec<_>>()
                 .join("&");
             (form_ct, encoded.into_bytes())
@@ -446,23 +446,15 @@ fn body(
             let bytes = if rng.chance(2) {
                 Value::Object(object(rng)).to_string().into_bytes()
             } else {
-                format!("a={}&b=%00&c=%FF", urlencode(&hostile_string(rng))).into_bytes()
+                format!(
+                    "a={}&b=%00&c=%FF",
+                    web::percent_encode(&hostile_string(rng))
+                )
+                .into_bytes()
             };
             (ct, bytes)
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A path parameter: a real id, a fresh UUID, or junk (percent-encoded).
@@ -470,7 +462,7 @@ fn path_value(rng: &mut Rng, fx: &Fixtures) -> String {
     match rng.below(4) {
         0 => rng.pick(&fx.ids).clone(),
         1 => rng.uuid(),
-        2 => urlencode(&hostile_string(rng).chars().take(300).collect::<String>()),
+        2 => web::percent_encode(&hostile_string(rng).chars().take(300).collect::<String>()),
         _ => rng
             .pick(&[
                 "%00",
@@ -514,7 +506,7 @@ fn query(rng: &mut Rng) -> String {
             let value = if value == "%00%zz" {
                 value
             } else {
-                urlencode(&value)
+                web::percent_encode(&value)
             };
             format!("{}={value}", rng.pick(&names))
         })
@@ -529,7 +521,7 @@ fn forged(rng: &mut Rng, real: &str) -> String {
     match rng.below(8) {
         0 => "Bearer".into(),
         1 => "Bearer ".into(),
-        2 => format!("Basic {}", urlencode("admin:admin")),
+        2 => format!("Basic {}", web::percent_encode("admin:admin")),
         3 => "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiIsInJvbGVzIjpbImFkbWluIl19.".into(),
         4 if parts.len() == 3 => format!("Bearer {}.{}.{}x", parts[0], parts[1], parts[2]),
         5 if parts.len() == 3 => format!("Bearer {}.e30.{}", parts[0], parts[2]),

@@ -634,6 +634,23 @@ impl Cluster {
     }
 }
 
+/// Polls `attempt` every 100 ms until it gives a value, and returns it; panics after
+/// `within` with `what` and the last attempt's account of why not yet (`Err`).
+pub async fn poll_until<T, Fut>(within: Duration, what: &str, mut attempt: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let start = Instant::now();
+    loop {
+        let not_yet = match attempt().await {
+            Ok(value) => return value,
+            Err(not_yet) => not_yet,
+        };
+        assert!(start.elapsed() < within, "{what}: {not_yet}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The account id (`sub`) an access token speaks for.
 pub fn account_id(token: &str) -> String {
     use base64::Engine;

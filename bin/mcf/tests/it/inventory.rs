@@ -13,7 +13,7 @@ use inventory::client::InventoryClient;
 use inventory::domain::{BomLine, BomSpec, CookieStatus, KitState, NewConsumable};
 use serde_json::json;
 
-use crate::harness::{Cluster, Mode};
+use crate::harness::{Cluster, Mode, poll_until};
 
 pub async fn an_active_order_gets_its_kit_and_issuing_takes_its_stock(mode: Mode) {
     // Given a service type whose bill of materials needs two sponges, one sponge in stock,
@@ -48,21 +48,10 @@ pub async fn an_active_order_gets_its_kit_and_issuing_takes_its_stock(mode: Mode
 
     // Then its kit appears in the clerk's own queue (the only supply employee, so the
     // responsible one) with the bill's consumables, one short
-    let start = std::time::Instant::now();
-    let kit = loop {
-        let kits = supply.my_kits(Some(KitState::ToAssemble)).await.unwrap();
-        if let Some(kit) = kits
-            .into_iter()
-            .find(|k| k.kit.order_id.to_string() == order)
-        {
-            break kit;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no kit for order {order}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let kit = poll_until(Duration::from_secs(20), &format!("order {order}"), || {
+        kit_of(&supply, &order, Some(KitState::ToAssemble), true)
+    })
+    .await;
     assert_eq!(kit.kit.lines.len(), 1);
     assert_eq!(kit.missing.len(), 1, "{:?}", kit.missing);
     let responsible = kit.responsible.as_ref().map(|p| p.name.as_str());
@@ -111,24 +100,40 @@ pub async fn an_active_order_gets_its_kit_and_issuing_takes_its_stock(mode: Mode
     assert_eq!(supply.moves(sponge).await.unwrap().len(), 3);
 }
 
+/// The kit of `order` in the caller's own queue (`mine`) or all kits, in `state` (any
+/// when `None`); `Err` while it is not listed.
+async fn kit_of(
+    supply: &InventoryClient,
+    order: &str,
+    state: Option<KitState>,
+    mine: bool,
+) -> Result<KitView, String> {
+    let kits = if mine {
+        supply.my_kits(state).await
+    } else {
+        supply.kits(state).await
+    };
+    kits.unwrap()
+        .into_iter()
+        .find(|k| k.kit.order_id.to_string() == order)
+        .ok_or_else(|| "no kit".to_owned())
+}
+
 /// Kit `id` once `done` holds (within 30 s).
 async fn kit_until(
     supply: &InventoryClient,
     id: contracts::KitId,
     done: impl Fn(&KitView) -> bool,
 ) -> KitView {
-    let start = std::time::Instant::now();
-    loop {
+    poll_until(Duration::from_secs(30), &format!("kit {id}"), || async {
         let kit = supply.kit(id).await.unwrap();
         if done(&kit) {
-            return kit;
+            Ok(kit)
+        } else {
+            Err(format!("never got there: {kit:?}"))
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "kit {id} never got there: {kit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// The contractor fault matrix across the system: for each fault (switched on over the
@@ -141,7 +146,6 @@ pub async fn every_contractor_fault_ends_with_one_cookie_per_kit(mode: Mode) {
     c.token_for("client-f", "client").await;
     let clerk = c.token_for("clerk", "supply").await;
     let supply = InventoryClient(c.client("inventory", &clerk));
-    let faults_url = format!("{}/faults", c.cookies.url);
     // Each attempt may take 1 s in the test systems: slower answers time out.
     let cases = [
         ("slow answer", json!({"slow_ms": 2500, "times": 1})),
@@ -155,24 +159,15 @@ pub async fn every_contractor_fault_ends_with_one_cookie_per_kit(mode: Mode) {
         ("refusal", json!({"refuse": true})),
     ];
     for (fault, faults) in cases {
-        let put = c.http.put(&faults_url).json(&faults).send().await.unwrap();
-        assert_eq!(put.status().as_u16(), 200, "{fault}");
+        set_faults(&c, faults).await;
         let ids = c.request_orders(1, &service_type, "client-f").await;
         assert_eq!(ids.len(), 1, "{fault}");
         let order = ids[0].clone();
         // The order's kit appears
-        let start = std::time::Instant::now();
-        let kit = loop {
-            let kits = supply.kits(None).await.unwrap();
-            if let Some(k) = kits
-                .into_iter()
-                .find(|k| k.kit.order_id.to_string() == order)
-            {
-                break k;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "{fault}: no kit");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let kit = poll_until(Duration::from_secs(30), fault, || {
+            kit_of(&supply, &order, None, false)
+        })
+        .await;
         let id = kit.kit.id;
         let end = kit_until(&supply, id, |k| {
             matches!(
@@ -187,14 +182,7 @@ pub async fn every_contractor_fault_ends_with_one_cookie_per_kit(mode: Mode) {
             let why = end.kit.cookie.failure.clone().unwrap_or_default();
             assert!(why.contains("cannot bake"), "{fault}: {why}");
             assert_eq!(c.cookies.baked_for(&id.to_string()), 0, "{fault}");
-            let off = c
-                .http
-                .put(&faults_url)
-                .json(&json!({}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(off.status().as_u16(), 200);
+            set_faults(&c, json!({})).await;
             supply.reorder_cookie(id).await.unwrap();
             kit_until(&supply, id, |k| {
                 k.kit.cookie.status == CookieStatus::Arrived
@@ -219,12 +207,17 @@ pub async fn every_contractor_fault_ends_with_one_cookie_per_kit(mode: Mode) {
         assert_eq!(after.kit.cookie.status, CookieStatus::Arrived, "{fault}");
         assert_eq!(after.kit.state, KitState::Ready, "{fault}");
     }
-    let off = c
+    set_faults(&c, json!({})).await;
+}
+
+/// Switches the contractor's `faults` over its HTTP API (`{}`: none).
+async fn set_faults(c: &Cluster, faults: serde_json::Value) {
+    let put = c
         .http
-        .put(&faults_url)
-        .json(&json!({}))
+        .put(format!("{}/faults", c.cookies.url))
+        .json(&faults)
         .send()
         .await
         .unwrap();
-    assert_eq!(off.status().as_u16(), 200);
+    assert_eq!(put.status().as_u16(), 200, "{faults}");
 }

@@ -4,7 +4,7 @@
 //! cookie arrives, she issues the kit, stock goes down (below its mark: supply is told), and
 //! the worker checks in. A canceled order's issued kit puts its consumables back.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use contracts::{KitId, OrderId, ServiceTypeId};
 use inventory::KitView;
@@ -14,7 +14,7 @@ use ordering::client::{CancelRequest, CheckInRequest, OrderingClient};
 use ordering::domain::order::OrderRequest;
 use serde_json::json;
 
-use crate::harness::{Cluster, Mode, account_id};
+use crate::harness::{Cluster, Mode, account_id, poll_until};
 use crate::hiring::{PHOTO, mailed_link};
 
 /// Polls the responsible employee's own queue until the kit of `order` satisfies `done`.
@@ -24,20 +24,18 @@ async fn my_kit(
     what: &str,
     done: impl Fn(&KitView) -> bool,
 ) -> KitView {
-    let start = Instant::now();
-    loop {
-        let mine = supply.my_kits(None).await.unwrap_or_default();
-        if let Some(kit) = mine.into_iter().find(|k| k.kit.order_id == order)
-            && done(&kit)
-        {
-            return kit;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "order {order}'s kit: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until(
+        Duration::from_secs(30),
+        &format!("order {order}'s kit"),
+        || async {
+            let mine = supply.my_kits(None).await.unwrap_or_default();
+            match mine.into_iter().find(|k| k.kit.order_id == order) {
+                Some(kit) if done(&kit) => Ok(kit),
+                _ => Err(what.to_owned()),
+            }
+        },
+    )
+    .await
 }
 
 /// Units of `consumable` on hand.

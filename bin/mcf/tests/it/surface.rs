@@ -396,7 +396,7 @@ pub async fn every_refusal_is_a_problem_naming_the_field(mode: Mode) {
             "/authorize?response_type=code&client_id=mcf-web&redirect_uri={}&state=s\
              &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzTU-cVM&code_challenge_method=S256\
              &scope=openid",
-            urlencode(REDIRECT)
+            web::percent_encode(REDIRECT)
         ),
         None,
     )
@@ -425,17 +425,6 @@ pub async fn every_refusal_is_a_problem_naming_the_field(mode: Mode) {
         let r = get(&c, &url, "", Some(&admin)).await;
         assert_eq!(r.headers["x-content-type-options"], "nosniff", "{url}");
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// One HTTP/1.1 response read off a raw connection.

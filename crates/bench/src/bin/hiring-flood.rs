@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bench::{Bench, FloodArgs, Tally, memory_kib, probe_until};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -81,14 +81,12 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     bench.stop_services().await;
-    let report: Value = json!({
-        "mode": args.mode.name(),
-        "seconds": args.seconds,
-        "concurrency": args.concurrency,
-        "limits": bench.config.services["hiring"]["public_limits"],
-        "phases": phases,
-        "note": "in-process system; RSS is the whole process (services, and the bench client)",
-    });
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(())
+    args.print_report(
+        (
+            "limits",
+            bench.config.services["hiring"]["public_limits"].clone(),
+        ),
+        phases,
+        "in-process system; RSS is the whole process (services, and the bench client)",
+    )
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bench::{Bench, FloodArgs, Tally, probe_until};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Flood {
@@ -144,17 +144,14 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     bench.stop_services().await;
-    let report: Value = json!({
-        "mode": args.mode.name(),
-        "seconds": args.seconds,
-        "concurrency": args.concurrency,
-        "hash_concurrency": bench.config.services["iam"]["hash_concurrency"],
-        "phases": phases,
-        "note": "in-process system; a sign-in is the sign-in form (argon2 check) and the code \
-                 exchange",
-    });
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(())
+    args.print_report(
+        (
+            "hash_concurrency",
+            bench.config.services["iam"]["hash_concurrency"].clone(),
+        ),
+        phases,
+        "in-process system; a sign-in is the sign-in form (argon2 check) and the code exchange",
+    )
 }
 
 /// One set-password request with a link that does not exist.

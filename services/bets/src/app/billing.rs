@@ -1,14 +1,13 @@
-//! Billing's side of a bet: charging a stake, booking a payout (a winning, or the unwon
-//! pool to the developers' fund), each under its own id as Idempotency-Key, so a retry, a
-//! sweep or two replicas moving the same money book it once.
+//! Billing's side of a bet, through Billing's typed client: charging a stake, booking a
+//! payout (a winning, or the unwon pool to the developers' fund), each under its own id as
+//! Idempotency-Key, so a retry, a sweep or two replicas moving the same money book it once.
 
-use serde::Serialize;
+use billing::client::{BillingClient, StakeCharge, Unwon, Winning};
 
 use super::calls::{BILLING, peer, with_retries};
 use crate::App;
 use crate::domain::{Payout, Stake};
 use crate::error::BetsError;
-use contracts::{AccountId, BetId, Money, PayoutId, StakeId};
 
 /// What Billing answered about a stake's charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,39 +18,18 @@ pub enum Charge {
     Refused(String),
 }
 
-#[derive(Serialize)]
-struct StakeCharge {
-    bet_id: BetId,
-    stake_id: StakeId,
-    manager_id: AccountId,
-    amount: Money,
-}
-
-#[derive(Serialize)]
-struct PayoutBooking {
-    bet_id: BetId,
-    payout_id: PayoutId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    manager_id: Option<AccountId>,
-    amount: Money,
-}
-
 /// Asks Billing to charge `stake` to its manager (key: the stake's id). A 4xx is Billing's
 /// refusal of this stake; no answer after every attempt is Billing's 503.
 pub async fn charge_stake(app: &App, stake: &Stake) -> Result<Charge, BetsError> {
-    let billing = peer(app, BILLING).await?;
-    let body = StakeCharge {
+    let billing = BillingClient(peer(app, BILLING).await?);
+    let charge = StakeCharge {
         bet_id: stake.bet_id,
-        stake_id: stake.id,
+        stake_id: *stake.id.as_uuid(),
         manager_id: stake.manager_id,
         amount: stake.amount,
     };
     let key = stake.id.to_string();
-    let answer = with_retries(app, BILLING, || {
-        billing.post_keyed::<_, serde_json::Value>("/bets/stakes", &body, Some(&key))
-    })
-    .await?;
-    match answer {
+    match with_retries(app, BILLING, || billing.charge_stake(&charge, &key)).await? {
         Ok(_) => Ok(Charge::Charged),
         Err(e) => Ok(Charge::Refused(e.problem().map_or_else(
             || e.to_string(),
@@ -65,23 +43,28 @@ pub async fn charge_stake(app: &App, stake: &Stake) -> Result<Charge, BetsError>
 /// payout is decided from charged stakes), so it is unexpected: logged, left unpaid, tried
 /// again by the sweep.
 pub async fn book_payout(app: &App, payout: &Payout) -> Result<(), BetsError> {
-    let billing = peer(app, BILLING).await?;
-    let body = PayoutBooking {
-        bet_id: payout.bet_id,
-        payout_id: payout.id,
-        manager_id: payout.manager_id,
-        amount: payout.amount,
-    };
-    let path = if payout.manager_id.is_some() {
-        "/bets/payouts"
-    } else {
-        "/bets/unwon"
-    };
+    let billing = BillingClient(peer(app, BILLING).await?);
     let key = payout.id.to_string();
-    let answer = with_retries(app, BILLING, || {
-        billing.post_keyed::<_, serde_json::Value>(path, &body, Some(&key))
-    })
-    .await?;
+    let payout_id = *payout.id.as_uuid();
+    let answer = match payout.manager_id {
+        Some(manager_id) => {
+            let winning = Winning {
+                bet_id: payout.bet_id,
+                payout_id,
+                manager_id,
+                amount: payout.amount,
+            };
+            with_retries(app, BILLING, || billing.pay_winning(&winning, &key)).await?
+        }
+        None => {
+            let unwon = Unwon {
+                bet_id: payout.bet_id,
+                payout_id,
+                amount: payout.amount,
+            };
+            with_retries(app, BILLING, || billing.move_unwon(&unwon, &key)).await?
+        }
+    };
     answer.map(|_| ()).map_err(|e| {
         web::Unexpected::msg(format!(
             "Billing refused payout {} of bet {}: {e}",

@@ -42,7 +42,7 @@ struct Ledger {
     down: AtomicBool,
     /// Books, then the answer is lost (connection reset).
     lose_answers: AtomicBool,
-    /// Managers without a payment account: their stakes are refused (404 `no_account`).
+    /// Managers without a payment account: their stakes are refused (409 `no_account`).
     refused: Mutex<BTreeSet<String>>,
     /// Idempotency-Key -> (path, body), each booked once.
     booked: Mutex<BTreeMap<String, (String, Value)>>,
@@ -115,13 +115,15 @@ impl Transport for FakeBilling {
             let body: Value = serde_json::from_slice(request.body()).map_err(|e| e.to_string())?;
             let manager = body["manager_id"].as_str().unwrap_or_default().to_owned();
             if path.ends_with("/bets/stakes") && ledger.refused.lock().unwrap().contains(&manager) {
-                let problem = json!({"type": "about:blank", "title": "Not Found", "status": 404,
+                let problem = json!({"type": "about:blank", "title": "Conflict", "status": 409,
                     "code": "no_account", "detail": "the manager has no payment account"});
-                return Ok(answer(404, problem, true));
+                return Ok(answer(409, problem, true));
             }
             let first = {
                 let mut booked = ledger.booked.lock().unwrap();
-                let entry = booked.entry(key.clone()).or_insert((path, body.clone()));
+                let entry = booked
+                    .entry(key.clone())
+                    .or_insert((path.clone(), body.clone()));
                 entry.1 == body
             };
             if !first {
@@ -132,7 +134,16 @@ impl Transport for FakeBilling {
             if ledger.lose_answers.load(Atomic::SeqCst) {
                 return Err("connection reset after the request was read".into());
             }
-            Ok(answer(201, json!({"entry_id": key}), false))
+            // Billing's BetBooking, as its typed client reads it.
+            let kind = match path.rsplit('/').next() {
+                Some("stakes") => "bet_stake",
+                Some("payouts") => "bet_winning",
+                _ => "bet_unwon",
+            };
+            let booking = json!({"entry_id": format!("{kind}:{key}"), "kind": kind,
+                "bet_id": body["bet_id"], "amount": body["amount"],
+                "booked_at": "2026-11-30T09:00:00Z"});
+            Ok(answer(201, booking, false))
         })
     }
 }

@@ -24,6 +24,36 @@ pub fn latest() -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Business time as an admin sees it: the answer of `GET /ops/clock` in the services that
+/// let an operator move it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct ClockView {
+    pub now: DateTime<Utc>,
+    /// How far business time is ahead of the system clock.
+    pub offset_seconds: i64,
+    /// Whether `POST /ops/clock` may move it.
+    pub adjustable: bool,
+}
+
+impl ClockView {
+    /// `clock` now.
+    pub fn of(clock: &Clock) -> ClockView {
+        ClockView {
+            now: clock.now(),
+            offset_seconds: clock.offset().num_seconds(),
+            adjustable: clock.is_adjustable(),
+        }
+    }
+}
+
+/// The body of `POST /ops/clock`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Advance {
+    /// How far to move business time forward (not negative).
+    pub seconds: i64,
+}
+
 /// The service's notion of the current time. Cheap to clone; clones share the offset.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
@@ -73,6 +103,22 @@ impl Clock {
 
     pub fn is_adjustable(&self) -> bool {
         self.adjustable.load(Ordering::Relaxed)
+    }
+
+    /// Moves the clock forward by `seconds` as an operator asked (`POST /ops/clock`): the
+    /// refusal to answer names `seconds`, or is 409 `clock_fixed` for a clock that follows
+    /// the system time.
+    pub fn advance_seconds(&self, seconds: i64) -> Result<DateTime<Utc>, crate::Refused> {
+        // `Duration::seconds` panics past ±i64::MAX / 1000: build it checked, and let the
+        // clock refuse anything beyond its bounds.
+        let by = Duration::try_seconds(seconds).ok_or(ClockError::StepTooLarge);
+        by.and_then(|by| self.advance(by)).map_err(|e| match e {
+            ClockError::Fixed => crate::Refused::conflict("clock_fixed", e.to_string()),
+            ClockError::Backwards => crate::Refused::invalid("seconds", "must not be negative"),
+            ClockError::StepTooLarge | ClockError::PastTheEnd => {
+                crate::Refused::invalid("seconds", e.to_string())
+            }
+        })
     }
 
     /// Moves the clock forward by `by` (at most [`MAX_STEP_SECONDS`], and never to

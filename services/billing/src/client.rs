@@ -2,6 +2,7 @@
 //! with its service token).
 
 use client::{Client, ClientError, Method};
+use service::clock::{Advance, ClockView};
 
 pub use crate::app::{BankDetailsView, BankView};
 use crate::app::{Statement, Summary, TrialBalance, Upcoming};
@@ -104,5 +105,16 @@ impl BillingClient {
     /// `GET /ops/bank` (admins).
     pub async fn ops_bank(&self) -> Result<BankView, ClientError> {
         self.0.get("/ops/bank").await
+    }
+
+    /// `GET /ops/clock` (admins).
+    pub async fn clock(&self) -> Result<ClockView, ClientError> {
+        self.0.get("/ops/clock").await
+    }
+
+    /// `POST /ops/clock` (admins; where `clock.adjustable` is set): business time moved
+    /// forward by `seconds`, the periods it ends run.
+    pub async fn advance_clock(&self, seconds: i64) -> Result<ClockView, ClientError> {
+        self.0.post("/ops/clock", &Advance { seconds }).await
     }
 }

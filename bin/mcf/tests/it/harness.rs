@@ -59,6 +59,9 @@ pub struct Cluster {
     /// The fortune-cookie contractor every test system orders from (in this test's
     /// process, delivering after [`COOKIE_DELAY`]): count what it baked, switch its faults.
     pub cookies: CookieContractor,
+    /// The sandbox bank every test system collects from and pays out to (in this test's
+    /// process): register payment methods, open accounts, read its statement, switch faults.
+    pub bank: Bank,
 }
 
 /// From a cookie order to its delivery in test systems (the real contractor: ~10 minutes).
@@ -106,10 +109,40 @@ impl Drop for CookieContractor {
     }
 }
 
+/// The sandbox bank of a test system, stopped with it.
+pub struct Bank {
+    pub sandbox: sandbox_bank::Sandbox,
+    /// Its base URL (`http://127.0.0.1:port`).
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Bank {
+    async fn start() -> Bank {
+        let sandbox = sandbox_bank::Sandbox::new(sandbox_bank::Settings::default());
+        let (addr, task) = sandbox
+            .clone()
+            .start("127.0.0.1:0")
+            .await
+            .expect("the sandbox bank binds a free port");
+        Bank {
+            sandbox,
+            url: format!("http://{addr}"),
+            task,
+        }
+    }
+}
+
+impl Drop for Bank {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// The first admin's password in every test system.
 /// The services a distributed cluster runs two processes of (competing consumers, a
 /// replica killed while the other goes on).
-const REPLICATED: &[&str] = &["ordering", "matching"];
+const REPLICATED: &[&str] = &["ordering", "matching", "billing"];
 
 /// The system secret every process of a test system shares (service-to-service calls).
 const SERVICE_SECRET: &str = "e2e-system-service-secret";
@@ -161,6 +194,7 @@ impl Cluster {
             tokens: Default::default(),
             env,
             cookies: CookieContractor::start().await,
+            bank: Bank::start().await,
         };
         // Distributed: one process per registered service, two for those run replicated.
         let roles: Vec<&'static str> = match mode {
@@ -253,6 +287,15 @@ impl Cluster {
             .env("MCF_INVENTORY__COOKIE_CHECK_AFTER_MS", "2000")
             .env("MCF_INVENTORY__COOKIE_CHECK_EVERY_MS", "500")
             .env("MCF_INVENTORY__COOKIE_JOB_EVERY_MS", "200")
+            // The test's bank, quickly: the cycles look every 200 ms, a refused or unanswered
+            // invoice is tried again after 500 ms.
+            .env("MCF_BILLING__BANK_URL", &self.bank.url)
+            .env("MCF_BILLING__BANK_TIMEOUT_MS", "1000")
+            .env("MCF_BILLING__BANK_BACKOFF_MS", "50")
+            .env("MCF_BILLING__CYCLE_EVERY_MS", "200")
+            .env("MCF_BILLING__RETRY_INITIAL_MS", "500")
+            .env("MCF_BILLING__RETRY_MAX_MS", "2000")
+            .env("MCF_BILLING__BANK_LEASE_MS", "2000")
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())

@@ -3,6 +3,7 @@
 mod authz;
 mod bets;
 mod billing;
+mod billing_cycles;
 mod browser;
 mod faults;
 mod flow;
@@ -39,6 +40,8 @@ macro_rules! both_modes {
 }
 
 both_modes! {
+    a_week_is_collected_and_a_month_paid_out_once_at_the_bank => crate::billing_cycles::a_week_is_collected_and_a_month_paid_out_once_at_the_bank;
+    missed_weeks_run_once_after_billing_was_down => crate::billing_cycles::missed_weeks_run_once_after_billing_was_down;
     an_order_charges_its_client_and_credits_its_worker => crate::billing::an_order_charges_its_client_and_credits_its_worker;
     an_active_order_gets_its_kit_and_issuing_takes_its_stock => crate::inventory::an_active_order_gets_its_kit_and_issuing_takes_its_stock;
     a_kit_goes_from_the_supply_queue_to_the_worker_on_site => crate::supply::a_kit_goes_from_the_supply_queue_to_the_worker_on_site;

@@ -3,6 +3,7 @@
 //! nothing else. Every booking goes through [`post`].
 
 mod accounts;
+mod advance_clock;
 mod bets;
 mod cycles;
 mod grant_award;
@@ -14,6 +15,7 @@ mod settle;
 mod statements;
 
 pub use accounts::{open_worker_account, remember_account};
+pub use advance_clock::advance_clock;
 pub use bets::{charge_stake, move_unwon, pay_winning};
 pub use cycles::run_cycles;
 pub use grant_award::grant_award;

@@ -4,6 +4,7 @@
 
 mod awards;
 mod bets;
+mod clock;
 mod invoices;
 mod ledger;
 mod statements;
@@ -28,6 +29,7 @@ pub fn routes() -> Routes<App> {
         .include(awards::routes())
         .include(bets::routes())
         .include(invoices::routes())
+        .include(clock::routes())
 }
 
 /// A path account that does not parse names nothing: "not found".

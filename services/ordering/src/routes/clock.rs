@@ -4,7 +4,6 @@
 use auth::{Access, Role, Route, Routes};
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use web::Json;
 
 use crate::error::OrderingError;
@@ -27,34 +26,14 @@ pub(super) fn routes() -> Routes<App> {
         )
 }
 
-/// Business time as Ordering sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ClockView {
-    pub now: chrono::DateTime<chrono::Utc>,
-    /// How far business time is ahead of the system clock.
-    pub offset_seconds: i64,
-    /// Whether `POST /ops/clock` may move it.
-    pub adjustable: bool,
-}
+pub use service::clock::{Advance, ClockView};
 
 fn view(app: &App) -> ClockView {
-    ClockView {
-        now: app.ctx.clock.now(),
-        offset_seconds: app.ctx.clock.offset().num_seconds(),
-        adjustable: app.ctx.clock.is_adjustable(),
-    }
+    ClockView::of(&app.ctx.clock)
 }
 
 async fn show(State(app): State<App>) -> Json<ClockView> {
     Json(view(&app))
-}
-
-/// The body of `POST /ops/clock`.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Advance {
-    /// How far to move business time forward (not negative).
-    pub seconds: i64,
 }
 
 /// Moves business time forward by `seconds`, then runs the no-show sweep at once so the

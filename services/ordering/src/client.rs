@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use client::{Client, ClientError, Method, Reply};
 use contracts::{OrderId, ServiceTypeId};
 
-pub use crate::app::{OrderView, PhotoKind};
+pub use crate::app::{OrderView, PHOTO_MEDIA, PhotoKind};
 use crate::domain::order::{Order, OrderRequest};
 use crate::domain::service_type::{NewServiceType, ServiceType, ServiceTypeEdit};
 pub use crate::routes::{

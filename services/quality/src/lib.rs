@@ -1,5 +1,5 @@
 //! Order quality: every order's whole story in one place (a timeline per order, folded
-//! from Ordering's, Matching's and Inventory's events), a review queue fed by failed and
+//! from Ordering's, Matching's, Inventory's and Billing's events), a review queue fed by failed and
 //! canceled orders and by random samples of completed ones, review forms kept as
 //! revisions, a register of hypotheses, adjusting the worker in Matching from a review,
 //! and failure and cancellation figures.

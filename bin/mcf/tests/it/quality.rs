@@ -12,6 +12,7 @@ use contracts::{OrderId, ServiceTypeId, WorkerId};
 use matching::client::{AdjustmentsPage, MatchingClient};
 use ordering::client::{CompleteRequest, PhotoKind};
 use quality::client::QualityClient;
+use quality::domain::timeline::MoneyKind;
 use quality::domain::{AdjustmentIn, NewHypothesis, ReviewForm, Status, Verdict};
 use quality::{DrawRequest, OrderQuery, OrderView, QueueQuery};
 
@@ -129,7 +130,14 @@ pub async fn a_failed_order_is_reviewed_and_its_worker_adjusted(mode: Mode) {
     assert!(open.iter().any(|e| e.order_id == failed), "{open:?}");
 
     // And the completed order's photos come through Quality from Ordering
-    let completed = quality_order(&q, done, |v| v.file.status == Status::Completed).await;
+    // And, with the money Billing booked for it: the client charged, the worker credited
+    let completed = quality_order(&q, done, |v| {
+        let kinds: Vec<MoneyKind> = v.file.money.iter().map(|m| m.kind).collect();
+        v.file.status == Status::Completed
+            && kinds.contains(&MoneyKind::ClientCharged)
+            && kinds.contains(&MoneyKind::WorkerCredited)
+    })
+    .await;
     assert_eq!(completed.file.photos, ["check-in", "report"]);
     let (bytes, media) = q.photo(done, PhotoKind::Report).await.unwrap();
     assert_eq!(media, "image/png");

@@ -28,7 +28,7 @@ pub use check_in::check_in;
 pub use complete_order::complete_order;
 pub use edit_service_type::edit_service_type;
 pub use fail_overdue_orders::fail_overdue_orders;
-pub use photos::{PhotoKind, photo};
+pub use photos::{PHOTO_MEDIA, PhotoKind, photo};
 pub use queries::{OrderView, STAFF, jobs, order_view, orders, service_types, status_counts};
 pub use rebook_order::rebook_order;
 pub use remember_kit_issued::remember_kit_issued;

@@ -12,6 +12,15 @@ use crate::App;
 use crate::domain::order::{Order, Transition};
 use crate::error::OrderingError;
 
+/// What a photo is answered as: whichever of these it is (others proxying the photos,
+/// Quality, declare the same).
+pub const PHOTO_MEDIA: [&str; 4] = [
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "application/octet-stream",
+];
+
 /// Which photo of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -13,17 +13,9 @@ use web::{Json, Path};
 
 use super::{CLIENT_OR_STAFF, PARTIES, STAFF, created, order_id};
 use crate::App;
-use crate::app::{self, PhotoKind};
+use crate::app::{self, PHOTO_MEDIA, PhotoKind};
 use crate::domain::order::{Canceler, Order};
 use crate::error::OrderingError;
-
-/// What a photo answers: whichever of these it is.
-const PHOTO_MEDIA: [&str; 4] = [
-    "image/png",
-    "image/jpeg",
-    "image/webp",
-    "application/octet-stream",
-];
 
 pub(super) fn routes() -> Routes<App> {
     let photo_route = PHOTO_MEDIA.into_iter().fold(

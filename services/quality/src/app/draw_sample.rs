@@ -11,7 +11,9 @@ use crate::store::{self, Draw};
 /// `who` draws a random sample of `size` completed orders not queued yet (so never drawn
 /// before), with `seed` (a random one when absent): the draw is recorded with who, when,
 /// the seed and how many were candidates, and its orders enter the review queue, in one
-/// unit of work. With `key`, a retry draws nothing more and answers the first draw.
+/// unit of work (409 `concurrent_draw`, nothing kept, when another draw took one of its
+/// orders at the same moment). With `key`, a retry draws nothing more and answers the
+/// first draw.
 pub async fn draw_sample(
     app: &App,
     who: AccountId,
@@ -49,7 +51,14 @@ pub async fn draw_sample(
     };
     store::insert_draw(&mut work, &drawn).await?;
     for order in &drawn.orders {
-        store::enqueue(&mut work, *order, QueueReason::Sampled, Some(drawn.id), now).await?;
+        // Another draw committing meanwhile (PostgreSQL) may have queued the same order:
+        // this draw is then dropped whole rather than record an order it did not queue.
+        if !store::enqueue(&mut work, *order, QueueReason::Sampled, Some(drawn.id), now).await? {
+            return Err(QualityError::conflict(
+                "concurrent_draw",
+                "another sample drew some of the same orders at the same moment: draw again",
+            ));
+        }
     }
     work.answer(ticket, 201, &drawn).await?;
     work.commit().await?;

@@ -14,6 +14,14 @@ pub async fn record_event(conn: &mut AnyConnection, event: &Envelope) -> Result<
     let entries = entries_of(event).map_err(|e| {
         service::Refused::invalid("data", format!("{} does not decode: {e}", event.event_type))
     })?;
+    // Every order the event is about is locked first, in id order (two events never wait
+    // for each other's orders the other way round).
+    let mut orders: Vec<_> = entries.iter().map(|e| e.order_id).collect();
+    orders.sort();
+    orders.dedup();
+    for order in orders {
+        store::lock_file(conn, order).await?;
+    }
     for entry in entries {
         if !store::insert_entry(conn, &entry).await? {
             continue;

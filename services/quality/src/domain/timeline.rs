@@ -4,6 +4,7 @@
 //! the live one. Pure: no I/O.
 
 use chrono::{DateTime, Utc};
+use contracts::billing::{ClientCharged, WorkerCredited, WorkerPenalized};
 use contracts::inventory::{IssuedItem, KitAssembled, KitIssued, KitItem};
 use contracts::matching::{StepScore, WorkerAssigned};
 use contracts::ordering::{
@@ -26,6 +27,9 @@ pub enum Fact {
     Failed(OrderFailed),
     KitAssembled(KitAssembled),
     KitIssued(KitIssued),
+    ClientCharged(ClientCharged),
+    WorkerCredited(WorkerCredited),
+    WorkerPenalized(WorkerPenalized),
 }
 
 /// Every event type Quality's timeline is made of, by producing context.
@@ -43,6 +47,14 @@ pub const HEARD: &[(&str, &[&str])] = &[
     ),
     (WorkerAssigned::SOURCE, &[WorkerAssigned::TYPE]),
     (KitIssued::SOURCE, &[KitAssembled::TYPE, KitIssued::TYPE]),
+    (
+        ClientCharged::SOURCE,
+        &[
+            ClientCharged::TYPE,
+            WorkerCredited::TYPE,
+            WorkerPenalized::TYPE,
+        ],
+    ),
 ];
 
 fn data<E: Event>(value: &serde_json::Value) -> Result<E, serde_json::Error> {
@@ -66,6 +78,9 @@ impl Fact {
             OrderFailed::TYPE => Fact::Failed(data(value)?),
             KitAssembled::TYPE => Fact::KitAssembled(data(value)?),
             KitIssued::TYPE => Fact::KitIssued(data(value)?),
+            ClientCharged::TYPE => Fact::ClientCharged(data(value)?),
+            WorkerCredited::TYPE => Fact::WorkerCredited(data(value)?),
+            WorkerPenalized::TYPE => Fact::WorkerPenalized(data(value)?),
             _ => return Ok(None),
         }))
     }
@@ -82,6 +97,9 @@ impl Fact {
             Fact::Failed(e) => e.order.order_id,
             Fact::KitAssembled(e) => e.order_id,
             Fact::KitIssued(e) => e.order_id,
+            Fact::ClientCharged(e) => e.order_id,
+            Fact::WorkerCredited(e) => e.order_id,
+            Fact::WorkerPenalized(e) => e.order_id,
         }
     }
 
@@ -94,6 +112,9 @@ impl Fact {
             Fact::Failed(e) => e.failed_at,
             Fact::KitAssembled(e) => e.assembled_at,
             Fact::KitIssued(e) => e.issued_at,
+            Fact::ClientCharged(e) => e.booked_at,
+            Fact::WorkerCredited(e) => e.booked_at,
+            Fact::WorkerPenalized(e) => e.booked_at,
             Fact::Requested(_) | Fact::Assigned(_) | Fact::Activated(_) => published,
         }
     }
@@ -105,6 +126,9 @@ impl Fact {
             Fact::Assigned(_) => "matching".into(),
             Fact::Activated(_) | Fact::Failed(_) => "ordering".into(),
             Fact::KitAssembled(_) => "inventory".into(),
+            Fact::ClientCharged(_) | Fact::WorkerCredited(_) | Fact::WorkerPenalized(_) => {
+                "billing".into()
+            }
             Fact::Started(e) => worker_or_ordering(e.order.worker_id),
             Fact::Completed(e) => worker_or_ordering(e.order.worker_id),
             Fact::Canceled(e) => e.canceled_by.to_string(),
@@ -159,6 +183,19 @@ impl Fact {
             ),
             Fact::KitIssued(e) => {
                 format!("supply kit {} issued ({} lines)", e.kit_id, e.items.len())
+            }
+            Fact::ClientCharged(e) => format!(
+                "client charged {} ({} less a {}% loyalty discount)",
+                e.amount, e.price, e.discount_percent
+            ),
+            Fact::WorkerCredited(e) => {
+                format!(
+                    "worker credited {} of the price {}",
+                    e.amount, e.order_price
+                )
+            }
+            Fact::WorkerPenalized(e) => {
+                format!("worker penalized {} ({})", e.amount, e.failure_reason)
             }
         }
     }
@@ -309,6 +346,48 @@ impl KitStory {
     }
 }
 
+/// What a money line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MoneyKind {
+    /// The client was charged for the order (when it became active).
+    ClientCharged,
+    /// The worker earned a share of it (when it was completed).
+    WorkerCredited,
+    /// The worker was fined for it (failed by his fault).
+    WorkerPenalized,
+}
+
+/// Money Billing booked for the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MoneyLine {
+    pub kind: MoneyKind,
+    /// Billing's ledger entry.
+    pub entry_id: String,
+    /// The client's or the worker's id.
+    pub holder: String,
+    pub amount: Money,
+    pub booked_at: DateTime<Utc>,
+}
+
+impl MoneyLine {
+    fn new(
+        kind: MoneyKind,
+        entry_id: String,
+        holder: String,
+        amount: Money,
+        booked_at: DateTime<Utc>,
+    ) -> MoneyLine {
+        MoneyLine {
+            kind,
+            entry_id,
+            holder,
+            amount,
+            booked_at,
+        }
+    }
+}
+
 /// Who canceled, when and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Cancellation {
@@ -361,6 +440,8 @@ pub struct OrderFile {
     pub rebook_of: Option<OrderId>,
     /// The copies the client rebooked this one as.
     pub rebooked_as: Vec<OrderId>,
+    /// What Billing booked for it, in booking order.
+    pub money: Vec<MoneyLine>,
 }
 
 impl OrderFile {
@@ -390,6 +471,7 @@ impl OrderFile {
             failure: None,
             rebook_of: None,
             rebooked_as: Vec::new(),
+            money: Vec::new(),
         };
         for entry in sorted {
             // Entries were decoded when they were recorded; one that no longer decodes
@@ -499,6 +581,27 @@ impl OrderFile {
                 kit.responsible_reason = Some(e.responsible_reason);
                 kit.items = e.items;
             }
+            Fact::ClientCharged(e) => self.money.push(MoneyLine::new(
+                MoneyKind::ClientCharged,
+                e.entry_id,
+                e.client_id.to_string(),
+                e.amount,
+                e.booked_at,
+            )),
+            Fact::WorkerCredited(e) => self.money.push(MoneyLine::new(
+                MoneyKind::WorkerCredited,
+                e.entry_id,
+                e.worker_id.to_string(),
+                e.amount,
+                e.booked_at,
+            )),
+            Fact::WorkerPenalized(e) => self.money.push(MoneyLine::new(
+                MoneyKind::WorkerPenalized,
+                e.entry_id,
+                e.worker_id.to_string(),
+                e.amount,
+                e.booked_at,
+            )),
             Fact::KitIssued(e) => {
                 let kit = self.kit.get_or_insert_with(|| KitStory::new(e.kit_id));
                 kit.issued_by = Some(e.issued_by);
@@ -626,8 +729,8 @@ mod tests {
 
     #[test]
     fn given_a_failed_order_heard_in_any_order_then_its_file_is_the_same_and_it_enters_the_queue() {
-        // Given an order requested, assigned (with Matching's explanation) and failed as a
-        // no-show, and the same events heard the other way round
+        // Given an order requested, assigned (with Matching's explanation), failed as a no-show
+        // and its worker penalized, and the same events heard the other way round
         let (order, client, worker) = (OrderId::new(), AccountId::new(), WorkerId::new());
         let r = requested(order, client);
         let mut heard = entries(&r, t0());
@@ -636,6 +739,15 @@ mod tests {
             t0() + Duration::seconds(1),
         ));
         heard.extend(entries(&failed(&r, worker), t0()));
+        let penalty = WorkerPenalized {
+            entry_id: format!("worker_penalty:{order}"),
+            order_id: order,
+            worker_id: worker,
+            amount: Money::from_minor(50),
+            failure_reason: "no_show".into(),
+            booked_at: t0() + Duration::hours(3),
+        };
+        heard.extend(entries(&penalty, t0()));
         let mut reversed = heard.clone();
         reversed.reverse();
 
@@ -648,6 +760,12 @@ mod tests {
         assert_eq!(file.worker_id, Some(worker));
         assert!(file.failure.as_ref().unwrap().worker_at_fault);
         assert_eq!(file.explanation.as_ref().unwrap().steps[0].step, "skill");
+        // And the money shows the worker's penalty
+        assert_eq!(file.money.len(), 1);
+        assert_eq!(
+            (file.money[0].kind, file.money[0].amount),
+            (MoneyKind::WorkerPenalized, Money::from_minor(50))
+        );
         // And it enters the review queue as failed, at the failure's time
         let (reason, at) = file.queue_reason().unwrap();
         assert_eq!(

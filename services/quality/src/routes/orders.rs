@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use contracts::{AccountId, OrderId, ServiceTypeId, WorkerId};
-use ordering::client::PhotoKind;
+use ordering::client::{PHOTO_MEDIA, PhotoKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use service::Refused;
@@ -18,14 +18,6 @@ use crate::domain::{OrderFile, Status};
 use crate::error::QualityError;
 use crate::store::OrderSearch;
 use crate::{App, app};
-
-/// What a photo answers: whichever Ordering answered.
-const PHOTO_MEDIA: [&str; 4] = [
-    "image/png",
-    "image/jpeg",
-    "image/webp",
-    "application/octet-stream",
-];
 
 pub(super) fn routes() -> Routes<App> {
     let photo_route = PHOTO_MEDIA.into_iter().fold(

@@ -20,7 +20,8 @@ pub use reviews::{
     save_revision,
 };
 pub use timeline::{
-    OrderSearch, clear_projection, entries, file, finished, insert_entry, save_file, search,
+    OrderSearch, clear_projection, entries, file, finished, insert_entry, lock_file, save_file,
+    search,
 };
 
 use storage::DbError;

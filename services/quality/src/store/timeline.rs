@@ -55,6 +55,23 @@ pub async fn entries(conn: &mut AnyConnection, order: OrderId) -> Result<Vec<Ent
     .collect()
 }
 
+/// Takes the write lock of order `order`'s file until the unit of work ends (making a
+/// placeholder row when there is none yet, replaced before the commit). Two consumers
+/// recording events of the same order at once (Ordering's and Billing's streams) thereby
+/// fold one after the other: the second reads the first's committed entry, instead of both
+/// folding without the other's entry and the last commit losing one (PostgreSQL; SQLite
+/// has one writer at a time anyway).
+pub async fn lock_file(conn: &mut AnyConnection, order: OrderId) -> Result<()> {
+    storage::query(
+        "INSERT INTO order_files (order_id, status, file) VALUES ($1, 'unknown', 'null') \
+         ON CONFLICT (order_id) DO UPDATE SET status = order_files.status",
+    )
+    .bind(order.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Writes `file` over the order's previous one.
 pub async fn save_file(conn: &mut AnyConnection, file: &OrderFile) -> Result<()> {
     let json = serde_json::to_string(file).map_err(|e| DbError::undecodable(e.to_string()))?;

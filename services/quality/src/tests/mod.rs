@@ -194,6 +194,17 @@ impl Story {
         })
     }
 
+    fn penalized(&self) -> Envelope {
+        Self::envelope(&contracts::billing::WorkerPenalized {
+            entry_id: format!("worker_penalty:{}", self.order),
+            order_id: self.order,
+            worker_id: self.worker,
+            amount: Money::from_minor(50),
+            failure_reason: "no_show".into(),
+            booked_at: self.scheduled_at + Duration::minutes(32),
+        })
+    }
+
     /// Every event of a failed order, in the order they are published.
     fn failing(&self) -> Vec<Envelope> {
         vec![

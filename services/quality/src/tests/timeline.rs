@@ -18,6 +18,8 @@ pub(super) async fn a_failed_order_is_in_the_queue_with_its_whole_timeline_on(ts
         hear(ts, &event).await;
         hear(ts, &event).await;
     }
+    // And Billing's penalty of the worker
+    hear(ts, &story.penalized()).await;
 
     // When a manager opens the queue and the order
     let queue = manager(ts).queue(&QueueQuery::default()).await.unwrap();
@@ -31,7 +33,7 @@ pub(super) async fn a_failed_order_is_in_the_queue_with_its_whole_timeline_on(ts
     );
     assert_eq!(queue[0].review_id, None);
     // And its timeline has each event once, with why the worker was picked and the kit
-    assert_eq!(view.timeline.len(), 6, "{:?}", view.timeline);
+    assert_eq!(view.timeline.len(), 7, "{:?}", view.timeline);
     assert_eq!(view.file.status, Status::Failed);
     assert_eq!(
         view.file.explanation.as_ref().unwrap().steps[0].step,
@@ -43,6 +45,15 @@ pub(super) async fn a_failed_order_is_in_the_queue_with_its_whole_timeline_on(ts
     assert!(view.file.failure.as_ref().unwrap().worker_at_fault);
     assert_eq!(view.file.price, Some(contracts::Money::from_minor(100)));
     assert_eq!(view.queue.unwrap().reason, QueueReason::Failed);
+    // And the money Billing booked
+    let money: Vec<_> = view.file.money.iter().map(|m| (m.kind, m.amount)).collect();
+    assert_eq!(
+        money,
+        vec![(
+            crate::domain::timeline::MoneyKind::WorkerPenalized,
+            contracts::Money::from_minor(50)
+        )]
+    );
 }
 
 #[tokio::test]

@@ -2,12 +2,12 @@
 
 use auth::{Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use contracts::BetId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use web::{Json, Path, Query};
+use web::{IdempotencyKey, Json, Path, Query};
 
 use super::{MANAGERS, READERS, path_id};
 use crate::app::{BetView, NewBet};
@@ -71,10 +71,9 @@ pub struct BetQuery {
 async fn open(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(new): Json<NewBet>,
 ) -> Result<Response, BetsError> {
-    let key = web::idempotency_key(&headers)?;
     Ok(app::open_bet(&app, who.id, &new, key.as_deref())
         .await?
         .respond(StatusCode::CREATED))

@@ -2,10 +2,10 @@
 
 use auth::{Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use contracts::BetId;
-use web::{Json, Path};
+use web::{IdempotencyKey, Json, Path};
 
 use super::{MANAGERS, READERS, path_id};
 use crate::domain::{NewStake, Stake};
@@ -47,13 +47,13 @@ pub(super) fn routes() -> Routes<App> {
 async fn place(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
     Json(new): Json<NewStake>,
 ) -> Result<Response, BetsError> {
     // Money moves: the key is what lets a retry after a lost answer find the same stake.
-    let key = web::idempotency_key(&headers)?
-        .ok_or_else(|| BetsError::invalid("Idempotency-Key", "required to place a stake"))?;
+    let key =
+        key.ok_or_else(|| BetsError::invalid("Idempotency-Key", "required to place a stake"))?;
     let bet = path_id(&id, "bet")?;
     let placed = app::place_stake(&app, who.id, bet, &key, &new).await?;
     let status = if placed.replayed {

@@ -60,36 +60,33 @@ pub async fn save_bet(conn: &mut AnyConnection, bet: &Bet) -> Result<()> {
 
 /// Bet `id`.
 pub async fn bet(conn: &mut AnyConnection, id: BetId) -> Result<Option<Bet>> {
-    let sql = format!("SELECT {COLUMNS} FROM bets WHERE id = $1");
-    storage::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?
-        .map(|r| bet_of(&r))
-        .transpose()
+    one(conn, "id = $1", id.to_string(), "").await
 }
 
 /// Bet `id`, locked until the transaction ends (PostgreSQL; SQLite has one writer): every
 /// change of a bet or of its stakes' statuses takes this lock first, so a close and a
 /// stake's answer never interleave.
 pub async fn lock_bet(conn: &mut AnyConnection, id: BetId) -> Result<Option<Bet>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM bets WHERE id = $1{}",
-        storage::for_update(conn)
-    );
-    storage::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?
-        .map(|r| bet_of(&r))
-        .transpose()
+    let lock = storage::for_update(conn);
+    one(conn, "id = $1", id.to_string(), lock).await
 }
 
 /// The bet on `order`, if any.
 pub async fn bet_of_order(conn: &mut AnyConnection, order: OrderId) -> Result<Option<Bet>> {
-    let sql = format!("SELECT {COLUMNS} FROM bets WHERE order_id = $1");
+    one(conn, "order_id = $1", order.to_string(), "").await
+}
+
+/// The bet matching `condition` on `value` (`$1`), with `lock` appended (a row lock or "").
+async fn one(
+    conn: &mut AnyConnection,
+    condition: &str,
+    value: String,
+    lock: &str,
+) -> Result<Option<Bet>> {
+    // Safe: the condition and the lock are constants of this file; the value is bound.
+    let sql = format!("SELECT {COLUMNS} FROM bets WHERE {condition}{lock}");
     storage::query(sqlx::AssertSqlSafe(sql))
-        .bind(order.to_string())
+        .bind(value)
         .fetch_optional(conn)
         .await?
         .map(|r| bet_of(&r))

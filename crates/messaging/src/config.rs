@@ -20,6 +20,10 @@ pub struct MessagingConfig {
     pub nats_duplicate_window_s: u64,
     /// JetStream: how long a delivery may stay unacknowledged before redelivery, seconds.
     pub nats_ack_wait_s: u64,
+    /// JetStream: copies of each stream a NATS cluster keeps (1 for a single server; 3 on
+    /// a three-node cluster, so a stream survives one node being down). Used when a stream
+    /// is created; an existing stream keeps its count.
+    pub nats_replicas: usize,
     /// JetStream: deliveries one consumer handles at the same time (per process). The
     /// embedded bus delivers in log order, one at a time.
     pub consumer_concurrency: usize,
@@ -46,6 +50,7 @@ impl Default for MessagingConfig {
             poll_interval_ms: 500,
             nats_duplicate_window_s: 120,
             nats_ack_wait_s: 30,
+            nats_replicas: 1,
             consumer_concurrency: 8,
             consumer_batch: 64,
             retention_hours: 168,

@@ -18,6 +18,8 @@ use crate::tasks::{self, Progress};
 pub struct NatsBus {
     js: jetstream::Context,
     duplicate_window: Duration,
+    /// `messaging.nats_replicas`, for the streams this bus creates.
+    replicas: usize,
     ensured: Mutex<HashSet<String>>,
 }
 
@@ -55,6 +57,7 @@ impl NatsBus {
         Ok(NatsBus {
             js,
             duplicate_window: Duration::from_secs(config.nats_duplicate_window_s),
+            replicas: config.nats_replicas.max(1),
             ensured: Mutex::new(HashSet::new()),
         })
     }
@@ -72,6 +75,7 @@ impl NatsBus {
                 retention: stream::RetentionPolicy::Limits,
                 duplicate_window: self.duplicate_window,
                 max_age: Duration::from_secs(30 * 24 * 3600),
+                num_replicas: self.replicas,
                 ..Default::default()
             })
             .await

@@ -363,8 +363,8 @@ impl Sandbox {
             .route("/accounts/{number}", get(account))
             .route("/payment-methods", post(register_payment_method))
             .route("/payment-methods/{token}", get(payment_method))
-            .route("/collections", post(collect))
-            .route("/payouts", post(pay_out))
+            .route("/collections", post(operation::<Collection>))
+            .route("/payouts", post(operation::<Payout>))
             .route("/statement", get(statement))
             .route("/faults", get(faults).put(put_faults))
             .with_state(self.clone())
@@ -532,28 +532,35 @@ async fn payment_method(State(bank): State<Sandbox>, Path(token): Path<String>) 
     }
 }
 
-async fn collect(
-    State(bank): State<Sandbox>,
-    cut: Option<axum::Extension<Cut>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let key = sandbox_http::idempotency_key(&headers)?;
-    let asked: Collection = parsed(&body)?;
-    checked(asked.amount, &asked.reference)?;
-    Ok(operate(bank, cut, key, Asked::Collection(asked)).await)
+/// A body of `POST /collections` or `POST /payouts`, checked into what it asks.
+trait Asking: serde::de::DeserializeOwned {
+    fn asked(self) -> Result<Asked, Problem>;
 }
 
-async fn pay_out(
+impl Asking for Collection {
+    fn asked(self) -> Result<Asked, Problem> {
+        checked(self.amount, &self.reference)?;
+        Ok(Asked::Collection(self))
+    }
+}
+
+impl Asking for Payout {
+    fn asked(self) -> Result<Asked, Problem> {
+        checked(self.amount, &self.reference)?;
+        Ok(Asked::Payout(self))
+    }
+}
+
+/// `POST /collections` (`T` = [`Collection`]) and `POST /payouts` ([`Payout`]).
+async fn operation<T: Asking>(
     State(bank): State<Sandbox>,
     cut: Option<axum::Extension<Cut>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let key = sandbox_http::idempotency_key(&headers)?;
-    let asked: Payout = parsed(&body)?;
-    checked(asked.amount, &asked.reference)?;
-    Ok(operate(bank, cut, key, Asked::Payout(asked)).await)
+    let asked = parsed::<T>(&body)?.asked()?;
+    Ok(operate(bank, cut, key, asked).await)
 }
 
 /// One collection or payout under `key`: the faults before executing, the execution (or the

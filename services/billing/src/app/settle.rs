@@ -16,7 +16,7 @@ use messaging::Work;
 
 use super::{Posted, post};
 use crate::App;
-use crate::bank::{CallError, Operation};
+use crate::bank::CallError;
 use crate::domain::{Invoice, InvoiceKind, InvoiceStatus, LedgerAccount, Outcome};
 use crate::error::BillingError;
 use crate::store;
@@ -95,24 +95,17 @@ async fn attempt(app: &App, invoice: &Invoice) -> Result<Outcome, CallError> {
             None => Default::default(),
         }
     };
-    let answer: Result<Operation, CallError> = match invoice.kind {
-        InvoiceKind::Collection => {
-            let Some(method) = details.payment_method else {
-                return Ok(Outcome::Refused("no payment method given".into()));
-            };
-            app.bank
-                .collect(&key, &method, invoice.total, &invoice.id)
-                .await
-        }
-        InvoiceKind::Payout => {
-            let Some(account) = details.payout_account else {
-                return Ok(Outcome::Refused("no bank account given".into()));
-            };
-            app.bank
-                .pay_out(&key, &account, invoice.total, &invoice.id)
-                .await
-        }
+    let (target, missing) = match invoice.kind {
+        InvoiceKind::Collection => (details.payment_method, "no payment method given"),
+        InvoiceKind::Payout => (details.payout_account, "no bank account given"),
     };
+    let Some(target) = target else {
+        return Ok(Outcome::Refused(missing.into()));
+    };
+    let answer = app
+        .bank
+        .execute(invoice.kind, &key, &target, invoice.total, &invoice.id)
+        .await;
     match answer {
         Ok(op) => Ok(Outcome::Executed(op.operation_id)),
         Err(CallError::Refused { code, why, .. }) => Ok(Outcome::Refused(match code {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use partner::{BreakerView, CallError};
 
 use crate::config::BillingConfig;
+use crate::domain::InvoiceKind;
 
 /// An operation the bank executed, as it answers and lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -67,36 +68,35 @@ impl Bank {
         self.partner.breaker_view()
     }
 
-    /// Collects `amount` from `payment_method` under `key`, for invoice `reference`.
-    pub async fn collect(
+    /// Executes `kind` for `amount` under `key`, for invoice `reference`: a collection from
+    /// the payment method `target`, or a payout to the account `target`.
+    pub async fn execute(
         &self,
+        kind: InvoiceKind,
         key: &str,
-        payment_method: &str,
+        target: &str,
         amount: Money,
         reference: &str,
     ) -> Result<Operation, CallError> {
-        let body = Collection {
-            payment_method,
-            amount: amount.minor(),
-            reference,
-        };
-        self.operate("collections", key, &body).await
-    }
-
-    /// Pays `amount` to `account` under `key`, for invoice `reference`.
-    pub async fn pay_out(
-        &self,
-        key: &str,
-        account: &str,
-        amount: Money,
-        reference: &str,
-    ) -> Result<Operation, CallError> {
-        let body = Payout {
-            account,
-            amount: amount.minor(),
-            reference,
-        };
-        self.operate("payouts", key, &body).await
+        let amount = amount.minor();
+        match kind {
+            InvoiceKind::Collection => {
+                let body = Collection {
+                    payment_method: target,
+                    amount,
+                    reference,
+                };
+                self.operate("collections", key, &body).await
+            }
+            InvoiceKind::Payout => {
+                let body = Payout {
+                    account: target,
+                    amount,
+                    reference,
+                };
+                self.operate("payouts", key, &body).await
+            }
+        }
     }
 
     /// POSTs `body` to `/{path}` under `key`, retried with the same key.

@@ -7,7 +7,7 @@ mod postgres;
 mod process;
 mod s3;
 
-pub use nats::Nats;
+pub use nats::{Nats, NatsCluster};
 pub use postgres::Postgres;
 pub use process::free_port;
 pub use s3::S3;

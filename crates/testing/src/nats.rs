@@ -89,3 +89,75 @@ impl Drop for Nats {
         self.kill();
     }
 }
+
+/// Three NATS servers with JetStream on loopback, routed to each other as one cluster
+/// (streams may then keep three replicas: `messaging.nats_replicas = 3`). Each node can be
+/// killed and restarted on its own store, for rolling restarts. Killed on drop.
+pub struct NatsCluster {
+    nodes: Vec<Nats>,
+}
+
+impl NatsCluster {
+    /// Starts three fresh nodes and waits until each accepts clients.
+    pub fn start() -> anyhow::Result<NatsCluster> {
+        let binary = binary()?;
+        let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let routes = route_ports
+            .iter()
+            .map(|p| format!("\"nats-route://127.0.0.1:{p}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut nodes = Vec::new();
+        for (i, (&port, &route)) in client_ports.iter().zip(&route_ports).enumerate() {
+            let dir = tempfile::Builder::new().prefix("mcf-nats-").tempdir()?;
+            let config = format!(
+                "server_name: \"n{i}\"\nlisten: \"127.0.0.1:{port}\"\n\
+                 jetstream {{\n  store_dir: \"{}\"\n  sync_interval: always\n}}\n\
+                 cluster {{\n  name: \"mcf\"\n  listen: \"127.0.0.1:{route}\"\n  \
+                 routes: [{routes}]\n}}\n",
+                dir.path().join("store").display()
+            );
+            std::fs::write(dir.path().join("nats.conf"), config)?;
+            nodes.push(Nats {
+                binary: binary.clone(),
+                dir,
+                port,
+                child: None,
+            });
+        }
+        for node in &mut nodes {
+            node.restart()?;
+        }
+        Ok(NatsCluster { nodes })
+    }
+
+    /// Every node's URL, comma-separated, as NATS clients take a server list.
+    pub fn url(&self) -> String {
+        self.nodes
+            .iter()
+            .map(Nats::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// How many nodes the cluster has.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Always false: a cluster has its three nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Kills node `i` at once (SIGKILL).
+    pub fn kill(&mut self, i: usize) {
+        self.nodes[i].kill();
+    }
+
+    /// Starts node `i` again on its port and store.
+    pub fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        self.nodes[i].restart()
+    }
+}

@@ -5,6 +5,7 @@ mod bets;
 mod billing;
 mod billing_cycles;
 mod browser;
+mod chaos;
 mod faults;
 mod flow;
 mod fuzz;
@@ -40,6 +41,7 @@ macro_rules! both_modes {
 }
 
 both_modes! {
+    chaos_soak_loses_nothing_doubles_nothing_and_balances => crate::chaos::nothing_is_lost_phantom_or_doubled;
     a_week_is_collected_and_a_month_paid_out_once_at_the_bank => crate::billing_cycles::a_week_is_collected_and_a_month_paid_out_once_at_the_bank;
     missed_weeks_run_once_after_billing_was_down => crate::billing_cycles::missed_weeks_run_once_after_billing_was_down;
     an_order_charges_its_client_and_credits_its_worker => crate::billing::an_order_charges_its_client_and_credits_its_worker;

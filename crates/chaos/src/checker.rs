@@ -1,0 +1,456 @@
+//! The checker: after the nemesis stopped and the system settled, reads the final state of
+//! every context and of the outside simulators and compares it with what the workload was
+//! told. Each finding names what it is about, so a report leads straight to the order, the
+//! award or the kit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use billing::client::BillingClient;
+use billing::domain::ledger::LedgerAccount;
+use contracts::OrderId;
+use inventory::client::InventoryClient;
+use matching::client::MatchingClient;
+use ordering::client::{OrderListQuery, OrderingClient};
+use ordering::domain::order::Order;
+use quality::client::QualityClient;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::system::System;
+use crate::workload::{Actors, History, Outcome};
+
+/// What the checker found. A clean run has every list empty and `imbalance` zero.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Findings {
+    /// Acknowledged but absent (an order, a cancel, an award, an issued kit).
+    pub lost: Vec<String>,
+    /// Present but never requested.
+    pub phantom: Vec<String>,
+    /// One request with two effects: two orders for one key, two ledger lines of one kind
+    /// for one cause on one account, two cookies for one kit, two mails with one
+    /// Message-ID, an event applied more often than it was published.
+    pub duplicated: Vec<String>,
+    /// Outboxes not drained, events published but not applied, orders still waiting.
+    pub stuck: Vec<String>,
+    /// Dead letters per service.
+    pub dead_letters: BTreeMap<String, i64>,
+    /// The trial balance's total (minor units): zero when the ledger balances.
+    pub imbalance: i64,
+    /// Billing's bank accounts against the bank's own statement.
+    pub bank_differences: Vec<String>,
+    /// Projections that disagree with the context they follow (Quality's order files and
+    /// Matching's assignments against Ordering's orders).
+    pub projections: Vec<String>,
+    /// Checks that could not run (a service not answering after the settle time).
+    pub unchecked: Vec<String>,
+}
+
+impl Findings {
+    /// True when nothing was lost, phantom, doubled, stuck, dead, unbalanced or unequal.
+    pub fn clean(&self) -> bool {
+        self.lost.is_empty()
+            && self.phantom.is_empty()
+            && self.duplicated.is_empty()
+            && self.stuck.is_empty()
+            && self.dead_letters.values().all(|&n| n == 0)
+            && self.imbalance == 0
+            && self.bank_differences.is_empty()
+            && self.projections.is_empty()
+            && self.unchecked.is_empty()
+    }
+}
+
+/// Ordering's statuses, to list every order of the run.
+const STATUSES: &[&str] = &[
+    "requested",
+    "active",
+    "in_progress",
+    "completed",
+    "canceled",
+    "failed",
+];
+
+/// Waits (up to `within`) until every outbox is drained and no order waits for a worker,
+/// then checks everything.
+pub async fn check(
+    system: &System,
+    actors: &Actors,
+    history: &History,
+    within: Duration,
+) -> Findings {
+    settle(system, actors, within).await;
+    let mut f = Findings::default();
+    let orders = match all_orders(system, actors).await {
+        Ok(orders) => orders,
+        Err(e) => {
+            f.unchecked.push(format!("orders: {e}"));
+            Vec::new()
+        }
+    };
+    check_orders(&mut f, history, &orders);
+    check_messaging(&mut f, system, actors).await;
+    check_ledger(&mut f, system, actors, history).await;
+    check_kits(&mut f, system, actors, history).await;
+    check_cookies(&mut f, system);
+    check_mail(&mut f, system);
+    check_projections(&mut f, system, actors, &orders).await;
+    f
+}
+
+async fn settle(system: &System, actors: &Actors, within: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        let mut busy = false;
+        for service in mcf::system::SERVICES {
+            let stats = messaging_stats(system, actors, service).await;
+            busy |= stats.is_none_or(|s| s["outbox_pending"] != 0);
+        }
+        let ordering = OrderingClient(Actors::at(system, "ordering", &actors.admin));
+        busy |= ordering
+            .counts()
+            .await
+            .map_or(true, |c| c.get("requested").copied().unwrap_or(0) > 0);
+        if !busy {
+            // Consumers may still be applying what was just published.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn messaging_stats(system: &System, actors: &Actors, service: &str) -> Option<Value> {
+    Actors::at(system, service, &actors.admin)
+        .get::<Value>("/ops/messaging")
+        .await
+        .ok()
+}
+
+async fn all_orders(system: &System, actors: &Actors) -> Result<Vec<Order>, String> {
+    let ordering = OrderingClient(Actors::at(system, "ordering", &actors.admin));
+    let mut all = Vec::new();
+    for status in STATUSES {
+        let query = OrderListQuery {
+            client_id: Some(actors.client_id.clone()),
+            status: Some((*status).to_owned()),
+            limit: Some(1000),
+        };
+        let page = ordering
+            .orders(&query)
+            .await
+            .map_err(|e| format!("{status}: {e}"))?;
+        if page.len() >= 1000 {
+            return Err(format!(
+                "more than 1000 {status} orders: the run is too long"
+            ));
+        }
+        all.extend(page);
+    }
+    Ok(all)
+}
+
+/// The id an operation was acknowledged with.
+fn acknowledged(outcome: &Outcome) -> Option<&str> {
+    match outcome {
+        Outcome::Acknowledged { id } => Some(id),
+        _ => None,
+    }
+}
+
+/// An order's status as its API names it (`active`).
+fn status_of(o: &Order) -> String {
+    serde_json::to_value(o.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn check_orders(f: &mut Findings, history: &History, orders: &[Order]) {
+    let mut by_key: BTreeMap<&str, Vec<&Order>> = BTreeMap::new();
+    for o in orders {
+        let key = o
+            .description
+            .strip_prefix("chaos ")
+            .unwrap_or(&o.description);
+        by_key.entry(key).or_default().push(o);
+    }
+    let requested: BTreeMap<&str, &Outcome> = history
+        .of("order")
+        .map(|op| (op.key.as_str(), &op.outcome))
+        .collect();
+    for (key, outcome) in &requested {
+        let found = by_key.get(key).map(Vec::as_slice).unwrap_or_default();
+        match (outcome, found) {
+            (Outcome::Acknowledged { id }, []) => f.lost.push(format!("order {id} (key {key})")),
+            (Outcome::Acknowledged { id }, [o]) if o.id.to_string() != *id => f.duplicated.push(
+                format!("order key {key}: acknowledged {id}, stored {}", o.id),
+            ),
+            (Outcome::Refused { .. }, [o, ..]) => f
+                .phantom
+                .push(format!("order {} of refused key {key}", o.id)),
+            _ => {}
+        }
+        if found.len() > 1 {
+            f.duplicated
+                .push(format!("{} orders for key {key}", found.len()));
+        }
+    }
+    for (key, found) in &by_key {
+        if !requested.contains_key(key) {
+            for o in found {
+                f.phantom.push(format!("order {} never requested", o.id));
+            }
+        }
+    }
+    let by_id: BTreeMap<String, &Order> = orders.iter().map(|o| (o.id.to_string(), o)).collect();
+    for op in history.of("cancel") {
+        if acknowledged(&op.outcome).is_some() {
+            let status = by_id.get(&op.key).map(|o| status_of(o));
+            if status.as_deref() != Some("canceled") {
+                f.lost
+                    .push(format!("cancel of order {} (now {status:?})", op.key));
+            }
+        }
+    }
+    for o in orders {
+        if status_of(o) == "requested" {
+            f.stuck
+                .push(format!("order {} still waits for a worker", o.id));
+        }
+    }
+}
+
+async fn check_messaging(f: &mut Findings, system: &System, actors: &Actors) {
+    let mut published: BTreeMap<String, i64> = BTreeMap::new();
+    let mut applied: Vec<(String, String, i64)> = Vec::new();
+    for service in mcf::system::SERVICES {
+        let Some(stats) = messaging_stats(system, actors, service).await else {
+            f.unchecked
+                .push(format!("{service}: /ops/messaging does not answer"));
+            continue;
+        };
+        let pending = stats["outbox_pending"].as_i64().unwrap_or(-1);
+        if pending != 0 {
+            f.stuck
+                .push(format!("{service}: {pending} events in the outbox"));
+        }
+        f.dead_letters.insert(
+            (*service).to_owned(),
+            stats["dead_letters_pending"].as_i64().unwrap_or(-1),
+        );
+        for (ty, n) in stats["outbox_by_type"].as_object().into_iter().flatten() {
+            *published.entry(ty.clone()).or_default() += n.as_i64().unwrap_or(0);
+        }
+        for (k, n) in stats["inbox_by_consumer"].as_object().into_iter().flatten() {
+            if let Some((consumer, ty)) = k.split_once('/') {
+                applied.push((consumer.to_owned(), ty.to_owned(), n.as_i64().unwrap_or(0)));
+            }
+        }
+    }
+    // An inbox holds each event id once per consumer: more than were published is an
+    // event applied twice; fewer is one not applied (yet, after the settle time: stuck).
+    for (consumer, ty, n) in applied {
+        let Some(&p) = published.get(&ty) else {
+            continue;
+        };
+        if n > p {
+            f.duplicated
+                .push(format!("{consumer} applied {n} {ty} of {p} published"));
+        } else if n < p {
+            f.stuck
+                .push(format!("{consumer} applied {n} {ty} of {p} published"));
+        }
+    }
+}
+
+async fn check_ledger(f: &mut Findings, system: &System, actors: &Actors, history: &History) {
+    let billing = BillingClient(Actors::at(system, "billing", &actors.admin));
+    let balance = match billing.trial_balance().await {
+        Ok(b) => b,
+        Err(e) => {
+            f.unchecked.push(format!("trial balance: {e}"));
+            return;
+        }
+    };
+    f.imbalance = balance.total.minor();
+    let mut awards: BTreeMap<String, usize> = BTreeMap::new();
+    for line in &balance.accounts {
+        if !matches!(
+            line.account,
+            LedgerAccount::Client(_) | LedgerAccount::Worker(_)
+        ) {
+            continue;
+        }
+        let statement = match billing.statement(line.account).await {
+            Ok(s) => s,
+            Err(e) => {
+                f.unchecked
+                    .push(format!("statement of {}: {e}", line.account));
+                continue;
+            }
+        };
+        let mut effects: BTreeMap<String, usize> = BTreeMap::new();
+        for l in &statement.lines {
+            let cause = serde_json::to_value(&l.cause).unwrap_or_default();
+            let kind = serde_json::to_value(l.kind).unwrap_or_default();
+            let what = format!("{kind} for {} {}", cause["kind"], cause["id"]);
+            *effects.entry(what).or_default() += 1;
+            if cause["kind"] == "award" {
+                *awards
+                    .entry(cause["id"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        for (what, n) in effects {
+            if n > 1 {
+                f.duplicated
+                    .push(format!("{}: {n} lines of {what}", line.account));
+            }
+        }
+    }
+    let acked: BTreeSet<&str> = history
+        .of("award")
+        .filter_map(|op| acknowledged(&op.outcome))
+        .collect();
+    for id in &acked {
+        if !awards.contains_key(*id) {
+            f.lost.push(format!("award {id}"));
+        }
+    }
+    // An award whose answer was lost may exist: only more than those is a phantom.
+    let unknown = history
+        .of("award")
+        .filter(|op| op.outcome == Outcome::Unknown)
+        .count();
+    let others = awards
+        .keys()
+        .filter(|id| !acked.contains(id.as_str()))
+        .count();
+    if others > unknown {
+        f.phantom.push(format!(
+            "{others} awards booked that were not acknowledged ({unknown} unanswered)"
+        ));
+    }
+    check_bank(f, &billing, system).await;
+}
+
+/// The bank's operations against Billing's invoices: one operation per invoice at most,
+/// each one an invoice Billing knows of, and no invoice left in doubt.
+async fn check_bank(f: &mut Findings, billing: &BillingClient, system: &System) {
+    let (invoices, view) = match (billing.invoices().await, billing.ops_bank().await) {
+        (Ok(i), Ok(v)) => (serde_json::to_string(&i).unwrap_or_default(), v),
+        (Err(e), _) | (_, Err(e)) => {
+            f.unchecked.push(format!("billing's invoices: {e}"));
+            return;
+        }
+    };
+    if view.in_doubt != 0 {
+        f.stuck
+            .push(format!("{} invoices in doubt at the bank", view.in_doubt));
+    }
+    let mut per_reference: BTreeMap<String, usize> = BTreeMap::new();
+    for op in system.bank.statement(&Default::default()) {
+        *per_reference.entry(op.reference.clone()).or_default() += 1;
+        if !invoices.contains(&op.reference) && !invoices.contains(&op.key) {
+            f.bank_differences.push(format!(
+                "bank operation {} ({} minor units, {}) unknown to Billing",
+                op.operation_id, op.amount, op.reference
+            ));
+        }
+    }
+    for (reference, n) in per_reference {
+        if n > 1 {
+            f.duplicated
+                .push(format!("{n} bank operations for {reference}"));
+        }
+    }
+}
+
+async fn check_kits(f: &mut Findings, system: &System, actors: &Actors, history: &History) {
+    let clerk = InventoryClient(Actors::at(system, "inventory", &actors.clerk));
+    for op in history.of("issue") {
+        let Some(id) = acknowledged(&op.outcome) else {
+            continue;
+        };
+        let Ok(kit_id) = id.parse() else {
+            continue;
+        };
+        match clerk.kit(kit_id).await {
+            Ok(k) if serde_json::to_value(k.kit.state).unwrap_or_default() == "issued" => {}
+            Ok(k) => f
+                .lost
+                .push(format!("issue of kit {id} (now {:?})", k.kit.state)),
+            Err(e) => f.lost.push(format!("issued kit {id}: {e}")),
+        }
+    }
+}
+
+fn check_cookies(f: &mut Findings, system: &System) {
+    let mut per_kit: BTreeMap<String, usize> = BTreeMap::new();
+    for cookie in system.cookies.baked() {
+        *per_kit.entry(cookie.key).or_default() += 1;
+    }
+    for (kit, n) in per_kit {
+        if n > 1 {
+            f.duplicated
+                .push(format!("{n} cookies baked for kit {kit}"));
+        }
+    }
+}
+
+fn check_mail(f: &mut Findings, system: &System) {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in std::fs::read_dir(system.mail_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        if let Some(id) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID:").map(str::trim))
+        {
+            *ids.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+    for (id, n) in ids {
+        if n > 1 {
+            f.duplicated.push(format!("{n} mails with Message-ID {id}"));
+        }
+    }
+}
+
+async fn check_projections(f: &mut Findings, system: &System, actors: &Actors, orders: &[Order]) {
+    let quality = QualityClient(Actors::at(system, "quality", &actors.admin));
+    let matching = MatchingClient(Actors::at(system, "matching", &actors.admin));
+    for o in orders {
+        let id: OrderId = o.id;
+        let status = status_of(o);
+        match quality.order(id).await {
+            Ok(view) => {
+                let seen = serde_json::to_value(view.file.status).unwrap_or_default();
+                if seen != status.as_str() {
+                    f.projections.push(format!(
+                        "quality: order {id} is {seen}, ordering says {status}"
+                    ));
+                }
+            }
+            Err(e) => f
+                .projections
+                .push(format!("quality: order {id} missing ({e})")),
+        }
+        if let Some(worker) = o.worker_id {
+            match matching.assignment(id).await {
+                Ok(a) if a.worker_id == Some(worker) => {}
+                Ok(a) => f.projections.push(format!(
+                    "matching: order {id} assigned to {:?}, ordering says {worker}",
+                    a.worker_id
+                )),
+                Err(e) => f
+                    .projections
+                    .push(format!("matching: order {id} has no assignment ({e})")),
+            }
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The workload: concurrent tasks driving the business over HTTP with the services' typed
+//! clients while the nemesis works. Every write carries an idempotency key or is safe to
+//! repeat, is retried a few times when the answer is lost, and lands in the [`History`] as
+//! what the system said: acknowledged, refused (a 4xx with its code) or unknown (no answer).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use billing::client::BillingClient;
+use billing::domain::awards::NewAward;
+use client::{Client, ClientError};
+use contracts::{Money, OrderId, WorkerId};
+use inventory::client::InventoryClient;
+use inventory::domain::KitState;
+use ordering::client::{CancelRequest, OrderingClient};
+use ordering::domain::order::OrderRequest;
+use rand::Rng;
+use serde::Serialize;
+
+use crate::system::{ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT, System};
+
+/// What the system answered to one operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum Outcome {
+    /// Done, with the id of what it made or touched.
+    Acknowledged { id: String },
+    /// Refused with this status and problem code: nothing may have changed.
+    Refused { status: u16, code: String },
+    /// No answer (a crash, a timeout): it may or may not have happened.
+    Unknown,
+}
+
+/// One operation of the workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Op {
+    /// `order`, `cancel`, `award` or `issue`.
+    pub kind: &'static str,
+    /// Its idempotency key (orders, awards) or the id it acts on (cancels, kit issues).
+    pub key: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Everything the workload was told, in the order it was told.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct History {
+    pub ops: Vec<Op>,
+}
+
+impl History {
+    /// The operations of `kind`.
+    pub fn of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Op> + 'a {
+        self.ops.iter().filter(move |o| o.kind == kind)
+    }
+
+    /// How many operations of each kind ended in each outcome.
+    pub fn tally(&self) -> BTreeMap<String, BTreeMap<&'static str, usize>> {
+        let mut tally: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+        for op in &self.ops {
+            let outcome = match op.outcome {
+                Outcome::Acknowledged { .. } => "acknowledged",
+                Outcome::Refused { .. } => "refused",
+                Outcome::Unknown => "unknown",
+            };
+            *tally
+                .entry(op.kind.to_owned())
+                .or_default()
+                .entry(outcome)
+                .or_default() += 1;
+        }
+        tally
+    }
+}
+
+/// The people and catalog the workload uses, made before the nemesis starts.
+#[derive(Clone)]
+pub struct Actors {
+    pub admin: Client,
+    pub client: Client,
+    pub clerk: Client,
+    /// The client's account id (its ledger account is `client:<id>`).
+    pub client_id: String,
+    pub service_type: contracts::ServiceTypeId,
+    pub workers: Vec<WorkerId>,
+    /// Business time when the run began: orders are scheduled from there, an hour apart.
+    pub start: chrono::DateTime<chrono::Utc>,
+}
+
+impl Actors {
+    /// A typed client of `service` in `system` as `who`.
+    pub fn at(system: &System, service: &str, who: &Client) -> Client {
+        let token = who.token().unwrap_or_default().to_owned();
+        Client::new(system.api(service)).with_token(token)
+    }
+
+    /// Signs in, makes a service type, `workers` workers, a client and a supply clerk.
+    pub async fn set_up(system: &System, workers: usize) -> anyhow::Result<Actors> {
+        let base = system.iam_base();
+        let admin_token =
+            mcf::login::access_token(&base, ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT).await?;
+        let admin = Client::new(system.api("iam")).with_token(admin_token);
+        let mut tokens = Vec::new();
+        for (name, role) in [("chaos-client", "client"), ("chaos-clerk", "supply")] {
+            let email = format!("{name}@chaos.test");
+            let password = format!("password-of-{name}");
+            let body = serde_json::json!({"email": email, "name": name, "roles": [role],
+                "password": password});
+            let _: serde_json::Value = admin
+                .post_keyed("/accounts", &body, Some(name))
+                .await
+                .with_context(|| format!("creating {name}"))?;
+            tokens.push(mcf::login::access_token(&base, &email, &password, REDIRECT).await?);
+        }
+        let client = Client::new("").with_token(tokens[0].clone());
+        let clerk = Client::new("").with_token(tokens[1].clone());
+        let ordering = OrderingClient(Actors::at(system, "ordering", &admin));
+        let new = ordering::domain::service_type::NewServiceType {
+            name: "Chaos cleaning".into(),
+            description: String::new(),
+            skill: None,
+            price: Money::from_minor(120),
+            duration_minutes: 60,
+        };
+        let service_type = ordering
+            .add_service_type(&new, Some("chaos-type"))
+            .await?
+            .id;
+        let start = ordering.clock().await?.now;
+        let matching = matching::client::MatchingClient(Actors::at(system, "matching", &admin));
+        let mut ids = Vec::new();
+        for i in 0..workers {
+            let sample = matching::client::NormalSampleIn {
+                id: None,
+                name: format!("chaos worker {i}"),
+                available: true,
+                skills: [("cleaning".to_owned(), 50 + i as i64)].into(),
+            };
+            ids.push(matching.register(&sample, None).await?.1.id);
+        }
+        Ok(Actors {
+            client_id: account_id(&tokens[0])?,
+            admin,
+            client,
+            clerk,
+            service_type,
+            workers: ids,
+            start,
+        })
+    }
+}
+
+/// The account id (`sub`) a token speaks for.
+fn account_id(token: &str) -> anyhow::Result<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).context("a JWT")?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?)?;
+    claims["sub"]
+        .as_str()
+        .map(str::to_owned)
+        .context("a subject")
+}
+
+/// How hard the workload pushes.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Between two order requests of the one ordering task.
+    pub order_every: Duration,
+    /// Between two awards.
+    pub award_every: Duration,
+    /// How often the clerk looks for kits ready to issue.
+    pub issue_every: Duration,
+    /// The share of acknowledged orders the client cancels, 0..=1.
+    pub cancel_share: f64,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            order_every: Duration::from_millis(400),
+            award_every: Duration::from_millis(1500),
+            issue_every: Duration::from_millis(500),
+            cancel_share: 0.2,
+        }
+    }
+}
+
+/// How often a write is sent while its answer is lost: half a second apart, enough to
+/// outlast a process being restarted.
+const ATTEMPTS: usize = 12;
+
+/// Sends one write up to `attempts` times while the answer is lost (the same key each
+/// time), and says what the system finally told.
+async fn attempt<T, F, Fut>(attempts: usize, id: impl Fn(&T) -> String, mut call: F) -> Outcome
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    for _ in 0..attempts {
+        match call().await {
+            Ok(v) => return Outcome::Acknowledged { id: id(&v) },
+            Err(e) => match e.status() {
+                Some(s) if s.is_client_error() && s.as_u16() != 429 => {
+                    return Outcome::Refused {
+                        status: s.as_u16(),
+                        code: e.code().unwrap_or_default().to_owned(),
+                    };
+                }
+                // A 5xx, a 429 or no answer: the same request again after a moment.
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            },
+        }
+    }
+    Outcome::Unknown
+}
+
+/// Starts the workload's tasks against `system`'s first processes; they run until `stop`
+/// is set, and the handle then gives what they were told. Nothing here borrows the system,
+/// so the nemesis may kill and restart its processes meanwhile.
+pub fn start(
+    system: &System,
+    actors: &Actors,
+    pace: Pace,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<History> {
+    let history = Arc::new(Mutex::new(History::default()));
+    let record = {
+        let history = history.clone();
+        move |kind: &'static str, key: String, outcome: Outcome| {
+            if let Ok(mut h) = history.lock() {
+                h.ops.push(Op { kind, key, outcome });
+            }
+        }
+    };
+    let client = OrderingClient(Actors::at(system, "ordering", &actors.client));
+    let billing = BillingClient(Actors::at(system, "billing", &actors.admin));
+    let clerk = InventoryClient(Actors::at(system, "inventory", &actors.clerk));
+
+    let orders = {
+        let (stop, record, actors) = (stop.clone(), record.clone(), actors.clone());
+        tokio::spawn(async move {
+            let mut slot: i64 = 0;
+            while !stop.load(AtomicOrdering::Relaxed) {
+                slot += 1;
+                let key = uuid::Uuid::now_v7().to_string();
+                // An hour apart from tomorrow on: every order finds a free worker.
+                let req = OrderRequest {
+                    service_type_id: actors.service_type,
+                    description: format!("chaos {key}"),
+                    scheduled_at: actors.start
+                        + chrono::Duration::days(1)
+                        + chrono::Duration::minutes(61 * slot),
+                };
+                let outcome = attempt(
+                    ATTEMPTS,
+                    |o: &ordering::domain::order::Order| o.id.to_string(),
+                    || client.request(&req, Some(&key)),
+                )
+                .await;
+                let cancel = match &outcome {
+                    Outcome::Acknowledged { id } if rand::rng().random_bool(pace.cancel_share) => {
+                        id.parse::<OrderId>().ok()
+                    }
+                    _ => None,
+                };
+                record("order", key, outcome);
+                if let Some(id) = cancel {
+                    let req = CancelRequest {
+                        reason: Some("chaos".into()),
+                    };
+                    let outcome = attempt(
+                        ATTEMPTS,
+                        |o: &ordering::domain::order::Order| o.id.to_string(),
+                        || client.cancel(id, &req),
+                    )
+                    .await;
+                    record("cancel", id.to_string(), outcome);
+                }
+                tokio::time::sleep(pace.order_every).await;
+            }
+        })
+    };
+
+    let awards = {
+        let (stop, record, actors) = (stop.clone(), record.clone(), actors.clone());
+        tokio::spawn(async move {
+            while !stop.load(AtomicOrdering::Relaxed) {
+                let key = uuid::Uuid::now_v7().to_string();
+                let (worker, amount) = {
+                    let mut rng = rand::rng();
+                    (
+                        actors.workers[rng.random_range(0..actors.workers.len())],
+                        rng.random_range(1..=500),
+                    )
+                };
+                let award = NewAward {
+                    worker_id: worker,
+                    amount: Money::from_minor(amount),
+                    reason: format!("chaos award {key}"),
+                };
+                let outcome = attempt(
+                    ATTEMPTS,
+                    |a: &billing::domain::awards::Award| a.id.to_string(),
+                    || billing.award(&award, &key),
+                )
+                .await;
+                record("award", key, outcome);
+                tokio::time::sleep(pace.award_every).await;
+            }
+        })
+    };
+
+    let issues = {
+        let (stop, record) = (stop.clone(), record.clone());
+        tokio::spawn(async move {
+            while !stop.load(AtomicOrdering::Relaxed) {
+                // A process being restarted may not answer: the next round looks again.
+                let ready = clerk.kits(Some(KitState::Ready)).await.unwrap_or_default();
+                for kit in ready {
+                    let id = kit.kit.id;
+                    let outcome = attempt(
+                        3,
+                        |k: &inventory::KitView| k.kit.id.to_string(),
+                        || clerk.issue(id),
+                    )
+                    .await;
+                    record("issue", id.to_string(), outcome);
+                }
+                tokio::time::sleep(pace.issue_every).await;
+            }
+        })
+    };
+
+    tokio::spawn(async move {
+        for task in [orders, awards, issues] {
+            let _ = task.await;
+        }
+        history.lock().map(|h| h.clone()).unwrap_or_default()
+    })
+}

@@ -31,10 +31,11 @@ pub struct CookieOrder {
     pub callback_url: String,
 }
 
-/// The contractor's word on a cookie. (Named in the OpenAPI document as before it served
-/// both the client and the callback route.)
+/// The contractor's word on a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// The callback route's body names it so in the OpenAPI document (as before this type
+// served both the client and the route).
 #[schemars(rename = "ReportedState")]
 pub enum CookieReport {
     Baking,

@@ -9,6 +9,7 @@ mod bets;
 mod cycles;
 mod ledger;
 mod orders;
+mod summary;
 
 use std::sync::Arc;
 

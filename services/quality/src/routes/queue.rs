@@ -2,12 +2,12 @@
 
 use auth::{Principal, Route, Routes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use web::{Json, Path, Query};
+use web::{IdempotencyKey, Json, Path, Query};
 
 use super::{MANAGERS, limit, path_id};
 use crate::app::QueueEntry;
@@ -90,10 +90,9 @@ async fn queue(
 async fn draw(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(body): Json<DrawRequest>,
 ) -> Result<Response, QualityError> {
-    let key = web::idempotency_key(&headers)?;
     let drawn = app::draw_sample(&app, who.id, body.size, body.seed, key.as_deref()).await?;
     Ok(drawn.respond(StatusCode::CREATED))
 }

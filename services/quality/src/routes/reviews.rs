@@ -9,7 +9,7 @@ use contracts::OrderId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use web::{Json, Path};
+use web::{IdempotencyKey, Json, Path};
 
 use super::{MANAGERS, bearer, path_id};
 use crate::app::ReviewView;
@@ -76,11 +76,10 @@ pub struct ReviewEdit {
 async fn open(
     State(app): State<App>,
     who: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     Json(form): Json<ReviewForm>,
 ) -> Result<Response, QualityError> {
-    let key = web::idempotency_key(&headers)?;
     let order = path_id(&id, "order")?;
     let opened = app::open_review(&app, who.id, order, form, key.as_deref()).await?;
     Ok(opened.respond(StatusCode::CREATED))

@@ -11,6 +11,7 @@ use client::{Client, ClientError};
 use contracts::OrderId;
 use ordering::client::OrderingClient;
 use service::Refused;
+use service::peers::{self, Retry};
 
 use crate::App;
 use crate::domain::OrderStatus;
@@ -20,14 +21,6 @@ use crate::error::BetsError;
 pub const ORDERING: &str = "ordering";
 /// Billing's registered name.
 pub const BILLING: &str = "billing";
-
-/// Whether trying again may help: no answer, or the service failed (5xx).
-fn transient(e: &ClientError) -> bool {
-    match e {
-        ClientError::Transport(_) => true,
-        other => other.status().is_some_and(|s| s.is_server_error()),
-    }
-}
 
 /// A client of `peer` calling with Bets' token; no token or no way to reach it is the
 /// peer's 503.
@@ -42,8 +35,9 @@ pub async fn peer(app: &App, peer: &'static str) -> Result<Client, BetsError> {
         })
 }
 
-/// `call` tried as the module says; after the last transient failure, `peer`'s 503. Any
-/// other answer (a success or a refusal) is handed back.
+/// `call` tried as the module says (`service::peers::retrying`, each attempt bounded by
+/// `call_timeout_ms`); after the last transient failure, `peer`'s 503. Any other answer (a
+/// success or a refusal) is handed back.
 pub async fn with_retries<T, F, Fut>(
     app: &App,
     peer: &'static str,
@@ -53,31 +47,32 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ClientError>>,
 {
-    let mut pause = Duration::from_millis(app.config.call_backoff_ms);
-    let mut attempt = 1;
-    loop {
-        let answer = match tokio::time::timeout(app.config.call_timeout(), call()).await {
-            Ok(answer) => answer,
-            Err(_) => Err(ClientError::Transport(format!(
-                "no answer within {} ms",
-                app.config.call_timeout_ms
-            ))),
-        };
-        match answer {
-            Err(e) if transient(&e) => {
-                if attempt >= app.config.call_attempts {
-                    return Err(BetsError::PeerUnavailable {
-                        peer,
-                        detail: format!("after {attempt} attempts: {e}"),
-                    });
-                }
-                tracing::debug!(peer, attempt, error = %e, "call failed; trying again");
-                tokio::time::sleep(pause).await;
-                pause = pause.saturating_mul(2).min(Duration::from_secs(10));
-                attempt += 1;
-            }
-            other => return Ok(other),
+    let retry = Retry {
+        attempts: app.config.call_attempts,
+        first_pause: Duration::from_millis(app.config.call_backoff_ms),
+        max_pause: Duration::from_secs(10),
+    };
+    let limit = app.config.call_timeout();
+    let answer = peers::retrying(retry, || {
+        let attempt = call();
+        async move {
+            tokio::time::timeout(limit, attempt)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ClientError::Transport(format!(
+                        "no answer within {} ms",
+                        limit.as_millis()
+                    )))
+                })
         }
+    })
+    .await;
+    match answer {
+        Err(e) if peers::transient(&e) => Err(BetsError::PeerUnavailable {
+            peer,
+            detail: format!("after {} attempts: {e}", app.config.call_attempts),
+        }),
+        answer => Ok(answer),
     }
 }
 

@@ -241,3 +241,79 @@ proptest! {
         });
     }
 }
+
+/// A collected invoice of `minor` for `client`, as the weekly cycle books it.
+async fn collected(ts: &service::testing::TestService, client: AccountId, minor: i64, key: &str) {
+    use crate::domain::{
+        Actor, Cause, CauseKind, CompanyAccount, Entry, EntryHead, EntryId, EntryKind,
+    };
+    let now = ts.ctx().clock.now();
+    let head = EntryHead {
+        id: EntryId::of(EntryKind::Collection, key),
+        kind: EntryKind::Collection,
+        reason: "weekly invoice collected".into(),
+        actor: Actor::Billing,
+        cause: Cause {
+            kind: CauseKind::Cycle,
+            id: key.into(),
+            event_id: None,
+        },
+        booked_at: now,
+    };
+    let entry = Entry::transfer(
+        head,
+        LedgerAccount::Company(CompanyAccount::BankCollections),
+        LedgerAccount::Client(client),
+        m(minor),
+    )
+    .unwrap();
+    let mut work = ts.ctx().begin().await.unwrap();
+    crate::app::post(&mut work, entry, now).await.unwrap();
+    work.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn given_what_a_client_paid_then_the_next_charge_has_its_loyalty_discount() {
+    let ts = billing().await;
+    let consumer = on_order(&ts);
+    let admin = as_role(&ts, Role::Admin);
+    let (client, worker) = (AccountId::new(), WorkerId::new());
+    // Given 20 000 charged but never collected: not paid, so no discount
+    deliver(
+        &consumer,
+        &Envelope::new(&activated(client, worker, 20_000), 2, None),
+    )
+    .await;
+    let order = activated(client, worker, 110);
+    deliver(&consumer, &Envelope::new(&order, 2, None)).await;
+    let charged = ts.published("billing.client.charged").await;
+    assert_eq!(charged[1]["data"]["discount_percent"], 0);
+    // When exactly 10 000 was collected: still nothing ("over" is strict)
+    collected(&ts, client, 10_000, "w1").await;
+    let order = activated(client, worker, 110);
+    deliver(&consumer, &Envelope::new(&order, 2, None)).await;
+    assert_eq!(
+        ts.published("billing.client.charged").await[2]["data"]["amount"],
+        110
+    );
+    // When one more unit was collected: 5 % off, the half rounded in the client's favour
+    collected(&ts, client, 1, "w2").await;
+    let order = activated(client, worker, 110);
+    deliver(&consumer, &Envelope::new(&order, 2, None)).await;
+    let last = &ts.published("billing.client.charged").await[3]["data"];
+    assert_eq!(
+        (
+            &last["discount_percent"],
+            &last["discount"],
+            &last["amount"]
+        ),
+        (&5.into(), &6.into(), &104.into())
+    );
+    // And the client's account agrees: charges less what was collected
+    let statement = admin
+        .statement(LedgerAccount::Client(client))
+        .await
+        .unwrap();
+    assert_eq!(statement.balance, m(20_000 + 110 + 110 + 104 - 10_001));
+    assert_eq!(admin.trial_balance().await.unwrap().total, Money::zero());
+}

@@ -255,3 +255,39 @@ async fn adjusting_while_matching_does_not_answer_is_a_503_and_changes_nothing()
     let e = m.adjust(uuid::Uuid::now_v7(), &lower).await.unwrap_err();
     assert_eq!(refusal(&e), (404, Some("not_found"), None));
 }
+
+#[tokio::test]
+async fn a_refusal_from_matching_is_a_409_and_changes_nothing() {
+    // Given Matching in this process, which does not accept Quality's test tokens (each
+    // test service mints its own), and a reviewed failed order
+    let matching = TestService::start(&matching::SPEC, serde_json::json!({})).await;
+    let ts = TestService::builder(&crate::SPEC)
+        .peers(service::Peers::fixed([("matching", matching.client())]))
+        .start()
+        .await;
+    let story = failed_order(&ts).await;
+    let m = manager(&ts);
+    let review = m
+        .write_review(story.order, &form(vec![]), None)
+        .await
+        .unwrap();
+
+    // When a manager lowers the worker's skill from the review
+    let lower = AdjustmentIn {
+        skill: "cleaning".into(),
+        delta: -10,
+    };
+    let e = m.adjust(review.head.id, &lower).await.unwrap_err();
+
+    // Then Matching's refusal is passed on as 409 matching_refused, not retried into a 503,
+    // and no adjustment is kept: the manager may try again
+    assert_eq!(refusal(&e), (409, Some("matching_refused"), None));
+    assert!(e.problem().unwrap().detail.contains("401"), "{e}");
+    assert!(
+        m.review(review.head.id)
+            .await
+            .unwrap()
+            .adjustments
+            .is_empty()
+    );
+}

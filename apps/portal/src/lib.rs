@@ -18,6 +18,9 @@ mod pages;
 pub mod session;
 mod web;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -121,6 +121,9 @@ pub struct HttpConfig {
     pub listen: String,
     /// The limit of one synchronous call to another service, ms.
     pub peer_timeout_ms: u64,
+    /// The web portal's public base URL (`https://mcf.example`), for links mailed to
+    /// people; empty: this process's listener (`mcf up` serves the portal there).
+    pub portal_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -186,6 +186,7 @@ impl Process<'_> {
         ctx.clock = self.clock.clone();
         ctx.issuer = issuer.url.clone();
         ctx.public_url = public_url;
+        ctx.portal_url = portal_url(config, issuer);
         ctx.data_dir = config.embedded.data_dir.clone();
         ctx.services = std::sync::Arc::from(SERVICES);
         ctx.section = std::sync::Arc::new(section);
@@ -214,6 +215,14 @@ fn peer_settings(config: &Config, issuer: &Issuer) -> service::peers::PeerSettin
     }
 }
 
+/// Where people reach the portal: `http.portal_url`, else this process's listener.
+fn portal_url(config: &Config, issuer: &Issuer) -> String {
+    match config.http.portal_url.trim_end_matches('/') {
+        "" => format!("http://{}", issuer.listen),
+        url => url.to_owned(),
+    }
+}
+
 /// The portal of a process: sign-in at the issuer, its own URL on this listener, the
 /// services through the peers' URLs.
 fn portal_settings(config: &Config, issuer: &Issuer) -> anyhow::Result<portal::Settings> {
@@ -225,7 +234,7 @@ fn portal_settings(config: &Config, issuer: &Issuer) -> anyhow::Result<portal::S
     }
     Ok(portal::Settings {
         issuer: issuer.url.clone(),
-        public_url: format!("http://{}", issuer.listen),
+        public_url: portal_url(config, issuer),
         peers: service::Peers::configured("portal", peer_settings(config, issuer)),
         system_secret: config.auth.service_secret.clone(),
         services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),

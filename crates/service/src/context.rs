@@ -41,6 +41,9 @@ pub struct Context {
     /// This service's public base URL, for links it hands out (`http://<listen>/api/<name>`
     /// unless its section sets `public_url`), without a trailing slash.
     pub public_url: String,
+    /// The web portal's public base URL (`http://host:port`, no trailing slash), for links
+    /// mailed to people: they open the portal's pages, not API routes.
+    pub portal_url: String,
     /// The process's data directory (embedded files; default homes of photos and mails).
     pub data_dir: PathBuf,
     /// Every service of the system (not only those in this process), in start order: the
@@ -56,6 +59,7 @@ pub struct Context {
 impl Context {
     /// A context for `name` on `db` and `bus`; the rest defaults to what a test wants
     /// (system clock, no configuration section, public URL `http://127.0.0.1/api/<name>`,
+    /// portal URL `http://127.0.0.1`,
     /// the current directory as data dir, only this service known), adjusted through the
     /// public fields.
     pub fn new(
@@ -79,6 +83,7 @@ impl Context {
             verifier,
             issuer: "http://127.0.0.1/api/iam".into(),
             public_url: format!("http://127.0.0.1/api/{name}"),
+            portal_url: "http://127.0.0.1".into(),
             data_dir: PathBuf::from("."),
             services: Arc::from(vec![name]),
             section: Arc::new(serde_json::Value::Object(Default::default())),

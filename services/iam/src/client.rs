@@ -19,7 +19,7 @@ pub use crate::routes::me::{PasswordChange, PasswordChanged};
 pub use crate::routes::oidc::{
     AuthorizeRequest, FederationCallback, TokenRequest, TokenResponse, UserInfo,
 };
-pub use crate::routes::password::{LinkQuery, SetPasswordForm};
+pub use crate::routes::password::{ForgotForm, LinkQuery, SetPasswordForm};
 pub use crate::routes::service_accounts::{NewServiceAccount, ServiceAccount};
 pub use crate::routes::session::{LogoutRequest, RevokeRequest, Revoked, SignedOut};
 
@@ -164,6 +164,11 @@ impl IamClient {
     /// `POST /password`: the set-password form; a page whatever happens.
     pub async fn set_password(&self, form: &SetPasswordForm) -> Result<Reply, ClientError> {
         self.submit("/password", form).await
+    }
+
+    /// `POST /password/forgot`: a page whatever the address (429 when asked too often).
+    pub async fn forgot_password(&self, form: &ForgotForm) -> Result<Reply, ClientError> {
+        self.submit("/password/forgot", form).await
     }
 
     /// `GET path?query` as answered, whatever the status: a page or a redirect.

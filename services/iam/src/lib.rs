@@ -64,6 +64,8 @@ pub struct App {
     passwords: Passwords,
     /// Sources presenting set-password links that do not work.
     link_throttle: Arc<domain::throttle::Local>,
+    /// Sources asking for set-password links ("forgot your password?"): every ask counts.
+    forgot_throttle: Arc<domain::throttle::Local>,
     http: reqwest::Client,
 }
 
@@ -89,6 +91,10 @@ impl App {
             config,
             keys,
             link_throttle: Arc::new(domain::throttle::Local::new(
+                domain::throttle::ADDRESS,
+                100_000,
+            )),
+            forgot_throttle: Arc::new(domain::throttle::Local::new(
                 domain::throttle::ADDRESS,
                 100_000,
             )),

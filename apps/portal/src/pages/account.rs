@@ -9,10 +9,22 @@ use iam::client::{IamClient, PasswordChange};
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::web::{Chrome, Current, FormState, PageResult, refusal, render, render_with};
+use crate::web::{Chrome, Current, FormState, PageResult, refusal, render, render_with, see_other};
 
 pub fn routes() -> Router<Portal> {
-    Router::new().route("/password", get(password_page).post(change_password))
+    Router::new()
+        .route("/password", get(password_page).post(change_password))
+        .route("/forgot", get(forgot))
+}
+
+/// `GET /forgot`: IAM's "forgot your password?" page (IAM asks, throttles and mails; the
+/// request comes from the person's browser, so IAM limits their address, not the
+/// portal's).
+async fn forgot(State(portal): State<Portal>) -> PageResult {
+    Ok(see_other(&format!(
+        "{}/password/forgot",
+        portal.settings().issuer.trim_end_matches('/')
+    )))
 }
 
 #[derive(Template)]

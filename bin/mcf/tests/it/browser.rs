@@ -56,3 +56,81 @@ pub async fn a_person_signs_in_with_a_browser(mode: Mode) {
     assert_eq!(status, 200, "{orders}");
     assert_eq!(orders, serde_json::json!([]));
 }
+
+/// A 1x1 PNG: the candidate's photo, the check-in photo and the signed form's.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/// Every role's main job in the portal, in a real browser (`tests/browser/portal.mjs`):
+/// a candidate applies and takes the mailed tests, a manager assigns and accepts, the new
+/// worker sets a password from the invite; a client orders, the supply employee issues the
+/// kit, the worker checks in with a photo on a phone and finishes; an admin lists the dead
+/// letters. With `PORTAL_SCREENSHOTS=<dir>` the main pages' screenshots are kept there
+/// (`docs/screenshots/` is made so).
+pub async fn the_portal_walks_every_role(mode: Mode) {
+    use base64::Engine;
+
+    // Given the people of each role, a test for candidates and a service to order
+    let mut c = Cluster::start(mode).await;
+    let boss = c.token_for("boss", "manager").await;
+    c.token_for("tom", "client").await;
+    c.token_for("sam", "supply").await;
+    crate::hiring::cleaning_test(&mut c, &boss, "Dishes").await;
+    c.service_type().await;
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.png");
+    std::fs::write(
+        &photo,
+        base64::engine::general_purpose::STANDARD
+            .decode(PNG)
+            .unwrap(),
+    )
+    .unwrap();
+    let shots = std::env::var("PORTAL_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("shots"));
+    let base = c.api("iam").trim_end_matches("/api/iam").to_owned();
+    let person = |name: &str| serde_json::json!({"email": format!("{name}@cats.test"), "password": format!("password-of-{name}")});
+    let config = serde_json::json!({
+        "base": base,
+        "mailDir": c.mail_dir(),
+        "shots": shots,
+        "photo": photo,
+        "manager": person("boss"),
+        "client": person("tom"),
+        "supply": person("sam"),
+        "admin": {"email": crate::harness::ADMIN_EMAIL, "password": crate::harness::ADMIN_PASSWORD},
+        "candidate": {"name": "Leo", "email": "leo@cats.test"},
+        "workerPassword": "leo-the-long-password",
+        "testName": "Dishes",
+        "serviceName": "Cleaning",
+    });
+    let config_file = dir.path().join("portal.json");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+
+    // When the browser walks every role's pages
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .arg(config_file)
+            .output()
+            .expect("node runs (scripts/setup installs the browser test's packages)")
+    })
+    .await
+    .unwrap();
+
+    // Then every step was seen through
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+        "the portal walk failed (screenshots in {}): {}{}",
+        shots.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And what the browser did is what the services hold: Leo's order is completed
+    let tom = c.token_for("tom", "client").await;
+    let (status, orders) = c.get_as(&tom, "ordering", "/orders?status=completed").await;
+    assert_eq!(status, 200, "{orders}");
+    assert_eq!(orders.as_array().map(Vec::len), Some(1), "{orders}");
+    drop(dir);
+}

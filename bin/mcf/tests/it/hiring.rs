@@ -7,7 +7,7 @@ use contracts::TestId;
 use hiring::client::HiringClient;
 use hiring::domain::{ApplicationForm, Question, Status, TestSpec};
 use hiring::{PageQuery, TestAnswers};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::{Cluster, Mode};
 
@@ -142,19 +142,13 @@ pub async fn apply_test_accept_and_work(mode: Mode) {
     let link = mailed_link(&c, "your tests are ready", "/take?token=").await;
     let token = link.split("token=").nth(1).unwrap().to_owned();
 
-    // When she opens the link and takes the test
-    let shown: Value = c
-        .http
-        .get(&link)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // When she opens the link (the portal's page; it shows what Hiring's public route
+    // answers) and takes the test
+    assert!(!link.contains("/api/"), "the link opens the portal: {link}");
+    let public = candidate(&mut c);
+    let shown = serde_json::to_value(public.take_page(&token).await.unwrap()).unwrap();
     assert_eq!(shown["tests"][0]["questions"].as_array().unwrap().len(), 2);
     assert!(!shown.to_string().contains("answer"), "{shown}");
-    let public = candidate(&mut c);
     let recorded = public
         .take(&answers(&token, test_id, &[1, 1]))
         .await

@@ -111,3 +111,10 @@ async fn distributed_photos_live_in_an_s3_compatible_bucket() {
 async fn embedded_the_readme_quick_start_runs_as_written() {
     readme::quick_start_runs_as_written().await;
 }
+
+/// The portal is served by `mcf up` (distributed, `mcf serve portal` is one more process
+/// the harness does not start yet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_the_portal_walks_every_roles_main_job_in_a_browser() {
+    browser::the_portal_walks_every_role(harness::Mode::Embedded).await;
+}

@@ -40,7 +40,8 @@ pub async fn assign_tests(
         .expect("assigning tests sets the link's expiry");
     // Only its digest is stored (a leaked table opens nothing).
     store::set_link(&mut work, id, &digest(&token), expires_at).await?;
-    let link = format!("{}/take?token={token}", app.ctx.public_url);
+    // The portal's page, where the candidate takes the tests.
+    let link = format!("{}/take?token={token}", app.ctx.portal_url);
     request_mail(
         &mut work,
         &application,

@@ -8,6 +8,7 @@ pub(crate) mod change_password;
 pub(crate) mod create_account;
 pub(crate) mod create_service_account;
 pub(crate) mod federated_sign_in;
+pub(crate) mod forgot_password;
 pub(crate) mod guesses;
 pub(crate) mod hire_worker;
 pub(crate) mod password_link;

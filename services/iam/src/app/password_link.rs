@@ -57,19 +57,33 @@ pub(crate) async fn invite(
     account: &Account,
     cause: Option<&Envelope>,
 ) -> Result<(), IamError> {
+    let key = format!("invite-{}", account.id);
+    mail_link(app, work, account, "set_password_invite", key, cause).await
+}
+
+/// Mails `account` a new set-password link with `template` (`name`, `link`) under the mail
+/// idempotency `key`, by a command published in `work`.
+pub(crate) async fn mail_link(
+    app: &App,
+    work: &mut Work,
+    account: &Account,
+    template: &str,
+    key: String,
+    cause: Option<&Envelope>,
+) -> Result<(), IamError> {
     let link = new_link(app, work, account.id).await?;
-    let invite = MailRequested {
+    let mail = MailRequested {
         account_id: account.id,
         request: MailRequest {
             to: account.email.clone(),
-            template: "set_password_invite".into(),
+            template: template.into(),
             variables: serde_json::Map::from_iter([
                 ("name".to_owned(), json!(account.name)),
                 ("link".to_owned(), json!(link.url)),
             ]),
-            idempotency_key: format!("invite-{}", account.id),
+            idempotency_key: key,
         },
     };
-    work.publish(&Envelope::new(&invite, 1, cause)).await?;
+    work.publish(&Envelope::new(&mail, 1, cause)).await?;
     Ok(())
 }

@@ -15,6 +15,12 @@ fn escape(s: &str) -> String {
         .collect()
 }
 
+/// The look the portal's pages have (its one stylesheet, served beside the API at a stable
+/// path), so signing in does not feel like another site; a few inline rules keep the form
+/// usable where the portal is not served on IAM's host.
+const STYLE: &str = r#"<link rel="stylesheet" href="/static/mcf.css">
+<style>body{font-family:system-ui,sans-serif}main{max-width:26rem;margin:2rem auto;padding:0 1rem}label,input,button{display:block;width:100%;margin:.4rem 0;box-sizing:border-box}.error{color:#a3161c}</style>"#;
+
 /// The refusal a form shows above itself, if any (announced to screen readers).
 fn alert(error: Option<&str>) -> String {
     error
@@ -63,8 +69,8 @@ pub fn sign_in(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in to MCF</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}label,input,button{{display:block;width:100%;margin:.4rem 0;box-sizing:border-box}}.error{{color:#b00}}</style>
-</head><body>
+{STYLE}
+</head><body class="iam"><main>
 <h1>Sign in to MCF</h1>
 {error}
 <form method="post" action="authorize">
@@ -73,8 +79,9 @@ pub fn sign_in(
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+<p><a href="password/forgot">Forgot your password?</a></p>
 {upstream}
-</body></html>"#,
+</main></body></html>"#,
         email = escape(email),
     )
 }
@@ -83,8 +90,8 @@ pub fn sign_in(
 /// redirect URI: redirecting would make IAM an open redirector).
 pub fn error(message: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title></head>\
-         <body><h1>Cannot sign in</h1><p>{}</p></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title>{STYLE}</head>\
+         <body class=\"iam\"><main><h1>Cannot sign in</h1><p>{}</p></main></body></html>",
         escape(message)
     )
 }
@@ -95,7 +102,9 @@ pub fn set_password(token: &str, error: Option<&str>) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Choose your MCF password</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{STYLE}
+</head><body class="iam"><main>
 <h1>Choose your password</h1>
 {error}
 <form method="post" action="password">
@@ -103,16 +112,33 @@ pub fn set_password(token: &str, error: Option<&str>) -> String {
 <label for="password">New password (at least 12 characters)</label>
 <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required>
 <button type="submit">Set password</button>
-</form></body></html>"#,
+</form></main></body></html>"#,
         token = escape(token),
+    )
+}
+
+/// The "forgot your password?" form.
+pub fn forgot() -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Forgot your MCF password?</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{STYLE}
+</head><body class="iam"><main>
+<h1>Forgot your password?</h1>
+<p>Give the address of your account: we mail it a link to choose a new password.</p>
+<form method="post" action="forgot">
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required>
+<button type="submit">Send the link</button>
+</form></main></body></html>"#
     )
 }
 
 /// A plain message page.
 pub fn message(title: &str, text: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{}</p></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>{STYLE}</head>\
+         <body class=\"iam\"><main><h1>{t}</h1><p>{}</p></main></body></html>",
         escape(text),
         t = escape(title)
     )

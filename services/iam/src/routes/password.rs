@@ -12,6 +12,7 @@ use web::{Form, Query};
 
 use super::{HTML, PROBLEM, page};
 use crate::App;
+use crate::app::forgot_password::{Outcome as ForgotOutcome, forgot_password};
 use crate::app::set_password::{Outcome, set_password, usable};
 use crate::app::{Params, param};
 use crate::error::IamError;
@@ -21,6 +22,13 @@ use crate::error::IamError;
 pub struct LinkQuery {
     /// The link's token.
     pub token: Option<String>,
+}
+
+/// `POST /password/forgot` (a form).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ForgotForm {
+    /// The account's e-mail address.
+    pub email: Option<String>,
 }
 
 /// `POST /password` (a form; other fields are ignored).
@@ -52,6 +60,55 @@ pub(super) fn routes() -> Routes<App> {
                 .returns_media(StatusCode::TOO_MANY_REQUESTS, HTML),
             set,
         )
+        .route(
+            Route::get("/password/forgot", Access::Public)
+                .summary("The \"forgot your password?\" form")
+                .returns_media(StatusCode::OK, HTML),
+            forgot_page,
+        )
+        .route(
+            Route::post("/password/forgot", Access::Public)
+                .summary("Mail a set-password link to the address if it has an account (the same answer either way)")
+                .form::<ForgotForm>()
+                .returns_media(StatusCode::OK, HTML)
+                .returns_media(StatusCode::TOO_MANY_REQUESTS, HTML),
+            forgot,
+        )
+}
+
+async fn forgot_page() -> Html<String> {
+    Html(page::forgot())
+}
+
+async fn forgot(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(p): Form<Params>,
+) -> Result<Response, IamError> {
+    Ok(
+        match forgot_password(&app, peer.ip(), param(&p, "email")).await? {
+            ForgotOutcome::Answered => Html(page::message(
+                "Check your mail",
+                "If an account has this address, a link to choose a new password is on its way \
+                 (it works once, for 72 hours).",
+            ))
+            .into_response(),
+            ForgotOutcome::Throttled(wait) => too_many(wait),
+        },
+    )
+}
+
+/// 429 with `Retry-After` for a source blocked `wait` µs more.
+fn too_many(wait: i64) -> Response {
+    let seconds = (wait + 999_999) / 1_000_000;
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, seconds.to_string())],
+        Html(page::error(&format!(
+            "Too many attempts from here. Try again in {seconds} s."
+        ))),
+    )
+        .into_response()
 }
 
 async fn show(State(app): State<App>, Query(p): Query<Params>) -> Result<Response, IamError> {
@@ -80,17 +137,7 @@ async fn set(
                 let html = page::set_password(token, Some(&format!("The password {message}.")));
                 (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response()
             }
-            Outcome::Throttled(wait) => {
-                let seconds = (wait + 999_999) / 1_000_000;
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, seconds.to_string())],
-                    Html(page::error(&format!(
-                        "Too many attempts with links that do not work. Try again in {seconds} s."
-                    ))),
-                )
-                    .into_response()
-            }
+            Outcome::Throttled(wait) => too_many(wait),
         },
     )
 }

@@ -174,3 +174,84 @@ async fn given_a_person_when_they_change_their_password_wrongly_then_the_field_i
         .unwrap();
     assert!(changed.password_changed);
 }
+
+/// "Forgot your password?" answers the same for every address, mails a link only to an
+/// active person's account (at most one such mail per quarter hour), and refuses a source
+/// that asks too often, before looking anything up.
+#[tokio::test]
+async fn a_forgotten_password_mails_a_link_and_answers_the_same_for_unknown_addresses() {
+    use crate::app::forgot_password::{Outcome as Forgot, forgot_password};
+    use crate::client::ForgotForm;
+
+    // Given Luna's account
+    let test = iam().await;
+    let api = anonymous(&test);
+    admin(&test)
+        .create_account(&person("luna", &["worker"]), None)
+        .await
+        .unwrap();
+    let ask = |email: &str| ForgotForm {
+        email: Some(email.into()),
+    };
+    // When her address and unknown ones are given
+    let hers = api.forgot_password(&ask("Luna@cats.test")).await.unwrap();
+    let unknown = api.forgot_password(&ask("nobody@cats.test")).await.unwrap();
+    let junk = api.forgot_password(&ask("not an address")).await.unwrap();
+    // Then every answer is the same page
+    assert_eq!(hers.status, StatusCode::OK);
+    assert_eq!((unknown.status, unknown.text()), (hers.status, hers.text()));
+    assert_eq!((junk.status, junk.text()), (hers.status, hers.text()));
+    // And one mail with a working link is requested, for her only
+    let mails = test.published("iam.mail.requested").await;
+    let resets: Vec<_> = mails
+        .iter()
+        .filter(|m| m["data"]["request"]["template"] == "password_reset")
+        .collect();
+    assert_eq!(resets.len(), 1, "{mails:?}");
+    assert_eq!(resets[0]["data"]["request"]["to"], "luna@cats.test");
+    let link = resets[0]["data"]["request"]["variables"]["link"]
+        .as_str()
+        .unwrap();
+    let token = link.split("token=").nth(1).unwrap();
+    assert_eq!(
+        api.password_page(token).await.unwrap().status,
+        StatusCode::OK
+    );
+    // And asking again within the quarter hour mails under the same key (Mail sends once)
+    api.forgot_password(&ask("luna@cats.test")).await.unwrap();
+    let keys: Vec<_> = test
+        .published("iam.mail.requested")
+        .await
+        .iter()
+        .filter(|m| m["data"]["request"]["template"] == "password_reset")
+        .map(|m| m["data"]["request"]["idempotency_key"].clone())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], keys[1]);
+
+    // When one source keeps asking (the use case: the kit's requests share one address)
+    let (app, _context) = app().await;
+    let source = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
+    let mut outcomes = Vec::new();
+    for _ in 0..ADDRESS.limit + 2 {
+        outcomes.push(
+            forgot_password(&app, source, "luna@cats.test")
+                .await
+                .unwrap(),
+        );
+    }
+    // Then it is refused once past the sign-in policy's limit, and another source is not
+    let answered = ADDRESS.limit as usize + 1;
+    assert!(
+        outcomes[..answered].iter().all(|o| *o == Forgot::Answered),
+        "{outcomes:?}"
+    );
+    assert!(matches!(outcomes.last(), Some(Forgot::Throttled(w)) if *w > 0));
+    let elsewhere = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10));
+    assert_eq!(
+        forgot_password(&app, elsewhere, "luna@cats.test")
+            .await
+            .unwrap(),
+        Forgot::Answered
+    );
+}

@@ -26,6 +26,12 @@ pub const TEMPLATES: &[Template] = &[
         html: "<p>Hello {{name}},</p><p>an MCF account was made for you. <a href=\"{{link}}\">Choose your password</a> (the link works once, for 72 hours).</p><p>MCF</p>",
     },
     Template {
+        name: "password_reset",
+        subject: "Choose a new MCF password, {{name}}",
+        text: "Hello {{name}},\n\nsomeone (we hope you) asked for a new password for your MCF account. Choose it here (the link works once, for 72 hours):\n{{link}}\n\nIf it was not you, ignore this mail: your password stays as it is.\n\nMCF",
+        html: "<p>Hello {{name}},</p><p>someone (we hope you) asked for a new password for your MCF account. <a href=\"{{link}}\">Choose it here</a> (the link works once, for 72 hours).</p><p>If it was not you, ignore this mail: your password stays as it is.</p><p>MCF</p>",
+    },
+    Template {
         name: "application_received",
         subject: "We received your application, {{name}}",
         text: "Hello {{name}},\n\nthank you for applying to MCF. We will send you your tests soon.\n\nMCF hiring",
@@ -345,7 +351,7 @@ mod tests {
                 .collect();
             render(t.name, &v).unwrap_or_else(|e| panic!("{}: {e}", t.name));
         }
-        assert_eq!(TEMPLATES.len(), 14);
+        assert_eq!(TEMPLATES.len(), 15);
     }
 
     #[test]

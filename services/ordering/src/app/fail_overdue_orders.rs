@@ -68,7 +68,7 @@ async fn fail_one(app: &App, id: OrderId) -> Result<bool, OrderingError> {
     }
     work.publish(&t.change.envelope(order.version, None))
         .await?;
-    notify::failed(&mut work, &order, &app.ctx.public_url).await?;
+    notify::failed(&mut work, &order, &app.ctx.portal_url).await?;
     work.commit().await?;
     Ok(true)
 }

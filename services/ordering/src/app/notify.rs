@@ -76,18 +76,17 @@ pub(super) async fn activated(
 }
 
 /// "Nobody came" (or "nobody was found"): the apology and the link to rebook for a new
-/// date. The link is Ordering's rebook endpoint (`POST`, the client's token), for the
-/// client app to act on; `ordering.public_url` can point it elsewhere.
+/// date: the order's page in the portal at `portal_url`, which offers the new date.
 pub(super) async fn failed(
     work: &mut Work,
     order: &Order,
-    public_url: &str,
+    portal_url: &str,
 ) -> Result<(), OrderingError> {
     let mut vars = serde_json::Map::new();
     vars.insert("when".into(), json!(when(order)));
     vars.insert(
         "link".into(),
-        json!(format!("{public_url}/orders/{}/rebook", order.id)),
+        json!(format!("{portal_url}/orders/{}/rebook", order.id)),
     );
     let key = format!("failed:{}", order.id);
     let template = match order.reason.as_deref() {

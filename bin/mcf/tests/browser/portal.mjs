@@ -1,0 +1,224 @@
+// Every role's main job in the portal, in a real browser (Debian's Chromium), against a
+// running `mcf up`: a candidate applies and takes the mailed tests, a manager assigns them
+// and accepts, the new worker sets a password from the mail; a client orders, the supply
+// employee issues the kit, the worker checks in with a photo on a phone and finishes; the
+// client sees it completed (in Russian too); an admin lists the dead letters.
+// Screenshots of the main pages go to SHOTS (desktop 1280 and phone 360 wide).
+// Usage: node portal.mjs CONFIG_JSON (see bin/mcf/tests/it/browser.rs)
+import { readFileSync, readdirSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const { base, mailDir, shots, photo } = config;
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const desktop = { viewport: { width: 1280, height: 900 }, locale: "en-GB" };
+const phone = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: "en-GB" };
+
+/** A page in a fresh browser context (its own cookies: one person). */
+async function person(kind) {
+  const context = await browser.newContext(kind);
+  context.setDefaultTimeout(20000);
+  return context.newPage();
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** Signs in through IAM's page and comes back to the portal. */
+async function signIn(page, email, password) {
+  await page.goto(`${base}/sign-in`);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => url.href.startsWith(base) && !url.pathname.startsWith("/api/"));
+  await page.getByText(/Signed in as|Вы вошли как/).waitFor();
+}
+
+/** The first link containing `path` in a mail containing `needle` (polls the .eml files). */
+async function mailedLink(needle, path) {
+  const until = Date.now() + 60000;
+  while (Date.now() < until) {
+    let files = [];
+    try {
+      files = readdirSync(mailDir, { withFileTypes: true }).filter((f) => f.isFile()).map((f) => f.name);
+    } catch { /* not yet */ }
+    for (const file of files) {
+      // Undo quoted-printable: soft line breaks and the encoded '='.
+      const eml = readFileSync(join(mailDir, file), "utf8").replaceAll("=\r\n", "").replaceAll("=3D", "=");
+      if (!eml.includes(needle)) continue;
+      const link = eml.split(/[\s"<>]/).find((w) => w.startsWith("http") && w.includes(path));
+      if (link) return link;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail with ${needle} and ${path}`);
+}
+
+/** Reloads `page` until `locator` shows (background work: matching, cookies, events). */
+async function eventually(page, locator, what) {
+  const until = Date.now() + 60000;
+  while (Date.now() < until) {
+    if (await locator.count() > 0 && await locator.first().isVisible()) return;
+    await new Promise((r) => setTimeout(r, 500));
+    await page.reload();
+  }
+  throw new Error(`never saw ${what} on ${page.url()}`);
+}
+
+/** `minutes` from now as a datetime-local value, UTC (the form's label says UTC). */
+function inMinutes(minutes) {
+  return new Date(Date.now() + minutes * 60000).toISOString().slice(0, 16);
+}
+
+const pages = [];
+try {
+  // A candidate applies, with a photo.
+  const candidate = await person(desktop);
+  pages.push(candidate);
+  await candidate.goto(`${base}/apply`);
+  await candidate.getByLabel("Name").fill(config.candidate.name);
+  await candidate.getByLabel("E-mail").fill(config.candidate.email);
+  await candidate.getByLabel("Age (years)").fill("4");
+  await candidate.getByLabel("Breed").fill("Maine Coon");
+  await candidate.getByLabel("Coat colour").fill("ginger");
+  await candidate.getByLabel(/Your photo/).setInputFiles(photo);
+  await shot(candidate, "apply-desktop");
+  await candidate.getByRole("button", { name: "Send" }).click();
+  await candidate.getByText("We received your application").waitFor();
+
+  // The manager finds the application and assigns the test.
+  const manager = await person(desktop);
+  pages.push(manager);
+  await signIn(manager, config.manager.email, config.manager.password);
+  await manager.goto(`${base}/hiring?status=open`);
+  await shot(manager, "hiring-desktop");
+  await manager.getByRole("link", { name: config.candidate.name }).click();
+  await manager.getByLabel(new RegExp(config.testName)).check();
+  await manager.getByRole("button", { name: "Assign tests" }).click();
+  await manager.getByRole("cell", { name: config.testName }).waitFor();
+  await shot(manager, "application-desktop");
+
+  // The candidate opens the mailed link (the portal's page) and takes the test.
+  const take = await mailedLink("your tests are ready", "/take?token=");
+  if (!take.startsWith(base)) throw new Error(`the test link is not the portal's: ${take}`);
+  await candidate.goto(take);
+  for (const group of await candidate.locator("fieldset").all()) {
+    await group.locator('input[type="radio"][value="1"]').check();
+  }
+  await shot(candidate, "take-desktop");
+  await candidate.getByRole("button", { name: "Send" }).click();
+  await candidate.getByText("Your answers are recorded").waitFor();
+
+  // The manager accepts: the candidate becomes a worker and is mailed an invite.
+  await manager.reload();
+  await manager.getByRole("button", { name: "Accept" }).click();
+  await manager.locator(".badge.accepted").waitFor();
+
+  // The new worker sets a password from the invite, on a phone.
+  const worker = await person(phone);
+  pages.push(worker);
+  const invite = await mailedLink(config.candidate.email, "/password?token=");
+  await worker.goto(invite);
+  await worker.getByLabel(/New password/).fill(config.workerPassword);
+  await worker.getByRole("button", { name: "Set password" }).click();
+  await worker.getByText("Your password is set").waitFor();
+
+  // A client requests help.
+  const client = await person(desktop);
+  pages.push(client);
+  await signIn(client, config.client.email, config.client.password);
+  await client.goto(`${base}/orders/new`);
+  await client.getByLabel("Service").selectOption({ index: 1 });
+  await client.getByLabel(/Date and time/).fill(inMinutes(20));
+  await client.getByLabel("Description").fill("The dishes, and the litter box behind the sofa.");
+  await shot(client, "order-new-desktop");
+  await client.getByRole("button", { name: "Request help" }).click();
+  await client.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+  const orderUrl = client.url();
+  await eventually(client, client.locator(".badge.active"), "the order active");
+  await shot(client, "order-desktop");
+
+  // The supply employee issues the kit once its fortune cookie arrived.
+  const supply = await person(desktop);
+  pages.push(supply);
+  await signIn(supply, config.supply.email, config.supply.password);
+  await supply.goto(`${base}/kits`);
+  await shot(supply, "kits-desktop");
+  await eventually(supply, supply.getByRole("link", { name: config.serviceName }), "the kit");
+  await supply.getByRole("link", { name: config.serviceName }).first().click();
+  await eventually(supply, supply.getByRole("button", { name: "Issued" }), "the Issued button");
+  await shot(supply, "kit-desktop");
+  await supply.getByRole("button", { name: "Issued" }).click();
+  await supply.locator(".badge.issued").waitFor();
+
+  // The worker checks in with a photo from the phone, then finishes with the signed form.
+  await signIn(worker, config.candidate.email, config.workerPassword);
+  await worker.goto(`${base}/jobs`);
+  await eventually(worker, worker.getByRole("link", { name: config.serviceName }), "the job");
+  await shot(worker, "jobs-phone");
+  await worker.getByRole("link", { name: config.serviceName }).first().click();
+  await eventually(worker, worker.getByText("Supply kit issued").locator("xpath=following-sibling::dd[1][contains(., '✓')]"), "the kit issued");
+  await shot(worker, "job-phone");
+  await worker.getByLabel("Photo on site").setInputFiles(photo);
+  await worker.getByRole("button", { name: "Check in" }).click();
+  await worker.locator(".badge.in_progress").waitFor();
+  await worker.getByLabel("Photo of the signed form").setInputFiles(photo);
+  await shot(worker, "job-in-progress-phone");
+  await worker.getByRole("button", { name: "Finish the job" }).click();
+  await worker.locator(".badge.completed").waitFor();
+
+  // The client sees it completed, with its history; and in Russian.
+  await client.goto(orderUrl);
+  await client.locator(".badge.completed").waitFor();
+  await shot(client, "order-completed-desktop");
+  await client.getByRole("link", { name: "Русский" }).click();
+  await client.getByText("Выполнен").first().waitFor();
+  await client.goto(`${base}/orders`);
+  await client.getByRole("heading", { name: "Мои заказы" }).waitFor();
+  await shot(client, "orders-ru-desktop");
+  const clientPhone = await person(phone);
+  pages.push(clientPhone);
+  await signIn(clientPhone, config.client.email, config.client.password);
+  await clientPhone.goto(orderUrl);
+  await shot(clientPhone, "order-phone");
+
+  // An admin lists the dead letters (none in this walk) and the accounts.
+  const admin = await person(desktop);
+  pages.push(admin);
+  await signIn(admin, config.admin.email, config.admin.password);
+  await admin.goto(`${base}/admin/dead-letters`);
+  await admin.getByText("No dead letters.").waitFor();
+  await shot(admin, "dead-letters-desktop");
+  await admin.goto(`${base}/admin/accounts`);
+  await admin.getByText(config.candidate.email).waitFor();
+  await shot(admin, "accounts-desktop");
+
+  // A form posted without this session's CSRF token is refused, and changes nothing.
+  const forged = await admin.request.post(`${base}/admin/keys`, { form: { csrf: "forged" }, maxRedirects: 0 });
+  if (forged.status() !== 403) throw new Error(`a forged form answered ${forged.status()}`);
+
+  // Signing out ends the session.
+  await admin.getByRole("button", { name: "Sign out" }).click();
+  await admin.getByRole("link", { name: "Sign in" }).first().waitFor();
+  await admin.goto(`${base}/admin/accounts`);
+  await admin.waitForURL((url) => url.pathname.endsWith("/authorize"));
+  console.log("ok");
+} catch (e) {
+  for (const [i, page] of pages.entries()) {
+    await page.screenshot({ path: join(shots, `failure-${i}.png`), fullPage: true }).catch(() => {});
+    console.error(`page ${i}: ${page.url()}`);
+  }
+  throw e;
+} finally {
+  await browser.close();
+}

@@ -43,13 +43,20 @@ fn durable_name(consumer: &str) -> String {
 }
 
 impl NatsBus {
-    /// Connects to `url`. The client reconnects by itself when the server goes away.
+    /// Connects to `url`, one server or a cluster's servers separated by commas
+    /// (`nats://a:4222,nats://b:4222`). The client reconnects by itself when the server
+    /// goes away, to another of the list if there are several.
     pub async fn connect(url: &str, config: &MessagingConfig) -> Result<Self, BusError> {
+        let servers = url
+            .split(',')
+            .map(|u| u.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(BusError::nats)?;
         let client = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect(servers)
             .await
             .map_err(BusError::nats)?;
         let mut js = jetstream::new(client);

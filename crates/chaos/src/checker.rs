@@ -98,22 +98,20 @@ pub async fn check(
     f
 }
 
+/// Waits until no outbox holds an event, every consumer applied every event of its types
+/// that was published, and no order waits for a worker; or until `within` passed (the
+/// checks then report what is left).
 async fn settle(system: &System, actors: &Actors, within: Duration) {
     let start = Instant::now();
     while start.elapsed() < within {
-        let mut busy = false;
-        for service in mcf::system::SERVICES {
-            let stats = messaging_stats(system, actors, service).await;
-            busy |= stats.is_none_or(|s| s["outbox_pending"] != 0);
-        }
+        let mut probe = Findings::default();
+        check_messaging(&mut probe, system, actors).await;
         let ordering = OrderingClient(Actors::at(system, "ordering", &actors.admin));
-        busy |= ordering
+        let waiting = ordering
             .counts()
             .await
             .map_or(true, |c| c.get("requested").copied().unwrap_or(0) > 0);
-        if !busy {
-            // Consumers may still be applying what was just published.
-            tokio::time::sleep(Duration::from_secs(3)).await;
+        if probe.stuck.is_empty() && probe.unchecked.is_empty() && !waiting {
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -210,6 +208,21 @@ fn check_orders(f: &mut Findings, history: &History, orders: &[Order]) {
             if status.as_deref() != Some("canceled") {
                 f.lost
                     .push(format!("cancel of order {} (now {status:?})", op.key));
+            }
+        }
+    }
+    // A check-in or completion the worker was told of sticks.
+    for (kind, after) in [
+        ("check_in", &["in_progress", "completed"][..]),
+        ("complete", &["completed"][..]),
+    ] {
+        for op in history.of(kind) {
+            if acknowledged(&op.outcome).is_some() {
+                let status = by_id.get(&op.key).map(|o| status_of(o)).unwrap_or_default();
+                if !after.contains(&status.as_str()) {
+                    f.lost
+                        .push(format!("{kind} of order {} (now {status:?})", op.key));
+                }
             }
         }
     }

@@ -45,8 +45,7 @@ pub struct Report {
     pub mode: Mode,
     pub duration_s: u64,
     /// What the workload was told, per operation kind and outcome.
-    pub operations:
-        std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
+    pub operations: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     /// What the nemesis did.
     pub nemesis: nemesis::Log,
     pub findings: Findings,
@@ -76,11 +75,12 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
     let log = nemesis::run(&mut system, settings.fault_every, stop).await;
     let _ = timer.await;
     let history = work.await.context("the workload")?;
+    let duration_s = started.elapsed().as_secs();
     let findings = checker::check(&system, &actors, &history, settings.settle).await;
     let ok = findings.clean() && log.failures.is_empty();
     Ok(Report {
         mode: settings.mode,
-        duration_s: started.elapsed().as_secs(),
+        duration_s,
         operations: history.tally(),
         nemesis: log,
         findings,

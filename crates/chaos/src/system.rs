@@ -85,7 +85,10 @@ impl System {
         let (pg, nats) = match mode {
             Mode::Embedded => (None, None),
             Mode::Distributed => (
-                Some(testing::Postgres::start().context("PostgreSQL")?),
+                // Durable: an immediate stop must lose nothing committed (the quick test
+                // server's synchronous_commit=off loses the last commits, as a crash of
+                // such a server would, which is not what the checker is to find).
+                Some(testing::Postgres::start_durable().context("PostgreSQL")?),
                 Some(testing::NatsCluster::start().context("NATS cluster")?),
             ),
         };
@@ -95,6 +98,10 @@ impl System {
             // The workload signs in once: its tokens must outlive the longest soak.
             ("MCF_IAM__ACCESS_TOKEN_TTL_S", "86400".into()),
             ("MCF_MESSAGING__POLL_INTERVAL_MS", "100".into()),
+            // Business time cannot be moved under kill -9 (each process keeps its own
+            // offset in memory): check-ins open a day ahead instead, so today's orders can
+            // be worked at once.
+            ("MCF_ORDERING__CHECK_IN_EARLY_MINUTES", "1440".into()),
             ("MCF_MESSAGING__BACKOFF_INITIAL_MS", "50".into()),
             ("MCF_MESSAGING__BACKOFF_MAX_MS", "1000".into()),
             ("MCF_MESSAGING__NATS_ACK_WAIT_S", "5".into()),
@@ -250,7 +257,10 @@ impl System {
             let _ = child.wait();
             std::thread::sleep(Duration::from_millis(250));
         }
-        bail!("mcf {role} did not start; see {}", self.log_path(role))
+        let log = std::fs::read_to_string(self.log_path(role)).unwrap_or_default();
+        let from = log.char_indices().rev().nth(3000).map_or(0, |(i, _)| i);
+        let tail = &log[from..];
+        bail!("mcf {role} did not start; its log ends:\n{tail}")
     }
 
     /// Where Mail writes the messages it sends (one `.eml` file each).

@@ -15,8 +15,8 @@ use client::{Client, ClientError};
 use contracts::{Money, OrderId, WorkerId};
 use inventory::client::InventoryClient;
 use inventory::domain::KitState;
-use ordering::client::{CancelRequest, OrderingClient};
-use ordering::domain::order::OrderRequest;
+use ordering::client::{CancelRequest, CheckInRequest, CompleteRequest, JobsQuery, OrderingClient};
+use ordering::domain::order::{Order, OrderRequest};
 use rand::Rng;
 use serde::Serialize;
 
@@ -37,7 +37,7 @@ pub enum Outcome {
 /// One operation of the workload.
 #[derive(Debug, Clone, Serialize)]
 pub struct Op {
-    /// `order`, `cancel`, `award` or `issue`.
+    /// `order`, `cancel`, `award`, `issue`, `check_in` or `complete`.
     pub kind: &'static str,
     /// Its idempotency key (orders, awards) or the id it acts on (cancels, kit issues).
     pub key: String,
@@ -57,14 +57,14 @@ impl History {
         self.ops.iter().filter(move |o| o.kind == kind)
     }
 
-    /// How many operations of each kind ended in each outcome.
-    pub fn tally(&self) -> BTreeMap<String, BTreeMap<&'static str, usize>> {
-        let mut tally: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
+    /// How many operations of each kind ended in each outcome (refusals by their code).
+    pub fn tally(&self) -> BTreeMap<String, BTreeMap<String, usize>> {
+        let mut tally: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         for op in &self.ops {
-            let outcome = match op.outcome {
-                Outcome::Acknowledged { .. } => "acknowledged",
-                Outcome::Refused { .. } => "refused",
-                Outcome::Unknown => "unknown",
+            let outcome = match &op.outcome {
+                Outcome::Acknowledged { .. } => "acknowledged".to_owned(),
+                Outcome::Refused { status, code } => format!("refused {status} {code}"),
+                Outcome::Unknown => "unknown".to_owned(),
             };
             *tally
                 .entry(op.kind.to_owned())
@@ -85,7 +85,9 @@ pub struct Actors {
     /// The client's account id (its ledger account is `client:<id>`).
     pub client_id: String,
     pub service_type: contracts::ServiceTypeId,
-    pub workers: Vec<WorkerId>,
+    /// Workers who can sign in (IAM) and be matched (Matching) under one id, so Billing
+    /// opens their accounts from IAM's announcement and they check in themselves.
+    pub workers: Vec<(WorkerId, Client)>,
     /// Business time when the run began: orders are scheduled from there, an hour apart.
     pub start: chrono::DateTime<chrono::Utc>,
 }
@@ -103,8 +105,13 @@ impl Actors {
         let admin_token =
             mcf::login::access_token(&base, ADMIN_EMAIL, ADMIN_PASSWORD, REDIRECT).await?;
         let admin = Client::new(system.api("iam")).with_token(admin_token);
+        let mut people = vec![
+            ("chaos-client".to_owned(), "client"),
+            ("chaos-clerk".to_owned(), "supply"),
+        ];
+        people.extend((0..workers).map(|i| (format!("chaos-worker-{i}"), "worker")));
         let mut tokens = Vec::new();
-        for (name, role) in [("chaos-client", "client"), ("chaos-clerk", "supply")] {
+        for (name, role) in &people {
             let email = format!("{name}@chaos.test");
             let password = format!("password-of-{name}");
             let body = serde_json::json!({"email": email, "name": name, "roles": [role],
@@ -132,14 +139,15 @@ impl Actors {
         let start = ordering.clock().await?.now;
         let matching = matching::client::MatchingClient(Actors::at(system, "matching", &admin));
         let mut ids = Vec::new();
-        for i in 0..workers {
+        for (i, token) in tokens[2..].iter().enumerate() {
             let sample = matching::client::NormalSampleIn {
-                id: None,
+                id: Some(account_id(token)?.parse()?),
                 name: format!("chaos worker {i}"),
                 available: true,
                 skills: [("cleaning".to_owned(), 50 + i as i64)].into(),
             };
-            ids.push(matching.register(&sample, None).await?.1.id);
+            let id = matching.register(&sample, None).await?.1.id;
+            ids.push((id, Client::new("").with_token(token.clone())));
         }
         Ok(Actors {
             client_id: account_id(&tokens[0])?,
@@ -176,6 +184,8 @@ pub struct Pace {
     pub issue_every: Duration,
     /// The share of acknowledged orders the client cancels, 0..=1.
     pub cancel_share: f64,
+    /// How often each worker looks for jobs to check in to and complete.
+    pub work_every: Duration,
 }
 
 impl Default for Pace {
@@ -185,6 +195,53 @@ impl Default for Pace {
             award_every: Duration::from_millis(1500),
             issue_every: Duration::from_millis(500),
             cancel_share: 0.2,
+            work_every: Duration::from_millis(700),
+        }
+    }
+}
+
+/// Orders the workload schedules inside today's check-in window (a quarter of an hour apart from
+/// half an hour on: less than a day).
+const SOON_ORDERS: i64 = 90;
+
+/// The photo a worker checks in and completes with (a PNG's signature).
+const PHOTO: &str = "iVBORw0KGgoAAAAAAAAAAA==";
+
+/// One round of a worker: checks in to every active job scheduled before `until` (inside
+/// the check-in window) whose kit was issued, completes every job in progress.
+async fn work(
+    worker: &OrderingClient,
+    until: chrono::DateTime<chrono::Utc>,
+    record: &impl Fn(&'static str, String, Outcome),
+) {
+    let order_id = |o: &Order| o.id.to_string();
+    for status in ["active", "in_progress"] {
+        let query = JobsQuery {
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        // A process being restarted may not answer: the next round looks again.
+        let jobs = worker.jobs(&query).await.unwrap_or_default();
+        for job in jobs.into_iter().filter(|j| j.scheduled_at < until) {
+            if status == "active" {
+                if !worker.order(job.id).await.is_ok_and(|v| v.kit_issued) {
+                    continue;
+                }
+                let req = CheckInRequest {
+                    photo: PHOTO.into(),
+                };
+                let outcome = attempt(ATTEMPTS, order_id, || worker.check_in(job.id, &req)).await;
+                let done = matches!(outcome, Outcome::Acknowledged { .. });
+                record("check_in", job.id.to_string(), outcome);
+                if !done {
+                    continue;
+                }
+            }
+            let req = CompleteRequest {
+                report_photo: PHOTO.into(),
+            };
+            let outcome = attempt(ATTEMPTS, order_id, || worker.complete(job.id, &req)).await;
+            record("complete", job.id.to_string(), outcome);
         }
     }
 }
@@ -243,17 +300,23 @@ pub fn start(
     let orders = {
         let (stop, record, actors) = (stop.clone(), record.clone(), actors.clone());
         tokio::spawn(async move {
-            let mut slot: i64 = 0;
+            let (mut slot, mut soon) = (0i64, 0i64);
             while !stop.load(AtomicOrdering::Relaxed) {
-                slot += 1;
                 let key = uuid::Uuid::now_v7().to_string();
-                // An hour apart from tomorrow on: every order finds a free worker.
+                // Every fourth order today, a quarter of an hour apart, while the day has room:
+                // inside the check-in window, for the workers to do. The others an hour
+                // apart from tomorrow on. Either way every order finds a free worker.
+                let scheduled_at = if slot % 4 == 0 && soon < SOON_ORDERS {
+                    soon += 1;
+                    actors.start + chrono::Duration::minutes(30 + 15 * soon)
+                } else {
+                    actors.start + chrono::Duration::days(1) + chrono::Duration::minutes(61 * slot)
+                };
+                slot += 1;
                 let req = OrderRequest {
                     service_type_id: actors.service_type,
                     description: format!("chaos {key}"),
-                    scheduled_at: actors.start
-                        + chrono::Duration::days(1)
-                        + chrono::Duration::minutes(61 * slot),
+                    scheduled_at,
                 };
                 let outcome = attempt(
                     ATTEMPTS,
@@ -293,7 +356,7 @@ pub fn start(
                 let (worker, amount) = {
                     let mut rng = rand::rng();
                     (
-                        actors.workers[rng.random_range(0..actors.workers.len())],
+                        actors.workers[rng.random_range(0..actors.workers.len())].0,
                         rng.random_range(1..=500),
                     )
                 };
@@ -335,8 +398,20 @@ pub fn start(
         })
     };
 
+    let mut tasks = vec![orders, awards, issues];
+    for (_, token) in &actors.workers {
+        let worker = OrderingClient(Actors::at(system, "ordering", token));
+        let (stop, record) = (stop.clone(), record.clone());
+        let until = actors.start + chrono::Duration::days(1);
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(AtomicOrdering::Relaxed) {
+                work(&worker, until, &record).await;
+                tokio::time::sleep(pace.work_every).await;
+            }
+        }));
+    }
     tokio::spawn(async move {
-        for task in [orders, awards, issues] {
+        for task in tasks {
             let _ = task.await;
         }
         history.lock().map(|h| h.clone()).unwrap_or_default()

@@ -16,8 +16,8 @@ use super::orders::{activated, completed, failed};
 use super::{as_role, deliver, on_account, on_order};
 use crate::client::{BankDetailsView, BillingClient};
 use crate::domain::{
-    CompanyAccount, InvoiceKind, InvoiceStatus, LedgerAccount, NewAward, PeriodKind, period_of,
-    week_of,
+    CompanyAccount, EntryKind, InvoiceKind, InvoiceStatus, LedgerAccount, NewAward, PeriodKind,
+    period_of, week_of,
 };
 use crate::{App, BillingConfig, app};
 
@@ -605,4 +605,64 @@ async fn given_no_payment_method_then_the_invoice_fails_visibly_until_one_is_giv
             .map(|s| s.as_u16()),
         Some(403)
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 6, ..Default::default() })]
+
+    /// Whatever the charges, the weeks they fall in and how often the cycles run between
+    /// moves of the clock (two replicas at times): each charge is invoiced exactly once,
+    /// every invoice is collected exactly once, and what the bank collected is what was
+    /// charged.
+    #[test]
+    fn replaying_any_cycle_is_a_no_op(
+        weeks in proptest::collection::vec(proptest::collection::vec(1i64..5_000, 0..3), 1..4),
+        runs in 1usize..4,
+        racing in proptest::prelude::any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let g = given_billing_and_a_bank(None).await;
+            let tom = g.client("tom", false).await;
+            let (felix, _) = g.worker("felix").await;
+            let other = App::new(g.ts.ctx().clone(), (*g.app.config).clone()).unwrap();
+            for prices in &weeks {
+                g.orders(tom, felix, prices, false).await;
+                g.past_the_end_of_the(PeriodKind::Week);
+                for _ in 0..runs {
+                    if racing {
+                        let (a, b) = tokio::join!(app::run_cycles(&g.app), app::run_cycles(&other));
+                        a.unwrap();
+                        b.unwrap();
+                        let (a, b) = tokio::join!(app::settle_due(&g.app), app::settle_due(&other));
+                        a.unwrap();
+                        b.unwrap();
+                    } else {
+                        g.cycle().await;
+                    }
+                }
+            }
+            let invoices = g.admin().invoices().await.unwrap();
+            let weekly: Vec<_> = invoices.iter().filter(|i| i.kind == InvoiceKind::Collection).collect();
+            assert_eq!(weekly.len(), weeks.iter().filter(|w| !w.is_empty()).count());
+            assert!(weekly.iter().all(|i| i.status == InvoiceStatus::Paid));
+            let collected: i64 = g
+                .executed()
+                .iter()
+                .filter(|o| o.kind == OperationKind::Collection)
+                .map(|o| o.amount)
+                .sum();
+            // What was charged (less the loyalty discount once Tom had paid enough)
+            let statement = g.admin().statement(LedgerAccount::Client(tom)).await.unwrap();
+            let charged: i64 = statement
+                .lines
+                .iter()
+                .filter(|l| l.kind == EntryKind::ClientCharge)
+                .map(|l| l.amount.minor())
+                .sum();
+            assert_eq!(collected, charged);
+            assert_eq!(statement.balance, Money::zero());
+            g.ledger_equals_the_bank().await;
+        });
+    }
 }

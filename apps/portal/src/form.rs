@@ -45,6 +45,18 @@ impl Fields {
             .unwrap_or_default()
     }
 
+    /// The form's idempotency key ([`crate::web::KEY_FIELD`]), if it carries one.
+    pub fn key(&self) -> Option<&str> {
+        Some(self.get(crate::web::KEY_FIELD)).filter(|k| !k.is_empty())
+    }
+
+    /// The field as a whole number, or the refusal naming it.
+    pub fn number(&self, name: &str, lang: crate::i18n::Lang) -> Result<i64, crate::web::Refusal> {
+        self.get(name)
+            .parse()
+            .map_err(|_| crate::web::Refusal::of(name, lang.t("error.number")))
+    }
+
     /// Every value of the field (checked checkboxes).
     pub fn all(&self, name: &str) -> &[String] {
         self.text.get(name).map(Vec::as_slice).unwrap_or_default()

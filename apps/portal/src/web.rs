@@ -188,6 +188,10 @@ impl<T: Copy> Copied<T> for &&T {
     }
 }
 
+/// The hidden field of a creating form carrying its idempotency key: pressing twice, or the
+/// browser sending again, creates once.
+pub const KEY_FIELD: &str = "key";
+
 /// What a form's fields were refused for, and what was typed (shown again).
 #[derive(Debug, Clone, Default)]
 pub struct FormState {
@@ -216,6 +220,25 @@ impl FormState {
             .unwrap_or_default()
     }
 
+    /// A creating form shown again with `refusal`: as typed, with a fresh idempotency key
+    /// (the service remembers its answer under the one used).
+    pub fn again(form: &crate::form::Fields, refusal: &Refusal) -> Self {
+        let mut state = FormState::refused(form.values(), refusal);
+        state
+            .values
+            .insert(KEY_FIELD.into(), crate::session::random_token());
+        state
+    }
+
+    /// The form with an idempotency key made for it, if it has none yet.
+    pub fn keyed(mut self) -> Self {
+        if self.v(KEY_FIELD).is_empty() {
+            self.values
+                .insert(KEY_FIELD.into(), crate::session::random_token());
+        }
+        self
+    }
+
     /// The form as typed, with `refusal` shown next to its field (or above the form).
     pub fn refused(values: BTreeMap<String, String>, refusal: &Refusal) -> Self {
         let mut state = FormState {
@@ -238,6 +261,31 @@ impl FormState {
 pub struct Refusal {
     pub field: Option<String>,
     pub message: String,
+}
+
+impl Refusal {
+    /// A refusal of `field` (the portal's own: a field it could not read).
+    pub fn of(field: &str, message: &str) -> Self {
+        Refusal {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a form asked, or why the portal could not read it: sent on with `call` if it could
+/// be read. The service's answer, or the refusal to show next to its field.
+pub async fn submit<A, T, Fut>(
+    asked: Result<A, Refusal>,
+    call: impl FnOnce(A) -> Fut,
+) -> Result<Result<T, Refusal>, PageError>
+where
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    match asked {
+        Ok(asked) => refusal(call(asked).await),
+        Err(refused) => Ok(Err(refused)),
+    }
 }
 
 /// `result`'s refusal, if the service refused (4xx with a problem other than "sign in" and

@@ -14,7 +14,6 @@ use service::client::OpsClient;
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::session::random_token;
 use crate::web::{
     Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render, render_with,
     see_other,
@@ -90,15 +89,13 @@ struct Made {
 async fn accounts_page(
     portal: &Portal,
     current: &Current,
-    mut form: FormState,
+    form: FormState,
     made: Made,
     status: StatusCode,
 ) -> PageResult {
     let user = current.require(ADMIN)?;
     let accounts = IamClient(portal.api("iam", user)?).accounts().await?;
-    if form.v("key").is_empty() {
-        form.values.insert("key".into(), random_token());
-    }
+    let form = form.keyed();
     render_with(
         status,
         &AccountsPage {
@@ -140,8 +137,7 @@ async fn after(
             accounts_page(portal, current, FormState::default(), made, StatusCode::OK).await
         }
         Err(refused) => {
-            let mut state = FormState::refused(form.values(), &refused);
-            state.values.insert("key".into(), random_token());
+            let state = FormState::again(form, &refused);
             accounts_page(
                 portal,
                 current,
@@ -168,7 +164,7 @@ async fn create_account(
         password: None,
     };
     let result = IamClient(portal.api("iam", user)?)
-        .create_account(&new, Some(form.get("key")).filter(|k| !k.is_empty()))
+        .create_account(&new, form.key())
         .await;
     let result = refusal(result)?.map(|_| Made::default());
     after(&portal, &current, &form, result).await

@@ -14,8 +14,7 @@ use serde::Deserialize;
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::session::random_token;
-use crate::web::{Chrome, Current, FormState, PageResult, Refusal, refusal, render, render_with};
+use crate::web::{Chrome, Current, FormState, PageResult, Refusal, render, render_with, submit};
 
 pub fn routes() -> Router<Portal> {
     Router::new()
@@ -33,12 +32,10 @@ struct ApplyPage {
 
 /// `GET /apply`.
 async fn apply_page(current: Current) -> PageResult {
-    let mut form = FormState::default();
     // One application per form shown, whatever the browser resends.
-    form.values.insert("key".into(), random_token());
     render(&ApplyPage {
         c: current.chrome("candidate.apply"),
-        form,
+        form: FormState::default().keyed(),
         done: false,
     })
 }
@@ -47,18 +44,12 @@ async fn apply_page(current: Current) -> PageResult {
 async fn apply(State(portal): State<Portal>, current: Current, form: Fields) -> PageResult {
     let c = current.chrome("candidate.apply");
     let asked = (|| {
-        let age = form.get("age").parse::<i64>().map_err(|_| Refusal {
-            field: Some("age".into()),
-            message: c.t("error.number").into(),
-        })?;
+        let age = form.number("age", current.lang)?;
         let photo = form
             .files
             .get("photo")
             .map(|f| f.base64())
-            .ok_or_else(|| Refusal {
-                field: Some("photo".into()),
-                message: c.t("error.photo").into(),
-            })?;
+            .ok_or_else(|| Refusal::of("photo", c.t("error.photo")))?;
         Ok(ApplicationForm {
             name: form.get("name").to_owned(),
             age,
@@ -68,35 +59,22 @@ async fn apply(State(portal): State<Portal>, current: Current, form: Fields) -> 
             photo,
         })
     })();
-    let result = match asked {
-        Ok(asked) => refusal(
-            HiringClient(portal.anonymous("hiring")?)
-                .apply(&asked, Some(form.get("key")).filter(|k| !k.is_empty()))
-                .await,
-        )?
-        .map(drop),
-        Err(refused) => Err(refused),
-    };
+    let (hiring, key) = (HiringClient(portal.anonymous("hiring")?), form.key());
+    let result = submit(asked, |a| async move { hiring.apply(&a, key).await }).await?;
     match result {
-        Ok(()) => render(&ApplyPage {
+        Ok(_) => render(&ApplyPage {
             c,
             form: FormState::default(),
             done: true,
         }),
-        Err(refused) => {
-            let mut state = FormState::refused(form.values(), &refused);
-            // A refused application was not made: its key may serve the corrected one, but
-            // Hiring remembers the refusal under it, so the next try gets a new key.
-            state.values.insert("key".into(), random_token());
-            render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ApplyPage {
-                    c,
-                    form: state,
-                    done: false,
-                },
-            )
-        }
+        Err(refused) => render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ApplyPage {
+                c,
+                form: FormState::again(&form, &refused),
+                done: false,
+            },
+        ),
     }
 }
 
@@ -207,18 +185,17 @@ async fn take(State(portal): State<Portal>, current: Current, form: Fields) -> P
     let test_id = form.get("test_id").to_owned();
     let c = current.chrome("candidate.tests");
     let asked = (|| {
-        let test_id: TestId = test_id.parse().map_err(|_| Refusal {
-            field: Some("test_id".into()),
-            message: c.t("error.choose").into(),
-        })?;
+        let test_id: TestId = test_id
+            .parse()
+            .map_err(|_| Refusal::of("test_id", c.t("error.choose")))?;
         let count: usize = form.get("questions").parse().unwrap_or(0);
         let mut answers = Vec::with_capacity(count.min(100));
         for i in 0..count.min(100) {
             let field = format!("q{i}");
-            let answer = form.get(&field).parse::<usize>().map_err(|_| Refusal {
-                field: Some(field.clone()),
-                message: c.t("error.choose").into(),
-            })?;
+            let answer = form
+                .get(&field)
+                .parse::<usize>()
+                .map_err(|_| Refusal::of(&field, c.t("error.choose")))?;
             answers.push(answer);
         }
         Ok(TestAnswers {
@@ -227,27 +204,11 @@ async fn take(State(portal): State<Portal>, current: Current, form: Fields) -> P
             answers,
         })
     })();
-    let result = match asked {
-        Ok(asked) => {
-            refusal(HiringClient(portal.anonymous("hiring")?).take(&asked).await)?.map(drop)
-        }
-        Err(refused) => Err(refused),
-    };
-    match result {
-        Ok(()) => {
-            show_tests(
-                &portal,
-                &current,
-                &token,
-                FormState::default(),
-                String::new(),
-                true,
-            )
-            .await
-        }
-        Err(refused) => {
-            let state = FormState::refused(form.values(), &refused);
-            show_tests(&portal, &current, &token, state, test_id, false).await
-        }
-    }
+    let hiring = HiringClient(portal.anonymous("hiring")?);
+    let (state, refused_test, recorded) =
+        match submit(asked, |a| async move { hiring.take(&a).await }).await? {
+            Ok(_) => (FormState::default(), String::new(), true),
+            Err(refused) => (FormState::refused(form.values(), &refused), test_id, false),
+        };
+    show_tests(&portal, &current, &token, state, refused_test, recorded).await
 }

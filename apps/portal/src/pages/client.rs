@@ -16,10 +16,9 @@ use serde::Deserialize;
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::session::random_token;
 use crate::web::{
     Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render, render_with,
-    see_other,
+    see_other, submit,
 };
 
 pub fn routes() -> Router<Portal> {
@@ -159,7 +158,7 @@ struct TypeOption {
 async fn new_order_page(
     portal: &Portal,
     current: &Current,
-    mut form: FormState,
+    form: FormState,
     status: StatusCode,
 ) -> PageResult {
     let user = current.require(CLIENT)?;
@@ -168,9 +167,7 @@ async fn new_order_page(
         .await?;
     let c = current.chrome("menu.new_order");
     // A key per form shown: pressing "Request" twice (or the browser retrying) orders once.
-    if form.v("key").is_empty() {
-        form.values.insert("key".into(), random_token());
-    }
+    let form = form.keyed();
     let chosen = form.v("service_type_id").to_owned();
     let types = types
         .iter()
@@ -201,10 +198,7 @@ pub fn parse_when(field: &str, value: &str, c: &Chrome) -> Result<DateTime<Utc>,
     NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
         .map(|at| at.and_utc())
-        .map_err(|_| Refusal {
-            field: Some(field.into()),
-            message: c.t("error.datetime").into(),
-        })
+        .map_err(|_| Refusal::of(field, c.t("error.datetime")))
 }
 
 /// `POST /orders/new`: the order, then its page.
@@ -215,28 +209,18 @@ async fn request(State(portal): State<Portal>, current: Current, form: Fields) -
         let service_type_id = form
             .get("service_type_id")
             .parse::<ServiceTypeId>()
-            .map_err(|_| Refusal {
-                field: Some("service_type_id".into()),
-                message: c.t("error.choose").into(),
-            })?;
+            .map_err(|_| Refusal::of("service_type_id", c.t("error.choose")))?;
         Ok(OrderRequest {
             service_type_id,
             description: form.get("description").to_owned(),
             scheduled_at: parse_when("scheduled_at", form.get("scheduled_at"), &c)?,
         })
     })();
-    let result = match asked {
-        Ok(asked) => refusal(
-            OrderingClient(portal.api("ordering", user)?)
-                .request(&asked, Some(form.get("key")).filter(|k| !k.is_empty()))
-                .await,
-        )?,
-        Err(refused) => Err(refused),
-    };
-    match result {
+    let (ordering, key) = (OrderingClient(portal.api("ordering", user)?), form.key());
+    match submit(asked, |a| async move { ordering.request(&a, key).await }).await? {
         Ok(order) => Ok(see_other(&format!("/orders/{}", order.id))),
         Err(refused) => {
-            let state = FormState::refused(form.values(), &refused);
+            let state = FormState::again(&form, &refused);
             new_order_page(&portal, &current, state, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
@@ -315,20 +299,25 @@ async fn order(
     render(&OrderPage::of(c, view, false, FormState::default()))
 }
 
-/// Shows the order's page again with `refused` next to its field.
-async fn order_refused(
+/// After a client's action on order `id`: the page `to` names, or the order's page again
+/// with the refusal next to its field.
+async fn answered<T>(
     portal: &Portal,
     current: &Current,
-    id: OrderId,
-    form: &Fields,
-    refused: &Refusal,
+    (id, form): (OrderId, &Fields),
+    result: Result<T, Refusal>,
+    to: impl FnOnce(T) -> OrderId,
 ) -> PageResult {
+    let refused = match result {
+        Ok(done) => return Ok(see_other(&format!("/orders/{}", to(done)))),
+        Err(refused) => refused,
+    };
     let user = current.require(CLIENT)?;
     let view = OrderingClient(portal.api("ordering", user)?)
         .order(id)
         .await?;
     let c = current.chrome("orders.title");
-    let state = FormState::refused(form.values(), refused);
+    let state = FormState::refused(form.values(), &refused);
     render_with(
         StatusCode::UNPROCESSABLE_ENTITY,
         &OrderPage::of(c, view, false, state),
@@ -348,10 +337,7 @@ async fn cancel(
     let result = OrderingClient(portal.api("ordering", user)?)
         .cancel(id, &CancelRequest { reason })
         .await;
-    match refusal(result)? {
-        Ok(_) => Ok(see_other(&format!("/orders/{id}"))),
-        Err(refused) => order_refused(&portal, &current, id, &form, &refused).await,
-    }
+    answered(&portal, &current, (id, &form), refusal(result)?, |o| o.id).await
 }
 
 /// `GET /orders/{id}/rebook`: the mailed link opens the order's page at its rebook form.
@@ -369,16 +355,11 @@ async fn rebook(
     let user = current.require(CLIENT)?;
     let id = order_id(&id)?;
     let c = current.chrome("orders.title");
-    let result = match parse_when("scheduled_at", form.get("scheduled_at"), &c) {
-        Ok(scheduled_at) => refusal(
-            OrderingClient(portal.api("ordering", user)?)
-                .rebook(id, &RebookRequest { scheduled_at })
-                .await,
-        )?,
-        Err(refused) => Err(refused),
-    };
-    match result {
-        Ok(copy) => Ok(see_other(&format!("/orders/{}", copy.id))),
-        Err(refused) => order_refused(&portal, &current, id, &form, &refused).await,
-    }
+    let asked = parse_when("scheduled_at", form.get("scheduled_at"), &c);
+    let ordering = OrderingClient(portal.api("ordering", user)?);
+    let result = submit(asked, |scheduled_at| async move {
+        ordering.rebook(id, &RebookRequest { scheduled_at }).await
+    })
+    .await?;
+    answered(&portal, &current, (id, &form), result, |copy| copy.id).await
 }

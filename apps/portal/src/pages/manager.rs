@@ -24,10 +24,9 @@ use serde::Deserialize;
 use crate::Portal;
 use crate::form::Fields;
 use crate::pages::client::{Tab, order_id};
-use crate::session::random_token;
 use crate::web::{
     Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render, render_with,
-    see_other,
+    see_other, submit,
 };
 
 pub fn routes() -> Router<Portal> {
@@ -94,7 +93,7 @@ async fn hiring_page(
     portal: &Portal,
     current: &Current,
     q: HiringQuery,
-    mut form: FormState,
+    form: FormState,
     status: StatusCode,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
@@ -150,9 +149,7 @@ async fn hiring_page(
             status_key: application_status_key(a.status),
         })
         .collect();
-    if form.v("key").is_empty() {
-        form.values.insert("key".into(), random_token());
-    }
+    let form = form.keyed();
     render_with(
         status,
         &HiringPage {
@@ -216,20 +213,10 @@ fn parse_questions(text: &str) -> Result<Vec<Question>, String> {
 async fn create_test(State(portal): State<Portal>, current: Current, form: Fields) -> PageResult {
     let user = current.require(MANAGER)?;
     let asked = (|| {
-        let pass_mark = form.get("pass_mark").parse::<i64>().map_err(|_| Refusal {
-            field: Some("pass_mark".into()),
-            message: current.lang.t("error.number").into(),
-        })?;
-        let questions = parse_questions(
-            form.text
-                .get("questions")
-                .and_then(|v| v.first())
-                .map_or("", String::as_str),
-        )
-        .map_err(|message| Refusal {
-            field: Some("questions".into()),
-            message,
-        })?;
+        let pass_mark = form.number("pass_mark", current.lang)?;
+        let text = form.text.get("questions").and_then(|v| v.first());
+        let questions = parse_questions(text.map_or("", String::as_str))
+            .map_err(|message| Refusal::of("questions", &message))?;
         Ok(TestSpec {
             name: form.get("name").to_owned(),
             characteristic: form.get("characteristic").to_owned(),
@@ -237,48 +224,34 @@ async fn create_test(State(portal): State<Portal>, current: Current, form: Field
             questions,
         })
     })();
-    let result = match asked {
-        Ok(spec) => refusal(
-            HiringClient(portal.api("hiring", user)?)
-                .create_test(&spec, Some(form.get("key")).filter(|k| !k.is_empty()))
-                .await,
-        )?
-        .map(drop),
-        Err(refused) => Err(refused),
+    let (hiring, key) = (HiringClient(portal.api("hiring", user)?), form.key());
+    let result = submit(
+        asked,
+        |spec| async move { hiring.create_test(&spec, key).await },
+    )
+    .await?;
+    let Err(mut refused) = result else {
+        return Ok(see_other("/hiring"));
     };
-    match result {
-        Ok(()) => Ok(see_other("/hiring")),
-        Err(mut refused) => {
-            // Hiring names question fields by index (`questions[0].choices`): the form has
-            // one field for them all.
-            if refused
-                .field
-                .as_deref()
-                .is_some_and(|f| f.starts_with("questions"))
-            {
-                refused.message = format!(
-                    "{}: {}",
-                    refused.field.take().unwrap_or_default(),
-                    refused.message
-                );
-                refused.field = Some("questions".into());
-            }
-            let mut state = FormState::refused(form.values(), &refused);
-            state.values.insert("key".into(), random_token());
-            let q = HiringQuery {
-                status: None,
-                page: None,
-            };
-            hiring_page(
-                &portal,
-                &current,
-                q,
-                state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+    // Hiring names question fields by index (`questions[0].choices`): the form has one field
+    // for them all.
+    if let Some(field) = refused.field.take_if(|f| f.starts_with("questions")) {
+        refused.message = format!("{field}: {}", refused.message);
+        refused.field = Some("questions".into());
     }
+    let q = HiringQuery {
+        status: None,
+        page: None,
+    };
+    let state = FormState::again(&form, &refused);
+    hiring_page(
+        &portal,
+        &current,
+        q,
+        state,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 fn application_id(id: &str) -> Result<ApplicationId, PageError> {
@@ -432,16 +405,14 @@ struct CatalogPage {
 async fn catalog_page(
     portal: &Portal,
     current: &Current,
-    mut form: FormState,
+    form: FormState,
     status: StatusCode,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
     let types = OrderingClient(portal.api("ordering", user)?)
         .service_types(true)
         .await?;
-    if form.v("key").is_empty() {
-        form.values.insert("key".into(), random_token());
-    }
+    let form = form.keyed();
     render_with(
         status,
         &CatalogPage {
@@ -487,39 +458,25 @@ async fn add_service_type(
 ) -> PageResult {
     let user = current.require(MANAGER)?;
     let asked = (|| {
-        let price = parse_money(form.get("price")).ok_or_else(|| Refusal {
-            field: Some("price".into()),
-            message: current.lang.t("error.money").into(),
-        })?;
-        let duration_minutes =
-            form.get("duration_minutes")
-                .parse::<i64>()
-                .map_err(|_| Refusal {
-                    field: Some("duration_minutes".into()),
-                    message: current.lang.t("error.number").into(),
-                })?;
+        let price = parse_money(form.get("price"))
+            .ok_or_else(|| Refusal::of("price", current.lang.t("error.money")))?;
         Ok(NewServiceType {
             name: form.get("name").to_owned(),
             description: form.get("description").to_owned(),
             skill: Some(form.get("skill").to_owned()).filter(|s| !s.is_empty()),
             price,
-            duration_minutes,
+            duration_minutes: form.number("duration_minutes", current.lang)?,
         })
     })();
-    let result = match asked {
-        Ok(new) => refusal(
-            OrderingClient(portal.api("ordering", user)?)
-                .add_service_type(&new, Some(form.get("key")).filter(|k| !k.is_empty()))
-                .await,
-        )?
-        .map(drop),
-        Err(refused) => Err(refused),
-    };
+    let (ordering, key) = (OrderingClient(portal.api("ordering", user)?), form.key());
+    let result = submit(asked, |new| async move {
+        ordering.add_service_type(&new, key).await
+    })
+    .await?;
     match result {
-        Ok(()) => Ok(see_other("/catalog")),
+        Ok(_) => Ok(see_other("/catalog")),
         Err(refused) => {
-            let mut state = FormState::refused(form.values(), &refused);
-            state.values.insert("key".into(), random_token());
+            let state = FormState::again(&form, &refused);
             catalog_page(&portal, &current, state, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
@@ -574,16 +531,14 @@ async fn worker_page(
     portal: &Portal,
     current: &Current,
     id: WorkerId,
-    mut form: FormState,
+    form: FormState,
     status: StatusCode,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
     let api = MatchingClient(portal.api("matching", user)?);
     let profile = api.profile(id).await?;
     let adjustments = api.adjustments(id, &AdjustmentsPage::default()).await?;
-    if form.v("key").is_empty() {
-        form.values.insert("key".into(), random_token());
-    }
+    let form = form.keyed();
     render_with(
         status,
         &WorkerPage {
@@ -620,40 +575,22 @@ async fn adjust(
 ) -> PageResult {
     let user = current.require(MANAGER)?;
     let id = worker_id(&id)?;
-    let result = match form.get("level").parse::<i64>() {
-        Ok(level) => refusal(
-            MatchingClient(portal.api("matching", user)?)
-                .adjust(
-                    id,
-                    &AdjustmentRequest {
-                        skill: Some(form.get("skill").to_owned()),
-                        level: Some(level),
-                        delta: None,
-                        reason: Some(form.get("reason").to_owned()),
-                    },
-                    Some(form.get("key")).filter(|k| !k.is_empty()),
-                )
-                .await,
-        )?
-        .map(drop),
-        Err(_) => Err(Refusal {
-            field: Some("level".into()),
-            message: current.lang.t("error.number").into(),
-        }),
-    };
+    let asked = form
+        .number("level", current.lang)
+        .map(|level| AdjustmentRequest {
+            skill: Some(form.get("skill").to_owned()),
+            level: Some(level),
+            delta: None,
+            reason: Some(form.get("reason").to_owned()),
+        });
+    let (matching, key) = (MatchingClient(portal.api("matching", user)?), form.key());
+    let result = submit(asked, |a| async move { matching.adjust(id, &a, key).await }).await?;
     match result {
-        Ok(()) => Ok(see_other(&format!("/workers/{id}"))),
+        Ok(_) => Ok(see_other(&format!("/workers/{id}"))),
         Err(refused) => {
-            let mut state = FormState::refused(form.values(), &refused);
-            state.values.insert("key".into(), random_token());
-            worker_page(
-                &portal,
-                &current,
-                id,
-                state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let state = FormState::again(&form, &refused);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            worker_page(&portal, &current, id, state, status).await
         }
     }
 }

@@ -16,10 +16,9 @@ use serde::Deserialize;
 use crate::Portal;
 use crate::form::Fields;
 use crate::pages::client::Tab;
-use crate::session::random_token;
 use crate::web::{
     Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render, render_with,
-    see_other,
+    see_other, submit,
 };
 
 pub fn routes() -> Router<Portal> {
@@ -249,7 +248,7 @@ struct StockPage {
 async fn stock_page(
     portal: &Portal,
     current: &Current,
-    mut form: FormState,
+    form: FormState,
     refused_for: String,
     status: StatusCode,
 ) -> PageResult {
@@ -257,9 +256,7 @@ async fn stock_page(
     let stock = InventoryClient(portal.api("inventory", user)?)
         .stock()
         .await?;
-    if form.v("key").is_empty() {
-        form.values.insert("key".into(), random_token());
-    }
+    let form = form.keyed();
     let rows = stock
         .iter()
         .map(|s: &Stock| StockRow {
@@ -293,6 +290,24 @@ async fn stock(State(portal): State<Portal>, current: Current) -> PageResult {
     .await
 }
 
+/// After a stock form: the stock, or the stock again with the refusal (next to the
+/// receipt of consumable `refused_for`, or the new consumable's form when empty).
+async fn stock_answered<T>(
+    (portal, current): (&Portal, &Current),
+    form: &Fields,
+    refused_for: String,
+    result: Result<T, Refusal>,
+) -> PageResult {
+    match result {
+        Ok(_) => Ok(see_other("/stock")),
+        Err(refused) => {
+            let state = FormState::again(form, &refused);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            stock_page(portal, current, state, refused_for, status).await
+        }
+    }
+}
+
 /// `POST /stock`: a new consumable.
 async fn add_consumable(
     State(portal): State<Portal>,
@@ -300,42 +315,21 @@ async fn add_consumable(
     form: Fields,
 ) -> PageResult {
     let user = current.require(SUPPLY)?;
-    let threshold = form.get("low_stock_threshold");
-    let asked = if threshold.is_empty() {
-        Ok(None)
-    } else {
-        threshold.parse::<i64>().map(Some).map_err(|_| Refusal {
-            field: Some("low_stock_threshold".into()),
-            message: current.lang.t("error.number").into(),
-        })
+    let asked = match form.get("low_stock_threshold") {
+        "" => Ok(None),
+        _ => form.number("low_stock_threshold", current.lang).map(Some),
     };
-    let result = match asked {
-        Ok(low_stock_threshold) => refusal(
-            InventoryClient(portal.api("inventory", user)?)
-                .add_consumable(&NewConsumable {
-                    name: form.get("name").to_owned(),
-                    unit: form.get("unit").to_owned(),
-                    low_stock_threshold,
-                })
-                .await,
-        )?
-        .map(drop),
-        Err(refused) => Err(refused),
+    let inventory = InventoryClient(portal.api("inventory", user)?);
+    let new = |low_stock_threshold| NewConsumable {
+        name: form.get("name").to_owned(),
+        unit: form.get("unit").to_owned(),
+        low_stock_threshold,
     };
-    match result {
-        Ok(()) => Ok(see_other("/stock")),
-        Err(refused) => {
-            let state = FormState::refused(form.values(), &refused);
-            stock_page(
-                &portal,
-                &current,
-                state,
-                String::new(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let result = submit(asked, |low| async move {
+        inventory.add_consumable(&new(low)).await
+    })
+    .await?;
+    stock_answered((&portal, &current), &form, String::new(), result).await
 }
 
 /// `POST /stock/{id}/receipts`: a delivery booked into stock, once per form shown.
@@ -347,36 +341,12 @@ async fn receive(
 ) -> PageResult {
     let user = current.require(SUPPLY)?;
     let consumable: ConsumableId = id.parse().map_err(|_| PageError::NotFound)?;
-    let result = match form.get("quantity").parse::<i64>() {
-        Ok(quantity) => refusal(
-            InventoryClient(portal.api("inventory", user)?)
-                .receive(
-                    consumable,
-                    quantity,
-                    Some(form.get("key")).filter(|k| !k.is_empty()),
-                )
-                .await,
-        )?
-        .map(drop),
-        Err(_) => Err(Refusal {
-            field: Some("quantity".into()),
-            message: current.lang.t("error.number").into(),
-        }),
-    };
-    match result {
-        Ok(()) => Ok(see_other("/stock")),
-        Err(refused) => {
-            let mut state = FormState::refused(form.values(), &refused);
-            // The key of this try is spent on its answer: another try gets another.
-            state.values.remove("key");
-            stock_page(
-                &portal,
-                &current,
-                state,
-                consumable.to_string(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let (inventory, key) = (InventoryClient(portal.api("inventory", user)?), form.key());
+    let asked = form.number("quantity", current.lang);
+    let result = submit(asked, |quantity| async move {
+        inventory.receive(consumable, quantity, key).await
+    })
+    .await?;
+    let refused_for = consumable.to_string();
+    stock_answered((&portal, &current), &form, refused_for, result).await
 }

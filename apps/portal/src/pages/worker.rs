@@ -8,16 +8,14 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use contracts::OrderId;
 use ordering::client::{CheckInRequest, CompleteRequest, JobsQuery, OrderingClient};
-use ordering::domain::order::Status;
+use ordering::domain::order::{Order, Status};
 
 use crate::Portal;
 use crate::form::Fields;
 use crate::pages::client::{
     OrderPage, OrderRow, OrdersPage, StatusQuery, chosen_status, order_id, tabs,
 };
-use crate::web::{
-    Current, FormState, PageResult, Refusal, refusal, render, render_with, see_other,
-};
+use crate::web::{Current, FormState, PageResult, Refusal, render, render_with, see_other, submit};
 
 pub fn routes() -> Router<Portal> {
     Router::new()
@@ -95,21 +93,26 @@ fn photo(current: &Current, form: &Fields, field: &str) -> Result<String, Refusa
     form.files
         .get(field)
         .map(|f| f.base64())
-        .ok_or_else(|| Refusal {
-            field: Some(field.into()),
-            message: current.lang.t("error.photo").into(),
-        })
+        .ok_or_else(|| Refusal::of(field, current.lang.t("error.photo")))
 }
 
-/// After a photo was taken: the job's page, or the form again with the refusal.
-async fn after(
-    portal: &Portal,
-    current: &Current,
-    id: OrderId,
-    result: Result<(), Refusal>,
-) -> PageResult {
-    match result {
-        Ok(()) => Ok(see_other(&format!("/jobs/{id}"))),
+/// A step of the job taken with a photo (in the form's `field`, sent as `step` wants it):
+/// then the job's page, or the form again with the refusal.
+async fn photo_step<Fut>(
+    (portal, current): (&Portal, &Current),
+    id: &str,
+    (form, field): (&Fields, &str),
+    step: impl FnOnce(OrderingClient, OrderId, String) -> Fut,
+) -> PageResult
+where
+    Fut: std::future::Future<Output = Result<Order, client::ClientError>>,
+{
+    let user = current.require(WORKER)?;
+    let id = order_id(id)?;
+    let ordering = OrderingClient(portal.api("ordering", user)?);
+    let asked = photo(current, form, field);
+    match submit(asked, |photo| step(ordering, id, photo)).await? {
+        Ok(_) => Ok(see_other(&format!("/jobs/{id}"))),
         Err(refused) => {
             let state = FormState::refused(Default::default(), &refused);
             job_page(portal, current, id, state, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -124,18 +127,13 @@ async fn check_in(
     Path(id): Path<String>,
     form: Fields,
 ) -> PageResult {
-    let user = current.require(WORKER)?;
-    let id = order_id(&id)?;
-    let result = match photo(&current, &form, "photo") {
-        Ok(photo) => refusal(
-            OrderingClient(portal.api("ordering", user)?)
-                .check_in(id, &CheckInRequest { photo })
-                .await,
-        )?
-        .map(drop),
-        Err(refused) => Err(refused),
-    };
-    after(&portal, &current, id, result).await
+    photo_step(
+        (&portal, &current),
+        &id,
+        (&form, "photo"),
+        |api, id, photo| async move { api.check_in(id, &CheckInRequest { photo }).await },
+    )
+    .await
 }
 
 /// `POST /jobs/{id}/complete` (multipart: the photo of the signed form).
@@ -145,16 +143,13 @@ async fn complete(
     Path(id): Path<String>,
     form: Fields,
 ) -> PageResult {
-    let user = current.require(WORKER)?;
-    let id = order_id(&id)?;
-    let result = match photo(&current, &form, "report_photo") {
-        Ok(report_photo) => refusal(
-            OrderingClient(portal.api("ordering", user)?)
-                .complete(id, &CompleteRequest { report_photo })
-                .await,
-        )?
-        .map(drop),
-        Err(refused) => Err(refused),
-    };
-    after(&portal, &current, id, result).await
+    photo_step(
+        (&portal, &current),
+        &id,
+        (&form, "report_photo"),
+        |api, id, report_photo| async move {
+            api.complete(id, &CompleteRequest { report_photo }).await
+        },
+    )
+    .await
 }

@@ -8,11 +8,9 @@ use billing::Statement;
 use billing::client::{BillingClient, NewAward};
 use billing::domain::{EntryKind, LedgerAccount};
 use contracts::{AccountId, Money, WorkerId};
-use ordering::client::CompleteRequest;
 
 use crate::harness::{Cluster, Mode, account_id, poll_until};
-use crate::hiring::PHOTO;
-use crate::lifecycle::{order, ordering, photo, wait_status, worker};
+use crate::lifecycle::{completed_order, worker};
 
 /// `who`'s statement of `account` once it has `lines` lines (Billing hears of orders by
 /// events: a moment later).
@@ -46,17 +44,7 @@ pub async fn an_order_charges_its_client_and_credits_its_worker(mode: Mode) {
 
     // When Kim orders a cleaning in 20 minutes (check-in is open), it becomes active, its
     // kit is issued, Tom checks in and completes it
-    let at = chrono::Utc::now() + chrono::Duration::minutes(20);
-    let id = order(&mut c, &kim, service_type, at).await;
-    let active = wait_status(&mut c, id, "active").await;
-    let price = Money::from_minor(active["price"].as_i64().expect("a price"));
-    c.issue_kit(&id.to_string()).await;
-    let toms = ordering(&mut c, &tom);
-    toms.check_in(id, &photo()).await.unwrap();
-    let report = CompleteRequest {
-        report_photo: PHOTO.into(),
-    };
-    toms.complete(id, &report).await.unwrap();
+    let (id, price) = completed_order(&mut c, &kim, &tom, service_type).await;
 
     // Then Kim's statement shows the charge (nothing paid before: no discount)
     let kims = BillingClient(c.client("billing", &kim));

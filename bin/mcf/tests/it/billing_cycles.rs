@@ -11,12 +11,10 @@ use std::time::Duration;
 use billing::client::{BankDetailsView, BillingClient, Invoice, NewAward};
 use billing::domain::{CompanyAccount, InvoiceStatus, LedgerAccount, PeriodKind, Zone, period_of};
 use contracts::{AccountId, Money, WorkerId};
-use ordering::client::CompleteRequest;
 use sandbox_bank::{Faults, OperationKind, StatementQuery};
 
 use crate::harness::{Cluster, Mode, account_id, poll_until};
-use crate::hiring::PHOTO;
-use crate::lifecycle::{order, ordering, photo, wait_status, worker};
+use crate::lifecycle::{completed_order, order, wait_status, worker};
 
 /// Billing as the first admin, on its first live process.
 async fn billing_admin(c: &mut Cluster) -> BillingClient {
@@ -123,17 +121,7 @@ pub async fn a_week_is_collected_and_a_month_paid_out_once_at_the_bank(mode: Mod
     .unwrap();
 
     // When Kim's order is activated and Tom completes it, and Max awards Tom 500
-    let at = chrono::Utc::now() + chrono::Duration::minutes(20);
-    let id = order(&mut c, &kim, service_type, at).await;
-    let active = wait_status(&mut c, id, "active").await;
-    let price = Money::from_minor(active["price"].as_i64().expect("a price"));
-    c.issue_kit(&id.to_string()).await;
-    let tom_ordering = ordering(&mut c, &tom);
-    tom_ordering.check_in(id, &photo()).await.unwrap();
-    let report = CompleteRequest {
-        report_photo: PHOTO.into(),
-    };
-    tom_ordering.complete(id, &report).await.unwrap();
+    let (_, price) = completed_order(&mut c, &kim, &tom, service_type).await;
     let maxs = BillingClient(c.client("billing", &max));
     let award = NewAward {
         worker_id,

@@ -119,6 +119,29 @@ pub(crate) fn photo() -> CheckInRequest {
     }
 }
 
+/// An order of `client` 20 minutes ahead that becomes active with `worker` (the only one
+/// who can be matched), its kit issued, checked in and completed by `worker`: its id and
+/// the price it was activated at.
+pub(crate) async fn completed_order(
+    c: &mut Cluster,
+    client: &str,
+    worker: &str,
+    service_type: ServiceTypeId,
+) -> (OrderId, contracts::Money) {
+    let at = Utc::now() + chrono::Duration::minutes(20);
+    let id = order(c, client, service_type, at).await;
+    let active = wait_status(c, id, "active").await;
+    let price = contracts::Money::from_minor(active["price"].as_i64().expect("a price"));
+    c.issue_kit(&id.to_string()).await;
+    let workers = ordering(c, worker);
+    workers.check_in(id, &photo()).await.unwrap();
+    let report = CompleteRequest {
+        report_photo: PHOTO.into(),
+    };
+    workers.complete(id, &report).await.unwrap();
+    (id, price)
+}
+
 pub async fn complete_flow_and_no_show_rebook(mode: Mode) {
     let mut c = start(mode).await;
     let service_type = service_type(&mut c).await;

@@ -17,9 +17,9 @@ use messaging::Work;
 use super::{Posted, post};
 use crate::App;
 use crate::bank::CallError;
-use crate::domain::{Invoice, InvoiceKind, InvoiceStatus, LedgerAccount, Outcome};
+use crate::domain::{Invoice, InvoiceKind, LedgerAccount, Outcome};
 use crate::error::BillingError;
-use crate::store;
+use crate::store::{self, BankDetails};
 
 /// Invoices taken per pass.
 const BATCH: i64 = 20;
@@ -34,10 +34,10 @@ pub async fn settle_due(app: &App) -> Result<usize, BillingError> {
     };
     let mut done = 0;
     for id in due {
-        let Some(invoice) = leased(app, &id, now).await? else {
+        let Some((invoice, details)) = leased(app, &id, now).await? else {
             continue;
         };
-        let outcome = match attempt(app, &invoice).await {
+        let outcome = match attempt(app, &invoice, details).await {
             Ok(outcome) => outcome,
             Err(CallError::CircuitOpen) => {
                 // Nothing was asked: due again as soon as the lease ends.
@@ -51,10 +51,15 @@ pub async fn settle_due(app: &App) -> Result<usize, BillingError> {
     Ok(done)
 }
 
-/// Invoice `id` taken for one attempt: its next attempt moved a lease ahead so another
-/// replica does not ask the bank at the same time (the key would keep it harmless, but the
-/// attempt would be counted and mailed twice). `None` when another replica took it.
-async fn leased(app: &App, id: &str, now: DateTime<Utc>) -> Result<Option<Invoice>, BillingError> {
+/// Invoice `id` taken for one attempt, with what its holder gave for the bank: its next
+/// attempt moved a lease ahead so another replica does not ask the bank at the same time
+/// (the key would keep it harmless, but the attempt would be counted and mailed twice).
+/// `None` when another replica took it.
+async fn leased(
+    app: &App,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Invoice, BankDetails)>, BillingError> {
     let mut conn = app.ctx.db.pool().acquire().await?;
     let Some(invoice) = store::invoice(&mut conn, id).await? else {
         return Ok(None);
@@ -66,12 +71,16 @@ async fn leased(app: &App, id: &str, now: DateTime<Utc>) -> Result<Option<Invoic
     if !store::lease(&mut conn, id, due, until).await? {
         return Ok(None);
     }
-    Ok(Some(invoice))
+    let details = match invoice.account.holder() {
+        Some(holder) => store::bank_details(&mut conn, holder).await?,
+        None => BankDetails::default(),
+    };
+    Ok(Some((invoice, details)))
 }
 
-/// One attempt at the bank for `invoice`: the statement first when the last answer was
-/// lost, then the collection or payout under the invoice's key.
-async fn attempt(app: &App, invoice: &Invoice) -> Result<Outcome, CallError> {
+/// One attempt at the bank for `invoice` with its holder's `details`: the statement first
+/// when the last answer was lost, then the collection or payout under the invoice's key.
+async fn attempt(app: &App, invoice: &Invoice, details: BankDetails) -> Result<Outcome, CallError> {
     let key = invoice.entry_id().to_string();
     if invoice.in_doubt
         && let Some(executed) = app.bank.executed(&key).await?
@@ -79,22 +88,6 @@ async fn attempt(app: &App, invoice: &Invoice) -> Result<Outcome, CallError> {
         tracing::info!(invoice = %invoice.id, operation = %executed.operation_id, "reconciled from the bank's statement");
         return Ok(Outcome::Executed(executed.operation_id));
     }
-    let details = {
-        let holder = invoice.account.holder();
-        let mut conn = app
-            .ctx
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| lost(e.to_string()))?;
-        match holder {
-            Some(holder) => store::bank_details(&mut conn, holder)
-                .await
-                .map_err(|e| lost(e.to_string()))?,
-            None => Default::default(),
-        }
-    };
     let (target, missing) = match invoice.kind {
         InvoiceKind::Collection => (details.payment_method, "no payment method given"),
         InvoiceKind::Payout => (details.payout_account, "no bank account given"),
@@ -113,15 +106,6 @@ async fn attempt(app: &App, invoice: &Invoice) -> Result<Outcome, CallError> {
             None => why,
         })),
         Err(e) => Err(e),
-    }
-}
-
-/// A failure reading our own database around the call: the attempt is counted as lost
-/// (nothing was asked of the bank, or it was under the invoice's key).
-fn lost(why: String) -> CallError {
-    CallError::Unavailable {
-        attempts: 0,
-        last: why,
     }
 }
 
@@ -210,7 +194,6 @@ async fn failed(
     let Some(holder) = invoice.account.holder() else {
         return Ok(());
     };
-    debug_assert_eq!(invoice.status, InvoiceStatus::Failed);
     let event = InvoiceFailed {
         invoice_id: invoice.id.clone(),
         kind: invoice.kind.as_str().to_owned(),

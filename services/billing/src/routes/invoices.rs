@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use web::{Json, Path};
 
-use super::STAFF;
-use crate::app::{BankDetailsView, BankView, Reader};
+use super::{STAFF, reader};
+use crate::app::{BankDetailsView, BankView};
 use crate::domain::Invoice;
 use crate::error::BillingError;
 use crate::{App, app};
@@ -76,11 +76,7 @@ async fn one(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Invoice>, BillingError> {
-    let reader = Reader {
-        id: who.id,
-        sees_all: who.has(Role::Manager) || who.has(Role::Admin),
-    };
-    Ok(Json(app::invoice(&app, reader, &id).await?))
+    Ok(Json(app::invoice(&app, reader(&who), &id).await?))
 }
 
 async fn bank_details(

@@ -11,10 +11,11 @@ mod statements;
 
 pub use statements::SummaryQuery;
 
-use auth::{Access, Role, Routes};
+use auth::{Access, Principal, Role, Routes};
 use service::Refused;
 
 use crate::App;
+use crate::app::Reader;
 use crate::domain::LedgerAccount;
 use crate::error::BillingError;
 
@@ -30,6 +31,14 @@ pub fn routes() -> Routes<App> {
         .include(bets::routes())
         .include(invoices::routes())
         .include(clock::routes())
+}
+
+/// Who is asking, as the use cases see it: managers and admins see every account.
+fn reader(who: &Principal) -> Reader {
+    Reader {
+        id: who.id,
+        sees_all: who.has(Role::Manager) || who.has(Role::Admin),
+    }
 }
 
 /// A path account that does not parse names nothing: "not found".

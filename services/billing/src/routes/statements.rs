@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use web::{Json, Path, Query};
 
-use super::{STAFF, path_account};
-use crate::app::{Reader, Statement, Summary, Upcoming};
+use super::{STAFF, path_account, reader};
+use crate::app::{Statement, Summary, Upcoming};
 use crate::domain::PeriodKind;
 use crate::error::BillingError;
 use crate::{App, app};
@@ -73,12 +73,8 @@ async fn statement(
     who: Principal,
     Path(account): Path<String>,
 ) -> Result<Json<Statement>, BillingError> {
-    let reader = Reader {
-        id: who.id,
-        sees_all: who.has(Role::Manager) || who.has(Role::Admin),
-    };
     Ok(Json(
-        app::statement(&app, reader, path_account(&account)?).await?,
+        app::statement(&app, reader(&who), path_account(&account)?).await?,
     ))
 }
 

@@ -25,8 +25,9 @@ struct Args {
     /// The `mcf` binary (default: the one next to this program).
     #[arg(long)]
     mcf: Option<PathBuf>,
-    /// Milliseconds between two order requests.
-    #[arg(long, default_value_t = 400)]
+    /// Milliseconds between two order requests (the checker lists up to 1000 orders per
+    /// status: keep duration / this under about 1300).
+    #[arg(long, default_value_t = 800)]
     order_every_ms: u64,
 }
 

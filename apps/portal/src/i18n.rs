@@ -429,6 +429,14 @@ static MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("admin.active", "Active", "Активна"),
     ("admin.pending", "Pending", "Ожидают"),
+    ("menu.money", "Money", "Деньги"),
+    ("money.balance", "Balance", "Баланс"),
+    ("money.balance_intro", "Positive: you owe MCF; negative: MCF owes you.", "Положительный: вы должны MCF; отрицательный: MCF должен вам."),
+    ("money.invoices", "Invoices", "Счета"),
+    ("money.outstanding", "Owed now", "К оплате сейчас"),
+    ("money.statement", "Statement", "Выписка"),
+    ("money.week", "This week, until Sunday midnight", "Эта неделя, до полуночи воскресенья"),
+    ("money.week_total", "This Sunday you will owe", "В воскресенье к оплате"),
     ("welcome.signed_in", "Signed in as", "Вы вошли как"),
 ];
 

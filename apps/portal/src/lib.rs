@@ -113,6 +113,7 @@ pub fn router(settings: Settings) -> Router {
         .merge(pages::worker::routes())
         .merge(pages::supply::routes())
         .merge(pages::manager::routes())
+        .merge(pages::money::routes())
         .merge(pages::admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),

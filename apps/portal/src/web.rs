@@ -89,6 +89,9 @@ impl Current {
                 if has(Role::Worker) {
                     add("/jobs", "menu.jobs");
                 }
+                if has(Role::Client) || has(Role::Worker) {
+                    add("/money", "menu.money");
+                }
                 if has(Role::Supply) {
                     add("/kits", "menu.kits");
                     add("/stock", "menu.stock");

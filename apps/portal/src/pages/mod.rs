@@ -6,5 +6,6 @@ pub mod candidate;
 pub mod client;
 pub mod home;
 pub mod manager;
+pub mod money;
 pub mod supply;
 pub mod worker;

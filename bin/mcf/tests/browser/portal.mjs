@@ -181,6 +181,14 @@ try {
   await client.goto(orderUrl);
   await client.locator(".badge.completed").waitFor();
   await shot(client, "order-completed-desktop");
+  // The client's money: the charge for the order this week; the worker's: the earning.
+  await client.goto(`${base}/money`);
+  await eventually(client, client.getByText("client charge").first(), "the client's charge");
+  await shot(client, "money-desktop");
+  await worker.goto(`${base}/money`);
+  await eventually(worker, worker.getByText("worker earning").first(), "the worker's earning");
+  await shot(worker, "money-phone");
+  await client.goto(orderUrl);
   await client.getByRole("link", { name: "Русский" }).click();
   await client.getByText("Выполнен").first().waitFor();
   await client.goto(`${base}/orders`);

@@ -69,8 +69,12 @@ const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkY
 pub async fn the_portal_walks_every_role(mode: Mode) {
     use base64::Engine;
 
-    // Given the people of each role, a test for candidates and a service to order
-    let mut c = Cluster::start(mode).await;
+    // Given the people of each role, a test for candidates and a service to order; access
+    // tokens that live 61 s, so the portal refreshes them on almost every page (and shares
+    // one refresh among a page's concurrent requests: IAM ends a sign-in whose refresh token
+    // is used twice)
+    let ttl = ("MCF_IAM__ACCESS_TOKEN_TTL_S".to_owned(), "61".to_owned());
+    let mut c = Cluster::start_with(mode, vec![ttl], None).await;
     let boss = c.token_for("boss", "manager").await;
     c.token_for("tom", "client").await;
     c.token_for("sam", "supply").await;
@@ -128,7 +132,7 @@ pub async fn the_portal_walks_every_role(mode: Mode) {
         String::from_utf8_lossy(&out.stderr)
     );
     // And what the browser did is what the services hold: Leo's order is completed
-    let tom = c.token_for("tom", "client").await;
+    let tom = c.sign_in("tom@cats.test", "password-of-tom").await.access;
     let (status, orders) = c.get_as(&tom, "ordering", "/orders?status=completed").await;
     assert_eq!(status, 200, "{orders}");
     assert_eq!(orders.as_array().map(Vec::len), Some(1), "{orders}");

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use bets::client::{BetQuery, BetsClient};
 use billing::client::BillingClient;
 use billing::domain::ledger::LedgerAccount;
 use contracts::OrderId;
@@ -92,6 +93,7 @@ pub async fn check(
     check_messaging(&mut f, system, actors).await;
     check_ledger(&mut f, system, actors, history).await;
     check_kits(&mut f, system, actors, history).await;
+    check_bets(&mut f, system, actors, history).await;
     check_cookies(&mut f, system);
     check_mail(&mut f, system);
     check_projections(&mut f, system, actors, &orders).await;
@@ -291,7 +293,7 @@ async fn check_ledger(f: &mut Findings, system: &System, actors: &Actors, histor
     for line in &balance.accounts {
         if !matches!(
             line.account,
-            LedgerAccount::Client(_) | LedgerAccount::Worker(_)
+            LedgerAccount::Client(_) | LedgerAccount::Worker(_) | LedgerAccount::Manager(_)
         ) {
             continue;
         }
@@ -376,6 +378,98 @@ async fn check_bank(f: &mut Findings, billing: &BillingClient, system: &System) 
         if n > 1 {
             f.duplicated
                 .push(format!("{n} bank operations for {reference}"));
+        }
+    }
+}
+
+/// Bets: each one asked for, each acknowledged stake confirmed and once, each
+/// acknowledged close settled.
+async fn check_bets(f: &mut Findings, system: &System, actors: &Actors, history: &History) {
+    let bets = BetsClient(Actors::at(system, "bets", &actors.admin));
+    let all = match bets.bets(&BetQuery::default()).await {
+        Ok(all) => all,
+        Err(e) => {
+            f.unchecked.push(format!("bets: {e}"));
+            return;
+        }
+    };
+    let asked: BTreeSet<String> = history
+        .of("bet")
+        .map(|op| op.key.trim_start_matches("bet-").to_owned())
+        .collect();
+    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
+    for b in &all {
+        let order = b.bet.order_id.to_string();
+        if !asked.contains(&order) {
+            f.phantom
+                .push(format!("bet {} on order {order} never asked for", b.bet.id));
+        }
+        *per_order.entry(order).or_default() += 1;
+    }
+    for (order, n) in per_order {
+        if n > 1 {
+            f.duplicated.push(format!("{n} bets on order {order}"));
+        }
+    }
+    let by_id: BTreeMap<String, &bets::BetView> =
+        all.iter().map(|b| (b.bet.id.to_string(), b)).collect();
+    for op in history.of("bet") {
+        if let Some(id) = acknowledged(&op.outcome)
+            && !by_id.contains_key(id)
+        {
+            f.lost.push(format!("bet {id}"));
+        }
+    }
+    for op in history.of("close") {
+        if acknowledged(&op.outcome).is_none() {
+            continue;
+        }
+        let state = by_id
+            .get(&op.key)
+            .and_then(|b| serde_json::to_value(b.bet.state).ok());
+        if state.as_ref().and_then(Value::as_str) != Some("settled") {
+            f.stuck.push(format!("bet {} closed but {state:?}", op.key));
+        }
+    }
+    let mut stakes_of: BTreeMap<String, Vec<bets::domain::stake::Stake>> = BTreeMap::new();
+    for b in &all {
+        match bets.stakes_of(b.bet.id).await {
+            Ok(stakes) => {
+                let mut per_manager: BTreeMap<String, usize> = BTreeMap::new();
+                for s in &stakes {
+                    *per_manager.entry(s.manager_id.to_string()).or_default() += 1;
+                }
+                for (manager, n) in per_manager {
+                    if n > 1 {
+                        f.duplicated.push(format!(
+                            "{n} stakes of manager {manager} on bet {} (each staked once)",
+                            b.bet.id
+                        ));
+                    }
+                }
+                stakes_of.insert(b.bet.id.to_string(), stakes);
+            }
+            Err(e) => f.unchecked.push(format!("stakes of bet {}: {e}", b.bet.id)),
+        }
+    }
+    for op in history.of("stake") {
+        let Some((bet, stake)) = acknowledged(&op.outcome).and_then(|id| id.split_once('/')) else {
+            continue;
+        };
+        let confirmed = stakes_of.get(bet).is_some_and(|stakes| {
+            stakes.iter().any(|s| {
+                s.id.to_string() == stake
+                    && serde_json::to_value(s.status)
+                        .ok()
+                        .as_ref()
+                        .and_then(Value::as_str)
+                        == Some("confirmed")
+            })
+        });
+        if !confirmed {
+            f.lost.push(format!(
+                "stake {stake} on bet {bet} (acknowledged, not confirmed)"
+            ));
         }
     }
 }

@@ -9,13 +9,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use bets::client::{BetView, BetsClient, NewBet};
+use bets::domain::stake::{NewStake, Stake};
 use billing::client::BillingClient;
 use billing::domain::awards::NewAward;
 use client::{Client, ClientError};
+use contracts::bets::Outcome as BetOutcome;
 use contracts::{Money, OrderId, WorkerId};
 use inventory::client::InventoryClient;
 use inventory::domain::KitState;
-use ordering::client::{CancelRequest, CheckInRequest, CompleteRequest, JobsQuery, OrderingClient};
+use ordering::client::{
+    CancelRequest, CheckInRequest, CompleteRequest, JobsQuery, OrderListQuery, OrderingClient,
+};
 use ordering::domain::order::{Order, OrderRequest};
 use rand::Rng;
 use serde::Serialize;
@@ -37,7 +42,8 @@ pub enum Outcome {
 /// One operation of the workload.
 #[derive(Debug, Clone, Serialize)]
 pub struct Op {
-    /// `order`, `cancel`, `award`, `issue`, `check_in` or `complete`.
+    /// `order`, `cancel`, `award`, `issue`, `check_in`, `complete`, `bet`, `stake` or
+    /// `close`.
     pub kind: &'static str,
     /// Its idempotency key (orders, awards) or the id it acts on (cancels, kit issues).
     pub key: String,
@@ -82,6 +88,8 @@ pub struct Actors {
     pub admin: Client,
     pub client: Client,
     pub clerk: Client,
+    /// Managers who bet on today's orders.
+    pub managers: Vec<Client>,
     /// The client's account id (its ledger account is `client:<id>`).
     pub client_id: String,
     pub service_type: contracts::ServiceTypeId,
@@ -108,6 +116,8 @@ impl Actors {
         let mut people = vec![
             ("chaos-client".to_owned(), "client"),
             ("chaos-clerk".to_owned(), "supply"),
+            ("chaos-manager-0".to_owned(), "manager"),
+            ("chaos-manager-1".to_owned(), "manager"),
         ];
         people.extend((0..workers).map(|i| (format!("chaos-worker-{i}"), "worker")));
         let mut tokens = Vec::new();
@@ -124,6 +134,10 @@ impl Actors {
         }
         let client = Client::new("").with_token(tokens[0].clone());
         let clerk = Client::new("").with_token(tokens[1].clone());
+        let managers = tokens[2..4]
+            .iter()
+            .map(|t| Client::new("").with_token(t.clone()))
+            .collect();
         let ordering = OrderingClient(Actors::at(system, "ordering", &admin));
         let new = ordering::domain::service_type::NewServiceType {
             name: "Chaos cleaning".into(),
@@ -139,7 +153,7 @@ impl Actors {
         let start = ordering.clock().await?.now;
         let matching = matching::client::MatchingClient(Actors::at(system, "matching", &admin));
         let mut ids = Vec::new();
-        for (i, token) in tokens[2..].iter().enumerate() {
+        for (i, token) in tokens[4..].iter().enumerate() {
             let sample = matching::client::NormalSampleIn {
                 id: Some(account_id(token)?.parse()?),
                 name: format!("chaos worker {i}"),
@@ -154,6 +168,7 @@ impl Actors {
             admin,
             client,
             clerk,
+            managers,
             service_type,
             workers: ids,
             start,
@@ -186,6 +201,8 @@ pub struct Pace {
     pub cancel_share: f64,
     /// How often each worker looks for jobs to check in to and complete.
     pub work_every: Duration,
+    /// How often the managers open, stake on and close bets.
+    pub bet_every: Duration,
 }
 
 impl Default for Pace {
@@ -196,6 +213,7 @@ impl Default for Pace {
             issue_every: Duration::from_millis(500),
             cancel_share: 0.2,
             work_every: Duration::from_millis(700),
+            bet_every: Duration::from_millis(1000),
         }
     }
 }
@@ -242,6 +260,103 @@ async fn work(
             };
             let outcome = attempt(ATTEMPTS, order_id, || worker.complete(job.id, &req)).await;
             record("complete", job.id.to_string(), outcome);
+        }
+    }
+}
+
+/// The managers' bets: what they opened and on which order, and what they closed.
+#[derive(Default)]
+struct Bets {
+    /// Orders a bet was asked for (acknowledged or not: one try per order, its key the
+    /// order's id).
+    asked: std::collections::BTreeSet<OrderId>,
+    /// Open bets by id, with their order.
+    open: BTreeMap<contracts::BetId, OrderId>,
+}
+
+impl Bets {
+    /// Opens a bet on one of today's active orders that has none, has each manager stake
+    /// on it once, closes the bets whose orders ended.
+    async fn round(
+        &mut self,
+        ordering: &OrderingClient,
+        managers: &[BetsClient],
+        actors: &Actors,
+        record: &impl Fn(&'static str, String, Outcome),
+    ) {
+        let until = actors.start + chrono::Duration::days(1);
+        let active = OrderListQuery {
+            client_id: Some(actors.client_id.clone()),
+            status: Some("active".into()),
+            limit: Some(1000),
+        };
+        let orders = ordering.orders(&active).await.unwrap_or_default();
+        if let Some(order) = orders
+            .iter()
+            .find(|o| o.scheduled_at < until && !self.asked.contains(&o.id))
+        {
+            self.asked.insert(order.id);
+            let new = NewBet {
+                order_id: order.id,
+                stakes_close_at: None,
+            };
+            let key = format!("bet-{}", order.id);
+            let outcome = attempt(
+                ATTEMPTS,
+                |b: &BetView| b.bet.id.to_string(),
+                || managers[0].open(&new, Some(&key)),
+            )
+            .await;
+            if let Outcome::Acknowledged { id } = &outcome
+                && let Ok(bet) = id.parse()
+            {
+                self.open.insert(bet, order.id);
+                for manager in managers {
+                    let stake = {
+                        let mut rng = rand::rng();
+                        NewStake {
+                            outcome: BetOutcome::ALL[rng.random_range(0..BetOutcome::ALL.len())],
+                            amount: Money::from_minor(rng.random_range(1..=100)),
+                        }
+                    };
+                    let key = uuid::Uuid::now_v7().to_string();
+                    let outcome = attempt(
+                        ATTEMPTS,
+                        |s: &Stake| format!("{bet}/{}", s.id),
+                        || manager.stake(bet, &stake, &key),
+                    )
+                    .await;
+                    record("stake", key, outcome);
+                }
+            }
+            record("bet", key, outcome);
+        }
+        let mut closed = Vec::new();
+        for (&bet, &order) in &self.open {
+            let ended = ordering.order(order).await.is_ok_and(|v| {
+                matches!(
+                    serde_json::to_value(v.order.status)
+                        .ok()
+                        .as_ref()
+                        .and_then(|s| s.as_str()),
+                    Some("completed" | "canceled" | "failed")
+                )
+            });
+            if ended {
+                let outcome = attempt(
+                    ATTEMPTS,
+                    |b: &BetView| b.bet.id.to_string(),
+                    || managers[1].close(bet),
+                )
+                .await;
+                if matches!(outcome, Outcome::Acknowledged { .. }) {
+                    closed.push(bet);
+                }
+                record("close", bet.to_string(), outcome);
+            }
+        }
+        for bet in closed {
+            self.open.remove(&bet);
         }
     }
 }
@@ -398,7 +513,24 @@ pub fn start(
         })
     };
 
-    let mut tasks = vec![orders, awards, issues];
+    let bets = {
+        let (stop, record, actors) = (stop.clone(), record.clone(), actors.clone());
+        let ordering = OrderingClient(Actors::at(system, "ordering", &actors.admin));
+        let managers: Vec<BetsClient> = actors
+            .managers
+            .iter()
+            .map(|m| BetsClient(Actors::at(system, "bets", m)))
+            .collect();
+        tokio::spawn(async move {
+            let mut bets = Bets::default();
+            while !stop.load(AtomicOrdering::Relaxed) {
+                bets.round(&ordering, &managers, &actors, &record).await;
+                tokio::time::sleep(pace.bet_every).await;
+            }
+        })
+    };
+
+    let mut tasks = vec![orders, awards, issues, bets];
     for (_, token) in &actors.workers {
         let worker = OrderingClient(Actors::at(system, "ordering", token));
         let (stop, record) = (stop.clone(), record.clone());

@@ -34,7 +34,9 @@ pub async fn nothing_is_lost_phantom_or_doubled(mode: Mode) {
             .unwrap_or(0)
     };
     assert!(acknowledged("order") >= 20, "{shown}");
-    for kind in ["cancel", "award", "issue", "check_in", "complete"] {
+    for kind in [
+        "cancel", "award", "issue", "check_in", "complete", "bet", "stake", "close",
+    ] {
         assert!(acknowledged(kind) >= 1, "no {kind} acknowledged: {shown}");
     }
     assert!(report.nemesis.actions.len() >= 5, "{shown}");

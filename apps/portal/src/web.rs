@@ -100,6 +100,7 @@ impl Current {
                     add("/hiring", "menu.hiring");
                     add("/catalog", "menu.catalog");
                     add("/workers", "menu.workers");
+                    add("/quality", "menu.quality");
                 }
                 if has(Role::Admin) {
                     add("/admin/accounts", "admin.accounts");

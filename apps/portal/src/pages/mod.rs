@@ -7,5 +7,6 @@ pub mod client;
 pub mod home;
 pub mod manager;
 pub mod money;
+pub mod quality;
 pub mod supply;
 pub mod worker;

@@ -188,6 +188,27 @@ try {
   await worker.goto(`${base}/money`);
   await eventually(worker, worker.getByText("worker earning").first(), "the worker's earning");
   await shot(worker, "money-phone");
+
+  // The client orders again and cancels; the manager finds the canceled order in the
+  // quality queue and reviews it.
+  await client.goto(`${base}/orders/new`);
+  await client.getByLabel("Service").selectOption({ index: 1 });
+  await client.getByLabel(/Date and time/).fill(inMinutes(180));
+  await client.getByLabel("Description").fill("The windows, please.");
+  await client.getByRole("button", { name: "Request help" }).click();
+  await client.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+  await client.getByLabel("Reason").fill("Plans changed.");
+  await client.getByRole("button", { name: "Cancel the order" }).click();
+  await client.locator(".badge.canceled").waitFor();
+  await manager.goto(`${base}/quality`);
+  await eventually(manager, manager.getByRole("link", { name: config.serviceName }), "the canceled order in the queue");
+  await shot(manager, "quality-queue-desktop");
+  await manager.getByRole("link", { name: config.serviceName }).first().click();
+  await manager.getByLabel("What happened").fill("The client canceled three hours before.");
+  await manager.getByLabel("Verdict").selectOption("client_side");
+  await shot(manager, "quality-review-desktop");
+  await manager.getByRole("button", { name: "Save" }).click();
+  await manager.locator("p.ok").getByText("Reviewed").waitFor();
   await client.goto(orderUrl);
   await client.getByRole("link", { name: "Русский" }).click();
   await client.getByText("Выполнен").first().waitFor();

@@ -470,6 +470,20 @@ static MESSAGES: &[(&str, &str, &str)] = &[
     ("quality.verdict", "Verdict", "Вердикт"),
     ("quality.what_happened", "What happened", "Что произошло"),
     ("order.client", "Client", "Клиент"),
+    ("menu.bets", "Bets", "Ставки"),
+    ("bets.amount", "Amount", "Сумма"),
+    ("bets.close", "Close the bet", "Закрыть ставку"),
+    (
+        "bets.closes_at",
+        "Stakes close at (UTC, optional)",
+        "Приём ставок до (UTC, необязательно)",
+    ),
+    ("bets.open", "Open a bet", "Открыть ставку"),
+    ("bets.order", "Order id", "Номер заказа"),
+    ("bets.outcome", "Outcome", "Исход"),
+    ("bets.pool", "Pool", "Банк"),
+    ("bets.stake", "Stake", "Поставить"),
+    ("bets.stakes", "Stakes", "Ставки"),
     ("welcome.signed_in", "Signed in as", "Вы вошли как"),
 ];
 

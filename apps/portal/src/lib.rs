@@ -115,6 +115,7 @@ pub fn router(settings: Settings) -> Router {
         .merge(pages::manager::routes())
         .merge(pages::money::routes())
         .merge(pages::quality::routes())
+        .merge(pages::bets::routes())
         .merge(pages::admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),

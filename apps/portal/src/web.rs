@@ -101,6 +101,7 @@ impl Current {
                     add("/catalog", "menu.catalog");
                     add("/workers", "menu.workers");
                     add("/quality", "menu.quality");
+                    add("/bets", "menu.bets");
                 }
                 if has(Role::Admin) {
                     add("/admin/accounts", "admin.accounts");

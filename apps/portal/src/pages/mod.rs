@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod bets;
 pub mod candidate;
 pub mod client;
 pub mod home;

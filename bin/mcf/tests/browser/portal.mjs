@@ -148,6 +148,18 @@ try {
   await eventually(client, client.locator(".badge.active"), "the order active");
   await shot(client, "order-desktop");
 
+  // The manager opens a bet on the running order and stakes on "completed".
+  const orderId = orderUrl.split("/").pop();
+  await manager.goto(`${base}/bets`);
+  await manager.getByLabel("Order id").fill(orderId);
+  await manager.getByRole("button", { name: "Open a bet" }).click();
+  await manager.waitForURL(/\/bets\/[0-9a-f-]{36}$/);
+  const betUrl = manager.url();
+  await manager.getByLabel("Outcome").selectOption("completed");
+  await manager.getByLabel("Amount").fill("5");
+  await manager.getByRole("button", { name: "Stake" }).click();
+  await manager.locator("li", { hasText: "5.00" }).waitFor();
+
   // The supply employee issues the kit once its fortune cookie arrived.
   const supply = await person(desktop);
   pages.push(supply);
@@ -176,6 +188,12 @@ try {
   await shot(worker, "job-in-progress-phone");
   await worker.getByRole("button", { name: "Finish the job" }).click();
   await worker.locator(".badge.completed").waitFor();
+
+  // The manager closes the bet: the order was completed, the stake wins.
+  await manager.goto(betUrl);
+  await manager.getByRole("button", { name: "Close the bet" }).click();
+  await manager.locator(".badge.settling, .badge.settled").first().waitFor();
+  await shot(manager, "bet-desktop");
 
   // The client sees it completed, with its history; and in Russian.
   await client.goto(orderUrl);

@@ -200,13 +200,19 @@ impl Peers {
     pub fn client_with(&self, peer: &str, token: &str) -> Result<Client, PeerError> {
         match &*self.inner {
             Inner::None(reason) => Err(PeerError::NotConfigured(reason.clone())),
-            Inner::Fixed(clients) => clients
-                .get(peer)
-                .map(|c| c.with_token(token))
-                .ok_or_else(|| {
-                    PeerError::NotConfigured(format!("no client for peer {peer:?} in this test"))
-                }),
-            Inner::Configured(c) => Ok(Client::over(c.base(peer), c.transport.clone()).with_token(token)),
+            Inner::Fixed(clients) => {
+                clients
+                    .get(peer)
+                    .map(|c| c.with_token(token))
+                    .ok_or_else(|| {
+                        PeerError::NotConfigured(format!(
+                            "no client for peer {peer:?} in this test"
+                        ))
+                    })
+            }
+            Inner::Configured(c) => {
+                Ok(Client::over(c.base(peer), c.transport.clone()).with_token(token))
+            }
         }
     }
 }
@@ -220,15 +226,36 @@ pub struct Retry {
     pub first_pause: Duration,
     /// The longest pause.
     pub max_pause: Duration,
+    /// How long one try may wait for its answer; a try without an answer by then is a
+    /// transport failure (tried again like a lost connection). `None`: the transport's own
+    /// limits only.
+    pub attempt_timeout: Option<Duration>,
 }
 
 impl Default for Retry {
     /// Four tries, 200 ms, 400 ms, 800 ms apart.
     fn default() -> Self {
+        Retry::doubling(4, Duration::from_millis(200))
+    }
+}
+
+impl Retry {
+    /// `attempts` tries, the first pause `first_pause`, doubling up to 10 s, no limit per
+    /// try beyond the transport's (see [`Retry::attempt_timeout`]).
+    pub fn doubling(attempts: u32, first_pause: Duration) -> Self {
         Retry {
-            attempts: 4,
-            first_pause: Duration::from_millis(200),
+            attempts,
+            first_pause,
             max_pause: Duration::from_secs(10),
+            attempt_timeout: None,
+        }
+    }
+
+    /// The same, each try bounded by `limit`.
+    pub fn each_within(self, limit: Duration) -> Self {
+        Retry {
+            attempt_timeout: Some(limit),
+            ..self
         }
     }
 }
@@ -253,7 +280,18 @@ where
     let mut pause = retry.first_pause;
     let mut attempt = 1;
     loop {
-        match call().await {
+        let answer = match retry.attempt_timeout {
+            None => call().await,
+            Some(limit) => tokio::time::timeout(limit, call())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(client::ClientError::Transport(format!(
+                        "no answer within {} ms",
+                        limit.as_millis()
+                    )))
+                }),
+        };
+        match answer {
             Err(e) if transient(&e) && attempt < retry.attempts.max(1) => {
                 tracing::debug!(attempt, error = %e, "peer call failed; trying again");
                 tokio::time::sleep(pause).await;
@@ -262,6 +300,24 @@ where
             }
             other => return other,
         }
+    }
+}
+
+/// [`retrying`], a [`transient`] failure after the last try handed to `give_up` (which
+/// makes it the caller's own error, typically its 503 naming the peer); any other answer,
+/// a success or a refusal, is handed back as it came for the caller to judge.
+pub async fn retrying_or<T, E, F, Fut>(
+    retry: Retry,
+    call: F,
+    give_up: impl FnOnce(client::ClientError) -> E,
+) -> Result<Result<T, client::ClientError>, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, client::ClientError>>,
+{
+    match retrying(retry, call).await {
+        Err(e) if transient(&e) => Err(give_up(e)),
+        answer => Ok(answer),
     }
 }
 
@@ -348,6 +404,7 @@ mod tests {
             attempts: 3,
             first_pause: Duration::from_millis(1),
             max_pause: Duration::from_millis(2),
+            attempt_timeout: None,
         };
         let tries = AtomicU32::new(0);
         let lost = || async {
@@ -374,7 +431,9 @@ mod tests {
                 self.1.fetch_add(1, Ordering::SeqCst);
                 let status = self.0;
                 Box::pin(async move {
-                    let body = format!(r#"{{"type":"about:blank","title":"t","status":{status},"code":"c","detail":"d"}}"#);
+                    let body = format!(
+                        r#"{{"type":"about:blank","title":"t","status":{status},"code":"c","detail":"d"}}"#
+                    );
                     let mut answer = http::Response::new(bytes::Bytes::from(body));
                     *answer.status_mut() = http::StatusCode::from_u16(status).unwrap();
                     answer.headers_mut().insert(
@@ -394,6 +453,39 @@ mod tests {
             assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
             assert_eq!(tries.load(Ordering::SeqCst), expected_tries, "{status}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_try_without_an_answer_in_time_is_tried_again_then_given_up() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        // Given a peer whose first answer never comes and a limit of 20 ms per try
+        let retry =
+            Retry::doubling(3, Duration::from_millis(1)).each_within(Duration::from_millis(20));
+        let tries = AtomicU32::new(0);
+        let slow_then_fine = || async {
+            if tries.fetch_add(1, Ordering::SeqCst) == 0 {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, client::ClientError>(7)
+        };
+        // When it is called, then the second try's answer is handed back
+        let answer = retrying_or(retry, slow_then_fine, |_| "gave up").await;
+        assert!(matches!(answer, Ok(Ok(7))), "{answer:?}");
+        assert_eq!(tries.load(Ordering::SeqCst), 2);
+
+        // Given a peer that never answers, when every try has run out of time, then the
+        // caller's own error says so
+        let never = || std::future::pending::<Result<(), client::ClientError>>();
+        let answer = retrying_or(retry, never, |e| e.to_string()).await;
+        assert!(
+            matches!(answer, Err(ref e) if e.contains("no answer within 20 ms")),
+            "{answer:?}"
+        );
+
+        // Given a refusal, then it is an answer, not given up on
+        let refused = || async { Err::<(), _>(client::ClientError::Request("bad".into())) };
+        let answer = retrying_or(retry, refused, |_| "gave up").await;
+        assert!(matches!(answer, Ok(Err(client::ClientError::Request(_)))));
     }
 
     #[tokio::test]

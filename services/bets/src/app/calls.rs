@@ -41,39 +41,20 @@ pub async fn peer(app: &App, peer: &'static str) -> Result<Client, BetsError> {
 pub async fn with_retries<T, F, Fut>(
     app: &App,
     peer: &'static str,
-    mut call: F,
+    call: F,
 ) -> Result<Result<T, ClientError>, BetsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ClientError>>,
 {
-    let retry = Retry {
-        attempts: app.config.call_attempts,
-        first_pause: Duration::from_millis(app.config.call_backoff_ms),
-        max_pause: Duration::from_secs(10),
-    };
-    let limit = app.config.call_timeout();
-    let answer = peers::retrying(retry, || {
-        let attempt = call();
-        async move {
-            tokio::time::timeout(limit, attempt)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ClientError::Transport(format!(
-                        "no answer within {} ms",
-                        limit.as_millis()
-                    )))
-                })
-        }
+    let attempts = app.config.call_attempts;
+    let retry = Retry::doubling(attempts, Duration::from_millis(app.config.call_backoff_ms))
+        .each_within(app.config.call_timeout());
+    peers::retrying_or(retry, call, |e| BetsError::PeerUnavailable {
+        peer,
+        detail: format!("after {attempts} attempts: {e}"),
     })
-    .await;
-    match answer {
-        Err(e) if peers::transient(&e) => Err(BetsError::PeerUnavailable {
-            peer,
-            detail: format!("after {} attempts: {e}", app.config.call_attempts),
-        }),
-        answer => Ok(answer),
-    }
+    .await
 }
 
 /// The status of `order` as Ordering answers it now: 404 when Ordering knows no such order;

@@ -34,19 +34,16 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ClientError>>,
 {
-    let retry = Retry {
-        attempts: app.config.call_attempts,
-        first_pause: Duration::from_millis(app.config.call_backoff_ms),
-        max_pause: Duration::from_secs(10),
-    };
-    match peers::retrying(retry, call).await {
-        Err(e) if peers::transient(&e) => {
-            tracing::warn!(service, error = %e, "call failed after every attempt");
-            Err(QualityError::Unavailable {
-                service,
-                detail: e.to_string(),
-            })
+    let retry = Retry::doubling(
+        app.config.call_attempts,
+        Duration::from_millis(app.config.call_backoff_ms),
+    );
+    peers::retrying_or(retry, call, |e| {
+        tracing::warn!(service, error = %e, "call failed after every attempt");
+        QualityError::Unavailable {
+            service,
+            detail: e.to_string(),
         }
-        answer => Ok(answer),
-    }
+    })
+    .await
 }

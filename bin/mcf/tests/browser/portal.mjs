@@ -181,6 +181,12 @@ try {
   await worker.getByRole("link", { name: config.serviceName }).first().click();
   await eventually(worker, worker.getByText("Supply kit issued").locator("xpath=following-sibling::dd[1][contains(., '✓')]"), "the kit issued");
   await shot(worker, "job-phone");
+  // The worker prints the job acceptance form (Inventory's PDF, fetched with their token).
+  const formLink = await worker.getByRole("link", { name: "Job acceptance form (PDF)" }).getAttribute("href");
+  const pdf = await worker.request.get(`${base}${formLink}`);
+  if (pdf.status() !== 200 || pdf.headers()["content-type"] !== "application/pdf") {
+    throw new Error(`the job form answered ${pdf.status()} ${pdf.headers()["content-type"]}`);
+  }
   await worker.getByLabel("Photo on site").setInputFiles(photo);
   await worker.getByRole("button", { name: "Check in" }).click();
   await worker.locator(".badge.in_progress").waitFor();

@@ -29,6 +29,10 @@ pub struct OrderView {
     pub history: Vec<HistoryEntry>,
     /// Inventory announced its supply kit issued: its worker may check in (not before).
     pub kit_issued: bool,
+    /// The issued kit, once it is: its job acceptance form is Inventory's
+    /// `GET /kits/{kit_id}/form` (the order's worker may print it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kit_id: Option<contracts::KitId>,
 }
 
 pub(super) async fn read_order(app: &App, id: OrderId) -> Result<Order, OrderingError> {
@@ -68,12 +72,13 @@ pub async fn order_view(
         .ok_or(Refused::NotFound("order"))?;
     visible_to(&order, who)?;
     let history = store::history(&mut conn, id).await?;
-    let kit_issued = store::kit_issued(&mut conn, id).await?;
+    let kit_id = store::issued_kit(&mut conn, id).await?;
     Ok(OrderView {
         check_in_deadline: order.deadline(&app.config.policy()),
         order,
         history,
-        kit_issued,
+        kit_issued: kit_id.is_some(),
+        kit_id,
     })
 }
 

@@ -456,11 +456,15 @@ pub async fn insert_issued_kit(
 
 /// Whether the kit of order `id` was issued.
 pub async fn kit_issued(conn: &mut AnyConnection, id: OrderId) -> Result<bool, DbError> {
-    Ok(
-        storage::query("SELECT 1 AS one FROM issued_kits WHERE order_id = $1")
-            .bind(id.to_string())
-            .fetch_optional(conn)
-            .await?
-            .is_some(),
-    )
+    Ok(issued_kit(conn, id).await?.is_some())
+}
+
+/// The kit issued for order `id`, if it was.
+pub async fn issued_kit(conn: &mut AnyConnection, id: OrderId) -> Result<Option<KitId>, DbError> {
+    storage::query("SELECT kit_id FROM issued_kits WHERE order_id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| parsed(&r, "kit_id"))
+        .transpose()
 }

@@ -27,7 +27,7 @@ pub use context::Context;
 pub use openapi::openapi;
 pub use peers::{PeerError, Peers};
 pub use refused::Refused;
-pub use section::{Section, SectionError, SectionSpec, parse as parse_section};
+pub use section::{Section, SectionError, SectionSpec, parse as parse_section, within};
 /// Business time (check-in windows, deadlines), one per process, shared by its services.
 pub mod clock;
 pub use clock::Clock;

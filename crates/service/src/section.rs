@@ -14,6 +14,22 @@ pub trait Section: DeserializeOwned + Serialize + Default + PartialEq {
     }
 }
 
+/// The check most [`Section::validate`]s make: `value` of `section.key` within `min..=max`,
+/// else the error naming the key in full (`quality.call_attempts: must be 1 to 10`).
+pub fn within<T: PartialOrd + std::fmt::Display>(
+    section: &str,
+    key: &str,
+    value: T,
+    min: T,
+    max: T,
+) -> anyhow::Result<()> {
+    if min <= value && value <= max {
+        Ok(())
+    } else {
+        anyhow::bail!("{section}.{key}: must be {min} to {max}")
+    }
+}
+
 /// Why a section was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SectionError {
@@ -140,6 +156,16 @@ mod tests {
             "{e:?}"
         );
         (SPEC.check)(&serde_json::json!({})).unwrap();
+    }
+
+    #[test]
+    fn given_a_value_out_of_its_range_then_the_key_and_the_range_are_named() {
+        assert!(within("things", "size", 1, 1, 100).is_ok());
+        assert!(within("things", "size", 100, 1, 100).is_ok());
+        for bad in [0, 101] {
+            let e = within("things", "size", bad, 1, 100).unwrap_err();
+            assert_eq!(e.to_string(), "things.size: must be 1 to 100");
+        }
     }
 
     #[test]

@@ -41,9 +41,7 @@ const MAX_STAKE_LIMIT: i64 = 1_000_000_000_000;
 
 impl service::Section for BetsConfig {
     fn validate(&self) -> anyhow::Result<()> {
-        if !(1..=MAX_STAKE_LIMIT).contains(&self.max_stake) {
-            anyhow::bail!("bets.max_stake: must be 1 to {MAX_STAKE_LIMIT}");
-        }
+        service::within("bets", "max_stake", self.max_stake, 1, MAX_STAKE_LIMIT)?;
         let ms = [
             ("call_timeout_ms", self.call_timeout_ms, 1, 600_000),
             ("call_backoff_ms", self.call_backoff_ms, 0, 60_000),
@@ -56,14 +54,9 @@ impl service::Section for BetsConfig {
             ),
         ];
         for (key, value, min, max) in ms {
-            if !(min..=max).contains(&value) {
-                anyhow::bail!("bets.{key}: must be {min} to {max}");
-            }
+            service::within("bets", key, value, min, max)?;
         }
-        if !(1..=10).contains(&self.call_attempts) {
-            anyhow::bail!("bets.call_attempts: must be 1 to 10");
-        }
-        Ok(())
+        service::within("bets", "call_attempts", self.call_attempts, 1, 10)
     }
 }
 

@@ -61,9 +61,13 @@ impl Default for InventoryConfig {
 impl service::Section for InventoryConfig {
     fn validate(&self) -> anyhow::Result<()> {
         // The same bounds a consumable's own mark has.
-        if !(0..=MAX_QUANTITY).contains(&self.default_low_stock_threshold) {
-            anyhow::bail!("inventory.default_low_stock_threshold: must be 0 to {MAX_QUANTITY}");
-        }
+        service::within(
+            "inventory",
+            "default_low_stock_threshold",
+            self.default_low_stock_threshold,
+            0,
+            MAX_QUANTITY,
+        )?;
         self.validate_contractor()
     }
 }
@@ -127,17 +131,22 @@ impl InventoryConfig {
             ),
         ];
         for (key, value, min, max) in ms {
-            if !(min..=max).contains(&value) {
-                anyhow::bail!("inventory.{key}: must be {min} to {max}");
-            }
+            service::within("inventory", key, value, min, max)?;
         }
-        if !(1..=10).contains(&self.contractor_attempts) {
-            anyhow::bail!("inventory.contractor_attempts: must be 1 to 10");
-        }
-        if !(1..=1000).contains(&self.contractor_breaker_failures) {
-            anyhow::bail!("inventory.contractor_breaker_failures: must be 1 to 1000");
-        }
-        Ok(())
+        service::within(
+            "inventory",
+            "contractor_attempts",
+            self.contractor_attempts,
+            1,
+            10,
+        )?;
+        service::within(
+            "inventory",
+            "contractor_breaker_failures",
+            self.contractor_breaker_failures,
+            1,
+            1000,
+        )
     }
 }
 

@@ -27,16 +27,15 @@ impl Default for QualityConfig {
 
 impl service::Section for QualityConfig {
     fn validate(&self) -> anyhow::Result<()> {
-        if !(1..=10).contains(&self.call_attempts) {
-            anyhow::bail!("quality.call_attempts: must be 1 to 10");
-        }
-        if self.call_backoff_ms > 60_000 {
-            anyhow::bail!("quality.call_backoff_ms: must be 0 to 60000");
-        }
-        if !(1..=1000).contains(&self.max_sample_size) {
-            anyhow::bail!("quality.max_sample_size: must be 1 to 1000");
-        }
-        Ok(())
+        service::within("quality", "call_attempts", self.call_attempts, 1, 10)?;
+        service::within(
+            "quality",
+            "call_backoff_ms",
+            self.call_backoff_ms,
+            0,
+            60_000,
+        )?;
+        service::within("quality", "max_sample_size", self.max_sample_size, 1, 1000)
     }
 }
 

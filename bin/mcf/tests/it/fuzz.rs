@@ -21,6 +21,7 @@
 
 use std::time::{Duration, Instant};
 
+use quality::domain::sample::SplitMix64;
 use serde_json::{Map, Value, json};
 
 use crate::harness::{ADMIN_EMAIL, ADMIN_PASSWORD, Cluster, Mode};
@@ -120,20 +121,17 @@ pub async fn schemathesis_finds_no_server_error(mode: Mode) {
     );
 }
 
-/// A small seeded generator (SplitMix64): reproducible runs without a dependency.
-struct Rng(u64);
+/// A small seeded generator (Quality's SplitMix64): reproducible runs without a dependency.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        // Under `n`, a usize: it fits.
+        usize::try_from(self.0.below(n.max(1) as u64)).unwrap_or(0)
     }
 
     fn chance(&mut self, one_in: usize) -> bool {
@@ -745,7 +743,7 @@ pub async fn generated_bodies_get_no_server_error(mode: Mode) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64(seed));
     let mut admin = Admin::sign_in(&mut c).await;
     let mut failures: Vec<String> = Vec::new();
     let mut sent = 0usize;

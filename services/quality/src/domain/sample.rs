@@ -5,11 +5,15 @@
 
 use contracts::OrderId;
 
-/// SplitMix64: a small, well-known generator; the same seed gives the same numbers.
-struct SplitMix64(u64);
+/// SplitMix64: a small, well-known generator; the same seed gives the same numbers. Public
+/// so that other seeded, repeatable draws (the system's fuzz test) use this one.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    /// The next number of the sequence.
+    #[allow(clippy::should_implement_trait)] // not an Iterator: the sequence never ends
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -18,7 +22,7 @@ impl SplitMix64 {
     }
 
     /// A number in `0..bound` (`bound` > 0), without modulo bias.
-    fn below(&mut self, bound: u64) -> u64 {
+    pub fn below(&mut self, bound: u64) -> u64 {
         let zone = u64::MAX - (u64::MAX % bound);
         loop {
             let n = self.next();

@@ -5,7 +5,8 @@ use client::{Client, ClientError, Method};
 use service::clock::{Advance, ClockView};
 
 pub use crate::app::{BankDetailsView, BankView};
-use crate::app::{Statement, Summary, TrialBalance, Upcoming};
+// The answers' types, so callers can name them (helpers over a statement, say).
+pub use crate::app::{Statement, StatementLine, Summary, TrialBalance, Upcoming};
 pub use crate::domain::Invoice;
 use crate::domain::LedgerAccount;
 pub use crate::domain::{Award, BetBooking, NewAward, StakeCharge, Unwon, Winning};

@@ -516,6 +516,19 @@ pub fn language_cookie(lang: Lang) -> Cookie<'static> {
         .build()
 }
 
+/// An id from a path (`/orders/{id}`), or "not found": a path that names nothing.
+pub fn path_id<T: std::str::FromStr>(id: &str) -> Result<T, PageError> {
+    id.parse().map_err(|_| PageError::NotFound)
+}
+
+/// A value's wire name (`worker_at_fault`, `client_charge`) as pages show it: words.
+pub fn wire_name(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+        .unwrap_or_default()
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters (a path in a query).
 pub fn urlencode(s: &str) -> String {
     s.bytes()

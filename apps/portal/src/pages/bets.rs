@@ -9,16 +9,15 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bets::client::{BetQuery, BetView, BetsClient, NewBet};
 use bets::domain::NewStake;
-use contracts::BetId;
-use serde::Serialize;
+use contracts::{BetId, OrderId};
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::pages::client::{order_id, parse_when};
+use crate::pages::client::parse_when;
 use crate::pages::manager::parse_money;
 use crate::web::{
-    Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render_with, see_other,
-    submit,
+    Chrome, Current, FormState, PageResult, Refusal, path_id, refusal, render_with, see_other,
+    submit, wire_name,
 };
 
 pub fn routes() -> Router<Portal> {
@@ -30,14 +29,6 @@ pub fn routes() -> Router<Portal> {
 }
 
 const MANAGER: &[Role] = &[Role::Manager];
-
-/// A wire name (`completed`, `settling`) as the page shows it.
-fn name(value: &impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 struct BetRow {
     href: String,
@@ -70,7 +61,7 @@ async fn bets_page(
         .map(|b| BetRow {
             href: format!("/bets/{}", b.bet.id),
             order: b.bet.order_id.to_string(),
-            state: name(&b.bet.state),
+            state: wire_name(&b.bet.state),
             pool: c.money(b.pool),
         })
         .collect();
@@ -88,7 +79,7 @@ async fn open(State(portal): State<Portal>, current: Current, form: Fields) -> P
     let user = current.require(MANAGER)?;
     let c = current.chrome("menu.bets");
     let asked = (|| {
-        let order_id = order_id(form.get("order_id"))
+        let order_id = path_id::<OrderId>(form.get("order_id"))
             .map_err(|_| Refusal::of("order_id", c.t("error.choose")))?;
         let stakes_close_at = match form.get("stakes_close_at") {
             "" => None,
@@ -128,10 +119,6 @@ struct BetPage {
     form: FormState,
 }
 
-fn bet_id(id: &str) -> Result<BetId, PageError> {
-    id.parse().map_err(|_| PageError::NotFound)
-}
-
 async fn bet_page(
     portal: &Portal,
     current: &Current,
@@ -147,19 +134,19 @@ async fn bet_page(
     let pools = view
         .pools
         .iter()
-        .map(|(outcome, pool)| (name(outcome), c.money(*pool)))
+        .map(|(outcome, pool)| (wire_name(outcome), c.money(*pool)))
         .collect();
     let stakes = stakes
         .iter()
         .map(|s| StakeRow {
-            outcome: name(&s.outcome),
+            outcome: wire_name(&s.outcome),
             amount: c.money(s.amount),
-            status: name(&s.status),
+            status: wire_name(&s.status),
             when: c.when(s.placed_at),
         })
         .collect();
     let page = BetPage {
-        state: name(&view.bet.state),
+        state: wire_name(&view.bet.state),
         pools,
         stakes,
         form: form.keyed(),
@@ -174,7 +161,7 @@ async fn bet(State(portal): State<Portal>, current: Current, Path(id): Path<Stri
     bet_page(
         &portal,
         &current,
-        bet_id(&id)?,
+        path_id::<BetId>(&id)?,
         FormState::default(),
         StatusCode::OK,
     )
@@ -204,7 +191,7 @@ async fn stake(
     form: Fields,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
-    let id = bet_id(&id)?;
+    let id = path_id::<BetId>(&id)?;
     let lang = current.lang;
     let asked = (|| {
         let outcome = serde_json::from_value(serde_json::Value::String(form.get("outcome").into()))
@@ -231,7 +218,7 @@ async fn close(
     form: Fields,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
-    let id = bet_id(&id)?;
+    let id = path_id::<BetId>(&id)?;
     let result = BetsClient(portal.api("bets", user)?).close(id).await;
     answered((&portal, &current), (id, &form), refusal(result)?).await
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::Portal;
 use crate::form::Fields;
 use crate::web::{
-    Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render, render_with,
+    Chrome, Current, FormState, PageResult, Refusal, path_id, refusal, render, render_with,
     see_other, submit,
 };
 
@@ -280,11 +280,6 @@ impl OrderPage {
     }
 }
 
-/// An order id from a path, or "not found".
-pub fn order_id(id: &str) -> Result<OrderId, PageError> {
-    id.parse().map_err(|_| PageError::NotFound)
-}
-
 /// `GET /orders/{id}`.
 async fn order(
     State(portal): State<Portal>,
@@ -293,7 +288,7 @@ async fn order(
 ) -> PageResult {
     let user = current.require(CLIENT)?;
     let view = OrderingClient(portal.api("ordering", user)?)
-        .order(order_id(&id)?)
+        .order(path_id::<OrderId>(&id)?)
         .await?;
     let c = current.chrome("orders.title");
     render(&OrderPage::of(c, view, false, FormState::default()))
@@ -332,7 +327,7 @@ async fn cancel(
     form: Fields,
 ) -> PageResult {
     let user = current.require(CLIENT)?;
-    let id = order_id(&id)?;
+    let id = path_id::<OrderId>(&id)?;
     let reason = Some(form.get("reason").to_owned()).filter(|r| !r.is_empty());
     let result = OrderingClient(portal.api("ordering", user)?)
         .cancel(id, &CancelRequest { reason })
@@ -342,7 +337,10 @@ async fn cancel(
 
 /// `GET /orders/{id}/rebook`: the mailed link opens the order's page at its rebook form.
 async fn rebook_link(Path(id): Path<String>) -> PageResult {
-    Ok(see_other(&format!("/orders/{}#rebook", order_id(&id)?)))
+    Ok(see_other(&format!(
+        "/orders/{}#rebook",
+        path_id::<OrderId>(&id)?
+    )))
 }
 
 /// `POST /orders/{id}/rebook`: a copy for the new date, then its page.
@@ -353,7 +351,7 @@ async fn rebook(
     form: Fields,
 ) -> PageResult {
     let user = current.require(CLIENT)?;
-    let id = order_id(&id)?;
+    let id = path_id::<OrderId>(&id)?;
     let c = current.chrome("orders.title");
     let asked = parse_when("scheduled_at", form.get("scheduled_at"), &c);
     let ordering = OrderingClient(portal.api("ordering", user)?);

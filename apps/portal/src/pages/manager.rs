@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use contracts::{ApplicationId, Money, ServiceTypeId, TestId, WorkerId};
+use contracts::{ApplicationId, Money, OrderId, ServiceTypeId, TestId, WorkerId};
 use hiring::client::HiringClient;
 use hiring::domain::application::Status as ApplicationStatus;
 use hiring::domain::{Question, Test, TestSpec};
@@ -23,10 +23,10 @@ use serde::Deserialize;
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::pages::client::{Tab, order_id};
+use crate::pages::client::Tab;
 use crate::web::{
-    Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render, render_with,
-    see_other, submit,
+    Chrome, Current, FormState, PageError, PageResult, Refusal, path_id, refusal, render,
+    render_with, see_other, submit,
 };
 
 pub fn routes() -> Router<Portal> {
@@ -254,10 +254,6 @@ async fn create_test(State(portal): State<Portal>, current: Current, form: Field
     .await
 }
 
-fn application_id(id: &str) -> Result<ApplicationId, PageError> {
-    id.parse().map_err(|_| PageError::NotFound)
-}
-
 #[derive(Template)]
 #[template(path = "application.html")]
 struct ApplicationPage {
@@ -308,7 +304,7 @@ async fn application(
     application_page(
         &portal,
         &current,
-        application_id(&id)?,
+        path_id::<ApplicationId>(&id)?,
         FormState::default(),
         StatusCode::OK,
     )
@@ -324,7 +320,7 @@ async fn photo(
 ) -> PageResult {
     let user = current.require(MANAGER)?;
     let photo = HiringClient(portal.api("hiring", user)?)
-        .photo(application_id(&id)?)
+        .photo(path_id::<ApplicationId>(&id)?)
         .await?;
     Ok(([(header::CONTENT_TYPE, photo.media_type)], photo.bytes).into_response())
 }
@@ -354,7 +350,7 @@ async fn assign(
     form: Fields,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
-    let id = application_id(&id)?;
+    let id = path_id::<ApplicationId>(&id)?;
     let tests: Vec<TestId> = form
         .all("test_ids")
         .iter()
@@ -374,7 +370,7 @@ async fn accept(
     form: Fields,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
-    let id = application_id(&id)?;
+    let id = path_id::<ApplicationId>(&id)?;
     let result = HiringClient(portal.api("hiring", user)?).accept(id).await;
     decided(&portal, &current, id, &form, result).await
 }
@@ -387,7 +383,7 @@ async fn decline(
     form: Fields,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
-    let id = application_id(&id)?;
+    let id = path_id::<ApplicationId>(&id)?;
     let result = HiringClient(portal.api("hiring", user)?)
         .decline(id, form.get("reason"))
         .await;
@@ -523,10 +519,6 @@ struct WorkerPage {
     form: FormState,
 }
 
-fn worker_id(id: &str) -> Result<WorkerId, PageError> {
-    id.parse().map_err(|_| PageError::NotFound)
-}
-
 async fn worker_page(
     portal: &Portal,
     current: &Current,
@@ -559,7 +551,7 @@ async fn worker(
     worker_page(
         &portal,
         &current,
-        worker_id(&id)?,
+        path_id::<WorkerId>(&id)?,
         FormState::default(),
         StatusCode::OK,
     )
@@ -574,7 +566,7 @@ async fn adjust(
     form: Fields,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
-    let id = worker_id(&id)?;
+    let id = path_id::<WorkerId>(&id)?;
     let asked = form
         .number("level", current.lang)
         .map(|level| AdjustmentRequest {
@@ -610,7 +602,7 @@ async fn explain(
 ) -> PageResult {
     let user = current.require(MANAGER)?;
     let assignment = MatchingClient(portal.api("matching", user)?)
-        .assignment(order_id(&id)?)
+        .assignment(path_id::<OrderId>(&id)?)
         .await?;
     render(&MatchPage {
         c: current.chrome("matching.explain"),

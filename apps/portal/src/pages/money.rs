@@ -8,21 +8,12 @@ use axum::extract::State;
 use axum::routing::get;
 use billing::client::{BillingClient, Invoice};
 use billing::{Statement, Upcoming};
-use serde::Serialize;
 
 use crate::Portal;
-use crate::web::{Chrome, Current, PageResult, render};
+use crate::web::{Chrome, Current, PageResult, render, wire_name};
 
 pub fn routes() -> Router<Portal> {
     Router::new().route("/money", get(money))
-}
-
-/// A wire name (`client_charge`, `collected`) as the page shows it.
-fn name(value: &impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-        .unwrap_or_default()
 }
 
 struct Line {
@@ -81,8 +72,8 @@ async fn money(State(portal): State<Portal>, current: Current) -> PageResult {
         .iter()
         .map(|i: &Invoice| InvoiceRow {
             period: i.period.key.clone(),
-            kind: name(&i.kind),
-            status: name(&i.status),
+            kind: wire_name(&i.kind),
+            status: wire_name(&i.status),
             total: c.money(i.total),
         })
         .collect();
@@ -96,11 +87,11 @@ async fn money(State(portal): State<Portal>, current: Current) -> PageResult {
                 .iter()
                 .map(|l| Line {
                     when: c.when(l.booked_at),
-                    what: format!("{} · {}", name(&l.kind), l.reason),
+                    what: format!("{} · {}", wire_name(&l.kind), l.reason),
                     amount: c.money(l.amount),
                 })
                 .collect();
-            (name(&s.kind), c.money(s.balance), lines)
+            (wire_name(&s.kind), c.money(s.balance), lines)
         })
         .collect();
     render(&MoneyPage {

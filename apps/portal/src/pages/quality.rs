@@ -11,13 +11,14 @@ use contracts::OrderId;
 use quality::client::QualityClient;
 use quality::domain::ReviewForm;
 use quality::{OrderView, QueueQuery};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::pages::client::{Tab, order_id};
+use crate::pages::client::Tab;
 use crate::web::{
-    Chrome, Current, FormState, PageResult, Refusal, render, render_with, see_other, submit,
+    Chrome, Current, FormState, PageResult, Refusal, path_id, render, render_with, see_other,
+    submit, wire_name,
 };
 
 pub fn routes() -> Router<Portal> {
@@ -38,14 +39,6 @@ const VERDICTS: [&str; 6] = [
     "no_fault",
     "inconclusive",
 ];
-
-/// A wire name (`worker_at_fault`) as the page shows it.
-fn name(value: &impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-        .unwrap_or_default()
-}
 
 /// `?reviewed=`.
 #[derive(Debug, Deserialize)]
@@ -103,7 +96,7 @@ async fn queue(
                 .and_then(|f| f.service_type_name.clone())
                 .unwrap_or_else(|| e.order_id.to_string()),
             when: c.when(e.entered_at),
-            reason: name(&e.reason),
+            reason: wire_name(&e.reason),
             reviewed: e.review_id.is_some(),
         })
         .collect();
@@ -155,7 +148,7 @@ async fn order_page(
     let page = OrderPage {
         id,
         service: file.service_type_name.clone().unwrap_or_default(),
-        status: name(&file.status),
+        status: wire_name(&file.status),
         worker: file.worker_name.clone().unwrap_or_default(),
         client: file.client_name.clone().unwrap_or_default(),
         timeline,
@@ -173,7 +166,7 @@ async fn order(
     current: Current,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = order_id(&id)?;
+    let id = path_id::<OrderId>(&id)?;
     order_page(&portal, &current, id, FormState::default(), StatusCode::OK).await
 }
 
@@ -185,7 +178,7 @@ async fn review(
     form: Fields,
 ) -> PageResult {
     let user = current.require(MANAGER)?;
-    let id = order_id(&id)?;
+    let id = path_id::<OrderId>(&id)?;
     let verdict = serde_json::from_value(serde_json::Value::String(form.get("verdict").into()))
         .map_err(|_| Refusal::of("verdict", current.lang.t("error.choose")));
     let asked = verdict.map(|verdict| ReviewForm {

@@ -17,8 +17,8 @@ use crate::Portal;
 use crate::form::Fields;
 use crate::pages::client::Tab;
 use crate::web::{
-    Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render, render_with,
-    see_other, submit,
+    Chrome, Current, FormState, PageError, PageResult, Refusal, path_id, refusal, render,
+    render_with, see_other, submit,
 };
 
 pub fn routes() -> Router<Portal> {
@@ -143,10 +143,6 @@ struct KitPage {
     form: FormState,
 }
 
-fn kit_id(id: &str) -> Result<KitId, PageError> {
-    id.parse().map_err(|_| PageError::NotFound)
-}
-
 async fn kit_page(
     portal: &Portal,
     current: &Current,
@@ -175,7 +171,7 @@ async fn kit(State(portal): State<Portal>, current: Current, Path(id): Path<Stri
     kit_page(
         &portal,
         &current,
-        kit_id(&id)?,
+        path_id::<KitId>(&id)?,
         FormState::default(),
         StatusCode::OK,
     )
@@ -191,7 +187,7 @@ async fn issue(
     _form: Fields,
 ) -> PageResult {
     let user = current.require(SUPPLY)?;
-    let id = kit_id(&id)?;
+    let id = path_id::<KitId>(&id)?;
     let issued = InventoryClient(portal.api("inventory", user)?)
         .issue(id)
         .await;
@@ -212,7 +208,7 @@ async fn form_pdf(
 ) -> PageResult {
     let user = current.require(&[Role::Supply, Role::Manager, Role::Admin, Role::Worker])?;
     let pdf = InventoryClient(portal.api("inventory", user)?)
-        .form(kit_id(&id)?)
+        .form(path_id::<KitId>(&id)?)
         .await?;
     Ok((
         [

@@ -12,10 +12,10 @@ use ordering::domain::order::{Order, Status};
 
 use crate::Portal;
 use crate::form::Fields;
-use crate::pages::client::{
-    OrderPage, OrderRow, OrdersPage, StatusQuery, chosen_status, order_id, tabs,
+use crate::pages::client::{OrderPage, OrderRow, OrdersPage, StatusQuery, chosen_status, tabs};
+use crate::web::{
+    Current, FormState, PageResult, Refusal, path_id, render, render_with, see_other, submit,
 };
-use crate::web::{Current, FormState, PageResult, Refusal, render, render_with, see_other, submit};
 
 pub fn routes() -> Router<Portal> {
     Router::new()
@@ -81,7 +81,7 @@ async fn job(State(portal): State<Portal>, current: Current, Path(id): Path<Stri
     job_page(
         &portal,
         &current,
-        order_id(&id)?,
+        path_id::<OrderId>(&id)?,
         FormState::default(),
         StatusCode::OK,
     )
@@ -108,7 +108,7 @@ where
     Fut: std::future::Future<Output = Result<Order, client::ClientError>>,
 {
     let user = current.require(WORKER)?;
-    let id = order_id(id)?;
+    let id = path_id::<OrderId>(id)?;
     let ordering = OrderingClient(portal.api("ordering", user)?);
     let asked = photo(current, form, field);
     match submit(asked, |photo| step(ordering, id, photo)).await? {

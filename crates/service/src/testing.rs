@@ -611,3 +611,12 @@ pub async fn deliver(consumer: &messaging::Consumer, event: &contracts::Envelope
         event.event_type
     );
 }
+
+/// Hands `event` to `consumer` again as a new event (another id) of the same fact, as a
+/// producer that published it twice would, and checks it was applied or recognised: the
+/// handler's own idempotency (not the inbox's, which knows events by id) is what is tested.
+pub async fn deliver_as_new_event(consumer: &messaging::Consumer, event: &contracts::Envelope) {
+    let mut again = event.clone();
+    again.id = uuid::Uuid::now_v7();
+    deliver(consumer, &again).await;
+}

@@ -14,9 +14,9 @@ mod summary;
 use std::sync::Arc;
 
 use auth::Role;
-use contracts::{AccountId, Envelope};
+use contracts::AccountId;
 use messaging::Consumer;
-use service::testing::TestService;
+use service::testing::{TestService, deliver, deliver_as_new_event};
 
 use crate::client::BillingClient;
 use crate::events::{ON_ACCOUNT, ON_HIRED, ON_ORDER, OnAccount, OnHired, OnOrder};
@@ -62,17 +62,4 @@ fn on_account(ts: &TestService) -> Consumer {
 fn on_hired(ts: &TestService) -> Consumer {
     ts.ctx()
         .consumer(ON_HIRED, Arc::new(OnHired { app: app(ts) }))
-}
-
-/// Hands `event` to `consumer` as the bus would.
-async fn deliver(consumer: &Consumer, event: &Envelope) {
-    service::testing::deliver(consumer, event).await;
-}
-
-/// Hands `event` to `consumer` again as a new event (another id) of the same fact, as a
-/// producer that published it twice would.
-async fn deliver_as_new_event(consumer: &Consumer, event: &Envelope) {
-    let mut again = event.clone();
-    again.id = uuid::Uuid::now_v7();
-    deliver(consumer, &again).await;
 }

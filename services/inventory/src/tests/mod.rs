@@ -19,7 +19,7 @@ use contracts::ordering::OrderActivated;
 use contracts::{AccountId, ConsumableId, Envelope, Money, OrderId, ServiceTypeId, WorkerId};
 use messaging::Consumer;
 use serde_json::Value;
-use service::testing::TestService;
+use service::testing::{TestService, deliver, deliver_as_new_event};
 
 use crate::client::InventoryClient;
 use crate::domain::{BomLine, BomSpec, NewConsumable};
@@ -106,19 +106,6 @@ fn activation(ts: &TestService, service_type: ServiceTypeId) -> Envelope {
         worker_name: Some("Tom Worker".into()),
     };
     Envelope::new(&activated, 2, None)
-}
-
-/// Hands `event` to `consumer` as the bus would.
-async fn deliver(consumer: &Consumer, event: &Envelope) {
-    service::testing::deliver(consumer, event).await;
-}
-
-/// Hands `event` to `consumer` again as a new event (another id) of the same fact, as a
-/// producer that published it twice would.
-async fn deliver_as_new_event(consumer: &Consumer, event: &Envelope) {
-    let mut again = event.clone();
-    again.id = uuid::Uuid::now_v7();
-    deliver(consumer, &again).await;
 }
 
 /// The events of `event_type` in Inventory's outbox, oldest first.

@@ -348,10 +348,23 @@ pub async fn every_refusal_is_a_problem_naming_the_field(mode: Mode) {
         format!("{iam}/nope/deeper"),
         format!("{base}/api/nope"),
         format!("{base}/nope"),
-        format!("{base}/"),
     ] {
         let r = get(&c, &url, "", Some(&admin)).await;
         assert_problem(&url, &r, 404, None);
+    }
+    // `/` is the web portal where `mcf up` serves it (embedded); a process serving only
+    // services has nothing there.
+    let r = get(&c, &format!("{base}/"), "", None).await;
+    match mode {
+        Mode::Embedded => assert!(
+            r.status == 200 && r.content_type.starts_with("text/html"),
+            "the portal at /: {} {}",
+            r.status,
+            r.content_type
+        ),
+        Mode::Distributed => {
+            assert_problem("/ without the portal", &r, 404, None);
+        }
     }
     for (method, url) in [
         (reqwest::Method::DELETE, format!("{ordering}/service-types")),

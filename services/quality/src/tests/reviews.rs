@@ -1,7 +1,7 @@
 //! Reviews, their revisions, hypotheses, and adjusting the worker in Matching.
 
 use super::*;
-use crate::domain::{AdjustmentIn, NewHypothesis, ReviewForm, Tags, Verdict};
+use crate::domain::{AdjustmentIn, NewHypothesis, ReviewForm, Tags, Verdict, WorkerAdjustment};
 use crate::routes::{HypothesisQuery, QueueQuery, ReviewEdit};
 
 fn form(hypotheses: Vec<uuid::Uuid>) -> ReviewForm {
@@ -213,6 +213,30 @@ pub(super) async fn hypotheses_are_browsed_by_tag_and_retagged_on(ts: &TestServi
     );
 }
 
+/// A failed order reviewed by a manager: the manager's client and the review's id.
+async fn reviewed_failed_order(ts: &TestService) -> (QualityClient, uuid::Uuid) {
+    let story = failed_order(ts).await;
+    let m = manager(ts);
+    let review = m
+        .write_review(story.order, &form(vec![]), None)
+        .await
+        .unwrap();
+    (m, review.head.id)
+}
+
+/// The worker's cleaning skill lowered by 10.
+fn lower_cleaning() -> AdjustmentIn {
+    AdjustmentIn {
+        skill: "cleaning".into(),
+        delta: -10,
+    }
+}
+
+/// The adjustments review `id` keeps now.
+async fn adjustments_of(m: &QualityClient, id: uuid::Uuid) -> Vec<WorkerAdjustment> {
+    m.review(id).await.unwrap().adjustments
+}
+
 #[tokio::test]
 async fn adjusting_while_matching_does_not_answer_is_a_503_and_changes_nothing() {
     // Given Matching nowhere to be reached, and a reviewed failed order
@@ -222,35 +246,21 @@ async fn adjusting_while_matching_does_not_answer_is_a_503_and_changes_nothing()
         .peers(service::Peers::fixed([("matching", nowhere)]))
         .start()
         .await;
-    let story = failed_order(&ts).await;
-    let m = manager(&ts);
-    let review = m
-        .write_review(story.order, &form(vec![]), None)
-        .await
-        .unwrap();
+    let (m, review) = reviewed_failed_order(&ts).await;
 
     // When a manager lowers the worker's skill from the review
-    let lower = AdjustmentIn {
-        skill: "cleaning".into(),
-        delta: -10,
-    };
-    let e = m.adjust(review.head.id, &lower).await.unwrap_err();
+    let lower = lower_cleaning();
+    let e = m.adjust(review, &lower).await.unwrap_err();
 
     // Then 503 matching_unavailable, and no adjustment is kept (one may try again)
     assert_eq!(refusal(&e), (503, Some("matching_unavailable"), None));
-    assert!(
-        m.review(review.head.id)
-            .await
-            .unwrap()
-            .adjustments
-            .is_empty()
-    );
+    assert!(adjustments_of(&m, review).await.is_empty());
     // And a bad change is refused before anything is called
     let zero = AdjustmentIn {
         skill: "cleaning".into(),
         delta: 0,
     };
-    let e = m.adjust(review.head.id, &zero).await.unwrap_err();
+    let e = m.adjust(review, &zero).await.unwrap_err();
     assert_eq!(refusal(&e), (422, Some("validation_failed"), Some("delta")));
     let e = m.adjust(uuid::Uuid::now_v7(), &lower).await.unwrap_err();
     assert_eq!(refusal(&e), (404, Some("not_found"), None));
@@ -265,29 +275,15 @@ async fn a_refusal_from_matching_is_a_409_and_changes_nothing() {
         .peers(service::Peers::fixed([("matching", matching.client())]))
         .start()
         .await;
-    let story = failed_order(&ts).await;
-    let m = manager(&ts);
-    let review = m
-        .write_review(story.order, &form(vec![]), None)
-        .await
-        .unwrap();
+    let (m, review) = reviewed_failed_order(&ts).await;
 
     // When a manager lowers the worker's skill from the review
-    let lower = AdjustmentIn {
-        skill: "cleaning".into(),
-        delta: -10,
-    };
-    let e = m.adjust(review.head.id, &lower).await.unwrap_err();
+    let lower = lower_cleaning();
+    let e = m.adjust(review, &lower).await.unwrap_err();
 
     // Then Matching's refusal is passed on as 409 matching_refused, not retried into a 503,
     // and no adjustment is kept: the manager may try again
     assert_eq!(refusal(&e), (409, Some("matching_refused"), None));
     assert!(e.problem().unwrap().detail.contains("401"), "{e}");
-    assert!(
-        m.review(review.head.id)
-            .await
-            .unwrap()
-            .adjustments
-            .is_empty()
-    );
+    assert!(adjustments_of(&m, review).await.is_empty());
 }

@@ -15,6 +15,8 @@ async fn crash_at(mode: Mode, role: &'static str, point: &str, nth: u32) {
     }
     c.token_for("client", "client").await;
     c.admin_token().await;
+    // The armed process must come up first: nothing left for it to replay at its start.
+    c.settle().await;
     let role = if mode == Mode::Embedded {
         "embedded"
     } else {

@@ -237,21 +237,48 @@ fn check_orders(f: &mut Findings, history: &History, orders: &[Order]) {
 }
 
 async fn check_messaging(f: &mut Findings, system: &System, actors: &Actors) {
+    let mut stats = Vec::new();
+    for service in mcf::system::SERVICES {
+        match messaging_stats(system, actors, service).await {
+            Some(s) => stats.push(((*service).to_owned(), s)),
+            None => f
+                .unchecked
+                .push(format!("{service}: /ops/messaging does not answer")),
+        }
+    }
+    let m = compare_messaging(&stats);
+    f.stuck.extend(m.stuck);
+    f.duplicated.extend(m.duplicated);
+    f.dead_letters.extend(m.dead_letters);
+}
+
+/// What every service's `GET /ops/messaging` (`(service, body)` pairs) says together.
+#[derive(Debug, Default)]
+pub struct Messaging {
+    /// Outboxes holding events, consumers that applied fewer events of a type than were
+    /// published (not yet, or never).
+    pub stuck: Vec<String>,
+    /// Consumers that applied more events of a type than were published: one applied twice.
+    pub duplicated: Vec<String>,
+    /// Dead letters waiting, per service.
+    pub dead_letters: BTreeMap<String, i64>,
+}
+
+/// Compares what was published (every outbox, by event type) with what each consumer
+/// applied (its inbox holds each event id once). Also used by the end-to-end crash tests to
+/// wait for a quiet system.
+pub fn compare_messaging(stats: &[(String, Value)]) -> Messaging {
+    let mut m = Messaging::default();
     let mut published: BTreeMap<String, i64> = BTreeMap::new();
     let mut applied: Vec<(String, String, i64)> = Vec::new();
-    for service in mcf::system::SERVICES {
-        let Some(stats) = messaging_stats(system, actors, service).await else {
-            f.unchecked
-                .push(format!("{service}: /ops/messaging does not answer"));
-            continue;
-        };
+    for (service, stats) in stats {
         let pending = stats["outbox_pending"].as_i64().unwrap_or(-1);
         if pending != 0 {
-            f.stuck
+            m.stuck
                 .push(format!("{service}: {pending} events in the outbox"));
         }
-        f.dead_letters.insert(
-            (*service).to_owned(),
+        m.dead_letters.insert(
+            service.clone(),
             stats["dead_letters_pending"].as_i64().unwrap_or(-1),
         );
         for (ty, n) in stats["outbox_by_type"].as_object().into_iter().flatten() {
@@ -263,20 +290,19 @@ async fn check_messaging(f: &mut Findings, system: &System, actors: &Actors) {
             }
         }
     }
-    // An inbox holds each event id once per consumer: more than were published is an
-    // event applied twice; fewer is one not applied (yet, after the settle time: stuck).
     for (consumer, ty, n) in applied {
         let Some(&p) = published.get(&ty) else {
             continue;
         };
         if n > p {
-            f.duplicated
+            m.duplicated
                 .push(format!("{consumer} applied {n} {ty} of {p} published"));
         } else if n < p {
-            f.stuck
+            m.stuck
                 .push(format!("{consumer} applied {n} {ty} of {p} published"));
         }
     }
+    m
 }
 
 async fn check_ledger(f: &mut Findings, system: &System, actors: &Actors, history: &History) {

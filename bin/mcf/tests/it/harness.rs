@@ -655,10 +655,9 @@ impl Cluster {
                 .collect();
             let http = c.http.clone();
             async move {
-                let mut published = std::collections::HashMap::<String, i64>::new();
-                let mut applied = Vec::new();
+                let mut stats = Vec::new();
                 for (service, api) in apis {
-                    let stats: Value = match http
+                    let body: Value = match http
                         .get(format!("{api}/ops/messaging"))
                         .bearer_auth(&token)
                         .send()
@@ -667,23 +666,11 @@ impl Cluster {
                         Ok(r) => r.json().await.map_err(|e| format!("{service}: {e}"))?,
                         Err(e) => return Err(format!("{service}: {e}")),
                     };
-                    let pending = stats["outbox_pending"].as_i64().unwrap_or(-1);
-                    if pending != 0 {
-                        return Err(format!("{service}: {pending} events in its outbox"));
-                    }
-                    for (ty, n) in stats["outbox_by_type"].as_object().into_iter().flatten() {
-                        *published.entry(ty.clone()).or_default() += n.as_i64().unwrap_or(0);
-                    }
-                    for (key, n) in stats["inbox_by_consumer"].as_object().into_iter().flatten() {
-                        applied.push((key.clone(), n.as_i64().unwrap_or(0)));
-                    }
+                    stats.push((service, body));
                 }
-                for (key, n) in applied {
-                    let ty = key.split_once('/').map_or("", |(_, ty)| ty);
-                    match published.get(ty) {
-                        Some(&p) if n < p => return Err(format!("{key}: {n} of {p} applied")),
-                        _ => {}
-                    }
+                let m = chaos::checker::compare_messaging(&stats);
+                if !m.stuck.is_empty() {
+                    return Err(m.stuck.join("; "));
                 }
                 Ok(())
             }

@@ -207,23 +207,13 @@ impl Cluster {
                 })
                 .collect(),
         };
-        let ports: Vec<u16> = (0..roles.len())
-            .map(|i| match (i, first_port) {
+        for (i, role) in roles.iter().enumerate() {
+            // Each port is picked just before its process binds it: a port picked long before
+            // may be taken meanwhile by another test's connection.
+            let port = match (i, first_port) {
                 (0, Some(p)) => p,
                 _ => testing::free_port(),
-            })
-            .collect();
-        // Services call each other (Bets -> Ordering, ...) at the first process of each.
-        if mode == Mode::Distributed {
-            for (role, port) in roles.iter().zip(&ports).rev() {
-                cluster.env.retain(|(k, _)| *k != peer_variable(role));
-                cluster.env.push((
-                    peer_variable(role),
-                    format!("http://127.0.0.1:{port}/api/{role}"),
-                ));
-            }
-        }
-        for (role, &port) in roles.iter().zip(&ports) {
+            };
             let p = cluster.spawn(role, "", port);
             if cluster.issuer.is_empty() {
                 cluster.issuer = format!("{}/api/iam", p.base);
@@ -257,6 +247,16 @@ impl Cluster {
                 cmd.env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
                 // Embedded, `mcf up` generates the system secret into its data dir.
                 cmd.env("MCF_AUTH__SERVICE_SECRET", SERVICE_SECRET);
+                // Services call each other (Bets -> Ordering and Billing, Quality -> Matching)
+                // at the first process of each; the registry lists callees before callers, so
+                // they are running by now.
+                let mut seen = Vec::new();
+                for p in &self.procs {
+                    if !seen.contains(&p.role) {
+                        seen.push(p.role);
+                        cmd.env(peer_variable(p.role), format!("{}/api/{}", p.base, p.role));
+                    }
+                }
             }
         }
         let log = std::fs::OpenOptions::new()

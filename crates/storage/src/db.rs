@@ -103,6 +103,12 @@ pub struct Db {
     group: Option<Arc<Group>>,
 }
 
+/// A pause of a SQLite database's writers, from [`Db::pause_writes`]; they go on when it is
+/// dropped.
+pub struct WritePause {
+    _turn: tokio::sync::OwnedSemaphorePermit,
+}
+
 /// A write transaction. Dereferences to the connection, so `&mut *tx` is an executor.
 ///
 /// On SQLite it is one writer's turn in a group transaction (module `group`): its changes
@@ -219,6 +225,44 @@ impl Db {
     /// opened: how many writers a commit (an fsync) served on average. `None` on PostgreSQL.
     pub fn write_stats(&self) -> Option<(u64, u64)> {
         self.group.as_ref().map(|g| g.stats())
+    }
+
+    /// SQLite: pauses this database's writers and returns the pause. It waits for the
+    /// writers' turn (behind those already queued), commits what they left open for the
+    /// group, then keeps the turn: while the pause lives, no write transaction of this `Db`
+    /// begins or commits, so the file holds exactly the writes acknowledged so far. Writers
+    /// queue meanwhile (they are not refused) and go on when it is dropped. Backups pause
+    /// every database of a process at once to copy them as of one moment.
+    ///
+    /// `None` on PostgreSQL: its transactions do not take turns.
+    pub async fn pause_writes(&self) -> Result<Option<WritePause>, DbError> {
+        match &self.group {
+            Some(group) => Ok(Some(WritePause {
+                _turn: group.pause().await?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// SQLite: writes a copy of the database as it stands (its committed state, one
+    /// snapshot) to a new file at `path`, with `VACUUM INTO`; the file must not exist.
+    /// Readers and writers go on meanwhile; pair it with [`Db::pause_writes`] to copy several
+    /// databases as of one moment.
+    pub async fn copy_into(&self, path: &std::path::Path) -> Result<(), DbError> {
+        let refuse = |why: &str| DbError::Sqlx(sqlx::Error::Configuration(why.into()));
+        if self.backend != Backend::Sqlite {
+            return Err(refuse(
+                "only SQLite databases are copied with copy_into (PostgreSQL: pg_dump)",
+            ));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| refuse("copy_into: the target path is not valid UTF-8"))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The pool, for reads outside a transaction.

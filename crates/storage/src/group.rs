@@ -150,6 +150,28 @@ impl Group {
         })
     }
 
+    /// Waits for the writers' turn, commits whatever the writers before left open for the
+    /// group, and returns the turn: until it is dropped no writer of this database begins or
+    /// commits, and the file holds exactly what was committed so far (see
+    /// [`crate::Db::pause_writes`]).
+    pub(crate) async fn pause(self: &Arc<Self>) -> Result<OwnedSemaphorePermit, DbError> {
+        let permit = self.turn().await;
+        let group = self.clone();
+        // Once the open transaction is out of the slot, its commit must happen (or fail and
+        // be told to its writers) even if the caller gives up.
+        uncancellable(async move {
+            let (open, abandoned) = {
+                let mut slot = group.slot();
+                (slot.tx.take(), std::mem::take(&mut slot.abandoned))
+            };
+            if let Some(tx) = open {
+                group.commit(tx, abandoned, 0).await?;
+            }
+            Ok(permit)
+        })
+        .await
+    }
+
     /// Puts the open transaction back for the next writer and tells the committer.
     fn leave_open(&self, tx: Transaction<'static, Any>, abandoned: bool) {
         {
@@ -507,6 +529,62 @@ mod tests {
                 .unwrap();
             assert_eq!(committed.is_ok(), kept == 1, "round {round}: {committed:?}");
         }
+    }
+
+    /// Given a writer holding its turn and another queued behind it, when the writers are
+    /// paused, then the pause commits what they left open for it (the queued writer's commit
+    /// returns while the pause holds), a copy taken then holds exactly the acknowledged rows,
+    /// and a writer that comes during the pause waits until it ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pause_commits_what_was_left_open_and_holds_the_writers_back() {
+        let (db, dir) = db().await;
+        let mut first = db.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let second = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                insert(&mut tx, 2).await;
+                tx.commit().await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let pause = {
+            let db = db.clone();
+            tokio::spawn(async move { db.pause_writes().await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The first leaves the transaction open for the second, the second for the pause.
+        let first = tokio::spawn(first.commit());
+        let pause = pause.await.unwrap().unwrap().expect("SQLite pauses");
+        first.await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), second)
+            .await
+            .expect("the queued writer's commit returned while paused")
+            .unwrap()
+            .unwrap();
+        let third = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                insert(&mut tx, 3).await;
+                tx.commit().await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!third.is_finished(), "a writer went on during the pause");
+        let copy = dir.path().join("copy.sqlite");
+        db.copy_into(&copy).await.unwrap();
+        drop(pause);
+        third.await.unwrap().unwrap();
+        assert_eq!(ids(&db).await, vec![1, 2, 3]);
+        let copied = Db::connect(&sqlite_url(&copy), &DbOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&copied).await, vec![1, 2]);
+        // The copy is a new file: copying onto it again is refused, nothing overwritten.
+        assert!(db.copy_into(&copy).await.is_err());
+        assert_eq!(ids(&copied).await, vec![1, 2]);
     }
 
     async fn futures_join<T>(

@@ -13,7 +13,7 @@ pub mod objects;
 pub mod schema;
 mod sql;
 
-pub use db::{Backend, Db, DbOptions, Migrations, Tx, sqlite_url};
+pub use db::{Backend, Db, DbOptions, Migrations, Tx, WritePause, sqlite_url};
 pub use error::DbError;
 pub use objects::{Objects, ObjectsError};
 pub use sql::{Savepoint, for_update, placeholders, skip_locked};

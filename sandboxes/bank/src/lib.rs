@@ -19,6 +19,9 @@
 //! with another body is refused (422 `idempotency_key_reused`). A refusal (declined, unknown
 //! token, 503) executes nothing and keeps nothing under the key, so the key may be tried again.
 //!
+//! People use the bank's own pages ([`pages`]): a client adds a card and a worker opens an
+//! account there, and the browser returns to the shop with the token or number.
+//!
 //! Faults can be switched on by flags or at run time (`PUT /faults`): a timeout after
 //! executing, 500 after executing, a closed connection after executing, 503 before executing,
 //! declined collections.
@@ -356,7 +359,8 @@ impl Sandbox {
 
     /// The HTTP API: `POST /accounts`, `GET /accounts/{number}`, `POST /payment-methods`,
     /// `GET /payment-methods/{token}`, `POST /collections`, `POST /payouts`, `GET
-    /// /statement`, `GET|PUT /faults`.
+    /// /statement`, `GET|PUT /faults`; and the pages for people, `GET|POST /hosted/card` and
+    /// `GET|POST /hosted/account` ([`pages`]).
     pub fn router(&self) -> Router {
         Router::new()
             .route("/accounts", post(open_account))
@@ -367,6 +371,7 @@ impl Sandbox {
             .route("/payouts", post(operation::<Payout>))
             .route("/statement", get(statement))
             .route("/faults", get(faults).put(put_faults))
+            .merge(pages::routes())
             .with_state(self.clone())
     }
 
@@ -630,6 +635,8 @@ async fn put_faults(State(bank): State<Sandbox>, body: Bytes) -> Result<Json<Fau
     bank.set_faults(faults.clone());
     Ok(Json(faults))
 }
+
+pub mod pages;
 
 #[cfg(test)]
 mod tests;

@@ -330,3 +330,148 @@ async fn the_statement_filters_by_time_key_and_kind() {
         (400, Some("invalid_query"))
     );
 }
+
+/// A caller that does not follow redirects: the hosted pages' answers as the browser gets
+/// them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `pairs` as a form body (`application/x-www-form-urlencoded`), as a browser posts it.
+fn form(http: &reqwest::Client, url: String, pairs: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    let body = pages::with_query("", pairs);
+    http.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.trim_start_matches('?').to_owned())
+}
+
+/// The query of a `Location`'s address, as pairs.
+fn returned_query(location: &str) -> std::collections::HashMap<String, String> {
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_person_adds_a_card_on_the_banks_page_and_returns_with_its_token() {
+    let g = given_a_bank(Faults::default()).await;
+    let http = browser();
+    let back = "http://shop.test/money/bank?from=bank";
+    // When the shop sends the browser to the card page with a name and a state
+    let page = http
+        .get(pages::with_query(
+            &format!("{}/hosted/card", g.url),
+            &[
+                ("holder", "Tom <Cat>"),
+                ("return_to", back),
+                ("state", "s&1"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    // Then the form is shown, the name filled in and escaped, the state and address kept
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("value=\"Tom &lt;Cat&gt;\""), "{html}");
+    assert!(html.contains("name=\"state\" value=\"s&amp;1\""), "{html}");
+    assert!(
+        html.contains("http://shop.test/money/bank?from=bank&amp;canceled=true&amp;state=s%261")
+    );
+    // When the person adds a card that declines
+    let added = form(
+        &http,
+        format!("{}/hosted/card", g.url),
+        &[
+            ("holder", "Tom"),
+            ("declines", "on"),
+            ("return_to", back),
+            ("state", "s&1"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    // Then the browser returns to the shop with the new token and the state as it came
+    assert_eq!(added.status(), 303);
+    let location = added.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://shop.test/money/bank?from=bank&payment_method=pm_"));
+    let query = returned_query(&location);
+    assert_eq!(query["state"], "s%261");
+    let method = g.bank.payment_method(&query["payment_method"]).unwrap();
+    assert_eq!((method.holder.as_str(), method.declines), ("Tom", true));
+}
+
+#[tokio::test]
+async fn a_worker_opens_an_account_on_the_banks_page_and_returns_with_its_number() {
+    let g = given_a_bank(Faults::default()).await;
+    let opened = form(
+        &browser(),
+        format!("{}/hosted/account", g.url),
+        &[
+            ("holder", " Felix "),
+            ("return_to", "https://shop.test/money/bank"),
+            ("state", "abc"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(opened.status(), 303);
+    let query = returned_query(opened.headers()["location"].to_str().unwrap());
+    assert_eq!(query["state"], "abc");
+    let account = g.bank.account(&query["payout_account"]).unwrap();
+    assert_eq!((account.holder.as_str(), account.balance), ("Felix", 0));
+}
+
+#[tokio::test]
+async fn the_banks_pages_refuse_an_empty_name_next_to_it_and_a_link_without_a_way_back() {
+    let g = given_a_bank(Faults::default()).await;
+    let http = browser();
+    let before = g.bank.book().payment_methods.len();
+    // When the name is left empty
+    let refused = form(
+        &http,
+        format!("{}/hosted/card", g.url),
+        &[
+            ("holder", "  "),
+            ("return_to", "http://shop.test/"),
+            ("state", "x"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    // Then the form comes back with the reason next to the name, and no card is added
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"holder-error\""), "{html}");
+    assert!(html.contains("id=\"holder-error\""), "{html}");
+    assert_eq!(g.bank.book().payment_methods.len(), before);
+    // And a link that does not say where to return to (or names a script) is refused
+    for back in [
+        "",
+        "javascript:alert(1)",
+        "/relative",
+        "http://shop.test/\"><x",
+    ] {
+        for path in ["/hosted/card", "/hosted/account"] {
+            let answer = form(
+                &http,
+                format!("{}{path}", g.url),
+                &[("holder", "Tom"), ("return_to", back)],
+            )
+            .send()
+            .await
+            .unwrap();
+            assert_eq!(answer.status(), 400, "{path} {back}");
+        }
+    }
+    assert_eq!(g.bank.book().payment_methods.len(), before);
+}

@@ -129,7 +129,8 @@ pub async fn rebuild_quality(
 /// Where tokens come from, as this process sees it.
 struct Issuer {
     url: String,
-    jwks: String,
+    /// Where its keys are fetched, in failover order.
+    jwks: Vec<String>,
     /// This process's listener, for URLs it hands out when no public URL is configured.
     listen: SocketAddr,
 }
@@ -139,11 +140,32 @@ impl Issuer {
         auth::Verifier::new(auth::VerifierConfig {
             issuer: self.url.clone(),
             audience: audience.to_owned(),
-            keys: auth::KeySource::Url(self.jwks.clone()),
+            keys: auth::KeySource::Urls(self.jwks.clone()),
             min_refetch: Duration::from_secs(config.auth.jwks_min_refetch_s),
             leeway: Duration::from_secs(config.auth.leeway_s),
         })
     }
+}
+
+/// Where IAM's keys are fetched: `auth.jwks_url` when set; else from IAM's internal URLs
+/// (`peers.iam`, every replica) when set; else from the public issuer.
+fn jwks_urls(config: &Config, issuer_url: &str) -> Vec<String> {
+    let explicit = service::peers::url_list(&config.auth.jwks_url);
+    if !explicit.is_empty() {
+        return explicit;
+    }
+    let internal = config
+        .peers
+        .get(iam::NAME)
+        .map(|urls| service::peers::url_list(urls))
+        .unwrap_or_default();
+    if internal.is_empty() {
+        return vec![format!("{issuer_url}/jwks.json")];
+    }
+    internal
+        .iter()
+        .map(|iam| format!("{iam}/jwks.json"))
+        .collect()
 }
 
 /// What the services of one process share.
@@ -201,8 +223,8 @@ fn peer_settings(config: &Config, issuer: &Issuer) -> service::peers::PeerSettin
         urls: config
             .peers
             .iter()
-            .filter(|(_, url)| !url.is_empty())
-            .map(|(name, url)| (name.clone(), url.clone()))
+            .map(|(name, urls)| (name.clone(), service::peers::url_list(urls)))
+            .filter(|(_, urls)| !urls.is_empty())
             .collect(),
         default_base: format!("http://{}/api", issuer.listen),
         system_secret: Some(config.auth.service_secret.clone()).filter(|s| !s.is_empty()),
@@ -238,6 +260,11 @@ fn portal_settings(config: &Config, issuer: &Issuer) -> anyhow::Result<portal::S
         peers: service::Peers::configured("portal", peer_settings(config, issuer)),
         system_secret: config.auth.service_secret.clone(),
         services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
+        // The bank Billing uses is where people add cards and open accounts (its pages).
+        bank_url: config
+            .section::<billing::BillingConfig>(billing::NAME)
+            .map(|b| b.bank_url.trim_end_matches('/').to_owned())
+            .unwrap_or_default(),
     })
 }
 
@@ -270,7 +297,8 @@ pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
     let dir = &config.embedded.data_dir;
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("embedded.data_dir {}: {e}", dir.display()))?;
-    let bus = Bus::Embedded(EmbeddedBus::open(&dir.join("bus.sqlite")).await?);
+    let log = EmbeddedBus::open(&dir.join("bus.sqlite")).await?;
+    let bus = Bus::Embedded(log.clone());
     let mut dbs = Vec::new();
     for spec in REGISTRY {
         dbs.push((
@@ -283,7 +311,14 @@ pub async fn start_embedded(config: &Config) -> anyhow::Result<Running> {
         config.auth.service_secret = embedded_service_secret(dir)?;
     }
     let config = &config;
-    let mut running = start(config, Some(bus), dbs, true).await?;
+    // Backups pause and copy every database of the data dir, the bus's log with them.
+    let mut files = vec![("bus.sqlite".to_owned(), log.db().clone())];
+    files.extend(
+        dbs.iter()
+            .map(|(spec, db)| (format!("{}.sqlite", spec.name), db.clone())),
+    );
+    let backups = crate::backup::Databases::new(dir.clone(), files);
+    let mut running = start(config, Some(bus), dbs, true, Some(backups)).await?;
     start_cookie_sandbox(config, &mut running).await;
     start_bank_sandbox(config, &mut running).await;
     Ok(running)
@@ -431,7 +466,7 @@ pub async fn start_distributed(config: &Config, services: &[String]) -> anyhow::
             NatsBus::connect(&config.nats.url, &config.messaging).await?,
         )))
     };
-    start(config, bus, dbs, portal).await
+    start(config, bus, dbs, portal, None).await
 }
 
 /// The web portal's name for `mcf serve`: no registered service (it has no database and
@@ -443,6 +478,7 @@ async fn start(
     bus: Option<Bus>,
     dbs: Vec<(&'static ServiceSpec, Db)>,
     portal: bool,
+    backups: Option<crate::backup::Databases>,
 ) -> anyhow::Result<Running> {
     // Bind first: the issuer may be this very listener.
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
@@ -461,11 +497,7 @@ async fn start(
         config.auth.issuer.trim_end_matches('/').to_owned()
     };
     let issuer = Issuer {
-        jwks: if config.auth.jwks_url.is_empty() {
-            format!("{issuer_url}/jwks.json")
-        } else {
-            config.auth.jwks_url.clone()
-        },
+        jwks: jwks_urls(config, &issuer_url),
         url: issuer_url,
         listen: addr,
     };
@@ -476,6 +508,9 @@ async fn start(
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
     let mut authz = Vec::new();
+    // One Prometheus registry per process: every service's series carry its name.
+    let metrics = service::metrics::install();
+    let mut probes = Vec::new();
     // One business clock per process, shared by its services.
     let clock = if config.clock.adjustable {
         tracing::warn!("clock.adjustable is on: admins can move business time (tests only)");
@@ -483,6 +518,14 @@ async fn start(
     } else {
         service::Clock::system()
     };
+    // Business time where a test left it before this process was killed: the largest offset
+    // kept by the services it runs (the one that was moved kept it).
+    for (spec, db) in &dbs {
+        let offset = service::clock::load(db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: business clock: {e}", spec.name))?;
+        clock.restore(offset);
+    }
     // Each service reads its own section from the configuration as its own type.
     let mut sections = serde_json::to_value(&config.services)?;
     let portal = match portal {
@@ -509,6 +552,7 @@ async fn start(
             .ok_or_else(|| anyhow::anyhow!("{}: no bus", spec.name))?;
         let service = (spec.build)(process.context(spec, db, bus)).await?;
         authz.extend(service.authz.iter().cloned().map(|r| (service.name, r)));
+        probes.push(service.probe.clone());
         router = router.nest(&format!("/api/{}", service.name), service.router);
         // Each background task runs under a supervisor: a panic restarts that task (logged
         // and counted for `GET /ops/tasks`) instead of ending the process.
@@ -521,10 +565,22 @@ async fn start(
             ));
         }
     }
+    // `POST /ops/backup`: the process that owns the embedded files copies them (admins; the
+    // route belongs to no one service, so tokens are checked as IAM checks them).
+    if let Some(backups) = backups {
+        router = router.merge(crate::backup::routes(
+            backups,
+            process.issuer.verifier(config, iam::NAME),
+        ));
+    }
     // The portal's pages beside the APIs (`/`, `/orders`, `/static/...`).
     if let Some(portal) = portal {
-        router = router.merge(portal::router(portal));
+        router = router.merge(service::metrics::tracked(portal::router(portal), "portal"));
     }
+    // `/metrics`, public like `/health`: the figures name no person and no secret, and a
+    // scraper has no token to sign in with.
+    router = router.merge(service::metrics::router(metrics.clone(), probes));
+    tasks.spawn(service::metrics::upkeep(metrics, shutdown_rx.clone()));
     // Problem+json fallbacks, panics answered, keep-alive honesty and security headers for
     // every service in this process (after nesting: nested routers inherit the fallbacks).
     let router = web::harden(router);

@@ -163,6 +163,7 @@ impl Consumer {
             }
             Err(e) => {
                 let delay = self.config.backoff(attempt);
+                self.count("retried");
                 tracing::warn!(consumer = %self.name, event_id = %envelope.id,
                     event_type = %envelope.event_type, attempt, error = %e, "delivery failed, will retry");
                 Disposition::Retry(delay)
@@ -286,18 +287,58 @@ impl Consumer {
 
     /// One delivery inside a batch's transaction: its inbox row, then (if new) the handler.
     async fn apply_within(&self, work: &mut Work, envelope: &Envelope) -> Result<(), HandlerError> {
+        let started = std::time::Instant::now();
         if self.record(work, envelope).await? {
             self.handler.handle(work, envelope).await?;
+            // Counted when the handler is through, before the commit: a batch that then
+            // fails to commit is applied again one by one and counted again (rare: the
+            // log says so).
+            let labels = self.labels();
+            metrics::histogram!("mcf_consumer_processing_seconds", &labels)
+                .record(started.elapsed().as_secs_f64());
+            let age_us = storage::now_micros().saturating_sub(envelope.time.timestamp_micros());
+            metrics::histogram!("mcf_consumer_event_age_seconds", &labels)
+                .record(age_us.max(0) as f64 / 1e6);
+            self.count("applied");
         } else {
+            self.count("duplicate");
             tracing::debug!(consumer = %self.name, event_id = %envelope.id, "duplicate delivery ignored");
         }
         Ok(())
     }
 
+    /// The consumer's metric labels: its name and its service (the name's prefix before
+    /// the first `.`, as every context names its consumers: `matching.on-order-requested`).
+    fn labels(&self) -> [(&'static str, String); 2] {
+        let service = self.name.split('.').next().unwrap_or_default();
+        [
+            ("service", service.to_owned()),
+            ("consumer", self.name.clone()),
+        ]
+    }
+
+    /// Counts a delivery's `outcome` (`applied`, `duplicate`, `retried`, `dead_lettered`).
+    fn count(&self, outcome: &'static str) {
+        let [service, consumer] = self.labels();
+        metrics::counter!(
+            "mcf_consumer_events_total",
+            &[service, consumer, ("outcome", outcome.to_owned())]
+        )
+        .increment(1);
+    }
+
+    /// The span of one delivery. It continues the trace of the envelope (the span that put
+    /// the event in its outbox), so what this handler publishes or calls stays in the same
+    /// trace: one order, one trace across the services.
     fn span(&self, envelope: &Envelope, attempt: i64) -> tracing::Span {
-        tracing::info_span!("event", consumer = %self.name, event_id = %envelope.id,
-            event_type = %envelope.event_type, correlation_id = %envelope.correlation_id,
-            traceparent = envelope.traceparent.as_deref().unwrap_or(""), attempt)
+        let service = self.name.split('.').next().unwrap_or_default();
+        let span = tracing::info_span!("event", consumer = %self.name, service,
+            event_id = %envelope.id, event_type = %envelope.event_type,
+            aggregate_id = %envelope.aggregate_id, correlation_id = %envelope.correlation_id,
+            traceparent = envelope.traceparent.as_deref().unwrap_or(""), attempt,
+            otel.kind = "consumer");
+        telemetry::continue_trace(&span, envelope.traceparent.as_deref());
+        span
     }
 
     /// Called between a committed effect and the acknowledgement (a crash point).
@@ -314,7 +355,11 @@ impl Consumer {
     ) -> Disposition {
         tracing::error!(consumer = %self.name, attempt, error, "event dead-lettered");
         match dead_letter::park(&self.db, &self.name, body, envelope, error, attempt).await {
-            Ok(()) => Disposition::Done,
+            Ok(()) => {
+                self.count("dead_lettered");
+                metrics::counter!("mcf_dead_letters_total", &self.labels()).increment(1);
+                Disposition::Done
+            }
             // Without the dead-letter row we must not acknowledge: try again later.
             Err(e) => {
                 tracing::error!(consumer = %self.name, error = %e, "cannot store dead letter");

@@ -42,6 +42,16 @@ impl Outbox {
 /// Only [`Work::publish`](crate::Work::publish) calls it, so no event is written without its
 /// commit waking the relay.
 pub(crate) async fn append(conn: &mut AnyConnection, event: &Envelope) -> Result<(), DbError> {
+    // The event goes on in the trace of the span publishing it (a request, or the handling of
+    // the event that caused it), which its consumers continue. Without traces (no span, no
+    // OpenTelemetry layer) the envelope keeps the context it was made with.
+    let traced = telemetry::current_traceparent()
+        .filter(|current| event.traceparent.as_deref() != Some(current))
+        .map(|current| Envelope {
+            traceparent: Some(current),
+            ..event.clone()
+        });
+    let event = traced.as_ref().unwrap_or(event);
     let body = serde_json::to_string(event).expect("envelopes always serialize");
     storage::query(
         "INSERT INTO outbox (id, event_type, aggregate_id, body, created_at) \
@@ -200,6 +210,12 @@ impl Relay {
         self.faults.hit(points::RELAY_BEFORE_PUBLISH);
         let envelopes: Vec<&Envelope> = batch.iter().map(|p| &p.envelope).collect();
         self.bus.publish_all(&envelopes).await?;
+        // Per producing context: an outbox holds only its own service's events, so their
+        // source is the relay's service.
+        for e in &envelopes {
+            metrics::counter!("mcf_outbox_relayed_events_total", "service" => e.source.clone())
+                .increment(1);
+        }
         self.faults.hit(points::RELAY_AFTER_PUBLISH);
         Ok(())
     }

@@ -10,12 +10,20 @@ use storage::{Db, DbError, Row};
 pub struct MessagingStats {
     /// Events committed but not yet acknowledged by the broker.
     pub outbox_pending: i64,
+    /// How long the oldest of them has waited (milliseconds; `null` when none waits).
+    #[serde(default)]
+    pub outbox_oldest_pending_ms: Option<i64>,
     /// Events ever written to the outbox, per type.
     pub outbox_by_type: BTreeMap<String, i64>,
     /// Events applied, per consumer and type (`consumer/type`).
     pub inbox_by_consumer: BTreeMap<String, i64>,
     /// Dead letters not yet replayed.
     pub dead_letters_pending: i64,
+    /// Per consumer of this service running in the answering process, the events the bus
+    /// holds for it that it has not acknowledged yet (its lag; see `Bus::pending`). Empty
+    /// where only the database was read.
+    #[serde(default)]
+    pub consumer_pending: BTreeMap<String, u64>,
     /// SQLite: write transactions committed since the process started...
     #[serde(default)]
     pub write_transactions: Option<u64>,
@@ -25,21 +33,47 @@ pub struct MessagingStats {
     pub commits: Option<u64>,
 }
 
-/// Reads the counters.
-pub async fn read(db: &Db) -> Result<MessagingStats, DbError> {
+/// What waits in one service database: the outbox's unpublished events and the age of
+/// the oldest, and the dead letters not replayed. Cheap (no table scan beyond what waits),
+/// for every scrape of `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub outbox_pending: i64,
+    /// Milliseconds; `None` when nothing waits.
+    pub outbox_oldest_pending_ms: Option<i64>,
+    pub dead_letters_pending: i64,
+}
+
+/// Reads the backlog.
+pub async fn backlog(db: &Db) -> Result<Backlog, DbError> {
     let pool = db.pool();
-    let write_stats = db.write_stats();
-    let mut stats = MessagingStats {
-        outbox_pending: storage::query_scalar(
-            "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL",
-        )
-        .fetch_one(pool)
-        .await?,
+    let row = storage::query(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await?;
+    let oldest: Option<i64> = row.try_get("oldest").map_err(DbError::from)?;
+    Ok(Backlog {
+        outbox_pending: row.try_get("n").map_err(DbError::from)?,
+        outbox_oldest_pending_ms: oldest
+            .map(|created| storage::now_micros().saturating_sub(created).max(0) / 1000),
         dead_letters_pending: storage::query_scalar(
             "SELECT COUNT(*) FROM dead_letters WHERE replayed_at IS NULL",
         )
         .fetch_one(pool)
         .await?,
+    })
+}
+
+/// Reads the counters.
+pub async fn read(db: &Db) -> Result<MessagingStats, DbError> {
+    let pool = db.pool();
+    let write_stats = db.write_stats();
+    let backlog = backlog(db).await?;
+    let mut stats = MessagingStats {
+        outbox_pending: backlog.outbox_pending,
+        dead_letters_pending: backlog.dead_letters_pending,
+        outbox_oldest_pending_ms: backlog.outbox_oldest_pending_ms,
         write_transactions: write_stats.map(|(writers, _)| writers),
         commits: write_stats.map(|(_, commits)| commits),
         ..Default::default()

@@ -107,7 +107,32 @@ impl Partner {
 
     /// Sends the request `make` builds, attempt after attempt (the same request, the same
     /// key) with doubling pauses, while the breaker lets it: the answer's JSON body.
+    ///
+    /// Counted in `mcf_partner_calls_total{partner, outcome}` (`ok`, `refused`,
+    /// `unavailable`, `circuit_open`) and timed, retries included, in
+    /// `mcf_partner_call_duration_seconds{partner}`; each failed attempt in
+    /// `mcf_partner_failed_attempts_total{partner}`.
     pub async fn call<T, F>(&self, make: F) -> Result<T, CallError>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn() -> reqwest::RequestBuilder,
+    {
+        let started = Instant::now();
+        let result = self.call_with_retries(make).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(CallError::Refused { .. }) => "refused",
+            Err(CallError::Unavailable { .. }) => "unavailable",
+            Err(CallError::CircuitOpen) => "circuit_open",
+        };
+        metrics::counter!("mcf_partner_calls_total", "partner" => self.name, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("mcf_partner_call_duration_seconds", "partner" => self.name)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn call_with_retries<T, F>(&self, make: F) -> Result<T, CallError>
     where
         T: serde::de::DeserializeOwned,
         F: Fn() -> reqwest::RequestBuilder,
@@ -136,6 +161,8 @@ impl Partner {
                     return Err(CallError::Refused { status, code, why });
                 }
                 Attempt::Failed(why) => {
+                    metrics::counter!("mcf_partner_failed_attempts_total", "partner" => self.name)
+                        .increment(1);
                     tracing::debug!(partner = self.name, attempt, error = %why, "partner call failed");
                     self.breaker().failed(Instant::now(), &why);
                     last = why;

@@ -25,7 +25,11 @@ pub fn assemble(
     let document: Arc<OnceLock<serde_json::Value>> = Arc::default();
     let served = document.clone();
     let (router, endpoints) = routes
-        .include(ops::messaging_routes(ctx.db.clone(), consumers))
+        .include(ops::messaging_routes(
+            ctx.db.clone(),
+            consumers,
+            ctx.probe(),
+        ))
         .include(ops::task_routes(task_stats.clone()))
         .include(ops::health_routes(ctx.db.clone()))
         .route(
@@ -40,10 +44,13 @@ pub fn assemble(
         .expect("the document is made once");
     Service {
         name: ctx.name,
-        router: router.layer(axum::Extension(ctx.verifier.clone())),
+        // Counted by route template, each series labelled with the service.
+        router: crate::metrics::tracked(router, ctx.name)
+            .layer(axum::Extension(ctx.verifier.clone())),
         tasks,
         task_stats,
         authz: endpoints.into_iter().map(|e| e.rule).collect(),
+        probe: ctx.probe(),
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Context {
     /// The other services, for the few synchronous calls the design names, called with this
     /// service's own token ([`Peers`](crate::Peers)).
     pub peers: crate::Peers,
+    /// The subscriptions of the consumer tasks made so far ([`Context::consumer_task`]):
+    /// whose lag the service's metrics probe reads.
+    subscriptions: Arc<std::sync::Mutex<Vec<Subscription>>>,
 }
 
 impl Context {
@@ -88,6 +91,7 @@ impl Context {
             services: Arc::from(vec![name]),
             section: Arc::new(serde_json::Value::Object(Default::default())),
             peers: crate::Peers::none("no peers: this context was not given any"),
+            subscriptions: Arc::default(),
         }
     }
 
@@ -117,6 +121,17 @@ impl Context {
     /// The default home of this service's objects (photos): `<data dir>/objects/<name>`.
     pub fn objects_dir(&self) -> PathBuf {
         self.data_dir.join("objects").join(self.name)
+    }
+
+    /// The probe reading this service's outbox backlog, dead letters and the lag of its
+    /// consumer tasks (those made with [`Context::consumer_task`], before or after).
+    pub fn probe(&self) -> crate::metrics::Probe {
+        crate::metrics::Probe::new(
+            self.name,
+            self.db.clone(),
+            self.bus.clone(),
+            self.subscriptions.clone(),
+        )
     }
 
     /// A named consumer applying events through `handler`.
@@ -156,6 +171,10 @@ impl Context {
             source: source.to_owned(),
             event_types: event_types.iter().map(|s| (*s).to_owned()).collect(),
         };
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sub.clone());
         let bus = self.bus.clone();
         let config = self.messaging.clone();
         let shutdown = self.shutdown.clone();

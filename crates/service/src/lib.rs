@@ -10,6 +10,7 @@
 mod assemble;
 pub mod client;
 mod context;
+pub mod metrics;
 mod openapi;
 pub mod ops;
 pub mod peers;
@@ -95,6 +96,8 @@ pub struct Service {
     pub task_stats: messaging::tasks::TaskStats,
     /// Who may call each route: the service's authorization matrix, as enforced.
     pub authz: Vec<RouteRule>,
+    /// Reads its messaging figures for the process's `/metrics`.
+    pub probe: metrics::Probe,
 }
 
 /// What [`ServiceSpec::build`] returns: building may wait (IAM creates its first key and

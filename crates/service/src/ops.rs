@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use messaging::Consumer;
 use messaging::dead_letter::{self, DeadLetter, ReplayError};
-use messaging::stats::{self, MessagingStats};
+use messaging::stats::MessagingStats;
 use messaging::tasks::{TaskState, TaskStats};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ const ADMIN: Access = Access::Roles(&[Role::Admin]);
 struct Ops {
     db: Db,
     consumers: std::sync::Arc<[Consumer]>,
+    probe: crate::metrics::Probe,
 }
 
 /// The query of `GET /ops/dead-letters`.
@@ -38,11 +39,13 @@ pub struct Health {
 
 /// `GET /ops/messaging`, `GET /ops/dead-letters[?all=true]`,
 /// `POST /ops/dead-letters/{id}/replay`, for admins.
-pub fn messaging_routes(db: Db, consumers: Vec<Consumer>) -> Routes {
+///
+/// `/ops/messaging` also reads each consumer's lag on the bus through `probe`.
+pub fn messaging_routes(db: Db, consumers: Vec<Consumer>, probe: crate::metrics::Probe) -> Routes {
     Routes::new()
         .route(
             Route::get("/ops/messaging", ADMIN)
-                .summary("Outbox, inbox and dead-letter counts")
+                .summary("Outbox, inbox and dead-letter counts, and each consumer's lag")
                 .returns::<MessagingStats>(StatusCode::OK),
             messaging_stats,
         )
@@ -62,13 +65,16 @@ pub fn messaging_routes(db: Db, consumers: Vec<Consumer>) -> Routes {
         .with_state(Ops {
             db,
             consumers: consumers.into(),
+            probe,
         })
 }
 
 async fn messaging_stats(State(ops): State<Ops>) -> Result<axum::Json<MessagingStats>, ApiError> {
-    let stats = stats::read(&ops.db)
+    let stats = ops
+        .probe
+        .stats()
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::internal_because(format!("{e:#}")))?;
     Ok(axum::Json(stats))
 }
 

@@ -70,6 +70,12 @@ impl EmbeddedBus {
         })
     }
 
+    /// The log's database: a backup pauses its writers and copies it with the services'
+    /// databases, as of one moment.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub(crate) async fn publish_all(&self, events: &[&Envelope]) -> Result<(), BusError> {
         let mut tx = self.db.begin().await?;
         for e in events {
@@ -134,6 +140,33 @@ impl EmbeddedBus {
     /// True when the log holds no event.
     pub async fn is_empty(&self) -> Result<bool, BusError> {
         Ok(self.len().await? == 0)
+    }
+
+    pub(crate) async fn pending(&self, sub: &Subscription) -> Result<u64, BusError> {
+        if sub.event_types.is_empty() {
+            return Ok(0);
+        }
+        // The types are bound as parameters: one placeholder per type.
+        let types: Vec<String> = (0..sub.event_types.len())
+            .map(|i| format!("${}", i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM bus_events WHERE stream = $1 AND seq > \
+             (SELECT COALESCE(MAX(position), 0) FROM bus_cursors WHERE consumer = $2) \
+             AND subject IN ({})",
+            types.join(", ")
+        );
+        let mut query = storage::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+            .bind(&sub.source)
+            .bind(&sub.consumer);
+        for t in &sub.event_types {
+            query = query.bind(t);
+        }
+        let n = query
+            .fetch_one(self.db.pool())
+            .await
+            .map_err(storage::DbError::from)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     pub(crate) async fn forget_consumer(&self, consumer: &str) -> Result<(), BusError> {

@@ -68,6 +68,19 @@ impl Bus {
         }
     }
 
+    /// How many events of `subscription` the bus holds that its consumer has not yet
+    /// acknowledged: its lag, in events. Embedded, counted from the consumer's saved cursor
+    /// (saved at most every 250 ms, so an active consumer may show a few events more than it
+    /// has left); on NATS, the durable consumer's pending and unacknowledged messages. Embedded,
+    /// a consumer that never ran yet counts every event of its stream it listens to; on NATS
+    /// it counts none until its first run created it.
+    pub async fn pending(&self, subscription: &Subscription) -> Result<u64, BusError> {
+        match self {
+            Bus::Embedded(b) => b.pending(subscription).await,
+            Bus::Nats(b) => b.pending(subscription).await,
+        }
+    }
+
     /// Runs `consumer` on `subscription` until shutdown: at-least-once delivery, each event
     /// applied once through the consumer's inbox.
     pub async fn run_consumer(

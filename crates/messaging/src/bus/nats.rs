@@ -146,6 +146,19 @@ impl NatsBus {
             .map_err(BusError::nats)
     }
 
+    pub(crate) async fn pending(&self, sub: &Subscription) -> Result<u64, BusError> {
+        let stream = self.ensure_stream(&sub.source).await?;
+        match stream.consumer_info(durable_name(&sub.consumer)).await {
+            Ok(info) => Ok(info
+                .num_pending
+                .saturating_add(u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX))),
+            // Not created yet: its consumer's first run creates it (moments after the
+            // process starts); until then nothing is counted as waiting for it.
+            Err(e) if e.kind() == jetstream::context::ConsumerInfoErrorKind::NotFound => Ok(0),
+            Err(e) => Err(BusError::nats(e)),
+        }
+    }
+
     pub(crate) async fn forget_consumer(
         &self,
         source: &str,

@@ -158,6 +158,9 @@ impl Matcher {
             return Ok(false);
         };
         let now = self.now();
+        // The decision's time: bringing the roster up to date and ranking the candidates
+        // (the external steps were asked before, outside the unit of work).
+        let started = std::time::Instant::now();
         let decision = {
             let mut state = self.state.lock().await;
             refresh(work, &mut state).await?;
@@ -168,6 +171,11 @@ impl Matcher {
             self.pipeline
                 .decide(&pending.reference, &state.roster, now, &scores)
         };
+        metrics::histogram!("mcf_matching_decision_seconds", "outcome" => match decision {
+            Some(_) => "decided",
+            None => "waits",
+        })
+        .record(started.elapsed().as_secs_f64());
         let Some(decision) = decision else {
             tracing::info!(%order_id, "no normal sample registered yet: order waits");
             return Ok(false);

@@ -68,8 +68,10 @@ pub enum AuthError {
 /// Where the verifier gets IAM's public keys.
 #[derive(Clone)]
 pub enum KeySource {
-    /// IAM's JWKS document over HTTP.
-    Url(String),
+    /// IAM's JWKS document over HTTP, at any of these URLs (one per IAM replica, or the one
+    /// public URL): one that gives no answer is passed over for the next, and the one that
+    /// answered is asked first next time ([`client::Failover`]). Empty: no keys are fetched.
+    Urls(Vec<String>),
     /// A fixed set (tests; or IAM verifying its own tokens).
     Static(Jwks),
 }
@@ -91,23 +93,27 @@ pub struct VerifierConfig {
 /// Verifies access tokens locally with cached keys. Share one per service (`Arc`).
 pub struct Verifier {
     config: VerifierConfig,
-    http: reqwest::Client,
+    /// Where the keys are fetched ([`KeySource::Urls`]).
+    jwks: Option<client::Failover>,
     keys: RwLock<HashMap<String, DecodingKey>>,
     last_fetch: Mutex<Option<Instant>>,
 }
 
 impl Verifier {
     pub fn new(config: VerifierConfig) -> Arc<Self> {
-        let keys = match &config.keys {
-            KeySource::Static(jwks) => decoding_keys(jwks),
-            KeySource::Url(_) => HashMap::new(),
+        let (keys, jwks) = match &config.keys {
+            KeySource::Static(jwks) => (decoding_keys(jwks), None),
+            KeySource::Urls(urls) => (
+                HashMap::new(),
+                client::Failover::new(
+                    urls.iter().cloned(),
+                    client::HttpTransport::with_timeout(Duration::from_secs(5)),
+                ),
+            ),
         };
         Arc::new(Verifier {
             config,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .expect("a plain HTTP client builds"),
+            jwks,
             keys: RwLock::new(keys),
             last_fetch: Mutex::new(None),
         })
@@ -151,7 +157,7 @@ impl Verifier {
         if let Some(k) = self.keys.read().await.get(kid) {
             return Ok(k.clone());
         }
-        let KeySource::Url(url) = &self.config.keys else {
+        let Some(source) = &self.jwks else {
             return Err(AuthError::UnknownKey);
         };
         {
@@ -167,14 +173,9 @@ impl Verifier {
                     .ok_or(AuthError::UnknownKey);
             }
             *last = Some(Instant::now());
-            let jwks: Jwks = self
-                .http
-                .get(url)
-                .send()
-                .await
-                .and_then(|r| r.error_for_status())
-                .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?
-                .json()
+            let jwks: Jwks = source
+                .client()
+                .get("")
                 .await
                 .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?;
             tracing::info!(keys = jwks.keys.len(), "fetched signing keys");
@@ -388,5 +389,54 @@ mod tests {
             leeway: Duration::from_secs(0),
         });
         assert!(v.verify(&sign(&k, &claims())).await.is_ok());
+    }
+
+    /// The keys come from IAM's replicas: one that does not answer is passed over.
+    #[tokio::test]
+    async fn keys_are_fetched_from_the_first_replica_that_answers() {
+        // Given a stopped IAM replica listed before a running one that publishes the key
+        let k = key("k1");
+        let published = Jwks {
+            keys: vec![k.jwk.clone()],
+        };
+        let app = axum::Router::new().route(
+            "/api/iam/jwks.json",
+            axum::routing::get(move || {
+                let published = published.clone();
+                async move { axum::Json(published) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = format!(
+            "http://{}/api/iam/jwks.json",
+            listener.local_addr().unwrap()
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let stopped = {
+            let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/api/iam/jwks.json", gone.local_addr().unwrap())
+        };
+        let v = Verifier::new(VerifierConfig {
+            issuer: "https://iam.test".into(),
+            audience: "ordering".into(),
+            keys: KeySource::Urls(vec![stopped.clone(), running]),
+            min_refetch: Duration::from_secs(10),
+            leeway: Duration::from_secs(0),
+        });
+        // When a token signed with it arrives, then it is verified
+        assert!(v.verify(&sign(&k, &claims())).await.is_ok());
+
+        // Given only the stopped one, then the keys are unavailable, naming it
+        let v = Verifier::new(VerifierConfig {
+            keys: KeySource::Urls(vec![stopped.clone()]),
+            issuer: "https://iam.test".into(),
+            audience: "ordering".into(),
+            min_refetch: Duration::from_secs(10),
+            leeway: Duration::from_secs(0),
+        });
+        match v.verify(&sign(&k, &claims())).await {
+            Err(AuthError::KeysUnavailable(why)) => assert!(why.contains(&stopped), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -41,6 +41,7 @@
 //! ```
 
 mod error;
+mod failover;
 mod transport;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{ClientError, Problem, Refusal, Undecodable};
+pub use failover::Failover;
 pub use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 pub use http::{Method, StatusCode};
 pub use transport::{HttpTransport, Sending, Transport};

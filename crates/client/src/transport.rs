@@ -65,18 +65,49 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    /// Sends `request`; without an answer, says whether the connection was never made
+    /// (then the request surely did not reach the service: [`crate::Failover`] may send it
+    /// elsewhere).
+    pub(crate) async fn exchange(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, NoAnswer> {
+        let request = reqwest::Request::try_from(request).map_err(|e| NoAnswer {
+            reason: e.to_string(),
+            not_connected: false,
+        })?;
+        let response = self.http.execute(request).await.map_err(NoAnswer::from)?;
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.bytes().await.map_err(NoAnswer::from)?;
+        let mut answer = http::Response::new(body);
+        *answer.status_mut() = status;
+        *answer.headers_mut() = headers;
+        Ok(answer)
+    }
+}
+
+/// Why a request got no answer.
+pub(crate) struct NoAnswer {
+    /// reqwest's error with its causes.
+    pub(crate) reason: String,
+    /// No connection was made (refused, unreachable, connecting timed out): nothing of the
+    /// request was sent.
+    pub(crate) not_connected: bool,
+}
+
+impl From<reqwest::Error> for NoAnswer {
+    fn from(e: reqwest::Error) -> Self {
+        NoAnswer {
+            not_connected: e.is_connect(),
+            reason: describe(e),
+        }
+    }
+}
+
 impl Transport for HttpTransport {
     fn send(&self, request: http::Request<Bytes>) -> Sending<'_> {
-        Box::pin(async move {
-            let request = reqwest::Request::try_from(request).map_err(|e| e.to_string())?;
-            let response = self.http.execute(request).await.map_err(describe)?;
-            let (status, headers) = (response.status(), response.headers().clone());
-            let body = response.bytes().await.map_err(describe)?;
-            let mut answer = http::Response::new(body);
-            *answer.status_mut() = status;
-            *answer.headers_mut() = headers;
-            Ok(answer)
-        })
+        Box::pin(async move { self.exchange(request).await.map_err(|e| e.reason) })
     }
 }
 

@@ -8,15 +8,20 @@
 //! them (see IAM's bootstrap), so no operator has to create, copy or rotate per-service
 //! secrets: changing the one system secret and restarting rotates them all.
 //!
-//! Tokens are cached until shortly before they expire. A peer's URL comes from
-//! `[peers] <name> = "http://host:port/api/<name>"` (distributed mode), else this process's
-//! own listener (embedded mode: every service is here).
+//! Tokens are cached until shortly before they expire. A peer's URLs come from
+//! `[peers] <name> = "http://host:port/api/<name>"` (distributed mode; several replicas'
+//! URLs comma-separated, see [`url_list`]), else this process's own listener (embedded
+//! mode: every service is here). A call that gets no answer at one URL goes on to the next
+//! ([`client::Failover`] says exactly when), and the URL that answered is asked first after.
+//!
+//! Tokens come from IAM's internal address when `[peers] iam` names it, else from the public
+//! issuer URL; either way the tokens' `iss` is the public issuer (IAM writes it).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use client::{Client, HttpTransport};
+use client::{Client, Failover, HttpTransport};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Mutex;
@@ -85,8 +90,9 @@ impl std::fmt::Debug for Peers {
             Inner::Configured(c) => f
                 .debug_struct("Peers::Configured")
                 .field("me", &c.me)
-                .field("urls", &c.urls)
+                .field("peers", &c.peers)
                 .field("default_base", &c.default_base)
+                .field("iam", &c.iam)
                 .finish_non_exhaustive(),
         }
     }
@@ -103,13 +109,15 @@ enum Inner {
 struct Configured {
     /// The calling service's name (whose credentials sign in).
     me: String,
-    urls: BTreeMap<String, String>,
+    /// The peers with configured URLs, each over its replicas' URLs.
+    peers: BTreeMap<String, Failover>,
     /// `http://<listener>/api`: a peer without a configured URL is in this process.
     default_base: String,
     /// `None`: no system secret, so no tokens (the reason is in `no_secret`).
     secret: Option<Arc<str>>,
     no_secret: String,
-    token_url: String,
+    /// Where tokens come from: IAM's configured URLs (`peers.iam`), else the issuer.
+    iam: Failover,
     transport: HttpTransport,
     cached: Mutex<Option<(String, Instant)>>,
 }
@@ -120,15 +128,17 @@ const EARLY: Duration = Duration::from_secs(30);
 /// How a process's services reach each other: see [`Peers::configured`].
 #[derive(Debug, Clone)]
 pub struct PeerSettings {
-    /// `[peers]`: peer name -> base URL (`http://host:port/api/<name>`).
-    pub urls: BTreeMap<String, String>,
+    /// `[peers]`: peer name -> the base URLs of its replicas (`http://host:port/api/<name>`
+    /// each; [`url_list`] reads the setting). A name with no URL is left out.
+    pub urls: BTreeMap<String, Vec<String>>,
     /// Where a peer without a URL is: `http://<this listener>/api`.
     pub default_base: String,
     /// The system's shared secret, `None` when it is not set.
     pub system_secret: Option<String>,
     /// What to tell the operator when it is not set.
     pub no_secret: String,
-    /// IAM's base URL (the issuer); its token endpoint is `<issuer>/token`.
+    /// IAM's public base URL (the issuer). Tokens are fetched at `<issuer>/token` unless
+    /// `urls` names IAM's own (internal) URLs: then at `<that URL>/token`.
     pub issuer: String,
     /// The limit of one call to a peer (and to IAM's token endpoint).
     pub timeout: Duration,
@@ -157,15 +167,28 @@ impl Peers {
 
     /// Peers of service `me` as `settings` say, signing in with `me`'s derived credentials.
     pub fn configured(me: &str, settings: PeerSettings) -> Self {
+        let transport = HttpTransport::with_timeout(settings.timeout);
+        // One failover per peer, shared by every call of this service: which replica
+        // answered last is remembered across calls.
+        let peers: BTreeMap<String, Failover> = settings
+            .urls
+            .into_iter()
+            .filter_map(|(name, urls)| Some((name, Failover::new(urls, transport.clone())?)))
+            .collect();
+        let iam = match peers.get(IAM) {
+            Some(internal) => internal.clone(),
+            None => Failover::new([settings.issuer], transport.clone())
+                .expect("one URL is not an empty list"),
+        };
         Peers {
             inner: Arc::new(Inner::Configured(Configured {
                 me: me.to_owned(),
-                urls: settings.urls,
+                peers,
                 default_base: settings.default_base.trim_end_matches('/').to_owned(),
                 secret: settings.system_secret.map(Arc::from),
                 no_secret: settings.no_secret,
-                token_url: format!("{}/token", settings.issuer.trim_end_matches('/')),
-                transport: HttpTransport::with_timeout(settings.timeout),
+                iam,
+                transport,
                 cached: Mutex::new(None),
             })),
         }
@@ -189,7 +212,7 @@ impl Peers {
             }),
             Inner::Configured(c) => {
                 let token = c.token().await?;
-                Ok(Client::over(c.base(peer), c.transport.clone()).with_token(token))
+                Ok(c.client(peer).with_token(token))
             }
         }
     }
@@ -210,9 +233,7 @@ impl Peers {
                         ))
                     })
             }
-            Inner::Configured(c) => {
-                Ok(Client::over(c.base(peer), c.transport.clone()).with_token(token))
-            }
+            Inner::Configured(c) => Ok(c.client(peer).with_token(token)),
         }
     }
 }
@@ -321,12 +342,31 @@ where
     }
 }
 
+/// IAM's registered name: its `[peers]` entry is where tokens come from.
+const IAM: &str = "iam";
+
+/// The base URLs of a `[peers]` setting: one URL, or several (one per replica) separated by
+/// commas (`http://a:8080/api/ordering,http://b:8080/api/ordering`), blanks around them and
+/// empty items ignored.
+pub fn url_list(setting: &str) -> Vec<String> {
+    setting
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .collect()
+}
+
 impl Configured {
-    /// Where `peer` is reached: its configured URL, else this process's listener.
-    fn base(&self, peer: &str) -> String {
-        match self.urls.get(peer) {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("{}/{peer}", self.default_base),
+    /// A client of `peer` without a token: over its configured URLs, else this process's
+    /// listener.
+    fn client(&self, peer: &str) -> Client {
+        match self.peers.get(peer) {
+            Some(replicas) => replicas.client(),
+            None => Client::over(
+                format!("{}/{peer}", self.default_base),
+                self.transport.clone(),
+            ),
         }
     }
 
@@ -343,9 +383,10 @@ impl Configured {
             return Ok(token.clone());
         }
         let creds = credentials(secret, &self.me);
-        let iam = Client::over(self.token_url.clone(), self.transport.clone());
-        let reply = iam
-            .request(client::Method::POST, "")
+        let reply = self
+            .iam
+            .client()
+            .request(client::Method::POST, "/token")
             .header(
                 "authorization",
                 &format!(
@@ -486,6 +527,79 @@ mod tests {
         let refused = || async { Err::<(), _>(client::ClientError::Request("bad".into())) };
         let answer = retrying_or(retry, refused, |_| "gave up").await;
         assert!(matches!(answer, Ok(Err(client::ClientError::Request(_)))));
+    }
+
+    #[test]
+    fn a_peer_setting_lists_one_or_several_urls() {
+        assert_eq!(url_list("http://a:1/api/x/"), ["http://a:1/api/x"]);
+        assert_eq!(
+            url_list(" http://a:1/api/x , http://b:2/api/x,,"),
+            ["http://a:1/api/x", "http://b:2/api/x"]
+        );
+        assert!(url_list(" ").is_empty());
+    }
+
+    /// A base URL nobody listens at (a port bound, then let go).
+    fn nobody(path: &str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}{path}", listener.local_addr().unwrap())
+    }
+
+    #[tokio::test]
+    async fn tokens_and_calls_go_to_the_replicas_that_answer_not_the_public_issuer() {
+        use axum::routing::{get, post};
+        // Given one running replica of IAM (its internal URL) and of Ordering, each listed
+        // after a stopped one, and a public issuer URL nobody answers at
+        let iam = axum::Router::new().route(
+            "/api/iam/token",
+            post(|headers: axum::http::HeaderMap, body: String| async move {
+                let basic = headers["authorization"].to_str().unwrap().to_owned();
+                assert!(basic.starts_with("Basic "), "{basic}");
+                assert_eq!(body, "grant_type=client_credentials");
+                axum::Json(serde_json::json!({"access_token": "bets-token", "expires_in": 600}))
+            }),
+        );
+        let ordering = axum::Router::new().route(
+            "/api/ordering/whoami",
+            get(|headers: axum::http::HeaderMap| async move {
+                axum::Json(headers["authorization"].to_str().unwrap().to_owned())
+            }),
+        );
+        let mut live = Vec::new();
+        for app in [iam, ordering] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            live.push(format!("http://{}", listener.local_addr().unwrap()));
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        }
+        let urls = BTreeMap::from([
+            (
+                "iam".to_owned(),
+                vec![nobody("/api/iam"), format!("{}/api/iam", live[0])],
+            ),
+            (
+                "ordering".to_owned(),
+                vec![nobody("/api/ordering"), format!("{}/api/ordering", live[1])],
+            ),
+        ]);
+        let peers = Peers::configured(
+            "bets",
+            PeerSettings {
+                urls,
+                default_base: nobody("/api"),
+                system_secret: Some("system".into()),
+                no_secret: "unused".into(),
+                issuer: nobody("/api/iam"),
+                timeout: Duration::from_secs(5),
+            },
+        );
+        // When Bets calls Ordering, then its token came from the running IAM and the call
+        // reached the running Ordering
+        let ordering = peers.client("ordering").await.unwrap();
+        let seen: String = ordering.get("/whoami").await.unwrap();
+        assert_eq!(seen, "Bearer bets-token");
+        // And the next call's client starts at the replica that answered
+        let again = peers.client("ordering").await.unwrap();
+        assert_eq!(again.base_url(), format!("{}/api/ordering", live[1]));
     }
 
     #[tokio::test]

@@ -131,6 +131,13 @@ impl Client {
                 Err(_) => error = Some("the token is not a valid header value".to_owned()),
             }
         }
+        // A call made while handling a request or an event stays in its trace: the callee's
+        // request span continues it.
+        if let Some(value) =
+            telemetry::current_traceparent().and_then(|t| HeaderValue::from_str(&t).ok())
+        {
+            headers.insert(telemetry::TRACEPARENT, value);
+        }
         RequestBuilder {
             transport: self.transport.clone(),
             method,

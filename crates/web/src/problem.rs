@@ -7,7 +7,7 @@ use serde::Serialize;
 ///
 /// 5xx details are never sent: the client gets an opaque message, and the error (with its
 /// cause chain, if any) is logged once, when the response is made — inside the request's
-/// span, so the log line carries the request's `trace_id` (see [`crate::harden`]).
+/// span, so the log line carries the request's `request_id` (see [`crate::harden`]).
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -123,7 +123,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // One log line per failed request, where the response is made: inside the request's
-        // span (method, path, trace_id). Refusals (4xx) are the client's business, not ours.
+        // span (method, path, request_id). Refusals (4xx) are the client's business, not ours.
         if self.status.is_server_error() {
             tracing::error!(
                 status = self.status.as_u16(),

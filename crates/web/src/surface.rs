@@ -51,10 +51,15 @@ pub fn harden(router: Router) -> Router {
 /// The header carrying a request's trace id, in and out.
 pub const TRACE_ID_HEADER: &str = "x-request-id";
 
-/// Gives every request a trace id — the caller's `X-Request-Id` when it is a plausible one
+/// Gives every request an id — the caller's `X-Request-Id` when it is a plausible one
 /// (1 to 64 of `A-Z a-z 0-9 - _ .`), a new UUIDv7 otherwise — runs it inside a span carrying
 /// it (so every log line of the request, including the one a 5xx writes, names it), and
 /// answers it in `X-Request-Id` so a user can quote it in a complaint.
+///
+/// The span is also the request's OpenTelemetry span: it continues the caller's trace when
+/// the request carries a W3C `traceparent` (another service's call), and names the service
+/// the path belongs to (`/api/<service>/...`), which is how one process running every
+/// service tells its spans apart.
 async fn trace_id(req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -67,7 +72,18 @@ async fn trace_id(req: Request, next: Next) -> Response {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    let span = tracing::info_span!("request", trace_id = %id);
+    let path = req.uri().path();
+    let span = tracing::info_span!("request", request_id = %id,
+        service = tracing::field::Empty, http.request.method = %req.method(),
+        url.path = path, otel.kind = "server");
+    if let Some(service) = path
+        .strip_prefix("/api/")
+        .and_then(|rest| rest.split('/').next())
+    {
+        span.record("service", service);
+    }
+    let caller = req.headers().get(telemetry::TRACEPARENT);
+    telemetry::continue_trace(&span, caller.and_then(|v| v.to_str().ok()));
     let mut response = tracing::Instrument::instrument(next.run(req), span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(TRACE_ID_HEADER, value);

@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum_extra::extract::cookie::CookieJar;
 use chrono::Utc;
-use iam::client::{IamClient, LogoutRequest, TokenRequest, TokenResponse};
+use iam::client::{IamClient, LanguageChoice, LogoutRequest, TokenRequest, TokenResponse};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::Portal;
 use crate::form::Fields;
+use crate::i18n::{self, Lang};
 use crate::session::{Pending, Session, User, random_token};
 use crate::web::{Current, PageError, PageResult, local_path, see_other, urlencode, with_session};
 
@@ -63,6 +66,7 @@ pub struct CallbackQuery {
 pub async fn callback(
     State(portal): State<Portal>,
     current: Current,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> PageResult {
     let mut session = current.session.clone();
@@ -85,7 +89,18 @@ pub async fn callback(
         })
         .await
         .map_err(|e| PageError::Unavailable(e.to_string()))?;
-    session.user = Some(portal.user_of(tokens).await?);
+    let user = portal.user_of(tokens).await?;
+    // The language the person reads here (the switch's, else their browser's) becomes
+    // their account's, so mails are written in it. Not when the browser said nothing: the
+    // default is no choice. IAM keeps an unchanged choice without announcing it again.
+    let said = headers.contains_key(header::ACCEPT_LANGUAGE)
+        || CookieJar::from_headers(&headers)
+            .get(i18n::COOKIE)
+            .is_some();
+    if said {
+        portal.tell_language(&user, current.lang).await;
+    }
+    session.user = Some(user);
     // A new sign-in, a new CSRF token: a token seen before signing in is worth nothing.
     session.csrf = random_token();
     Ok(with_session(see_other(&pending.back), session))
@@ -122,6 +137,24 @@ pub struct Refreshes {
 const SHARED_FOR: Duration = Duration::from_secs(60);
 
 impl Portal {
+    /// Tells IAM the language `user` reads (`PUT /me/language`, with their token). A
+    /// failure only costs their mails' language, so it is logged, never shown.
+    pub(crate) async fn tell_language(&self, user: &User, lang: Lang) {
+        let told = match self.api("iam", user) {
+            Ok(api) => IamClient(api)
+                .set_language(&LanguageChoice {
+                    language: lang.tag().to_owned(),
+                })
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("{e:?}")),
+        };
+        if let Err(error) = told {
+            tracing::warn!(%error, "IAM was not told a person's language");
+        }
+    }
+
     /// IAM's API, called by the portal itself (no person's token).
     pub(crate) fn iam(&self) -> Result<IamClient, PageError> {
         Ok(IamClient(self.anonymous("iam")?))

@@ -28,6 +28,10 @@ pub struct WorkerHired {
     /// Skills at or above the strength mark, and below the weakness mark.
     pub strengths: Vec<String>,
     pub weaknesses: Vec<String>,
+    /// The language the candidate applied in (`en`, `ru`): the new account's language, so
+    /// the invite and later mails are written in it. Absent from older applications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Event for WorkerHired {

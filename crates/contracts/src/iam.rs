@@ -14,6 +14,10 @@ pub struct AccountCreated {
     pub name: String,
     /// Role names: admin, manager, supply, worker, client, service.
     pub roles: Vec<String>,
+    /// The person's preferred language (`en`, `ru`), as they chose it in the portal or the
+    /// application form they hired in with; absent when they never said (English then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Event for AccountCreated {
@@ -35,6 +39,10 @@ pub struct AccountChanged {
     pub roles: Vec<String>,
     /// `active` or `disabled`.
     pub status: String,
+    /// The person's preferred language (`en`, `ru`), as they chose it in the portal or the
+    /// application form they hired in with; absent when they never said (English then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Event for AccountChanged {
@@ -55,6 +63,10 @@ pub struct MailRequest {
     pub variables: serde_json::Map<String, serde_json::Value>,
     /// The same key from the same context never makes a second message.
     pub idempotency_key: String,
+    /// The language to write it in (`en`, `ru`), when the sender knows the recipient's;
+    /// absent: the language IAM announced for the address, else English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// IAM asks Mail to send a notification (e.g. the set-password invite). A command through

@@ -15,7 +15,7 @@ pub use crate::domain::account::{Account, Status};
 pub use crate::error::OAuthError;
 pub use crate::routes::accounts::{AccountChange, NewAccount, PasswordLink};
 pub use crate::routes::keys::{Kids, RotatedKeys};
-pub use crate::routes::me::{PasswordChange, PasswordChanged};
+pub use crate::routes::me::{LanguageChoice, PasswordChange, PasswordChanged};
 pub use crate::routes::oidc::{
     AuthorizeRequest, FederationCallback, TokenRequest, TokenResponse, UserInfo,
 };
@@ -103,6 +103,14 @@ impl IamClient {
         change: &PasswordChange,
     ) -> Result<PasswordChanged, ClientError> {
         self.0.post("/me/password", change).await
+    }
+
+    /// `PUT /me/language`.
+    pub async fn set_language(
+        &self,
+        choice: &LanguageChoice,
+    ) -> Result<LanguageChoice, ClientError> {
+        self.0.put("/me/language", choice).await
     }
 
     /// `POST /accounts`, with an idempotency key if given.

@@ -10,6 +10,7 @@
 //!         template: "application_received".into(),
 //!         variables: serde_json::json!({"name": "Tom"}).as_object().unwrap().clone(),
 //!         idempotency_key: "application-tom".into(),
+//!         language: None,
 //!     })
 //!     .await?;
 //! println!("{}", mail.message(&queued.id.to_string()).await?.status.as_str());

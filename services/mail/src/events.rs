@@ -2,7 +2,7 @@
 //! the producing context being the sender (so its idempotency keys are its own).
 
 use async_trait::async_trait;
-use contracts::iam::MailRequest;
+use contracts::iam::{AccountChanged, AccountCreated, MailRequest};
 use contracts::{Envelope, Event};
 use messaging::{Handler, HandlerError, Work};
 
@@ -61,6 +61,7 @@ impl Handler for OnMailRequested {
             template: &r.template,
             variables: &r.variables,
             idempotency_key: &r.idempotency_key,
+            language: r.language.as_deref(),
         };
         app::submit::by_event(&self.app, work, &event.source, request)
             .await
@@ -73,5 +74,28 @@ impl Handler for OnMailRequested {
             })?;
         self.app.wake.notify_one();
         Ok(())
+    }
+}
+
+/// The consumer's durable name for IAM's account events.
+pub const ON_ACCOUNT: &str = "mail.on-account";
+
+/// IAM created or changed an account: keep its language by address, so mails other
+/// contexts ask for without naming a language are written in the one the person chose.
+pub struct OnAccount;
+
+#[async_trait]
+impl Handler for OnAccount {
+    async fn handle(&self, work: &mut Work, event: &Envelope) -> Result<(), HandlerError> {
+        let (email, language) = if event.is::<AccountCreated>() {
+            let a: AccountCreated = event.decode()?;
+            (a.email, a.language)
+        } else {
+            let a: AccountChanged = event.decode()?;
+            (a.email, a.language)
+        };
+        app::submit::record_recipient(work, &email, language.as_deref(), event.aggregate_version)
+            .await
+            .map_err(|e| HandlerError::Failed(anyhow::Error::new(e)))
     }
 }

@@ -35,6 +35,8 @@ mod tests;
 
 use std::sync::Arc;
 
+use contracts::Event;
+use contracts::iam::{AccountChanged, AccountCreated};
 use service::Context;
 use tokio::sync::Notify;
 
@@ -80,6 +82,14 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
     for ((_, source, event_type), consumer) in events::REQUEST_TYPES.iter().zip(&consumers) {
         tasks.push(ctx.consumer_task(source, &[event_type], consumer.clone()));
     }
+    let on_account = ctx.consumer(events::ON_ACCOUNT, Arc::new(events::OnAccount));
+    tasks.push(ctx.consumer_task(
+        AccountCreated::SOURCE,
+        &[AccountCreated::TYPE, AccountChanged::TYPE],
+        on_account.clone(),
+    ));
+    let mut consumers = consumers;
+    consumers.push(on_account);
     Ok(service::assemble(
         &ctx,
         routes::routes().with_state(app),

@@ -232,7 +232,12 @@ mod tests {
         let long = "x".repeat(crate::domain::templates::MAX_VALUE_BYTES);
         let vars = serde_json::json!({"name": "Tom\r\nBcc: evil@x.test", "amount": 1,
             "period": long});
-        let r = crate::domain::templates::render("payout_sent", vars.as_object().unwrap()).unwrap();
+        let r = crate::domain::templates::render(
+            "payout_sent",
+            crate::domain::templates::Language::En,
+            vars.as_object().unwrap(),
+        )
+        .unwrap();
         let email = lettre::Message::builder()
             .from("MCF <no-reply@mcf.local>".parse().unwrap())
             .to("tom@cats.test".parse().unwrap())

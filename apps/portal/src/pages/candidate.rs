@@ -57,6 +57,9 @@ async fn apply(State(portal): State<Portal>, current: Current, form: Fields) -> 
             coat_colour: form.get("coat_colour").to_owned(),
             email: form.get("email").to_owned(),
             photo,
+            // The language the form was shown in: Hiring's mails (and, once hired, the
+            // account's) are written in it.
+            language: Some(current.lang.tag().to_owned()),
         })
     })();
     let (hiring, key) = (HiringClient(portal.anonymous("hiring")?), form.key());

@@ -381,6 +381,11 @@ pub async fn a_week_is_collected_and_a_month_paid_out_once_at_the_bank(mode: Mod
         },
     )
     .await;
+    // And the mails link the holder's money page in the portal, not Billing's API
+    for needle in ["Your MCF invoice", "Your MCF payment notice"] {
+        let link = crate::hiring::mailed_link(&c, needle, "/money").await;
+        assert!(!link.contains("/api/"), "{needle}: {link}");
+    }
     // And nobody else reads their invoices
     let e = toms.invoice(&kim_invoices[0].id).await.unwrap_err();
     assert_eq!(e.code(), Some("not_found"));

@@ -84,6 +84,7 @@ pub fn form(name: &str, email: &str) -> ApplicationForm {
         coat_colour: "cream".into(),
         email: email.into(),
         photo: PHOTO.into(),
+        language: None,
     }
 }
 

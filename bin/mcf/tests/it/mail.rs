@@ -19,6 +19,7 @@ fn submission(to: &str, template: &str, variables: serde_json::Value, key: &str)
         template: template.into(),
         variables: variables.as_object().cloned().unwrap_or_default(),
         idempotency_key: key.into(),
+        language: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn body(i: usize) -> Submission {
         template: "payout_sent".into(),
         variables: variables.as_object().unwrap().clone(),
         idempotency_key: format!("crash-{i}"),
+        language: None,
     }
 }
 

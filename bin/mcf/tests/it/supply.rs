@@ -103,10 +103,11 @@ pub async fn a_kit_goes_from_the_supply_queue_to_the_worker_on_site(mode: Mode) 
     let text = String::from_utf8_lossy(&form);
     assert!(text.contains(&order.to_string()), "the order id is printed");
     assert!(text.contains("Elm St 4, 2nd floor: the kitchen"));
-    // And Sue was mailed, with the link to the form
+    // And Sue was mailed, with the link to the form: the portal's page (she is signed in
+    // there), not Inventory's API
     let link = mailed_link(&c, "Kit to assemble", &format!("/kits/{}/form", kit.kit.id)).await;
     assert!(
-        link.ends_with(&format!("/api/inventory/kits/{}/form", kit.kit.id)),
+        link.ends_with(&format!("/kits/{}/form.pdf", kit.kit.id)) && !link.contains("/api/"),
         "{link}"
     );
 
@@ -129,7 +130,8 @@ pub async fn a_kit_goes_from_the_supply_queue_to_the_worker_on_site(mode: Mode) 
 
     // Then stock went down by the kit's consumables, below the mark: supply is told
     assert_eq!(on_hand(&supply, sponge).await, 2);
-    mailed_link(&c, "Low stock: Sponge", "/api/inventory/consumables").await;
+    let link = mailed_link(&c, "Low stock: Sponge", "/stock").await;
+    assert!(!link.contains("/api/"), "{link}");
     // And once Ordering heard of it, Wes checks in
     c.wait_until(
         "ordering",

@@ -198,18 +198,17 @@ pub(super) async fn mail(
     let mut variables = serde_json::Map::new();
     variables.insert("name".into(), json!(holder.name));
     variables.insert("period".into(), json!(invoice.period.key));
-    variables.insert("total".into(), json!(invoice.total.to_string()));
-    variables.insert(
-        "status".into(),
-        json!(invoice.status.as_str().replace('_', " ")),
-    );
+    // Minor units and the status's wire word: Mail writes them in the holder's language.
+    variables.insert("total".into(), json!(invoice.total.minor()));
+    variables.insert("status".into(), json!(invoice.status.as_str()));
     variables.insert(
         "reason".into(),
         json!(invoice.last_error.clone().unwrap_or_default()),
     );
+    // The holder's money page in the portal (invoices and statement), not Billing's API.
     variables.insert(
         "link".into(),
-        json!(format!("{}/invoices/{}", app.ctx.public_url, invoice.id)),
+        json!(format!("{}/money", app.ctx.portal_url)),
     );
     let event = MailRequested {
         invoice_id: invoice.id.clone(),
@@ -218,6 +217,7 @@ pub(super) async fn mail(
             template: template.to_owned(),
             variables,
             idempotency_key: format!("{template}:{key}"),
+            language: None,
         },
     };
     work.publish(&Envelope::new(&event, 1, None)).await?;

@@ -15,6 +15,7 @@ fn created(id: AccountId, roles: &[&str], name: &str) -> AccountCreated {
         email: format!("{name}@cats.test"),
         name: name.into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        language: None,
     }
 }
 
@@ -59,6 +60,7 @@ async fn given_an_older_announcement_heard_late_then_the_newer_name_stays() {
         name: "Kim Newname".into(),
         roles: vec!["client".into()],
         status: "active".into(),
+        language: None,
     };
     // Given the change (version 2) heard before the creation (version 1)
     deliver(&consumer, &Envelope::new(&changed, 2, None)).await;
@@ -89,6 +91,7 @@ async fn given_a_hire_then_the_worker_has_a_payment_account() {
         characteristics: Default::default(),
         strengths: vec![],
         weaknesses: vec![],
+        language: None,
     };
     deliver(&on_hired(&ts), &Envelope::new(&hired, 1, None)).await;
     let felix = BillingClient(ts.client_as(AccountId::from(worker), &[Role::Worker]));

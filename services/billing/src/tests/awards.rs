@@ -21,6 +21,7 @@ async fn known_worker(ts: &service::testing::TestService) -> WorkerId {
         email: "felix@cats.test".into(),
         name: "Felix".into(),
         roles: vec!["worker".into()],
+        language: None,
     };
     deliver(&on_account(ts), &Envelope::new(&created, 1, None)).await;
     WorkerId::from(id)

@@ -21,6 +21,7 @@ async fn manager(ts: &service::testing::TestService) -> AccountId {
         email: "max@cats.test".into(),
         name: "Max".into(),
         roles: vec!["manager".into()],
+        language: None,
     };
     deliver(&on_account(ts), &Envelope::new(&created, 1, None)).await;
     id

@@ -101,6 +101,7 @@ impl Given {
             email: format!("{name}@cats.test"),
             name: name.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            language: None,
         };
         deliver(&on_account(&self.ts), &Envelope::new(&created, 1, None)).await;
         let role = if roles.contains(&"client") {

@@ -37,6 +37,7 @@ pub async fn accept(app: &App, id: ApplicationId) -> Result<(Application, Hired)
         characteristics: hired.characteristics.clone(),
         strengths: hired.strengths.clone(),
         weaknesses: hired.weaknesses.clone(),
+        language: accepted.language.clone(),
     };
     work.publish(&Envelope::new(&event, accepted.version, None))
         .await?;

@@ -49,6 +49,8 @@ async fn request_mail(
             template: template.to_owned(),
             variables: variables.as_object().cloned().unwrap_or_default(),
             idempotency_key: key,
+            // The candidate has no account (yet): only Hiring knows their language.
+            language: application.language.clone(),
         },
     };
     work.publish(&Envelope::new(&request, 1, None)).await?;

@@ -71,6 +71,10 @@ pub struct Application {
     pub decline_reason: Option<String>,
     /// The id the candidate was hired under.
     pub worker_id: Option<WorkerId>,
+    /// The language the candidate applied in (`en`, `ru`): mails to them are written in
+    /// it, and so is their account's once hired. Absent: not said (English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// The aggregate's version (1 when applied, +1 per decision).
     #[serde(skip)]
     #[schemars(skip)]
@@ -125,6 +129,7 @@ impl Application {
             status: Status::Open,
             decline_reason: None,
             worker_id: None,
+            language: form.language,
             version: 1,
             link_expires_at: None,
         }
@@ -242,7 +247,14 @@ pub struct ApplicationForm {
     pub email: String,
     /// The photo, base64 (a `data:image/...;base64,` prefix is allowed).
     pub photo: String,
+    /// The language the form was filled in (`en` or `ru`; `ru-RU` is taken as `ru`):
+    /// mails to the candidate are written in it. Optional (English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
+
+/// The languages a candidate may apply in (Mail writes these).
+pub const LANGUAGES: &[&str] = &["en", "ru"];
 
 /// A checked photo.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,6 +299,17 @@ impl ApplicationForm {
             return Err(HiringError::invalid("email", "is not an e-mail address"));
         }
         self.email = email;
+        if let Some(tag) = &self.language {
+            let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+            let known = LANGUAGES.iter().find(|l| l.eq_ignore_ascii_case(primary));
+            let Some(known) = known else {
+                return Err(HiringError::invalid(
+                    "language",
+                    &format!("must be one of: {}", LANGUAGES.join(", ")),
+                ));
+            };
+            self.language = Some((*known).to_owned());
+        }
         Ok(self)
     }
 }
@@ -341,6 +364,31 @@ mod tests {
             coat_colour: "ginger".into(),
             email: " Leo@Cats.test".into(),
             photo: String::new(),
+            language: None,
+        }
+    }
+
+    #[test]
+    fn the_language_is_optional_one_mail_is_written_in_and_kept_as_its_primary_tag() {
+        assert_eq!(form().validate().unwrap().language, None);
+        let ru = |tag: &str| ApplicationForm {
+            language: Some(tag.into()),
+            ..form()
+        };
+        assert_eq!(ru("ru").validate().unwrap().language.as_deref(), Some("ru"));
+        assert_eq!(
+            ru(" RU-ru").validate().unwrap().language.as_deref(),
+            Some("ru")
+        );
+        let applied = Application::apply(ApplicationId::new(), ru("ru").validate().unwrap());
+        assert_eq!(applied.language.as_deref(), Some("ru"));
+        for bad in ["fr", "", "ru;q=1"] {
+            match ru(bad).validate().unwrap_err() {
+                HiringError::Refused(Refused::Invalid { field, .. }) => {
+                    assert_eq!(field, "language", "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 

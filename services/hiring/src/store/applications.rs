@@ -29,6 +29,7 @@ fn application_of(r: &AnyRow) -> Result<Application> {
                     .map_err(|e| DbError::undecodable(format!("worker_id {w:?}: {e}")))
             })
             .transpose()?,
+        language: r.get("language"),
         version: r.get("version"),
         link_expires_at: r.get("link_expires_at"),
     })
@@ -43,8 +44,8 @@ pub async fn insert_application(
 ) -> Result<bool> {
     Ok(storage::query(
         "INSERT INTO applications (id, name, age, breed, coat_colour, email, photo, photo_type, \
-         status, open_email, version, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10, $6, $11, $7) \
+         status, open_email, version, created_at, language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10, $6, $11, $7, $12) \
          ON CONFLICT (open_email) DO NOTHING",
     )
     .bind(a.id.to_string())
@@ -58,6 +59,7 @@ pub async fn insert_application(
     .bind(photo.media_type)
     .bind(a.status.as_str())
     .bind(a.version)
+    .bind(a.language.as_deref())
     .execute(conn)
     .await?
     .rows_affected()

@@ -49,6 +49,7 @@ fn form(email: &str) -> ApplicationForm {
         coat_colour: "ginger".into(),
         email: email.into(),
         photo: PHOTO.into(),
+        language: None,
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) async fn bootstrap(app: &App) -> anyhow::Result<()> {
             name: "Administrator".into(),
             roles: vec![Role::Admin],
             status: Status::Active,
+            language: None,
         };
         super::add_account(app, &mut work, &admin, Some(&hash)).await?;
         if generated {

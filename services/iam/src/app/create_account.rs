@@ -66,6 +66,7 @@ pub(crate) async fn create_account(
         name,
         roles,
         status: Status::Active,
+        language: None,
     };
     app::add_account(app, &mut work, &account, hash.as_deref()).await?;
     if hash.is_none() {

@@ -97,6 +97,7 @@ pub(crate) async fn register(
             name: r.name.clone(),
             roles: vec![Role::Service],
             status: Status::Active,
+            language: None,
         };
         app::add_account(app, work, &account, None).await?;
     }

@@ -97,6 +97,7 @@ async fn find_or_create(app: &App, claims: &UpstreamIdClaims) -> Result<Account,
         email,
         roles: vec![Role::Client],
         status: Status::Active,
+        language: None,
     };
     // An existing local account with the same e-mail is not taken over: the insert fails
     // with email_taken, and an admin decides.

@@ -82,6 +82,12 @@ pub(crate) async fn hire_worker(
         name: hired.name.clone(),
         roles: vec![Role::Worker],
         status: Status::Active,
+        // The language the candidate applied in: the invite is written in it.
+        language: hired
+            .language
+            .as_deref()
+            .and_then(crate::domain::account::language)
+            .map(str::to_owned),
     };
     app::add_account(app, work, &account, None).await?;
     app::password_link::invite(app, work, &account, Some(event)).await?;

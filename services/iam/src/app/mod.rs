@@ -14,6 +14,7 @@ pub(crate) mod hire_worker;
 pub(crate) mod password_link;
 pub(crate) mod read;
 pub(crate) mod rotate_keys;
+pub(crate) mod set_language;
 pub(crate) mod set_password;
 pub(crate) mod sign_in;
 pub(crate) mod sign_out;
@@ -63,6 +64,7 @@ pub(crate) async fn add_account(
         email: account.email.clone(),
         name: account.name.clone(),
         roles: account.role_names(),
+        language: account.language.clone(),
     };
     work.publish(&Envelope::new(&event, 1, None)).await?;
     Ok(())
@@ -82,6 +84,7 @@ pub(crate) async fn save_account(
         name: account.name.clone(),
         roles: account.role_names(),
         status: account.status.as_str().to_owned(),
+        language: account.language.clone(),
     };
     work.publish(&Envelope::new(&event, version, None)).await?;
     Ok(())

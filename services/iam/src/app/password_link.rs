@@ -82,6 +82,9 @@ pub(crate) async fn mail_link(
                 ("link".to_owned(), json!(link.url)),
             ]),
             idempotency_key: key,
+            // Mail would find it too, but only once it heard of the account: the invite is
+            // asked for in the same unit of work that creates it.
+            language: account.language.clone(),
         },
     };
     work.publish(&Envelope::new(&mail, 1, cause)).await?;

@@ -14,6 +14,22 @@ pub struct Account {
     pub name: String,
     pub roles: Vec<Role>,
     pub status: Status,
+    /// The language the person reads (`en`, `ru`): mails to them are written in it. Absent
+    /// until they chose one (English then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// The languages people may choose (mails and the portal are written in these).
+pub const LANGUAGES: &[&str] = &["en", "ru"];
+
+/// `tag` as one of [`LANGUAGES`] (its primary subtag, any case), if it is one.
+pub fn language(tag: &str) -> Option<&'static str> {
+    let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+    LANGUAGES
+        .iter()
+        .find(|l| l.eq_ignore_ascii_case(primary))
+        .copied()
 }
 
 impl Account {

@@ -1,4 +1,5 @@
-//! `/me`: what a signed-in person does to their own account: change their password.
+//! `/me`: what a signed-in person does to their own account: change their password, choose
+//! their language.
 
 use std::net::SocketAddr;
 
@@ -11,6 +12,7 @@ use web::Json;
 use super::PEOPLE;
 use crate::App;
 use crate::app::change_password::change_password;
+use crate::app::set_language::set_language;
 use crate::error::IamError;
 
 /// `POST /me/password`.
@@ -30,8 +32,24 @@ pub struct PasswordChanged {
     pub sessions_ended: u64,
 }
 
+/// `PUT /me/language`: the language the person reads.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageChoice {
+    /// `en` or `ru` (a tag with either as its primary subtag, e.g. `ru-RU`, is taken as it).
+    pub language: String,
+}
+
 pub(super) fn routes() -> Routes<App> {
-    Routes::new().route(
+    Routes::new()
+        .route(
+            Route::put("/me/language", PEOPLE)
+                .summary("Choose one's language (mails are written in it)")
+                .body::<LanguageChoice>()
+                .returns::<LanguageChoice>(StatusCode::OK),
+            choose_language,
+        )
+        .route(
         Route::post("/me/password", PEOPLE)
             .summary(
                 "Change one's own password (wrong current ones count as failed sign-ins; 429 when blocked)",
@@ -40,6 +58,17 @@ pub(super) fn routes() -> Routes<App> {
             .returns::<PasswordChanged>(StatusCode::OK),
         change,
     )
+}
+
+async fn choose_language(
+    State(app): State<App>,
+    who: Principal,
+    Json(choice): Json<LanguageChoice>,
+) -> Result<Json<LanguageChoice>, IamError> {
+    let account = set_language(&app, who.id, &choice.language).await?;
+    Ok(Json(LanguageChoice {
+        language: account.language.unwrap_or_default(),
+    }))
 }
 
 async fn change(

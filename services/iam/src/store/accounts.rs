@@ -15,6 +15,7 @@ fn account_of(r: &AnyRow) -> Result<Account> {
         name: r.get("name"),
         roles: roles_from_text(&r.get::<String, _>("roles")),
         status: Status::parse(&r.get::<String, _>("status")),
+        language: r.get("language"),
     })
 }
 
@@ -28,7 +29,7 @@ pub async fn insert_account(
 ) -> Result<()> {
     storage::query(
         "INSERT INTO accounts (id, email, name, roles, status, password_hash, version, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+         created_at, updated_at, language) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8)",
     )
     .bind(a.id.to_string())
     .bind(&a.email)
@@ -37,6 +38,7 @@ pub async fn insert_account(
     .bind(a.status.as_str())
     .bind(password_hash)
     .bind(now)
+    .bind(a.language.as_deref())
     .execute(conn)
     .await?;
     Ok(())
@@ -95,13 +97,14 @@ pub async fn any_admin(conn: &mut AnyConnection) -> Result<bool> {
 pub async fn update_account(conn: &mut AnyConnection, a: &Account, now: i64) -> Result<i64> {
     Ok(storage::query_scalar(
         "UPDATE accounts SET roles = $1, status = $2, name = $3, updated_at = $4, \
-         version = version + 1 WHERE id = $5 RETURNING version",
+         language = $6, version = version + 1 WHERE id = $5 RETURNING version",
     )
     .bind(roles_to_text(&a.roles))
     .bind(a.status.as_str())
     .bind(&a.name)
     .bind(now)
     .bind(a.id.to_string())
+    .bind(a.language.as_deref())
     .fetch_one(conn)
     .await?)
 }

@@ -24,6 +24,7 @@ fn hired(worker_id: WorkerId, email: &str) -> Envelope {
         characteristics: [("cleaning".to_owned(), 100)].into(),
         strengths: vec!["cleaning".into()],
         weaknesses: vec![],
+        language: None,
     };
     Envelope::new(&hired, 2, None)
 }
@@ -47,6 +48,7 @@ async fn a_hire_under_another_id_than_the_existing_account_is_rejected_naming_bo
         name: "Zoe".into(),
         roles: vec![Role::Client],
         status: Status::Active,
+        language: None,
     };
     let mut work = app.ctx.begin().await.unwrap();
     use_case::add_account(&app, &mut work, &zoe, None)

@@ -79,6 +79,7 @@ async fn bad_links_are_never_hashed_and_their_source_is_throttled() {
         name: "Luna".into(),
         roles: vec![Role::Worker],
         status: Status::Active,
+        language: None,
     };
     let mut work = app.ctx.begin().await.unwrap();
     use_case::add_account(&app, &mut work, &account, None)

@@ -2,6 +2,7 @@
 //! (`inventory.mail.requested`): committed with the change they report, so a crash loses
 //! neither or both.
 
+use chrono::SecondsFormat;
 use contracts::iam::MailRequest;
 use contracts::inventory::MailRequested;
 use contracts::{ConsumableId, Envelope};
@@ -23,7 +24,8 @@ pub(super) async fn kit_to_assemble(
     person: &Person,
     cause: Option<&Envelope>,
 ) -> Result<(), InventoryError> {
-    let base = &app.ctx.public_url;
+    // The kit's page and its form in the portal (signed in there), not Inventory's API.
+    let base = &app.ctx.portal_url;
     let service = kit
         .job
         .as_ref()
@@ -32,12 +34,14 @@ pub(super) async fn kit_to_assemble(
     variables.insert("name".into(), json!(person.name));
     variables.insert("order".into(), json!(kit.order_id.to_string()));
     variables.insert("service".into(), json!(service));
-    variables.insert(
-        "when".into(),
-        json!(kit.scheduled_at.format("%Y-%m-%d %H:%M UTC").to_string()),
-    );
+    // RFC 3339 (to the second: mails show minutes): Mail writes it in the reader's language.
+    let when = kit.scheduled_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    variables.insert("when".into(), json!(when));
     variables.insert("link".into(), json!(format!("{base}/kits/{}", kit.id)));
-    variables.insert("form".into(), json!(format!("{base}/kits/{}/form", kit.id)));
+    variables.insert(
+        "form".into(),
+        json!(format!("{base}/kits/{}/form.pdf", kit.id)),
+    );
     let event = MailRequested {
         kit_id: Some(kit.id),
         consumable_id: None,
@@ -46,6 +50,7 @@ pub(super) async fn kit_to_assemble(
             template: "kit_to_assemble".into(),
             variables,
             idempotency_key: kit.id.to_string(),
+            language: None,
         },
     };
     work.publish(&Envelope::new(&event, 1, cause)).await?;
@@ -105,9 +110,10 @@ async fn tell_low(
         variables.insert("unit".into(), json!(consumable.unit));
         variables.insert("on_hand".into(), json!(on_hand.get(consumable.id)));
         variables.insert("threshold".into(), json!(consumable.low_stock_threshold));
+        // The stock page in the portal, where receipts are entered.
         variables.insert(
             "link".into(),
-            json!(format!("{}/consumables", app.ctx.public_url)),
+            json!(format!("{}/stock", app.ctx.portal_url)),
         );
         let event = MailRequested {
             kit_id: None,
@@ -120,6 +126,7 @@ async fn tell_low(
                     "low-stock:{}:{alert}:{}",
                     consumable.id, person.account_id
                 ),
+                language: None,
             },
         };
         work.publish(&Envelope::new(&event, 1, None)).await?;

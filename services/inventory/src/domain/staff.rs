@@ -171,6 +171,7 @@ mod tests {
             email: "sam@example.com".into(),
             name: "Sam".into(),
             roles: vec!["worker".into(), "supply".into()],
+            language: None,
         });
         assert!(created.on_duty());
         let changed = |roles: &[&str], status: &str| {
@@ -180,6 +181,7 @@ mod tests {
                 name: "Sam".into(),
                 roles: roles.iter().map(|r| r.to_string()).collect(),
                 status: status.into(),
+                language: None,
             })
         };
         assert!(changed(&["supply"], "active").on_duty());

@@ -21,6 +21,7 @@ fn supply_employee(id: AccountId, name: &str) -> Envelope {
         email: format!("{}@example.com", name.to_lowercase()),
         name: name.into(),
         roles: vec!["supply".into()],
+        language: None,
     };
     Envelope::new(&event, 1, None)
 }
@@ -61,11 +62,15 @@ async fn the_responsible_employee_is_mailed_once_with_links_to_the_kit_and_its_f
     assert_eq!(vars["name"], "Sam");
     assert_eq!(vars["order"], kit.order_id.to_string());
     assert_eq!(vars["service"], "Cleaning");
-    let when = kit.scheduled_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = kit
+        .scheduled_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     assert_eq!(vars["when"], when.as_str());
-    let base = &ts.ctx().public_url;
-    assert_eq!(vars["link"], format!("{base}/kits/{}", kit.id));
-    assert_eq!(vars["form"], format!("{base}/kits/{}/form", kit.id));
+    // Portal pages (the kit, its form's PDF), not Inventory's API.
+    let portal = &ts.ctx().portal_url;
+    assert_eq!(vars["link"], format!("{portal}/kits/{}", kit.id));
+    assert_eq!(vars["form"], format!("{portal}/kits/{}/form.pdf", kit.id));
+    assert!(!vars["link"].as_str().unwrap().contains("/api/"), "{vars}");
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ fn created(id: AccountId, name: &str, roles: &[&str]) -> Envelope {
         email: format!("{}@example.com", name.to_lowercase()),
         name: name.into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        language: None,
     };
     Envelope::new(&event, 1, None)
 }
@@ -29,6 +30,7 @@ fn changed(id: AccountId, name: &str, roles: &[&str], status: &str, version: i64
         name: name.into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
         status: status.into(),
+        language: None,
     };
     Envelope::new(&event, version, None)
 }

@@ -5,6 +5,7 @@ use messaging::Work;
 use web::Unexpected;
 
 use crate::App;
+use crate::domain::templates::Language;
 use crate::domain::{Message, Request};
 use crate::error::MailError;
 use crate::store;
@@ -14,8 +15,15 @@ use crate::store;
 /// message's own, kept as long as the message, for requests by API and by event alike); the
 /// key for another message is refused.
 pub async fn submit(app: &App, sender: &str, request: Request<'_>) -> Result<Message, MailError> {
-    let message = Message::compose(MessageId::new(), app.ctx.clock.now(), sender, request)?;
     let mut work = app.ctx.begin().await?;
+    let language = language_for(&mut work, &request).await?;
+    let message = Message::compose(
+        MessageId::new(),
+        app.ctx.clock.now(),
+        sender,
+        request,
+        language,
+    )?;
     if store::insert(&mut work, &message).await? {
         work.commit().await?;
         app.wake.notify_one();
@@ -40,7 +48,46 @@ pub async fn by_event(
     sender: &str,
     request: Request<'_>,
 ) -> Result<(), MailError> {
-    let message = Message::compose(MessageId::new(), app.ctx.clock.now(), sender, request)?;
+    let language = language_for(work, &request).await?;
+    let message = Message::compose(
+        MessageId::new(),
+        app.ctx.clock.now(),
+        sender,
+        request,
+        language,
+    )?;
     store::insert(work, &message).await?;
+    Ok(())
+}
+
+/// The language to write `request` in: the sender's word (it may know better, e.g. a
+/// candidate's application language, before the person has an account), else the language
+/// IAM announced for the recipient, else English. A tag Mail does not write counts as
+/// unsaid, as a browser's unknown language does in the portal.
+async fn language_for(work: &mut Work, request: &Request<'_>) -> Result<Language, MailError> {
+    if let Some(language) = request.language.and_then(Language::parse) {
+        return Ok(language);
+    }
+    let email = request.to.trim().to_lowercase();
+    let known = store::recipient_language(work, &email).await?;
+    Ok(known
+        .as_deref()
+        .and_then(Language::parse)
+        .unwrap_or_default())
+}
+
+/// Keeps the language IAM announced for an account's address (a newer version only); an
+/// account that never chose one changes nothing.
+pub async fn record_recipient(
+    work: &mut Work,
+    email: &str,
+    language: Option<&str>,
+    version: i64,
+) -> Result<(), MailError> {
+    let Some(language) = language.and_then(Language::parse) else {
+        return Ok(());
+    };
+    let email = email.trim().to_lowercase();
+    store::upsert_recipient(work, &email, language.tag(), version).await?;
     Ok(())
 }

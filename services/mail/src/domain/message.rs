@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::templates;
+use super::templates::{self, Language};
 use crate::MailConfig;
 use crate::error::MailError;
 
@@ -51,6 +51,9 @@ pub struct Request<'a> {
     pub variables: &'a Map<String, Value>,
     /// The same key from the same sender is the same message.
     pub idempotency_key: &'a str,
+    /// The language the sender asks for (a tag); `None`: the recipient's as IAM announced
+    /// it, else English (see [`crate::app::submit`]).
+    pub language: Option<&'a str>,
 }
 
 /// A message as Mail keeps it: rendered once, so every attempt sends exactly the same.
@@ -75,12 +78,13 @@ pub struct Message {
 }
 
 impl Message {
-    /// Checks and renders `request` from `sender` as a new queued message.
+    /// Checks and renders `request` from `sender` in `language` as a new queued message.
     pub fn compose(
         id: MessageId,
         now: DateTime<Utc>,
         sender: &str,
         request: Request<'_>,
+        language: Language,
     ) -> Result<Message, MailError> {
         let key = request.idempotency_key.trim();
         // Keys also arrive in other contexts' events, where no HTTP check ran: a control
@@ -97,7 +101,7 @@ impl Message {
         if to.contains(char::is_control) || to.parse::<lettre::Address>().is_err() {
             return Err(MailError::invalid("to", "is not an e-mail address"));
         }
-        let rendered = templates::render(request.template, request.variables)
+        let rendered = templates::render(request.template, language, request.variables)
             .map_err(|e| MailError::invalid(e.field(), e.to_string()))?;
         Ok(Message {
             id,
@@ -247,7 +251,9 @@ mod tests {
                 template: "payout_sent",
                 variables: vars.as_object().unwrap(),
                 idempotency_key: " p1 ",
+                language: None,
             },
+            Language::En,
         )
         .unwrap();
         m.attempts = attempts;

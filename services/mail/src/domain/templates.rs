@@ -7,107 +7,314 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+use contracts::Money;
 use serde_json::Value;
 
-/// One notification.
-pub struct Template {
-    pub name: &'static str,
+/// The languages mails are written in. English is the default: for a recipient whose
+/// language nobody told Mail, and for a tag Mail does not write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ru,
+}
+
+impl Language {
+    /// The language a tag names (`ru`, `ru-RU`, `RU`: its primary subtag), if Mail writes it.
+    pub fn parse(tag: &str) -> Option<Language> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+        match primary.to_ascii_lowercase().as_str() {
+            "en" => Some(Language::En),
+            "ru" => Some(Language::Ru),
+            _ => None,
+        }
+    }
+
+    /// The tag, as stored.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Ru => "ru",
+        }
+    }
+
+    /// An amount of money (integer minor units) as units with two decimals: `1,234.50` in
+    /// English, `1 234,50` in Russian (a no-break space groups thousands), as the portal
+    /// shows it.
+    pub fn money(self, money: Money) -> String {
+        let minor = money.minor();
+        let sign = if minor < 0 { "-" } else { "" };
+        // unsigned_abs: i64::MIN has no positive i64.
+        let abs = minor.unsigned_abs();
+        let (units, cents) = (abs / 100, abs % 100);
+        let (group, decimal) = match self {
+            Language::En => (",", "."),
+            Language::Ru => ("\u{a0}", ","),
+        };
+        let digits = units.to_string();
+        let mut grouped = String::new();
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push_str(group);
+            }
+            grouped.push(d);
+        }
+        format!("{sign}{grouped}{decimal}{cents:02}")
+    }
+
+    /// A moment in UTC, as the portal shows it (it says UTC: Mail does not know the
+    /// reader's zone): `3 Nov 2026, 14:05 UTC` / `03.11.2026, 14:05 UTC`.
+    pub fn datetime(self, at: DateTime<Utc>) -> String {
+        match self {
+            Language::En => at.format("%-d %b %Y, %H:%M UTC").to_string(),
+            Language::Ru => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
+        }
+    }
+
+    /// A statement's or invoice's status word (`settled`, `carried_over`, ...) in this
+    /// language; an unknown word as it is.
+    fn status(self, word: &str) -> String {
+        let key = word.trim().replace(' ', "_");
+        let ru = match key.as_str() {
+            "settled" => "выплачено",
+            "carried_over" => "перенесено на следующий месяц",
+            "paid" => "оплачено",
+            "issued" => "выставлено",
+            "failed" => "не прошло",
+            _ => return word.to_owned(),
+        };
+        match self {
+            Language::En => key.replace('_', " "),
+            Language::Ru => ru.to_owned(),
+        }
+    }
+}
+
+/// One language's texts of a notification, with `{{variable}}` placeholders. A placeholder
+/// may name how its value is written in the reader's language: `{{price:money}}` (integer
+/// minor units), `{{when:time}}` (an RFC 3339 moment), `{{status:status}}` (a status
+/// word). A value that is not what its kind expects is shown as it was given (an older
+/// sender's preformatted text is never a reason to lose the mail).
+pub struct Texts {
     pub subject: &'static str,
     pub text: &'static str,
     pub html: &'static str,
+}
+
+/// One notification, in every language Mail writes.
+pub struct Template {
+    pub name: &'static str,
+    pub en: Texts,
+    pub ru: Texts,
+}
+
+impl Template {
+    /// Its texts in `language`.
+    pub fn texts(&self, language: Language) -> &Texts {
+        match language {
+            Language::En => &self.en,
+            Language::Ru => &self.ru,
+        }
+    }
 }
 
 /// Every template, by name.
 pub const TEMPLATES: &[Template] = &[
     Template {
         name: "set_password_invite",
-        subject: "Welcome to MCF, {{name}}: choose your password",
-        text: "Hello {{name}},\n\nan MCF account was made for you. Choose your password here (the link works once, for 72 hours):\n{{link}}\n\nMCF",
-        html: "<p>Hello {{name}},</p><p>an MCF account was made for you. <a href=\"{{link}}\">Choose your password</a> (the link works once, for 72 hours).</p><p>MCF</p>",
+        en: Texts {
+            subject: "Welcome to MCF, {{name}}: choose your password",
+            text: "Hello {{name}},\n\nan MCF account was made for you. Choose your password here (the link works once, for 72 hours):\n{{link}}\n\nMCF",
+            html: "<p>Hello {{name}},</p><p>an MCF account was made for you. <a href=\"{{link}}\">Choose your password</a> (the link works once, for 72 hours).</p><p>MCF</p>",
+        },
+        ru: Texts {
+            subject: "Добро пожаловать в MCF, {{name}}: выберите пароль",
+            text: "Здравствуйте, {{name}}!\n\nДля вас создана учётная запись MCF. Выберите пароль здесь (ссылка работает один раз, 72 часа):\n{{link}}\n\nMCF",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Для вас создана учётная запись MCF. <a href=\"{{link}}\">Выберите пароль</a> (ссылка работает один раз, 72 часа).</p><p>MCF</p>",
+        },
     },
     Template {
         name: "password_reset",
-        subject: "Choose a new MCF password, {{name}}",
-        text: "Hello {{name}},\n\nsomeone (we hope you) asked for a new password for your MCF account. Choose it here (the link works once, for 72 hours):\n{{link}}\n\nIf it was not you, ignore this mail: your password stays as it is.\n\nMCF",
-        html: "<p>Hello {{name}},</p><p>someone (we hope you) asked for a new password for your MCF account. <a href=\"{{link}}\">Choose it here</a> (the link works once, for 72 hours).</p><p>If it was not you, ignore this mail: your password stays as it is.</p><p>MCF</p>",
+        en: Texts {
+            subject: "Choose a new MCF password, {{name}}",
+            text: "Hello {{name}},\n\nsomeone (we hope you) asked for a new password for your MCF account. Choose it here (the link works once, for 72 hours):\n{{link}}\n\nIf it was not you, ignore this mail: your password stays as it is.\n\nMCF",
+            html: "<p>Hello {{name}},</p><p>someone (we hope you) asked for a new password for your MCF account. <a href=\"{{link}}\">Choose it here</a> (the link works once, for 72 hours).</p><p>If it was not you, ignore this mail: your password stays as it is.</p><p>MCF</p>",
+        },
+        ru: Texts {
+            subject: "Выберите новый пароль MCF, {{name}}",
+            text: "Здравствуйте, {{name}}!\n\nКто-то (надеемся, вы) попросил новый пароль для вашей учётной записи MCF. Выберите его здесь (ссылка работает один раз, 72 часа):\n{{link}}\n\nЕсли это были не вы, не обращайте внимания на это письмо: пароль останется прежним.\n\nMCF",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Кто-то (надеемся, вы) попросил новый пароль для вашей учётной записи MCF. <a href=\"{{link}}\">Выберите его здесь</a> (ссылка работает один раз, 72 часа).</p><p>Если это были не вы, не обращайте внимания на это письмо: пароль останется прежним.</p><p>MCF</p>",
+        },
     },
     Template {
         name: "application_received",
-        subject: "We received your application, {{name}}",
-        text: "Hello {{name}},\n\nthank you for applying to MCF. We will send you your tests soon.\n\nMCF hiring",
-        html: "<p>Hello {{name}},</p><p>thank you for applying to MCF. We will send you your tests soon.</p><p>MCF hiring</p>",
+        en: Texts {
+            subject: "We received your application, {{name}}",
+            text: "Hello {{name}},\n\nthank you for applying to MCF. We will send you your tests soon.\n\nMCF hiring",
+            html: "<p>Hello {{name}},</p><p>thank you for applying to MCF. We will send you your tests soon.</p><p>MCF hiring</p>",
+        },
+        ru: Texts {
+            subject: "Мы получили вашу анкету, {{name}}",
+            text: "Здравствуйте, {{name}}!\n\nСпасибо за анкету в MCF. Скоро мы пришлём вам тесты.\n\nMCF, отдел найма",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Спасибо за анкету в MCF. Скоро мы пришлём вам тесты.</p><p>MCF, отдел найма</p>",
+        },
     },
     Template {
         name: "tests_assigned",
-        subject: "Your MCF tests are ready",
-        text: "Hello {{name}},\n\nyour tests are ready. Take them here:\n{{link}}\n\nMCF hiring",
-        html: "<p>Hello {{name}},</p><p>your tests are ready. <a href=\"{{link}}\">Take them here</a>.</p><p>MCF hiring</p>",
+        en: Texts {
+            subject: "Your MCF tests are ready",
+            text: "Hello {{name}},\n\nyour tests are ready. Take them here:\n{{link}}\n\nMCF hiring",
+            html: "<p>Hello {{name}},</p><p>your tests are ready. <a href=\"{{link}}\">Take them here</a>.</p><p>MCF hiring</p>",
+        },
+        ru: Texts {
+            subject: "Ваши тесты MCF готовы",
+            text: "Здравствуйте, {{name}}!\n\nВаши тесты готовы. Пройдите их здесь:\n{{link}}\n\nMCF, отдел найма",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Ваши тесты готовы. <a href=\"{{link}}\">Пройдите их здесь</a>.</p><p>MCF, отдел найма</p>",
+        },
     },
     Template {
         name: "candidate_declined",
-        subject: "Your application to MCF",
-        text: "Hello {{name}},\n\nthank you for your time. We will not continue with your application: {{reason}}\n\nMCF hiring",
-        html: "<p>Hello {{name}},</p><p>thank you for your time. We will not continue with your application: {{reason}}</p><p>MCF hiring</p>",
+        en: Texts {
+            subject: "Your application to MCF",
+            text: "Hello {{name}},\n\nthank you for your time. We will not continue with your application: {{reason}}\n\nMCF hiring",
+            html: "<p>Hello {{name}},</p><p>thank you for your time. We will not continue with your application: {{reason}}</p><p>MCF hiring</p>",
+        },
+        ru: Texts {
+            subject: "Ваша анкета в MCF",
+            text: "Здравствуйте, {{name}}!\n\nСпасибо за уделённое время. Мы не продолжим рассмотрение вашей анкеты: {{reason}}\n\nMCF, отдел найма",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Спасибо за уделённое время. Мы не продолжим рассмотрение вашей анкеты: {{reason}}</p><p>MCF, отдел найма</p>",
+        },
     },
     Template {
         name: "order_activated",
-        subject: "Your order for {{service}} is confirmed",
-        text: "Hello {{name}},\n\n{{worker}} will come on {{when}}. Price: {{price}}.\n\nMCF",
-        html: "<p>Hello {{name}},</p><p>{{worker}} will come on {{when}}. Price: {{price}}.</p><p>MCF</p>",
+        en: Texts {
+            subject: "Your order for {{service}} is confirmed",
+            text: "Hello {{name}},\n\n{{worker}} will come on {{when:time}}. Price: {{price:money}}.\n\nMCF",
+            html: "<p>Hello {{name}},</p><p>{{worker}} will come on {{when:time}}. Price: {{price:money}}.</p><p>MCF</p>",
+        },
+        ru: Texts {
+            subject: "Ваш заказ «{{service}}» подтверждён",
+            text: "Здравствуйте, {{name}}!\n\n{{worker}} придёт {{when:time}}. Цена: {{price:money}}.\n\nMCF",
+            html: "<p>Здравствуйте, {{name}}!</p><p>{{worker}} придёт {{when:time}}. Цена: {{price:money}}.</p><p>MCF</p>",
+        },
     },
     Template {
         name: "kit_to_assemble",
-        subject: "Kit to assemble for order {{order}}",
-        text: "Hello {{name}},\n\nplease assemble the supply kit for order {{order}} ({{service}}, {{when}}):\n{{link}}\n\nPrint its job acceptance form and give it to the worker with the kit:\n{{form}}\n\nMCF supplies",
-        html: "<p>Hello {{name}},</p><p>please assemble <a href=\"{{link}}\">the supply kit</a> for order {{order}} ({{service}}, {{when}}).</p><p>Print <a href=\"{{form}}\">its job acceptance form</a> and give it to the worker with the kit.</p><p>MCF supplies</p>",
+        en: Texts {
+            subject: "Kit to assemble for order {{order}}",
+            text: "Hello {{name}},\n\nplease assemble the supply kit for order {{order}} ({{service}}, {{when:time}}):\n{{link}}\n\nPrint its job acceptance form and give it to the worker with the kit:\n{{form}}\n\nMCF supplies",
+            html: "<p>Hello {{name}},</p><p>please assemble <a href=\"{{link}}\">the supply kit</a> for order {{order}} ({{service}}, {{when:time}}).</p><p>Print <a href=\"{{form}}\">its job acceptance form</a> and give it to the worker with the kit.</p><p>MCF supplies</p>",
+        },
+        ru: Texts {
+            subject: "Соберите набор для заказа {{order}}",
+            text: "Здравствуйте, {{name}}!\n\nПожалуйста, соберите набор расходных материалов для заказа {{order}} ({{service}}, {{when:time}}):\n{{link}}\n\nРаспечатайте акт приёмки работ и передайте его работнику вместе с набором:\n{{form}}\n\nMCF, снабжение",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Пожалуйста, соберите <a href=\"{{link}}\">набор расходных материалов</a> для заказа {{order}} ({{service}}, {{when:time}}).</p><p>Распечатайте <a href=\"{{form}}\">акт приёмки работ</a> и передайте его работнику вместе с набором.</p><p>MCF, снабжение</p>",
+        },
     },
     Template {
         name: "invoice_issued",
-        subject: "Your MCF invoice for {{period}}: {{total}}",
-        text: "Hello {{name}},\n\nyour invoice for {{period}} is {{total}}. We collect it from your payment method at the bank; you will hear from us if that fails.\n{{link}}\n\nMCF billing",
-        html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">invoice for {{period}}</a> is {{total}}. We collect it from your payment method at the bank; you will hear from us if that fails.</p><p>MCF billing</p>",
+        en: Texts {
+            subject: "Your MCF invoice for {{period}}: {{total:money}}",
+            text: "Hello {{name}},\n\nyour invoice for {{period}} is {{total:money}}. We collect it from your payment method at the bank; you will hear from us if that fails.\n{{link}}\n\nMCF billing",
+            html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">invoice for {{period}}</a> is {{total:money}}. We collect it from your payment method at the bank; you will hear from us if that fails.</p><p>MCF billing</p>",
+        },
+        ru: Texts {
+            subject: "Ваш счёт MCF за {{period}}: {{total:money}}",
+            text: "Здравствуйте, {{name}}!\n\nВаш счёт за {{period}}: {{total:money}}. Мы спишем эту сумму с вашего способа оплаты в банке; если не получится, мы вам сообщим.\n{{link}}\n\nMCF, расчёты",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Ваш <a href=\"{{link}}\">счёт за {{period}}</a>: {{total:money}}. Мы спишем эту сумму с вашего способа оплаты в банке; если не получится, мы вам сообщим.</p><p>MCF, расчёты</p>",
+        },
     },
     Template {
         name: "invoice_failed",
-        subject: "We could not settle your MCF invoice for {{period}}",
-        text: "Hello {{name}},\n\nyour invoice for {{period}} ({{total}}) could not be settled at the bank: {{reason}}. We will try again; please check the details you gave us.\n{{link}}\n\nMCF billing",
-        html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">invoice for {{period}}</a> ({{total}}) could not be settled at the bank: {{reason}}. We will try again; please check the details you gave us.</p><p>MCF billing</p>",
+        en: Texts {
+            subject: "We could not settle your MCF invoice for {{period}}",
+            text: "Hello {{name}},\n\nyour invoice for {{period}} ({{total:money}}) could not be settled at the bank: {{reason}}. We will try again; please check the details you gave us.\n{{link}}\n\nMCF billing",
+            html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">invoice for {{period}}</a> ({{total:money}}) could not be settled at the bank: {{reason}}. We will try again; please check the details you gave us.</p><p>MCF billing</p>",
+        },
+        ru: Texts {
+            subject: "Не удалось оплатить ваш счёт MCF за {{period}}",
+            text: "Здравствуйте, {{name}}!\n\nВаш счёт за {{period}} ({{total:money}}) не удалось оплатить в банке: {{reason}}. Мы попробуем ещё раз; пожалуйста, проверьте указанные вами реквизиты.\n{{link}}\n\nMCF, расчёты",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Ваш <a href=\"{{link}}\">счёт за {{period}}</a> ({{total:money}}) не удалось оплатить в банке: {{reason}}. Мы попробуем ещё раз; пожалуйста, проверьте указанные вами реквизиты.</p><p>MCF, расчёты</p>",
+        },
     },
     Template {
         name: "payment_notice",
-        subject: "Your MCF payment notice for {{period}}",
-        text: "Hello {{name}},\n\nyour statement for {{period}} comes to {{total}} ({{status}}): a positive amount is paid to your bank account, a negative one is carried over to next month.\n{{link}}\n\nMCF billing",
-        html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">statement for {{period}}</a> comes to {{total}} ({{status}}): a positive amount is paid to your bank account, a negative one is carried over to next month.</p><p>MCF billing</p>",
+        en: Texts {
+            subject: "Your MCF payment notice for {{period}}",
+            text: "Hello {{name}},\n\nyour statement for {{period}} comes to {{total:money}} ({{status:status}}): a positive amount is paid to your bank account, a negative one is carried over to next month.\n{{link}}\n\nMCF billing",
+            html: "<p>Hello {{name}},</p><p>your <a href=\"{{link}}\">statement for {{period}}</a> comes to {{total:money}} ({{status:status}}): a positive amount is paid to your bank account, a negative one is carried over to next month.</p><p>MCF billing</p>",
+        },
+        ru: Texts {
+            subject: "Уведомление о выплате MCF за {{period}}",
+            text: "Здравствуйте, {{name}}!\n\nИтог вашей выписки за {{period}}: {{total:money}} ({{status:status}}). Положительная сумма перечисляется на ваш банковский счёт, отрицательная переносится на следующий месяц.\n{{link}}\n\nMCF, расчёты",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Итог вашей <a href=\"{{link}}\">выписки за {{period}}</a>: {{total:money}} ({{status:status}}). Положительная сумма перечисляется на ваш банковский счёт, отрицательная переносится на следующий месяц.</p><p>MCF, расчёты</p>",
+        },
     },
     Template {
         name: "low_stock",
-        subject: "Low stock: {{consumable}}",
-        text: "Hello {{name}},\n\n{{consumable}} is low: {{on_hand}} {{unit}} on hand, below its mark of {{threshold}}. Please order more.\n{{link}}\n\nMCF supplies",
-        html: "<p>Hello {{name}},</p><p>{{consumable}} is low: {{on_hand}} {{unit}} on hand, below its mark of {{threshold}}. Please <a href=\"{{link}}\">order more</a>.</p><p>MCF supplies</p>",
+        en: Texts {
+            subject: "Low stock: {{consumable}}",
+            text: "Hello {{name}},\n\n{{consumable}} is low: {{on_hand}} {{unit}} on hand, below its mark of {{threshold}}. Please order more.\n{{link}}\n\nMCF supplies",
+            html: "<p>Hello {{name}},</p><p>{{consumable}} is low: {{on_hand}} {{unit}} on hand, below its mark of {{threshold}}. Please <a href=\"{{link}}\">order more</a>.</p><p>MCF supplies</p>",
+        },
+        ru: Texts {
+            subject: "Заканчивается: {{consumable}}",
+            text: "Здравствуйте, {{name}}!\n\n{{consumable}} заканчивается: на складе {{on_hand}} {{unit}}, меньше отметки {{threshold}}. Пожалуйста, закажите ещё.\n{{link}}\n\nMCF, снабжение",
+            html: "<p>Здравствуйте, {{name}}!</p><p>{{consumable}} заканчивается: на складе {{on_hand}} {{unit}}, меньше отметки {{threshold}}. Пожалуйста, <a href=\"{{link}}\">закажите ещё</a>.</p><p>MCF, снабжение</p>",
+        },
     },
     Template {
         name: "no_show_rebook",
-        subject: "We are sorry: your order did not take place",
-        text: "Hello {{name}},\n\nthe worker did not come for your order on {{when}}. Pick a new date and we will send someone else:\n{{link}}\n\nMCF",
-        html: "<p>Hello {{name}},</p><p>the worker did not come for your order on {{when}}. <a href=\"{{link}}\">Pick a new date</a> and we will send someone else.</p><p>MCF</p>",
+        en: Texts {
+            subject: "We are sorry: your order did not take place",
+            text: "Hello {{name}},\n\nthe worker did not come for your order on {{when:time}}. Pick a new date and we will send someone else:\n{{link}}\n\nMCF",
+            html: "<p>Hello {{name}},</p><p>the worker did not come for your order on {{when:time}}. <a href=\"{{link}}\">Pick a new date</a> and we will send someone else.</p><p>MCF</p>",
+        },
+        ru: Texts {
+            subject: "Приносим извинения: ваш заказ не состоялся",
+            text: "Здравствуйте, {{name}}!\n\nРаботник не пришёл по вашему заказу на {{when:time}}. Выберите новую дату, и мы пришлём другого:\n{{link}}\n\nMCF",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Работник не пришёл по вашему заказу на {{when:time}}. <a href=\"{{link}}\">Выберите новую дату</a>, и мы пришлём другого.</p><p>MCF</p>",
+        },
     },
     Template {
         name: "order_not_matched",
-        subject: "We could not find anyone for your order",
-        text: "Hello {{name}},\n\nwe found no worker for your order on {{when}}. Pick a new date and we will try again:\n{{link}}\n\nMCF",
-        html: "<p>Hello {{name}},</p><p>we found no worker for your order on {{when}}. <a href=\"{{link}}\">Pick a new date</a> and we will try again.</p><p>MCF</p>",
+        en: Texts {
+            subject: "We could not find anyone for your order",
+            text: "Hello {{name}},\n\nwe found no worker for your order on {{when:time}}. Pick a new date and we will try again:\n{{link}}\n\nMCF",
+            html: "<p>Hello {{name}},</p><p>we found no worker for your order on {{when:time}}. <a href=\"{{link}}\">Pick a new date</a> and we will try again.</p><p>MCF</p>",
+        },
+        ru: Texts {
+            subject: "Мы не нашли работника для вашего заказа",
+            text: "Здравствуйте, {{name}}!\n\nМы не нашли работника для вашего заказа на {{when:time}}. Выберите новую дату, и мы попробуем снова:\n{{link}}\n\nMCF",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Мы не нашли работника для вашего заказа на {{when:time}}. <a href=\"{{link}}\">Выберите новую дату</a>, и мы попробуем снова.</p><p>MCF</p>",
+        },
     },
     Template {
         name: "order_kit_not_ready",
-        subject: "We are sorry: your order could not take place",
-        text: "Hello {{name}},\n\nwe could not get the supplies for your order on {{when}} ready in time, so it could not take place. Pick a new date and we will come:\n{{link}}\n\nMCF",
-        html: "<p>Hello {{name}},</p><p>we could not get the supplies for your order on {{when}} ready in time, so it could not take place. <a href=\"{{link}}\">Pick a new date</a> and we will come.</p><p>MCF</p>",
+        en: Texts {
+            subject: "We are sorry: your order could not take place",
+            text: "Hello {{name}},\n\nwe could not get the supplies for your order on {{when:time}} ready in time, so it could not take place. Pick a new date and we will come:\n{{link}}\n\nMCF",
+            html: "<p>Hello {{name}},</p><p>we could not get the supplies for your order on {{when:time}} ready in time, so it could not take place. <a href=\"{{link}}\">Pick a new date</a> and we will come.</p><p>MCF</p>",
+        },
+        ru: Texts {
+            subject: "Приносим извинения: ваш заказ не мог состояться",
+            text: "Здравствуйте, {{name}}!\n\nМы не успели подготовить материалы для вашего заказа на {{when:time}}, поэтому он не мог состояться. Выберите новую дату, и мы придём:\n{{link}}\n\nMCF",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Мы не успели подготовить материалы для вашего заказа на {{when:time}}, поэтому он не мог состояться. <a href=\"{{link}}\">Выберите новую дату</a>, и мы придём.</p><p>MCF</p>",
+        },
     },
     Template {
         name: "payout_sent",
-        subject: "Your MCF payout for {{period}}",
-        text: "Hello {{name}},\n\nwe paid you {{amount}} for {{period}}.\n\nMCF billing",
-        html: "<p>Hello {{name}},</p><p>we paid you {{amount}} for {{period}}.</p><p>MCF billing</p>",
+        en: Texts {
+            subject: "Your MCF payout for {{period}}",
+            text: "Hello {{name}},\n\nwe paid you {{amount:money}} for {{period}}.\n\nMCF billing",
+            html: "<p>Hello {{name}},</p><p>we paid you {{amount:money}} for {{period}}.</p><p>MCF billing</p>",
+        },
+        ru: Texts {
+            subject: "Ваша выплата MCF за {{period}}",
+            text: "Здравствуйте, {{name}}!\n\nМы выплатили вам {{amount:money}} за {{period}}.\n\nMCF, расчёты",
+            html: "<p>Здравствуйте, {{name}}!</p><p>Мы выплатили вам {{amount:money}} за {{period}}.</p><p>MCF, расчёты</p>",
+        },
     },
 ];
 
@@ -162,17 +369,25 @@ impl RenderError {
     }
 }
 
-/// The names used in `text` as `{{name}}`.
+/// The names used in `text` as `{{name}}` or `{{name:kind}}`.
 fn placeholders(text: &str) -> Vec<&str> {
     text.split("{{")
         .skip(1)
-        .filter_map(|s| s.split_once("}}").map(|(name, _)| name.trim()))
+        .filter_map(|s| s.split_once("}}").map(|(inside, _)| placeholder(inside).0))
         .collect()
 }
 
-/// Variables a template needs, sorted.
+/// A placeholder's inside, `name` or `name:kind`, as (name, kind).
+fn placeholder(inside: &str) -> (&str, Option<&str>) {
+    match inside.split_once(':') {
+        Some((name, kind)) => (name.trim(), Some(kind.trim())),
+        None => (inside.trim(), None),
+    }
+}
+
+/// Variables a template needs (the same in every language: a test checks it), sorted.
 pub fn variables_of(t: &Template) -> Vec<&'static str> {
-    let mut names: Vec<&str> = [t.subject, t.text, t.html]
+    let mut names: Vec<&str> = [t.en.subject, t.en.text, t.en.html]
         .iter()
         .flat_map(|part| placeholders(part))
         .collect();
@@ -267,7 +482,32 @@ fn bounded_subject(subject: String) -> String {
     }
 }
 
-fn fill(text: &str, values: &BTreeMap<&str, String>, escape: bool) -> String {
+/// `value` written as `kind` says in `language`; as given when it is not what the kind
+/// expects, or the kind is unknown.
+fn formatted(value: &Value, kind: Option<&str>, language: Language) -> String {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match kind {
+        Some("money") => {
+            let minor = value.as_i64().or_else(|| text.trim().parse::<i64>().ok());
+            minor.map_or(text, |m| language.money(Money::from_minor(m)))
+        }
+        Some("time") => DateTime::parse_from_rfc3339(text.trim())
+            .map_or(text, |at| language.datetime(at.with_timezone(&Utc))),
+        Some("status") => language.status(&text),
+        _ => text,
+    }
+}
+
+fn fill(
+    text: &str,
+    values: &BTreeMap<&str, &Value>,
+    language: Language,
+    safe: fn(&str) -> String,
+    escape: bool,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -277,21 +517,19 @@ fn fill(text: &str, values: &BTreeMap<&str, String>, escape: bool) -> String {
             out.push_str(&rest[start..]);
             return out;
         };
-        let value = &values[after[..end].trim()];
-        out.push_str(&if escape {
-            escape_html(value)
-        } else {
-            value.clone()
-        });
+        let (name, kind) = placeholder(&after[..end]);
+        let value = safe(&formatted(values[name], kind, language));
+        out.push_str(&if escape { escape_html(&value) } else { value });
         rest = &after[end + 2..];
     }
     out.push_str(rest);
     out
 }
 
-/// Renders template `name` with `variables`.
+/// Renders template `name` in `language` with `variables`.
 pub fn render(
     name: &str,
+    language: Language,
     variables: &serde_json::Map<String, Value>,
 ) -> Result<Rendered, RenderError> {
     let t = TEMPLATES
@@ -303,19 +541,16 @@ pub fn render(
     for var in variables_of(t) {
         let value = match variables.get(var) {
             None | Some(Value::Null) => return Err(RenderError::Missing(var.to_owned())),
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
+            Some(v @ (Value::String(_) | Value::Number(_))) => v,
             Some(_) => return Err(RenderError::NotText(var.to_owned())),
         };
         values.insert(var, value);
     }
-    let in_header: BTreeMap<&str, String> =
-        values.iter().map(|(k, v)| (*k, header_safe(v))).collect();
-    let in_body: BTreeMap<&str, String> = values.iter().map(|(k, v)| (*k, body_safe(v))).collect();
+    let texts = t.texts(language);
     Ok(Rendered {
-        subject: bounded_subject(fill(t.subject, &in_header, false)),
-        text: fill(t.text, &in_body, false),
-        html: fill(t.html, &in_body, true),
+        subject: bounded_subject(fill(texts.subject, &values, language, header_safe, false)),
+        text: fill(texts.text, &values, language, body_safe, false),
+        html: fill(texts.html, &values, language, body_safe, true),
     })
 }
 
@@ -333,6 +568,7 @@ mod tests {
     fn renders_text_and_escaped_html() {
         let r = render(
             "set_password_invite",
+            Language::En,
             &vars(json!({"name": "Tom <3", "link": "https://mcf/p?token=a&b"})),
         )
         .unwrap();
@@ -349,20 +585,124 @@ mod tests {
                 .into_iter()
                 .map(|n| (n.to_owned(), json!("x")))
                 .collect();
-            render(t.name, &v).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+            render(t.name, Language::En, &v).unwrap_or_else(|e| panic!("{}: {e}", t.name));
         }
         assert_eq!(TEMPLATES.len(), 15);
     }
 
     #[test]
+    fn every_template_has_russian_texts_with_the_same_variables() {
+        for t in TEMPLATES {
+            for (en, ru) in [
+                (t.en.subject, t.ru.subject),
+                (t.en.text, t.ru.text),
+                (t.en.html, t.ru.html),
+            ] {
+                let (mut a, mut b) = (placeholders(en), placeholders(ru));
+                a.sort_unstable();
+                b.sort_unstable();
+                assert_eq!(a, b, "{}: {ru}", t.name);
+                // Written in Russian: Cyrillic in every part, and not the English text.
+                assert!(
+                    ru.contains(|c| ('а'..='я').contains(&c)),
+                    "{}: {ru}",
+                    t.name
+                );
+                assert_ne!(en, ru, "{}", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_russian_reader_gets_russian_text_dates_and_money() {
+        let v = vars(json!({"name": "Кот", "service": "Уборка", "worker": "Том",
+            "when": "2026-11-03T14:05:00Z", "price": 1_234_567}));
+        let ru = render("order_activated", Language::Ru, &v).unwrap();
+        assert_eq!(ru.subject, "Ваш заказ «Уборка» подтверждён");
+        assert!(
+            ru.text
+                .contains("Том придёт 03.11.2026, 14:05 UTC. Цена: 12\u{a0}345,67."),
+            "{}",
+            ru.text
+        );
+        assert!(
+            ru.html.starts_with("<p>Здравствуйте, Кот!</p>"),
+            "{}",
+            ru.html
+        );
+        let en = render("order_activated", Language::En, &v).unwrap();
+        assert!(
+            en.text
+                .contains("Том will come on 3 Nov 2026, 14:05 UTC. Price: 12,345.67."),
+            "{}",
+            en.text
+        );
+        // Money given as text (minor units) and negative amounts are formatted too; the
+        // status word is translated.
+        let notice = vars(json!({"name": "Tom", "period": "2026-11", "total": "-4000",
+            "status": "carried_over", "link": "http://portal/money"}));
+        let ru = render("payment_notice", Language::Ru, &notice).unwrap();
+        assert!(
+            ru.text.contains("-40,00 (перенесено на следующий месяц)"),
+            "{}",
+            ru.text
+        );
+        let en = render("payment_notice", Language::En, &notice).unwrap();
+        assert!(en.text.contains("-40.00 (carried over)"), "{}", en.text);
+    }
+
+    #[test]
+    fn a_value_that_is_not_what_its_placeholder_expects_is_shown_as_given() {
+        // An older sender's preformatted date and amount: the mail still goes out.
+        let v = vars(
+            json!({"name": "Tom", "service": "Cleaning", "worker": "Kim",
+            "when": "2026-11-03 14:05 UTC", "price": "60.10 RUB"}),
+        );
+        let r = render("order_activated", Language::Ru, &v).unwrap();
+        assert!(
+            r.text
+                .contains("Kim придёт 2026-11-03 14:05 UTC. Цена: 60.10 RUB."),
+            "{}",
+            r.text
+        );
+        let r = render(
+            "payment_notice",
+            Language::Ru,
+            &vars(json!({"name": "T", "period": "p", "total": 1, "status": "odd", "link": "l"})),
+        )
+        .unwrap();
+        assert!(r.text.contains("0,01 (odd)"), "{}", r.text);
+    }
+
+    #[test]
+    fn languages_are_read_from_their_primary_subtag_and_default_to_english() {
+        assert_eq!(Language::parse("ru"), Some(Language::Ru));
+        assert_eq!(Language::parse(" RU-ru "), Some(Language::Ru));
+        assert_eq!(Language::parse("en_GB"), Some(Language::En));
+        assert_eq!(Language::parse("fr"), None);
+        assert_eq!(Language::parse(""), None);
+        assert_eq!(Language::default(), Language::En);
+        assert_eq!(
+            Language::Ru.money(Money::from_minor(i64::MIN)),
+            "-92\u{a0}233\u{a0}720\u{a0}368\u{a0}547\u{a0}758,08"
+        );
+    }
+
+    #[test]
     fn refusals_name_the_field() {
-        let e = render("nope", &vars(json!({}))).unwrap_err();
+        let e = render("nope", Language::En, &vars(json!({}))).unwrap_err();
         assert_eq!(e.field(), "template");
-        let e = render("payout_sent", &vars(json!({"name": "Tom", "amount": 5}))).unwrap_err();
+        let e = render(
+            "payout_sent",
+            Language::En,
+            &vars(json!({"name": "Tom", "amount": 5})),
+        )
+        .unwrap_err();
         assert_eq!(e, RenderError::Missing("period".into()));
         assert_eq!(e.field(), "variables.period");
         let e = render(
             "payout_sent",
+            Language::En,
             &vars(json!({"name": "Tom", "amount": [1], "period": "May"})),
         )
         .unwrap_err();
@@ -373,6 +713,7 @@ mod tests {
     fn line_breaks_and_controls_stay_out_of_the_subject_and_are_not_refused() {
         let r = render(
             "payout_sent",
+            Language::En,
             &vars(json!({"name": "Tom\r\nBcc: x@evil\u{0}", "amount": 1,
                 "period": "May\r\n\r\nJune\u{2028}<b>"})),
         )
@@ -391,6 +732,7 @@ mod tests {
         let long = "x".repeat(MAX_VALUE_BYTES);
         let r = render(
             "payout_sent",
+            Language::En,
             &vars(json!({"name": "Tom", "amount": 1, "period": long})),
         )
         .unwrap();
@@ -404,7 +746,7 @@ mod tests {
         let ok = |extra: serde_json::Map<String, Value>| {
             let mut v = vars(json!({"name": "Tom", "amount": 1, "period": "May"}));
             v.extend(extra);
-            render("payout_sent", &v)
+            render("payout_sent", Language::En, &v)
         };
         // At the bounds: accepted.
         let mut at_bounds = serde_json::Map::new();

@@ -65,6 +65,10 @@ pub struct Submission {
     /// The same key from the same sender returns the same message (and the key for another
     /// message is refused). 1 to 200 characters.
     pub idempotency_key: String,
+    /// The language to write it in (`en`, `ru`); absent (or one Mail does not write): the
+    /// recipient's as IAM announced it, else English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// A queued message: stored now, delivered soon.
@@ -133,6 +137,7 @@ async fn submit(
         template: &s.template,
         variables: &s.variables,
         idempotency_key: &s.idempotency_key,
+        language: s.language.as_deref(),
     };
     let m = app::submit::submit(&app, &who.id.to_string(), request).await?;
     Ok((

@@ -160,3 +160,34 @@ pub async fn record(conn: &mut AnyConnection, id: MessageId, outcome: &Outcome) 
     .await?;
     Ok(())
 }
+
+/// Keeps the language IAM announced for `email` (normalized). Versions only move forward:
+/// an older event delivered late never overwrites a newer one.
+pub async fn upsert_recipient(
+    conn: &mut AnyConnection,
+    email: &str,
+    language: &str,
+    version: i64,
+) -> Result<()> {
+    storage::query(
+        "INSERT INTO recipients (email, language, version) VALUES ($1, $2, $3) \
+         ON CONFLICT (email) DO UPDATE SET language = excluded.language, \
+         version = excluded.version WHERE recipients.version < excluded.version",
+    )
+    .bind(email)
+    .bind(language)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The language IAM announced for `email` (normalized), if any.
+pub async fn recipient_language(conn: &mut AnyConnection, email: &str) -> Result<Option<String>> {
+    Ok(
+        storage::query_scalar("SELECT language FROM recipients WHERE email = $1")
+            .bind(email)
+            .fetch_optional(conn)
+            .await?,
+    )
+}

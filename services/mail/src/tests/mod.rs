@@ -2,6 +2,7 @@
 //! API's refusals and visibility, and the deliverer's step under the business clock.
 
 mod delivery;
+mod languages;
 mod messages;
 
 use auth::Role;
@@ -31,5 +32,6 @@ fn payout(key: &str) -> Submission {
             .unwrap()
             .clone(),
         idempotency_key: key.into(),
+        language: None,
     }
 }

@@ -11,8 +11,11 @@ use crate::domain::order::Order;
 use crate::error::OrderingError;
 use crate::store;
 
+/// RFC 3339, to the second (mails show minutes): Mail writes it in the client's language.
 fn when(order: &Order) -> String {
-    order.scheduled_at.format("%Y-%m-%d %H:%M UTC").to_string()
+    order
+        .scheduled_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Queues `template` to the order's client. Skipped (logged) while IAM has not told
@@ -37,6 +40,7 @@ async fn send(
             template: template.to_owned(),
             variables,
             idempotency_key: key,
+            language: None,
         },
     };
     work.publish(&Envelope::new(&event, 1, cause)).await?;
@@ -62,14 +66,8 @@ pub(super) async fn activated(
     vars.insert("when".into(), json!(when(order)));
     vars.insert(
         "price".into(),
-        // Minor units, as the template has always been given them.
-        json!(
-            order
-                .price
-                .unwrap_or(order.approximate_price)
-                .minor()
-                .to_string()
-        ),
+        // Minor units: Mail writes them as money in the client's language.
+        json!(order.price.unwrap_or(order.approximate_price).minor()),
     );
     let key = format!("activated:{}:{}", order.id, order.assignment_version);
     send(work, order, "order_activated", vars, key, cause).await

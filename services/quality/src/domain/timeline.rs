@@ -858,6 +858,7 @@ mod tests {
                 template: "t".into(),
                 variables: Default::default(),
                 idempotency_key: "k".into(),
+                language: None,
             },
         };
         assert!(entries(&mail, t0()).is_empty());

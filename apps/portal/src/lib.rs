@@ -45,6 +45,10 @@ pub struct Settings {
     pub system_secret: String,
     /// The registered services (whose dead letters an admin sees).
     pub services: Vec<String>,
+    /// Where browsers reach the bank's own pages (add a card, open an account: the sandbox
+    /// bank's `/hosted/...`, `docs/bank.md`); empty: no link, people type what the bank
+    /// gave them.
+    pub bank_url: String,
 }
 
 impl Settings {
@@ -116,6 +120,8 @@ pub fn router(settings: Settings) -> Router {
         .merge(pages::money::routes())
         .merge(pages::quality::routes())
         .merge(pages::bets::routes())
+        .merge(pages::register::routes())
+        .merge(pages::books::routes())
         .merge(pages::admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),

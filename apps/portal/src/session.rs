@@ -76,10 +76,7 @@ impl Session {
 
     /// Whether `token` is this session's CSRF token (compared in constant time).
     pub fn csrf_matches(&self, token: &str) -> bool {
-        let (a, b) = (self.csrf.as_bytes(), token.as_bytes());
-        !a.is_empty()
-            && a.len() == b.len()
-            && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+        same(&self.csrf, token)
     }
 
     /// The session as the cookie's (clear) value; the jar encrypts it.
@@ -111,6 +108,13 @@ impl Default for Session {
     fn default() -> Self {
         Session::new()
     }
+}
+
+/// Whether `a` (not empty) equals `b`, compared in constant time: a secret against what a
+/// request brought.
+pub fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    !a.is_empty() && a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 /// 32 random bytes, hex: CSRF tokens and OAuth `state`s.

@@ -147,3 +147,90 @@ fn a_workers_job_offers_the_camera_for_check_in_and_nothing_of_the_clients() {
     assert!(!html.contains("/complete"));
     assert!(html.contains("href=\"/jobs\""));
 }
+
+#[test]
+fn a_managers_menu_links_the_register_samples_awards_statements_and_summary() {
+    let html = {
+        let current = signed_in(&[Role::Manager], Lang::Ru);
+        let page = crate::pages::books::StatementPage {
+            c: current.chrome("menu.statements"),
+            name: "Tom <cat>".into(),
+            account: "worker:0190c0de-0000-7000-8000-000000000001".into(),
+            balance: "-36,06".into(),
+            rows: Vec::new(),
+        };
+        askama::Template::render(&page).unwrap()
+    };
+    for href in [
+        "/hypotheses",
+        "/samples",
+        "/awards",
+        "/statements",
+        "/summary",
+    ] {
+        assert!(html.contains(&format!("href=\"{href}\"")), "{href}");
+    }
+    assert!(html.contains("Выписки"));
+    assert!(!html.contains("Tom <cat>"));
+    // A client sees none of them
+    let client = signed_in(&[Role::Client], Lang::En).chrome("menu.money");
+    assert!(
+        !client
+            .menu
+            .iter()
+            .any(|m| m.href == "/awards" || m.href == "/hypotheses")
+    );
+}
+
+#[test]
+fn an_award_refused_shows_the_reason_next_to_its_field_keeping_the_worker_chosen() {
+    let current = signed_in(&[Role::Manager], Lang::En);
+    let refusal = Refusal {
+        field: Some("amount".into()),
+        message: "must be 1 to 100000 minor units".into(),
+    };
+    let typed = [
+        ("worker_id".to_owned(), "w-2".to_owned()),
+        ("amount".to_owned(), "5000".to_owned()),
+    ]
+    .into();
+    let page = crate::pages::books::AwardsPage {
+        c: current.chrome("menu.awards"),
+        workers: vec![("w-1".into(), "Felix".into()), ("w-2".into(), "Leo".into())],
+        rows: Vec::new(),
+        form: FormState::refused(typed, &refusal).keyed(),
+    };
+    let html = askama::Template::render(&page).unwrap();
+    assert!(html.contains("id=\"amount-error\">must be 1 to 100000 minor units</p>"));
+    assert!(
+        html.contains("<option value=\"w-2\" selected>Leo</option>"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"key\" value=\""));
+    assert!(!html.contains("name=\"key\" value=\"\""));
+    assert!(html.contains(&format!("name=\"csrf\" value=\"{}\"", current.session.csrf)));
+}
+
+#[test]
+fn a_sample_refused_says_why_next_to_the_size_and_draws_keep_their_seed() {
+    let current = signed_in(&[Role::Manager], Lang::En);
+    let refusal = Refusal {
+        field: Some("size".into()),
+        message: "1 to 100".into(),
+    };
+    let page = crate::pages::register::SamplesPage {
+        c: current.chrome("menu.samples"),
+        rows: vec![crate::pages::register::DrawRow {
+            when: "3 Nov 2026, 14:05 UTC".into(),
+            seed: -42,
+            size: 2,
+            candidates: 5,
+            orders: vec!["0190c0de-0000-7000-8000-0000000000aa".into()],
+        }],
+        form: FormState::refused([("size".to_owned(), "500".to_owned())].into(), &refusal),
+    };
+    let html = askama::Template::render(&page).unwrap();
+    assert!(html.contains("id=\"size-error\">1 to 100</p>"));
+    assert!(html.contains("<code>-42</code>"));
+    assert!(html.contains("href=\"/quality/orders/0190c0de-0000-7000-8000-0000000000aa\""));
+}

@@ -101,7 +101,12 @@ impl Current {
                     add("/catalog", "menu.catalog");
                     add("/workers", "menu.workers");
                     add("/quality", "menu.quality");
+                    add("/hypotheses", "menu.hypotheses");
+                    add("/samples", "menu.samples");
                     add("/bets", "menu.bets");
+                    add("/awards", "menu.awards");
+                    add("/statements", "menu.statements");
+                    add("/summary", "menu.summary");
                 }
                 if has(Role::Admin) {
                     add("/admin/accounts", "admin.accounts");

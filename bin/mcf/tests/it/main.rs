@@ -15,6 +15,7 @@ mod iam;
 mod identity;
 mod invariants;
 mod inventory;
+mod languages;
 mod lifecycle;
 mod mail;
 mod mail_crash;
@@ -41,6 +42,7 @@ macro_rules! both_modes {
 }
 
 both_modes! {
+    a_russian_speaker_is_mailed_in_russian => crate::languages::a_russian_speaker_is_mailed_in_russian;
     chaos_soak_loses_nothing_doubles_nothing_and_balances => crate::chaos::nothing_is_lost_phantom_or_doubled;
     a_week_is_collected_and_a_month_paid_out_once_at_the_bank => crate::billing_cycles::a_week_is_collected_and_a_month_paid_out_once_at_the_bank;
     missed_weeks_run_once_after_billing_was_down => crate::billing_cycles::missed_weeks_run_once_after_billing_was_down;

@@ -60,8 +60,29 @@ impl Transport {
         Ok(Transport { from, kind })
     }
 
-    /// One attempt to send `m`.
+    /// One attempt to send `m`, counted in `mcf_mail_sends_total{transport, outcome}`
+    /// (`smtp` or `file`; `sent`, `failed` or `rejected` for a permanent failure) and timed
+    /// in `mcf_mail_send_duration_seconds{transport}`.
     pub async fn send(&self, m: &Message) -> Result<(), Failure> {
+        let transport = match self.kind {
+            Kind::Smtp(_) => "smtp",
+            Kind::File(_) => "file",
+        };
+        let started = std::time::Instant::now();
+        let result = self.send_once(m).await;
+        let outcome = match &result {
+            Ok(()) => "sent",
+            Err(f) if f.permanent => "rejected",
+            Err(_) => "failed",
+        };
+        metrics::counter!("mcf_mail_sends_total", "transport" => transport, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("mcf_mail_send_duration_seconds", "transport" => transport)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send_once(&self, m: &Message) -> Result<(), Failure> {
         let to: Mailbox = m
             .recipient
             .parse()

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::system::System;
-use crate::workload::{Actors, History, Outcome};
+use crate::workload::{Actors, BusinessTime, History, Outcome};
 
 /// What the checker found. A clean run has every list empty and `imbalance` zero.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -45,6 +45,9 @@ pub struct Findings {
     pub projections: Vec<String>,
     /// Checks that could not run (a service not answering after the settle time).
     pub unchecked: Vec<String>,
+    /// What the checker saw, for the report (orders per status, no-shows, rebooked copies,
+    /// invoices, bank operations, reviews): figures, not findings.
+    pub seen: BTreeMap<String, usize>,
 }
 
 impl Findings {
@@ -78,6 +81,7 @@ pub async fn check(
     system: &System,
     actors: &Actors,
     history: &History,
+    time: &BusinessTime,
     within: Duration,
 ) -> Findings {
     settle(system, actors, within).await;
@@ -89,7 +93,19 @@ pub async fn check(
             Vec::new()
         }
     };
+    for o in &orders {
+        *f.seen
+            .entry(format!("orders {}", status_of(o)))
+            .or_default() += 1;
+        if o.reason.as_deref() == Some("no_show") {
+            *f.seen.entry("no-shows".into()).or_default() += 1;
+        }
+    }
     check_orders(&mut f, history, &orders);
+    check_rebooks(&mut f, history, &orders);
+    check_overdue(&mut f, time, &orders);
+    check_reviews(&mut f, system, actors, history).await;
+    check_clocks(&mut f, system, actors, history).await;
     check_messaging(&mut f, system, actors).await;
     check_ledger(&mut f, system, actors, history).await;
     check_kits(&mut f, system, actors, history).await;
@@ -113,7 +129,10 @@ async fn settle(system: &System, actors: &Actors, within: Duration) {
             .counts()
             .await
             .map_or(true, |c| c.get("requested").copied().unwrap_or(0) > 0);
-        if probe.stuck.is_empty() && probe.unchecked.is_empty() && !waiting {
+        // Invoices whose bank answer was lost are asked about again on Billing's schedule.
+        let billing = BillingClient(Actors::at(system, "billing", &actors.admin));
+        let in_doubt = billing.ops_bank().await.map_or(true, |v| v.in_doubt != 0);
+        if probe.stuck.is_empty() && probe.unchecked.is_empty() && !waiting && !in_doubt {
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -168,7 +187,9 @@ fn status_of(o: &Order) -> String {
 
 fn check_orders(f: &mut Findings, history: &History, orders: &[Order]) {
     let mut by_key: BTreeMap<&str, Vec<&Order>> = BTreeMap::new();
-    for o in orders {
+    // A rebooked copy keeps its original's description (and so its key): it is checked
+    // against the rebooks asked for (check_rebooks).
+    for o in orders.iter().filter(|o| o.rebook_of.is_none()) {
         let key = o
             .description
             .strip_prefix("chaos ")
@@ -233,6 +254,150 @@ fn check_orders(f: &mut Findings, history: &History, orders: &[Order]) {
             f.stuck
                 .push(format!("order {} still waits for a worker", o.id));
         }
+    }
+}
+
+/// Rebooked copies: each acknowledged rebook's copy present, linked to its original, one
+/// copy per failed order, no copy nobody asked for.
+fn check_rebooks(f: &mut Findings, history: &History, orders: &[Order]) {
+    let asked: BTreeSet<&str> = history.of("rebook").map(|op| op.key.as_str()).collect();
+    let by_id: BTreeMap<String, &Order> = orders.iter().map(|o| (o.id.to_string(), o)).collect();
+    let mut copies: BTreeMap<String, Vec<&Order>> = BTreeMap::new();
+    for o in orders {
+        if let Some(original) = o.rebook_of {
+            copies.entry(original.to_string()).or_default().push(o);
+        }
+    }
+    *f.seen.entry("rebooked copies".into()).or_default() +=
+        copies.values().map(Vec::len).sum::<usize>();
+    for op in history.of("rebook") {
+        let Some(id) = acknowledged(&op.outcome) else {
+            continue;
+        };
+        match by_id.get(id) {
+            None => f
+                .lost
+                .push(format!("rebook of order {}: copy {id}", op.key)),
+            Some(copy) if copy.rebook_of.map(|o| o.to_string()).as_deref() != Some(&op.key) => {
+                f.lost.push(format!(
+                    "rebook of order {}: copy {id} is linked to {:?}",
+                    op.key, copy.rebook_of
+                ))
+            }
+            Some(_) => {}
+        }
+        if by_id
+            .get(&op.key)
+            .is_some_and(|o| o.rebooked_as.map(|c| c.to_string()).as_deref() != Some(id))
+        {
+            f.lost.push(format!(
+                "rebook of order {}: the original does not name its copy {id}",
+                op.key
+            ));
+        }
+    }
+    for (original, found) in &copies {
+        if !asked.contains(original.as_str()) {
+            for o in found {
+                f.phantom
+                    .push(format!("copy {} of order {original} never asked for", o.id));
+            }
+        }
+        if found.len() > 1 {
+            f.duplicated
+                .push(format!("{} copies of failed order {original}", found.len()));
+        }
+    }
+}
+
+/// Orders whose deadline passed in business time (their scheduled time plus Ordering's
+/// default grace of 30 minutes, and a margin for the sweep) but still active: the no-show
+/// sweep missed them.
+fn check_overdue(f: &mut Findings, time: &BusinessTime, orders: &[Order]) {
+    let now = time.now();
+    for o in orders {
+        if status_of(o) == "active" && o.scheduled_at + chrono::Duration::minutes(45) < now {
+            f.stuck.push(format!(
+                "order {} still active {} min after its time",
+                o.id,
+                (now - o.scheduled_at).num_minutes()
+            ));
+        }
+    }
+}
+
+/// Business time: every Ordering and Billing process at least where it was last
+/// acknowledged to be set, though processes were killed and restarted since (each resumes
+/// the offset its database keeps).
+async fn check_clocks(f: &mut Findings, system: &System, actors: &Actors, history: &History) {
+    let mut set: BTreeMap<&str, i64> = BTreeMap::new();
+    for op in history.of("clock") {
+        if acknowledged(&op.outcome).is_none() {
+            continue;
+        }
+        if let Some((offset, process)) = op.key.split_once('@')
+            && let Ok(offset) = offset.parse::<i64>()
+        {
+            let at = set.entry(process).or_default();
+            *at = (*at).max(offset);
+        }
+    }
+    for service in ["ordering", "billing"] {
+        for (i, url) in system.apis_of(service).into_iter().enumerate() {
+            let process = format!("{service}-{i}");
+            let expected = set.get(process.as_str()).copied().unwrap_or(0);
+            let view = Actors::at_url(url, &actors.admin)
+                .get::<service::clock::ClockView>("/ops/clock")
+                .await;
+            match view {
+                Ok(v) if v.offset_seconds >= expected => {}
+                Ok(v) => f.lost.push(format!(
+                    "business clock of {process} {} s ahead, set to {expected}",
+                    v.offset_seconds
+                )),
+                Err(e) => f.unchecked.push(format!("clock of {process}: {e}")),
+            }
+        }
+    }
+}
+
+/// Reviews: each acknowledged one present, on its order; none nobody wrote.
+async fn check_reviews(f: &mut Findings, system: &System, actors: &Actors, history: &History) {
+    let quality = QualityClient(Actors::at(system, "quality", &actors.admin));
+    for op in history.of("review") {
+        let Some(id) = acknowledged(&op.outcome) else {
+            continue;
+        };
+        let Ok(uuid) = id.parse() else {
+            f.lost.push(format!("review {id} (not an id)"));
+            continue;
+        };
+        match quality.review(uuid).await {
+            Ok(r) if r.head.order_id.to_string() == op.key => {}
+            Ok(r) => f.lost.push(format!(
+                "review {id} is of order {}, written for {}",
+                r.head.order_id, op.key
+            )),
+            Err(e) => f.lost.push(format!("review {id} of order {}: {e}", op.key)),
+        }
+    }
+    let asked: BTreeSet<&str> = history.of("review").map(|op| op.key.as_str()).collect();
+    let reviewed = quality::QueueQuery {
+        reviewed: Some(true),
+        reason: None,
+        limit: Some(500),
+    };
+    match quality.queue(&reviewed).await {
+        Ok(entries) => {
+            f.seen.insert("reviews".into(), entries.len());
+            for e in entries {
+                if !asked.contains(e.order_id.to_string().as_str()) {
+                    f.phantom
+                        .push(format!("review of order {} never written", e.order_id));
+                }
+            }
+        }
+        Err(e) => f.unchecked.push(format!("quality's queue: {e}")),
     }
 }
 
@@ -391,7 +556,9 @@ async fn check_bank(f: &mut Findings, billing: &BillingClient, system: &System) 
             .push(format!("{} invoices in doubt at the bank", view.in_doubt));
     }
     let mut per_reference: BTreeMap<String, usize> = BTreeMap::new();
-    for op in system.bank.statement(&Default::default()) {
+    let statement = system.bank.statement(&Default::default());
+    f.seen.insert("bank operations".into(), statement.len());
+    for op in statement {
         *per_reference.entry(op.reference.clone()).or_default() += 1;
         if !invoices.contains(&op.reference) && !invoices.contains(&op.key) {
             f.bank_differences.push(format!(

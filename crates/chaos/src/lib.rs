@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use checker::Findings;
 pub use system::{Mode, System};
-pub use workload::{History, Pace};
+pub use workload::{BusinessTime, History, Pace};
 
 /// How to run one soak.
 #[derive(Debug, Clone)]
@@ -63,7 +63,8 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
         .await
         .context("setting up the workload")?;
     let stop = Arc::new(AtomicBool::new(false));
-    let work = workload::start(&system, &actors, settings.pace, stop.clone());
+    let time = workload::BusinessTime::default();
+    let work = workload::start(&system, &actors, settings.pace, &time, stop.clone());
     let timer = {
         let (stop, duration) = (stop.clone(), settings.duration);
         tokio::spawn(async move {
@@ -76,7 +77,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
     let _ = timer.await;
     let history = work.await.context("the workload")?;
     let duration_s = started.elapsed().as_secs();
-    let findings = checker::check(&system, &actors, &history, settings.settle).await;
+    let findings = checker::check(&system, &actors, &history, &time, settings.settle).await;
     let ok = findings.clean() && log.failures.is_empty();
     Ok(Report {
         mode: settings.mode,

@@ -98,9 +98,12 @@ impl System {
             // The workload signs in once: its tokens must outlive the longest soak.
             ("MCF_IAM__ACCESS_TOKEN_TTL_S", "86400".into()),
             ("MCF_MESSAGING__POLL_INTERVAL_MS", "100".into()),
-            // Business time cannot be moved under kill -9 (each process keeps its own
-            // offset in memory): check-ins open a day ahead instead, so today's orders can
-            // be worked at once.
+            // The workload moves business time (days, across week and month ends) through
+            // Ordering's and Billing's `/ops/clock`; each process keeps the offset in its
+            // database, so a process killed and restarted resumes it.
+            ("MCF_CLOCK__ADJUSTABLE", "true".into()),
+            // Check-ins open a day ahead, so the workers take up a job as soon as it is
+            // theirs rather than polling for a quarter of an hour before it.
             ("MCF_ORDERING__CHECK_IN_EARLY_MINUTES", "1440".into()),
             ("MCF_MESSAGING__BACKOFF_INITIAL_MS", "50".into()),
             ("MCF_MESSAGING__BACKOFF_MAX_MS", "1000".into()),
@@ -124,6 +127,14 @@ impl System {
             ("MCF_BILLING__BANK_URL", format!("http://{bank_addr}")),
             ("MCF_BILLING__BANK_TIMEOUT_MS", "1000".into()),
             ("MCF_BILLING__BANK_BACKOFF_MS", "50".into()),
+            // Invoices whose bank answer was lost (in doubt) or that failed are tried again
+            // within seconds, not hours, so the run settles; a lease left by a killed
+            // process runs out as soon; the cycle job looks every second.
+            ("MCF_BILLING__RETRY_INITIAL_MS", "500".into()),
+            ("MCF_BILLING__RETRY_MAX_MS", "4000".into()),
+            ("MCF_BILLING__BANK_LEASE_MS", "3000".into()),
+            ("MCF_BILLING__BANK_BREAKER_COOL_DOWN_MS", "2000".into()),
+            ("MCF_BILLING__CYCLE_EVERY_MS", "1000".into()),
             ("RUST_LOG", "warn".into()),
         ]
         .into_iter()
@@ -200,6 +211,16 @@ impl System {
             .find(|p| p.role == service || p.role == "embedded")
             .unwrap_or(&self.procs[0]);
         format!("http://127.0.0.1:{}/api/{service}", p.port)
+    }
+
+    /// `http://127.0.0.1:port/api/<service>` of every process serving it (each replica
+    /// keeps its own business clock: moving time means moving each).
+    pub fn apis_of(&self, service: &str) -> Vec<String> {
+        self.procs
+            .iter()
+            .filter(|p| p.role == service || p.role == "embedded")
+            .map(|p| format!("http://127.0.0.1:{}/api/{service}", p.port))
+            .collect()
     }
 
     /// The base URL of the process serving IAM (`http://127.0.0.1:port`).

@@ -4,7 +4,7 @@
 //! what the system said: acknowledged, refused (a 4xx with its code) or unknown (no answer).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,8 +20,12 @@ use inventory::client::InventoryClient;
 use inventory::domain::KitState;
 use ordering::client::{
     CancelRequest, CheckInRequest, CompleteRequest, JobsQuery, OrderListQuery, OrderingClient,
+    RebookRequest,
 };
 use ordering::domain::order::{Order, OrderRequest};
+use quality::QueueQuery;
+use quality::client::QualityClient;
+use quality::domain::review::{ReviewForm, Verdict};
 use rand::Rng;
 use serde::Serialize;
 
@@ -42,10 +46,12 @@ pub enum Outcome {
 /// One operation of the workload.
 #[derive(Debug, Clone, Serialize)]
 pub struct Op {
-    /// `order`, `cancel`, `award`, `issue`, `check_in`, `complete`, `bet`, `stake` or
-    /// `close`.
+    /// `order`, `cancel`, `award`, `issue`, `check_in`, `complete`, `bet`, `stake`,
+    /// `close`, `clock`, `rebook` or `review`.
     pub kind: &'static str,
-    /// Its idempotency key (orders, awards) or the id it acts on (cancels, kit issues).
+    /// Its idempotency key (orders, awards, stakes), the id it acts on (cancels, kit issues,
+    /// check-ins, closes, rebooks: the failed order, reviews: the order) or, for `clock`,
+    /// the offset set and the process.
     pub key: String,
     #[serde(flatten)]
     pub outcome: Outcome,
@@ -103,8 +109,13 @@ pub struct Actors {
 impl Actors {
     /// A typed client of `service` in `system` as `who`.
     pub fn at(system: &System, service: &str, who: &Client) -> Client {
+        Actors::at_url(system.api(service), who)
+    }
+
+    /// A client of the API at `url` as `who`.
+    pub fn at_url(url: String, who: &Client) -> Client {
         let token = who.token().unwrap_or_default().to_owned();
-        Client::new(system.api(service)).with_token(token)
+        Client::new(url).with_token(token)
     }
 
     /// Signs in, makes a service type, `workers` workers, a client and a supply clerk.
@@ -163,6 +174,45 @@ impl Actors {
             let id = matching.register(&sample, None).await?.1.id;
             ids.push((id, Client::new("").with_token(token.clone())));
         }
+        // Bank details, so the cycles move money: the client pays by a payment method
+        // registered at the bank, each worker is paid into an account there.
+        let card = system
+            .bank
+            .register_payment_method("chaos client", false)
+            .token;
+        let mut details = vec![(
+            tokens[0].clone(),
+            billing::client::BankDetailsView {
+                payment_method: Some(card),
+                payout_account: None,
+            },
+        )];
+        for (i, token) in tokens[4..].iter().enumerate() {
+            let number = system
+                .bank
+                .open_account(&format!("chaos worker {i}"))
+                .number;
+            details.push((
+                token.clone(),
+                billing::client::BankDetailsView {
+                    payment_method: None,
+                    payout_account: Some(number),
+                },
+            ));
+        }
+        for (token, details) in &details {
+            let billing =
+                BillingClient(Client::new(system.api("billing")).with_token(token.clone()));
+            // Billing opens the account when IAM's announcement arrives: until then, wait.
+            let mut tries = 0;
+            while let Err(e) = billing.set_my_bank(details).await {
+                tries += 1;
+                if tries > 60 {
+                    return Err(e).context("giving Billing bank details");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
         Ok(Actors {
             client_id: account_id(&tokens[0])?,
             admin,
@@ -203,6 +253,16 @@ pub struct Pace {
     pub work_every: Duration,
     /// How often the managers open, stake on and close bets.
     pub bet_every: Duration,
+    /// How often business time moves on (a day, to the next Monday or the next month's
+    /// first, in turn).
+    pub clock_every: Duration,
+    /// How often the client rebooks its failed orders.
+    pub rebook_every: Duration,
+    /// How often a manager reviews an order of Quality's queue.
+    pub review_every: Duration,
+    /// The share of jobs the workers never show up for, 0..=1: once business time passes
+    /// their deadline, Ordering declares the no-show and the client rebooks.
+    pub no_show_share: f64,
 }
 
 impl Default for Pace {
@@ -214,8 +274,100 @@ impl Default for Pace {
             cancel_share: 0.2,
             work_every: Duration::from_millis(700),
             bet_every: Duration::from_millis(1000),
+            clock_every: Duration::from_secs(12),
+            rebook_every: Duration::from_millis(1500),
+            review_every: Duration::from_millis(2000),
+            no_show_share: 0.1,
         }
     }
+}
+
+/// Business time as the workload set it on every Ordering and Billing process: its offset
+/// from the system clock, and how many moves were made (orders are scheduled anew from each
+/// move on).
+#[derive(Clone, Default)]
+pub struct BusinessTime {
+    offset_s: Arc<AtomicI64>,
+    moves: Arc<AtomicU64>,
+}
+
+impl BusinessTime {
+    /// Now, in business time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::seconds(self.offset_s.load(AtomicOrdering::Relaxed))
+    }
+
+    /// The offset set last (seconds ahead of the system clock).
+    pub fn offset_seconds(&self) -> i64 {
+        self.offset_s.load(AtomicOrdering::Relaxed)
+    }
+
+    fn moves(&self) -> u64 {
+        self.moves.load(AtomicOrdering::Relaxed)
+    }
+}
+
+/// Where the `n`th move takes business time from `now`: the next Monday, the next month's
+/// first, a day on, in turn (Mondays and firsts an hour past midnight UTC: the week or the
+/// month before has ended in Billing's default `week_time_zone`, UTC, and Billing runs
+/// its cycle).
+fn next_stop(now: chrono::DateTime<chrono::Utc>, n: u64) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Datelike, TimeZone};
+    let at_one = |d: chrono::NaiveDate| {
+        chrono::Utc.from_utc_datetime(&d.and_hms_opt(1, 0, 0).unwrap_or_default())
+    };
+    let today = now.date_naive();
+    match n % 3 {
+        0 => {
+            let days = 7 - i64::from(today.weekday().num_days_from_monday());
+            at_one(today + chrono::Duration::days(days))
+        }
+        1 => {
+            let (y, m) = if today.month() == 12 {
+                (today.year() + 1, 1)
+            } else {
+                (today.year(), today.month() + 1)
+            };
+            at_one(chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(today))
+        }
+        _ => now + chrono::Duration::days(1),
+    }
+}
+
+/// Moves business time to its next stop on every Ordering and Billing process (each keeps
+/// its own clock): "set the offset to X", which a retry or a second process of one clock
+/// accepts without moving further.
+async fn move_clock(
+    time: &BusinessTime,
+    ordering: &[OrderingClient],
+    billing: &[BillingClient],
+    record: &impl Fn(&'static str, String, Outcome),
+) {
+    let target = next_stop(time.now(), time.moves());
+    let offset = (target - chrono::Utc::now()).num_seconds() + 1;
+    let offset = offset.max(time.offset_seconds());
+    let shown = |v: &service::clock::ClockView| v.offset_seconds.to_string();
+    for (i, o) in ordering.iter().enumerate() {
+        let outcome = attempt(ATTEMPTS, shown, || o.set_clock_offset(offset)).await;
+        record("clock", format!("{offset}@ordering-{i}"), outcome);
+    }
+    for (i, b) in billing.iter().enumerate() {
+        let outcome = attempt(ATTEMPTS, shown, || b.set_clock_offset(offset)).await;
+        record("clock", format!("{offset}@billing-{i}"), outcome);
+    }
+    time.offset_s.store(offset, AtomicOrdering::Relaxed);
+    time.moves.fetch_add(1, AtomicOrdering::Relaxed);
+}
+
+/// Whether the workers leave `order` undone (the same answer every time): a share of
+/// `share` of the orders, picked by their id.
+fn no_show(order: OrderId, share: f64) -> bool {
+    let id = order.to_string();
+    // FNV-1a over the id's text: spread evenly, no state, stable across rounds.
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % 1000) as f64 / 1000.0 < share
 }
 
 /// Orders the workload schedules inside today's check-in window (a quarter of an hour apart from
@@ -230,6 +382,7 @@ const PHOTO: &str = "iVBORw0KGgoAAAAAAAAAAA==";
 async fn work(
     worker: &OrderingClient,
     until: chrono::DateTime<chrono::Utc>,
+    no_show_share: f64,
     record: &impl Fn(&'static str, String, Outcome),
 ) {
     let order_id = |o: &Order| o.id.to_string();
@@ -242,6 +395,9 @@ async fn work(
         let jobs = worker.jobs(&query).await.unwrap_or_default();
         for job in jobs.into_iter().filter(|j| j.scheduled_at < until) {
             if status == "active" {
+                if no_show(job.id, no_show_share) {
+                    continue;
+                }
                 if !worker.order(job.id).await.is_ok_and(|v| v.kit_issued) {
                     continue;
                 }
@@ -282,9 +438,10 @@ impl Bets {
         ordering: &OrderingClient,
         managers: &[BetsClient],
         actors: &Actors,
+        time: &BusinessTime,
         record: &impl Fn(&'static str, String, Outcome),
     ) {
-        let until = actors.start + chrono::Duration::days(1);
+        let until = time.now() + chrono::Duration::days(1);
         let active = OrderListQuery {
             client_id: Some(actors.client_id.clone()),
             status: Some("active".into()),
@@ -397,6 +554,7 @@ pub fn start(
     system: &System,
     actors: &Actors,
     pace: Pace,
+    time: &BusinessTime,
     stop: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<History> {
     let history = Arc::new(Mutex::new(History::default()));
@@ -414,18 +572,26 @@ pub fn start(
 
     let orders = {
         let (stop, record, actors) = (stop.clone(), record.clone(), actors.clone());
+        let time = time.clone();
         tokio::spawn(async move {
-            let (mut slot, mut soon) = (0i64, 0i64);
+            let (mut slot, mut soon, mut moves) = (0i64, 0i64, 0u64);
+            let mut from = time.now();
             while !stop.load(AtomicOrdering::Relaxed) {
+                // Business time moved: schedule from the new now.
+                if time.moves() != moves {
+                    (slot, soon, moves, from) = (0, 0, time.moves(), time.now());
+                }
                 let key = uuid::Uuid::now_v7().to_string();
                 // Every fourth order today, a quarter of an hour apart, while the day has room:
                 // inside the check-in window, for the workers to do. The others an hour
-                // apart from tomorrow on. Either way every order finds a free worker.
+                // apart from tomorrow on, so most orders find a free worker (those of
+                // an earlier move still ahead may take some: they fail unmatched and are
+                // rebooked).
                 let scheduled_at = if slot % 4 == 0 && soon < SOON_ORDERS {
                     soon += 1;
-                    actors.start + chrono::Duration::minutes(30 + 15 * soon)
+                    from + chrono::Duration::minutes(30 + 15 * soon)
                 } else {
-                    actors.start + chrono::Duration::days(1) + chrono::Duration::minutes(61 * slot)
+                    from + chrono::Duration::days(1) + chrono::Duration::minutes(61 * slot)
                 };
                 slot += 1;
                 let req = OrderRequest {
@@ -515,6 +681,7 @@ pub fn start(
 
     let bets = {
         let (stop, record, actors) = (stop.clone(), record.clone(), actors.clone());
+        let time = time.clone();
         let ordering = OrderingClient(Actors::at(system, "ordering", &actors.admin));
         let managers: Vec<BetsClient> = actors
             .managers
@@ -524,20 +691,127 @@ pub fn start(
         tokio::spawn(async move {
             let mut bets = Bets::default();
             while !stop.load(AtomicOrdering::Relaxed) {
-                bets.round(&ordering, &managers, &actors, &record).await;
+                bets.round(&ordering, &managers, &actors, &time, &record)
+                    .await;
                 tokio::time::sleep(pace.bet_every).await;
             }
         })
     };
 
-    let mut tasks = vec![orders, awards, issues, bets];
+    let clock = {
+        let (stop, record, time) = (stop.clone(), record.clone(), time.clone());
+        let ordering: Vec<OrderingClient> = system
+            .apis_of("ordering")
+            .into_iter()
+            .map(|url| OrderingClient(Actors::at_url(url, &actors.admin)))
+            .collect();
+        let billing: Vec<BillingClient> = system
+            .apis_of("billing")
+            .into_iter()
+            .map(|url| BillingClient(Actors::at_url(url, &actors.admin)))
+            .collect();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(pace.clock_every).await;
+                if stop.load(AtomicOrdering::Relaxed) {
+                    break;
+                }
+                move_clock(&time, &ordering, &billing, &record).await;
+            }
+        })
+    };
+
+    let rebooks = {
+        let (stop, record, time) = (stop.clone(), record.clone(), time.clone());
+        let client = OrderingClient(Actors::at(system, "ordering", &actors.client));
+        let query = OrderListQuery {
+            client_id: Some(actors.client_id.clone()),
+            status: Some("failed".into()),
+            limit: Some(1000),
+        };
+        tokio::spawn(async move {
+            // Failed orders the client has had an answer about (a copy, or a refusal).
+            let mut answered = std::collections::BTreeSet::new();
+            let mut n = 0i64;
+            while !stop.load(AtomicOrdering::Relaxed) {
+                let failed = client.orders(&query).await.unwrap_or_default();
+                let open: Vec<&Order> = failed
+                    .iter()
+                    .filter(|o| o.rebooked_as.is_none() && !answered.contains(&o.id))
+                    .take(10)
+                    .collect();
+                for order in open {
+                    n += 1;
+                    let req = RebookRequest {
+                        scheduled_at: time.now()
+                            + chrono::Duration::days(1)
+                            + chrono::Duration::minutes(7 * (n % 200)),
+                    };
+                    // Asking again returns the copy made before: safe to retry.
+                    let outcome = attempt(
+                        ATTEMPTS,
+                        |o: &Order| o.id.to_string(),
+                        || client.rebook(order.id, &req),
+                    )
+                    .await;
+                    if !matches!(outcome, Outcome::Unknown) {
+                        answered.insert(order.id);
+                    }
+                    record("rebook", order.id.to_string(), outcome);
+                }
+                tokio::time::sleep(pace.rebook_every).await;
+            }
+        })
+    };
+
+    let reviews = {
+        let (stop, record) = (stop.clone(), record.clone());
+        let quality = QualityClient(Actors::at(system, "quality", &actors.managers[0]));
+        tokio::spawn(async move {
+            let mut answered = std::collections::BTreeSet::new();
+            let query = QueueQuery {
+                reviewed: Some(false),
+                reason: None,
+                limit: Some(50),
+            };
+            while !stop.load(AtomicOrdering::Relaxed) {
+                let queue = quality.queue(&query).await.unwrap_or_default();
+                if let Some(entry) = queue.iter().find(|e| !answered.contains(&e.order_id)) {
+                    let order = entry.order_id;
+                    let form = ReviewForm {
+                        what_happened: format!("chaos review of order {order}"),
+                        client_contacted: false,
+                        client_contact: String::new(),
+                        findings: "none".into(),
+                        verdict: Verdict::Inconclusive,
+                        hypotheses: Vec::new(),
+                    };
+                    let key = format!("review-{order}");
+                    let outcome = attempt(
+                        ATTEMPTS,
+                        |r: &quality::ReviewView| r.head.id.to_string(),
+                        || quality.write_review(order, &form, Some(&key)),
+                    )
+                    .await;
+                    if !matches!(outcome, Outcome::Unknown) {
+                        answered.insert(order);
+                    }
+                    record("review", order.to_string(), outcome);
+                }
+                tokio::time::sleep(pace.review_every).await;
+            }
+        })
+    };
+
+    let mut tasks = vec![orders, awards, issues, bets, clock, rebooks, reviews];
     for (_, token) in &actors.workers {
         let worker = OrderingClient(Actors::at(system, "ordering", token));
-        let (stop, record) = (stop.clone(), record.clone());
-        let until = actors.start + chrono::Duration::days(1);
+        let (stop, record, time) = (stop.clone(), record.clone(), time.clone());
+        let share = pace.no_show_share;
         tasks.push(tokio::spawn(async move {
             while !stop.load(AtomicOrdering::Relaxed) {
-                work(&worker, until, &record).await;
+                let until = time.now() + chrono::Duration::days(1);
+                work(&worker, until, share, &record).await;
                 tokio::time::sleep(pace.work_every).await;
             }
         }));

@@ -116,6 +116,15 @@ impl BillingClient {
     /// `POST /ops/clock` (admins; where `clock.adjustable` is set): business time moved
     /// forward by `seconds`, the periods it ends run.
     pub async fn advance_clock(&self, seconds: i64) -> Result<ClockView, ClientError> {
-        self.0.post("/ops/clock", &Advance { seconds }).await
+        self.0.post("/ops/clock", &Advance::by(seconds)).await
+    }
+
+    /// `POST /ops/clock` (admins; where `clock.adjustable` is set): business time
+    /// `offset_seconds` ahead of the system clock (forward only; the offset it has already
+    /// is accepted, so a retry moves it once), the periods it ends run.
+    pub async fn set_clock_offset(&self, offset_seconds: i64) -> Result<ClockView, ClientError> {
+        self.0
+            .post("/ops/clock", &Advance::to_offset(offset_seconds))
+            .await
     }
 }

@@ -163,6 +163,15 @@ impl OrderingClient {
 
     /// `POST /ops/clock` (admin): moves business time forward and sweeps no-shows.
     pub async fn advance_clock(&self, seconds: i64) -> Result<ClockView, ClientError> {
-        self.0.post("/ops/clock", &Advance { seconds }).await
+        self.0.post("/ops/clock", &Advance::by(seconds)).await
+    }
+
+    /// `POST /ops/clock` (admin): business time `offset_seconds` ahead of the system clock
+    /// (forward only; the offset it has already is accepted, so a retry moves it once),
+    /// no-shows swept.
+    pub async fn set_clock_offset(&self, offset_seconds: i64) -> Result<ClockView, ClientError> {
+        self.0
+            .post("/ops/clock", &Advance::to_offset(offset_seconds))
+            .await
     }
 }

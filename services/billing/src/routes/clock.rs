@@ -38,6 +38,6 @@ async fn advance(
     State(app): State<App>,
     Json(a): Json<Advance>,
 ) -> Result<Json<ClockView>, BillingError> {
-    app::advance_clock(&app, a.seconds).await?;
+    app::advance_clock(&app, &a).await?;
     Ok(Json(ClockView::of(&app.ctx.clock)))
 }

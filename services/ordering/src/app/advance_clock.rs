@@ -4,11 +4,14 @@
 use super::fail_overdue_orders;
 use crate::App;
 use crate::error::OrderingError;
+use service::clock::Advance;
 
-/// Moves business time forward by `seconds`, then runs the no-show sweep so the effect of
-/// the new time is visible when this returns.
-pub async fn advance_clock(app: &App, seconds: i64) -> Result<(), OrderingError> {
-    app.ctx.clock.advance_seconds(seconds)?;
+/// Moves business time as asked (a step or an offset), keeps the offset in the database
+/// for a restart, then runs the no-show sweep so the effect of the new time is visible when
+/// this returns.
+pub async fn advance_clock(app: &App, a: &Advance) -> Result<(), OrderingError> {
+    app.ctx.clock.apply(a)?;
+    service::clock::save(&app.ctx.db, &app.ctx.clock).await?;
     fail_overdue_orders(app).await?;
     Ok(())
 }

@@ -36,12 +36,13 @@ async fn show(State(app): State<App>) -> Json<ClockView> {
     Json(view(&app))
 }
 
-/// Moves business time forward by `seconds`, then runs the no-show sweep at once so the
-/// effect of the new time is visible when the call returns.
+/// Moves business time forward (a step, or to an offset: a retry of that moves it once),
+/// then runs the no-show sweep at once so the effect of the new time is visible when the
+/// call returns.
 async fn advance(
     State(app): State<App>,
     Json(a): Json<Advance>,
 ) -> Result<Json<ClockView>, OrderingError> {
-    app::advance_clock(&app, a.seconds).await?;
+    app::advance_clock(&app, &a).await?;
     Ok(Json(view(&app)))
 }

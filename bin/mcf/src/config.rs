@@ -44,6 +44,7 @@ const CORE_SECTIONS: &[&str] = &[
     "nats",
     "peers",
     "log",
+    "telemetry",
     "messaging",
     "auth",
     "clock",
@@ -77,6 +78,7 @@ pub struct Config {
     pub nats: NatsConfig,
     pub peers: Peers,
     pub log: LogConfig,
+    pub telemetry: TelemetryConfig,
     pub messaging: MessagingConfig,
     pub auth: AuthConfig,
     pub clock: ClockConfig,
@@ -156,6 +158,19 @@ pub struct LogConfig {
     pub level: String,
 }
 
+/// Traces (`[telemetry]`): where spans go (`crate::telemetry`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// An OpenTelemetry Collector's OTLP/HTTP base URL (`http://127.0.0.1:4318`); spans go
+    /// to `<it>/v1/traces`. Empty: no spans are exported (logs still carry trace ids).
+    pub otlp_endpoint: String,
+    /// Which spans (and events, as span events) are exported, in tracing's EnvFilter syntax.
+    pub filter: String,
+    /// The limit of one export, ms.
+    pub export_timeout_ms: u64,
+}
+
 impl Config {
     /// Defaults, then `file` (if any), then the environment. Errors name the failing key.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
@@ -229,6 +244,7 @@ impl Config {
             nats: figment.extract_inner("nats")?,
             peers: figment.extract_inner("peers")?,
             log: figment.extract_inner("log")?,
+            telemetry: figment.extract_inner("telemetry")?,
             messaging: figment.extract_inner("messaging")?,
             auth: figment.extract_inner("auth")?,
             clock: figment.extract_inner("clock")?,
@@ -284,6 +300,23 @@ impl Config {
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             anyhow::bail!("log.format: must be \"pretty\" or \"json\"");
         }
+        let endpoint = &self.telemetry.otlp_endpoint;
+        // Plain HTTP only: this build has no TLS client for the exporter; a collector (or
+        // its agent) next to the process takes the spans.
+        if !endpoint.is_empty()
+            && !(endpoint.starts_with("http://") && endpoint.len() > "http://".len())
+        {
+            anyhow::bail!(
+                "telemetry.otlp_endpoint: {endpoint:?} is not an http:// URL of an OTLP/HTTP \
+                 receiver like http://127.0.0.1:4318"
+            );
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter) {
+            anyhow::bail!("telemetry.filter: {e}");
+        }
+        if self.telemetry.export_timeout_ms < 1 {
+            anyhow::bail!("telemetry.export_timeout_ms: must be at least 1");
+        }
         for (section, keys) in [("databases", &self.databases), ("peers", &self.peers)] {
             if let Some(unknown) = keys.keys().find(|k| !SERVICES.contains(&k.as_str())) {
                 anyhow::bail!(
@@ -335,6 +368,7 @@ impl Config {
         for url in c.databases.values_mut() {
             *url = redact_url(url);
         }
+        c.telemetry.otlp_endpoint = redact_url(&c.telemetry.otlp_endpoint);
         for section in c.services.values_mut() {
             redact_section(section);
         }
@@ -499,6 +533,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("MCF_ORDERING____X"), "{e}");
+    }
+
+    #[test]
+    fn traces_are_off_by_default_and_go_to_a_plain_http_endpoint() {
+        let defaults = Config::defaults();
+        assert_eq!(defaults.telemetry.otlp_endpoint, "");
+        assert_eq!(defaults.telemetry.filter, "info");
+        let on = vars(&[(
+            "MCF_TELEMETRY__OTLP_ENDPOINT",
+            "http://otel:s3cret@collector:4318",
+        )]);
+        let config = Config::load_from(None, on).unwrap();
+        assert_eq!(
+            config.telemetry.otlp_endpoint,
+            "http://otel:s3cret@collector:4318"
+        );
+        assert_eq!(
+            config.redacted().telemetry.otlp_endpoint,
+            "http://otel:***@collector:4318"
+        );
+        for (key, value) in [
+            ("MCF_TELEMETRY__OTLP_ENDPOINT", "https://collector:4318"),
+            ("MCF_TELEMETRY__OTLP_ENDPOINT", "collector:4318"),
+            ("MCF_TELEMETRY__OTLP_ENDPOINT", "http://"),
+            ("MCF_TELEMETRY__FILTER", "info,[bad"),
+            ("MCF_TELEMETRY__EXPORT_TIMEOUT_MS", "0"),
+        ] {
+            let e = Config::load_from(None, vars(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            let named = key.trim_start_matches("MCF_").replace("__", ".");
+            assert!(e.contains(&named.to_ascii_lowercase()), "{value}: {e}");
+        }
     }
 
     #[test]

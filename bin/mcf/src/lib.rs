@@ -4,5 +4,6 @@
 pub mod config;
 pub mod login;
 pub mod system;
+pub mod telemetry;
 
 pub use config::Config;

@@ -331,7 +331,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut config = Config::load(cli.config.as_deref())?;
-    init_tracing(&config);
+    let service_name = match &cli.command {
+        Command::Serve { services, .. } => mcf::telemetry::service_name(services),
+        _ => mcf::telemetry::service_name(&[]),
+    };
+    let telemetry = mcf::telemetry::init(&config, &service_name)?;
     match cli.command {
         Command::Up { data_dir, listen } => {
             if let Some(d) = data_dir {
@@ -405,23 +409,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("handled above")
         }
     }
+    // The last spans, exported while the process still may: the flush blocks on the
+    // exporter, so off the async workers.
+    tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
     Ok(())
-}
-
-fn init_tracing(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    // Colour codes only for a person at a terminal: in files, journald or a log collector
-    // they are noise that breaks searching.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if config.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 async fn shutdown_signal() {

@@ -13,6 +13,7 @@
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::registry::{LookupSpan, SpanData};
 
 /// The HTTP header (and envelope field) carrying the trace context, per W3C Trace Context.
 pub const TRACEPARENT: &str = "traceparent";
@@ -26,23 +27,40 @@ pub fn current_traceparent() -> Option<String> {
 /// The trace id and span id (32 and 16 lowercase hex digits) of the current span, for log
 /// lines: `None` as for [`current_traceparent`].
 pub fn current_ids() -> Option<(String, String)> {
-    current().map(|sc| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    tracing::dispatcher::get_default(current_ids_in)
 }
 
-/// The context of the current span, or else of the innermost span the OpenTelemetry layer
-/// tracks: a span it filtered out (a `debug` span while it takes `info`) has no context of
-/// its own, and what happens inside it belongs to the trace of the span around it. The
-/// layer makes a span's context current while the span is entered.
+/// [`current_ids`] of the subscriber `dispatch`, for code that runs inside one of its
+/// callbacks (a log line's formatter), where the thread's default subscriber is a no-op
+/// while a scoped one dispatches (`tracing` guards against re-entry so).
+pub fn current_ids_in(dispatch: &tracing::Dispatch) -> Option<(String, String)> {
+    context_in(dispatch).map(|sc| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}
+
 fn current() -> Option<SpanContext> {
-    let own = tracing::Span::current().context();
-    let cx = if own.span().span_context().is_valid() {
-        own
-    } else {
-        opentelemetry::Context::current()
-    };
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid().then(|| sc.clone())
+    tracing::dispatcher::get_default(context_in)
+}
+
+/// The context of `dispatch`'s current span, or else of its nearest ancestor the
+/// OpenTelemetry layer tracks: a span it filtered out (a `debug` span while it takes `info`,
+/// such as tower-http's request span) has no context of its own, and what happens inside it
+/// belongs to the trace of the span around it. That holds also where the outer span is not
+/// entered (a response body sent after the handler's span ended), so the walk goes by the
+/// registry's parent links rather than by which spans are entered.
+fn context_in(dispatch: &tracing::Dispatch) -> Option<SpanContext> {
+    let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+    let mut id = dispatch.current_span().id()?.clone();
+    loop {
+        if let Some(cx) = tracing_opentelemetry::get_otel_context(&id, dispatch) {
+            let span = cx.span();
+            let sc = span.span_context();
+            if sc.is_valid() {
+                return Some(sc.clone());
+            }
+        }
+        // The registry's data of a span is held only while its parent is read.
+        id = registry.span_data(&id)?.parent()?.clone();
+    }
 }
 
 /// Makes `span` continue the trace of `traceparent` (an incoming event's or request's):
@@ -203,6 +221,24 @@ mod tests {
                 current_ids().map(|(trace, _)| trace),
                 Some(out.trace_id().to_string())
             );
+            // Nor is it when the span around it is not entered (a response body sent after
+            // its handler's span was left): on another thread, nothing else entered.
+            let later = tracing::debug_span!(parent: &span, "body");
+            let dispatch = tracing::dispatcher::get_default(Clone::clone);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        let _in = later.enter();
+                        assert!(!opentelemetry::Context::current().has_active_span());
+                        assert_eq!(
+                            current_ids().map(|(trace, _)| trace),
+                            Some(out.trace_id().to_string())
+                        );
+                    })
+                })
+                .join()
+                .unwrap();
+            });
             // Without an incoming context, a new trace starts.
             let fresh = tracing::info_span!(parent: None, "fresh");
             assert!(!continue_trace(&fresh, Some("garbage")));

@@ -138,3 +138,109 @@ pub async fn the_portal_walks_every_role(mode: Mode) {
     assert_eq!(orders.as_array().map(Vec::len), Some(1), "{orders}");
     drop(dir);
 }
+
+/// The portal distributed: `mcf serve portal` (its own process, public at its own URL, which
+/// the services mail links to and IAM accepts as its sign-in callback) in front of the
+/// `mcf serve <service>` processes, walked in a real browser
+/// (`tests/browser/portal-distributed.mjs`): a client whose browser reads Russian signs in
+/// through IAM's public URL and orders in Russian, sees it active; the supply employee opens
+/// the kit from the mailed link and issues it; the worker checks in with a photo on a phone.
+/// The client's confirmation was mailed in Russian (the portal told IAM her language at
+/// sign-in; Mail heard it from IAM).
+pub async fn the_portal_works_distributed() {
+    use base64::Engine;
+
+    // Given a distributed system whose portal will listen at `portal`
+    let port = testing::free_port();
+    let portal = format!("http://127.0.0.1:{port}");
+    let env = vec![
+        ("MCF_HTTP__PORTAL_URL".to_owned(), portal.clone()),
+        (
+            "MCF_IAM__WEB_REDIRECT_URIS".to_owned(),
+            format!("[\"{REDIRECT}\", \"{portal}/auth/callback\"]"),
+        ),
+        (
+            "MCF_IAM__WEB_POST_LOGOUT_REDIRECT_URIS".to_owned(),
+            format!("[\"{portal}/\"]"),
+        ),
+    ];
+    let mut c = Cluster::start_with(Mode::Distributed, env, None).await;
+    // And a client, a supply employee and a worker, and a service to order
+    c.token_for("kim", "client").await;
+    c.token_for("sam", "supply").await;
+    crate::lifecycle::worker(&mut c, "wes", 90).await;
+    c.service_type().await;
+    // And the portal, alone in its process, calling the services' processes
+    let p = c.spawn(mcf::system::PORTAL, "", port);
+    assert_eq!(p.base, portal, "the portal listens where its URL says");
+    c.procs.push(p);
+
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.png");
+    std::fs::write(
+        &photo,
+        base64::engine::general_purpose::STANDARD
+            .decode(PNG)
+            .unwrap(),
+    )
+    .unwrap();
+    let shots = dir.path().join("shots");
+    let person = |name: &str| serde_json::json!({"email": format!("{name}@cats.test"), "password": format!("password-of-{name}")});
+    let config = serde_json::json!({
+        "base": portal,
+        "mailDir": c.mail_dir(),
+        "shots": shots,
+        "photo": photo,
+        "client": person("kim"),
+        "supply": person("sam"),
+        "worker": person("wes"),
+        "serviceName": "Cleaning",
+    });
+    let config_file = dir.path().join("portal.json");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+
+    // When the browser walks it
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal-distributed.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .arg(config_file)
+            .output()
+            .expect("node runs (scripts/setup installs the browser test's packages)")
+    })
+    .await
+    .unwrap();
+
+    // Then every step was seen through
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+        "the distributed portal walk failed (screenshots in {}): {}{}",
+        shots.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And the services hold what the browser did: Kim's order is under way
+    let kim = c.sign_in("kim@cats.test", "password-of-kim").await.access;
+    let (status, orders) = c
+        .get_as(&kim, "ordering", "/orders?status=in_progress")
+        .await;
+    assert_eq!(status, 200, "{orders}");
+    assert_eq!(orders.as_array().map(Vec::len), Some(1), "{orders}");
+    // And her confirmation was mailed in Russian, the language her browser read
+    let mail = mail::client::MailClient(c.admin_client("mail").await);
+    let query = mail::client::SearchQuery {
+        to: Some("kim@cats.test".into()),
+        ..Default::default()
+    };
+    let confirmed: Vec<_> = mail
+        .search(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "order_activated")
+        .map(|m| m.subject)
+        .collect();
+    assert_eq!(confirmed, ["Ваш заказ «Cleaning» подтверждён"]);
+    drop(dir);
+}

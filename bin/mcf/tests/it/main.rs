@@ -114,9 +114,15 @@ async fn embedded_the_readme_quick_start_runs_as_written() {
     readme::quick_start_runs_as_written().await;
 }
 
-/// The portal is served by `mcf up` (distributed, `mcf serve portal` is one more process
-/// the harness does not start yet).
+/// The portal is served by `mcf up`; every role's main job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_the_portal_walks_every_roles_main_job_in_a_browser() {
     browser::the_portal_walks_every_role(harness::Mode::Embedded).await;
+}
+
+/// `mcf serve portal` in front of `mcf serve <service>` processes: a client orders (in
+/// Russian), supply issues the kit from the mailed link, a worker checks in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_the_portal_serves_a_client_supply_and_a_worker_in_a_browser() {
+    browser::the_portal_works_distributed().await;
 }

@@ -1,0 +1,130 @@
+// The portal distributed: `mcf serve portal` in front of `mcf serve <service>` processes,
+// walked in a real browser (Debian's Chromium). A client whose browser reads Russian signs
+// in through IAM's public URL, orders in the Russian portal and sees the order active; the
+// supply employee opens the kit from the mailed link (a portal page) and issues it; the
+// worker checks in with a photo on a phone.
+// Usage: node portal-distributed.mjs CONFIG_JSON (see bin/mcf/tests/it/browser.rs)
+import { readFileSync, readdirSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const { base, mailDir, shots, photo } = config;
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const desktop = { viewport: { width: 1280, height: 900 }, locale: "en-GB" };
+const russian = { viewport: { width: 1280, height: 900 }, locale: "ru-RU" };
+const phone = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: "en-GB" };
+
+/** A page in a fresh browser context (its own cookies: one person). */
+async function person(kind) {
+  const context = await browser.newContext(kind);
+  context.setDefaultTimeout(20000);
+  return context.newPage();
+}
+
+/** Signs in through IAM's page (IAM's own URL, not the portal's) and comes back. */
+async function signIn(page, email, password) {
+  await page.goto(`${base}/sign-in`);
+  await page.waitForURL((url) => !url.href.startsWith(base));
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => url.href.startsWith(base));
+  await page.getByText(/Signed in as|Вы вошли как/).waitFor();
+}
+
+/** The first link containing `path` in a mail containing `needle` (polls the .eml files). */
+async function mailedLink(needle, path) {
+  const until = Date.now() + 60000;
+  while (Date.now() < until) {
+    let files = [];
+    try {
+      files = readdirSync(mailDir, { withFileTypes: true }).filter((f) => f.isFile()).map((f) => f.name);
+    } catch { /* not yet */ }
+    for (const file of files) {
+      // Undo quoted-printable: soft line breaks and the encoded '='.
+      const eml = readFileSync(join(mailDir, file), "utf8").replaceAll("=\r\n", "").replaceAll("=3D", "=");
+      if (!eml.includes(needle)) continue;
+      const link = eml.split(/[\s"<>]/).find((w) => w.startsWith("http") && w.includes(path));
+      if (link) return link;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail with ${needle} and ${path}`);
+}
+
+/** Reloads `page` until `locator` shows (background work: matching, cookies, events). */
+async function eventually(page, locator, what) {
+  const until = Date.now() + 60000;
+  while (Date.now() < until) {
+    if (await locator.count() > 0 && await locator.first().isVisible()) return;
+    await new Promise((r) => setTimeout(r, 500));
+    await page.reload();
+  }
+  throw new Error(`never saw ${what} on ${page.url()}`);
+}
+
+/** `minutes` from now as a datetime-local value, UTC (the form's label says UTC). */
+function inMinutes(minutes) {
+  return new Date(Date.now() + minutes * 60000).toISOString().slice(0, 16);
+}
+
+const pages = [];
+try {
+  // A client whose browser reads Russian signs in and requests help, in Russian.
+  const client = await person(russian);
+  pages.push(client);
+  await signIn(client, config.client.email, config.client.password);
+  await client.goto(`${base}/orders/new`);
+  await client.getByLabel("Услуга").selectOption({ index: 1 });
+  await client.getByLabel(/Дата и время/).fill(inMinutes(20));
+  await client.getByLabel("Описание").fill("Посуда и лоток за диваном.");
+  await client.getByRole("button", { name: "Заказать помощь" }).click();
+  await client.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+  await eventually(client, client.locator(".badge.active"), "the order active");
+  await client.screenshot({ path: join(shots, "distributed-order-ru.png"), fullPage: true });
+
+  // The supply employee opens the kit from the mailed link: the portal's page.
+  const supply = await person(desktop);
+  pages.push(supply);
+  await signIn(supply, config.supply.email, config.supply.password);
+  const kit = await mailedLink("Kit to assemble", "/kits/");
+  if (!kit.startsWith(`${base}/kits/`)) throw new Error(`the kit link is not the portal's: ${kit}`);
+  await supply.goto(kit);
+  await eventually(supply, supply.getByRole("button", { name: "Issued" }), "the Issued button");
+  await supply.getByRole("button", { name: "Issued" }).click();
+  await supply.locator(".badge.issued").waitFor();
+
+  // The worker checks in with a photo from the phone.
+  const worker = await person(phone);
+  pages.push(worker);
+  await signIn(worker, config.worker.email, config.worker.password);
+  await worker.goto(`${base}/jobs`);
+  await eventually(worker, worker.getByRole("link", { name: config.serviceName }), "the job");
+  await worker.getByRole("link", { name: config.serviceName }).first().click();
+  await eventually(worker, worker.getByText("Supply kit issued").locator("xpath=following-sibling::dd[1][contains(., '✓')]"), "the kit issued");
+  await worker.getByLabel("Photo on site").setInputFiles(photo);
+  await worker.getByRole("button", { name: "Check in" }).click();
+  await worker.locator(".badge.in_progress").waitFor();
+  await worker.screenshot({ path: join(shots, "distributed-job-phone.png"), fullPage: true });
+
+  // The client sees the job under way.
+  await eventually(client, client.locator(".badge.in_progress"), "the order in progress");
+  console.log("ok");
+} catch (e) {
+  for (const [i, page] of pages.entries()) {
+    await page.screenshot({ path: join(shots, `failure-${i}.png`), fullPage: true }).catch(() => {});
+    console.error(`page ${i}: ${page.url()}`);
+  }
+  throw e;
+} finally {
+  await browser.close();
+}

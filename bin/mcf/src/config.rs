@@ -142,7 +142,9 @@ pub struct EmbeddedConfig {
 pub type Databases = BTreeMap<String, String>;
 
 /// Base URL per service for the others' synchronous calls (`[peers] ordering = "..."`, env
-/// `MCF_PEERS__ORDERING`); empty or absent: this process's own listener.
+/// `MCF_PEERS__ORDERING`), or several replicas' URLs separated by commas (tried in turn,
+/// `service::peers::url_list`); empty or absent: this process's own listener. `iam`'s are
+/// also where tokens and keys are fetched (instead of the public issuer).
 pub type Peers = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -323,6 +325,14 @@ impl Config {
                     "{section}.{unknown}: no such service (known: {})",
                     SERVICES.join(", ")
                 );
+            }
+        }
+        for (name, urls) in &self.peers {
+            if let Some(bad) = service::peers::url_list(urls)
+                .into_iter()
+                .find(|url| !url.starts_with("http://") && !url.starts_with("https://"))
+            {
+                anyhow::bail!("peers.{name}: {bad:?} is not an http:// or https:// URL");
             }
         }
         if self.http.peer_timeout_ms < 1 {
@@ -596,6 +606,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("databases.nope"), "{e}");
+    }
+
+    #[test]
+    fn a_peer_may_list_several_replicas_and_each_must_be_a_url() {
+        // A list from the environment stays one string, read by the peers as a list.
+        let both = "http://a:8080/api/ordering, http://b:8080/api/ordering";
+        let config = Config::load_from(None, vars(&[("MCF_PEERS__ORDERING", both)])).unwrap();
+        assert_eq!(
+            service::peers::url_list(&config.peers["ordering"]),
+            ["http://a:8080/api/ordering", "http://b:8080/api/ordering"]
+        );
+        let e = Config::load_from(
+            None,
+            vars(&[("MCF_PEERS__ORDERING", "http://a:8080/api/ordering,b:8080")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("peers.ordering") && e.contains("\"b:8080\""),
+            "{e}"
+        );
     }
 
     #[test]

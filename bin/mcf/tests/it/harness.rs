@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use testing::{Nats, Postgres};
+use testing::{Nats, NatsCluster, Postgres};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -47,7 +47,12 @@ impl Drop for Proc {
 pub struct Cluster {
     dir: tempfile::TempDir,
     pub pg: Option<Postgres>,
+    /// The NATS server of a [`Layout::Plain`] distributed system.
     pub nats: Option<Nats>,
+    /// The three NATS nodes of a [`Layout::Redundant`] system.
+    pub nats_nodes: Option<NatsCluster>,
+    /// How a distributed system is laid out.
+    layout: Layout,
     pub procs: Vec<Proc>,
     pub http: reqwest::Client,
     /// IAM's base URL (`http://addr/api/iam`), for the other processes' `auth.issuer`.
@@ -139,10 +144,21 @@ impl Drop for Bank {
     }
 }
 
-/// The first admin's password in every test system.
 /// The services a distributed cluster runs two processes of (competing consumers, a
 /// replica killed while the other goes on).
 const REPLICATED: &[&str] = &["ordering", "matching", "billing"];
+
+/// How a distributed test system is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One NATS server; two processes of [`REPLICATED`], one of the others; callers reach
+    /// each service at its first process.
+    Plain,
+    /// As operators run it for availability: three NATS nodes keeping three copies of each
+    /// stream, two processes of every service and two of the portal, and every caller given
+    /// every replica's URL (tokens and keys from IAM's replicas, not the public issuer).
+    Redundant,
+}
 
 /// The system secret every process of a test system shares (service-to-service calls).
 const SERVICE_SECRET: &str = "e2e-system-service-secret";
@@ -152,13 +168,30 @@ fn peer_variable(service: &str) -> String {
     format!("MCF_PEERS__{}", service.to_ascii_uppercase())
 }
 
+/// The first admin's e-mail (IAM's default bootstrap admin) in every test system.
 pub const ADMIN_EMAIL: &str = "admin@mcf.local";
+/// The first admin's password in every test system.
 pub const ADMIN_PASSWORD: &str = "test-admin-password-123";
 
 impl Cluster {
     /// Embedded: one process. Distributed: two replicas of each service.
     pub async fn start(mode: Mode) -> Cluster {
         Self::start_with(mode, Vec::new(), None).await
+    }
+
+    /// A distributed system laid out for availability ([`Layout::Redundant`]), its portal
+    /// public at [`PORTAL_URL`] (a balancer in front of both portal processes; IAM accepts
+    /// its sign-in callback), with extra environment `env` for every process.
+    pub async fn start_redundant(env: Vec<(String, String)>) -> Cluster {
+        let callbacks = format!("[\"{REDIRECT}\", \"{PORTAL_URL}/auth/callback\"]");
+        let env = [
+            ("MCF_HTTP__PORTAL_URL".to_owned(), PORTAL_URL.to_owned()),
+            ("MCF_IAM__WEB_REDIRECT_URIS".to_owned(), callbacks),
+        ]
+        .into_iter()
+        .chain(env)
+        .collect();
+        Self::start_laid_out(Mode::Distributed, Layout::Redundant, env, None).await
     }
 
     /// Like [`Cluster::start`], with extra environment for every process and, optionally,
@@ -168,21 +201,38 @@ impl Cluster {
         env: Vec<(String, String)>,
         first_port: Option<u16>,
     ) -> Cluster {
+        Self::start_laid_out(mode, Layout::Plain, env, first_port).await
+    }
+
+    async fn start_laid_out(
+        mode: Mode,
+        layout: Layout,
+        env: Vec<(String, String)>,
+        first_port: Option<u16>,
+    ) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("mcf-e2e-")
             .tempdir()
             .unwrap();
-        let (pg, nats) = match mode {
-            Mode::Embedded => (None, None),
-            Mode::Distributed => (
+        let (pg, nats, nats_nodes) = match (mode, layout) {
+            (Mode::Embedded, _) => (None, None, None),
+            (Mode::Distributed, Layout::Plain) => (
                 Some(Postgres::start().expect("PostgreSQL for tests")),
                 Some(Nats::start().expect("NATS for tests")),
+                None,
+            ),
+            (Mode::Distributed, Layout::Redundant) => (
+                Some(Postgres::start().expect("PostgreSQL for tests")),
+                None,
+                Some(NatsCluster::start().expect("three NATS nodes for tests")),
             ),
         };
         let mut cluster = Cluster {
             dir,
             pg,
             nats,
+            nats_nodes,
+            layout,
             procs: Vec::new(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -202,8 +252,17 @@ impl Cluster {
             Mode::Distributed => mcf::system::SERVICES
                 .iter()
                 .flat_map(|&s| {
-                    let replicas = if REPLICATED.contains(&s) { 2 } else { 1 };
+                    let replicas = match layout {
+                        Layout::Redundant => 2,
+                        Layout::Plain if REPLICATED.contains(&s) => 2,
+                        Layout::Plain => 1,
+                    };
                     std::iter::repeat_n(s, replicas)
+                })
+                // The portal last: it calls every service.
+                .chain(match layout {
+                    Layout::Redundant => vec![mcf::system::PORTAL; 2],
+                    Layout::Plain => vec![],
                 })
                 .collect(),
         };
@@ -244,18 +303,47 @@ impl Cluster {
                         pg.url(&format!("mcf_{name}")),
                     );
                 }
-                cmd.env("MCF_NATS__URL", self.nats.as_ref().unwrap().url());
+                match (&self.nats, &self.nats_nodes) {
+                    (Some(nats), _) => {
+                        cmd.env("MCF_NATS__URL", nats.url());
+                    }
+                    (None, Some(nodes)) => {
+                        // Each stream kept on every node: one node down holds nothing up.
+                        cmd.env("MCF_NATS__URL", nodes.url())
+                            .env("MCF_MESSAGING__NATS_REPLICAS", nodes.len().to_string());
+                    }
+                    (None, None) => unreachable!("a distributed system has NATS"),
+                }
                 // Embedded, `mcf up` generates the system secret into its data dir.
                 cmd.env("MCF_AUTH__SERVICE_SECRET", SERVICE_SECRET);
-                // Services call each other (Bets -> Ordering and Billing, Quality -> Matching)
-                // at the first process of each; the registry lists callees before callers, so
-                // they are running by now.
-                let mut seen = Vec::new();
+                // Services call each other (Bets -> Ordering and Billing, Quality -> Matching,
+                // the portal -> all) at the first process of each, or (redundant) at every
+                // process of each, listed by the registry's order; the registry lists callees
+                // before callers, so they are running by now.
+                let mut peers: Vec<(&str, Vec<String>)> = Vec::new();
                 for p in &self.procs {
-                    if !seen.contains(&p.role) {
-                        seen.push(p.role);
-                        cmd.env(peer_variable(p.role), format!("{}/api/{}", p.base, p.role));
+                    if !mcf::system::SERVICES.contains(&p.role) {
+                        continue;
                     }
+                    let url = format!("{}/api/{}", p.base, p.role);
+                    match peers.iter_mut().find(|(role, _)| *role == p.role) {
+                        None => peers.push((p.role, vec![url])),
+                        Some((_, urls)) if self.layout == Layout::Redundant => urls.push(url),
+                        Some(_) => {}
+                    }
+                }
+                // A replica starting lists itself too (IAM's second one, the first time):
+                // its own keys come from IAM's URLs, the first of which may be down.
+                if self.layout == Layout::Redundant && mcf::system::SERVICES.contains(&service) {
+                    let own = format!("http://{listen}/api/{service}");
+                    match peers.iter_mut().find(|(role, _)| *role == service) {
+                        None => peers.push((role, vec![own])),
+                        Some((_, urls)) if !urls.contains(&own) => urls.push(own),
+                        Some(_) => {}
+                    }
+                }
+                for (role, urls) in peers {
+                    cmd.env(peer_variable(role), urls.join(","));
                 }
             }
         }
@@ -768,6 +856,10 @@ pub fn pkce() -> (String, String) {
 }
 
 pub const REDIRECT: &str = "http://app.test/callback";
+
+/// The portal's public URL in a [`Layout::Redundant`] system: nobody answers there; a test
+/// plays the balancer, sending the browser's requests to a running portal process.
+pub const PORTAL_URL: &str = "http://portal.test";
 
 /// The query parameters of a redirect's Location.
 pub fn location_params(location: &str) -> std::collections::HashMap<String, String> {

@@ -26,6 +26,7 @@ mod robustness;
 mod schema;
 mod supply;
 mod surface;
+mod topology;
 
 /// Runs an async test body once per mode, as two named tests.
 macro_rules! both_modes {
@@ -102,6 +103,11 @@ async fn distributed_nats_killed_and_restarted_mid_flow_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_bets_with_billing_stopped_lose_nothing_and_book_nothing_twice() {
     bets::with_billing_stopped_nothing_is_lost_or_booked_twice().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_the_order_flow_survives_one_nats_node_and_one_replica_of_everything_down() {
+    topology::the_order_flow_survives_one_nats_node_and_one_replica_of_everything_down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

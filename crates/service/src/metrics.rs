@@ -282,7 +282,8 @@ pub fn router(handle: PrometheusHandle, probes: Vec<Probe>) -> axum::Router {
             let (handle, probes) = (handle.clone(), probes.clone());
             async move {
                 let mut reads = tokio::task::JoinSet::new();
-                for probe in probes.iter().cloned() {
+                for probe in probes.iter() {
+                    let probe = probe.clone();
                     reads.spawn(async move { probe.record().await });
                 }
                 while reads.join_next().await.is_some() {}

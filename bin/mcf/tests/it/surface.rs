@@ -370,6 +370,7 @@ pub async fn every_refusal_is_a_problem_naming_the_field(mode: Mode) {
         (reqwest::Method::DELETE, format!("{ordering}/service-types")),
         (reqwest::Method::PUT, format!("{iam}/token")),
         (reqwest::Method::PATCH, format!("{base}/health")),
+        (reqwest::Method::POST, format!("{base}/metrics")),
     ] {
         let r = send(&c, method.clone(), &url, &admin).await;
         let problem = assert_problem(&format!("{method} {url}"), &r, 405, None);

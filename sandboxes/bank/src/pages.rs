@@ -236,7 +236,7 @@ fn page(title: &str, body: &str) -> String {
          button{{margin-top:1rem;padding:.6rem 1.2rem;background:#e8c15a;border:1px solid #2b2112;\
          font-size:1rem;cursor:pointer}}\
          .field-error,.error{{color:#a01010}}:focus{{outline:3px solid #1a5fb4}}\
-         </style></head><body><header>🎩 Gold Hat bank · sandbox</header>\
+         </style></head><body><header>Gold Hat bank · sandbox</header>\
          <main>{body}</main></body></html>"
     )
 }

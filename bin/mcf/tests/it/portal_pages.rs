@@ -1,0 +1,290 @@
+//! The portal's money, books and operator pages in a real browser (Debian's Chromium, driven
+//! by `tests/browser/portal-pages.mjs`, one step per run): a client adds a card on the bank's
+//! own page and her invoice shows paid once business time passed Sunday, another's card
+//! declines and her invoice says why and what to do, a worker opens a payout account; a
+//! manager keeps the register of hypotheses, draws a sample, gives an award and reads
+//! statements and the week's summary; an admin replays a dead letter. With
+//! `PORTAL_SCREENSHOTS=<dir>` the pages' screenshots are kept there (`docs/screenshots/`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use billing::client::{BillingClient, Invoice};
+use billing::domain::{InvoiceStatus, PeriodKind, Zone, period_of};
+use contracts::{Envelope, Money};
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN_EMAIL, ADMIN_PASSWORD, Cluster, Mode, poll_until};
+use crate::lifecycle::{order, wait_status, worker};
+
+/// A browser walk's files: its screenshots' directory and its config.
+struct Walk {
+    dir: tempfile::TempDir,
+    shots: PathBuf,
+    config: Value,
+}
+
+impl Walk {
+    /// The people of `c` the walk signs in as (`name@cats.test`, `password-of-<name>`).
+    fn new(c: &Cluster, people: &[&str]) -> Walk {
+        let dir = tempfile::tempdir().unwrap();
+        let shots = std::env::var("PORTAL_SCREENSHOTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| dir.path().join("shots"));
+        let base = c.apis("iam")[0].trim_end_matches("/api/iam").to_owned();
+        let mut config = json!({
+            "base": base,
+            "shots": shots,
+            "admin": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        });
+        for name in people {
+            config[*name] = json!({
+                "email": format!("{name}@cats.test"),
+                "password": format!("password-of-{name}"),
+            });
+        }
+        Walk { dir, shots, config }
+    }
+
+    /// Runs the walk's `step` in the browser: panics with what it printed unless it ends
+    /// with "ok".
+    async fn step(&self, step: &str) {
+        let file = self.dir.path().join(format!("{step}.json"));
+        std::fs::write(&file, self.config.to_string()).unwrap();
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal-pages.mjs");
+        let step_name = step.to_owned();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(script)
+                .arg(file)
+                .arg(step_name)
+                .output()
+                .expect("node runs (scripts/setup installs the browser test's packages)")
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+            "the browser step {step} failed (screenshots in {}): {}{}",
+            self.shots.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Billing as the holder of `token`.
+fn billing(c: &mut Cluster, token: &str) -> BillingClient {
+    BillingClient(c.client("billing", token))
+}
+
+/// `who`'s invoices once one is `status`.
+async fn invoice_in(billing: &BillingClient, status: InvoiceStatus) -> Vec<Invoice> {
+    poll_until(Duration::from_secs(60), "the invoice", || async {
+        match billing.my_invoices().await {
+            Ok(i) if i.iter().any(|i| i.status == status) => Ok(i),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
+/// Moves business time, on every Billing process, just past the end of this week.
+async fn past_sunday(c: &mut Cluster) {
+    let token = c.admin_token().await;
+    let admin = BillingClient(c.client("billing", &token));
+    let now = admin.clock().await.unwrap().now;
+    let week = period_of(PeriodKind::Week, now, Zone::utc()).unwrap();
+    let by = (week.end - now).num_seconds() + 1;
+    for api in c.apis("billing") {
+        let replica = BillingClient(client::Client::new(api).with_token(&token));
+        replica.advance_clock(by).await.unwrap();
+    }
+}
+
+/// A client adds a card on the bank's page and sees her week's invoice paid after Sunday;
+/// another's card declines and her invoice says why and what to do; a worker opens a payout
+/// account the same way.
+pub async fn a_client_pays(mode: Mode) {
+    // Given two clients, a worker who is matched to their orders, a service to order
+    let mut c = crate::lifecycle::start(mode).await;
+    let service_type = c.service_type().await.parse().unwrap();
+    let kim = c.token_for("kim", "client").await;
+    let ann = c.token_for("ann", "client").await;
+    let (tom, _) = worker(&mut c, "tom", 90).await;
+    let walk = Walk::new(&c, &["kim", "ann", "tom"]);
+
+    // When, in the browser, Kim adds a card on the bank's page, Ann adds one that declines,
+    // and Tom opens a payout account
+    walk.step("bank-details").await;
+
+    // Then Billing holds what the bank registered for each of them
+    let kims = billing(&mut c, &kim);
+    let anns = billing(&mut c, &ann);
+    let toms = billing(&mut c, &tom);
+    let card = kims
+        .my_bank()
+        .await
+        .unwrap()
+        .payment_method
+        .expect("Kim's card");
+    let at_bank = c
+        .bank
+        .sandbox
+        .payment_method(&card)
+        .expect("registered at the bank");
+    assert_eq!((at_bank.holder.as_str(), at_bank.declines), ("kim", false));
+    let empty = anns
+        .my_bank()
+        .await
+        .unwrap()
+        .payment_method
+        .expect("Ann's card");
+    assert!(c.bank.sandbox.payment_method(&empty).unwrap().declines);
+    let account = toms
+        .my_bank()
+        .await
+        .unwrap()
+        .payout_account
+        .expect("Tom's account");
+    assert_eq!(c.bank.sandbox.account(&account).unwrap().holder, "tom");
+
+    // When each client's order becomes active (charged), and business time passes Sunday
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(20);
+    let kims_order = order(&mut c, &kim, service_type, soon).await;
+    wait_status(&mut c, kims_order, "active").await;
+    let later = soon + chrono::Duration::hours(3);
+    let anns_order = order(&mut c, &ann, service_type, later).await;
+    wait_status(&mut c, anns_order, "active").await;
+    for client in [&kims, &anns] {
+        poll_until(Duration::from_secs(60), "the charge", || async {
+            match client.upcoming().await {
+                Ok(u) if u.week_total > Money::zero() => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+    }
+    past_sunday(&mut c).await;
+
+    // Then Kim's invoice is collected from her card and Ann's fails: her card declined
+    let paid = invoice_in(&kims, InvoiceStatus::Paid).await;
+    assert_eq!(paid.len(), 1, "{paid:?}");
+    assert_eq!(
+        c.bank.sandbox.payment_method(&card).unwrap().collected,
+        paid[0].total.minor()
+    );
+    let failed = invoice_in(&anns, InvoiceStatus::Failed).await;
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("declined"),
+        "{failed:?}"
+    );
+    // And the browser shows Kim's invoice paid, Ann's failed with why and what to do
+    walk.step("invoices").await;
+}
+
+/// A manager keeps the register of hypotheses, draws a sample, gives an award and reads
+/// statements and the week's summary in the browser.
+pub async fn a_manager_keeps_the_books(mode: Mode) {
+    // Given a manager, a worker Billing knows, a client whose order was charged
+    let mut c = crate::lifecycle::start(mode).await;
+    let service_type = c.service_type().await.parse().unwrap();
+    let boss = c.token_for("boss", "manager").await;
+    let kim = c.token_for("kim", "client").await;
+    let (_, tom_id) = worker(&mut c, "tom", 90).await;
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(20);
+    let id = order(&mut c, &kim, service_type, soon).await;
+    wait_status(&mut c, id, "active").await;
+    let walk = Walk::new(&c, &["boss"]);
+
+    // When the manager walks the register, samples, awards, statements and the summary
+    walk.step("books").await;
+
+    // Then what the browser did is what the services hold: one award of 12.50 to Tom, a
+    // hypothesis with the tags changed, a draw with the seed typed
+    let books = billing(&mut c, &boss);
+    let tom = books
+        .statement(format!("worker:{tom_id}").parse().unwrap())
+        .await
+        .unwrap();
+    let awards: Vec<i64> = tom.lines.iter().map(|l| l.amount.minor()).collect();
+    assert_eq!(awards, [-1250], "{tom:?}");
+    let (status, hypotheses) = c.get_as(&boss, "quality", "/hypotheses").await;
+    assert_eq!(status, 200, "{hypotheses}");
+    assert_eq!(
+        hypotheses[0]["tags"],
+        json!(["kits", "supply"]),
+        "{hypotheses}"
+    );
+    let (status, draws) = c.get_as(&boss, "quality", "/samples").await;
+    assert_eq!(status, 200, "{draws}");
+    assert_eq!(draws[0]["seed"], 42, "{draws}");
+}
+
+/// An admin replays a dead letter in the browser: Billing's consumer of IAM's account news
+/// parked an event (as after its database refused every retry); replayed, it is applied
+/// (the new client's account is open) and the page no longer lists it.
+pub async fn an_admin_replays_a_dead_letter(mode: Mode) {
+    let mut c = Cluster::start(mode).await;
+    c.admin_token().await;
+    // Given an account event Billing's consumer parked after its retries, with the reason it
+    // gave (planted in Billing's database the way the consumer parks one: that database
+    // being unavailable through five retries cannot be arranged without stopping the rest)
+    let ghost: contracts::iam::AccountCreated = serde_json::from_value(json!({
+        "account_id": uuid::Uuid::now_v7(),
+        "email": "ghost@cats.test",
+        "name": "Ghost Cat",
+        "roles": ["client"],
+    }))
+    .unwrap();
+    let envelope = Envelope::new(&ghost, 1, None);
+    let data = c
+        .mail_dir()
+        .parent()
+        .unwrap()
+        .join("data")
+        .join("billing.sqlite");
+    let db = storage::Db::connect(&storage::sqlite_url(&data), &storage::DbOptions::default())
+        .await
+        .unwrap();
+    storage::query(
+        "INSERT INTO dead_letters (id, consumer, event_id, event_type, body, error, attempts, \
+         failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(billing::events::ON_ACCOUNT)
+    .bind(envelope.id.to_string())
+    .bind(&envelope.event_type)
+    .bind(serde_json::to_string(&envelope).unwrap())
+    .bind("database is locked")
+    .bind(5_i64)
+    .bind(storage::now_micros())
+    .execute(db.pool())
+    .await
+    .unwrap();
+    db.close().await;
+    let walk = Walk::new(&c, &[]);
+
+    // When the admin replays it at /admin/dead-letters
+    walk.step("dead-letter").await;
+
+    // Then Billing applied it once: Ghost's client account is open, nothing is pending
+    let (status, letters) = c.get("billing", "/ops/dead-letters").await;
+    assert_eq!(status, 200, "{letters}");
+    assert_eq!(letters, json!([]));
+    let (status, balance) = c.get("billing", "/trial-balance").await;
+    assert_eq!(status, 200, "{balance}");
+    let ghosts = balance["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["name"] == "Ghost Cat")
+        .count();
+    assert_eq!(ghosts, 1, "{balance}");
+}

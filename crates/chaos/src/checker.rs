@@ -106,6 +106,7 @@ pub async fn check(
     check_overdue(&mut f, time, &orders);
     check_reviews(&mut f, system, actors, history).await;
     check_clocks(&mut f, system, actors, history).await;
+    check_hiring(&mut f, system, actors, history).await;
     check_messaging(&mut f, system, actors).await;
     check_ledger(&mut f, system, actors, history).await;
     check_kits(&mut f, system, actors, history).await;
@@ -357,6 +358,101 @@ async fn check_clocks(f: &mut Findings, system: &System, actors: &Actors, histor
                 )),
                 Err(e) => f.unchecked.push(format!("clock of {process}: {e}")),
             }
+        }
+    }
+}
+
+/// Hiring: each acknowledged application present under its candidate's address; each
+/// acknowledged hire an IAM account (the worker's id, worker role) and a Matching profile,
+/// once; no account for a candidate nobody hired.
+async fn check_hiring(f: &mut Findings, system: &System, actors: &Actors, history: &History) {
+    let hiring = hiring::client::HiringClient(Actors::at(system, "hiring", &actors.admin));
+    for op in history.of("apply") {
+        let Some(id) = acknowledged(&op.outcome) else {
+            continue;
+        };
+        let Ok(app) = id.parse() else {
+            f.lost.push(format!("application {id} (not an id)"));
+            continue;
+        };
+        match hiring.application(app).await {
+            Ok(d) if d.application.email == op.key => {}
+            Ok(d) => f.lost.push(format!(
+                "application {id} of {} is {}'s",
+                op.key, d.application.email
+            )),
+            Err(e) => f.lost.push(format!("application {id} of {}: {e}", op.key)),
+        }
+    }
+    let iam = iam::client::IamClient(Actors::at(system, "iam", &actors.admin));
+    let accounts = match iam.accounts().await {
+        Ok(a) => a,
+        Err(e) => {
+            f.unchecked.push(format!("iam's accounts: {e}"));
+            return;
+        }
+    };
+    let matching = MatchingClient(Actors::at(system, "matching", &actors.admin));
+    let samples = match matching.list().await {
+        Ok(s) => s,
+        Err(e) => {
+            f.unchecked.push(format!("matching's samples: {e}"));
+            return;
+        }
+    };
+    let mut hired = 0;
+    for op in history.of("hire") {
+        let Some(worker) = acknowledged(&op.outcome) else {
+            continue;
+        };
+        hired += 1;
+        let theirs: Vec<_> = accounts.iter().filter(|a| a.email == op.key).collect();
+        match theirs.as_slice() {
+            [] => f
+                .lost
+                .push(format!("account of hired {} ({worker})", op.key)),
+            [a] if a.id.to_string() != worker => f.lost.push(format!(
+                "account of hired {} is {}, hired as {worker}",
+                op.key, a.id
+            )),
+            [a] if !serde_json::to_string(&a.roles)
+                .unwrap_or_default()
+                .contains("\"worker\"") =>
+            {
+                f.lost
+                    .push(format!("account of hired {} lacks the worker role", op.key))
+            }
+            [_] => {}
+            more => f
+                .duplicated
+                .push(format!("{} accounts for hired {}", more.len(), op.key)),
+        }
+        match samples
+            .iter()
+            .filter(|s| s.id.to_string() == worker)
+            .count()
+        {
+            0 => f
+                .lost
+                .push(format!("matching profile of hired {} ({worker})", op.key)),
+            1 => {}
+            n => f
+                .duplicated
+                .push(format!("{n} matching profiles of hired {}", op.key)),
+        }
+    }
+    f.seen.insert("hired".into(), hired);
+    // An account for a candidate is made by a hire only: one acknowledged, or whose answer
+    // was lost.
+    let may_exist: BTreeSet<&str> = history
+        .of("hire")
+        .filter(|op| !matches!(op.outcome, Outcome::Refused { .. }))
+        .map(|op| op.key.as_str())
+        .collect();
+    for a in &accounts {
+        if a.email.starts_with("candidate-") && !may_exist.contains(a.email.as_str()) {
+            f.phantom
+                .push(format!("account {} of {} never hired", a.id, a.email));
         }
     }
 }

@@ -263,6 +263,8 @@ pub struct Pace {
     /// The share of jobs the workers never show up for, 0..=1: once business time passes
     /// their deadline, Ordering declares the no-show and the client rebooks.
     pub no_show_share: f64,
+    /// Between two candidates' applications.
+    pub apply_every: Duration,
 }
 
 impl Default for Pace {
@@ -278,6 +280,7 @@ impl Default for Pace {
             rebook_every: Duration::from_millis(1500),
             review_every: Duration::from_millis(2000),
             no_show_share: 0.1,
+            apply_every: Duration::from_secs(3),
         }
     }
 }
@@ -368,6 +371,157 @@ fn no_show(order: OrderId, share: f64) -> bool {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     (hash % 1000) as f64 / 1000.0 < share
+}
+
+/// The test every candidate takes: one question, whose right answer is choice 1.
+fn chaos_test() -> hiring::domain::TestSpec {
+    hiring::domain::TestSpec {
+        name: "Chaos dishes".into(),
+        characteristic: "cleaning".into(),
+        pass_mark: 50,
+        questions: vec![hiring::domain::Question {
+            text: "Which water for greasy pans?".into(),
+            choices: vec!["cold".into(), "hot".into()],
+            answer: 1,
+        }],
+    }
+}
+
+/// Candidate `i`'s e-mail address: the key the checker finds their application and
+/// account by.
+pub fn candidate_email(i: u64) -> String {
+    format!("candidate-{i}@chaos.test")
+}
+
+/// The link of the mail to `to` written since `since` that contains `path` (Mail writes
+/// `.eml` files), waiting up to 30 s for it.
+async fn mailed_link(
+    dir: &std::path::Path,
+    to: &str,
+    path: &str,
+    since: std::time::SystemTime,
+) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        // The newest such mail: a test assigned again (a retry) replaces the earlier link.
+        let mut newest: Option<(std::time::SystemTime, String)> = None;
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let Ok(modified) = entry.metadata().and_then(|m| m.modified()) else {
+                continue;
+            };
+            if modified + Duration::from_secs(2) < since {
+                continue;
+            }
+            let eml = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            // Undo quoted-printable: soft line breaks and the encoded '='.
+            let eml = eml
+                .replace("=\r\n", "")
+                .replace("=\n", "")
+                .replace("=3D", "=");
+            if !eml.contains(to) {
+                continue;
+            }
+            if let Some(link) = eml
+                .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+                .find(|w| w.starts_with("http") && w.contains(path))
+                && newest.as_ref().is_none_or(|(t, _)| *t <= modified)
+            {
+                newest = Some((modified, link.to_owned()));
+            }
+        }
+        if let Some((_, link)) = newest {
+            return Some(link);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    None
+}
+
+/// Candidate `i` applies with a photo, the manager assigns the test, the candidate takes it
+/// from the mailed link and the manager accepts (even `i`) or declines (odd `i`).
+async fn hire(
+    i: u64,
+    public: &hiring::client::HiringClient,
+    manager: &hiring::client::HiringClient,
+    test: contracts::TestId,
+    mail_dir: &std::path::Path,
+    record: &impl Fn(&'static str, String, Outcome),
+) {
+    let email = candidate_email(i);
+    let form = hiring::domain::ApplicationForm {
+        name: format!("Chaos candidate {i}"),
+        age: 3,
+        breed: "Chaos".into(),
+        coat_colour: "grey".into(),
+        email: email.clone(),
+        photo: PHOTO.into(),
+        language: None,
+    };
+    let key = format!("apply-{i}");
+    let outcome = attempt(
+        ATTEMPTS,
+        |a: &hiring::Applied| a.id.to_string(),
+        || public.apply(&form, Some(&key)),
+    )
+    .await;
+    record("apply", email.clone(), outcome.clone());
+    let Outcome::Acknowledged { id } = outcome else {
+        return;
+    };
+    let Ok(app) = id.parse::<contracts::ApplicationId>() else {
+        return;
+    };
+    let since = std::time::SystemTime::now();
+    let tests = [test];
+    let outcome = attempt(
+        ATTEMPTS,
+        |a: &hiring::Assigned| a.application.to_string(),
+        || manager.assign_tests(app, &tests),
+    )
+    .await;
+    let assigned = matches!(outcome, Outcome::Acknowledged { .. });
+    record("assign", id.clone(), outcome);
+    if !assigned {
+        return;
+    }
+    let Some(link) = mailed_link(mail_dir, &email, "token=", since).await else {
+        record("take", id, Outcome::Unknown);
+        return;
+    };
+    let token = link.split("token=").nth(1).unwrap_or_default().to_owned();
+    let answers = hiring::TestAnswers {
+        token,
+        test_id: test,
+        answers: vec![1],
+    };
+    let outcome = attempt(
+        ATTEMPTS,
+        |_: &hiring::Recorded| id.clone(),
+        || public.take(&answers),
+    )
+    .await;
+    let taken = matches!(outcome, Outcome::Acknowledged { .. });
+    record("take", id.clone(), outcome);
+    if !taken {
+        return;
+    }
+    if i % 2 == 0 {
+        let outcome = attempt(
+            ATTEMPTS,
+            |a: &hiring::Accepted| a.worker_id.to_string(),
+            || manager.accept(app),
+        )
+        .await;
+        record("hire", email, outcome);
+    } else {
+        let outcome = attempt(
+            ATTEMPTS,
+            |d: &hiring::Decided| d.application.to_string(),
+            || manager.decline(app, "chaos: not this time"),
+        )
+        .await;
+        record("decline", email, outcome);
+    }
 }
 
 /// Orders the workload schedules inside today's check-in window (a quarter of an hour apart from
@@ -803,7 +957,46 @@ pub fn start(
         })
     };
 
-    let mut tasks = vec![orders, awards, issues, bets, clock, rebooks, reviews];
+    let hiring = {
+        let (stop, record) = (stop.clone(), record.clone());
+        let public = hiring::client::HiringClient(Client::new(system.api("hiring")));
+        let manager =
+            hiring::client::HiringClient(Actors::at(system, "hiring", &actors.managers[1]));
+        let mail_dir = system.mail_dir();
+        tokio::spawn(async move {
+            let spec = chaos_test();
+            let test = attempt(
+                ATTEMPTS,
+                |t: &hiring::domain::Test| t.id.to_string(),
+                || manager.create_test(&spec, Some("chaos-test")),
+            )
+            .await;
+            let Some(test) = (match &test {
+                Outcome::Acknowledged { id } => id.parse::<contracts::TestId>().ok(),
+                _ => None,
+            }) else {
+                record("test", "chaos-test".into(), test);
+                return;
+            };
+            record(
+                "test",
+                "chaos-test".into(),
+                Outcome::Acknowledged {
+                    id: test.to_string(),
+                },
+            );
+            let mut i = 0u64;
+            while !stop.load(AtomicOrdering::Relaxed) {
+                hire(i, &public, &manager, test, &mail_dir, &record).await;
+                i += 1;
+                tokio::time::sleep(pace.apply_every).await;
+            }
+        })
+    };
+
+    let mut tasks = vec![
+        orders, awards, issues, bets, clock, rebooks, reviews, hiring,
+    ];
     for (_, token) in &actors.workers {
         let worker = OrderingClient(Actors::at(system, "ordering", token));
         let (stop, record, time) = (stop.clone(), record.clone(), time.clone());

@@ -37,7 +37,7 @@ pub async fn nothing_is_lost_phantom_or_doubled(mode: Mode) {
     assert!(acknowledged("order") >= 20, "{shown}");
     for kind in [
         "cancel", "award", "issue", "check_in", "complete", "bet", "stake", "close", "clock",
-        "rebook", "review",
+        "rebook", "review", "apply", "take", "hire", "decline",
     ] {
         assert!(acknowledged(kind) >= 1, "no {kind} acknowledged: {shown}");
     }

@@ -75,6 +75,52 @@ enum Command {
         #[command(subcommand)]
         command: QualityCommand,
     },
+    /// Back up an embedded system: every database as of one moment (the writers paused
+    /// meanwhile; the pause is printed), photos, mails and the service secret, with a
+    /// manifest of sizes and SHA-256. Asks the running system (`mcf up` at --url, as an
+    /// admin), or with --data-dir copies a stopped data dir. See docs/operating.md.
+    Backup {
+        /// A new or empty directory outside the data dir (on the machine running the system).
+        #[arg(long)]
+        to: PathBuf,
+        /// The running system's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin's access token (`mcf login`), or env MCF_TOKEN; else --email and
+        /// --password sign in.
+        #[arg(long, env = "MCF_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// An admin's e-mail, to sign in with --password.
+        #[arg(long)]
+        email: Option<String>,
+        /// The admin's password (or env MCF_PASSWORD).
+        #[arg(long, env = "MCF_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// A redirect URI registered for the `mcf-web` client, to sign in with.
+        #[arg(long, default_value = "http://127.0.0.1:8080/app/callback")]
+        redirect_uri: String,
+        /// Copy this stopped data dir instead of asking a running system.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Restore a backup (`mcf backup`) into a data dir, with the system stopped: every file
+    /// is checked against the manifest first; a data dir that holds anything is refused
+    /// unless --force (its contents are then replaced). `mcf up --data-dir` starts from it.
+    Restore {
+        /// The backup's directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// Data directory (default ./mcf-data; config embedded.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Replace what the data dir holds.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Operator commands against a running system (dead letters, messaging backlog and
+    /// lag, key rotation) over its API with an admin's token, and projection rebuilds.
+    /// See docs/operating.md.
+    Ops(mcf::ops::OpsArgs),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -400,6 +446,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 reset.entries, reset.files, reset.inbox
             );
         }
+        Command::Backup {
+            to,
+            url,
+            token,
+            email,
+            password,
+            redirect_uri,
+            data_dir,
+        } => {
+            let to = std::path::absolute(&to)?;
+            let manifest = match data_dir {
+                Some(dir) => mcf::backup::take_offline(&dir, &to).await?,
+                None => {
+                    let token = match (token, email, password) {
+                        (Some(token), _, _) => token,
+                        (None, Some(email), Some(password)) => {
+                            mcf::login::access_token(&url, &email, &password, &redirect_uri).await?
+                        }
+                        _ => anyhow::bail!(
+                            "an admin's --token (or env MCF_TOKEN), or --email and --password \
+                             (or env MCF_PASSWORD); or --data-dir for a stopped data dir"
+                        ),
+                    };
+                    mcf::backup::request(&url, &token, &to).await?
+                }
+            };
+            println!("backup in {}: {}", to.display(), manifest.summary());
+        }
+        Command::Restore {
+            from,
+            data_dir,
+            force,
+        } => {
+            let dir = data_dir.unwrap_or(config.embedded.data_dir);
+            let manifest = mcf::backup::restore(&from, &dir, force)?;
+            println!(
+                "restored into {} from {} ({} files, {} bytes, taken at {}); start it with \
+                 mcf up --data-dir {}",
+                dir.display(),
+                from.display(),
+                manifest.files.len(),
+                manifest.bytes(),
+                manifest.taken_at,
+                dir.display()
+            );
+        }
+        Command::Ops(args) => mcf::ops::run(args, &config).await?,
         Command::Config {
             command: ConfigCommand::Show,
         } => {

@@ -23,11 +23,13 @@ use serde::{Deserialize, Serialize};
 use crate::system::{REGISTRY, SERVICES};
 
 /// `MCF_*` variables that are not configuration keys, so loading ignores them: the CLI's own
-/// (`--config`, `mcf login --password`) and the test tools' (where `nats-server`, `initdb` and
-/// the S3 test server are). Every other `MCF_*` variable must name a configuration key.
+/// (`--config`, `mcf login --password`, the operator commands' `--token`) and the test
+/// tools' (where `nats-server`, `initdb` and the S3 test server are). Every other `MCF_*`
+/// variable must name a configuration key.
 pub const NOT_CONFIGURATION: &[&str] = &[
     "MCF_CONFIG",
     "MCF_PASSWORD",
+    "MCF_TOKEN",
     "MCF_NATS_SERVER",
     "MCF_PG_INITDB",
     "MCF_MOTO_SERVER",
@@ -305,9 +307,7 @@ impl Config {
         let endpoint = &self.telemetry.otlp_endpoint;
         // Plain HTTP only: this build has no TLS client for the exporter; a collector (or
         // its agent) next to the process takes the spans.
-        if !endpoint.is_empty()
-            && !(endpoint.starts_with("http://") && endpoint.len() > "http://".len())
-        {
+        if !endpoint.is_empty() && endpoint.strip_prefix("http://").is_none_or(str::is_empty) {
             anyhow::bail!(
                 "telemetry.otlp_endpoint: {endpoint:?} is not an http:// URL of an OTLP/HTTP \
                  receiver like http://127.0.0.1:4318"
@@ -529,23 +529,6 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_key_is_refused_naming_it_and_its_variable() {
-        let e = Config::load_from(None, vars(&[("MCF_ORDERING__NOPE", "1")]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("`ordering.nope`"), "{e}");
-        assert!(e.contains("MCF_ORDERING__NOPE"), "{e}");
-        let e = Config::load_from(None, vars(&[("MCF_NOPE", "1")]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("`nope`") && e.contains("MCF_NOPE"), "{e}");
-        let e = Config::load_from(None, vars(&[("MCF_ORDERING____X", "1")]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("MCF_ORDERING____X"), "{e}");
-    }
-
-    #[test]
     fn traces_are_off_by_default_and_go_to_a_plain_http_endpoint() {
         let defaults = Config::defaults();
         assert_eq!(defaults.telemetry.otlp_endpoint, "");
@@ -576,6 +559,23 @@ mod tests {
             let named = key.trim_start_matches("MCF_").replace("__", ".");
             assert!(e.contains(&named.to_ascii_lowercase()), "{value}: {e}");
         }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_naming_it_and_its_variable() {
+        let e = Config::load_from(None, vars(&[("MCF_ORDERING__NOPE", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`ordering.nope`"), "{e}");
+        assert!(e.contains("MCF_ORDERING__NOPE"), "{e}");
+        let e = Config::load_from(None, vars(&[("MCF_NOPE", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`nope`") && e.contains("MCF_NOPE"), "{e}");
+        let e = Config::load_from(None, vars(&[("MCF_ORDERING____X", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MCF_ORDERING____X"), "{e}");
     }
 
     #[test]

@@ -271,6 +271,15 @@ pub async fn one_trace_per_order_across_the_services(mode: Mode) {
         } else {
             assert!(trace.iter().all(|s| s.process == "mcf"), "{described}");
         }
+        let mut per_service = BTreeMap::<&str, usize>::new();
+        for span in &trace {
+            *per_service.entry(span.attr("service")).or_default() += 1;
+        }
+        eprintln!(
+            "order {id}: trace {} of {} spans, per service {per_service:?}",
+            root.trace_id,
+            trace.len()
+        );
         roots.push(root.trace_id.clone());
     }
     assert_ne!(roots[0], roots[1], "two orders, two traces");

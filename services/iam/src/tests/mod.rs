@@ -4,6 +4,7 @@
 
 mod accounts;
 mod hire;
+mod languages;
 mod oauth;
 mod passwords;
 

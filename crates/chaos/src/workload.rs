@@ -55,6 +55,9 @@ pub struct Op {
     pub key: String,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// When the answer came (a backup test keeps to what was acknowledged before it).
+    #[serde(skip)]
+    pub at: std::time::Instant,
 }
 
 /// Everything the workload was told, in the order it was told.
@@ -505,7 +508,7 @@ async fn hire(
     if !taken {
         return;
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let outcome = attempt(
             ATTEMPTS,
             |a: &hiring::Accepted| a.worker_id.to_string(),
@@ -716,7 +719,12 @@ pub fn start(
         let history = history.clone();
         move |kind: &'static str, key: String, outcome: Outcome| {
             if let Ok(mut h) = history.lock() {
-                h.ops.push(Op { kind, key, outcome });
+                h.ops.push(Op {
+                    kind,
+                    key,
+                    outcome,
+                    at: std::time::Instant::now(),
+                });
             }
         }
     };
@@ -891,7 +899,13 @@ pub fn start(
                 let failed = client.orders(&query).await.unwrap_or_default();
                 let open: Vec<&Order> = failed
                     .iter()
-                    .filter(|o| o.rebooked_as.is_none() && !answered.contains(&o.id))
+                    // Originals only: a copy failing again stays failed (a chain of copies
+                    // through every move of business time would outgrow the run).
+                    .filter(|o| {
+                        o.rebooked_as.is_none()
+                            && o.rebook_of.is_none()
+                            && !answered.contains(&o.id)
+                    })
                     .take(10)
                     .collect();
                 for order in open {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the MCF system, driven over HTTP like its users do, in both modes.
 
 mod authz;
+mod backup;
 mod bets;
 mod billing;
 mod billing_cycles;
@@ -19,7 +20,9 @@ mod languages;
 mod lifecycle;
 mod mail;
 mod mail_crash;
+mod metrics;
 mod oidc;
+mod portal_pages;
 mod quality;
 mod readme;
 mod robustness;
@@ -27,6 +30,7 @@ mod schema;
 mod supply;
 mod surface;
 mod topology;
+mod traces;
 
 /// Runs an async test body once per mode, as two named tests.
 macro_rules! both_modes {
@@ -54,6 +58,8 @@ both_modes! {
     a_failed_order_is_reviewed_and_its_worker_adjusted_in_matching => crate::quality::a_failed_order_is_reviewed_and_its_worker_adjusted;
     three_managers_bet_on_an_order_and_billing_pays_the_winners => crate::bets::three_managers_bet_and_billing_pays_the_winners;
     orders_become_active_with_a_worker_and_a_price => crate::flow::orders_become_active;
+    metrics_show_http_messaging_partner_and_matching_figures_of_the_flow => crate::metrics::metrics_show_the_flow;
+    operators_list_and_replay_dead_letters_see_lag_and_rotate_keys => crate::metrics::operators_list_and_replay_dead_letters_see_lag_and_rotate_keys;
     orders_wait_until_a_worker_is_registered => crate::flow::orders_wait_for_a_worker;
     bad_input_is_refused_and_changes_nothing => crate::flow::bad_input_is_refused;
     dead_letters_can_be_listed_and_replay_refuses_unknown_ids => crate::flow::dead_letter_routes;
@@ -93,6 +99,7 @@ both_modes! {
     bad_input_is_refused_and_the_system_keeps_serving => crate::robustness::bad_input_is_refused_and_the_system_keeps_serving;
     schemathesis_finds_no_server_error_in_any_service => crate::fuzz::schemathesis_finds_no_server_error;
     generated_bodies_get_no_server_error_and_problem_refusals => crate::fuzz::generated_bodies_get_no_server_error;
+    one_order_is_one_trace_across_the_services_and_its_log_lines_name_it => crate::traces::one_trace_per_order_across_the_services;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,4 +138,30 @@ async fn embedded_the_portal_walks_every_roles_main_job_in_a_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_the_portal_serves_a_client_supply_and_a_worker_in_a_browser() {
     browser::the_portal_works_distributed().await;
+}
+
+/// Backups are of embedded data dirs (distributed: PostgreSQL's own tools, see
+/// docs/operating.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_backup_taken_under_load_restores_to_a_system_that_passes_the_invariants() {
+    backup::a_backup_under_load_restores_to_a_consistent_system().await;
+}
+
+/// A client adds a card on the bank's page and sees the week's invoice paid after Sunday;
+/// a declined one says why and what to do (embedded: `mcf up` serves the portal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_client_pays_in_a_browser() {
+    portal_pages::a_client_pays(harness::Mode::Embedded).await;
+}
+
+/// A manager's register, samples, awards, statements and summary pages in a browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_a_manager_keeps_the_books_in_a_browser() {
+    portal_pages::a_manager_keeps_the_books(harness::Mode::Embedded).await;
+}
+
+/// An admin replays a dead letter in a browser and it is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_an_admin_replays_a_dead_letter_in_a_browser() {
+    portal_pages::an_admin_replays_a_dead_letter(harness::Mode::Embedded).await;
 }

@@ -31,12 +31,15 @@ pub const TRACES_PATH: &str = "/v1/traces";
 /// The process's tracer provider, kept to flush the last spans at shutdown.
 pub struct Telemetry {
     provider: SdkTracerProvider,
+    /// The longest the last export may take (`telemetry.export_timeout_ms`).
+    flush_within: std::time::Duration,
 }
 
 impl Telemetry {
-    /// Exports the spans still queued (waits for the exporter, so not on an async worker).
+    /// Exports the spans still queued, waiting for the exporter at most
+    /// `telemetry.export_timeout_ms` (so not on an async worker).
     pub fn shutdown(self) {
-        if let Err(e) = self.provider.shutdown() {
+        if let Err(e) = self.provider.shutdown_with_timeout(self.flush_within) {
             eprintln!("mcf: traces not flushed at shutdown: {e}");
         }
     }
@@ -114,7 +117,10 @@ pub fn init(config: &Config, service_name: &str) -> anyhow::Result<Telemetry> {
         .map_err(|e| anyhow::anyhow!("logging: {e}"))?;
     tracing::dispatcher::get_default(|installed| subscriber.set(installed.downgrade()))
         .map_err(|_| anyhow::anyhow!("logging: initialised twice"))?;
-    Ok(Telemetry { provider })
+    Ok(Telemetry {
+        provider,
+        flush_within: std::time::Duration::from_millis(config.telemetry.export_timeout_ms),
+    })
 }
 
 /// A JSON event format whose lines start with the `trace_id` and `span_id` of the span they

@@ -7,6 +7,9 @@
 //   books         a manager adds a hypothesis and changes its tags, draws a seeded sample,
 //                 gives an award (a bad amount refused next to its field first), reads
 //                 the statements and the week's summary
+//   bet           the manager opens a bet on the running order and stakes on "failed"
+//   failed-order  the manager reviews the failed order from the quality queue and closes
+//                 the bet
 //   dead-letter   an admin replays a dead letter, and it is applied
 // Screenshots of the pages go to SHOTS (desktop 1280 and phone 360 wide).
 // Usage: node portal-pages.mjs CONFIG_JSON STEP (see bin/mcf/tests/it/portal_pages.rs)
@@ -93,6 +96,11 @@ const steps = {
     await addKims("bank-card-desktop");
     await kim.locator("code", { hasText: /^pm_/ }).waitFor();
     await shot(kim, "money-card-saved-desktop");
+    // A return link made for another session (a forged one) is refused and changes nothing.
+    const forged = await kim.request.get(`${base}/money/bank?payment_method=pm_forged&state=0123`, { maxRedirects: 0 });
+    if (forged.status() !== 403) throw new Error(`a forged return answered ${forged.status()}`);
+    await kim.goto(`${base}/money`);
+    if (await kim.getByText("pm_forged").count() !== 0) throw new Error("the forged card was kept");
 
     const ann = await signedIn(desktop, config.ann);
     const addAnns = await atTheBank(ann, "Add a card at the Gold Hat bank", "Add the card", /declines every collection/);
@@ -187,6 +195,35 @@ const steps = {
     await onPhone.goto(`${base}/awards`);
     await onPhone.getByRole("cell", { name: "Spotless kitchen" }).waitFor();
     await shot(onPhone, "awards-phone");
+  },
+
+  async bet() {
+    const boss = await signedIn(desktop, config.boss);
+    await menu(boss, "Bets");
+    await boss.getByLabel("Order id").fill(config.order);
+    await boss.getByRole("button", { name: "Open a bet" }).click();
+    await boss.waitForURL(/\/bets\/[0-9a-f-]{36}$/);
+    await boss.getByLabel("Outcome").selectOption("failed");
+    await boss.getByLabel("Amount").fill("5");
+    await boss.getByRole("button", { name: "Stake" }).click();
+    await boss.locator("li", { hasText: "5.00" }).waitFor();
+  },
+
+  async "failed-order"() {
+    const boss = await signedIn(desktop, config.boss);
+    await boss.goto(`${base}/quality`);
+    const row = boss.locator("tr", { hasText: "failed" });
+    await eventually(boss, row, "the failed order in the queue");
+    await row.getByRole("link").first().click();
+    await boss.getByLabel("What happened").fill("Nobody came; the kit was issued on time.");
+    await boss.getByLabel("Verdict").selectOption("worker_at_fault");
+    await boss.getByRole("button", { name: "Save" }).click();
+    await boss.locator("p.ok").getByText("Reviewed").waitFor();
+    await shot(boss, "quality-failed-reviewed-desktop");
+    await menu(boss, "Bets");
+    await boss.getByRole("link", { name: config.order }).click();
+    await boss.getByRole("button", { name: "Close the bet" }).click();
+    await boss.locator(".badge.settling, .badge.settled").first().waitFor();
   },
 
   async "dead-letter"() {

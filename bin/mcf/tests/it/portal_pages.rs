@@ -3,7 +3,8 @@
 //! own page and her invoice shows paid once business time passed Sunday, another's card
 //! declines and her invoice says why and what to do, a worker opens a payout account; a
 //! manager keeps the register of hypotheses, draws a sample, gives an award and reads
-//! statements and the week's summary; an admin replays a dead letter. With
+//! statements and the week's summary, reviews a failed order and closes a bet on it; an
+//! admin replays a dead letter. With
 //! `PORTAL_SCREENSHOTS=<dir>` the pages' screenshots are kept there (`docs/screenshots/`).
 
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use billing::client::{BillingClient, Invoice};
-use billing::domain::{InvoiceStatus, PeriodKind, Zone, period_of};
+use billing::domain::{EntryKind, InvoiceStatus, PeriodKind, Zone, period_of};
 use contracts::{Envelope, Money};
 use serde_json::{Value, json};
 
@@ -190,7 +191,8 @@ pub async fn a_client_pays(mode: Mode) {
 }
 
 /// A manager keeps the register of hypotheses, draws a sample, gives an award and reads
-/// statements and the week's summary in the browser.
+/// statements and the week's summary in the browser; bets on a running order, reviews it
+/// from the quality queue once it failed (a no-show) and closes the bet.
 pub async fn a_manager_keeps_the_books(mode: Mode) {
     // Given a manager, a worker Billing knows, a client whose order was charged
     let mut c = crate::lifecycle::start(mode).await;
@@ -201,20 +203,38 @@ pub async fn a_manager_keeps_the_books(mode: Mode) {
     let soon = chrono::Utc::now() + chrono::Duration::minutes(20);
     let id = order(&mut c, &kim, service_type, soon).await;
     wait_status(&mut c, id, "active").await;
-    let walk = Walk::new(&c, &["boss"]);
+    let mut walk = Walk::new(&c, &["boss"]);
+    walk.config["order"] = json!(id.to_string());
 
-    // When the manager walks the register, samples, awards, statements and the summary
+    // When the manager walks the register, samples, awards, statements and the summary,
+    // and opens a bet on the running order, staking on "failed"
     walk.step("books").await;
+    walk.step("bet").await;
+    // And nobody comes to it: its kit issued, business time passes its check-in window
+    c.issue_kit(&id.to_string()).await;
+    crate::lifecycle::advance(&mut c, chrono::Duration::minutes(91)).await;
+    let failed = wait_status(&mut c, id, "failed").await;
+    assert_eq!(failed["reason"], "no_show", "{failed}");
+    // And the manager reviews the failed order from the queue and closes the bet
+    walk.step("failed-order").await;
 
-    // Then what the browser did is what the services hold: one award of 12.50 to Tom, a
-    // hypothesis with the tags changed, a draw with the seed typed
+    // Then what the browser did is what the services hold: one award of 12.50 to Tom (and
+    // the no-show's penalty), a hypothesis with the tags changed, a draw with the seed typed
     let books = billing(&mut c, &boss);
     let tom = books
         .statement(format!("worker:{tom_id}").parse().unwrap())
         .await
         .unwrap();
-    let awards: Vec<i64> = tom.lines.iter().map(|l| l.amount.minor()).collect();
-    assert_eq!(awards, [-1250], "{tom:?}");
+    let moved: Vec<(EntryKind, i64)> = tom
+        .lines
+        .iter()
+        .map(|l| (l.kind, l.amount.minor()))
+        .collect();
+    assert_eq!(
+        moved,
+        [(EntryKind::Award, -1250), (EntryKind::WorkerPenalty, 40)],
+        "{tom:?}"
+    );
     let (status, hypotheses) = c.get_as(&boss, "quality", "/hypotheses").await;
     assert_eq!(status, 200, "{hypotheses}");
     assert_eq!(
@@ -225,6 +245,19 @@ pub async fn a_manager_keeps_the_books(mode: Mode) {
     let (status, draws) = c.get_as(&boss, "quality", "/samples").await;
     assert_eq!(status, 200, "{draws}");
     assert_eq!(draws[0]["seed"], 42, "{draws}");
+    // And the failed order's review has the verdict chosen, and the bet is settled
+    let (status, file) = c.get_as(&boss, "quality", &format!("/orders/{id}")).await;
+    assert_eq!(status, 200, "{file}");
+    let review = file["review"]["id"].as_str().expect("a review").to_owned();
+    let (status, review) = c
+        .get_as(&boss, "quality", &format!("/reviews/{review}"))
+        .await;
+    assert_eq!(status, 200, "{review}");
+    assert!(review.to_string().contains("worker_at_fault"), "{review}");
+    let (status, bets) = c.get_as(&boss, "bets", "/bets").await;
+    assert_eq!(status, 200, "{bets}");
+    let state = &bets[0]["state"];
+    assert!(state == "settled" || state == "settling", "{bets}");
 }
 
 /// An admin replays a dead letter in the browser: Billing's consumer of IAM's account news

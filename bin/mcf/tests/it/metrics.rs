@@ -104,24 +104,43 @@ pub async fn metrics_show_the_flow(mode: Mode) {
     assert_eq!(ids.len(), 6);
     assert_flow_complete(&mut c, &ids).await;
 
-    // Inventory orders a cookie per active order from the contractor: wait for its calls.
+    // Inventory orders a cookie per active order from the contractor, and Mail sends the
+    // clients' mails (the tests' Mail writes files instead of talking SMTP): wait for both.
     let start = Instant::now();
     let samples = loop {
         let samples = scrape(&mut c).await;
         let cookies = [("partner", "cookie contractor"), ("outcome", "ok")];
-        if total(&samples, "mcf_partner_calls_total", &cookies) >= 1.0 {
+        let mails = [("transport", "file"), ("outcome", "sent")];
+        if total(&samples, "mcf_partner_calls_total", &cookies) >= 1.0
+            && total(&samples, "mcf_mail_sends_total", &mails) >= 1.0
+        {
             break samples;
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "no cookie contractor call counted: {:?}",
+            "no cookie contractor call or mail counted: {:?}",
             samples
                 .iter()
-                .filter(|s| s.name.starts_with("mcf_partner"))
+                .filter(|s| s.name.starts_with("mcf_partner") || s.name.starts_with("mcf_mail"))
                 .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+
+    assert!(
+        total(
+            &samples,
+            "mcf_partner_call_duration_seconds_count",
+            &[("partner", "cookie contractor")]
+        ) >= 1.0
+    );
+    assert!(
+        total(
+            &samples,
+            "mcf_mail_send_duration_seconds_count",
+            &[("transport", "file")]
+        ) >= 1.0
+    );
 
     // HTTP: the order route by its template, six answered 201, and timed.
     let orders = [

@@ -776,3 +776,69 @@ async fn sqlite_a_batch_applies_each_event_once_whatever_its_neighbours_do() {
 async fn postgres_a_batch_applies_each_event_once_whatever_its_neighbours_do() {
     a_batch_applies_each_event_once_whatever_its_neighbours_do(true).await;
 }
+
+/// Waits until the bus counts `expected` events pending for `sub`'s consumer.
+async fn wait_for_pending(bus: &Bus, sub: &messaging::bus::Subscription, expected: u64) {
+    let start = Instant::now();
+    loop {
+        let n = bus.pending(sub).await.unwrap();
+        if n == expected {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "pending for {}: {n}, expected {expected}",
+            sub.consumer
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A consumer's lag: the events of its types the bus holds that it has not acknowledged,
+/// others' types not counted; none once it applied them; those published while it is
+/// stopped count again.
+async fn pending_counts_what_a_consumer_has_not_acknowledged(nats: bool) {
+    let s = setup(nats).await;
+    let sub = messaging::bus::Subscription {
+        consumer: "test.recorder".into(),
+        source: "test".into(),
+        event_types: vec!["test.counter.ticked".into()],
+    };
+    let first: Vec<Envelope> = (1..=3).map(|v| Envelope::new(&tick(v), v, None)).collect();
+    let mut other = Envelope::new(&tick(9), 9, None);
+    other.event_type = "test.counter.reset".into();
+    let mut published: Vec<&Envelope> = first.iter().collect();
+    published.push(&other);
+    s.bus.publish_all(&published).await.unwrap();
+    // Embedded, a consumer that never ran has every event of its types ahead of it; on
+    // NATS its durable consumer does not exist before its first run: nothing counted.
+    wait_for_pending(&s.bus, &sub, if nats { 0 } else { 3 }).await;
+
+    let recorder = Arc::new(Recorder {
+        failing: AtomicBool::new(false),
+    });
+    let stop = run(&s, consumer(&s, recorder.clone()));
+    wait_for(&s.db, "SELECT COUNT(*) FROM applied", 3).await;
+    // Embedded: once the cursor is saved (at most 250 ms on); NATS: once acknowledged.
+    wait_for_pending(&s.bus, &sub, 0).await;
+    stop.send(true).unwrap();
+    // The consumer is stopped (embedded: its cursor saved on the way out).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let later: Vec<Envelope> = (4..=5).map(|v| Envelope::new(&tick(v), v, None)).collect();
+    s.bus
+        .publish_all(&later.iter().collect::<Vec<_>>())
+        .await
+        .unwrap();
+    wait_for_pending(&s.bus, &sub, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_pending_counts_what_a_consumer_has_not_acknowledged() {
+    pending_counts_what_a_consumer_has_not_acknowledged(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_pending_counts_what_a_consumer_has_not_acknowledged() {
+    pending_counts_what_a_consumer_has_not_acknowledged(true).await;
+}

@@ -60,6 +60,11 @@ impl Nats {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server at once (SIGKILL): no shutdown, no flush.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -139,6 +144,11 @@ impl NatsCluster {
             .map(Nats::url)
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// The process id of each running node.
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes.iter().filter_map(Nats::pid).collect()
     }
 
     /// How many nodes the cluster has.

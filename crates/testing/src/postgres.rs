@@ -15,6 +15,8 @@ pub struct Postgres {
     port: u16,
     durable: bool,
     as_postgres: bool,
+    /// Extra `-c name=value` server settings, kept across restarts.
+    settings: Vec<(String, String)>,
 }
 
 fn bin_dir() -> anyhow::Result<PathBuf> {
@@ -46,15 +48,21 @@ impl Postgres {
     /// Starts a cluster for tests: `fsync=off` (fast; a killed *server* may lose data, which
     /// no test relies on). Use [`Postgres::start_durable`] for benchmarks.
     pub fn start() -> anyhow::Result<Postgres> {
-        Self::start_with(false)
+        Self::start_with(false, &[])
     }
 
     /// Starts a cluster with production durability (`fsync=on`, `synchronous_commit=on`).
     pub fn start_durable() -> anyhow::Result<Postgres> {
-        Self::start_with(true)
+        Self::start_with(true, &[])
     }
 
-    fn start_with(durable: bool) -> anyhow::Result<Postgres> {
+    /// Like [`Postgres::start_durable`], with extra server settings (`-c name=value`), e.g.
+    /// `shared_preload_libraries=pg_stat_statements` for a benchmark counting statements.
+    pub fn start_durable_with(settings: &[(&str, &str)]) -> anyhow::Result<Postgres> {
+        Self::start_with(true, settings)
+    }
+
+    fn start_with(durable: bool, settings: &[(&str, &str)]) -> anyhow::Result<Postgres> {
         let bin = bin_dir()?;
         let dir = tempfile::Builder::new().prefix("mcf-pg-").tempdir()?;
         let as_postgres = is_root();
@@ -71,6 +79,10 @@ impl Postgres {
             port: free_port(),
             durable,
             as_postgres,
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         let data = pg.data_dir();
         pg.run(
@@ -124,6 +136,18 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// The postmaster's process id (its backends are its children), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        let file = self.dir.path().join("data").join("postmaster.pid");
+        std::fs::read_to_string(file)
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Stops the server at once (`pg_ctl stop -m immediate`: like a crash).
     pub fn kill(&self) {
         let _ = self.run(
@@ -135,7 +159,7 @@ impl Postgres {
     /// (Re)starts the server on the same port and data.
     pub fn restart(&self) -> anyhow::Result<()> {
         let fsync = if self.durable { "on" } else { "off" };
-        let opts = format!(
+        let mut opts = format!(
             "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync={fsync} \
              -c synchronous_commit={} -c full_page_writes={fsync} -c max_connections=300 \
              -c shared_buffers=128MB",
@@ -143,6 +167,9 @@ impl Postgres {
             self.dir.path().display(),
             if self.durable { "on" } else { "off" },
         );
+        for (name, value) in &self.settings {
+            opts.push_str(&format!(" -c {name}={value}"));
+        }
         let log = self.dir.path().join("postgres.log").display().to_string();
         self.run(
             "pg_ctl",

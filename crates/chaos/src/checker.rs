@@ -327,6 +327,80 @@ fn check_overdue(f: &mut Findings, time: &BusinessTime, orders: &[Order]) {
     }
 }
 
+/// Quality's projection against a rebuild from the streams: every order's view (file,
+/// timeline, queue place, review) read live, Quality's timeline rebuilt as an operator
+/// does (`mcf quality rebuild`, Quality stopped and started again, replaying every
+/// stream), then each view read again until it equals the live one or `within` passed;
+/// the differences land in `projections`. Run on a settled system, after [`check`].
+pub async fn check_rebuild(
+    f: &mut Findings,
+    system: &mut System,
+    actors: &Actors,
+    within: Duration,
+) {
+    let orders = match all_orders(system, actors).await {
+        Ok(orders) => orders,
+        Err(e) => {
+            f.unchecked.push(format!("orders for the rebuild: {e}"));
+            return;
+        }
+    };
+    let quality = QualityClient(Actors::at(system, "quality", &actors.admin));
+    let mut live = BTreeMap::new();
+    for o in &orders {
+        match quality.order(o.id).await {
+            Ok(view) => {
+                live.insert(o.id, view);
+            }
+            Err(e) => f
+                .unchecked
+                .push(format!("quality's order {} before the rebuild: {e}", o.id)),
+        }
+    }
+    match tokio::task::block_in_place(|| system.rebuild_quality()) {
+        Ok(_) => {}
+        Err(e) => {
+            f.unchecked.push(format!("rebuilding quality: {e:#}"));
+            return;
+        }
+    }
+    let quality = QualityClient(Actors::at(system, "quality", &actors.admin));
+    let start = Instant::now();
+    let mut differ: BTreeMap<OrderId, String> = BTreeMap::new();
+    let mut pending: Vec<OrderId> = live.keys().copied().collect();
+    loop {
+        differ.clear();
+        for &id in &pending {
+            match quality.order(id).await {
+                Ok(view) if view == live[&id] => {}
+                Ok(view) => {
+                    let shown =
+                        |v: &quality::OrderView| serde_json::to_string(&v.file).unwrap_or_default();
+                    differ.insert(
+                        id,
+                        format!(
+                            "quality rebuilt: order {id} reads {}, live read {}",
+                            shown(&view),
+                            shown(&live[&id])
+                        ),
+                    );
+                }
+                Err(e) => {
+                    differ.insert(id, format!("quality rebuilt: order {id}: {e}"));
+                }
+            }
+        }
+        pending = differ.keys().copied().collect();
+        if pending.is_empty() || start.elapsed() > within {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    f.seen
+        .insert("quality files rebuilt".into(), live.len() - differ.len());
+    f.projections.extend(differ.into_values());
+}
+
 /// Business time: every Ordering and Billing process at least where it was last
 /// acknowledged to be set, though processes were killed and restarted since (each resumes
 /// the offset its database keeps).
@@ -656,7 +730,12 @@ async fn check_bank(f: &mut Findings, billing: &BillingClient, system: &System) 
     f.seen.insert("bank operations".into(), statement.len());
     for op in statement {
         *per_reference.entry(op.reference.clone()).or_default() += 1;
-        if !invoices.contains(&op.reference) && !invoices.contains(&op.key) {
+        // The listing holds the newest invoices only: ask for an older one by its id (the
+        // operation's reference).
+        if !invoices.contains(&op.reference)
+            && !invoices.contains(&op.key)
+            && billing.invoice(&op.reference).await.is_err()
+        {
             f.bank_differences.push(format!(
                 "bank operation {} ({} minor units, {}) unknown to Billing",
                 op.operation_id, op.amount, op.reference

@@ -77,7 +77,8 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
     let _ = timer.await;
     let history = work.await.context("the workload")?;
     let duration_s = started.elapsed().as_secs();
-    let findings = checker::check(&system, &actors, &history, &time, settings.settle).await;
+    let mut findings = checker::check(&system, &actors, &history, &time, settings.settle).await;
+    checker::check_rebuild(&mut findings, &mut system, &actors, settings.settle).await;
     let ok = findings.clean() && log.failures.is_empty();
     Ok(Report {
         mode: settings.mode,

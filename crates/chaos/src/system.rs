@@ -284,6 +284,42 @@ impl System {
         bail!("mcf {role} did not start; its log ends:\n{tail}")
     }
 
+    /// Rebuilds Quality's timeline from the streams as an operator does: every process
+    /// running Quality stopped (embedded: the one process), `mcf quality rebuild` (which
+    /// forgets the timeline's consumers and empties the timeline), the processes started
+    /// again, replaying every stream into it. Answers what the command said.
+    pub fn rebuild_quality(&mut self) -> anyhow::Result<String> {
+        let quality: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| matches!(self.procs[i].role, "quality" | "embedded"))
+            .collect();
+        for &i in &quality {
+            self.kill9(i);
+        }
+        let mut cmd = Command::new(&self.mcf);
+        cmd.args(["quality", "rebuild"]);
+        match self.mode {
+            Mode::Embedded => cmd.arg("--data-dir").arg(self.dir.path().join("data")),
+            Mode::Distributed => cmd.arg("--distributed"),
+        };
+        let out = cmd
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .output()
+            .context("running mcf quality rebuild")?;
+        for &i in &quality {
+            self.revive(i)?;
+        }
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !out.status.success() {
+            bail!(
+                "mcf quality rebuild: {}: {said} {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(said)
+    }
+
     /// Where Mail writes the messages it sends (one `.eml` file each).
     pub fn mail_dir(&self) -> PathBuf {
         self.dir.path().join("mail")

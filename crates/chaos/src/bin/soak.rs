@@ -26,8 +26,9 @@ struct Args {
     #[arg(long)]
     mcf: Option<PathBuf>,
     /// Milliseconds between two order requests (the checker lists up to 1000 orders per
-    /// status: keep duration / this under about 1300).
-    #[arg(long, default_value_t = 800)]
+    /// status, and moving business time fails many orders, each rebooked once: keep
+    /// duration / this under about 500).
+    #[arg(long, default_value_t = 1500)]
     order_every_ms: u64,
 }
 

@@ -94,7 +94,7 @@ impl Language {
 /// One language's texts of a notification, with `{{variable}}` placeholders. A placeholder
 /// may name how its value is written in the reader's language: `{{price:money}}` (integer
 /// minor units), `{{when:time}}` (an RFC 3339 moment), `{{status:status}}` (a status
-/// word). A value that is not what its kind expects is shown as it was given (an older
+/// word), `{{worker:worker}}` (a worker's name; empty: "your worker"). A value that is not what its kind expects is shown as it was given (an older
 /// sender's preformatted text is never a reason to lose the mail).
 pub struct Texts {
     pub subject: &'static str,
@@ -190,13 +190,13 @@ pub const TEMPLATES: &[Template] = &[
         name: "order_activated",
         en: Texts {
             subject: "Your order for {{service}} is confirmed",
-            text: "Hello {{name}},\n\n{{worker}} will come on {{when:time}}. Price: {{price:money}}.\n\nMCF",
-            html: "<p>Hello {{name}},</p><p>{{worker}} will come on {{when:time}}. Price: {{price:money}}.</p><p>MCF</p>",
+            text: "Hello {{name}},\n\n{{worker:worker}} will come on {{when:time}}. Price: {{price:money}}.\n\nMCF",
+            html: "<p>Hello {{name}},</p><p>{{worker:worker}} will come on {{when:time}}. Price: {{price:money}}.</p><p>MCF</p>",
         },
         ru: Texts {
             subject: "Ваш заказ «{{service}}» подтверждён",
-            text: "Здравствуйте, {{name}}!\n\n{{worker}} придёт {{when:time}}. Цена: {{price:money}}.\n\nMCF",
-            html: "<p>Здравствуйте, {{name}}!</p><p>{{worker}} придёт {{when:time}}. Цена: {{price:money}}.</p><p>MCF</p>",
+            text: "Здравствуйте, {{name}}!\n\n{{worker:worker}} придёт {{when:time}}. Цена: {{price:money}}.\n\nMCF",
+            html: "<p>Здравствуйте, {{name}}!</p><p>{{worker:worker}} придёт {{when:time}}. Цена: {{price:money}}.</p><p>MCF</p>",
         },
     },
     Template {
@@ -497,6 +497,11 @@ fn formatted(value: &Value, kind: Option<&str>, language: Language) -> String {
         Some("time") => DateTime::parse_from_rfc3339(text.trim())
             .map_or(text, |at| language.datetime(at.with_timezone(&Utc))),
         Some("status") => language.status(&text),
+        // A name the sender may not know yet: said without one.
+        Some("worker") if text.trim().is_empty() => match language {
+            Language::En => "Your worker".to_owned(),
+            Language::Ru => "Ваш работник".to_owned(),
+        },
         _ => text,
     }
 }
@@ -672,6 +677,13 @@ mod tests {
         )
         .unwrap();
         assert!(r.text.contains("0,01 (odd)"), "{}", r.text);
+        // A worker the sender could not name yet is "your worker", in the reader's language.
+        let v = vars(json!({"name": "Кот", "service": "Уборка", "worker": "",
+            "when": "2026-11-03T14:05:00Z", "price": 100}));
+        let r = render("order_activated", Language::Ru, &v).unwrap();
+        assert!(r.text.contains("Ваш работник придёт"), "{}", r.text);
+        let r = render("order_activated", Language::En, &v).unwrap();
+        assert!(r.text.contains("Your worker will come"), "{}", r.text);
     }
 
     #[test]

@@ -59,10 +59,9 @@ pub(super) async fn activated(
     };
     let mut vars = serde_json::Map::new();
     vars.insert("service".into(), json!(order.service_type_name));
-    vars.insert(
-        "worker".into(),
-        json!(worker.unwrap_or_else(|| "Your worker".into())),
-    );
+    // Empty while IAM has not told Ordering the worker's name: Mail says "your worker" in
+    // the client's language.
+    vars.insert("worker".into(), json!(worker.unwrap_or_default()));
     vars.insert("when".into(), json!(when(order)));
     vars.insert(
         "price".into(),

@@ -109,6 +109,12 @@ const steps = {
     const tom = await signedIn(phone, config.tom);
     await tom.goto(`${base}/money`);
     await tom.getByText("No account yet").waitFor();
+    // Cancelling at the bank comes back with nothing changed.
+    await tom.getByRole("link", { name: "Open an account at the Gold Hat bank" }).click();
+    await tom.waitForURL((url) => url.pathname.startsWith("/hosted/"));
+    await tom.getByRole("link", { name: "Cancel" }).click();
+    await tom.waitForURL(`${base}/money`);
+    await tom.getByText("No account yet").waitFor();
     const openToms = await atTheBank(tom, "Open an account at the Gold Hat bank", "Open the account");
     await openToms("bank-account-phone");
     await tom.locator("code", { hasText: /^GH/ }).waitFor();

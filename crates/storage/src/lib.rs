@@ -11,11 +11,13 @@ mod error;
 mod group;
 pub mod objects;
 pub mod schema;
+mod snapshot;
 mod sql;
 
 pub use db::{Backend, Db, DbOptions, Migrations, Tx, WritePause, sqlite_url};
 pub use error::DbError;
 pub use objects::{Objects, ObjectsError};
+pub use snapshot::{PinnedCopy, PreparedCopy};
 pub use sql::{Savepoint, for_update, placeholders, skip_locked};
 pub use sqlx::any::AnyRow;
 pub use sqlx::{AnyConnection, Row, migrate::Migrator, query, query_as, query_scalar};

@@ -8,9 +8,11 @@
 //! moment earlier) never wrote: restored, that is a phantom, or an event published twice.
 //! So the process that owns the files pauses the writers of every database at once (each
 //! database's group-commit turn: [`storage::Db::pause_writes`], which also commits what the
-//! writers before left open), copies each file with `VACUUM INTO` (one consistent snapshot
-//! of it), and lets the writers go on. What was acknowledged before the pause is in the
-//! copy; what was not is not, in every file alike. Writers queue during the pause; it is
+//! writers before left open), pins a read snapshot of every file (a read apiece:
+//! [`storage::PreparedCopy::pin`]) and lets the writers go on; then it copies each file's
+//! rows as of its snapshot into a new file made beforehand with the same schema. What was
+//! acknowledged before the pause is in the copy; what was not is not, in every file alike.
+//! Writers queue during the pause, which lasts as long as the pins, not the copies; it is
 //! measured and reported (`writers_paused_us` in the manifest).
 //!
 //! The other files are copied after the pause: a photo or a mail is written before the row
@@ -19,8 +21,8 @@
 //! name, so a restored system that sends a message again finds its file there.
 //!
 //! A stopped data dir is copied the same way without a running process (`mcf backup
-//! --data-dir`): each database is held with a `BEGIN IMMEDIATE` write transaction, SQLite's
-//! own lock across processes, for the copy.
+//! --data-dir`): each database's writers are held with a `BEGIN IMMEDIATE` write
+//! transaction, SQLite's own lock across processes, while the snapshots are pinned.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -64,7 +66,7 @@ pub struct Manifest {
     /// Taken by the running process (`true`) or from a stopped data dir.
     pub online: bool,
     /// How long the writers were paused (µs): from the first database's turn taken to
-    /// the last copy done.
+    /// the last snapshot pinned.
     pub writers_paused_us: u64,
     /// Of that, how long taking every turn took (µs): the wait for writers in the middle of
     /// a transaction.
@@ -163,11 +165,7 @@ impl Databases {
     pub async fn take(&self, to: &Path) -> Result<Manifest, BackupError> {
         let _one = self.running.try_lock().map_err(|_| BackupError::Running)?;
         prepare_target(to, &self.data_dir)?;
-        let (pause, turns_taken) = self.hold(Hold::Pause).await?;
-        let copied = self.copy_databases(to).await;
-        let writers_paused = pause.since.elapsed();
-        drop(pause);
-        copied?;
+        let (writers_paused, turns_taken) = self.copy_databases(to, Hold::Pause).await?;
         finish(
             &self.data_dir,
             &self.dbs,
@@ -221,22 +219,50 @@ impl Databases {
         Err(BackupError::Busy)
     }
 
-    /// Copies every database into `to`, all at once: the writers wait for the slowest copy,
-    /// not for the sum of them.
-    async fn copy_databases(&self, to: &Path) -> Result<(), BackupError> {
-        let mut copies = tokio::task::JoinSet::new();
+    /// Copies every database into `to` as of one moment: each new file is made with its
+    /// database's schema first, then every database's writers are held (`how`) just long
+    /// enough to pin a read snapshot of each (a read apiece), and the rows are copied from
+    /// those snapshots once the writers went on, side by side. Returns how long the
+    /// writers were held and, of that, how long taking their turns took.
+    async fn copy_databases(
+        &self,
+        to: &Path,
+        how: Hold,
+    ) -> Result<(Duration, Duration), BackupError> {
+        let mut prepared = Vec::new();
         for (name, db) in &self.dbs {
-            let (name, db, path) = (name.clone(), db.clone(), to.join(name));
-            copies.spawn(async move {
-                db.copy_into(&path)
-                    .await
-                    .with_context(|| format!("copying {name}"))
-            });
+            let copy = db
+                .prepare_copy(&to.join(name))
+                .await
+                .with_context(|| format!("preparing the copy of {name}"))?;
+            prepared.push((name.clone(), copy));
+        }
+        let (held, turns_taken) = self.hold(how).await?;
+        let mut pinned = Vec::new();
+        let mut failed = None;
+        for (name, copy) in prepared {
+            match copy.pin().await {
+                Ok(copy) => pinned.push((name, copy)),
+                Err(e) => {
+                    failed = Some(anyhow::anyhow!("{name}: pinning its copy: {e}"));
+                    break;
+                }
+            }
+        }
+        let writers_held = held.since.elapsed();
+        drop(held);
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        let mut copies = tokio::task::JoinSet::new();
+        for (name, copy) in pinned {
+            copies
+                .spawn(async move { copy.copy().await.with_context(|| format!("copying {name}")) });
         }
         while let Some(copied) = copies.join_next().await {
             copied.context("a copy task")??;
         }
-        Ok(())
+        Ok((writers_held, turns_taken))
     }
 }
 
@@ -273,9 +299,9 @@ struct Held {
     locks: Vec<storage::Tx>,
 }
 
-/// Copies a stopped data dir (`mcf backup --data-dir`): every `*.sqlite` file in it, each held
-/// with a write lock for the copy, so a process still writing one cannot make the copies
-/// disagree; then the other files and the manifest.
+/// Copies a stopped data dir (`mcf backup --data-dir`): every `*.sqlite` file in it, their
+/// snapshots pinned under write locks, so a process still writing one cannot make the
+/// copies disagree; then the other files and the manifest.
 pub async fn take_offline(data_dir: &Path, to: &Path) -> Result<Manifest, BackupError> {
     let mut dbs = Vec::new();
     let mut names: Vec<String> = std::fs::read_dir(data_dir)
@@ -301,11 +327,7 @@ pub async fn take_offline(data_dir: &Path, to: &Path) -> Result<Manifest, Backup
     }
     let databases = Databases::new(data_dir.to_owned(), dbs);
     prepare_target(to, data_dir)?;
-    let (locks, turns_taken) = databases.hold(Hold::Lock).await?;
-    let copied = databases.copy_databases(to).await;
-    let writers_paused = locks.since.elapsed();
-    drop(locks);
-    copied?;
+    let (writers_paused, turns_taken) = databases.copy_databases(to, Hold::Lock).await?;
     let manifest = finish(
         data_dir,
         &databases.dbs,

@@ -16,6 +16,7 @@ pub mod hiring;
 pub mod iam;
 pub mod ids;
 pub mod inventory;
+pub mod language;
 pub mod matching;
 mod money;
 pub mod ordering;

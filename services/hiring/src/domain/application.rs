@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use contracts::language::{LANGUAGES, language};
 use contracts::{ApplicationId, WorkerId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -253,9 +254,6 @@ pub struct ApplicationForm {
     pub language: Option<String>,
 }
 
-/// The languages a candidate may apply in (Mail writes these).
-pub const LANGUAGES: &[&str] = &["en", "ru"];
-
 /// A checked photo.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Photo {
@@ -300,15 +298,13 @@ impl ApplicationForm {
         }
         self.email = email;
         if let Some(tag) = &self.language {
-            let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
-            let known = LANGUAGES.iter().find(|l| l.eq_ignore_ascii_case(primary));
-            let Some(known) = known else {
+            let Some(known) = language(tag) else {
                 return Err(HiringError::invalid(
                     "language",
                     &format!("must be one of: {}", LANGUAGES.join(", ")),
                 ));
             };
-            self.language = Some((*known).to_owned());
+            self.language = Some(known.to_owned());
         }
         Ok(self)
     }

@@ -20,17 +20,7 @@ pub struct Account {
     pub language: Option<String>,
 }
 
-/// The languages people may choose (mails and the portal are written in these).
-pub const LANGUAGES: &[&str] = &["en", "ru"];
-
-/// `tag` as one of [`LANGUAGES`] (its primary subtag, any case), if it is one.
-pub fn language(tag: &str) -> Option<&'static str> {
-    let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
-    LANGUAGES
-        .iter()
-        .find(|l| l.eq_ignore_ascii_case(primary))
-        .copied()
-}
+pub use contracts::language::{LANGUAGES, language};
 
 impl Account {
     /// Its roles' names, as the account events carry them.

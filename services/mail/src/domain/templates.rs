@@ -23,10 +23,10 @@ pub enum Language {
 impl Language {
     /// The language a tag names (`ru`, `ru-RU`, `RU`: its primary subtag), if Mail writes it.
     pub fn parse(tag: &str) -> Option<Language> {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
-        match primary.to_ascii_lowercase().as_str() {
+        match contracts::language::language(tag)? {
             "en" => Some(Language::En),
             "ru" => Some(Language::Ru),
+            // A language the platform took on before Mail has its texts: unsaid.
             _ => None,
         }
     }

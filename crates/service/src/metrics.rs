@@ -299,3 +299,80 @@ pub fn router(handle: PrometheusHandle, probes: Vec<Probe>) -> axum::Router {
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn call(router: &axum::Router, method: Method, path: &str) -> StatusCode {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        router.clone().oneshot(request).await.unwrap().status()
+    }
+
+    /// The process-wide recorder is not installed here: a recorder of this test's own,
+    /// made the default of this (current-thread) runtime's only thread.
+    #[tokio::test]
+    async fn requests_are_counted_by_route_template_with_bounded_labels() {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(BUCKETS)
+            .unwrap()
+            .build_recorder();
+        let handle = recorder.handle();
+        let _local = metrics::set_default_local_recorder(&recorder);
+        let router = tracked(
+            axum::Router::new().route("/things/{id}", axum::routing::get(|| async { "thing" })),
+            "things",
+        );
+        assert_eq!(
+            call(&router, Method::GET, "/things/123").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&router, Method::GET, "/things/456").await,
+            StatusCode::OK
+        );
+        let invented = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(
+            call(&router, invented, "/things/1").await,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            call(&router, Method::GET, "/nope").await,
+            StatusCode::NOT_FOUND
+        );
+
+        let text = handle.render();
+        assert!(
+            text.contains(
+                r#"mcf_http_requests_total{service="things",method="GET",route="/things/{id}",status="200"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"mcf_http_requests_total{service="things",method="other",route="/things/{id}",status="405"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"mcf_http_request_duration_seconds_count{service="things",method="GET",route="/things/{id}"} 2"#
+            ),
+            "{text}"
+        );
+        // Never the raw path, and nothing for a path that matched no route.
+        assert!(
+            !text.contains("/things/1") && !text.contains("/things/4") && !text.contains("BREW"),
+            "{text}"
+        );
+        assert!(!text.contains("/nope"), "{text}");
+    }
+}

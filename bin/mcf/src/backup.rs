@@ -68,8 +68,9 @@ pub struct Manifest {
     /// How long the writers were paused (µs): from the first database's turn taken to
     /// the last snapshot pinned.
     pub writers_paused_us: u64,
-    /// Of that, how long taking every turn took (µs): the wait for writers in the middle of
-    /// a transaction.
+    /// How long taking every database's turn took (µs), from asking for the first: the
+    /// wait for writers in the middle of a transaction. Until its own turn is taken, a
+    /// database's writers go on, so this is not part of their pause.
     pub turns_taken_us: u64,
     /// Every file, its path relative to the data dir.
     pub files: Vec<Entry>,
@@ -94,8 +95,8 @@ impl Manifest {
     /// One line for people: what, how much, and the pause.
     pub fn summary(&self) -> String {
         format!(
-            "{} files, {} bytes, taken at {}; writers paused {:.1} ms ({:.1} ms of it waiting \
-             for their turns)",
+            "{} files, {} bytes, taken at {}; writers paused {:.1} ms (their turns taken in \
+             {:.1} ms)",
             self.files.len(),
             self.bytes(),
             self.taken_at,

@@ -161,10 +161,16 @@ impl IamClient {
         self.0.post_empty("/keys/rotate").await
     }
 
-    /// `GET /password?token=`: the set-password page (410 when the link does not work).
-    pub async fn password_page(&self, token: &str) -> Result<Reply, ClientError> {
+    /// `GET /password?token=&lang=`: the set-password page (410 when the link does not
+    /// work), in `lang` if given.
+    pub async fn password_page(
+        &self,
+        token: &str,
+        lang: Option<&str>,
+    ) -> Result<Reply, ClientError> {
         let link = LinkQuery {
             token: Some(token.to_owned()),
+            lang: lang.map(str::to_owned),
         };
         self.page("/password", &link).await
     }

@@ -367,6 +367,7 @@ pub async fn set_password_links_are_single_use(mode: Mode) {
                 .set_password(&SetPasswordForm {
                     token: Some(token),
                     password: Some(password.into()),
+                    lang: None,
                 })
                 .await
                 .unwrap()

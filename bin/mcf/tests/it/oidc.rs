@@ -116,6 +116,7 @@ pub async fn a_set_password_flood_is_throttled_and_sign_in_still_works(mode: Mod
                 .set_password(&SetPasswordForm {
                     token: Some(token),
                     password: Some("flood-password-123".into()),
+                    lang: None,
                 })
                 .await
                 .unwrap();

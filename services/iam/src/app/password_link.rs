@@ -72,6 +72,16 @@ pub(crate) async fn mail_link(
     cause: Option<&Envelope>,
 ) -> Result<(), IamError> {
     let link = new_link(app, work, account.id).await?;
+    // The page the link opens is in the mail's language (`lang` is read by IAM's pages;
+    // appended, so the token stays right after `?token=`).
+    let url = match account
+        .language
+        .as_deref()
+        .and_then(contracts::language::language)
+    {
+        Some(lang) => format!("{}&lang={lang}", link.url),
+        None => link.url,
+    };
     let mail = MailRequested {
         account_id: account.id,
         request: MailRequest {
@@ -79,7 +89,7 @@ pub(crate) async fn mail_link(
             template: template.into(),
             variables: serde_json::Map::from_iter([
                 ("name".to_owned(), json!(account.name)),
-                ("link".to_owned(), json!(link.url)),
+                ("link".to_owned(), json!(url)),
             ]),
             idempotency_key: key,
             // Mail would find it too, but only once it heard of the account: the invite is

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use web::{Form, Query};
 
+use super::page::Lang;
 use super::{HTML, page};
 use crate::App;
 use crate::app::federated_sign_in::{self, Back};
@@ -40,6 +41,11 @@ pub struct AuthorizeRequest {
     pub code_challenge: Option<String>,
     /// `S256`.
     pub code_challenge_method: Option<String>,
+    /// The page's language, first of these space-separated tags IAM writes (`en`, `ru`;
+    /// OpenID Connect Core 3.1.2.1). The portal sends its own language.
+    pub ui_locales: Option<String>,
+    /// The page's language when `ui_locales` names none (the sign-in form carries it).
+    pub lang: Option<String>,
     /// The sign-in form's.
     pub email: Option<String>,
     /// The sign-in form's.
@@ -208,20 +214,27 @@ fn upstream_name(app: &App) -> Option<&str> {
 }
 
 /// A refused authorization request as a browser gets it: a page, or back to the client.
-fn refused(refusal: Refusal) -> Response {
+fn refused(lang: Lang, refusal: Refusal) -> Response {
     match refusal {
-        Refusal::Page(message) => {
-            (StatusCode::BAD_REQUEST, Html(page::error(message))).into_response()
-        }
+        Refusal::Page(message) => (
+            StatusCode::BAD_REQUEST,
+            Html(page::error(lang, &lang.message(message))),
+        )
+            .into_response(),
         Refusal::Back { location } => Redirect::to(&location).into_response(),
         Refusal::Failed(e) => e.into_response(),
     }
 }
 
-async fn authorize_page(State(app): State<App>, Query(p): Query<Params>) -> Response {
+async fn authorize_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(p): Query<Params>,
+) -> Response {
+    let lang = Lang::pick(&p, &headers);
     match check_request(&app, &p).await {
-        Ok(_) => Html(page::sign_in(&p, "", None, upstream_name(&app))).into_response(),
-        Err(r) => refused(r),
+        Ok(_) => Html(page::sign_in(lang, &p, "", None, upstream_name(&app))).into_response(),
+        Err(r) => refused(lang, r),
     }
 }
 
@@ -230,14 +243,16 @@ async fn authorize_page(State(app): State<App>, Query(p): Query<Params>) -> Resp
 async fn authorize(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(p): Form<Params>,
 ) -> Response {
+    let lang = Lang::pick(&p, &headers);
     let email = param(&p, "email");
     match sign_in(&app, peer.ip(), &p).await {
         Ok(SignIn::Redirect(location)) => Redirect::to(&location).into_response(),
         Ok(SignIn::Blocked(seconds)) => {
-            let message = format!("Too many failed sign-ins. Try again in {seconds} s.");
-            let html = page::sign_in(&p, email, Some(&message), upstream_name(&app));
+            let message = lang.too_many_sign_ins(seconds);
+            let html = page::sign_in(lang, &p, email, Some(&message), upstream_name(&app));
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 [(header::RETRY_AFTER, seconds.to_string())],
@@ -247,14 +262,15 @@ async fn authorize(
         }
         Ok(SignIn::Wrong) => {
             let html = page::sign_in(
+                lang,
                 &p,
                 email,
-                Some("Wrong e-mail or password."),
+                Some(&lang.message("Wrong e-mail or password.")),
                 upstream_name(&app),
             );
             (StatusCode::UNAUTHORIZED, Html(html)).into_response()
         }
-        Err(r) => refused(r),
+        Err(r) => refused(lang, r),
     }
 }
 
@@ -292,22 +308,28 @@ async fn token(
 
 async fn federation_start(
     State(app): State<App>,
+    headers: HeaderMap,
     Query(p): Query<Params>,
 ) -> Result<Response, IamError> {
     match federated_sign_in::start(&app, &p).await {
         Ok(location) => Ok(Redirect::to(&location).into_response()),
         Err(Refusal::Failed(e)) => Err(e),
-        Err(r) => Ok(refused(r)),
+        Err(r) => Ok(refused(Lang::pick(&p, &headers), r)),
     }
 }
 
-async fn federation_callback(State(app): State<App>, Query(p): Query<Params>) -> Response {
+async fn federation_callback(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(p): Query<Params>,
+) -> Response {
+    // The upstream provider's redirect carries none of our parameters: the cookie or the
+    // browser's preference decides.
+    let lang = Lang::pick(&p, &headers);
     if let Some(error) = p.get("error") {
         return (
             StatusCode::BAD_REQUEST,
-            Html(page::error(&format!(
-                "The upstream sign-in failed: {error}"
-            ))),
+            Html(page::error(lang, &lang.upstream_failed(error))),
         )
             .into_response();
     }
@@ -315,7 +337,7 @@ async fn federation_callback(State(app): State<App>, Query(p): Query<Params>) ->
         Ok(Back::Redirect(location)) => Redirect::to(&location).into_response(),
         Ok(Back::Disabled) => (
             StatusCode::FORBIDDEN,
-            Html(page::error("This account is disabled.")),
+            Html(page::error(lang, lang.account_disabled())),
         )
             .into_response(),
         // A browser lands here, so a refused callback (unknown or spent state, an ID token
@@ -327,12 +349,10 @@ async fn federation_callback(State(app): State<App>, Query(p): Query<Params>) ->
             ..
         })) => (
             status,
-            Html(page::error(&format!(
-                "The sign-in could not be finished: {description}"
-            ))),
+            Html(page::error(lang, &lang.not_finished(&description))),
         )
             .into_response(),
-        Err(r) => refused(r),
+        Err(r) => refused(lang, r),
     }
 }
 

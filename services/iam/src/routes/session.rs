@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use web::{Form, Query};
 
 use super::oidc::{NO_STORE, basic_auth};
+use super::page::Lang;
 use super::{HTML, page};
 use crate::App;
 use crate::app::Params;
@@ -91,27 +92,37 @@ async fn revoke(
     Ok((NO_STORE, Json(Revoked {})).into_response())
 }
 
-async fn logout_get(State(app): State<App>, Query(p): Query<Params>) -> Response {
-    end_session(&app, &p).await
+async fn logout_get(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(p): Query<Params>,
+) -> Response {
+    end_session(&app, &headers, &p).await
 }
 
-async fn logout(State(app): State<App>, Form(p): Form<Params>) -> Result<Response, IamError> {
+async fn logout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(p): Form<Params>,
+) -> Result<Response, IamError> {
     if !p.contains_key("refresh_token") {
-        return Ok(end_session(&app, &p).await);
+        return Ok(end_session(&app, &headers, &p).await);
     }
     sign_out::sign_out(&app, &p).await?;
     Ok(Json(SignedOut { signed_out: true }).into_response())
 }
 
-async fn end_session(app: &App, p: &Params) -> Response {
+/// RP-Initiated Logout's pages follow `ui_locales` too (RP-Initiated Logout 1.0, 2).
+async fn end_session(app: &App, headers: &HeaderMap, p: &Params) -> Response {
+    let lang = Lang::pick(p, headers);
     match sign_out::end_session(app, p).await {
         Ok(Ended::Redirect(location)) => Redirect::to(&location).into_response(),
-        Ok(Ended::SignedOut) => {
-            Html(page::message("Signed out", "You are signed out of MCF.")).into_response()
-        }
-        Ok(Ended::Refused(message)) => {
-            (StatusCode::BAD_REQUEST, Html(page::error(message))).into_response()
-        }
+        Ok(Ended::SignedOut) => Html(page::signed_out(lang)).into_response(),
+        Ok(Ended::Refused(message)) => (
+            StatusCode::BAD_REQUEST,
+            Html(page::error(lang, &lang.message(message))),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -66,6 +66,7 @@ async fn a_person_chooses_russian_once_and_iam_announces_and_mails_in_it() {
     // And IAM's own mail to her says it (the forgotten password's link)
     let ask = ForgotForm {
         email: Some("kim@cats.test".into()),
+        lang: None,
     };
     super::anonymous(&ts).forgot_password(&ask).await.unwrap();
     let mails = ts.published("iam.mail.requested").await;
@@ -74,6 +75,38 @@ async fn a_person_chooses_russian_once_and_iam_announces_and_mails_in_it() {
         .find(|m| m["data"]["request"]["template"] == "password_reset")
         .unwrap_or_else(|| panic!("{mails:?}"));
     assert_eq!(reset["data"]["request"]["language"], "ru");
+    // And its link opens the set-password page in Russian
+    let link = reset["data"]["request"]["variables"]["link"]
+        .as_str()
+        .unwrap();
+    let (token, lang) = link
+        .split_once("?token=")
+        .and_then(|(_, rest)| rest.split_once("&lang="))
+        .unwrap_or_else(|| panic!("{link}"));
+    assert_eq!(lang, "ru");
+    let page = super::anonymous(&ts)
+        .password_page(token, Some(lang))
+        .await
+        .unwrap();
+    assert_eq!(page.status, axum::http::StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains(r#"<html lang="ru">"#), "{html}");
+    assert!(html.contains("<h1>Выберите пароль</h1>"));
+    // And a too short password posted from it is refused in Russian
+    let short = crate::client::SetPasswordForm {
+        token: Some(token.to_owned()),
+        password: Some("short".into()),
+        lang: Some(lang.to_owned()),
+    };
+    let refused = super::anonymous(&ts).set_password(&short).await.unwrap();
+    assert_eq!(refused.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .contains("Пароль должен содержать от 12 до 200 символов."),
+        "{}",
+        refused.text()
+    );
 }
 
 #[tokio::test]
@@ -123,4 +156,9 @@ async fn a_worker_hired_from_a_russian_application_is_invited_in_russian() {
         .find(|m| m["data"]["request"]["template"] == "set_password_invite")
         .unwrap_or_else(|| panic!("{mails:?}"));
     assert_eq!(invite["data"]["request"]["language"], "ru");
+    // And its link opens IAM's page in Russian
+    let link = invite["data"]["request"]["variables"]["link"]
+        .as_str()
+        .unwrap();
+    assert!(link.ends_with("&lang=ru"), "{link}");
 }

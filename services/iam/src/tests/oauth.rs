@@ -78,6 +78,51 @@ async fn given_authorization_requests_when_they_are_wrong_then_pages_or_redirect
 }
 
 #[tokio::test]
+async fn given_ui_locales_ru_when_signing_in_then_the_pages_and_refusals_are_russian() {
+    let ts = iam().await;
+    let api = anonymous(&ts);
+    let russian = |request: AuthorizeRequest| AuthorizeRequest {
+        ui_locales: Some("ru".into()),
+        ..request
+    };
+    // The sign-in page is Russian and carries its language to the form
+    let page = api
+        .authorize_page(&russian(request(&pkce().1)))
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains(r#"<html lang="ru">"#), "{html}");
+    assert!(html.contains("<h1>Вход в MCF</h1>"));
+    assert!(html.contains(r#"name="lang" value="ru""#));
+    // Without it, English
+    let page = api.authorize_page(&request(&pkce().1)).await.unwrap();
+    assert!(page.text().contains(r#"<html lang="en">"#));
+    // A wrong password posted with the form's lang: the page again, still Russian
+    let wrong = AuthorizeRequest {
+        lang: Some("ru".into()),
+        ..sign_in(&pkce().1, "wrong-password-123")
+    };
+    let wrong = api.authorize(&wrong).await.unwrap();
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let html = wrong.text();
+    assert!(html.contains(r#"<html lang="ru">"#));
+    assert!(html.contains("Неверная эл. почта или пароль."), "{html}");
+    // A refused request's page too
+    let evil = AuthorizeRequest {
+        redirect_uri: Some("http://evil.test/callback".into()),
+        ..russian(request(&pkce().1))
+    };
+    let refused = api.authorize_page(&evil).await.unwrap();
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .contains("redirect_uri не зарегистрирован для этого клиента")
+    );
+}
+
+#[tokio::test]
 async fn given_a_code_when_redeemed_without_or_with_a_wrong_verifier_then_the_grant_is_refused() {
     let ts = iam().await;
     let api = anonymous(&ts);

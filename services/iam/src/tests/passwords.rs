@@ -34,16 +34,17 @@ async fn given_a_link_when_used_with_a_short_password_twice_or_never_then_pages_
     let token = link.link.split("token=").nth(1).unwrap().to_owned();
     let api = anonymous(&ts);
     assert_eq!(
-        api.password_page(&token).await.unwrap().status,
+        api.password_page(&token, None).await.unwrap().status,
         StatusCode::OK
     );
     assert_eq!(
-        api.password_page("made-up").await.unwrap().status,
+        api.password_page("made-up", None).await.unwrap().status,
         StatusCode::GONE
     );
     let set = |password: &str| SetPasswordForm {
         token: Some(token.clone()),
         password: Some(password.into()),
+        lang: None,
     };
     // When the password is too short, then the page says so
     assert_eq!(
@@ -193,6 +194,7 @@ async fn a_forgotten_password_mails_a_link_and_answers_the_same_for_unknown_addr
         .unwrap();
     let ask = |email: &str| ForgotForm {
         email: Some(email.into()),
+        lang: None,
     };
     // When her address and unknown ones are given
     let hers = api.forgot_password(&ask("Luna@cats.test")).await.unwrap();
@@ -215,7 +217,7 @@ async fn a_forgotten_password_mails_a_link_and_answers_the_same_for_unknown_addr
         .unwrap();
     let token = link.split("token=").nth(1).unwrap();
     assert_eq!(
-        api.password_page(token).await.unwrap().status,
+        api.password_page(token, None).await.unwrap().status,
         StatusCode::OK
     );
     // And asking again within the quarter hour mails under the same key (Mail sends once)

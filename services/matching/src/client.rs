@@ -21,6 +21,7 @@ use contracts::{OrderId, WorkerId};
 pub use crate::app::profile::{BookingView, HistoryView, Profile};
 pub use crate::domain::adjustments::Adjustment;
 pub use crate::domain::pipeline::RunnerUp;
+pub use crate::domain::roster::{BookingSlot, RosterView, SampleView};
 pub use crate::domain::samples::{Assignment, NormalSample, SampleResult};
 pub use crate::routes::normal_samples::{AdjustmentRequest, AdjustmentsPage, NormalSampleIn};
 
@@ -108,5 +109,11 @@ impl MatchingClient {
     /// `GET /ops/reference-samples`: reference samples per status (admins).
     pub async fn counts(&self) -> Result<BTreeMap<String, i64>, ClientError> {
         self.0.get("/ops/reference-samples").await
+    }
+
+    /// `GET /ops/roster`: the answering process's in-memory roster, canonical, with its
+    /// digest (admins).
+    pub async fn roster(&self) -> Result<RosterView, ClientError> {
+        self.0.get("/ops/roster").await
     }
 }

@@ -62,12 +62,14 @@ service::spec! {
     build: build,
 }
 
-/// What the use cases of `app` work with: the context, and the background matcher's
-/// wake-up (a worker registered or changed).
+/// What the use cases of `app` work with: the context, the background matcher's wake-up
+/// (a worker registered or changed) and the matcher itself.
 #[derive(Clone)]
 pub struct App {
     pub ctx: Context,
     pub wake: Arc<Notify>,
+    /// The process's matcher, whose in-memory roster `GET /ops/roster` shows.
+    pub matcher: Arc<Matcher>,
 }
 
 /// Builds the service: routes, relay, the consumers and the waiting-order matcher.
@@ -79,6 +81,8 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         Matcher::new(Arc::new(Pipeline::from_config(&config)?)).with_clock(ctx.clock.clone()),
     );
     let wake = Arc::new(Notify::new());
+    // The routes read the same matcher's roster the consumers and the sweep decide over.
+    let roster_of = matcher.clone();
     let on_requested = ctx.consumer(
         events::ON_ORDER_REQUESTED,
         Arc::new(events::OnOrderRequested {
@@ -137,6 +141,7 @@ pub fn build(ctx: Context) -> anyhow::Result<service::Service> {
         routes::routes(App {
             ctx: ctx.clone(),
             wake,
+            matcher: roster_of,
         }),
         vec![on_requested, on_hired, on_closed],
         tasks,

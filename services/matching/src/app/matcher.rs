@@ -37,7 +37,7 @@ use tokio::sync::Mutex;
 use web::Unexpected;
 
 use crate::domain::pipeline::Pipeline;
-use crate::domain::roster::Roster;
+use crate::domain::roster::{Roster, RosterView};
 use crate::domain::steps::ExternalScores;
 use crate::{external, store};
 
@@ -208,6 +208,18 @@ impl Matcher {
         let mut state = self.state.lock().await;
         refresh(conn, &mut state).await?;
         Ok(f(&state.roster))
+    }
+
+    /// The roster as this process decides over it, in canonical form (`GET /ops/roster`):
+    /// brought up to date from the change log first, under the roster lock as a decision
+    /// does, so it is the memory the next decision would read. The unit of work only holds
+    /// the lock; it writes nothing and is rolled back.
+    pub async fn view(&self, ctx: &Context) -> Result<RosterView, Unexpected> {
+        let mut work = ctx.begin().await?;
+        store::lock_roster(&mut work).await?;
+        let view = self.with_roster(&mut work, RosterView::of).await?;
+        work.rollback().await?;
+        Ok(view)
     }
 
     /// Tries the oldest [`SWEEP_BATCH`] waiting orders; returns how many were tried and how

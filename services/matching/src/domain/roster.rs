@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use contracts::{OrderId, WorkerId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::samples::{History, NormalSample};
@@ -303,6 +305,88 @@ impl Roster {
                 )
             })
             .collect()
+    }
+}
+
+/// The roster in a canonical form, for operators and the chaos checker to compare one
+/// process's memory with another's or with a fresh load: samples by id, their skills by
+/// name, bookings by start then order, so two equal rosters serialize to the same bytes
+/// (and `digest`) whatever their interning or positions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RosterView {
+    /// Lowercase hex SHA-256 of the JSON of `samples` (serde_json's compact form).
+    pub digest: String,
+    /// How many normal samples the roster holds.
+    pub samples_count: usize,
+    /// How many bookings (assigned orders) the roster holds, over every sample.
+    pub bookings_count: usize,
+    pub samples: Vec<SampleView>,
+}
+
+/// One normal sample as the roster holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SampleView {
+    pub worker_id: WorkerId,
+    pub name: String,
+    pub available: bool,
+    /// Skill levels by skill name.
+    pub skills: BTreeMap<String, i64>,
+    /// Orders completed, as the roster's history counts them.
+    pub completed: i64,
+    /// Orders failed by a no-show, as the roster's history counts them.
+    pub failed: i64,
+    /// By start, end, then order id.
+    pub bookings: Vec<BookingSlot>,
+}
+
+/// One booking of a sample: an order assigned to it and the order's slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BookingSlot {
+    pub order_id: OrderId,
+    /// The slot's start and end, unix microseconds (as stored: no rounding to compare).
+    pub start_micros: i64,
+    pub end_micros: i64,
+    /// Always `assigned`: the roster keeps only bookings not yet completed, canceled or
+    /// failed. Stated so a reader need not know that.
+    pub state: String,
+}
+
+impl RosterView {
+    /// The canonical view of `roster`.
+    pub fn of(roster: &Roster) -> RosterView {
+        // The snapshot is keyed by id and each entry's bookings are kept sorted by
+        // (start, end, order): the order is canonical already.
+        let samples: Vec<SampleView> = roster
+            .snapshot()
+            .into_values()
+            .map(|s| SampleView {
+                worker_id: s.sample.id,
+                name: s.sample.name,
+                available: s.sample.available,
+                skills: s.sample.skills,
+                completed: s.history.completed,
+                failed: s.history.failed,
+                bookings: s
+                    .bookings
+                    .iter()
+                    .map(|b| BookingSlot {
+                        order_id: b.order_id,
+                        start_micros: b.start,
+                        end_micros: b.end,
+                        state: "assigned".into(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let bookings_count = samples.iter().map(|s| s.bookings.len()).sum();
+        // Serializing plain structs, strings and integers cannot fail.
+        let json = serde_json::to_vec(&samples).unwrap_or_default();
+        RosterView {
+            digest: hex::encode(Sha256::digest(&json)),
+            samples_count: samples.len(),
+            bookings_count,
+            samples,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod normal_samples;
 pub mod reference_samples;
+pub mod roster;
 
 use auth::{Role, Routes};
 use axum::http::StatusCode;
@@ -22,6 +23,7 @@ pub fn routes(app: App) -> Routes {
     Routes::new()
         .include(normal_samples::routes())
         .include(reference_samples::routes())
+        .include(roster::routes())
         .with_state(app)
 }
 

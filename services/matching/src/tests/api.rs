@@ -136,8 +136,20 @@ async fn given_a_client_or_a_manager_then_only_staff_read_and_only_admins_count(
         m.counts().await.unwrap_err().status().map(|s| s.as_u16()),
         Some(403)
     );
+    assert_eq!(
+        m.roster().await.unwrap_err().status().map(|s| s.as_u16()),
+        Some(403)
+    );
     let admin = MatchingClient(ts.client_as(AccountId::new(), &[Role::Admin]));
     assert_eq!(admin.counts().await.unwrap(), BTreeMap::new());
+    // The roster over HTTP: the manager's worker, no bookings.
+    m.register(&profile("Ann", &[("cleaning", 50)]), None)
+        .await
+        .unwrap();
+    let roster = admin.roster().await.unwrap();
+    assert_eq!((roster.samples_count, roster.bookings_count), (1, 0));
+    assert_eq!(roster.samples[0].skills["cleaning"], 50);
+    assert_eq!(roster.digest.len(), 64);
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@ impl TestDb {
         App {
             ctx: self.t.ctx.clone(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            matcher: matcher(&MatchingConfig::default()),
         }
     }
 }
@@ -316,6 +317,72 @@ async fn lifecycle_on_sqlite() {
 #[tokio::test]
 async fn lifecycle_on_postgres() {
     lifecycle(&postgres().await).await;
+}
+
+/// `GET /ops/roster`'s view of a matcher that followed the change log through decisions,
+/// a replaced profile, an adjustment and the closing events equals the view of a matcher
+/// started afterwards (a fresh load from the tables, as a restarted process does): what the
+/// chaos checker relies on when it restarts Matching and compares.
+#[tokio::test]
+async fn the_roster_view_of_a_followed_roster_equals_a_fresh_load() {
+    let db = &sqlite().await;
+    let live = matcher(&MatchingConfig::default());
+    let ann = sample("Ann", &[("cleaning", 90)]);
+    let bob = sample("Bob", &[("cleaning", 60), ("ironing", 30)]);
+    save(db, &ann).await;
+    // Loads now (one sample), then follows the log for everything below.
+    let first = live.view(db.ctx()).await.unwrap();
+    assert_eq!((first.samples_count, first.bookings_count), (1, 0));
+    save(db, &bob).await;
+    let r1 = requested(0, vec![]);
+    let r2 = requested(1, vec![]);
+    let r3 = requested(10, vec![]);
+    let r4 = requested(20, vec![]);
+    let a1 = worker(&request(db, &live, &r1).await);
+    let a2 = worker(&request(db, &live, &r2).await);
+    let a3 = worker(&request(db, &live, &r3).await);
+    let a4 = worker(&request(db, &live, &r4).await);
+    deliver(db, &completed(&r1, a1)).await;
+    deliver(db, &failed(&r2, Some(a2), "no_show")).await;
+    deliver(db, &canceled(&r3, Some(a3))).await;
+    let renamed = NormalSample {
+        name: "Bob B.".into(),
+        ..bob.clone()
+    };
+    save(db, &renamed).await;
+    let change = Change::new(Some("cleaning"), Some(40), None, Some("complaints")).unwrap();
+    adjust::adjust(&db.app(), ann.id, change, "quality", None)
+        .await
+        .unwrap();
+
+    let followed = live.view(db.ctx()).await.unwrap();
+    let fresh = matcher(&MatchingConfig::default())
+        .view(db.ctx())
+        .await
+        .unwrap();
+    assert_eq!(followed, fresh);
+    assert_ne!(followed.digest, first.digest);
+    // What the view holds: only r4 still booked, the history of r1 and r2, the new name
+    // and level.
+    assert_eq!((followed.samples_count, followed.bookings_count), (2, 1));
+    let of = |id: WorkerId| followed.samples.iter().find(|s| s.worker_id == id).unwrap();
+    let booked = of(a4);
+    assert_eq!(booked.bookings[0].order_id, r4.order_id);
+    assert_eq!(booked.bookings[0].state, "assigned");
+    assert_eq!(
+        booked.bookings[0].start_micros,
+        r4.scheduled_at.timestamp_micros()
+    );
+    assert_eq!(of(a1).completed, 1);
+    assert_eq!(of(a2).failed, 1);
+    assert_eq!(of(bob.id).name, "Bob B.");
+    assert_eq!(of(ann.id).skills["cleaning"], 40);
+    // The digest is the one of the samples' canonical JSON, so a reader can recompute it.
+    let json = serde_json::to_vec(&followed.samples).unwrap();
+    assert_eq!(
+        followed.digest,
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&json))
+    );
 }
 
 #[tokio::test]

@@ -232,7 +232,8 @@ impl Db {
     /// group, then keeps the turn: while the pause lives, no write transaction of this `Db`
     /// begins or commits, so the file holds exactly the writes acknowledged so far. Writers
     /// queue meanwhile (they are not refused) and go on when it is dropped. Backups pause
-    /// every database of a process at once to copy them as of one moment.
+    /// every database of a process at once to pin their copies ([`Db::prepare_copy`]) at
+    /// one moment.
     ///
     /// `None` on PostgreSQL: its transactions do not take turns.
     pub async fn pause_writes(&self) -> Result<Option<WritePause>, DbError> {
@@ -242,27 +243,6 @@ impl Db {
             })),
             None => Ok(None),
         }
-    }
-
-    /// SQLite: writes a copy of the database as it stands (its committed state, one
-    /// snapshot) to a new file at `path`, with `VACUUM INTO`; the file must not exist.
-    /// Readers and writers go on meanwhile; pair it with [`Db::pause_writes`] to copy several
-    /// databases as of one moment.
-    pub async fn copy_into(&self, path: &std::path::Path) -> Result<(), DbError> {
-        let refuse = |why: &str| DbError::Sqlx(sqlx::Error::Configuration(why.into()));
-        if self.backend != Backend::Sqlite {
-            return Err(refuse(
-                "only SQLite databases are copied with copy_into (PostgreSQL: pg_dump)",
-            ));
-        }
-        let target = path
-            .to_str()
-            .ok_or_else(|| refuse("copy_into: the target path is not valid UTF-8"))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     /// The pool, for reads outside a transaction.

@@ -29,7 +29,8 @@ pub struct SignInQuery {
 }
 
 /// Sends the browser to IAM's sign-in page with a fresh `state` and PKCE challenge, kept
-/// in the session for the callback.
+/// in the session for the callback, and the portal's language as `ui_locales` so the
+/// sign-in page speaks it too.
 pub async fn sign_in(
     State(portal): State<Portal>,
     current: Current,
@@ -38,11 +39,12 @@ pub async fn sign_in(
     let (verifier, challenge) = iam::domain::pkce::new_pair();
     let state = random_token();
     let settings = portal.settings();
-    let url = format!(
-        "{}/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={}&scope={}&state={state}&code_challenge={challenge}&code_challenge_method=S256",
-        settings.issuer.trim_end_matches('/'),
-        urlencode(&settings.callback_url()),
-        urlencode("openid profile email offline_access"),
+    let url = authorize_url(
+        &settings.issuer,
+        &settings.callback_url(),
+        &state,
+        &challenge,
+        current.lang,
     );
     let mut session = current.session.clone();
     session.pending = Some(Pending {
@@ -51,6 +53,18 @@ pub async fn sign_in(
         back: local_path(q.back.as_deref()),
     });
     Ok(with_session(see_other(&url), session))
+}
+
+/// IAM's authorization request for `state` and the PKCE `challenge`, asking for the
+/// sign-in page in `lang` (`ui_locales`, OpenID Connect Core 3.1.2.1).
+fn authorize_url(issuer: &str, callback: &str, state: &str, challenge: &str, lang: Lang) -> String {
+    format!(
+        "{}/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={}&scope={}&state={state}&code_challenge={challenge}&code_challenge_method=S256&ui_locales={}",
+        issuer.trim_end_matches('/'),
+        urlencode(callback),
+        urlencode("openid profile email offline_access"),
+        lang.tag(),
+    )
 }
 
 /// `GET /auth/callback?code=&state=` (or `error=`).
@@ -238,5 +252,20 @@ impl Portal {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sign_in_request_asks_iam_for_the_portals_language() {
+        let url = |lang| authorize_url("http://iam.test/", "http://p.test/cb", "s", "c", lang);
+        let ru = url(Lang::Ru);
+        assert!(ru.starts_with("http://iam.test/authorize?"), "{ru}");
+        assert!(ru.ends_with("&ui_locales=ru"), "{ru}");
+        assert!(url(Lang::En).ends_with("&ui_locales=en"));
+        assert!(ru.contains("&state=s&code_challenge=c&code_challenge_method=S256"));
     }
 }

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use contracts::Money;
 
-/// The cookie the language switch sets.
-pub const COOKIE: &str = "mcf_lang";
+/// The cookie the language switch sets (IAM's sign-in pages read the same one).
+pub const COOKIE: &str = iam::client::LANGUAGE_COOKIE;
 
 /// A language the portal speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

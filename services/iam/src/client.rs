@@ -9,6 +9,10 @@ use axum::http::Method;
 use client::{Client, ClientError, Reply};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// The cookie holding a browser's language choice (`en`, `ru`): the portal's switch sets
+/// it, IAM's own pages read it when the browser sends it (IAM on the portal's host).
+pub const LANGUAGE_COOKIE: &str = "mcf_lang";
 use serde_json::Value;
 
 pub use crate::domain::account::{Account, Status};

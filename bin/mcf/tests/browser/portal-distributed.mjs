@@ -30,13 +30,17 @@ async function person(kind) {
   return context.newPage();
 }
 
-/** Signs in through IAM's page (IAM's own URL, not the portal's) and comes back. */
-async function signIn(page, email, password) {
+/** Signs in through IAM's page (IAM's own URL, not the portal's) and comes back. IAM's page
+ * speaks the portal's language (`ui_locales`): `lang` is the one it must be in. */
+async function signIn(page, email, password, lang = "en") {
   await page.goto(`${base}/sign-in`);
   await page.waitForURL((url) => !url.href.startsWith(base));
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  const htmlLang = await page.locator("html").getAttribute("lang");
+  if (htmlLang !== lang) throw new Error(`IAM's sign-in page is in ${htmlLang}, not ${lang}`);
+  const ru = lang === "ru";
+  await page.getByLabel(ru ? "Эл. почта" : "E-mail").fill(email);
+  await page.getByLabel(ru ? "Пароль" : "Password").fill(password);
+  await page.getByRole("button", { name: ru ? "Войти" : "Sign in" }).click();
   await page.waitForURL((url) => url.href.startsWith(base));
   await page.getByText(/Signed in as|Вы вошли как/).waitFor();
 }
@@ -79,10 +83,11 @@ function inMinutes(minutes) {
 
 const pages = [];
 try {
-  // A client whose browser reads Russian signs in and requests help, in Russian.
+  // A client whose browser reads Russian signs in on IAM's Russian page and requests help,
+  // in Russian.
   const client = await person(russian);
   pages.push(client);
-  await signIn(client, config.client.email, config.client.password);
+  await signIn(client, config.client.email, config.client.password, "ru");
   await client.goto(`${base}/orders/new`);
   await client.getByLabel("Услуга").selectOption({ index: 1 });
   await client.getByLabel(/Дата и время/).fill(inMinutes(20));

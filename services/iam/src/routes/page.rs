@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, header};
 
-/// The cookie the portal's language switch sets (the portal's `i18n::COOKIE`; a portal
-/// test checks both name the same cookie). Sent here when IAM shares the portal's host.
-pub const LANGUAGE_COOKIE: &str = "mcf_lang";
+use crate::client::LANGUAGE_COOKIE;
 
 /// A language IAM's pages are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -199,6 +199,8 @@ async fn discovery(State(app): State<App>) -> Json<Value> {
         "revocation_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "sid", "email", "name"],
+        // The languages of IAM's own pages (OpenID Connect Discovery 1.0, 3).
+        "ui_locales_supported": contracts::language::LANGUAGES,
     }))
 }
 

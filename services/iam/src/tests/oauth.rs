@@ -81,6 +81,12 @@ async fn given_authorization_requests_when_they_are_wrong_then_pages_or_redirect
 async fn given_ui_locales_ru_when_signing_in_then_the_pages_and_refusals_are_russian() {
     let ts = iam().await;
     let api = anonymous(&ts);
+    // Discovery says which languages the pages are in
+    let discovery = api.discovery().await.unwrap();
+    assert_eq!(
+        discovery["ui_locales_supported"],
+        serde_json::json!(["en", "ru"])
+    );
     let russian = |request: AuthorizeRequest| AuthorizeRequest {
         ui_locales: Some("ru".into()),
         ..request

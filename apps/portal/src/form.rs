@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
 use base64::Engine;
 
+use crate::i18n::Speak;
 use crate::web::{Current, PageError};
 
 /// The name of the hidden field carrying the CSRF token.

@@ -3,74 +3,55 @@
 //! the way each language writes them.
 
 use chrono::{DateTime, Utc};
-use contracts::Money;
 
 /// The cookie the language switch sets (IAM's sign-in pages read the same one).
 pub const COOKIE: &str = iam::client::LANGUAGE_COOKIE;
 
-/// A language the portal speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    Ru,
+/// A language the portal speaks: the platform's one type (Mail writes money and moments the
+/// same way); what only the portal does with it is [`Speak`] and [`negotiate`].
+pub type Lang = contracts::language::Language;
+
+/// The language chosen: the switch's cookie if it names one, else the best of
+/// `Accept-Language` (RFC 9110 12.5.4: highest `q` first, ties in order), else English.
+pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
+    if let Some(lang) = cookie.and_then(Lang::parse) {
+        return lang;
+    }
+    let mut best: Option<(f32, Lang)> = None;
+    for item in accept_language.unwrap_or_default().split(',') {
+        let mut parts = item.split(';');
+        let Some(lang) = parts.next().and_then(Lang::parse) else {
+            continue;
+        };
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+            .filter(|q| (0.0..=1.0).contains(q) && *q > 0.0);
+        if let Some(q) = q
+            && best.is_none_or(|(b, _)| q > b)
+        {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, lang)| lang).unwrap_or_default()
 }
 
-impl Lang {
-    /// The BCP 47 tag (`<html lang>`, the switch's value).
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ru => "ru",
-        }
-    }
-
-    /// The language a tag names, if the portal speaks it (`ru-RU` is Russian).
-    pub fn parse(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Lang::En),
-            "ru" => Some(Lang::Ru),
-            _ => None,
-        }
-    }
+/// What the portal does with a language beyond the shared type (a trait because
+/// [`Lang`] is defined in `contracts`): its catalogue, its switch, its empty moments.
+pub trait Speak: Copy {
+    /// The catalogue's text for `key` in this language; `?` when it is missing (a test
+    /// checks that every key used has both languages).
+    fn t(self, key: &str) -> &'static str;
 
     /// The other language (what the switch offers).
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::En => Lang::Ru,
-            Lang::Ru => Lang::En,
-        }
-    }
+    fn other(self) -> Lang;
 
-    /// The language chosen: the switch's cookie if it names one, else the best of
-    /// `Accept-Language` (RFC 9110 12.5.4: highest `q` first, ties in order), else English.
-    pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
-        if let Some(lang) = cookie.and_then(Lang::parse) {
-            return lang;
-        }
-        let mut best: Option<(f32, Lang)> = None;
-        for item in accept_language.unwrap_or_default().split(',') {
-            let mut parts = item.split(';');
-            let Some(lang) = parts.next().and_then(Lang::parse) else {
-                continue;
-            };
-            let q = parts
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
-                .filter(|q| (0.0..=1.0).contains(q) && *q > 0.0);
-            if let Some(q) = q
-                && best.is_none_or(|(b, _)| q > b)
-            {
-                best = Some((q, lang));
-            }
-        }
-        best.map(|(_, lang)| lang).unwrap_or_default()
-    }
+    /// [`Lang::datetime`] of an optional moment; empty for none.
+    fn maybe_datetime(self, at: Option<DateTime<Utc>>) -> String;
+}
 
-    /// The catalogue's text for `key` in this language; the key itself when it is missing
-    /// (a test checks that every key used has both languages).
-    pub fn t(self, key: &str) -> &'static str {
+impl Speak for Lang {
+    fn t(self, key: &str) -> &'static str {
         match CATALOGUE.get(key) {
             Some((en, ru)) => match self {
                 Lang::En => en,
@@ -83,40 +64,14 @@ impl Lang {
         }
     }
 
-    /// An amount of money (integer minor units) as units with two decimals: `1,234.50` in
-    /// English, `1 234,50` in Russian (a no-break space groups thousands).
-    pub fn money(self, money: Money) -> String {
-        let minor = money.minor();
-        let sign = if minor < 0 { "-" } else { "" };
-        // unsigned_abs: i64::MIN has no positive i64.
-        let abs = minor.unsigned_abs();
-        let (units, cents) = (abs / 100, abs % 100);
-        let (group, decimal) = match self {
-            Lang::En => (",", "."),
-            Lang::Ru => ("\u{a0}", ","),
-        };
-        let digits = units.to_string();
-        let mut grouped = String::new();
-        for (i, d) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push_str(group);
-            }
-            grouped.push(d);
-        }
-        format!("{sign}{grouped}{decimal}{cents:02}")
-    }
-
-    /// A moment as people read it, in UTC (the portal does not know the reader's zone and
-    /// says so): `30 Nov 2026, 14:05 UTC` / `30.11.2026, 14:05 UTC`.
-    pub fn datetime(self, at: DateTime<Utc>) -> String {
+    fn other(self) -> Lang {
         match self {
-            Lang::En => at.format("%-d %b %Y, %H:%M UTC").to_string(),
-            Lang::Ru => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
+            Lang::En => Lang::Ru,
+            Lang::Ru => Lang::En,
         }
     }
 
-    /// [`Lang::datetime`] of an optional moment; empty for none.
-    pub fn maybe_datetime(self, at: Option<DateTime<Utc>>) -> String {
+    fn maybe_datetime(self, at: Option<DateTime<Utc>>) -> String {
         at.map(|at| self.datetime(at)).unwrap_or_default()
     }
 }
@@ -659,44 +614,28 @@ mod tests {
         // Given a browser preferring Russian
         let accept = Some("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7");
         // Then Russian, unless the switch says English
-        assert_eq!(Lang::negotiate(None, accept), Lang::Ru);
-        assert_eq!(Lang::negotiate(Some("en"), accept), Lang::En);
+        assert_eq!(negotiate(None, accept), Lang::Ru);
+        assert_eq!(negotiate(Some("en"), accept), Lang::En);
         // And q-values decide, not the order; languages we do not speak are skipped
-        assert_eq!(
-            Lang::negotiate(None, Some("de, en;q=0.5, ru;q=0.8")),
-            Lang::Ru
-        );
-        assert_eq!(Lang::negotiate(None, Some("fr-CH, fr;q=0.9")), Lang::En);
+        assert_eq!(negotiate(None, Some("de, en;q=0.5, ru;q=0.8")), Lang::Ru);
+        assert_eq!(negotiate(None, Some("fr-CH, fr;q=0.9")), Lang::En);
         // And garbage or q=0 falls back to English
-        assert_eq!(Lang::negotiate(Some("xx"), Some("ru;q=0")), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some("ru;q=abc")), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some(";;,,")), Lang::En);
-        assert_eq!(Lang::negotiate(None, None), Lang::En);
+        assert_eq!(negotiate(Some("xx"), Some("ru;q=0")), Lang::En);
+        assert_eq!(negotiate(None, Some("ru;q=abc")), Lang::En);
+        assert_eq!(negotiate(None, Some(";;,,")), Lang::En);
+        assert_eq!(negotiate(None, None), Lang::En);
     }
 
     #[test]
-    fn money_is_units_with_two_decimals_as_each_language_writes_it() {
-        assert_eq!(Lang::En.money(Money::from_minor(123_456)), "1,234.56");
-        assert_eq!(Lang::Ru.money(Money::from_minor(123_456)), "1\u{a0}234,56");
-        assert_eq!(Lang::En.money(Money::from_minor(5)), "0.05");
-        assert_eq!(Lang::En.money(Money::from_minor(-12_000)), "-120.00");
-        assert_eq!(
-            Lang::En.money(Money::from_minor(100_000_000)),
-            "1,000,000.00"
-        );
-        assert_eq!(
-            Lang::En.money(Money::from_minor(i64::MIN)),
-            "-92,233,720,368,547,758.08"
-        );
-    }
-
-    #[test]
-    fn dates_are_written_in_each_languages_order() {
+    fn an_optional_moment_is_written_or_empty_and_the_switch_offers_the_other_language() {
+        // (money and moments themselves are contracts::language's, tested there)
         let at = DateTime::parse_from_rfc3339("2026-11-03T14:05:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(Lang::En.datetime(at), "3 Nov 2026, 14:05 UTC");
-        assert_eq!(Lang::Ru.datetime(at), "03.11.2026, 14:05 UTC");
+        assert_eq!(Lang::Ru.maybe_datetime(Some(at)), "03.11.2026, 14:05 UTC");
+        assert_eq!(Lang::En.maybe_datetime(Some(at)), "3 Nov 2026, 14:05 UTC");
         assert_eq!(Lang::Ru.maybe_datetime(None), "");
+        assert_eq!(Lang::En.other(), Lang::Ru);
+        assert_eq!(Lang::Ru.other(), Lang::En);
     }
 }

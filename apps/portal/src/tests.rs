@@ -115,6 +115,8 @@ fn a_failed_order_offers_the_rebook_form_with_its_refusal_next_to_the_date_in_ru
     let html = render(&page);
     // Then it is Russian, offers the rebook form, and says what is wrong next to the field
     assert!(html.contains("lang=\"ru\""));
+    // (its switch offers English, marked as English)
+    assert!(html.contains("hx-boost=\"false\" lang=\"en\">English</a>"));
     assert!(html.contains("Сорван"));
     assert!(html.contains("1\u{a0}234,56"));
     assert!(html.contains("03.11.2026, 14:05 UTC"));

@@ -17,7 +17,7 @@ use client::ClientError;
 use contracts::Money;
 
 use crate::Portal;
-use crate::i18n::{self, Lang};
+use crate::i18n::{self, Lang, Speak};
 use crate::session::{COOKIE, Session, User};
 
 /// Who is asking, in which language, from which page: put in place by [`session_layer`]
@@ -156,6 +156,11 @@ impl Chrome {
     /// The catalogue's text for `key`.
     pub fn t(&self, key: impl AsRef<str>) -> &'static str {
         self.lang.t(key.as_ref())
+    }
+
+    /// The tag of the other language (the switch's `lang`).
+    pub fn other_tag(&self) -> &'static str {
+        self.lang.other().tag()
     }
 
     /// Money as this language writes it.
@@ -459,7 +464,7 @@ pub async fn session_layer(State(portal): State<Portal>, mut req: Request, next:
         session.user = portal.refreshed(user).await;
         changed = true;
     }
-    let lang = Lang::negotiate(
+    let lang = i18n::negotiate(
         CookieJar::from_headers(&headers)
             .get(i18n::COOKIE)
             .map(|c| c.value()),

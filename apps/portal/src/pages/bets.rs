@@ -13,6 +13,7 @@ use contracts::{BetId, OrderId};
 
 use crate::Portal;
 use crate::form::Fields;
+use crate::i18n::Speak;
 use crate::pages::client::parse_when;
 use crate::pages::manager::parse_money;
 use crate::web::{

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Portal;
 use crate::form::Fields;
+use crate::i18n::Speak;
 use crate::pages::manager::parse_money;
 use crate::web::{
     Chrome, Current, FormState, PageError, PageResult, Refusal, render, render_with, see_other,

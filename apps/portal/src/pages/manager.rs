@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use crate::Portal;
 use crate::form::Fields;
+use crate::i18n::Speak;
 use crate::pages::client::Tab;
 use crate::web::{
     Chrome, Current, FormState, PageError, PageResult, Refusal, path_id, refusal, render,

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Portal;
 use crate::form::Fields;
+use crate::i18n::Speak;
 use crate::session::User;
 use crate::web::{
     Chrome, Current, FormState, PageError, PageResult, Refusal, refusal, render_with, see_other,

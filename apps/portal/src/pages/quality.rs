@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::Portal;
 use crate::form::Fields;
+use crate::i18n::Speak;
 use crate::pages::client::Tab;
 use crate::web::{
     Chrome, Current, FormState, PageResult, Refusal, path_id, render, render_with, see_other,

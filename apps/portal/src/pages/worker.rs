@@ -12,6 +12,7 @@ use ordering::domain::order::{Order, Status};
 
 use crate::Portal;
 use crate::form::Fields;
+use crate::i18n::Speak;
 use crate::pages::client::{OrderPage, OrderRow, OrdersPage, StatusQuery, chosen_status, tabs};
 use crate::web::{
     Current, FormState, PageResult, Refusal, path_id, render, render_with, see_other, submit,

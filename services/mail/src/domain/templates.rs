@@ -11,83 +11,26 @@ use chrono::{DateTime, Utc};
 use contracts::Money;
 use serde_json::Value;
 
-/// The languages mails are written in. English is the default: for a recipient whose
+/// The languages mails are written in (the platform's one type: tags, money and moments
+/// are written as the portal writes them). English is the default: for a recipient whose
 /// language nobody told Mail, and for a tag Mail does not write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    #[default]
-    En,
-    Ru,
-}
+pub use contracts::language::Language;
 
-impl Language {
-    /// The language a tag names (`ru`, `ru-RU`, `RU`: its primary subtag), if Mail writes it.
-    pub fn parse(tag: &str) -> Option<Language> {
-        match contracts::language::language(tag)? {
-            "en" => Some(Language::En),
-            "ru" => Some(Language::Ru),
-            // A language the platform took on before Mail has its texts: unsaid.
-            _ => None,
-        }
-    }
-
-    /// The tag, as stored.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Ru => "ru",
-        }
-    }
-
-    /// An amount of money (integer minor units) as units with two decimals: `1,234.50` in
-    /// English, `1 234,50` in Russian (a no-break space groups thousands), as the portal
-    /// shows it.
-    pub fn money(self, money: Money) -> String {
-        let minor = money.minor();
-        let sign = if minor < 0 { "-" } else { "" };
-        // unsigned_abs: i64::MIN has no positive i64.
-        let abs = minor.unsigned_abs();
-        let (units, cents) = (abs / 100, abs % 100);
-        let (group, decimal) = match self {
-            Language::En => (",", "."),
-            Language::Ru => ("\u{a0}", ","),
-        };
-        let digits = units.to_string();
-        let mut grouped = String::new();
-        for (i, d) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push_str(group);
-            }
-            grouped.push(d);
-        }
-        format!("{sign}{grouped}{decimal}{cents:02}")
-    }
-
-    /// A moment in UTC, as the portal shows it (it says UTC: Mail does not know the
-    /// reader's zone): `3 Nov 2026, 14:05 UTC` / `03.11.2026, 14:05 UTC`.
-    pub fn datetime(self, at: DateTime<Utc>) -> String {
-        match self {
-            Language::En => at.format("%-d %b %Y, %H:%M UTC").to_string(),
-            Language::Ru => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
-        }
-    }
-
-    /// A statement's or invoice's status word (`settled`, `carried_over`, ...) in this
-    /// language; an unknown word as it is.
-    fn status(self, word: &str) -> String {
-        let key = word.trim().replace(' ', "_");
-        let ru = match key.as_str() {
-            "settled" => "выплачено",
-            "carried_over" => "перенесено на следующий месяц",
-            "paid" => "оплачено",
-            "issued" => "выставлено",
-            "failed" => "не прошло",
-            _ => return word.to_owned(),
-        };
-        match self {
-            Language::En => key.replace('_', " "),
-            Language::Ru => ru.to_owned(),
-        }
+/// A statement's or invoice's status word (`settled`, `carried_over`, ...) in `language`;
+/// an unknown word as it is.
+fn status(language: Language, word: &str) -> String {
+    let key = word.trim().replace(' ', "_");
+    let ru = match key.as_str() {
+        "settled" => "выплачено",
+        "carried_over" => "перенесено на следующий месяц",
+        "paid" => "оплачено",
+        "issued" => "выставлено",
+        "failed" => "не прошло",
+        _ => return word.to_owned(),
+    };
+    match language {
+        Language::En => key.replace('_', " "),
+        Language::Ru => ru.to_owned(),
     }
 }
 
@@ -496,7 +439,7 @@ fn formatted(value: &Value, kind: Option<&str>, language: Language) -> String {
         }
         Some("time") => DateTime::parse_from_rfc3339(text.trim())
             .map_or(text, |at| language.datetime(at.with_timezone(&Utc))),
-        Some("status") => language.status(&text),
+        Some("status") => status(language, &text),
         // A name the sender may not know yet: said without one.
         Some("worker") if text.trim().is_empty() => match language {
             Language::En => "Your worker".to_owned(),

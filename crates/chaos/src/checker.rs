@@ -11,7 +11,7 @@ use billing::client::BillingClient;
 use billing::domain::ledger::LedgerAccount;
 use contracts::OrderId;
 use inventory::client::InventoryClient;
-use matching::client::MatchingClient;
+use matching::client::{MatchingClient, RosterView};
 use ordering::client::{OrderListQuery, OrderingClient};
 use ordering::domain::order::Order;
 use quality::client::QualityClient;
@@ -43,6 +43,11 @@ pub struct Findings {
     /// Projections that disagree with the context they follow (Quality's order files and
     /// Matching's assignments against Ordering's orders).
     pub projections: Vec<String>,
+    /// Matching's in-memory roster against itself and its sources: replicas holding
+    /// different rosters, a roster that differs once Matching restarted (loaded afresh from
+    /// its tables), a booking whose order Ordering does not show active for that worker, or
+    /// an active order missing from its worker's bookings.
+    pub roster_mismatch: Vec<String>,
     /// Checks that could not run (a service not answering after the settle time).
     pub unchecked: Vec<String>,
     /// What the checker saw, for the report (orders per status, no-shows, rebooked copies,
@@ -61,6 +66,7 @@ impl Findings {
             && self.imbalance == 0
             && self.bank_differences.is_empty()
             && self.projections.is_empty()
+            && self.roster_mismatch.is_empty()
             && self.unchecked.is_empty()
     }
 }
@@ -401,6 +407,177 @@ pub async fn check_rebuild(
     f.seen
         .insert("quality files rebuilt".into(), live.len() - differ.len());
     f.projections.extend(differ.into_values());
+}
+
+/// Matching's in-memory roster against a rebuild: every Matching process's roster read
+/// (`GET /ops/roster`, each brought up to date from the change log as a decision would be),
+/// the replicas compared with each other and every booking with Ordering's orders, then
+/// Matching restarted (every process down, then up: each loads its roster whole from its
+/// tables) and each roster read again until it equals the one read before or `within`
+/// passed. Differences land in `roster_mismatch`. Run on a settled system, after
+/// [`check`].
+pub async fn check_roster_rebuild(
+    f: &mut Findings,
+    system: &mut System,
+    actors: &Actors,
+    within: Duration,
+) {
+    let urls = system.apis_of("matching");
+    let mut live: Vec<RosterView> = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        match MatchingClient(Actors::at_url(url.clone(), &actors.admin))
+            .roster()
+            .await
+        {
+            Ok(view) => live.push(view),
+            Err(e) => {
+                f.unchecked
+                    .push(format!("matching-{i}'s roster before the restart: {e}"));
+                return;
+            }
+        }
+    }
+    let Some(first) = live.first() else {
+        f.unchecked
+            .push("no matching process to read a roster of".into());
+        return;
+    };
+    for (i, other) in live.iter().enumerate().skip(1) {
+        if other != first {
+            f.roster_mismatch.push(format!(
+                "matching-{i}'s roster differs from matching-0's: {}",
+                roster_differences(other, first)
+            ));
+        }
+    }
+    f.seen
+        .insert("matching roster samples".into(), first.samples_count);
+    f.seen
+        .insert("matching roster bookings".into(), first.bookings_count);
+    match all_orders(system, actors).await {
+        Ok(orders) => compare_bookings(f, first, &orders),
+        Err(e) => f
+            .unchecked
+            .push(format!("orders for the roster's bookings: {e}")),
+    }
+    if let Err(e) = tokio::task::block_in_place(|| system.restart("matching")) {
+        f.unchecked.push(format!("restarting matching: {e:#}"));
+        return;
+    }
+    let start = Instant::now();
+    let mut differ: BTreeMap<usize, String> = BTreeMap::new();
+    loop {
+        differ.clear();
+        for (i, url) in urls.iter().enumerate() {
+            match MatchingClient(Actors::at_url(url.clone(), &actors.admin))
+                .roster()
+                .await
+            {
+                Ok(view) if view == live[i] => {}
+                Ok(view) => {
+                    differ.insert(
+                        i,
+                        format!(
+                            "matching-{i}'s roster reloaded from its tables differs from the \
+                             live one: {}",
+                            roster_differences(&view, &live[i])
+                        ),
+                    );
+                }
+                Err(e) => {
+                    differ.insert(i, format!("matching-{i}'s roster after the restart: {e}"));
+                }
+            }
+        }
+        if differ.is_empty() || start.elapsed() > within {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    f.seen
+        .insert("matching roster rebuilt".into(), urls.len() - differ.len());
+    f.roster_mismatch.extend(differ.into_values());
+}
+
+/// Every booking in the roster is an order Ordering shows active or in progress for that
+/// worker (Matching releases a booking on the order's completion, cancel or failure), and
+/// every such order of Ordering's is among its worker's bookings.
+fn compare_bookings(f: &mut Findings, roster: &RosterView, orders: &[Order]) {
+    let by_id: BTreeMap<OrderId, &Order> = orders.iter().map(|o| (o.id, o)).collect();
+    let mut booked = BTreeSet::new();
+    for s in &roster.samples {
+        for b in &s.bookings {
+            booked.insert((s.worker_id, b.order_id));
+            match by_id.get(&b.order_id) {
+                None => f.roster_mismatch.push(format!(
+                    "matching books {} for order {}, which ordering does not have",
+                    s.worker_id, b.order_id
+                )),
+                Some(o) => {
+                    let status = status_of(o);
+                    let active = matches!(status.as_str(), "active" | "in_progress");
+                    if !active || o.worker_id != Some(s.worker_id) {
+                        f.roster_mismatch.push(format!(
+                            "matching books {} for order {}, which ordering shows {status} \
+                             for {:?}",
+                            s.worker_id, b.order_id, o.worker_id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for o in orders {
+        let status = status_of(o);
+        if let (Some(worker), "active" | "in_progress") = (o.worker_id, status.as_str())
+            && !booked.contains(&(worker, o.id))
+        {
+            f.roster_mismatch.push(format!(
+                "order {} is {status} for {worker}, but matching's roster does not book it",
+                o.id
+            ));
+        }
+    }
+}
+
+/// What differs between two roster views, briefly: the digests and counts, and the first
+/// few samples that are not equal (by worker id).
+fn roster_differences(a: &RosterView, b: &RosterView) -> String {
+    let index = |v: &RosterView| -> BTreeMap<String, String> {
+        v.samples
+            .iter()
+            .map(|s| {
+                (
+                    s.worker_id.to_string(),
+                    serde_json::to_string(s).unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let (ia, ib) = (index(a), index(b));
+    let ids: BTreeSet<&String> = ia.keys().chain(ib.keys()).collect();
+    let samples: Vec<String> = ids
+        .into_iter()
+        .filter(|id| ia.get(*id) != ib.get(*id))
+        .take(5)
+        .map(|id| {
+            format!(
+                "{id}: {} vs {}",
+                ia.get(id).map_or("absent", String::as_str),
+                ib.get(id).map_or("absent", String::as_str)
+            )
+        })
+        .collect();
+    format!(
+        "digest {} vs {}, {} vs {} samples, {} vs {} bookings; {}",
+        a.digest,
+        b.digest,
+        a.samples_count,
+        b.samples_count,
+        a.bookings_count,
+        b.bookings_count,
+        samples.join("; ")
+    )
 }
 
 /// Business time: every Ordering and Billing process at least where it was last

@@ -79,6 +79,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
     let duration_s = started.elapsed().as_secs();
     let mut findings = checker::check(&system, &actors, &history, &time, settings.settle).await;
     checker::check_rebuild(&mut findings, &mut system, &actors, settings.settle).await;
+    checker::check_roster_rebuild(&mut findings, &mut system, &actors, settings.settle).await;
     let ok = findings.clean() && log.failures.is_empty();
     Ok(Report {
         mode: settings.mode,

@@ -320,6 +320,22 @@ impl System {
         Ok(said)
     }
 
+    /// Stops every process serving `service` (embedded: the one process), then starts each
+    /// again on its port and data: all are down together, so each new process loads its
+    /// in-memory state (Matching's roster) from the database afresh, none copying a peer.
+    pub fn restart(&mut self, service: &str) -> anyhow::Result<()> {
+        let serving: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| self.procs[i].role == service || self.procs[i].role == "embedded")
+            .collect();
+        for &i in &serving {
+            self.kill9(i);
+        }
+        for &i in &serving {
+            self.revive(i)?;
+        }
+        Ok(())
+    }
+
     /// Where Mail writes the messages it sends (one `.eml` file each).
     pub fn mail_dir(&self) -> PathBuf {
         self.dir.path().join("mail")

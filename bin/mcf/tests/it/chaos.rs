@@ -1,7 +1,8 @@
 //! The chaos soak, short: the whole business driven concurrently while processes are
 //! killed (distributed: also NATS nodes in turn and PostgreSQL restarted, the contractor's
 //! and the bank's faults switched), then checked: nothing lost, phantom or doubled, the
-//! ledger balanced, projections equal to their source and to a rebuild from the streams;
+//! ledger balanced, projections equal to their source and to a rebuild from the streams, Matching's
+//! roster equal to a fresh load after a restart;
 //! meanwhile business time moves across a week's and a month's end. `soak` runs it for
 //! longer.
 
@@ -50,5 +51,13 @@ pub async fn nothing_is_lost_phantom_or_doubled(mode: Mode) {
     assert!(seen("no-shows") >= 1, "{shown}");
     // Quality's timeline was rebuilt from the streams and every order read as it did live.
     assert!(seen("quality files rebuilt") >= 20, "{shown}");
+    // Every Matching process restarted and loaded the same roster it held live (workers
+    // registered, some of them booked).
+    let matching = match mode {
+        Mode::Embedded => 1,
+        Mode::Distributed => 2,
+    };
+    assert_eq!(seen("matching roster rebuilt"), matching, "{shown}");
+    assert!(seen("matching roster samples") >= 6, "{shown}");
     assert!(report.nemesis.actions.len() >= 5, "{shown}");
 }

@@ -17,23 +17,9 @@ pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
     if let Some(lang) = cookie.and_then(Lang::parse) {
         return lang;
     }
-    let mut best: Option<(f32, Lang)> = None;
-    for item in accept_language.unwrap_or_default().split(',') {
-        let mut parts = item.split(';');
-        let Some(lang) = parts.next().and_then(Lang::parse) else {
-            continue;
-        };
-        let q = parts
-            .find_map(|p| p.trim().strip_prefix("q="))
-            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
-            .filter(|q| (0.0..=1.0).contains(q) && *q > 0.0);
-        if let Some(q) = q
-            && best.is_none_or(|(b, _)| q > b)
-        {
-            best = Some((q, lang));
-        }
-    }
-    best.map(|(_, lang)| lang).unwrap_or_default()
+    accept_language
+        .and_then(Lang::from_accept_language)
+        .unwrap_or_default()
 }
 
 /// What the portal does with a language beyond the shared type (a trait because

@@ -50,6 +50,30 @@ impl Language {
         }
     }
 
+    /// The best language MCF writes of an HTTP `Accept-Language` value (RFC 9110 12.5.4):
+    /// the highest `q`, the first listed among equal ones; a `q` of 0 or one that is not a
+    /// number in 0..=1 refuses its language. `None` when no listed language is written.
+    pub fn from_accept_language(value: &str) -> Option<Language> {
+        let mut best: Option<(f32, Language)> = None;
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let Some(lang) = parts.next().and_then(Language::parse) else {
+                continue;
+            };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+                .filter(|q| (0.0..=1.0).contains(q) && *q > 0.0);
+            // Strictly greater: among equal weights the first listed wins.
+            if let Some(q) = q
+                && best.is_none_or(|(b, _)| q > b)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, lang)| lang)
+    }
+
     /// An amount of money (integer minor units) as units with two decimals: `1,234.50` in
     /// English, `1 234,50` in Russian (a no-break space groups thousands).
     pub fn money(self, money: Money) -> String {
@@ -108,6 +132,28 @@ mod tests {
         for tag in LANGUAGES {
             assert_eq!(Language::parse(tag).map(Language::tag), Some(*tag));
         }
+    }
+
+    #[test]
+    fn accept_language_is_read_by_weight_then_order() {
+        let best = Language::from_accept_language;
+        assert_eq!(
+            best("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7"),
+            Some(Language::Ru)
+        );
+        // q-values decide, not the order; languages MCF does not write are skipped.
+        assert_eq!(best("de, en;q=0.5, ru;q=0.8"), Some(Language::Ru));
+        assert_eq!(best("de;q=1, ru-RU;q=0.9, en;q=0.8"), Some(Language::Ru));
+        // Equal weights: the first listed.
+        assert_eq!(best("en, ru"), Some(Language::En));
+        assert_eq!(best("ru;q=0.5, en;q=0.5"), Some(Language::Ru));
+        // q=0, a q that is no number or out of range refuse; nothing written is None.
+        assert_eq!(best("ru;q=0, en;q=0.5"), Some(Language::En));
+        assert_eq!(best("ru;q=abc"), None);
+        assert_eq!(best("ru;q=1.5"), None);
+        assert_eq!(best("fr-CH, fr;q=0.9"), None);
+        assert_eq!(best(";;,,"), None);
+        assert_eq!(best(""), None);
     }
 
     #[test]

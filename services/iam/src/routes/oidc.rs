@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use web::{Form, Query};
 
-use super::page::Lang;
+use super::page::{Lang, Pages};
 use super::{HTML, page};
 use crate::App;
 use crate::app::federated_sign_in::{self, Back};

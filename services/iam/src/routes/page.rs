@@ -7,35 +7,47 @@ use axum::http::{HeaderMap, header};
 
 use crate::client::LANGUAGE_COOKIE;
 
-/// A language IAM's pages are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    Ru,
-}
+/// A language IAM's pages are written in: the platform's one type (the portal's and Mail's);
+/// what only IAM's pages do with it is [`Pages`].
+pub type Lang = contracts::language::Language;
 
-impl Lang {
-    /// The tag (`<html lang>`, the `lang` parameter, the hidden field of the forms).
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ru => "ru",
-        }
-    }
-
-    fn parse(tag: &str) -> Option<Lang> {
-        match contracts::language::language(tag)? {
-            "ru" => Some(Lang::Ru),
-            _ => Some(Lang::En),
-        }
-    }
-
+/// What IAM's pages do with a language beyond the shared type (a trait because [`Lang`]
+/// is defined in `contracts`): choose it for a request, and say IAM's refusals in it.
+pub trait Pages: Sized {
     /// The language of a page for a request with parameters `p` (query or form) and
     /// `headers`, first found of: OpenID Connect's `ui_locales` (space-separated, in order
     /// of preference), `lang` (mailed links and the forms carry it), the portal's language
     /// cookie, `Accept-Language` (highest `q`, ties in order), else English.
-    pub fn pick(p: &BTreeMap<String, String>, headers: &HeaderMap) -> Lang {
+    fn pick(p: &BTreeMap<String, String>, headers: &HeaderMap) -> Self;
+
+    /// `message` (an English refusal of the use cases) in this language; one not in the
+    /// table stays English rather than being lost.
+    fn message(self, message: &str) -> String;
+
+    /// The refusal of a sign-in blocked `seconds` more.
+    fn too_many_sign_ins(self, seconds: i64) -> String;
+
+    /// The refusal of a source blocked `seconds` more on the password pages.
+    fn too_many_attempts(self, seconds: i64) -> String;
+
+    /// A password refused: `rule` is the use case's English reason ("must be …").
+    fn password_refused(self, rule: &str) -> String;
+
+    /// The upstream provider answered `error` (its own code, shown as is).
+    fn upstream_failed(self, error: &str) -> String;
+
+    /// The federated sign-in could not be finished (`description` is the OAuth one).
+    fn not_finished(self, description: &str) -> String;
+
+    /// "This link was already used or has expired…"
+    fn link_gone(self) -> &'static str;
+
+    /// "This account is disabled."
+    fn account_disabled(self) -> &'static str;
+}
+
+impl Pages for Lang {
+    fn pick(p: &BTreeMap<String, String>, headers: &HeaderMap) -> Lang {
         let ui_locales = p
             .get("ui_locales")
             .and_then(|l| l.split_whitespace().find_map(Lang::parse));
@@ -47,16 +59,7 @@ impl Lang {
             .unwrap_or_default()
     }
 
-    fn texts(self) -> &'static Texts {
-        match self {
-            Lang::En => &EN,
-            Lang::Ru => &RU,
-        }
-    }
-
-    /// `message` (an English refusal of the use cases) in this language; one not in the
-    /// table stays English rather than being lost.
-    pub fn message(self, message: &str) -> String {
+    fn message(self, message: &str) -> String {
         match self {
             Lang::En => message.to_owned(),
             Lang::Ru => MESSAGES
@@ -67,8 +70,7 @@ impl Lang {
         }
     }
 
-    /// The refusal of a sign-in blocked `seconds` more.
-    pub fn too_many_sign_ins(self, seconds: i64) -> String {
+    fn too_many_sign_ins(self, seconds: i64) -> String {
         match self {
             Lang::En => format!("Too many failed sign-ins. Try again in {seconds} s."),
             Lang::Ru => {
@@ -77,36 +79,48 @@ impl Lang {
         }
     }
 
-    /// The refusal of a source blocked `seconds` more on the password pages.
-    pub fn too_many_attempts(self, seconds: i64) -> String {
+    fn too_many_attempts(self, seconds: i64) -> String {
         match self {
             Lang::En => format!("Too many attempts from here. Try again in {seconds} s."),
             Lang::Ru => format!("Слишком много попыток отсюда. Повторите через {seconds} с."),
         }
     }
 
-    /// A password refused: `rule` is the use case's English reason ("must be …").
-    pub fn password_refused(self, rule: &str) -> String {
+    fn password_refused(self, rule: &str) -> String {
         match self {
             Lang::En => format!("The password {rule}."),
             Lang::Ru => format!("Пароль {}.", self.message(rule)),
         }
     }
 
-    /// The upstream provider answered `error` (its own code, shown as is).
-    pub fn upstream_failed(self, error: &str) -> String {
+    fn upstream_failed(self, error: &str) -> String {
         match self {
             Lang::En => format!("The upstream sign-in failed: {error}"),
             Lang::Ru => format!("Вход через внешнего провайдера не удался: {error}"),
         }
     }
 
-    /// The federated sign-in could not be finished (`description` is the OAuth one).
-    pub fn not_finished(self, description: &str) -> String {
+    fn not_finished(self, description: &str) -> String {
         match self {
             Lang::En => format!("The sign-in could not be finished: {description}"),
             Lang::Ru => format!("Не удалось завершить вход: {description}"),
         }
+    }
+
+    fn link_gone(self) -> &'static str {
+        texts(self).link_gone
+    }
+
+    fn account_disabled(self) -> &'static str {
+        texts(self).account_disabled
+    }
+}
+
+/// The texts of the pages in `lang`.
+fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ru => &RU,
     }
 }
 
@@ -126,24 +140,7 @@ fn cookie(headers: &HeaderMap) -> Option<&str> {
 /// The best language of `Accept-Language` (RFC 9110 12.5.4) IAM writes, if any.
 fn accept_language(headers: &HeaderMap) -> Option<Lang> {
     let value = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-    let mut best: Option<(f32, Lang)> = None;
-    for item in value.split(',') {
-        let mut parts = item.split(';');
-        let Some(lang) = parts.next().and_then(Lang::parse) else {
-            continue;
-        };
-        let q = parts
-            .find_map(|p| p.trim().strip_prefix("q="))
-            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
-            .filter(|q| (0.0..=1.0).contains(q) && *q > 0.0);
-        // Strictly greater: among equal weights the first listed wins.
-        if let Some(q) = q
-            && best.is_none_or(|(b, _)| q > b)
-        {
-            best = Some((q, lang));
-        }
-    }
-    best.map(|(_, lang)| lang)
+    Lang::from_accept_language(value)
 }
 
 /// The texts of the pages in one language (a struct, so a missing translation does not
@@ -269,18 +266,6 @@ const MESSAGES: &[(&str, &str)] = &[
     ),
 ];
 
-impl Lang {
-    /// "This link was already used or has expired…"
-    pub fn link_gone(self) -> &'static str {
-        self.texts().link_gone
-    }
-
-    /// "This account is disabled."
-    pub fn account_disabled(self) -> &'static str {
-        self.texts().account_disabled
-    }
-}
-
 fn escape(s: &str) -> String {
     s.chars()
         .map(|c| match c {
@@ -324,7 +309,7 @@ pub fn sign_in(
     error: Option<&str>,
     upstream: Option<&str>,
 ) -> String {
-    let t = lang.texts();
+    let t = texts(lang);
     // `lang` is the page's own field (below), whatever the request carried.
     let carried = || {
         params.iter().filter(|(k, _)| {
@@ -391,7 +376,7 @@ pub fn sign_in(
 /// redirect URI: redirecting would make IAM an open redirector). `message` is already in
 /// `lang`.
 pub fn error(lang: Lang, message: &str) -> String {
-    let t = lang.texts();
+    let t = texts(lang);
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>{STYLE}</head>\
          <body class=\"iam\"><main><h1>{}</h1><p>{}</p></main></body></html>",
@@ -404,7 +389,7 @@ pub fn error(lang: Lang, message: &str) -> String {
 
 /// The set-password form.
 pub fn set_password(lang: Lang, token: &str, error: Option<&str>) -> String {
-    let t = lang.texts();
+    let t = texts(lang);
     let error = alert(error);
     format!(
         r#"<!doctype html>
@@ -433,7 +418,7 @@ pub fn set_password(lang: Lang, token: &str, error: Option<&str>) -> String {
 
 /// The "forgot your password?" form.
 pub fn forgot(lang: Lang) -> String {
-    let t = lang.texts();
+    let t = texts(lang);
     format!(
         r#"<!doctype html>
 <html lang="{tag}"><head><meta charset="utf-8"><title>{title}</title>
@@ -460,19 +445,19 @@ pub fn forgot(lang: Lang) -> String {
 /// "Check your mail": the answer to the forgot-password form, whether or not the address
 /// has an account.
 pub fn check_mail(lang: Lang) -> String {
-    let t = lang.texts();
+    let t = texts(lang);
     message(lang, t.check_mail_title, t.check_mail_text)
 }
 
 /// "Password set".
 pub fn password_set(lang: Lang) -> String {
-    let t = lang.texts();
+    let t = texts(lang);
     message(lang, t.password_set_title, t.password_set_text)
 }
 
 /// "Signed out".
 pub fn signed_out(lang: Lang) -> String {
-    let t = lang.texts();
+    let t = texts(lang);
     message(lang, t.signed_out_title, t.signed_out_text)
 }
 

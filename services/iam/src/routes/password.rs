@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use web::{Form, Query};
 
-use super::page::Lang;
+use super::page::{Lang, Pages};
 use super::{HTML, PROBLEM, page};
 use crate::App;
 use crate::app::forgot_password::{Outcome as ForgotOutcome, forgot_password};

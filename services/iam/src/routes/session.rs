@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use web::{Form, Query};
 
 use super::oidc::{NO_STORE, basic_auth};
-use super::page::Lang;
+use super::page::{Lang, Pages};
 use super::{HTML, page};
 use crate::App;
 use crate::app::Params;

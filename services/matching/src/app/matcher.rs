@@ -217,7 +217,12 @@ impl Matcher {
     pub async fn view(&self, ctx: &Context) -> Result<RosterView, Unexpected> {
         let mut work = ctx.begin().await?;
         store::lock_roster(&mut work).await?;
-        let view = self.with_roster(&mut work, RosterView::of).await?;
+        let view = {
+            let mut state = self.state.lock().await;
+            refresh(&mut work, &mut state).await?;
+            // Refreshed, the roster has applied the log up to its newest change.
+            RosterView::of(&state.roster, state.seq.unwrap_or(0))
+        };
         work.rollback().await?;
         Ok(view)
     }

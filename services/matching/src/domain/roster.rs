@@ -314,6 +314,10 @@ impl Roster {
 /// (and `digest`) whatever their interning or positions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RosterView {
+    /// The last `roster_changes` entry the roster has applied: two views with one `seq`
+    /// are of the same database state, so unequal samples then mean a roster that went
+    /// wrong, not one that moved on.
+    pub seq: i64,
     /// Lowercase hex SHA-256 of the JSON of `samples` (serde_json's compact form).
     pub digest: String,
     /// How many normal samples the roster holds.
@@ -352,8 +356,8 @@ pub struct BookingSlot {
 }
 
 impl RosterView {
-    /// The canonical view of `roster`.
-    pub fn of(roster: &Roster) -> RosterView {
+    /// The canonical view of `roster`, which has applied the change log up to `seq`.
+    pub fn of(roster: &Roster, seq: i64) -> RosterView {
         // The snapshot is keyed by id and each entry's bookings are kept sorted by
         // (start, end, order): the order is canonical already.
         let samples: Vec<SampleView> = roster
@@ -382,6 +386,7 @@ impl RosterView {
         // Serializing plain structs, strings and integers cannot fail.
         let json = serde_json::to_vec(&samples).unwrap_or_default();
         RosterView {
+            seq,
             digest: hex::encode(Sha256::digest(&json)),
             samples_count: samples.len(),
             bookings_count,

@@ -362,6 +362,9 @@ async fn the_roster_view_of_a_followed_roster_equals_a_fresh_load() {
         .unwrap();
     assert_eq!(followed, fresh);
     assert_ne!(followed.digest, first.digest);
+    // Eleven writes logged a change each: two saves, four decisions, three closings, a
+    // replaced profile, an adjustment.
+    assert_eq!((first.seq, followed.seq), (1, 11));
     // What the view holds: only r4 still booked, the history of r1 and r2, the new name
     // and level.
     assert_eq!((followed.samples_count, followed.bookings_count), (2, 1));

@@ -1155,3 +1155,92 @@ async fn check_projections(f: &mut Findings, system: &System, actors: &Actors, o
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const WORKER: &str = "00000000-0000-4000-8000-000000000001";
+    const OTHER: &str = "00000000-0000-4000-8000-000000000002";
+    const ORDER: &str = "00000000-0000-4000-8000-0000000000a1";
+
+    fn order(status: &str, worker: &str) -> Order {
+        serde_json::from_value(json!({
+            "id": ORDER, "client_id": "00000000-0000-4000-8000-0000000000c1",
+            "service_type_id": "00000000-0000-4000-8000-0000000000d1",
+            "service_type_name": "Cleaning", "skill": "cleaning", "description": "dishes",
+            "scheduled_at": "2026-12-01T10:00:00Z", "duration_minutes": 60,
+            "status": status, "worker_id": worker, "price": 100, "approximate_price": 120,
+            "version": 2, "requested_at": "2026-11-30T10:00:00Z",
+            "activated_at": null, "checked_in_at": null, "completed_at": null,
+            "canceled_at": null, "failed_at": null, "check_in_photo": null,
+            "report_photo": null, "reason": null, "rebook_of": null, "rebooked_as": null,
+            "excluded_workers": []
+        }))
+        .expect("an order")
+    }
+
+    fn roster(bookings: &[&str]) -> RosterView {
+        let bookings: Vec<Value> = bookings
+            .iter()
+            .map(
+                |o| json!({"order_id": o, "start_micros": 1, "end_micros": 2, "state": "assigned"}),
+            )
+            .collect();
+        serde_json::from_value(json!({
+            "seq": 7, "digest": "d", "samples_count": 1, "bookings_count": bookings.len(),
+            "samples": [{"worker_id": WORKER, "name": "Tom", "available": true,
+                         "skills": {"cleaning": 80}, "completed": 0, "failed": 0,
+                         "bookings": bookings}]
+        }))
+        .expect("a roster view")
+    }
+
+    fn findings(roster: &RosterView, orders: &[Order]) -> Vec<String> {
+        let mut found = Vec::new();
+        compare_bookings(&mut found, roster, orders);
+        found
+    }
+
+    #[test]
+    fn given_an_active_order_booked_for_its_worker_then_nothing_is_found() {
+        assert_eq!(
+            findings(&roster(&[ORDER]), &[order("active", WORKER)]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            findings(&roster(&[ORDER]), &[order("in_progress", WORKER)]),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn given_a_booking_ordering_ended_or_gave_another_worker_then_it_is_found() {
+        let ended = findings(&roster(&[ORDER]), &[order("completed", WORKER)]);
+        assert_eq!(ended.len(), 1, "{ended:?}");
+        assert!(ended[0].contains("completed"), "{ended:?}");
+        // Booked for Tom, active for another: the booking is wrong and the order unbooked.
+        let moved = findings(&roster(&[ORDER]), &[order("active", OTHER)]);
+        assert_eq!(moved.len(), 2, "{moved:?}");
+        let unknown = findings(&roster(&[ORDER]), &[]);
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert!(unknown[0].contains("does not have"), "{unknown:?}");
+    }
+
+    #[test]
+    fn given_an_active_order_the_roster_does_not_book_then_it_is_found() {
+        let missing = findings(&roster(&[]), &[order("active", WORKER)]);
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(missing[0].contains("does not book"), "{missing:?}");
+    }
+
+    #[test]
+    fn differing_rosters_name_the_sample_that_differs() {
+        let (a, b) = (roster(&[ORDER]), roster(&[]));
+        let said = roster_differences(&a, &b);
+        assert!(said.contains(WORKER), "{said}");
+        assert!(said.contains("1 vs 0 bookings"), "{said}");
+        assert!(!roster_differences(&a, &a).contains(WORKER));
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use client::ClientError;
 use contracts::TestId;
 use hiring::client::HiringClient;
 use hiring::domain::{ApplicationForm, Question, Status, TestSpec};
@@ -238,14 +239,17 @@ pub async fn a_flood_from_one_source_is_refused(mode: Mode) {
     let earned = (start.elapsed().as_secs_f64() / 6.0).ceil() as usize;
     assert!((10..=10 + earned).contains(&accepted), "{statuses:?}");
     assert_eq!(refused, 30 - accepted, "{statuses:?}");
-    // A body over the limit is refused before it is read.
+    // A body over the limit is refused before it is read. The server answers 413 (or 429:
+    // the allowance is spent) and closes the connection with the body's rest unread; on a
+    // busy machine the client may still be sending then, and the kernel's reset can destroy
+    // the answer in flight, so a connection the server closed counts as refused too. The
+    // application list below shows nothing was stored either way.
     let mut big = form("x", "big@flood.test");
     big.name = "x".repeat(2_000_000);
-    let status = public.apply(&big, None).await.unwrap_err().status();
-    assert!(
-        matches!(status.map(|s| s.as_u16()), Some(413 | 429)),
-        "{status:?}"
-    );
+    let err = public.apply(&big, None).await.unwrap_err();
+    let status = err.status().map(|s| s.as_u16());
+    let closed = matches!(&err, ClientError::Transport(m) if !m.contains("timed out"));
+    assert!(matches!(status, Some(413 | 429)) || closed, "{err:?}");
     let all = PageQuery {
         per_page: Some(100),
         ..PageQuery::default()

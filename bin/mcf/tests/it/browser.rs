@@ -112,25 +112,14 @@ pub async fn the_portal_walks_every_role(mode: Mode) {
     std::fs::write(&config_file, config.to_string()).unwrap();
 
     // When the browser walks every role's pages
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(config_file)
-            .output()
-            .expect("node runs (scripts/setup installs the browser test's packages)")
-    })
-    .await
-    .unwrap();
-
-    // Then every step was seen through
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
-        "the portal walk failed (screenshots in {}): {}{}",
-        shots.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // (and every step was seen through)
+    walk(
+        "portal.mjs",
+        vec![config_file.display().to_string()],
+        &shots,
+        "the portal walk",
+    )
+    .await;
     // And what the browser did is what the services hold: Leo's order is completed
     let tom = c.sign_in("tom@cats.test", "password-of-tom").await.access;
     let (status, orders) = c.get_as(&tom, "ordering", "/orders?status=completed").await;
@@ -200,26 +189,14 @@ pub async fn the_portal_works_distributed() {
     std::fs::write(&config_file, config.to_string()).unwrap();
 
     // When the browser walks it
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal-distributed.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(config_file)
-            .output()
-            .expect("node runs (scripts/setup installs the browser test's packages)")
-    })
-    .await
-    .unwrap();
-
-    // Then every step was seen through
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
-        "the distributed portal walk failed (screenshots in {}): {}{}",
-        shots.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // (and every step was seen through)
+    walk(
+        "portal-distributed.mjs",
+        vec![config_file.display().to_string()],
+        &shots,
+        "the distributed portal walk",
+    )
+    .await;
     // And the services hold what the browser did: Kim's order is under way
     let kim = c.sign_in("kim@cats.test", "password-of-kim").await.access;
     let (status, orders) = c
@@ -243,4 +220,29 @@ pub async fn the_portal_works_distributed() {
         .collect();
     assert_eq!(confirmed, ["Ваш заказ «Cleaning» подтверждён"]);
     drop(dir);
+}
+
+/// Runs the browser script `script` (in `tests/browser`) with `args` under node and asserts
+/// that it printed "ok"; otherwise fails naming `what`, the script's output and where its
+/// screenshots are.
+pub async fn walk(script: &str, args: Vec<String>, shots: &std::path::Path, what: &str) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(script);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("node runs (scripts/setup installs the browser test's packages)")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+        "{what} failed (screenshots in {}): {}{}",
+        shots.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

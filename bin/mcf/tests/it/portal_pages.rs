@@ -8,7 +8,6 @@
 //! `PORTAL_SCREENSHOTS=<dir>` the pages' screenshots are kept there (`docs/screenshots/`).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use billing::client::{BillingClient, Invoice};
@@ -53,26 +52,13 @@ impl Walk {
     async fn step(&self, step: &str) {
         let file = self.dir.path().join(format!("{step}.json"));
         std::fs::write(&file, self.config.to_string()).unwrap();
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal-pages.mjs");
-        let step_name = step.to_owned();
-        let out = tokio::task::spawn_blocking(move || {
-            Command::new("node")
-                .arg(script)
-                .arg(file)
-                .arg(step_name)
-                .output()
-                .expect("node runs (scripts/setup installs the browser test's packages)")
-        })
-        .await
-        .unwrap();
-        assert!(
-            out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
-            "the browser step {step} failed (screenshots in {}): {}{}",
-            self.shots.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::browser::walk(
+            "portal-pages.mjs",
+            vec![file.display().to_string(), step.to_owned()],
+            &self.shots,
+            &format!("the browser step {step}"),
+        )
+        .await;
     }
 }
 

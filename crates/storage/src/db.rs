@@ -34,6 +34,12 @@ pub struct DbOptions {
     pub max_connections: u32,
     /// How long a SQLite connection waits for a lock held by another process.
     pub busy_timeout: Duration,
+    /// SQLite: every commit is durable when it returns (`synchronous = FULL`: an fsync of
+    /// the WAL per commit). Off (`synchronous = NORMAL`), a commit survives the process
+    /// dying but not the machine losing power until [`Db::sync_wal`] has run after it; a
+    /// database whose writes can be repeated from elsewhere (the embedded bus's log, fed from
+    /// the outboxes) uses it to keep the fsync off its writers' path. No effect on PostgreSQL.
+    pub durable_commits: bool,
 }
 
 impl Default for DbOptions {
@@ -41,6 +47,7 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
+            durable_commits: true,
         }
     }
 }
@@ -101,6 +108,53 @@ pub struct Db {
     backend: Backend,
     /// SQLite: the group its write transactions share commits in.
     group: Option<Arc<Group>>,
+    /// SQLite without durable commits: the WAL that [`Db::sync_wal`] makes durable.
+    wal: Option<Arc<WalSync>>,
+}
+
+/// Syncs of a SQLite WAL, shared: a caller whose commit an fsync started after already
+/// covers returns without one of its own.
+struct WalSync {
+    path: std::path::PathBuf,
+    /// Sync requests made so far (each after its caller's commit returned).
+    requested: std::sync::atomic::AtomicU64,
+    /// One fsync at a time; holds the highest request the last completed fsync covered.
+    covered: tokio::sync::Mutex<u64>,
+    /// fsyncs made (how well requests shared them).
+    fsyncs: std::sync::atomic::AtomicU64,
+}
+
+impl WalSync {
+    async fn sync(&self) -> Result<(), DbError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let ticket = self.requested.fetch_add(1, SeqCst) + 1;
+        let mut covered = self.covered.lock().await;
+        if *covered >= ticket {
+            return Ok(());
+        }
+        // Every request made by now came after its commit returned, so an fsync starting
+        // now covers them all.
+        let covers = self.requested.load(SeqCst);
+        let path = self.path.clone();
+        let io = |source| DbError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        tokio::task::spawn_blocking(move || match std::fs::File::open(&path) {
+            // fsync flushes the file's data whoever wrote it (SQLite's own connections).
+            Ok(file) => file.sync_data(),
+            // No WAL: the last connection checkpointed it into the database (syncing the
+            // database) and removed it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)?;
+        *covered = covers;
+        self.fsyncs.fetch_add(1, SeqCst);
+        Ok(())
+    }
 }
 
 /// A pause of a SQLite database's writers, from [`Db::pause_writes`]; they go on when it is
@@ -179,15 +233,24 @@ impl Db {
             }
         }
         let busy_ms = options.busy_timeout.as_millis();
+        let synchronous = if options.durable_commits {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(30))
+            // A SQLite connection is a thread of this process: pinging it before every use
+            // (sqlx's default) cost two thread hand-offs per acquire and found nothing. A
+            // PostgreSQL connection may have been cut by a server restart: keep the check.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute(sqlx::AssertSqlSafe(format!(
                             "PRAGMA busy_timeout = {busy_ms}; PRAGMA journal_mode = WAL; \
-                             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                             PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
                         )))
                         .await?;
                     }
@@ -197,10 +260,19 @@ impl Db {
             .connect(url)
             .await?;
         let group = (backend == Backend::Sqlite).then(Group::start);
+        let wal = (backend == Backend::Sqlite && !options.durable_commits).then(|| {
+            Arc::new(WalSync {
+                path: format!("{}-wal", sqlite_path(url)).into(),
+                requested: Default::default(),
+                covered: Default::default(),
+                fsyncs: Default::default(),
+            })
+        });
         Ok(Db {
             pool,
             backend,
             group,
+            wal,
         })
     }
 
@@ -219,6 +291,16 @@ impl Db {
             None => Inner::Own(self.pool.begin().await?),
         };
         Ok(Tx { inner })
+    }
+
+    /// Makes every commit that returned before this call durable: a no-op where commits are
+    /// durable already (PostgreSQL, SQLite by default); one fsync of the WAL, shared by
+    /// concurrent callers, on SQLite opened without [`DbOptions::durable_commits`].
+    pub async fn sync_wal(&self) -> Result<(), DbError> {
+        match &self.wal {
+            Some(wal) => wal.sync().await,
+            None => Ok(()),
+        }
     }
 
     /// On SQLite, (write transactions committed, `COMMIT`s made) since the database was
@@ -271,11 +353,16 @@ fn backend_of(url: &str) -> Result<Backend, DbError> {
     }
 }
 
-fn create_parent_dir(url: &str) -> Result<(), DbError> {
+/// The file path of a SQLite URL.
+fn sqlite_path(url: &str) -> &str {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or(path);
+    path.split('?').next().unwrap_or(path)
+}
+
+fn create_parent_dir(url: &str) -> Result<(), DbError> {
+    let path = sqlite_path(url);
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
@@ -297,6 +384,8 @@ pub fn sqlite_url(path: &std::path::Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use sqlx::SqlSafeStr;
     use sqlx::migrate::{Migration, MigrationType};
 
@@ -358,5 +447,56 @@ mod tests {
             .map(|m| m.checksum.clone())
             .collect();
         assert_eq!(merged, checksums);
+    }
+
+    async fn synchronous(db: &Db) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_database_without_durable_commits_syncs_its_wal_when_asked() {
+        // Given a SQLite database opened without durable commits, and one with (the default)
+        let dir = tempfile::tempdir().unwrap();
+        let url = |name: &str| sqlite_url(&dir.path().join(name));
+        let options = DbOptions {
+            durable_commits: false,
+            ..DbOptions::default()
+        };
+        let lazy = Db::connect(&url("lazy.sqlite"), &options).await.unwrap();
+        let strict = Db::connect(&url("strict.sqlite"), &DbOptions::default())
+            .await
+            .unwrap();
+        // Then the first commits without an fsync (NORMAL = 1), the second with one (FULL = 2)
+        assert_eq!(synchronous(&lazy).await, 1);
+        assert_eq!(synchronous(&strict).await, 2);
+        // When a writer commits and many callers ask for a sync at once
+        let mut tx = lazy.begin().await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let syncs: Vec<_> = (0..32)
+            .map(|_| {
+                let db = lazy.clone();
+                tokio::spawn(async move { db.sync_wal().await })
+            })
+            .collect();
+        for s in syncs {
+            s.await.unwrap().unwrap();
+        }
+        // Then each got a sync, and they shared them
+        let fsyncs = lazy.wal.as_ref().unwrap().fsyncs.load(Ordering::SeqCst);
+        assert!((1..32).contains(&fsyncs), "{fsyncs} fsyncs for 32 requests");
+        // And a durable database has nothing to sync
+        strict.sync_wal().await.unwrap();
+        assert!(strict.wal.is_none());
+        // And a WAL the last connection removed (checkpointed into the file) counts as synced
+        lazy.close().await;
+        assert!(!dir.path().join("lazy.sqlite-wal").exists());
+        lazy.sync_wal().await.unwrap();
     }
 }

@@ -2,14 +2,28 @@
 //!
 //! Same contract as JetStream: an event stored once per id, delivered at least once to every
 //! consumer, in log order; a consumer's cursor moves only after its effect is committed.
+//!
+//! # Why appends do not wait for an fsync before consumers see them
+//!
+//! The log is written with `synchronous = NORMAL`: an append's commit is safe from the
+//! process dying at once, and from the machine losing power once the WAL is synced.
+//! [`EmbeddedBus::publish_all`] wakes the consumers right after the commit and then syncs
+//! (one fsync shared by every publisher waiting for one), and returns only then: the relay
+//! marks its outbox rows sent after that, so until an event is durable in the log it is
+//! still due in its producer's outbox. A power loss can only cut the log's tail (WAL frames
+//! are checked in order), cursors saved with it; the relay publishes the lost events again and
+//! the consumers that had already applied them find them in their inboxes. The fsync is off
+//! the path from one context's commit to the next context's work, where it used to be once
+//! per hop.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contracts::Envelope;
 use storage::{Db, DbOptions, Row};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::{BusError, Subscription};
 use crate::MessagingConfig;
@@ -26,19 +40,35 @@ struct Cursor {
     saved_at: tokio::time::Instant,
 }
 
+/// A running consumer's wake-up: the event types of its stream it listens to.
+struct Listener {
+    stream: String,
+    event_types: HashSet<String>,
+    wake: Arc<Notify>,
+}
+
 /// Handle to the embedded log. Cheap to clone.
 #[derive(Clone)]
 pub struct EmbeddedBus {
     db: Db,
-    /// Per stream, bumped after every publish to it so its idle consumers wake at once (and
+    /// The running consumers, woken after a publish holding an event they listen to (and
     /// only they: a wake-up costs a consumer a read, and its cursor a save now and then).
-    published: Arc<Mutex<HashMap<String, watch::Sender<u64>>>>,
+    listeners: Arc<Mutex<Vec<Listener>>>,
+    /// The highest sequence number committed through this handle (or found at open): every
+    /// event at or below it is committed, so a woken consumer reads up to it without asking
+    /// the log where it ends.
+    end: Arc<AtomicI64>,
 }
 
 impl EmbeddedBus {
     /// Opens (or creates) the log at `path` (a SQLite file).
     pub async fn open(path: &std::path::Path) -> Result<Self, BusError> {
-        let db = Db::connect(&storage::sqlite_url(path), &DbOptions::default()).await?;
+        // Not durable per commit: see the module's documentation.
+        let options = DbOptions {
+            durable_commits: false,
+            ..DbOptions::default()
+        };
+        let db = Db::connect(&storage::sqlite_url(path), &options).await?;
         let mut tx = db.begin().await?;
         storage::query(
             "CREATE TABLE IF NOT EXISTS bus_events (\
@@ -64,9 +94,11 @@ impl EmbeddedBus {
         .await
         .map_err(storage::DbError::from)?;
         tx.commit().await?;
+        let end = read_end(&db).await?;
         Ok(EmbeddedBus {
             db,
-            published: Arc::default(),
+            listeners: Arc::default(),
+            end: Arc::new(AtomicI64::new(end)),
         })
     }
 
@@ -78,38 +110,67 @@ impl EmbeddedBus {
 
     pub(crate) async fn publish_all(&self, events: &[&Envelope]) -> Result<(), BusError> {
         let mut tx = self.db.begin().await?;
+        let mut last = None;
         for e in events {
             let body = serde_json::to_string(e).expect("envelopes always serialize");
-            storage::query(
+            // No row comes back for an id already stored.
+            let seq: Option<i64> = storage::query_scalar(
                 "INSERT INTO bus_events (id, stream, subject, body, stored_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING seq",
             )
             .bind(e.id.to_string())
             .bind(&e.source)
             .bind(&e.event_type)
             .bind(body)
             .bind(storage::now_micros())
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(storage::DbError::from)?;
+            last = last.max(seq);
         }
         tx.commit().await?;
-        let mut streams: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
-        streams.sort_unstable();
-        streams.dedup();
-        for stream in streams {
-            self.stream(stream).send_modify(|n| *n += 1);
+        // Writers commit one at a time in sequence order, so everything up to `last` is
+        // committed now.
+        if let Some(last) = last {
+            self.end.fetch_max(last, Ordering::SeqCst);
         }
+        self.wake_listeners(events);
+        self.db.sync_wal().await?;
         Ok(())
     }
 
-    /// The wake-up channel of `stream`.
-    fn stream(&self, stream: &str) -> watch::Sender<u64> {
-        let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
-        published
-            .entry(stream.to_owned())
-            .or_insert_with(|| watch::Sender::new(0))
-            .clone()
+    /// Wakes the consumers listening to any of `events`.
+    fn wake_listeners(&self, events: &[&Envelope]) {
+        let listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        for l in listeners.iter() {
+            if events
+                .iter()
+                .any(|e| e.source == l.stream && l.event_types.contains(&e.event_type))
+            {
+                l.wake.notify_one();
+            }
+        }
+    }
+
+    /// Registers a running consumer's wake-up; it stays until the consumer stops.
+    fn listen(&self, sub: &Subscription) -> Arc<Notify> {
+        let wake = Arc::new(Notify::new());
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Listener {
+                stream: sub.source.clone(),
+                event_types: sub.event_types.iter().cloned().collect(),
+                wake: wake.clone(),
+            });
+        wake
+    }
+
+    fn stop_listening(&self, wake: &Arc<Notify>) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|l| !Arc::ptr_eq(&l.wake, wake));
     }
 
     /// Deletes events stored before `before` (unix µs) that every consumer has passed.
@@ -147,14 +208,11 @@ impl EmbeddedBus {
             return Ok(0);
         }
         // The types are bound as parameters: one placeholder per type.
-        let types: Vec<String> = (0..sub.event_types.len())
-            .map(|i| format!("${}", i + 3))
-            .collect();
         let sql = format!(
             "SELECT COUNT(*) FROM bus_events WHERE stream = $1 AND seq > \
              (SELECT COALESCE(MAX(position), 0) FROM bus_cursors WHERE consumer = $2) \
              AND subject IN ({})",
-            types.join(", ")
+            storage::placeholders(3, sub.event_types.len())
         );
         let mut query = storage::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
             .bind(&sub.source)
@@ -187,9 +245,8 @@ impl EmbeddedBus {
         config: MessagingConfig,
         shutdown: watch::Receiver<bool>,
     ) {
-        let pace = config
-            .pace()
-            .woken_by(Wake::Changes(self.stream(&sub.source).subscribe()));
+        let wake = self.listen(&sub);
+        let pace = config.pace().woken_by(Wake::Notify(wake.clone()));
         let name = format!("embedded consumer {}", sub.consumer);
         let stop = shutdown.clone();
         let cursor = tokio::sync::Mutex::new(None);
@@ -206,6 +263,7 @@ impl EmbeddedBus {
             )
         })
         .await;
+        self.stop_listening(&wake);
         // Leaving (shutdown): keep what is done, so a restart does not go over it again.
         if let Some(c) = cursor.lock().await.as_mut()
             && let Err(e) = self.flush_cursor(&sub.consumer, c).await
@@ -274,24 +332,41 @@ impl EmbeddedBus {
             }
         };
         let position = cursor.position;
-        // The log's end now: appends commit in sequence order, so nothing will appear at or
+        // The log's end: appends commit in sequence order, so nothing will appear at or
         // below it later. A stream with nothing more up to it lets the cursor move there, so
         // a consumer of a quiet stream neither reads past other streams' events again and
-        // again nor holds back pruning.
-        let end: i64 = storage::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM bus_events")
-            .fetch_one(self.db.pool())
-            .await?;
+        // again nor holds back pruning. A consumer woken by a publish knows the end already;
+        // one that polls (or whose cursor reached it) asks the log, which also sees appends
+        // made through another handle on the file.
+        let known = self.end.load(Ordering::SeqCst);
+        let end = if known > position {
+            known
+        } else {
+            let end = read_end(&self.db).await?;
+            self.end.fetch_max(end, Ordering::SeqCst);
+            end.max(known)
+        };
+        if sub.event_types.is_empty() {
+            cursor.position = cursor.position.max(end);
+            self.save_if_due(&sub.consumer, cursor).await?;
+            return Ok(false);
+        }
         let limit = consumer.batch_size();
-        let rows = storage::query(
-            "SELECT seq, subject, body FROM bus_events WHERE stream = $1 AND seq > $2 \
-             AND seq <= $3 ORDER BY seq LIMIT $4",
-        )
-        .bind(&sub.source)
-        .bind(position)
-        .bind(end)
-        .bind(i64::try_from(limit).unwrap_or(256))
-        .fetch_all(self.db.pool())
-        .await?;
+        // Only the types it listens to: the stream's other events are none of its business.
+        let sql = format!(
+            "SELECT seq, body FROM bus_events WHERE stream = $1 AND seq > $2 \
+             AND seq <= $3 AND subject IN ({}) ORDER BY seq LIMIT $4",
+            storage::placeholders(5, sub.event_types.len())
+        );
+        let mut query = storage::query(sqlx::AssertSqlSafe(sql))
+            .bind(&sub.source)
+            .bind(position)
+            .bind(end)
+            .bind(i64::try_from(limit).unwrap_or(256));
+        for t in &sub.event_types {
+            query = query.bind(t);
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
         if rows.is_empty() {
             cursor.position = cursor.position.max(end);
             self.save_if_due(&sub.consumer, cursor).await?;
@@ -309,7 +384,6 @@ impl EmbeddedBus {
             .unwrap_or(position);
         let wanted: Vec<(i64, String)> = rows
             .into_iter()
-            .filter(|r| sub.event_types.contains(&r.get::<String, _>("subject")))
             .map(|r| (r.get("seq"), r.get("body")))
             .collect();
         let mut next = 0;
@@ -366,4 +440,13 @@ impl EmbeddedBus {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The highest sequence number in the log (0 when empty).
+async fn read_end(db: &Db) -> Result<i64, BusError> {
+    let end: i64 = storage::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM bus_events")
+        .fetch_one(db.pool())
+        .await
+        .map_err(storage::DbError::from)?;
+    Ok(end)
 }

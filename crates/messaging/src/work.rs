@@ -124,12 +124,6 @@ impl Work {
         })
     }
 
-    /// Whether an idempotency key was claimed since the savepoint and its response not yet
-    /// remembered.
-    pub(crate) fn claims_opened_since(&self, savepoint: &Savepoint) -> bool {
-        self.open_claims > savepoint.open_claims
-    }
-
     /// Keeps what was done since the savepoint (it commits with the work).
     pub(crate) async fn release(&mut self, _savepoint: Savepoint) -> Result<(), DbError> {
         DELIVERY.release(&mut self.tx).await

@@ -704,8 +704,9 @@ impl Handler for Picky {
     }
 }
 
-/// A batch is applied with one commit, each event under its own savepoint: a rejected, a
-/// failing and a panicking event neither spoil nor lose the others, their rolled-back
+/// A batch is applied with one commit, all at once or, once an event does not go through,
+/// each event under its own savepoint: a rejected, a failing and a panicking event neither
+/// spoil nor lose the others, their rolled-back
 /// publications are gone, the batch stops at the first event to retry (so order is kept),
 /// and applying the batch again changes nothing.
 async fn a_batch_applies_each_event_once_whatever_its_neighbours_do(postgres: bool) {

@@ -245,7 +245,7 @@ async fn main() -> anyhow::Result<()> {
         "peak_rss_mib": peak_rss_kib as f64 / 1024.0,
         "storage_ceiling": ceiling,
         "durability": match args.mode {
-            Mode::Embedded => "SQLite WAL synchronous=FULL; bus log in SQLite",
+            Mode::Embedded => "SQLite WAL synchronous=FULL; bus log in SQLite (synchronous=NORMAL, its WAL fsynced before the relays mark their outbox rows)",
             Mode::Distributed => "PostgreSQL fsync=on synchronous_commit=on; NATS sync_interval=always",
         },
         "note": "RSS is this process (the whole system in embedded mode; the services \

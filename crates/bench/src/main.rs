@@ -831,34 +831,28 @@ fn costs_table(costs: &Value) -> String {
         f(&per_order["driver_cpu_ms"]),
         f(&per_order["process_write_bytes"]),
     );
-    let _ = writeln!(
-        out,
-        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+    // The table's columns: heading and the key of each service's figure.
+    const COLUMNS: [(&str, &str); 8] = [
+        ("published", "events_published"),
+        ("applied", "events_applied"),
+        ("write tx", "write_transactions"),
+        ("commits", "commits"),
+        ("pg tx", "transactions"),
+        ("pg stmts", "statements"),
+        ("pg cpu ms", "postgres_cpu_ms"),
+        ("cpu ms", "cpu_ms"),
+    ];
+    let mut row = |first: &str, cells: Vec<String>| {
+        let cells: String = cells.iter().map(|c| format!(" {c:>9}")).collect();
+        let _ = writeln!(out, "{first:<10}{cells}");
+    };
+    row(
         "service",
-        "published",
-        "applied",
-        "write tx",
-        "commits",
-        "pg tx",
-        "pg stmts",
-        "pg cpu ms",
-        "cpu ms"
+        COLUMNS.iter().map(|(h, _)| h.to_string()).collect(),
     );
     if let Some(services) = costs["services"].as_object() {
         for (name, s) in services {
-            let _ = writeln!(
-                out,
-                "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-                name,
-                f(&s["events_published"]),
-                f(&s["events_applied"]),
-                f(&s["write_transactions"]),
-                f(&s["commits"]),
-                f(&s["transactions"]),
-                f(&s["statements"]),
-                f(&s["postgres_cpu_ms"]),
-                f(&s["cpu_ms"]),
-            );
+            row(name, COLUMNS.iter().map(|(_, k)| f(&s[*k])).collect());
         }
     }
     if costs["postgres"].is_object() {

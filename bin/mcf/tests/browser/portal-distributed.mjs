@@ -4,31 +4,19 @@
 // supply employee opens the kit from the mailed link (a portal page) and issues it; the
 // worker checks in with a photo on a phone.
 // Usage: node portal-distributed.mjs CONFIG_JSON (see bin/mcf/tests/it/browser.rs)
-import { readFileSync, readdirSync, mkdirSync } from "node:fs";
+import { readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import * as common from "./common.mjs";
+import { desktop, russian, phone, eventually, inMinutes } from "./common.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const { base, mailDir, shots, photo } = config;
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const desktop = { viewport: { width: 1280, height: 900 }, locale: "en-GB" };
-const russian = { viewport: { width: 1280, height: 900 }, locale: "ru-RU" };
-const phone = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: "en-GB" };
+const browser = await common.launch();
 
-/** A page in a fresh browser context (its own cookies: one person). */
-async function person(kind) {
-  const context = await browser.newContext(kind);
-  context.setDefaultTimeout(20000);
-  return context.newPage();
-}
+const person = (kind) => common.person(browser, kind);
+const mailedLink = (needle, path) => common.mailedLink(mailDir, needle, path);
 
 /** Signs in through IAM's page (IAM's own URL, not the portal's) and comes back. IAM's page
  * speaks the portal's language (`ui_locales`): `lang` is the one it must be in. */
@@ -43,42 +31,6 @@ async function signIn(page, email, password, lang = "en") {
   await page.getByRole("button", { name: ru ? "Войти" : "Sign in" }).click();
   await page.waitForURL((url) => url.href.startsWith(base));
   await page.getByText(/Signed in as|Вы вошли как/).waitFor();
-}
-
-/** The first link containing `path` in a mail containing `needle` (polls the .eml files). */
-async function mailedLink(needle, path) {
-  const until = Date.now() + 60000;
-  while (Date.now() < until) {
-    let files = [];
-    try {
-      files = readdirSync(mailDir, { withFileTypes: true }).filter((f) => f.isFile()).map((f) => f.name);
-    } catch { /* not yet */ }
-    for (const file of files) {
-      // Undo quoted-printable: soft line breaks and the encoded '='.
-      const eml = readFileSync(join(mailDir, file), "utf8").replaceAll("=\r\n", "").replaceAll("=3D", "=");
-      if (!eml.includes(needle)) continue;
-      const link = eml.split(/[\s"<>]/).find((w) => w.startsWith("http") && w.includes(path));
-      if (link) return link;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no mail with ${needle} and ${path}`);
-}
-
-/** Reloads `page` until `locator` shows (background work: matching, cookies, events). */
-async function eventually(page, locator, what) {
-  const until = Date.now() + 60000;
-  while (Date.now() < until) {
-    if (await locator.count() > 0 && await locator.first().isVisible()) return;
-    await new Promise((r) => setTimeout(r, 500));
-    await page.reload();
-  }
-  throw new Error(`never saw ${what} on ${page.url()}`);
-}
-
-/** `minutes` from now as a datetime-local value, UTC (the form's label says UTC). */
-function inMinutes(minutes) {
-  return new Date(Date.now() + minutes * 60000).toISOString().slice(0, 16);
 }
 
 const pages = [];

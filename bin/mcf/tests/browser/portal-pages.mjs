@@ -15,37 +15,23 @@
 // Usage: node portal-pages.mjs CONFIG_JSON STEP (see bin/mcf/tests/it/portal_pages.rs)
 import { readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import * as common from "./common.mjs";
+import { desktop, phone, eventually } from "./common.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const step = process.argv[3];
 const { base, shots } = config;
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const desktop = { viewport: { width: 1280, height: 900 }, locale: "en-GB" };
-const phone = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: "en-GB" };
+const browser = await common.launch();
 
 const pages = [];
 
 /** A signed-in page in a fresh browser context (its own cookies: one person). */
 async function signedIn(kind, who) {
-  const context = await browser.newContext(kind);
-  context.setDefaultTimeout(20000);
-  const page = await context.newPage();
+  const page = await common.person(browser, kind);
   pages.push(page);
-  await page.goto(`${base}/sign-in`);
-  await page.getByLabel("E-mail").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.href.startsWith(base) && !url.pathname.startsWith("/api/"));
-  await page.getByText(/Signed in as|Вы вошли как/).waitFor();
+  await common.signIn(page, base, who.email, who.password);
   return page;
 }
 
@@ -55,20 +41,7 @@ async function menu(page, name) {
   await page.getByRole("heading", { name, level: 1 }).waitFor();
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
-
-/** Reloads `page` until `locator` shows (background work: events, the bank, cycles). */
-async function eventually(page, locator, what) {
-  const until = Date.now() + 60000;
-  while (Date.now() < until) {
-    if (await locator.count() > 0 && await locator.first().isVisible()) return;
-    await new Promise((r) => setTimeout(r, 500));
-    await page.reload();
-  }
-  throw new Error(`never saw ${what} on ${page.url()}`);
-}
+const shot = (page, name) => common.shot(page, shots, name);
 
 /** From the money page to the bank's page with `link`, `tick` ticked, `button` pressed,
  * and back to the money page with the detail saved. */

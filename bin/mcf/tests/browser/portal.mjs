@@ -5,80 +5,20 @@
 // client sees it completed (in Russian too); an admin lists the dead letters.
 // Screenshots of the main pages go to SHOTS (desktop 1280 and phone 360 wide).
 // Usage: node portal.mjs CONFIG_JSON (see bin/mcf/tests/it/browser.rs)
-import { readFileSync, readdirSync, mkdirSync } from "node:fs";
+import { readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import * as common from "./common.mjs";
+import { desktop, phone, eventually, inMinutes } from "./common.mjs";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const { base, mailDir, shots, photo } = config;
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const desktop = { viewport: { width: 1280, height: 900 }, locale: "en-GB" };
-const phone = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: "en-GB" };
-
-/** A page in a fresh browser context (its own cookies: one person). */
-async function person(kind) {
-  const context = await browser.newContext(kind);
-  context.setDefaultTimeout(20000);
-  return context.newPage();
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
-
-/** Signs in through IAM's page and comes back to the portal. */
-async function signIn(page, email, password) {
-  await page.goto(`${base}/sign-in`);
-  await page.getByLabel("E-mail").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => url.href.startsWith(base) && !url.pathname.startsWith("/api/"));
-  await page.getByText(/Signed in as|Вы вошли как/).waitFor();
-}
-
-/** The first link containing `path` in a mail containing `needle` (polls the .eml files). */
-async function mailedLink(needle, path) {
-  const until = Date.now() + 60000;
-  while (Date.now() < until) {
-    let files = [];
-    try {
-      files = readdirSync(mailDir, { withFileTypes: true }).filter((f) => f.isFile()).map((f) => f.name);
-    } catch { /* not yet */ }
-    for (const file of files) {
-      // Undo quoted-printable: soft line breaks and the encoded '='.
-      const eml = readFileSync(join(mailDir, file), "utf8").replaceAll("=\r\n", "").replaceAll("=3D", "=");
-      if (!eml.includes(needle)) continue;
-      const link = eml.split(/[\s"<>]/).find((w) => w.startsWith("http") && w.includes(path));
-      if (link) return link;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no mail with ${needle} and ${path}`);
-}
-
-/** Reloads `page` until `locator` shows (background work: matching, cookies, events). */
-async function eventually(page, locator, what) {
-  const until = Date.now() + 60000;
-  while (Date.now() < until) {
-    if (await locator.count() > 0 && await locator.first().isVisible()) return;
-    await new Promise((r) => setTimeout(r, 500));
-    await page.reload();
-  }
-  throw new Error(`never saw ${what} on ${page.url()}`);
-}
-
-/** `minutes` from now as a datetime-local value, UTC (the form's label says UTC). */
-function inMinutes(minutes) {
-  return new Date(Date.now() + minutes * 60000).toISOString().slice(0, 16);
-}
+const browser = await common.launch();
+const person = (kind) => common.person(browser, kind);
+const shot = (page, name) => common.shot(page, shots, name);
+const signIn = (page, email, password) => common.signIn(page, base, email, password);
+const mailedLink = (needle, path) => common.mailedLink(mailDir, needle, path);
 
 const pages = [];
 try {

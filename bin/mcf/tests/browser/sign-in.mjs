@@ -1,18 +1,12 @@
 // A person in a browser: opens MCF's sign-in page, types e-mail and password, submits.
 // Prints the URL the browser is sent back to (the web app's redirect URI, with the code).
 // Usage: node sign-in.mjs AUTHORIZE_URL EMAIL PASSWORD SCREENSHOT_PATH
-import { chromium } from "playwright-core";
+import { launch } from "./common.mjs";
 
 const [authorizeUrl, email, password, screenshot] = process.argv.slice(2);
 const redirectPrefix = new URL(authorizeUrl).searchParams.get("redirect_uri");
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   // The web app is not running: it is enough to see the browser set off for its redirect

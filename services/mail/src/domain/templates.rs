@@ -630,20 +630,6 @@ mod tests {
     }
 
     #[test]
-    fn languages_are_read_from_their_primary_subtag_and_default_to_english() {
-        assert_eq!(Language::parse("ru"), Some(Language::Ru));
-        assert_eq!(Language::parse(" RU-ru "), Some(Language::Ru));
-        assert_eq!(Language::parse("en_GB"), Some(Language::En));
-        assert_eq!(Language::parse("fr"), None);
-        assert_eq!(Language::parse(""), None);
-        assert_eq!(Language::default(), Language::En);
-        assert_eq!(
-            Language::Ru.money(Money::from_minor(i64::MIN)),
-            "-92\u{a0}233\u{a0}720\u{a0}368\u{a0}547\u{a0}758,08"
-        );
-    }
-
-    #[test]
     fn refusals_name_the_field() {
         let e = render("nope", Language::En, &vars(json!({}))).unwrap_err();
         assert_eq!(e.field(), "template");

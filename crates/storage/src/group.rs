@@ -455,8 +455,9 @@ mod tests {
             tokio::spawn(async move {
                 let mut tx = db.begin().await.unwrap();
                 insert(&mut tx, 4).await;
-                // A duplicate key: the statement fails, the writer gives up (drop).
-                let e = sqlx::query("INSERT INTO t (id, v) VALUES (2, 'dup')")
+                // A duplicate of its own row (the other writers' turns may come after
+                // this one's): the statement fails, the writer gives up (drop).
+                let e = sqlx::query("INSERT INTO t (id, v) VALUES (4, 'dup')")
                     .execute(&mut *tx)
                     .await;
                 assert!(e.is_err());

@@ -92,6 +92,12 @@ impl Group {
         )
     }
 
+    /// Those waiting for a turn now: writers, pauses, the committer.
+    #[cfg(test)]
+    pub(crate) fn queued_writers(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
     fn slot(&self) -> MutexGuard<'_, Slot> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -386,6 +392,20 @@ mod tests {
             .unwrap()
     }
 
+    /// Waits (within 10 s) until `n` wait for a turn of `db`: a spawned writer gets there
+    /// in its own time on a loaded machine.
+    async fn queued(db: &Db, n: usize) {
+        let start = std::time::Instant::now();
+        while db.queued_writers() < n {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{} queued, never {n}",
+                db.queued_writers()
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     async fn insert(tx: &mut crate::Tx, id: i64) {
         sqlx::query("INSERT INTO t (id, v) VALUES ($1, 'x')")
             .bind(id)
@@ -473,7 +493,8 @@ mod tests {
                 drop(tx);
             })
         };
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // All four queued behind the first (the committer is not: nothing was left open).
+        queued(&db, 4).await;
         // The group's commit waits for every queued writer's turn, the stuck one's too.
         let first = tokio::spawn(first.commit());
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -549,12 +570,13 @@ mod tests {
                 tx.commit().await
             })
         };
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The second queues first, then the pause (turns are first come first served).
+        queued(&db, 1).await;
         let pause = {
             let db = db.clone();
             tokio::spawn(async move { db.pause_writes().await })
         };
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        queued(&db, 2).await;
         // The first leaves the transaction open for the second, the second for the pause.
         let first = tokio::spawn(first.commit());
         let pause = pause.await.unwrap().unwrap().expect("SQLite pauses");

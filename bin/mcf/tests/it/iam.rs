@@ -221,9 +221,10 @@ pub async fn admin_accounts_service_tokens_and_key_rotation(mode: Mode) {
     // (1 s): within that, the new key is accepted everywhere.
     let as_after = IamClient(c.client("iam", &after.access));
     let start = std::time::Instant::now();
+    // 30 s: generous, a loaded CI machine.
     while as_after.userinfo().await.is_err() {
         assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
+            start.elapsed() < std::time::Duration::from_secs(30),
             "new key never accepted"
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -264,17 +265,27 @@ pub async fn admin_accounts_service_tokens_and_key_rotation(mode: Mode) {
 pub async fn throttling_sign_out_and_account_events(mode: Mode) {
     let mut c = Cluster::start(mode).await;
     c.token_for("felix", "client").await;
-    // Five wrong passwords are just wrong; the sixth starts a (short) block.
-    for _ in 0..6 {
-        let (status, _) = c
-            .authorize("felix@cats.test", "wrong-password!!", &pkce().1, "S256")
+    // Five wrong passwords are just wrong; the sixth starts a (short: 1 s) block. A loaded
+    // machine may ask again only after it: that sign-in succeeds (the account's count starts
+    // again) and the round is repeated, at most 3 (18 failures, below the address's 20).
+    let mut rounds = 0;
+    let body = loop {
+        rounds += 1;
+        for _ in 0..6 {
+            let (status, _) = c
+                .authorize("felix@cats.test", "wrong-password!!", &pkce().1, "S256")
+                .await;
+            assert_eq!(status, 401);
+        }
+        let (status, body) = c
+            .authorize("felix@cats.test", "password-of-felix", &pkce().1, "S256")
             .await;
-        assert_eq!(status, 401);
-    }
-    let (status, body) = c
-        .authorize("felix@cats.test", "password-of-felix", &pkce().1, "S256")
-        .await;
-    assert_eq!(status, 429, "blocked, even with the right password: {body}");
+        if status == 429 || rounds == 3 {
+            assert_eq!(status, 429, "blocked, even with the right password: {body}");
+            break body;
+        }
+        assert_eq!(status, 303, "{body}");
+    };
     assert!(body.contains("Too many failed sign-ins"));
     // Blocks end: the real user gets in once it is over.
     let start = std::time::Instant::now();

@@ -156,7 +156,8 @@ fn consumer(s: &Setup, handler: Arc<Recorder>) -> Consumer {
     )
 }
 
-fn run(s: &Setup, consumer: Consumer) -> watch::Sender<bool> {
+/// Runs `consumer` on the bus: its stop, and its task (which ends once it has stopped).
+fn run(s: &Setup, consumer: Consumer) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, stop_rx) = watch::channel(false);
     let bus = s.bus.clone();
     let sub = messaging::bus::Subscription {
@@ -164,8 +165,10 @@ fn run(s: &Setup, consumer: Consumer) -> watch::Sender<bool> {
         source: "test".into(),
         event_types: vec!["test.counter.ticked".into()],
     };
-    tokio::spawn(async move { bus.run_consumer(sub, consumer, config(), stop_rx).await });
-    stop
+    let running = tokio::spawn(async move {
+        bus.run_consumer(sub, consumer, config(), stop_rx).await;
+    });
+    (stop, running)
 }
 
 async fn scalar(db: &Db, sql: &'static str) -> i64 {
@@ -222,13 +225,17 @@ async fn duplicates_and_out_of_order(nats: bool) {
     // Out of order and duplicated on the bus itself.
     s.bus.publish_all(&[&e3, &e1, &e2, &e3]).await.unwrap();
 
-    let stop = run(&s, c.clone());
+    let (stop, running) = run(&s, c.clone());
     wait_for(&s.db, "SELECT COUNT(*) FROM applied", 3).await;
     // A redelivery straight to the consumer is a no-op too.
     let body = serde_json::to_vec(&e2).unwrap();
     assert_eq!(c.process(&body, 1).await, Disposition::Done);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the consumer did not stop")
+        .unwrap();
 
     assert_eq!(scalar(&s.db, "SELECT COUNT(*) FROM applied").await, 3);
     assert_eq!(scalar(&s.db, "SELECT COUNT(*) FROM inbox").await, 3);
@@ -282,7 +289,7 @@ async fn retried_then_dead_lettered_then_replayed(nats: bool) {
     let c = consumer(&s, recorder.clone());
     let e1 = Envelope::new(&tick(1), 1, None);
     s.bus.publish_all(&[&e1]).await.unwrap();
-    let stop = run(&s, c.clone());
+    let (stop, _running) = run(&s, c.clone());
     wait_for(&s.db, "SELECT COUNT(*) FROM dead_letters", 1).await;
     let row = storage::query("SELECT id, attempts FROM dead_letters")
         .fetch_one(s.db.pool())
@@ -818,13 +825,16 @@ async fn pending_counts_what_a_consumer_has_not_acknowledged(nats: bool) {
     let recorder = Arc::new(Recorder {
         failing: AtomicBool::new(false),
     });
-    let stop = run(&s, consumer(&s, recorder.clone()));
+    let (stop, running) = run(&s, consumer(&s, recorder.clone()));
     wait_for(&s.db, "SELECT COUNT(*) FROM applied", 3).await;
     // Embedded: once the cursor is saved (at most 250 ms on); NATS: once acknowledged.
     wait_for_pending(&s.bus, &sub, 0).await;
     stop.send(true).unwrap();
     // The consumer is stopped (embedded: its cursor saved on the way out).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the consumer did not stop")
+        .unwrap();
 
     let later: Vec<Envelope> = (4..=5).map(|v| Envelope::new(&tick(v), v, None)).collect();
     s.bus

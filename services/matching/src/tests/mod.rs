@@ -425,7 +425,8 @@ async fn scorer(mode: &'static str, favourite: WorkerId) -> (String, tokio::task
                 .to_string(),
                 "array" => serde_json::json!(ids.iter().map(score).collect::<Vec<_>>()).to_string(),
                 "slow" => {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    // Far beyond its timeout: the test never waits for this answer.
+                    tokio::time::sleep(Duration::from_secs(30)).await;
                     "{}".into()
                 }
                 _ => "<html>surprise</html>".into(),
@@ -464,7 +465,8 @@ async fn external_steps_are_asked_over_http_and_fall_back_with_a_note() {
                     name: "reviews".into(),
                     weight: 2.0,
                     url,
-                    timeout_ms: 200,
+                    // Generous for the scorers that answer: a loaded CI machine.
+                    timeout_ms: if mode == "slow" { 200 } else { 10_000 },
                     fallback_score: 0.5,
                 },
             ],

@@ -7,6 +7,7 @@ use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
 use crate::DbError;
+use crate::checkpoint::Checkpointer;
 use crate::group::{Group, Member};
 
 /// Which database engine a [`Db`] talks to.
@@ -110,6 +111,8 @@ pub struct Db {
     group: Option<Arc<Group>>,
     /// SQLite without durable commits: the WAL that [`Db::sync_wal`] makes durable.
     wal: Option<Arc<WalSync>>,
+    /// SQLite: copies the WAL into the database off the writers' path (module `checkpoint`).
+    pub(crate) checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// Syncs of a SQLite WAL, shared: a caller whose commit an fsync started after already
@@ -217,7 +220,8 @@ impl DerefMut for Tx {
 impl Db {
     /// Opens (and creates, if missing) the database at `url`: `sqlite://PATH` or
     /// `postgres://...`. SQLite gets WAL, `synchronous=FULL`, foreign keys and a busy
-    /// timeout on every connection.
+    /// timeout on every connection, and its WAL is checkpointed by a task of its own, never
+    /// by a commit (module `checkpoint`).
     pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbError> {
         install_default_drivers();
         let backend = backend_of(url)?;
@@ -250,7 +254,8 @@ impl Db {
                     if backend == Backend::Sqlite {
                         conn.execute(sqlx::AssertSqlSafe(format!(
                             "PRAGMA busy_timeout = {busy_ms}; PRAGMA journal_mode = WAL; \
-                             PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+                             PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+                             PRAGMA wal_autocheckpoint = 0;"
                         )))
                         .await?;
                     }
@@ -260,6 +265,9 @@ impl Db {
             .connect(url)
             .await?;
         let group = (backend == Backend::Sqlite).then(Group::start);
+        let checkpointer = group
+            .as_ref()
+            .map(|group| Checkpointer::start(pool.clone(), group.clone()));
         let wal = (backend == Backend::Sqlite && !options.durable_commits).then(|| {
             Arc::new(WalSync {
                 path: format!("{}-wal", sqlite_path(url)).into(),
@@ -273,6 +281,7 @@ impl Db {
             backend,
             group,
             wal,
+            checkpointer,
         })
     }
 
@@ -303,10 +312,22 @@ impl Db {
         }
     }
 
+    /// On SQLite, the WAL checkpoints its task has run since the database was opened (about
+    /// one a second while it is written to). `None` on PostgreSQL.
+    pub fn checkpoints(&self) -> Option<u64> {
+        self.checkpointer.as_ref().map(|c| c.made())
+    }
+
     /// On SQLite, (write transactions committed, `COMMIT`s made) since the database was
     /// opened: how many writers a commit (an fsync) served on average. `None` on PostgreSQL.
     pub fn write_stats(&self) -> Option<(u64, u64)> {
         self.group.as_ref().map(|g| g.stats())
+    }
+
+    /// SQLite: how many wait for a turn of its group now (0 on PostgreSQL).
+    #[cfg(test)]
+    pub(crate) fn queued_writers(&self) -> usize {
+        self.group.as_ref().map_or(0, |g| g.queued_writers())
     }
 
     /// SQLite: pauses this database's writers and returns the pause. It waits for the

@@ -31,11 +31,6 @@ pub struct MessagingStats {
     /// writers. Both `null` on PostgreSQL.
     #[serde(default)]
     pub commits: Option<u64>,
-    /// SQLite: WAL checkpoints its background task ran since the process started (about one
-    /// a second while the database is written to; commits never checkpoint). `null` on
-    /// PostgreSQL.
-    #[serde(default)]
-    pub wal_checkpoints: Option<u64>,
 }
 
 /// What waits in one service database: the outbox's unpublished events and the age of
@@ -81,7 +76,6 @@ pub async fn read(db: &Db) -> Result<MessagingStats, DbError> {
         outbox_oldest_pending_ms: backlog.outbox_oldest_pending_ms,
         write_transactions: write_stats.map(|(writers, _)| writers),
         commits: write_stats.map(|(_, commits)| commits),
-        wal_checkpoints: db.checkpoints(),
         ..Default::default()
     };
     stats.outbox_by_type = storage::counts(

@@ -7,7 +7,6 @@ use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
 use crate::DbError;
-use crate::checkpoint::Checkpointer;
 use crate::group::{Group, Member};
 
 /// Which database engine a [`Db`] talks to.
@@ -111,8 +110,6 @@ pub struct Db {
     group: Option<Arc<Group>>,
     /// SQLite without durable commits: the WAL that [`Db::sync_wal`] makes durable.
     wal: Option<Arc<WalSync>>,
-    /// SQLite: copies the WAL into the database off the writers' path (module `checkpoint`).
-    pub(crate) checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// Syncs of a SQLite WAL, shared: a caller whose commit an fsync started after already
@@ -220,8 +217,7 @@ impl DerefMut for Tx {
 impl Db {
     /// Opens (and creates, if missing) the database at `url`: `sqlite://PATH` or
     /// `postgres://...`. SQLite gets WAL, `synchronous=FULL`, foreign keys and a busy
-    /// timeout on every connection, and its WAL is checkpointed by a task of its own, never
-    /// by a commit (module `checkpoint`).
+    /// timeout on every connection.
     pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbError> {
         install_default_drivers();
         let backend = backend_of(url)?;
@@ -254,8 +250,7 @@ impl Db {
                     if backend == Backend::Sqlite {
                         conn.execute(sqlx::AssertSqlSafe(format!(
                             "PRAGMA busy_timeout = {busy_ms}; PRAGMA journal_mode = WAL; \
-                             PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
-                             PRAGMA wal_autocheckpoint = 0;"
+                             PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
                         )))
                         .await?;
                     }
@@ -265,9 +260,6 @@ impl Db {
             .connect(url)
             .await?;
         let group = (backend == Backend::Sqlite).then(Group::start);
-        let checkpointer = group
-            .as_ref()
-            .map(|group| Checkpointer::start(pool.clone(), group.clone()));
         let wal = (backend == Backend::Sqlite && !options.durable_commits).then(|| {
             Arc::new(WalSync {
                 path: format!("{}-wal", sqlite_path(url)).into(),
@@ -281,7 +273,6 @@ impl Db {
             backend,
             group,
             wal,
-            checkpointer,
         })
     }
 
@@ -310,12 +301,6 @@ impl Db {
             Some(wal) => wal.sync().await,
             None => Ok(()),
         }
-    }
-
-    /// On SQLite, the WAL checkpoints its task has run since the database was opened (about
-    /// one a second while it is written to). `None` on PostgreSQL.
-    pub fn checkpoints(&self) -> Option<u64> {
-        self.checkpointer.as_ref().map(|c| c.made())
     }
 
     /// On SQLite, (write transactions committed, `COMMIT`s made) since the database was

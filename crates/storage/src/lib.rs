@@ -6,7 +6,6 @@
 //! Backend-specific SQL is kept to the few places where it pays (claiming work with
 //! `FOR UPDATE SKIP LOCKED`), decided here once ([`skip_locked`], [`for_update`]).
 
-mod checkpoint;
 mod db;
 mod error;
 mod group;

@@ -485,18 +485,31 @@ mod tests {
             .await
             .unwrap();
         tx.commit().await.unwrap();
+        // (an fsync under way meanwhile: held here until all 32 have asked, since spawned
+        // tasks may otherwise run one after the other and never overlap)
+        let wal = lazy.wal.clone().unwrap();
+        let under_way = wal.covered.lock().await;
         let syncs: Vec<_> = (0..32)
             .map(|_| {
                 let db = lazy.clone();
                 tokio::spawn(async move { db.sync_wal().await })
             })
             .collect();
+        let start = std::time::Instant::now();
+        while wal.requested.load(Ordering::SeqCst) < 32 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "never 32 requests"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drop(under_way);
         for s in syncs {
             s.await.unwrap().unwrap();
         }
-        // Then each got a sync, and they shared them
-        let fsyncs = lazy.wal.as_ref().unwrap().fsyncs.load(Ordering::SeqCst);
-        assert!((1..32).contains(&fsyncs), "{fsyncs} fsyncs for 32 requests");
+        // Then each got a sync, all from the one fsync that started after they asked
+        let fsyncs = wal.fsyncs.load(Ordering::SeqCst);
+        assert_eq!(fsyncs, 1, "{fsyncs} fsyncs for 32 requests");
         // And a durable database has nothing to sync
         strict.sync_wal().await.unwrap();
         assert!(strict.wal.is_none());

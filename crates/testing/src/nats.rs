@@ -73,10 +73,21 @@ impl Nats {
         }
     }
 
+    /// The last `lines` lines of the server's log (all its runs), for a failing test to show.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("nats.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     /// Starts the server again on the same port and store (after [`Nats::kill`]).
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.kill();
-        let log = std::fs::File::create(self.dir.path().join("nats.log"))?;
+        // Appended to: a restarted node's log keeps what it said before it was killed.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("nats.log"))?;
         let child = Command::new(&self.binary)
             .arg("-c")
             .arg(self.dir.path().join("nats.conf"))
@@ -164,6 +175,16 @@ impl NatsCluster {
     /// Kills node `i` at once (SIGKILL).
     pub fn kill(&mut self, i: usize) {
         self.nodes[i].kill();
+    }
+
+    /// The last `lines` lines of each node's log, named by node.
+    pub fn log_tails(&self, lines: usize) -> String {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| format!("NATS node n{i}:\n{}", node.log_tail(lines)))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Starts node `i` again on its port and store.

@@ -710,6 +710,19 @@ impl Cluster {
         what: &str,
         ready: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.wait_until_within(Duration::from_secs(60), service, path, what, ready)
+            .await
+    }
+
+    /// [`Cluster::wait_until`], giving up after `within`.
+    pub async fn wait_until_within(
+        &mut self,
+        within: Duration,
+        service: &str,
+        path: &str,
+        what: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Value {
         let token = self.admin_token().await;
         let start = Instant::now();
         loop {
@@ -722,7 +735,7 @@ impl Cluster {
             if ready(&body) {
                 return body;
             }
-            if start.elapsed() > Duration::from_secs(60) {
+            if start.elapsed() > within {
                 panic!("{what} did not happen: {body}\n{}", self.logs());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -798,11 +811,15 @@ impl Cluster {
     fn logs(&self) -> String {
         let mut roles: Vec<&str> = self.procs.iter().map(|p| p.role).collect();
         roles.dedup();
-        roles
-            .iter()
-            .map(|r| self.log_hint(r))
-            .collect::<Vec<_>>()
-            .join("\n")
+        let mut logs: Vec<String> = roles.iter().map(|r| self.log_hint(r)).collect();
+        // NATS says why JetStream is unavailable (a leader election, a lost route).
+        if let Some(nats) = &self.nats {
+            logs.push(format!("NATS:\n{}", nats.log_tail(60)));
+        }
+        if let Some(nodes) = &self.nats_nodes {
+            logs.push(nodes.log_tails(60));
+        }
+        logs.join("\n")
     }
 }
 

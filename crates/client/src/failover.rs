@@ -226,15 +226,11 @@ mod tests {
     /// Waits (within 10 s) until `hits` reaches `count`: a server may run the handler of a
     /// request its client gave up on only later, on a loaded machine.
     async fn hits_reach(hits: &AtomicU32, count: u32) {
-        let start = std::time::Instant::now();
-        while hits.load(Ordering::SeqCst) < count {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "{} hits, never {count}",
-                hits.load(Ordering::SeqCst)
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let what = format!("{count} hits");
+        testing::eventually(Duration::from_secs(10), &what, || {
+            hits.load(Ordering::SeqCst) >= count
+        })
+        .await;
     }
 
     async fn who(api: &Client) -> Result<String, crate::ClientError> {

@@ -495,14 +495,10 @@ mod tests {
                 tokio::spawn(async move { db.sync_wal().await })
             })
             .collect();
-        let start = std::time::Instant::now();
-        while wal.requested.load(Ordering::SeqCst) < 32 {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "never 32 requests"
-            );
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        testing::eventually(Duration::from_secs(10), "32 requests", || {
+            wal.requested.load(Ordering::SeqCst) >= 32
+        })
+        .await;
         drop(under_way);
         for s in syncs {
             s.await.unwrap().unwrap();

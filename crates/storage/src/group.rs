@@ -395,15 +395,8 @@ mod tests {
     /// Waits (within 10 s) until `n` wait for a turn of `db`: a spawned writer gets there
     /// in its own time on a loaded machine.
     async fn queued(db: &Db, n: usize) {
-        let start = std::time::Instant::now();
-        while db.queued_writers() < n {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "{} queued, never {n}",
-                db.queued_writers()
-            );
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        let what = format!("{n} writers queued");
+        testing::eventually(Duration::from_secs(10), &what, || db.queued_writers() >= n).await;
     }
 
     async fn insert(tx: &mut crate::Tx, id: i64) {
